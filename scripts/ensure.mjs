@@ -1,0 +1,84 @@
+// Makes a fresh clone ready to run: Debian packages, npm dependencies, the build.
+// Used by `npm start` and `npm test`; does only what is missing, so it is cheap the second time.
+// Plain Node, no dependencies: it runs before `npm install`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function log(msg) {
+  process.stderr.write(`cumulo setup: ${msg}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${r.status}`);
+}
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Debian packages the product needs on the host, by the command that proves each is there. */
+export const hostPackages = {
+  // command: package
+};
+
+/** Extra packages only the test suite needs. */
+export const testPackages = {
+  aws: 'awscli',
+};
+
+let aptUpdated = false;
+export function ensurePackages(wanted) {
+  const missing = Object.entries(wanted).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0) throw new Error(`missing Debian packages (${missing.join(' ')}); run as root or install them`);
+  log(`installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) {
+    run('apt-get', ['update', '-qq'], { env });
+    aptUpdated = true;
+  }
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+}
+
+function newest(dir) {
+  let t = 0;
+  if (!existsSync(dir)) return t;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+export function ensureDependencies() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  const stale = !existsSync(marker) || statSync(join(root, 'package.json')).mtimeMs > statSync(marker).mtimeMs || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
+  if (!stale) return;
+  log('installing npm dependencies (better-sqlite3 builds from source on first install: about a minute)');
+  run('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund']);
+}
+
+export function ensureBuild() {
+  const out = join(root, 'dist', 'cli', 'main.js');
+  if (existsSync(out) && statSync(out).mtimeMs >= Math.max(newest(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs)) return;
+  log('building');
+  run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  // tsc leaves an unchanged file's mtime alone; touch the marker so the next check is cheap.
+  execFileSync('touch', [out]);
+}
+
+export function ensureAll({ forTests = false } = {}) {
+  ensurePackages(forTests ? { ...hostPackages, ...testPackages } : hostPackages);
+  ensureDependencies();
+  ensureBuild();
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  ensureAll({ forTests: process.argv.includes('--tests') });
+}

@@ -1,0 +1,68 @@
+// The one error catalog. Handlers throw ApiError; only the protocol serializers render one.
+// Codes and HTTP statuses are EC2's (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+const err = (code: string, status = 400) => (message: string) => new ApiError(code, message, status);
+
+/** Builders for the errors used in more than one place. A family-specific code can use `new ApiError`. */
+export const Errors = {
+  // Protocol and authentication.
+  missingAction: () => new ApiError('MissingAction', 'The request must contain the parameter Action'),
+  invalidAction: (action: string, service = 'AmazonEC2') =>
+    new ApiError('InvalidAction', `The action ${action} is not valid for this web service (${service}).`),
+  notImplemented: (action: string) =>
+    new ApiError('UnsupportedOperation', `The operation ${action} is not implemented by cumulo yet.`),
+  noSuchVersion: (version: string, service = 'AmazonEC2') =>
+    new ApiError('NoSuchVersion', `The requested version (${version}) of service ${service} does not exist`),
+  missingParameter: (name: string) => new ApiError('MissingParameter', `The request must contain the parameter ${name}`),
+  unknownParameter: (name: string) => new ApiError('UnknownParameter', `The parameter ${name} is not recognized`),
+  invalidParameterValue: err('InvalidParameterValue'),
+  invalidParameter: err('InvalidParameter'),
+  invalidParameterCombination: err('InvalidParameterCombination'),
+  malformedQueryString: err('MalformedQueryString'),
+  requestTooLarge: (limit: number) =>
+    new ApiError('RequestEntityTooLarge', `Request body exceeds the maximum allowed size of ${limit} bytes`, 413),
+  authFailure: (message = 'AWS was not able to validate the provided access credentials') =>
+    new ApiError('AuthFailure', message, 401),
+  missingAuthenticationToken: () =>
+    new ApiError(
+      'MissingAuthenticationToken',
+      'The request must contain either a valid (registered) AWS access key ID or X.509 certificate.',
+      401,
+    ),
+  signatureDoesNotMatch: () =>
+    new ApiError(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+      403,
+    ),
+  incompleteSignature: err('IncompleteSignature'),
+  requestExpired: (message = 'Request has expired.') => new ApiError('RequestExpired', message, 400),
+  dryRun: () => new ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412),
+  unauthorized: (message = 'You are not authorized to perform this operation.') =>
+    new ApiError('UnauthorizedOperation', message, 403),
+  internal: () => new ApiError('InternalError', 'An internal error has occurred', 500),
+
+  // Resource errors shared across families.
+  notFound: (code: string, message: string) => new ApiError(code, message),
+  dependencyViolation: err('DependencyViolation'),
+  incorrectState: err('IncorrectState'),
+  incorrectInstanceState: err('IncorrectInstanceState'),
+  duplicate: (code: string, message: string) => new ApiError(code, message),
+  limitExceeded: err('ResourceLimitExceeded'),
+  idempotentParameterMismatch: err('IdempotentParameterMismatch'),
+};
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}

@@ -1,0 +1,162 @@
+// The HTTP front: body, parameters, SigV4, routing by the credential scope's service, and the
+// only place where results and errors become HTTP responses.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiError, Errors } from './errors.js';
+import { toApiError, type Dispatcher } from './dispatch.js';
+import { buildParamTree, QueryParser } from './protocol/query.js';
+import { renderError, renderResponse } from './protocol/xml.js';
+import { parseAuthorization, verifySigV4, type IncomingRequest } from './sigv4.js';
+import { loadModel, type ServiceModel } from '../models/index.js';
+import type { Accounts } from '../services/accounts.js';
+import type { Config } from '../config.js';
+import { requestId as newRequestId } from '../lib/ids.js';
+
+export interface ServerDeps {
+  config: Config;
+  dispatcher: Dispatcher;
+  accounts: Accounts;
+  /** Extra GET routes (health, console). Return true when handled. */
+  routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+  log?: (line: string) => void;
+}
+
+const parsers = { ec2: new QueryParser('ec2'), query: new QueryParser('query') };
+
+export class ApiServer {
+  readonly http: Server;
+
+  constructor(private deps: ServerDeps) {
+    this.http = createServer((req, res) => {
+      this.handle(req, res).catch((e) => {
+        deps.log?.(`unhandled: ${(e as Error)?.stack ?? e}`);
+        if (!res.headersSent) this.sendError(res, loadModel('ec2')!, Errors.internal(), newRequestId());
+      });
+    });
+    this.http.keepAliveTimeout = 65_000;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => resolve(this.http.address() as AddressInfo));
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rid = newRequestId();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let model = loadModel('ec2')!;
+    try {
+      if (req.method === 'GET' && this.deps.routes && !url.search && (await this.deps.routes(req, res, url))) return;
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        throw new ApiError('InvalidHttpRequest', `The HTTP method ${req.method} is not supported.`, 405);
+      }
+      const body = await readBody(req, this.deps.config.maxBodyBytes);
+      const rawQuery = url.search.slice(1);
+      const incoming: IncomingRequest = { method: req.method, path: url.pathname, query: rawQuery, headers: req.headers, body };
+
+      // Who is asking, and which service: the credential scope says both.
+      const ident = await this.authenticate(incoming);
+      const m = loadModel(ident.service);
+      if (!m) throw new ApiError('InvalidAction', `The service ${ident.service} is not offered by this endpoint.`);
+      model = m;
+
+      const params = new Map<string, string>();
+      const contentType = String(req.headers['content-type'] ?? '');
+      for (const [k, v] of new URLSearchParams(rawQuery)) params.set(k, v);
+      if (body.length && (req.method === 'POST' || contentType.includes('x-www-form-urlencoded'))) {
+        for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.set(k, v);
+      }
+      const action = params.get('Action');
+      params.delete('Action');
+      for (const k of [...params.keys()]) if (k.startsWith('X-Amz-')) params.delete(k);
+      if (!action) throw Errors.missingAction();
+      const op = model.operations.get(action);
+      if (!op) throw Errors.invalidAction(action, model.serviceName);
+      const version = params.get('Version');
+      params.delete('Version');
+      if (version === undefined) throw Errors.missingParameter('Version');
+      if (version !== model.apiVersion) throw Errors.noSuchVersion(version, model.serviceName);
+      if (!this.deps.dispatcher.has(model.signingName, action)) throw Errors.notImplemented(action);
+
+      const input = parsers[model.protocol].parse(op.input, buildParamTree(params));
+      const output = await this.deps.dispatcher.invoke({
+        model,
+        operation: action,
+        input,
+        accountId: ident.accountId,
+        region: ident.region,
+        requestId: rid,
+      });
+      const xml = renderResponse(model, op, output, rid);
+      res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': rid, 'content-length': Buffer.byteLength(xml) });
+      res.end(xml);
+    } catch (e) {
+      const err = toApiError(e);
+      if (err.status >= 500) this.deps.log?.(`error ${rid}: ${(e as Error)?.stack ?? e}`);
+      this.sendError(res, model, err, rid);
+    }
+  }
+
+  private async authenticate(req: IncomingRequest): Promise<{ accountId: string; region: string; service: string }> {
+    const { config, accounts } = this.deps;
+    if (config.auth === 'permissive') {
+      // Local testing of infrastructure code: any key goes, the scope still routes.
+      let parsed: ReturnType<typeof parseAuthorization> | undefined;
+      try {
+        parsed = parseAuthorization(req);
+      } catch {
+        parsed = undefined;
+      }
+      const accountId = await accounts.permissiveAccount(parsed?.accessKeyId);
+      return { accountId, region: parsed?.region || config.defaultRegion, service: parsed?.service || 'ec2' };
+    }
+    const ident = await verifySigV4(req, (id) => accounts.secretFor(id));
+    const accountId = await accounts.accountOfKey(ident.accessKeyId);
+    if (!accountId) throw Errors.authFailure();
+    if (!config.regions.some((r) => r.name === ident.region)) {
+      throw Errors.authFailure(`Credential should be scoped to a valid region, not '${ident.region}'.`);
+    }
+    return { accountId, region: ident.region, service: ident.service };
+  }
+
+  private sendError(res: ServerResponse, model: ServiceModel, err: ApiError, rid: string): void {
+    const xml = renderError(model.protocol, err, rid, model.protocol === 'query' ? model.xmlNamespace : undefined);
+    res.writeHead(err.status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': rid, 'content-length': Buffer.byteLength(xml) });
+    res.end(xml);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      reject(Errors.requestTooLarge(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(Errors.requestTooLarge(limit));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => failed || resolve(Buffer.concat(chunks)));
+    req.on('error', (e) => failed || reject(e));
+  });
+}

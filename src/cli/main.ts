@@ -1,0 +1,96 @@
+// The `cumulo` command: start, env, accounts.
+import { loadConfig, type Config } from '../config.js';
+import { openApp, startApp } from '../app.js';
+import { ADMIN_ACCOUNT_NAME } from '../services/accounts.js';
+
+const usage = `usage: cumulo <command>
+
+  start                     serve the API on $CUMULO_HOST:$CUMULO_PORT (default 127.0.0.1:8773)
+  env [--account NAME]      print export lines for the AWS CLI and SDKs (admin account by default)
+  accounts create NAME      add an account with an access key, and print its credentials
+  accounts list             list the accounts
+
+environment: CUMULO_HOME (state folder, default ~/.cumulo), CUMULO_PORT, CUMULO_HOST,
+             CUMULO_AUTH=permissive (accept any access key: for local testing only), CUMULO_DRIVER`;
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function endpoint(config: Config): string {
+  return `http://${config.host}:${config.port}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const config = loadConfig();
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'start': {
+      const app = await startApp(config);
+      const info = app.driver.info();
+      console.log(`cumulo: serving the EC2 API on ${app.url}  (state: ${config.home})`);
+      console.log(`cumulo: instance driver: ${info.name} — ${info.description}`);
+      if (info.isolation === 'none') console.log('cumulo: WARNING: the fake driver runs nothing; instances only change state in the store.');
+      if (config.auth === 'permissive') {
+        console.log('cumulo: WARNING: CUMULO_AUTH=permissive — ANY access key is accepted and signatures are NOT checked. For local testing only.');
+      }
+      console.log(`cumulo: admin account ${app.admin.accountId}; run  eval "$(npx cumulo env)"  to point the AWS CLI here`);
+      const shutdown = async (sig: string) => {
+        console.log(`cumulo: ${sig}, stopping`);
+        await app.stop();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      return new Promise(() => {});
+    }
+    case 'env': {
+      const i = rest.indexOf('--account');
+      const name = i >= 0 ? rest[i + 1] : ADMIN_ACCOUNT_NAME;
+      if (!name) throw new Error('--account needs a name');
+      const { db, accounts } = await openApp(config);
+      try {
+        const creds = name === ADMIN_ACCOUNT_NAME ? await accounts.ensureAdmin() : await accounts.credentialsOf(name);
+        if (!creds) throw new Error(`no account named ${name}`);
+        console.log(`export AWS_ENDPOINT_URL=${shellQuote(endpoint(config))}`);
+        console.log(`export AWS_ACCESS_KEY_ID=${shellQuote(creds.accessKeyId)}`);
+        console.log(`export AWS_SECRET_ACCESS_KEY=${shellQuote(creds.secretAccessKey)}`);
+        console.log(`export AWS_DEFAULT_REGION=${shellQuote(config.defaultRegion)}`);
+      } finally {
+        await db.destroy();
+      }
+      return 0;
+    }
+    case 'accounts': {
+      const { db, accounts } = await openApp(config);
+      try {
+        if (rest[0] === 'create' && rest[1]) {
+          const c = await accounts.create(rest[1]);
+          console.log(JSON.stringify({ AccountId: c.accountId, Name: c.accountName, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey }, null, 2));
+          return 0;
+        }
+        if (rest[0] === 'list') {
+          for (const a of await accounts.list()) console.log(`${a.id}\t${a.name}`);
+          return 0;
+        }
+      } finally {
+        await db.destroy();
+      }
+      console.error(usage);
+      return 2;
+    }
+    default:
+      console.error(usage);
+      return cmd === undefined || cmd === 'help' || cmd === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (e) => {
+    console.error(`cumulo: ${(e as Error).message}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,206 @@
+// Runs the durable work queue. Handlers enqueue jobs in the same transaction as their writes; this
+// runner claims due jobs, hands each to the reconciler registered for its kind, and deletes it when
+// the step is done. A crash leaves the job in the table: its lease runs out and it runs again, so
+// every reconciler step must be idempotent (observe, then act toward the goal).
+import { hostname } from 'node:os';
+import type { Config } from '../config.js';
+import type { Db } from '../store/db.js';
+import type { Row } from '../store/schema.js';
+import type { InstanceDriver } from '../host/compute/driver.js';
+
+export interface ControllerDeps {
+  db: Db;
+  config: Config;
+  driver: InstanceDriver;
+  log: (line: string) => void;
+  /** Queue follow-up work (outside any request). */
+  enqueue(kind: string, job: { resourceId: string; accountId: string; region: string; payload?: unknown; runAt?: Date }): Promise<void>;
+}
+
+export type JobResult = void | { retryAt: Date };
+export type Reconciler = (job: Row<'jobs'> & { data: any }, deps: ControllerDeps) => Promise<JobResult>;
+
+const LEASE_MS = 5 * 60_000;
+
+export class Runner {
+  private reconcilers = new Map<string, Reconciler>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = new Set<string>(); // resource ids with a job in flight
+  private inflight = new Set<Promise<void>>();
+  private stopped = true;
+  private polling = false;
+  private again = false;
+  private readonly owner = `${hostname()}:${process.pid}`;
+  readonly deps: ControllerDeps;
+
+  constructor(
+    deps: Omit<ControllerDeps, 'enqueue'>,
+    private opts: { concurrency?: number; pollMs?: number } = {},
+  ) {
+    this.deps = {
+      ...deps,
+      enqueue: async (kind, j) => {
+        await deps.db
+          .insertInto('jobs')
+          .values({
+            kind,
+            resource_id: j.resourceId,
+            account_id: j.accountId,
+            region: j.region,
+            payload: JSON.stringify(j.payload ?? {}),
+            run_at: (j.runAt ?? new Date()).toISOString(),
+            attempts: 0,
+            locked_by: null,
+            locked_until: null,
+            last_error: null,
+            created_at: new Date().toISOString(),
+          })
+          .execute();
+        this.wake();
+      },
+    };
+  }
+
+  register(kind: string, r: Reconciler): void {
+    this.reconcilers.set(kind, r);
+  }
+
+  /** Take back jobs that a previous process on this host held when it died. */
+  async recover(): Promise<void> {
+    await this.deps.db
+      .updateTable('jobs')
+      .set({ locked_by: null, locked_until: null })
+      .where('locked_by', 'like', `${hostname()}:%`)
+      .execute();
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Stop claiming work and wait for what is in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Jobs are waiting now: poll at once. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), 0);
+  }
+
+  /** Resolves when no job is due or in flight (tests and benchmarks use it). */
+  async idle(timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const due = await this.deps.db
+        .selectFrom('jobs')
+        .select('id')
+        .where('run_at', '<=', new Date().toISOString())
+        .executeTakeFirst();
+      if (!due && this.inflight.size === 0) return;
+      if (Date.now() > end) throw new Error('controllers did not become idle');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async poll(): Promise<void> {
+    if (this.stopped) return;
+    this.polling = true;
+    let nextDue: string | undefined;
+    try {
+      const limit = (this.opts.concurrency ?? 16) - this.inflight.size;
+      if (limit > 0) {
+        const now = new Date();
+        const jobs = await this.deps.db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('run_at', '<=', now.toISOString())
+          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now.toISOString())]))
+          .orderBy('run_at')
+          .orderBy('id')
+          .limit(limit * 4)
+          .execute();
+        for (const job of jobs) {
+          if (this.inflight.size >= (this.opts.concurrency ?? 16)) break;
+          if (this.running.has(job.resource_id)) continue;
+          const claimed = await this.deps.db
+            .updateTable('jobs')
+            .set({ locked_by: this.owner, locked_until: new Date(Date.now() + LEASE_MS).toISOString() })
+            .where('id', '=', job.id)
+            .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now.toISOString())]))
+            .executeTakeFirst();
+          if (Number(claimed.numUpdatedRows) !== 1) continue;
+          this.running.add(job.resource_id);
+          const p = this.run(job).finally(() => {
+            this.running.delete(job.resource_id);
+            this.inflight.delete(p);
+            this.wake();
+          });
+          this.inflight.add(p);
+        }
+      }
+      const next = await this.deps.db
+        .selectFrom('jobs')
+        .select('run_at')
+        .where('locked_until', 'is', null)
+        .orderBy('run_at')
+        .limit(1)
+        .executeTakeFirst();
+      nextDue = next?.run_at;
+    } catch (e) {
+      this.deps.log(`controllers: poll failed: ${(e as Error).message}`);
+    } finally {
+      this.polling = false;
+    }
+    if (this.stopped) return;
+    if (this.again) {
+      this.again = false;
+      this.timer = setTimeout(() => void this.poll(), 0);
+      return;
+    }
+    const pollMs = this.opts.pollMs ?? 1000;
+    const wait = nextDue ? Math.max(0, Math.min(pollMs, Date.parse(nextDue) - Date.now())) : pollMs;
+    this.timer = setTimeout(() => void this.poll(), wait);
+  }
+
+  private async run(job: Row<'jobs'>): Promise<void> {
+    const r = this.reconcilers.get(job.kind);
+    try {
+      if (!r) throw new Error(`no reconciler for job kind ${job.kind}`);
+      const result = await r({ ...job, data: JSON.parse(job.payload) }, this.deps);
+      if (result && 'retryAt' in result) {
+        await this.deps.db
+          .updateTable('jobs')
+          .set({ run_at: result.retryAt.toISOString(), locked_by: null, locked_until: null })
+          .where('id', '=', job.id)
+          .execute();
+      } else {
+        await this.deps.db.deleteFrom('jobs').where('id', '=', job.id).execute();
+      }
+    } catch (e) {
+      const attempts = job.attempts + 1;
+      const backoff = Math.min(60_000, 250 * 2 ** Math.min(attempts, 8));
+      this.deps.log(`controllers: ${job.kind} ${job.resource_id} failed (attempt ${attempts}): ${(e as Error).message}`);
+      await this.deps.db
+        .updateTable('jobs')
+        .set({
+          attempts,
+          last_error: String((e as Error).message ?? e).slice(0, 2000),
+          run_at: new Date(Date.now() + backoff).toISOString(),
+          locked_by: null,
+          locked_until: null,
+        })
+        .where('id', '=', job.id)
+        .execute();
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// The seam between the control plane and whatever runs instances on a host.
+// A driver is small: it runs one instance's lifecycle and reports what it sees. Controllers decide.
+
+export interface DriverInfo {
+  name: string;
+  description: string;
+  /** 'container' (runc), 'vm' (qemu), 'none' (fake: nothing runs). */
+  isolation: 'container' | 'vm' | 'none';
+  /** Optional abilities, by name: 'reboot', 'console-output', 'metrics', 'instance-store', … */
+  features: string[];
+}
+
+export interface InstanceSpec {
+  instanceId: string;
+  accountId: string;
+  region: string;
+  availabilityZone: string;
+  imageId: string;
+  instanceType: string;
+  vcpus: number;
+  memoryMiB: number;
+  hostname: string;
+  privateIp: string;
+  macAddress: string;
+  subnetCidr: string;
+  /** User data as the user gave it, decoded from base64. */
+  userData?: Buffer;
+  /** OpenSSH public keys for the image's default user. */
+  publicKeys: string[];
+}
+
+export type ObservedState = 'running' | 'stopped' | 'missing';
+
+export interface Observed {
+  state: ObservedState;
+  /** Set when the instance stopped by itself (e.g. `poweroff` inside it). */
+  exitedAt?: Date;
+}
+
+export interface InstanceDriver {
+  info(): DriverInfo;
+  /** Prepare everything an instance needs to boot (root filesystem, config). Idempotent. */
+  create(spec: InstanceSpec): Promise<void>;
+  /** Boot it. Resolves once the instance's init is up. */
+  start(instanceId: string): Promise<void>;
+  /** Shut it down gracefully, forcibly after timeoutMs. Keeps its disks. */
+  stop(instanceId: string, opts?: { force?: boolean; timeoutMs?: number }): Promise<void>;
+  reboot(instanceId: string): Promise<void>;
+  /** Remove everything create() made. Idempotent: deleting a missing instance succeeds. */
+  delete(instanceId: string): Promise<void>;
+  inspect(instanceId: string): Promise<Observed>;
+  consoleOutput(instanceId: string): Promise<Buffer>;
+  /** Instances this driver knows on this host, for adoption after a restart. */
+  list(): Promise<string[]>;
+}

@@ -1,0 +1,78 @@
+// The fake driver: runs nothing, remembers states in memory. For unit tests of the control plane,
+// never the default path once a real driver exists.
+import type { DriverInfo, InstanceDriver, InstanceSpec, Observed } from './driver.js';
+
+interface FakeInstance {
+  spec: InstanceSpec;
+  state: 'running' | 'stopped';
+  console: string[];
+  boots: number;
+}
+
+export class FakeDriver implements InstanceDriver {
+  private instances = new Map<string, FakeInstance>();
+  /** Test hook: make the next operation on an instance fail. */
+  failNext = new Map<string, string>();
+
+  info(): DriverInfo {
+    return { name: 'fake', description: 'records instance states in memory; runs nothing', isolation: 'none', features: ['reboot', 'console-output'] };
+  }
+
+  private check(id: string, op: string): void {
+    const msg = this.failNext.get(id);
+    if (msg) {
+      this.failNext.delete(id);
+      throw new Error(`${op}: ${msg}`);
+    }
+  }
+
+  async create(spec: InstanceSpec): Promise<void> {
+    this.check(spec.instanceId, 'create');
+    if (!this.instances.has(spec.instanceId)) this.instances.set(spec.instanceId, { spec, state: 'stopped', console: [], boots: 0 });
+  }
+
+  private get(id: string): FakeInstance {
+    const i = this.instances.get(id);
+    if (!i) throw new Error(`fake driver: no instance ${id}`);
+    return i;
+  }
+
+  async start(id: string): Promise<void> {
+    this.check(id, 'start');
+    const i = this.get(id);
+    i.state = 'running';
+    i.boots++;
+    i.console.push(`[fake] boot ${i.boots} of ${id} (${i.spec.instanceType}, ${i.spec.privateIp})`);
+  }
+
+  async stop(id: string): Promise<void> {
+    this.check(id, 'stop');
+    const i = this.get(id);
+    i.state = 'stopped';
+    i.console.push(`[fake] ${id} stopped`);
+  }
+
+  async reboot(id: string): Promise<void> {
+    this.check(id, 'reboot');
+    const i = this.get(id);
+    i.boots++;
+    i.console.push(`[fake] reboot of ${id}`);
+  }
+
+  async delete(id: string): Promise<void> {
+    this.instances.delete(id);
+  }
+
+  async inspect(id: string): Promise<Observed> {
+    const i = this.instances.get(id);
+    return { state: i ? i.state : 'missing' };
+  }
+
+  async consoleOutput(id: string): Promise<Buffer> {
+    return Buffer.from((this.instances.get(id)?.console ?? []).join('\n') + '\n');
+  }
+
+  async list(): Promise<string[]> {
+    return [...this.instances.keys()];
+  }
+}

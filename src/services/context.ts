@@ -1,0 +1,40 @@
+// What every handler gets: who is asking, where, and the store to read and write in.
+// Handlers are transport-free: typed input in, typed output out, errors thrown as ApiError.
+import type { Config } from '../config.js';
+import type { Db, Tx } from '../store/db.js';
+
+export interface Ctx {
+  readonly accountId: string;
+  readonly region: string;
+  readonly requestId: string;
+  readonly operation: string;
+  /** The store. Inside a mutating operation this is the operation's one transaction. */
+  readonly db: Tx;
+  readonly config: Config;
+  /** The request's clock: every timestamp a handler writes uses it. */
+  readonly now: Date;
+  /** Queue work for the controllers, in the same transaction as the handler's writes. */
+  enqueue(kind: string, resourceId: string, payload?: unknown, runAt?: Date): Promise<void>;
+  /** Run after the transaction commits (never if it rolls back), e.g. to wake a controller. */
+  afterCommit(fn: () => void): void;
+}
+
+export type Handler<I = any, O = any> = (ctx: Ctx, input: I) => Promise<O>;
+export type HandlerMap = Record<string, Handler>;
+
+/** Read-only operations run without a transaction; all others run in exactly one. */
+export function isReadOnly(operation: string): boolean {
+  return /^(Describe|Get|List)/.test(operation);
+}
+
+export interface CtxDeps {
+  db: Db;
+  config: Config;
+  /** Wakes the controllers when jobs were queued. */
+  wake: () => void;
+  /**
+   * Called once per (account, region) before its first EC2 request: makes the default VPC and
+   * whatever else a fresh region has. Runs in its own transaction.
+   */
+  setupRegion?: (ctx: Ctx) => Promise<void>;
+}

@@ -1,0 +1,39 @@
+// What an id prefix names: EC2's resource type, the table that holds it, and the error EC2 gives
+// when it does not exist. Used by CreateTags/DeleteTags and anything that takes "any resource".
+import type { Database } from '../../../store/schema.js';
+
+export interface ResourceKind {
+  type: string;
+  table?: keyof Database;
+  notFound: string;
+  label: string;
+}
+
+export const resourceKinds: Record<string, ResourceKind> = {
+  i: { type: 'instance', table: 'instances', notFound: 'InvalidInstanceID.NotFound', label: 'instance ID' },
+  vpc: { type: 'vpc', table: 'vpcs', notFound: 'InvalidVpcID.NotFound', label: 'vpc ID' },
+  subnet: { type: 'subnet', table: 'subnets', notFound: 'InvalidSubnetID.NotFound', label: 'subnet ID' },
+  sg: { type: 'security-group', table: 'security_groups', notFound: 'InvalidGroup.NotFound', label: 'security group ID' },
+  sgr: { type: 'security-group-rule', table: 'security_group_rules', notFound: 'InvalidSecurityGroupRuleId.NotFound', label: 'security group rule ID' },
+  igw: { type: 'internet-gateway', table: 'internet_gateways', notFound: 'InvalidInternetGatewayID.NotFound', label: 'internet gateway ID' },
+  rtb: { type: 'route-table', table: 'route_tables', notFound: 'InvalidRouteTableID.NotFound', label: 'route table ID' },
+  acl: { type: 'network-acl', table: 'network_acls', notFound: 'InvalidNetworkAclID.NotFound', label: 'network ACL ID' },
+  key: { type: 'key-pair', table: 'key_pairs', notFound: 'InvalidKeyPair.NotFound', label: 'key pair ID' },
+  ami: { type: 'image', table: 'images', notFound: 'InvalidAMIID.NotFound', label: 'image ID' },
+  vol: { type: 'volume', table: 'volumes', notFound: 'InvalidVolume.NotFound', label: 'volume ID' },
+  eni: { type: 'network-interface', table: 'network_interfaces', notFound: 'InvalidNetworkInterfaceID.NotFound', label: 'network interface ID' },
+  snap: { type: 'snapshot', notFound: 'InvalidSnapshot.NotFound', label: 'snapshot ID' },
+  dopt: { type: 'dhcp-options', notFound: 'InvalidDhcpOptionID.NotFound', label: 'DHCP options ID' },
+  eipalloc: { type: 'elastic-ip', notFound: 'InvalidAllocationID.NotFound', label: 'allocation ID' },
+  r: { type: 'reservation', notFound: 'InvalidReservationID.NotFound', label: 'reservation ID' },
+};
+
+const ID = /^([a-z]+)-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+export function kindOf(id: string): ResourceKind | undefined {
+  const m = ID.exec(id);
+  return m ? resourceKinds[m[1]!] : undefined;
+}
+
+/** EC2's resource types accepted in TagSpecification.ResourceType. */
+export const taggableTypes = new Set(Object.values(resourceKinds).map((k) => k.type));

@@ -1,0 +1,352 @@
+// The store's tables, as Kysely sees them. Every resource row is scoped by account_id and region.
+// Portable types only, so the same migrations run on SQLite and PostgreSQL: text, integer (also for
+// booleans: 0/1), real, and JSON kept as text. Times are ISO-8601 text in UTC.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Json = string;
+type Bool = number; // 0 | 1
+type Time = string; // ISO-8601
+
+export interface AccountsTable {
+  id: string; // 12 digits
+  name: string;
+  created_at: Time;
+}
+
+export interface AccessKeysTable {
+  access_key_id: string;
+  account_id: string;
+  secret_access_key: string;
+  status: string; // Active | Inactive
+  created_at: Time;
+}
+
+/** One row per (account, region) that has been set up: default VPC made, etc. */
+export interface RegionSetupTable {
+  account_id: string;
+  region: string;
+  default_vpc_id: string | null;
+  created_at: Time;
+}
+
+export interface TagsTable {
+  resource_id: string;
+  key: string;
+  value: string;
+  account_id: string;
+  region: string;
+  resource_type: string; // EC2's resource type names: instance, vpc, security-group, …
+}
+
+/** ClientToken idempotency: the same token and parameters return the first answer. */
+export interface ClientTokensTable {
+  account_id: string;
+  region: string;
+  operation: string;
+  token: string;
+  request_hash: string;
+  response: Json;
+  created_at: Time;
+}
+
+/** The durable work queue that drives the controllers. */
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string; // e.g. 'instance.launch'
+  resource_id: string;
+  account_id: string;
+  region: string;
+  payload: Json;
+  run_at: Time;
+  attempts: ColumnType<number, number | undefined, number>;
+  locked_by: string | null;
+  locked_until: Time | null;
+  last_error: string | null;
+  created_at: Time;
+}
+
+export interface VpcsTable {
+  id: string;
+  account_id: string;
+  region: string;
+  cidr_block: string;
+  state: string; // pending | available
+  is_default: Bool;
+  instance_tenancy: string;
+  dhcp_options_id: string;
+  enable_dns_support: Bool;
+  enable_dns_hostnames: Bool;
+  /** Secondary IPv4 and IPv6 CIDR associations: [{AssociationId, CidrBlock, State}] */
+  cidr_associations: Json;
+  ipv6_cidr_associations: Json;
+  created_at: Time;
+}
+
+export interface SubnetsTable {
+  id: string;
+  account_id: string;
+  region: string;
+  vpc_id: string;
+  cidr_block: string;
+  ipv6_cidr_associations: Json;
+  availability_zone: string;
+  availability_zone_id: string;
+  default_for_az: Bool;
+  map_public_ip_on_launch: Bool;
+  assign_ipv6_on_creation: Bool;
+  state: string;
+  created_at: Time;
+}
+
+export interface InternetGatewaysTable {
+  id: string;
+  account_id: string;
+  region: string;
+  vpc_id: string | null; // attached VPC
+  created_at: Time;
+}
+
+export interface RouteTablesTable {
+  id: string;
+  account_id: string;
+  region: string;
+  vpc_id: string;
+  created_at: Time;
+}
+
+export interface RoutesTable {
+  route_table_id: string;
+  destination: string; // CIDR (v4 or v6) or prefix list id
+  target_type: string; // local | gateway | instance | network-interface | nat-gateway | vpc-peering-connection | …
+  target_id: string; // 'local' for the local route
+  origin: string; // CreateRouteTable | CreateRoute | EnableVgwRoutePropagation
+  state: string; // active | blackhole
+}
+
+export interface RouteTableAssociationsTable {
+  id: string; // rtbassoc-…
+  route_table_id: string;
+  subnet_id: string | null;
+  gateway_id: string | null;
+  main: Bool; // the VPC's main route table association
+}
+
+export interface NetworkAclsTable {
+  id: string;
+  account_id: string;
+  region: string;
+  vpc_id: string;
+  is_default: Bool;
+  created_at: Time;
+}
+
+export interface NetworkAclEntriesTable {
+  network_acl_id: string;
+  rule_number: number;
+  egress: Bool;
+  protocol: string; // '-1', '6', '17', '1', …
+  rule_action: string; // allow | deny
+  cidr_block: string | null;
+  ipv6_cidr_block: string | null;
+  icmp_type: number | null;
+  icmp_code: number | null;
+  port_from: number | null;
+  port_to: number | null;
+}
+
+export interface NetworkAclAssociationsTable {
+  id: string; // aclassoc-…
+  network_acl_id: string;
+  subnet_id: string;
+}
+
+export interface SecurityGroupsTable {
+  id: string;
+  account_id: string;
+  region: string;
+  vpc_id: string;
+  group_name: string;
+  description: string;
+  created_at: Time;
+}
+
+export interface SecurityGroupRulesTable {
+  id: string; // sgr-…
+  group_id: string;
+  account_id: string;
+  region: string;
+  is_egress: Bool;
+  ip_protocol: string; // '-1', 'tcp', 'udp', 'icmp', 'icmpv6' or a number
+  from_port: number | null;
+  to_port: number | null;
+  cidr_ipv4: string | null;
+  cidr_ipv6: string | null;
+  prefix_list_id: string | null;
+  referenced_group_id: string | null;
+  referenced_group_owner: string | null;
+  description: string | null;
+  created_at: Time;
+}
+
+export interface KeyPairsTable {
+  id: string; // key-…
+  account_id: string;
+  region: string;
+  key_name: string;
+  key_type: string; // rsa | ed25519
+  fingerprint: string;
+  public_key: string; // OpenSSH format
+  created_at: Time;
+}
+
+export interface ImagesTable {
+  id: string; // ami-…
+  region: string;
+  owner_id: string;
+  owner_alias: string | null;
+  name: string;
+  description: string | null;
+  architecture: string;
+  platform_details: string;
+  root_device_name: string;
+  root_device_type: string; // ebs
+  virtualization_type: string; // hvm
+  hypervisor: string;
+  ena_support: Bool;
+  boot_mode: string | null;
+  state: string; // pending | available | failed | deregistered
+  is_public: Bool;
+  image_type: string; // machine
+  /** EC2 BlockDeviceMapping[] as EC2 describes them (snapshot ids, sizes, types). */
+  block_device_mappings: Json;
+  /** Where the image's bits come from on the host: built-in image name, or snapshot ids. */
+  source: Json;
+  creation_date: Time;
+  deprecation_time: Time | null;
+}
+
+export interface ImageLaunchPermissionsTable {
+  image_id: string;
+  /** An account id, or 'all' for a public image. */
+  grantee: string;
+}
+
+export interface InstancesTable {
+  id: string;
+  account_id: string;
+  region: string;
+  reservation_id: string;
+  ami_launch_index: number;
+  image_id: string;
+  instance_type: string;
+  /** EC2 state name: pending | running | stopping | stopped | shutting-down | terminated */
+  state: string;
+  /** What the user asked for; controllers drive `state` toward it: running | stopped | terminated */
+  desired_state: string;
+  state_transition_reason: string;
+  state_reason: Json | null; // {Code, Message}
+  key_name: string | null;
+  subnet_id: string;
+  vpc_id: string;
+  availability_zone: string;
+  private_ip: string;
+  public_ip: string | null;
+  mac_address: string;
+  client_token: string | null;
+  user_data: string | null; // base64 as given
+  shutdown_behavior: string; // stop | terminate
+  disable_api_termination: Bool;
+  disable_api_stop: Bool;
+  ebs_optimized: Bool;
+  monitoring: string; // disabled | enabled
+  tenancy: string;
+  security_groups: Json; // [{GroupId, GroupName}]
+  metadata_options: Json; // InstanceMetadataOptionsResponse
+  iam_instance_profile: Json | null;
+  root_device_name: string;
+  /** Host-side facts: driver name, host id, container id. */
+  runtime: Json;
+  launch_time: Time;
+  updated_at: Time;
+  terminated_at: Time | null;
+}
+
+export interface NetworkInterfacesTable {
+  id: string; // eni-…
+  account_id: string;
+  region: string;
+  subnet_id: string;
+  vpc_id: string;
+  availability_zone: string;
+  private_ip: string;
+  mac_address: string;
+  description: string;
+  interface_type: string; // interface
+  status: string; // available | in-use
+  instance_id: string | null;
+  device_index: number | null;
+  attachment_id: string | null;
+  delete_on_termination: Bool;
+  source_dest_check: Bool;
+  security_groups: Json; // [{GroupId, GroupName}]
+  secondary_private_ips: Json; // string[]
+  public_ip: string | null;
+  created_at: Time;
+}
+
+export interface VolumesTable {
+  id: string; // vol-…
+  account_id: string;
+  region: string;
+  availability_zone: string;
+  size_gib: number;
+  volume_type: string;
+  iops: number | null;
+  throughput: number | null;
+  snapshot_id: string | null;
+  encrypted: Bool;
+  kms_key_id: string | null;
+  multi_attach_enabled: Bool;
+  state: string; // creating | available | in-use | deleting | deleted | error
+  created_at: Time;
+}
+
+export interface VolumeAttachmentsTable {
+  volume_id: string;
+  instance_id: string;
+  device: string;
+  state: string; // attaching | attached | detaching | detached
+  delete_on_termination: Bool;
+  attach_time: Time;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  access_keys: AccessKeysTable;
+  region_setup: RegionSetupTable;
+  tags: TagsTable;
+  client_tokens: ClientTokensTable;
+  jobs: JobsTable;
+  vpcs: VpcsTable;
+  subnets: SubnetsTable;
+  internet_gateways: InternetGatewaysTable;
+  route_tables: RouteTablesTable;
+  routes: RoutesTable;
+  route_table_associations: RouteTableAssociationsTable;
+  network_acls: NetworkAclsTable;
+  network_acl_entries: NetworkAclEntriesTable;
+  network_acl_associations: NetworkAclAssociationsTable;
+  security_groups: SecurityGroupsTable;
+  security_group_rules: SecurityGroupRulesTable;
+  key_pairs: KeyPairsTable;
+  images: ImagesTable;
+  image_launch_permissions: ImageLaunchPermissionsTable;
+  instances: InstancesTable;
+  network_interfaces: NetworkInterfacesTable;
+  volumes: VolumesTable;
+  volume_attachments: VolumeAttachmentsTable;
+}
+
+export type Row<T extends keyof Database> = Selectable<Database[T]>;
+export type NewRow<T extends keyof Database> = Insertable<Database[T]>;
+export type RowUpdate<T extends keyof Database> = Updateable<Database[T]>;
