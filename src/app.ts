@@ -11,6 +11,7 @@ import { createDriver } from './host/compute/registry.js';
 import type { InstanceDriver } from './host/compute/driver.js';
 import { Accounts, type Credentials } from './services/accounts.js';
 import { serviceHandlers, setupRegion } from './services/registry.js';
+import { seedBuiltinImages } from './services/ec2/images/builtin.js';
 import { openStore, type Db } from './store/db.js';
 
 export interface App {
@@ -37,6 +38,7 @@ export interface StartOptions {
 export async function openApp(config: Config, storeFile?: string): Promise<{ db: Db; accounts: Accounts }> {
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const db = await openStore({ file: storeFile ?? join(config.home, 'cumulo.db') });
+  await seedBuiltinImages(db, config);
   return { db, accounts: new Accounts(db) };
 }
 

@@ -20,8 +20,15 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(opts: { env?: Record<string, string>; driver?: InstanceDriver } = {}): Promise<TestServer> {
-  const home = mkdtempSync(join(tmpdir(), 'cumulo-test-'));
+export async function startTestServer(
+  opts: {
+    env?: Record<string, string>;
+    driver?: InstanceDriver;
+    /** Reuse this state folder (a restart); stop() then leaves it for the caller to remove. */
+    home?: string;
+  } = {},
+): Promise<TestServer> {
+  const home = opts.home ?? mkdtempSync(join(tmpdir(), 'cumulo-test-'));
   const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'fake', ...opts.env });
   const app = await startApp(config, { driver: opts.driver ?? new FakeDriver(), log: () => {} });
   const url = app.url;
@@ -46,7 +53,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; driv
       }),
     async stop() {
       await app.stop();
-      rmSync(home, { recursive: true, force: true });
+      if (!opts.home) rmSync(home, { recursive: true, force: true });
     },
   };
 }

@@ -29,12 +29,18 @@ export class Dispatcher {
 
   private ready = new Map<string, Promise<void>>();
 
-  private setupRegion(inv: Invocation, make: (db: Ctx['db']) => Ctx): Promise<void> {
+  // The setup is the region's, not the request's: its own transaction, jobs and hooks, so they
+  // commit and fire even when the request that triggered it is a Describe, a DryRun or fails.
+  private setupRegion(inv: Invocation): Promise<void> {
     const key = `${inv.accountId}:${inv.region}`;
     let p = this.ready.get(key);
     if (!p) {
       const setup = this.deps.setupRegion!;
-      p = this.deps.db.transaction().execute((trx) => setup(make(trx)));
+      const effects = new Effects();
+      p = this.deps.db
+        .transaction()
+        .execute((trx) => setup(this.ctx(inv, trx, effects)))
+        .then(() => effects.fire(this.deps.wake));
       this.ready.set(key, p);
       p.catch(() => this.ready.delete(key));
     }
@@ -45,9 +51,36 @@ export class Dispatcher {
     const handler = this.handlers.get(inv.model.signingName)?.[inv.operation];
     if (!handler) throw Errors.notImplemented(inv.operation);
     const dryRun = inv.input.DryRun === true;
-    const after: (() => void)[] = [];
-    let queued = false;
-    const make = (db: Ctx['db']): Ctx => ({
+
+    if (inv.model.signingName === 'ec2' && this.deps.setupRegion) await this.setupRegion(inv);
+
+    const effects = new Effects();
+    if (isReadOnly(inv.operation)) {
+      const out = await handler(this.ctx(inv, this.deps.db, effects), inv.input);
+      if (dryRun) throw Errors.dryRun();
+      effects.fire(this.deps.wake);
+      return out;
+    }
+    // A DryRun runs the whole handler, validation included, then rolls its writes back: EC2
+    // answers DryRunOperation only when the real request would have succeeded.
+    const rollback = new DryRunRollback();
+    let out: unknown;
+    try {
+      out = await this.deps.db.transaction().execute(async (trx) => {
+        const result = await handler(this.ctx(inv, trx, effects), inv.input);
+        if (dryRun) throw rollback;
+        return result;
+      });
+    } catch (e) {
+      if (e === rollback) throw Errors.dryRun();
+      throw e;
+    }
+    effects.fire(this.deps.wake);
+    return out;
+  }
+
+  private ctx(inv: Invocation, db: Ctx['db'], effects: Effects): Ctx {
+    return {
       accountId: inv.accountId,
       region: inv.region,
       requestId: inv.requestId,
@@ -73,43 +106,31 @@ export class Dispatcher {
             created_at: new Date().toISOString(),
           })
           .execute();
-        queued = true;
+        effects.queued = true;
       },
       afterCommit(fn) {
-        after.push(fn);
+        effects.after.push(fn);
       },
-    });
+    };
+  }
+}
 
-    if (inv.model.signingName === 'ec2' && this.deps.setupRegion) await this.setupRegion(inv, make);
+/** What a transaction leaves to do once it has committed. */
+class Effects {
+  queued = false;
+  after: (() => void)[] = [];
 
-    if (isReadOnly(inv.operation)) {
-      const out = await handler(make(this.deps.db), inv.input);
-      if (dryRun) throw Errors.dryRun();
-      return out;
-    }
-    // A DryRun runs the whole handler, validation included, then rolls its writes back: EC2
-    // answers DryRunOperation only when the real request would have succeeded.
-    const rollback = new DryRunRollback();
-    let out: unknown;
-    try {
-      out = await this.deps.db.transaction().execute(async (trx) => {
-        const result = await handler(make(trx), inv.input);
-        if (dryRun) throw rollback;
-        return result;
-      });
-    } catch (e) {
-      if (e === rollback) throw Errors.dryRun();
-      throw e;
-    }
-    if (queued) this.deps.wake();
-    for (const fn of after) {
+  fire(wake: () => void): void {
+    if (this.queued) wake();
+    for (const fn of this.after) {
       try {
-        fn();
+        // A hook may be async despite its type: keep its rejection from going unhandled.
+        const r: unknown = fn();
+        if (r instanceof Promise) r.catch(() => {});
       } catch {
         // After-commit hooks are notifications; the request has already succeeded.
       }
     }
-    return out;
   }
 }
 

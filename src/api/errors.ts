@@ -30,8 +30,9 @@ export const Errors = {
   invalidParameter: err('InvalidParameter'),
   invalidParameterCombination: err('InvalidParameterCombination'),
   malformedQueryString: err('MalformedQueryString'),
+  // EC2 documents no code for an oversized body; InvalidRequest is its documented catch-all.
   requestTooLarge: (limit: number) =>
-    new ApiError('RequestEntityTooLarge', `Request body exceeds the maximum allowed size of ${limit} bytes`, 413),
+    new ApiError('InvalidRequest', `Request body exceeds the maximum allowed size of ${limit} bytes`, 413),
   authFailure: (message = 'AWS was not able to validate the provided access credentials') =>
     new ApiError('AuthFailure', message, 401),
   missingAuthenticationToken: () =>

@@ -1,7 +1,7 @@
 // The HTTP front: body, parameters, SigV4, routing by the credential scope's service, and the
 // only place where results and errors become HTTP responses.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { ApiError, Errors } from './errors.js';
 import { toApiError, type Dispatcher } from './dispatch.js';
 import { buildParamTree, QueryParser } from './protocol/query.js';
@@ -34,6 +34,26 @@ export class ApiServer {
       });
     });
     this.http.keepAliveTimeout = 65_000;
+    // Requests Node's HTTP parser refuses (headers or URL over its size limit, broken syntax) never
+    // reach handle(); answer them in EC2's envelope too instead of Node's bare 400/431.
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable || err.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? 431 : 400;
+      const rid = newRequestId();
+      const xml = renderError(
+        'ec2',
+        new ApiError('InvalidRequest', tooLarge ? 'The request line and headers are too large; send parameters in a POST body.' : 'The HTTP request is malformed.', status),
+        rid,
+      );
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/xml;charset=UTF-8\r\nx-amzn-requestid: ${rid}\r\n` +
+          `content-length: ${Buffer.byteLength(xml)}\r\nconnection: close\r\n\r\n${xml}`,
+      );
+    });
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -88,6 +108,7 @@ export class ApiServer {
       if (!this.deps.dispatcher.has(model.signingName, action)) throw Errors.notImplemented(action);
 
       const input = parsers[model.protocol].parse(op.input, buildParamTree(params));
+      const parsedAt = performance.now();
       const output = await this.deps.dispatcher.invoke({
         model,
         operation: action,
@@ -97,7 +118,14 @@ export class ApiServer {
         requestId: rid,
       });
       const xml = renderResponse(model, op, output, rid);
-      res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': rid, 'content-length': Buffer.byteLength(xml) });
+      // Time in the handler and serializer, for benchmarks (bench/api.ts) and browser devtools.
+      const dur = (performance.now() - parsedAt).toFixed(2);
+      res.writeHead(200, {
+        'content-type': 'text/xml;charset=UTF-8',
+        'x-amzn-requestid': rid,
+        'content-length': Buffer.byteLength(xml),
+        'server-timing': `app;dur=${dur}`,
+      });
       res.end(xml);
     } catch (e) {
       const err = toApiError(e);

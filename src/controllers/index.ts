@@ -1,6 +1,7 @@
 // Every reconciler, by job kind.
 import type { Runner } from './runner.js';
+import { registerInstanceControllers } from './instances.js';
 
 export function registerControllers(runner: Runner): void {
-  void runner;
+  registerInstanceControllers(runner);
 }

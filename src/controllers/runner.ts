@@ -2,6 +2,7 @@
 // runner claims due jobs, hands each to the reconciler registered for its kind, and deletes it when
 // the step is done. A crash leaves the job in the table: its lease runs out and it runs again, so
 // every reconciler step must be idempotent (observe, then act toward the goal).
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
@@ -28,14 +29,17 @@ export class Runner {
   private running = new Set<string>(); // resource ids with a job in flight
   private inflight = new Set<Promise<void>>();
   private stopped = true;
-  private polling = false;
+  private polling: Promise<void> | undefined;
   private again = false;
-  private readonly owner = `${hostname()}:${process.pid}`;
+  private readonly host = hostname();
+  // Unique per runner: a restarted process may get the same pid (containers), and tests run
+  // several runners in one process.
+  readonly owner = `${this.host}:${process.pid}:${randomBytes(4).toString('hex')}`;
   readonly deps: ControllerDeps;
 
   constructor(
     deps: Omit<ControllerDeps, 'enqueue'>,
-    private opts: { concurrency?: number; pollMs?: number } = {},
+    private opts: { concurrency?: number; pollMs?: number; leaseMs?: number } = {},
   ) {
     this.deps = {
       ...deps,
@@ -67,10 +71,14 @@ export class Runner {
 
   /** Take back jobs that a previous process on this host held when it died. */
   async recover(): Promise<void> {
+    // A range instead of LIKE: a hostname may hold LIKE's wildcards ('_'); ';' follows ':'.
+    // Never this runner's own claims: it may be running them.
     await this.deps.db
       .updateTable('jobs')
       .set({ locked_by: null, locked_until: null })
-      .where('locked_by', 'like', `${hostname()}:%`)
+      .where('locked_by', '>=', `${this.host}:`)
+      .where('locked_by', '<', `${this.host};`)
+      .where('locked_by', '!=', this.owner)
       .execute();
   }
 
@@ -83,7 +91,9 @@ export class Runner {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await Promise.allSettled([...this.inflight]);
+    // A poll under way may still start the jobs it has claimed: wait for it, then for them.
+    await this.polling;
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
   }
 
   /** Jobs are waiting now: poll at once. */
@@ -112,31 +122,53 @@ export class Runner {
     }
   }
 
-  private async poll(): Promise<void> {
-    if (this.stopped) return;
-    this.polling = true;
+  private poll(): Promise<void> {
+    if (this.stopped || this.polling) return this.polling ?? Promise.resolve();
+    this.polling = this.pollOnce();
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
     let nextDue: string | undefined;
+    // One instant for the whole poll: a job that comes due between the two queries below must
+    // count as "later" in the second, or the poller would sleep a full pollMs past it.
+    const now = new Date().toISOString();
     try {
       const limit = (this.opts.concurrency ?? 16) - this.inflight.size;
       if (limit > 0) {
-        const now = new Date();
-        const jobs = await this.deps.db
+        let q = this.deps.db
           .selectFrom('jobs')
           .selectAll()
-          .where('run_at', '<=', now.toISOString())
-          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now.toISOString())]))
-          .orderBy('run_at')
-          .orderBy('id')
-          .limit(limit * 4)
-          .execute();
+          .where('run_at', '<=', now)
+          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]));
+        // Skip busy resources in SQL, so their queued jobs cannot crowd others out of the batch.
+        if (this.running.size) q = q.where('resource_id', 'not in', [...this.running]);
+        const jobs = await q.orderBy('run_at').orderBy('id').limit(limit * 4).execute();
+        let skippedBusy = false;
         for (const job of jobs) {
-          if (this.inflight.size >= (this.opts.concurrency ?? 16)) break;
-          if (this.running.has(job.resource_id)) continue;
+          if (this.stopped || this.inflight.size >= (this.opts.concurrency ?? 16)) break;
+          if (this.running.has(job.resource_id)) {
+            skippedBusy = true;
+            continue;
+          }
+          // One job per resource at a time, across processes too: not while another job of the
+          // same resource holds a live lease (e.g. one a dead process still holds until recover()).
           const claimed = await this.deps.db
             .updateTable('jobs')
-            .set({ locked_by: this.owner, locked_until: new Date(Date.now() + LEASE_MS).toISOString() })
+            .set({ locked_by: this.owner, locked_until: new Date(Date.now() + this.leaseMs).toISOString() })
             .where('id', '=', job.id)
-            .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now.toISOString())]))
+            .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+            .where(({ not, exists, selectFrom }) =>
+              not(
+                exists(
+                  selectFrom('jobs as other')
+                    .select('other.id')
+                    .whereRef('other.resource_id', '=', 'jobs.resource_id')
+                    .whereRef('other.id', '!=', 'jobs.id')
+                    .where('other.locked_until', '>=', now),
+                ),
+              ),
+            )
             .executeTakeFirst();
           if (Number(claimed.numUpdatedRows) !== 1) continue;
           this.running.add(job.resource_id);
@@ -147,11 +179,18 @@ export class Runner {
           });
           this.inflight.add(p);
         }
+        // The batch held queued jobs of a resource we just started: look past them at once
+        // (the next query leaves busy resources out), instead of idling until a job ends.
+        if (skippedBusy && this.inflight.size < (this.opts.concurrency ?? 16)) this.again = true;
       }
+      // Sleep until the next job that comes due later. Jobs due now that this poll left alone
+      // (resource busy, runner full, leased elsewhere) wait for a job to end (which wakes us) or
+      // for the regular poll: counting them would make the poller spin.
       const next = await this.deps.db
         .selectFrom('jobs')
         .select('run_at')
         .where('locked_until', 'is', null)
+        .where('run_at', '>', now)
         .orderBy('run_at')
         .limit(1)
         .executeTakeFirst();
@@ -159,7 +198,7 @@ export class Runner {
     } catch (e) {
       this.deps.log(`controllers: poll failed: ${(e as Error).message}`);
     } finally {
-      this.polling = false;
+      this.polling = undefined;
     }
     if (this.stopped) return;
     if (this.again) {
@@ -172,7 +211,34 @@ export class Runner {
     this.timer = setTimeout(() => void this.poll(), wait);
   }
 
+  /** How long a claim holds without renewal; a running job renews it every third of that. */
+  private get leaseMs(): number {
+    return this.opts.leaseMs ?? LEASE_MS;
+  }
+
   private async run(job: Row<'jobs'>): Promise<void> {
+    // Renewed while the step runs, so a long step (an image build) is not taken for abandoned.
+    const renew = setInterval(() => {
+      this.deps.db
+        .updateTable('jobs')
+        .set({ locked_until: new Date(Date.now() + this.leaseMs).toISOString() })
+        .where('id', '=', job.id)
+        .where('locked_by', '=', this.owner)
+        .execute()
+        .catch((e) => this.deps.log(`controllers: lease renewal of job ${job.id} failed: ${(e as Error).message}`));
+    }, this.leaseMs / 3);
+    renew.unref();
+    try {
+      await this.step(job);
+    } catch (e) {
+      // Recording the outcome failed (the store is gone?): the lease runs out and the job runs again.
+      this.deps.log(`controllers: ${job.kind} ${job.resource_id}: could not record the outcome: ${errorMessage(e)}`);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async step(job: Row<'jobs'>): Promise<void> {
     const r = this.reconcilers.get(job.kind);
     try {
       if (!r) throw new Error(`no reconciler for job kind ${job.kind}`);
@@ -189,12 +255,13 @@ export class Runner {
     } catch (e) {
       const attempts = job.attempts + 1;
       const backoff = Math.min(60_000, 250 * 2 ** Math.min(attempts, 8));
-      this.deps.log(`controllers: ${job.kind} ${job.resource_id} failed (attempt ${attempts}): ${(e as Error).message}`);
+      const message = errorMessage(e);
+      this.deps.log(`controllers: ${job.kind} ${job.resource_id} failed (attempt ${attempts}): ${message}`);
       await this.deps.db
         .updateTable('jobs')
         .set({
           attempts,
-          last_error: String((e as Error).message ?? e).slice(0, 2000),
+          last_error: message.slice(0, 2000),
           run_at: new Date(Date.now() + backoff).toISOString(),
           locked_by: null,
           locked_until: null,
@@ -203,4 +270,9 @@ export class Runner {
         .execute();
     }
   }
+}
+
+/** A reconciler may throw anything, even undefined. */
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

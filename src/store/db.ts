@@ -1,7 +1,8 @@
-// Opening the store: Kysely over SQLite (better-sqlite3) by default. The dialect is the only
-// SQLite-specific part; everything above speaks Kysely, so PostgreSQL can take its place.
+// Opening the store: Kysely over SQLite (better-sqlite3) by default, or PostgreSQL when
+// CUMULO_DATABASE_URL names one. The dialect is the only engine-specific part; everything above
+// speaks Kysely, and openWithDialect takes any Kysely Dialect (src/store/pglite.ts for PGlite).
 import Sqlite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Dialect, type MigrationProvider, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect, type MigrationProvider, type Transaction } from 'kysely';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -11,6 +12,8 @@ export type Tx = Transaction<Database> | Kysely<Database>;
 export interface OpenOptions {
   /** Path of the SQLite file, or ':memory:'. */
   file: string;
+  /** postgres://… or postgresql://…: use that PostgreSQL server instead of the file. Defaults to $CUMULO_DATABASE_URL. */
+  url?: string;
 }
 
 export function sqliteDialect(file: string): Dialect {
@@ -23,7 +26,26 @@ export function sqliteDialect(file: string): Dialect {
 }
 
 export async function openStore(opts: OpenOptions): Promise<Db> {
+  const url = opts.url ?? process.env.CUMULO_DATABASE_URL;
+  if (url) return openWithDialect(await postgresDialect(url));
   return openWithDialect(sqliteDialect(opts.file));
+}
+
+/** A PostgreSQL server through node-postgres, which is optional: only fleets need it. */
+export async function postgresDialect(url: string): Promise<Dialect> {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error(`CUMULO_DATABASE_URL must be a postgres:// or postgresql:// URL, not ${JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'))}`);
+  }
+  let pg: any;
+  try {
+    // A variable specifier: pg is not a dependency, so the compiler must not resolve it.
+    const name = 'pg';
+    const mod = await import(name);
+    pg = mod.default ?? mod;
+  } catch {
+    throw new Error('PostgreSQL support needs the pg package: run `npm install pg` in the cumulo folder');
+  }
+  return new PostgresDialect({ pool: new pg.Pool({ connectionString: url }) });
 }
 
 export async function openWithDialect(dialect: Dialect): Promise<Db> {

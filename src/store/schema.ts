@@ -80,6 +80,8 @@ export interface VpcsTable {
   cidr_associations: Json;
   ipv6_cidr_associations: Json;
   created_at: Time;
+  /** 0002 */
+  enable_network_address_usage_metrics: ColumnType<Bool, Bool | undefined, Bool>;
 }
 
 export interface SubnetsTable {
@@ -96,6 +98,10 @@ export interface SubnetsTable {
   assign_ipv6_on_creation: Bool;
   state: string;
   created_at: Time;
+  /** 0002 */
+  enable_dns64: ColumnType<Bool, Bool | undefined, Bool>;
+  /** 0002: PrivateDnsNameOptionsOnLaunch */
+  private_dns_name_options: ColumnType<Json, Json | undefined, Json>;
 }
 
 export interface InternetGatewaysTable {
@@ -186,6 +192,8 @@ export interface SecurityGroupRulesTable {
   referenced_group_owner: string | null;
   description: string | null;
   created_at: Time;
+  /** 0003: order within the group, so rules written by one request keep their request order. */
+  seq: ColumnType<number, number | undefined, number>;
 }
 
 export interface KeyPairsTable {
@@ -223,6 +231,23 @@ export interface ImagesTable {
   source: Json;
   creation_date: Time;
   deprecation_time: Time | null;
+  // 0005_images: the rest of EC2's Image fields; NULL means EC2 omits the field.
+  image_location: string | null;
+  usage_operation: string | null;
+  platform: string | null; // 'windows' or null
+  kernel_id: string | null;
+  ramdisk_id: string | null;
+  sriov_net_support: string | null;
+  tpm_support: string | null;
+  imds_support: string | null;
+  uefi_data: string | null;
+  deregistration_protection: string | null;
+  last_launched_time: Time | null;
+  state_reason: Json | null; // {Code, Message}
+  source_instance_id: string | null;
+  source_image_id: string | null;
+  source_image_region: string | null;
+  product_codes: Json | null; // ProductCode[]
 }
 
 export interface ImageLaunchPermissionsTable {
@@ -269,6 +294,23 @@ export interface InstancesTable {
   launch_time: Time;
   updated_at: Time;
   terminated_at: Time | null;
+  // 0004: what the instance was launched with, kept for its whole life.
+  architecture: ColumnType<string, string | undefined, string>;
+  hypervisor: ColumnType<string, string | undefined, string>;
+  virtualization_type: ColumnType<string, string | undefined, string>;
+  root_device_type: ColumnType<string, string | undefined, string>;
+  ena_support: ColumnType<Bool, Bool | undefined, Bool>;
+  boot_mode: string | null;
+  platform_details: ColumnType<string, string | undefined, string>;
+  /** EC2-shaped Instance fields given at launch: CpuOptions, HibernationOptions, EnclaveOptions, … */
+  launch_options: ColumnType<Json, Json | undefined, Json>;
+  /** The key pair's public key at launch (EC2 keeps it even if the key pair is deleted). */
+  ssh_public_key: string | null;
+  /** How many times the instance reached running: 0 means it never did. */
+  boots: ColumnType<number, number | undefined, number>;
+  /** Console output (base64) as last captured by the controllers, and when. */
+  console_output: string | null;
+  console_at: Time | null;
 }
 
 export interface NetworkInterfacesTable {
@@ -292,6 +334,8 @@ export interface NetworkInterfacesTable {
   secondary_private_ips: Json; // string[]
   public_ip: string | null;
   created_at: Time;
+  // 0004
+  attach_time: Time | null;
 }
 
 export interface VolumesTable {

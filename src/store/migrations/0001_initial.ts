@@ -1,6 +1,7 @@
 // The first schema: accounts, the work queue and the core EC2 resources.
 // Only portable column types (see schema.ts), so it runs on SQLite and PostgreSQL alike.
 import type { Kysely } from 'kysely';
+import { isPostgres } from '../dialect.js';
 
 type Col = [name: string, type: 'text' | 'integer' | 'real', opts?: { pk?: boolean; notNull?: boolean; auto?: boolean }];
 
@@ -149,14 +150,15 @@ const tables: Record<string, { cols: Col[]; pk?: string[]; indexes?: string[][];
 };
 
 export async function up(db: Kysely<any>): Promise<void> {
+  const pg = isPostgres(db);
   for (const [name, t] of Object.entries(tables)) {
     let ct = db.schema.createTable(name);
     for (const [col, type, opts] of t.cols) {
       // SQLite needs exactly "integer primary key autoincrement"; PostgreSQL spells it "serial".
-      const colType = opts?.auto ? (isPostgres(db) ? 'serial' : 'integer') : type;
+      const colType = opts?.auto ? (pg ? 'serial' : 'integer') : type;
       ct = ct.addColumn(col, colType, (c) => {
         if (opts?.pk) c = c.primaryKey();
-        if (opts?.auto && !isPostgres(db)) c = c.autoIncrement();
+        if (opts?.auto && !pg) c = c.autoIncrement();
         if (opts?.notNull !== false && !opts?.pk) c = c.notNull();
         return c;
       });
@@ -172,8 +174,4 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   for (const name of Object.keys(tables).reverse()) await db.schema.dropTable(name).execute();
-}
-
-function isPostgres(db: Kysely<any>): boolean {
-  return db.getExecutor().adapter.constructor.name.startsWith('Postgres');
 }

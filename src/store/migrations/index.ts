@@ -1,7 +1,15 @@
 // Every migration, in order. Add new ones at the end; never edit one that has shipped.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_vpc_attributes.js';
+import * as m0003 from './0003_security_group_rule_order.js';
+import * as m0004 from './0004_instances.js';
+import * as m0005 from './0005_images.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_vpc_attributes': m0002,
+  '0003_security_group_rule_order': m0003,
+  '0004_instances': m0004,
+  '0005_images': m0005,
 };

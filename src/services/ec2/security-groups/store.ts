@@ -1,7 +1,11 @@
-// Security group rows shared with other families (the VPC family makes each VPC's default group).
+// Security group rows shared with other families: the VPC family makes each VPC's default group,
+// the instances family resolves RunInstances' groups.
+import { ApiError, Errors } from '../../../api/errors.js';
 import { newId } from '../../../lib/ids.js';
-import type { NewRow } from '../../../store/schema.js';
+import type { Tx } from '../../../store/db.js';
+import type { NewRow, Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
+import { checkGroupId } from './permissions.js';
 
 /**
  * Every VPC gets a security group named "default", as on EC2: inbound from members of the same
@@ -36,4 +40,132 @@ export async function createDefaultSecurityGroup(ctx: Ctx, vpcId: string, opts: 
   if (opts.ipv6) rules.push({ ...base, id: newId('sgr'), is_egress: 1, cidr_ipv6: '::/0' });
   await ctx.db.insertInto('security_group_rules').values(rules).execute();
   return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups, always scoped to the caller's account and region
+
+export type SecurityGroupRow = Row<'security_groups'>;
+export type SecurityGroupRuleRow = Row<'security_group_rules'>;
+
+export const groupNotFound = (id: string) => new ApiError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+const nameNotFound = (name: string, vpcId: string | undefined) =>
+  new ApiError('InvalidGroup.NotFound', `The security group '${name}' does not exist in default VPC '${vpcId ?? 'none'}'`);
+
+/** The default VPC's id (group names are looked up there), if the region has one. */
+export async function defaultVpcId(ctx: Ctx): Promise<string | undefined> {
+  const row = await ctx.db
+    .selectFrom('vpcs')
+    .select('id')
+    .where('account_id', '=', ctx.accountId)
+    .where('region', '=', ctx.region)
+    .where('is_default', '=', 1)
+    .orderBy('created_at')
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/** A group by id: InvalidGroupId.Malformed or InvalidGroup.NotFound when it isn't the caller's. */
+export async function getSecurityGroup(ctx: Ctx, id: string): Promise<SecurityGroupRow> {
+  checkGroupId(id);
+  const row = await ctx.db
+    .selectFrom('security_groups')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account_id', '=', ctx.accountId)
+    .where('region', '=', ctx.region)
+    .executeTakeFirst();
+  if (!row) throw groupNotFound(id);
+  return row;
+}
+
+/** A group by name in the default VPC (names are only meaningful there, as on EC2). */
+export async function getSecurityGroupByName(ctx: Ctx, name: string): Promise<SecurityGroupRow> {
+  const vpcId = await defaultVpcId(ctx);
+  const row = vpcId
+    ? await ctx.db
+        .selectFrom('security_groups')
+        .selectAll()
+        .where('vpc_id', '=', vpcId)
+        .where('group_name', '=', name)
+        .where('account_id', '=', ctx.accountId)
+        .where('region', '=', ctx.region)
+        .executeTakeFirst()
+    : undefined;
+  if (!row) throw nameNotFound(name, vpcId);
+  return row;
+}
+
+/** The group a GroupId / GroupName pair names (the id wins when both are given). */
+export async function findSecurityGroup(ctx: Ctx, input: { GroupId?: string; GroupName?: string }): Promise<SecurityGroupRow> {
+  if (input.GroupId) return getSecurityGroup(ctx, input.GroupId);
+  if (input.GroupName) return getSecurityGroupByName(ctx, input.GroupName);
+  throw new ApiError('MissingParameter', 'The request must contain the parameter groupName or groupId');
+}
+
+export interface GroupRefResult {
+  GroupId: string;
+  GroupName: string;
+}
+
+/**
+ * RunInstances' SecurityGroupIds / SecurityGroups → [{GroupId, GroupName}], in the order given,
+ * without repeats. Ids must be the caller's and in `vpcId`; names are looked up in the default VPC
+ * and only work when launching into it. With neither, the VPC's default group, as EC2 does.
+ */
+export async function resolveSecurityGroups(
+  ctx: Ctx,
+  opts: { ids?: string[]; names?: string[]; vpcId: string; subnetId?: string },
+): Promise<GroupRefResult[]> {
+  const out: GroupRefResult[] = [];
+  const seen = new Set<string>();
+  const push = (row: SecurityGroupRow) => {
+    if (row.vpc_id !== opts.vpcId) {
+      throw Errors.invalidParameter(`Security group ${row.id} and subnet ${opts.subnetId ?? opts.vpcId} belong to different networks.`);
+    }
+    if (seen.has(row.id)) return;
+    seen.add(row.id);
+    out.push({ GroupId: row.id, GroupName: row.group_name });
+  };
+  for (const id of opts.ids ?? []) push(await getSecurityGroup(ctx, id));
+  if (opts.names?.length) {
+    const vpcId = await defaultVpcId(ctx);
+    if (vpcId !== opts.vpcId) {
+      throw Errors.invalidParameterCombination('The parameter groupName cannot be used with the parameter subnet');
+    }
+    for (const name of opts.names) push(await getSecurityGroupByName(ctx, name));
+  }
+  if (out.length === 0) {
+    const row = await ctx.db
+      .selectFrom('security_groups')
+      .selectAll()
+      .where('vpc_id', '=', opts.vpcId)
+      .where('group_name', '=', 'default')
+      .where('account_id', '=', ctx.accountId)
+      .where('region', '=', ctx.region)
+      .executeTakeFirst();
+    if (!row) throw new ApiError('InvalidGroup.NotFound', `The security group 'default' does not exist in VPC '${opts.vpcId}'`);
+    push(row);
+  }
+  return out;
+}
+
+/** Every rule of the given groups, in the order they were authorized. */
+export async function rulesOf(db: Tx, groupIds: string[]): Promise<SecurityGroupRuleRow[]> {
+  if (!groupIds.length) return [];
+  const rows: SecurityGroupRuleRow[] = [];
+  // Bounded IN lists: SQLite allows at most 32766 bound parameters per statement.
+  for (let i = 0; i < groupIds.length; i += 500) {
+    rows.push(
+      ...(await db
+        .selectFrom('security_group_rules')
+        .selectAll()
+        .where('group_id', 'in', groupIds.slice(i, i + 500))
+        .orderBy('seq')
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute()),
+    );
+  }
+  return rows;
 }

@@ -1,0 +1,296 @@
+// The instance reconcilers. Each job takes one step toward the instance's desired state and is
+// safe to run again after a crash: it reads the row, observes the driver, acts, and records the
+// outcome with a write guarded by the state it started from (a terminate that lands mid-launch
+// wins, because the launch's final write no longer matches).
+//
+//   instance.launch     pending → driver.create + start → running   (a failure unwinds to terminated)
+//   instance.start      pending → driver.start → running            (a failure falls back to stopped)
+//   instance.stop       stopping → driver.stop → stopped
+//   instance.reboot     running → driver.reboot
+//   instance.terminate  shutting-down → driver.delete → terminated, volumes and interfaces released
+//   instance.watch      running: polls the driver; a shutdown from inside follows the instance's
+//                       InstanceInitiatedShutdownBehavior, a vanished instance is booted again
+//   instance.purge      terminated for terminatedRetentionMs → the row and its leftovers are deleted
+import type { InstanceDriver } from '../host/compute/driver.js';
+import type { Tx } from '../store/db.js';
+import type { Row } from '../store/schema.js';
+import { buildInstanceSpec } from '../services/ec2/instances/spec.js';
+import { stateReasons, userInitiated } from '../services/ec2/instances/states.js';
+import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+
+type InstanceRow = Row<'instances'>;
+type Job = Parameters<Reconciler>[0];
+
+/** How often a running instance is checked (CUMULO_INSTANCE_POLL_MS overrides, for tests). */
+export function pollInterval(): number {
+  return Number(process.env.CUMULO_INSTANCE_POLL_MS) || 30_000;
+}
+
+/** EC2 returns the most recent 64 KB of console output. */
+const CONSOLE_LIMIT = 64 * 1024;
+/**
+ * EC2 posts console output shortly after a boot or reboot, not continuously: the watcher captures
+ * it for this long after the last one, then leaves the host alone.
+ */
+const CONSOLE_WINDOW_MS = 2 * 60_000;
+
+export function registerInstanceControllers(runner: Runner): void {
+  runner.register('instance.launch', (job, deps) => bringUp(job, deps, 'launch'));
+  runner.register('instance.start', (job, deps) => bringUp(job, deps, 'start'));
+  runner.register('instance.stop', stop);
+  runner.register('instance.reboot', reboot);
+  runner.register('instance.terminate', terminate);
+  runner.register('instance.watch', watch);
+  runner.register('instance.purge', purge);
+}
+
+async function load(deps: ControllerDeps, id: string): Promise<InstanceRow | undefined> {
+  return deps.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Follow-up work goes into the same transaction as the state it follows from. */
+async function queue(db: Tx, kind: string, row: Pick<InstanceRow, 'id' | 'account_id' | 'region'>, payload: unknown, runAt: Date): Promise<void> {
+  await db
+    .insertInto('jobs')
+    .values({
+      kind,
+      resource_id: row.id,
+      account_id: row.account_id,
+      region: row.region,
+      payload: JSON.stringify(payload ?? {}),
+      run_at: runAt.toISOString(),
+      attempts: 0,
+      locked_by: null,
+      locked_until: null,
+      last_error: null,
+      created_at: new Date().toISOString(),
+    })
+    .execute();
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The console as the driver has it now (base64, last 64 KB), or undefined if it cannot say. */
+async function consoleOf(driver: InstanceDriver, id: string): Promise<string | undefined> {
+  try {
+    const out = await driver.consoleOutput(id);
+    return (out.length > CONSOLE_LIMIT ? out.subarray(out.length - CONSOLE_LIMIT) : out).toString('base64');
+  } catch {
+    return undefined;
+  }
+}
+
+function consoleSet(output: string | undefined, now: string): { console_output?: string; console_at?: string } {
+  return output === undefined ? {} : { console_output: output, console_at: now };
+}
+
+async function specOf(deps: ControllerDeps, row: InstanceRow) {
+  const subnet = await deps.db.selectFrom('subnets').select('cidr_block').where('id', '=', row.subnet_id).executeTakeFirst();
+  if (!subnet) throw new Error(`subnet ${row.subnet_id} of ${row.id} is gone`);
+  return buildInstanceSpec(row, subnet.cidr_block);
+}
+
+/** Boot the instance on the driver: create (idempotent) and start unless it already runs. */
+async function boot(deps: ControllerDeps, row: InstanceRow): Promise<void> {
+  await deps.driver.create(await specOf(deps, row));
+  const seen = await deps.driver.inspect(row.id);
+  if (seen.state !== 'running') await deps.driver.start(row.id);
+}
+
+async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start'): Promise<JobResult> {
+  const row = await load(deps, job.resource_id);
+  if (!row || row.state !== 'pending' || row.desired_state !== 'running') return;
+  try {
+    await boot(deps, row);
+  } catch (e) {
+    deps.log(`instances: ${mode} of ${row.id} failed: ${message(e)}`);
+    if (mode === 'launch') return failLaunch(deps, row);
+    return failStart(deps, row);
+  }
+  const output = await consoleOf(deps.driver, row.id);
+  const now = new Date();
+  await deps.db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('instances')
+      .set({
+        state: 'running',
+        state_transition_reason: '',
+        state_reason: null,
+        boots: row.boots + 1,
+        runtime: JSON.stringify({ driver: deps.driver.info().name }),
+        updated_at: now.toISOString(),
+        ...consoleSet(output, now.toISOString()),
+      })
+      .where('id', '=', row.id)
+      .where('state', '=', 'pending')
+      .where('desired_state', '=', 'running')
+      .executeTakeFirst();
+    // A stop or terminate arrived while booting: its own job takes over from here.
+    if (Number(res.numUpdatedRows) !== 1) return;
+    await trx.updateTable('volume_attachments').set({ state: 'attached' }).where('instance_id', '=', row.id).where('state', '=', 'attaching').execute();
+    await queue(trx, 'instance.watch', row, { boot: row.boots + 1 }, new Date(now.getTime() + pollInterval()));
+  });
+}
+
+/** A launch that failed leaves nothing behind: no driver state, no volumes, no interface. */
+async function failLaunch(deps: ControllerDeps, row: InstanceRow): Promise<void> {
+  await deps.driver.delete(row.id).catch((e) => deps.log(`instances: unwinding ${row.id}: delete failed: ${message(e)}`));
+  const now = new Date();
+  await deps.db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('instances')
+      .set({
+        state: 'terminated',
+        desired_state: 'terminated',
+        state_transition_reason: 'Server.InternalError',
+        state_reason: JSON.stringify(stateReasons.internalError),
+        terminated_at: now.toISOString(),
+        updated_at: now.toISOString(),
+      })
+      .where('id', '=', row.id)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return;
+    await release(trx, row.id, { allVolumes: true });
+    await queue(trx, 'instance.purge', row, {}, new Date(now.getTime() + deps.config.terminatedRetentionMs));
+  });
+}
+
+/** A start that failed leaves the instance stopped, its disks intact. */
+async function failStart(deps: ControllerDeps, row: InstanceRow): Promise<void> {
+  await deps.driver.stop(row.id, { force: true }).catch(() => undefined);
+  await deps.db
+    .updateTable('instances')
+    .set({ state: 'stopped', desired_state: 'stopped', state_reason: JSON.stringify(stateReasons.startError), updated_at: new Date().toISOString() })
+    .where('id', '=', row.id)
+    .where('state', '=', 'pending')
+    .execute();
+}
+
+async function stop(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const row = await load(deps, job.resource_id);
+  if (!row || row.state !== 'stopping') return;
+  const seen = await deps.driver.inspect(row.id);
+  if (seen.state === 'running') await deps.driver.stop(row.id, { force: Boolean(job.data?.force) });
+  const output = await consoleOf(deps.driver, row.id);
+  const now = new Date().toISOString();
+  await deps.db
+    .updateTable('instances')
+    .set({ state: 'stopped', updated_at: now, ...consoleSet(output, now) })
+    .where('id', '=', row.id)
+    .where('state', '=', 'stopping')
+    .execute();
+}
+
+async function reboot(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const row = await load(deps, job.resource_id);
+  if (!row || row.state !== 'running') return;
+  await deps.driver.reboot(row.id);
+  const output = await consoleOf(deps.driver, row.id);
+  const now = new Date().toISOString();
+  // updated_at marks the reboot, so the watcher keeps posting the console while it boots again.
+  await deps.db.updateTable('instances').set({ updated_at: now, ...consoleSet(output, now) }).where('id', '=', row.id).execute();
+}
+
+async function terminate(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const row = await load(deps, job.resource_id);
+  if (!row || row.state !== 'shutting-down') return;
+  const output = await consoleOf(deps.driver, row.id);
+  await deps.driver.delete(row.id);
+  const now = new Date();
+  await deps.db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('instances')
+      .set({ state: 'terminated', terminated_at: now.toISOString(), updated_at: now.toISOString(), ...consoleSet(output, now.toISOString()) })
+      .where('id', '=', row.id)
+      .where('state', '=', 'shutting-down')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return;
+    await release(trx, row.id, { allVolumes: false });
+    await queue(trx, 'instance.purge', row, {}, new Date(now.getTime() + deps.config.terminatedRetentionMs));
+  });
+}
+
+/**
+ * Let go of what an instance held: volumes marked DeleteOnTermination (all of them when a launch
+ * failed) are deleted, the others detached; interfaces likewise by their DeleteOnTermination.
+ */
+export async function release(db: Tx, instanceId: string, opts: { allVolumes: boolean }): Promise<void> {
+  const attachments = await db.selectFrom('volume_attachments').selectAll().where('instance_id', '=', instanceId).execute();
+  const doomed = attachments.filter((a) => opts.allVolumes || a.delete_on_termination === 1).map((a) => a.volume_id);
+  const kept = attachments.filter((a) => !doomed.includes(a.volume_id)).map((a) => a.volume_id);
+  await db.deleteFrom('volume_attachments').where('instance_id', '=', instanceId).execute();
+  if (doomed.length) {
+    await db.deleteFrom('tags').where('resource_id', 'in', doomed).execute();
+    await db.deleteFrom('volumes').where('id', 'in', doomed).execute();
+  }
+  if (kept.length) await db.updateTable('volumes').set({ state: 'available' }).where('id', 'in', kept).execute();
+
+  const enis = await db.selectFrom('network_interfaces').select(['id', 'delete_on_termination']).where('instance_id', '=', instanceId).execute();
+  const gone = enis.filter((e) => e.delete_on_termination === 1).map((e) => e.id);
+  if (gone.length) {
+    await db.deleteFrom('tags').where('resource_id', 'in', gone).execute();
+    await db.deleteFrom('network_interfaces').where('id', 'in', gone).execute();
+  }
+  await db
+    .updateTable('network_interfaces')
+    .set({ instance_id: null, device_index: null, attachment_id: null, attach_time: null, status: 'available' })
+    .where('instance_id', '=', instanceId)
+    .execute();
+}
+
+async function watch(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const row = await load(deps, job.resource_id);
+  // Only the watcher of the current boot keeps going; a stop or terminate ends it.
+  if (!row || row.state !== 'running' || row.desired_state !== 'running' || job.data?.boot !== row.boots) return;
+  const next = { retryAt: new Date(Date.now() + pollInterval()) };
+  const seen = await deps.driver.inspect(row.id);
+  const now = new Date();
+  if (seen.state === 'running') {
+    if (now.getTime() - Date.parse(row.updated_at) < CONSOLE_WINDOW_MS || !row.console_output) {
+      const output = await consoleOf(deps.driver, row.id);
+      if (output !== undefined && output !== row.console_output) {
+        await deps.db.updateTable('instances').set(consoleSet(output, now.toISOString())).where('id', '=', row.id).execute();
+      }
+    }
+    return next;
+  }
+  if (seen.state === 'missing') {
+    // The host lost it (a host reboot, a wiped runtime): boot it again, as EC2 recovers an instance.
+    deps.log(`instances: ${row.id} is missing on the host; booting it again`);
+    await boot(deps, row);
+    return next;
+  }
+  // It shut itself down (poweroff inside): stop or terminate, as InstanceInitiatedShutdownBehavior says.
+  const terminate = row.shutdown_behavior === 'terminate';
+  await deps.db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('instances')
+      .set({
+        state: terminate ? 'shutting-down' : 'stopping',
+        desired_state: terminate ? 'terminated' : 'stopped',
+        state_transition_reason: userInitiated(seen.exitedAt ?? now),
+        state_reason: JSON.stringify(stateReasons.instanceShutdown),
+        updated_at: now.toISOString(),
+      })
+      .where('id', '=', row.id)
+      .where('state', '=', 'running')
+      .where('desired_state', '=', 'running')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 1) await queue(trx, terminate ? 'instance.terminate' : 'instance.stop', row, {}, now);
+  });
+}
+
+async function purge(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const row = await load(deps, job.resource_id);
+  if (!row || row.state !== 'terminated') return;
+  const due = Date.parse(row.terminated_at ?? row.updated_at) + deps.config.terminatedRetentionMs;
+  if (Date.now() < due) return { retryAt: new Date(due) };
+  await deps.db.transaction().execute(async (trx) => {
+    await release(trx, row.id, { allVolumes: false });
+    await trx.deleteFrom('tags').where('resource_id', '=', row.id).execute();
+    await trx.deleteFrom('instances').where('id', '=', row.id).where('state', '=', 'terminated').execute();
+  });
+}

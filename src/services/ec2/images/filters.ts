@@ -1,0 +1,65 @@
+// DescribeImages filters: every one EC2 documents, over the EC2 Image shape. Filters on things
+// cumulo images never have (watermarks, Inspector scan results, SSM parameters) are valid and
+// match nothing, as they do in EC2 for an image without them.
+import type { Image } from '@aws-sdk/client-ec2';
+import type { FilterMap } from '../common/filters.js';
+
+const iso = (d: Date | undefined) => d?.toISOString();
+const ebs = (i: Image) => (i.BlockDeviceMappings ?? []).map((b) => b.Ebs).filter((e) => e !== undefined);
+
+export const imageFilters: FilterMap<Image> = {
+  architecture: (i) => i.Architecture,
+  'block-device-mapping.delete-on-termination': (i) => ebs(i).map((e) => e.DeleteOnTermination),
+  'block-device-mapping.device-name': (i) => (i.BlockDeviceMappings ?? []).map((b) => b.DeviceName),
+  'block-device-mapping.snapshot-id': (i) => ebs(i).map((e) => e.SnapshotId),
+  'block-device-mapping.volume-size': (i) => ebs(i).map((e) => e.VolumeSize),
+  'block-device-mapping.volume-type': (i) => ebs(i).map((e) => e.VolumeType),
+  'block-device-mapping.encrypted': (i) => ebs(i).map((e) => e.Encrypted),
+  'boot-mode': (i) => i.BootMode,
+  'creation-date': (i) => i.CreationDate,
+  description: (i) => i.Description,
+  'ena-support': (i) => i.EnaSupport,
+  'free-tier-eligible': (i) => i.FreeTierEligible ?? false,
+  hypervisor: (i) => i.Hypervisor,
+  // No Allowed AMIs settings here: every image is allowed.
+  'image-allowed': () => true,
+  'image-id': (i) => i.ImageId,
+  'image-type': (i) => i.ImageType,
+  'image-watermark.source-image-creation-time': (i) => i.ImageWatermarks?.map((w) => iso(w.SourceImageCreationTime)),
+  'image-watermark.source-image-id': (i) => i.ImageWatermarks?.map((w) => w.SourceImageId),
+  'image-watermark.source-image-region': (i) => i.ImageWatermarks?.map((w) => w.SourceImageRegion),
+  'image-watermark.watermark-creation-time': (i) => i.ImageWatermarks?.map((w) => iso(w.WatermarkCreationTime)),
+  'image-watermark.watermark-key': (i) => i.ImageWatermarks?.map((w) => w.WatermarkKey),
+  'instance-type-specification.supported-instance-type': (i) => i.InstanceTypeSpecification?.SupportedInstanceTypes?.map((t) => t.InstanceType),
+  'instance-type-specification.unsupported-instance-type': (i) => i.InstanceTypeSpecification?.UnsupportedInstanceTypes?.map((t) => t.InstanceType),
+  'is-public': (i) => i.Public,
+  'kernel-id': (i) => i.KernelId,
+  'manifest-location': (i) => i.ImageLocation,
+  name: (i) => i.Name,
+  'owner-alias': (i) => i.ImageOwnerAlias,
+  'owner-id': (i) => i.OwnerId,
+  platform: (i) => i.Platform,
+  'platform-details': (i) => i.PlatformDetails,
+  'product-code': (i) => i.ProductCodes?.map((p) => p.ProductCodeId),
+  'product-code.type': (i) => i.ProductCodes?.map((p) => p.ProductCodeType),
+  'public-ssm-parameter-name': (i) => i.PublicSsmParameterName,
+  'ramdisk-id': (i) => i.RamdiskId,
+  'root-device-name': (i) => i.RootDeviceName,
+  'root-device-type': (i) => i.RootDeviceType,
+  'scan-result.critical-fix-available-since': (i) => iso(i.ScanResults?.CriticalFixAvailableSince),
+  'scan-result.finding-scan-date': (i) => iso(i.ScanResults?.FindingScanDate),
+  'scan-result.high-fix-available-since': (i) => iso(i.ScanResults?.HighFixAvailableSince),
+  'scan-result.highest-finding-severity-label': (i) => i.ScanResults?.HighestFindingSeverityLabel,
+  'scan-result.informational-fix-available-since': (i) => iso(i.ScanResults?.InformationalFixAvailableSince),
+  'scan-result.low-fix-available-since': (i) => iso(i.ScanResults?.LowFixAvailableSince),
+  'scan-result.medium-fix-available-since': (i) => iso(i.ScanResults?.MediumFixAvailableSince),
+  'source-image-id': (i) => i.SourceImageId,
+  'source-image-region': (i) => i.SourceImageRegion,
+  'source-instance-id': (i) => i.SourceInstanceId,
+  state: (i) => i.State,
+  'state-reason-code': (i) => i.StateReason?.Code,
+  'state-reason-message': (i) => i.StateReason?.Message,
+  'sriov-net-support': (i) => i.SriovNetSupport,
+  'usage-operation': (i) => i.UsageOperation,
+  'virtualization-type': (i) => i.VirtualizationType,
+};

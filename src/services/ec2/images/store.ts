@@ -1,0 +1,142 @@
+// Image rows ↔ EC2's Image shape, who may see and launch an image, and the lookups other
+// families use (RunInstances: getLaunchableImage).
+import type { BlockDeviceMapping, Image, ProductCode, StateReason, Tag } from '@aws-sdk/client-ec2';
+import { ApiError } from '../../../api/errors.js';
+import type { Tx } from '../../../store/db.js';
+import type { Row } from '../../../store/schema.js';
+import type { Ctx } from '../../context.js';
+
+export { CUMULO_OWNER_ALIAS, CUMULO_OWNER_ID, DEBIAN_OWNER_ID, seedBuiltinImages } from './builtin.js';
+
+const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+export function isImageId(id: string): boolean {
+  return AMI_ID.test(id);
+}
+
+/** EC2: InvalidAMIID.Malformed — Invalid id: "ami-123" (expecting "ami-...") */
+export function malformedImageId(id: string): ApiError {
+  return new ApiError('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
+}
+
+/** EC2: "The image id '[ami-…]' does not exist", or for several "The image ids '[ami-…, ami-…]' do not exist". */
+export function imageNotFound(ids: string[]): ApiError {
+  return ids.length === 1
+    ? new ApiError('InvalidAMIID.NotFound', `The image id '[${ids[0]}]' does not exist`)
+    : new ApiError('InvalidAMIID.NotFound', `The image ids '[${ids.join(', ')}]' do not exist`);
+}
+
+function json<T>(text: string | null, fallback: T): T {
+  if (text === null || text === '') return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+export function isDeprecated(row: Row<'images'>, now: Date): boolean {
+  return row.deprecation_time !== null && row.deprecation_time <= now.toISOString();
+}
+
+export function imageToEc2(row: Row<'images'>, tags: Tag[] = []): Image {
+  const out: Image = {
+    ImageId: row.id,
+    ImageLocation: row.image_location ?? `${row.owner_alias ?? row.owner_id}/${row.name}`,
+    State: row.state as Image['State'],
+    OwnerId: row.owner_id,
+    CreationDate: row.creation_date,
+    Public: row.is_public === 1,
+    Architecture: row.architecture as Image['Architecture'],
+    ImageType: row.image_type as Image['ImageType'],
+    PlatformDetails: row.platform_details,
+    UsageOperation: row.usage_operation ?? 'RunInstances',
+    BlockDeviceMappings: json<BlockDeviceMapping[]>(row.block_device_mappings, []),
+    EnaSupport: row.ena_support === 1,
+    Hypervisor: row.hypervisor as Image['Hypervisor'],
+    Name: row.name,
+    RootDeviceName: row.root_device_name,
+    RootDeviceType: row.root_device_type as Image['RootDeviceType'],
+    VirtualizationType: row.virtualization_type as Image['VirtualizationType'],
+    DeregistrationProtection: row.deregistration_protection ?? 'disabled',
+  };
+  // EC2 leaves out what an image does not have rather than sending empty elements.
+  const codes = json<ProductCode[]>(row.product_codes, []);
+  if (codes.length) out.ProductCodes = codes;
+  if (row.kernel_id) out.KernelId = row.kernel_id;
+  if (row.ramdisk_id) out.RamdiskId = row.ramdisk_id;
+  if (row.platform) out.Platform = row.platform as Image['Platform'];
+  if (row.description !== null) out.Description = row.description;
+  if (row.owner_alias) out.ImageOwnerAlias = row.owner_alias;
+  if (row.sriov_net_support) out.SriovNetSupport = row.sriov_net_support;
+  const reason = json<StateReason | null>(row.state_reason, null);
+  if (reason) out.StateReason = reason;
+  if (tags.length) out.Tags = tags;
+  if (row.boot_mode) out.BootMode = row.boot_mode as Image['BootMode'];
+  if (row.tpm_support) out.TpmSupport = row.tpm_support as Image['TpmSupport'];
+  if (row.deprecation_time) out.DeprecationTime = row.deprecation_time;
+  if (row.imds_support) out.ImdsSupport = row.imds_support as Image['ImdsSupport'];
+  if (row.source_instance_id) out.SourceInstanceId = row.source_instance_id;
+  if (row.last_launched_time) out.LastLaunchedTime = row.last_launched_time;
+  if (row.source_image_id) out.SourceImageId = row.source_image_id;
+  if (row.source_image_region) out.SourceImageRegion = row.source_image_region;
+  return out;
+}
+
+/**
+ * Images of the region the account may see: public ones, its own, and those shared with it.
+ * Deregistered images are gone for everyone.
+ */
+export async function visibleImages(db: Tx, accountId: string, region: string, ids?: string[]): Promise<Row<'images'>[]> {
+  let q = db
+    .selectFrom('images')
+    .selectAll()
+    .where('region', '=', region)
+    .where('state', '!=', 'deregistered')
+    .where((eb) =>
+      eb.or([
+        eb('owner_id', '=', accountId),
+        eb('is_public', '=', 1),
+        eb(
+          'id',
+          'in',
+          eb.selectFrom('image_launch_permissions').select('image_id').where('grantee', 'in', [accountId, 'all']),
+        ),
+      ]),
+    );
+  if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
+  return q.orderBy('id').execute();
+}
+
+/** Explicit launch permissions of these images: image id → grantees (account ids, 'all'). */
+export async function launchPermissionsOf(db: Tx, imageIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (!imageIds.length) return out;
+  const rows = await db
+    .selectFrom('image_launch_permissions')
+    .select(['image_id', 'grantee'])
+    .where('image_id', 'in', imageIds)
+    .orderBy('grantee')
+    .execute();
+  for (const r of rows) {
+    let list = out.get(r.image_id);
+    if (!list) out.set(r.image_id, (list = []));
+    list.push(r.grantee);
+  }
+  return out;
+}
+
+/**
+ * The image RunInstances (and anything else that launches) may use: it must be well formed,
+ * visible to the caller (public, owned, or shared with it) and available. Deprecated images
+ * still launch, as in EC2.
+ */
+export async function getLaunchableImage(ctx: Ctx, imageId: string): Promise<Row<'images'>> {
+  if (!isImageId(imageId)) throw malformedImageId(imageId);
+  const [row] = await visibleImages(ctx.db, ctx.accountId, ctx.region, [imageId]);
+  if (!row || row.state === 'disabled') throw imageNotFound([imageId]);
+  if (row.state !== 'available') {
+    throw new ApiError('InvalidAMIID.Unavailable', `The image id '[${imageId}]' is not available`);
+  }
+  return row;
+}

@@ -1,0 +1,56 @@
+import { describe, expect, test } from 'vitest';
+import { attachmentStatusFor, lowestFree, newMacAddress, privateDnsName, reservedOrOutside } from './store.js';
+
+describe('private address allocation', () => {
+  test('skips the four reserved addresses at the start', () => {
+    expect(lowestFree('172.31.0.0/20', new Set(), 3)).toEqual(['172.31.0.4', '172.31.0.5', '172.31.0.6']);
+  });
+
+  test('fills holes first, lowest address first', () => {
+    const used = new Set(['10.0.0.4', '10.0.0.5', '10.0.0.7']);
+    expect(lowestFree('10.0.0.0/24', used, 3)).toEqual(['10.0.0.6', '10.0.0.8', '10.0.0.9']);
+  });
+
+  test('never hands out the broadcast address: a /28 has 11 usable addresses', () => {
+    const all = lowestFree('10.0.0.16/28', new Set(), 100);
+    expect(all).toHaveLength(11);
+    expect(all[0]).toBe('10.0.0.20');
+    expect(all.at(-1)).toBe('10.0.0.30');
+  });
+
+  test('returns fewer than asked when the subnet is full', () => {
+    const used = new Set(lowestFree('10.0.0.16/28', new Set(), 10));
+    expect(lowestFree('10.0.0.16/28', used, 5)).toEqual(['10.0.0.30']);
+    used.add('10.0.0.30');
+    expect(lowestFree('10.0.0.16/28', used, 5)).toEqual([]);
+  });
+
+  test('an asked-for address must be inside the subnet and not reserved', () => {
+    expect(reservedOrOutside('10.0.0.0/24', '10.0.0.10')).toBeUndefined();
+    expect(reservedOrOutside('10.0.0.0/24', '10.0.1.10')?.message).toContain("does not fall within the subnet's address range");
+    for (const ip of ['10.0.0.0', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.255']) {
+      expect(reservedOrOutside('10.0.0.0/24', ip)?.message).toContain('reserved');
+    }
+    expect(reservedOrOutside('10.0.0.0/24', '10.0.0.256')?.code).toBe('InvalidParameterValue');
+    expect(reservedOrOutside('10.0.0.0/24', 'fe80::1')?.code).toBe('InvalidParameterValue');
+  });
+
+  test('MAC addresses are locally administered unicast, like EC2\'s 02:…', () => {
+    const macs = new Set(Array.from({ length: 100 }, newMacAddress));
+    expect(macs.size).toBe(100);
+    for (const m of macs) expect(m).toMatch(/^02(:[0-9a-f]{2}){5}$/);
+  });
+
+  test('private DNS names', () => {
+    expect(privateDnsName('172.31.5.9', 'us-east-1')).toBe('ip-172-31-5-9.ec2.internal');
+    expect(privateDnsName('10.0.0.5', 'eu-west-1')).toBe('ip-10-0-0-5.eu-west-1.compute.internal');
+  });
+
+  test('attachment status follows the instance', () => {
+    expect(attachmentStatusFor('pending', false)).toBe('attaching');
+    expect(attachmentStatusFor('pending', true)).toBe('attached');
+    expect(attachmentStatusFor('running', true)).toBe('attached');
+    expect(attachmentStatusFor('stopped', true)).toBe('attached');
+    expect(attachmentStatusFor('shutting-down', true)).toBe('detaching');
+  });
+});

@@ -1,0 +1,195 @@
+// Network interface rows: private address allocation in a subnet, MAC addresses, and the two EC2
+// shapes an interface has (NetworkInterface for DescribeNetworkInterfaces, InstanceNetworkInterface
+// inside an Instance).
+import { randomBytes } from 'node:crypto';
+import type { GroupIdentifier, InstanceNetworkInterface, NetworkInterface, Tag } from '@aws-sdk/client-ec2';
+import { ApiError, Errors } from '../../../api/errors.js';
+import { zoneId } from '../../../config.js';
+import { formatIp, ipInCidr, parseCidr, parseIp, size, type Cidr } from '../../../lib/cidr.js';
+import { shortHex } from '../../../lib/ids.js';
+import type { Tx } from '../../../store/db.js';
+import type { Row } from '../../../store/schema.js';
+
+/** EC2 keeps the first four addresses of a subnet (network, router, DNS, future) and the last. */
+export const RESERVED_AT_START = 4n;
+
+function subnetBlock(cidr: string): Cidr {
+  const c = parseCidr(cidr);
+  if (!c || c.family !== 4) throw new Error(`not an IPv4 subnet block: ${cidr}`);
+  return c;
+}
+
+/** Why an address cannot be asked for in this subnet, or undefined when it can. */
+export function reservedOrOutside(cidr: string, ip: string): ApiError | undefined {
+  const block = subnetBlock(cidr);
+  const parsed = parseIp(ip);
+  if (!parsed || parsed.family !== 4) return Errors.invalidParameterValue(`Invalid value '${ip}' for PrivateIpAddress.`);
+  if (!ipInCidr(ip, block)) return Errors.invalidParameterValue(`Address ${ip} does not fall within the subnet's address range`);
+  const offset = parsed.value - block.network;
+  if (offset < RESERVED_AT_START || offset === size(block) - 1n) {
+    return Errors.invalidParameterValue(`Address ${ip} is in subnet's reserved address range`);
+  }
+  return undefined;
+}
+
+/** The `count` lowest addresses of the subnet that are neither reserved nor in `used` (fewer if it is full). */
+export function lowestFree(cidr: string, used: ReadonlySet<string>, count: number): string[] {
+  const block = subnetBlock(cidr);
+  const last = size(block) - 2n; // the broadcast address is reserved
+  const out: string[] = [];
+  for (let i = RESERVED_AT_START; i <= last && out.length < count; i++) {
+    const ip = formatIp(4, block.network + i);
+    if (!used.has(ip)) out.push(ip);
+  }
+  return out;
+}
+
+/** Every private address taken in a subnet: interfaces (primary and secondary) and live instances. */
+export async function usedAddresses(db: Tx, subnetId: string): Promise<Set<string>> {
+  const used = new Set<string>();
+  const enis = await db.selectFrom('network_interfaces').select(['private_ip', 'secondary_private_ips']).where('subnet_id', '=', subnetId).execute();
+  for (const e of enis) {
+    used.add(e.private_ip);
+    for (const ip of parseList(e.secondary_private_ips)) used.add(ip);
+  }
+  const instances = await db.selectFrom('instances').select('private_ip').where('subnet_id', '=', subnetId).where('state', '!=', 'terminated').execute();
+  for (const i of instances) used.add(i.private_ip);
+  return used;
+}
+
+/** A locally administered unicast MAC address, as EC2 gives its interfaces (02:…). */
+export function newMacAddress(): string {
+  const b = randomBytes(5);
+  return ['02', ...[...b].map((x) => x.toString(16).padStart(2, '0'))].join(':');
+}
+
+export function newAttachmentId(): string {
+  return `eni-attach-${shortHex(17)}`;
+}
+
+/** ip-172-31-5-9.ec2.internal in us-east-1, ip-10-0-0-5.eu-west-1.compute.internal elsewhere. */
+export function privateDnsName(ip: string, region: string): string {
+  const host = `ip-${ip.replace(/\./g, '-')}`;
+  return region === 'us-east-1' ? `${host}.ec2.internal` : `${host}.${region}.compute.internal`;
+}
+
+function parseList(s: string | null | undefined): string[] {
+  if (!s) return [];
+  try {
+    const v = JSON.parse(s) as unknown;
+    return Array.isArray(v) ? (v as string[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+const groupCache = new Map<string, GroupIdentifier[]>();
+
+/** Parsed once per distinct text (interfaces of a reservation share their groups); do not mutate. */
+export function groupsOf(json: string): GroupIdentifier[] {
+  const hit = groupCache.get(json);
+  if (hit) return hit;
+  if (groupCache.size > 5000) groupCache.clear();
+  const v = parseGroups(json);
+  groupCache.set(json, v);
+  return v;
+}
+
+function parseGroups(json: string): GroupIdentifier[] {
+  try {
+    return (JSON.parse(json) as GroupIdentifier[]) ?? [];
+  } catch {
+    return [];
+  }
+}
+
+export type EniRow = Row<'network_interfaces'>;
+
+/** Attachment status follows the instance: attaching while it launches, attached once it ran. */
+export type AttachmentStatus = 'attaching' | 'attached' | 'detaching' | 'detached';
+
+function privateAddresses(row: EniRow, region: string, dns = privateDnsName(row.private_ip, region)) {
+  const primary = { Primary: true, PrivateDnsName: dns, PrivateIpAddress: row.private_ip };
+  const secondary = parseList(row.secondary_private_ips).map((ip) => ({ Primary: false, PrivateDnsName: privateDnsName(ip, region), PrivateIpAddress: ip }));
+  return [primary, ...secondary];
+}
+
+/** The interface as DescribeNetworkInterfaces shows it. */
+export function toNetworkInterface(row: EniRow, tags: Tag[] | undefined, attachmentStatus: AttachmentStatus = 'attached'): NetworkInterface {
+  const out: NetworkInterface = {
+    AvailabilityZone: row.availability_zone,
+    AvailabilityZoneId: zoneId(row.availability_zone),
+    Description: row.description,
+    Groups: groupsOf(row.security_groups),
+    InterfaceType: row.interface_type as NetworkInterface['InterfaceType'],
+    Ipv6Addresses: [],
+    MacAddress: row.mac_address,
+    NetworkInterfaceId: row.id,
+    OwnerId: row.account_id,
+    PrivateDnsName: privateDnsName(row.private_ip, row.region),
+    PrivateIpAddress: row.private_ip,
+    PrivateIpAddresses: privateAddresses(row, row.region),
+    RequesterManaged: false,
+    SourceDestCheck: row.source_dest_check === 1,
+    Status: row.status as NetworkInterface['Status'],
+    SubnetId: row.subnet_id,
+    TagSet: tags ?? [],
+    VpcId: row.vpc_id,
+  };
+  if (row.instance_id) {
+    out.Attachment = {
+      AttachTime: row.attach_time ? new Date(row.attach_time) : undefined,
+      AttachmentId: row.attachment_id ?? undefined,
+      DeleteOnTermination: row.delete_on_termination === 1,
+      DeviceIndex: row.device_index ?? 0,
+      NetworkCardIndex: 0,
+      InstanceId: row.instance_id,
+      InstanceOwnerId: row.account_id,
+      Status: attachmentStatus,
+    };
+  }
+  return out;
+}
+
+/** The interface as it appears inside an Instance. */
+export function toInstanceNetworkInterface(row: EniRow, attachmentStatus: AttachmentStatus): InstanceNetworkInterface {
+  const dns = privateDnsName(row.private_ip, row.region);
+  return {
+    Attachment: {
+      AttachTime: row.attach_time ? new Date(row.attach_time) : undefined,
+      AttachmentId: row.attachment_id ?? undefined,
+      DeleteOnTermination: row.delete_on_termination === 1,
+      DeviceIndex: row.device_index ?? 0,
+      Status: attachmentStatus,
+      NetworkCardIndex: 0,
+    },
+    Description: row.description,
+    Groups: groupsOf(row.security_groups),
+    Ipv6Addresses: [],
+    MacAddress: row.mac_address,
+    NetworkInterfaceId: row.id,
+    OwnerId: row.account_id,
+    PrivateDnsName: dns,
+    PrivateIpAddress: row.private_ip,
+    PrivateIpAddresses: privateAddresses(row, row.region, dns),
+    SourceDestCheck: row.source_dest_check === 1,
+    Status: row.status as InstanceNetworkInterface['Status'],
+    SubnetId: row.subnet_id,
+    VpcId: row.vpc_id,
+    InterfaceType: row.interface_type,
+  };
+}
+
+/** How an instance's state shows on its attachments (interfaces and volumes alike). */
+export function attachmentStatusFor(instanceState: string, hasRun: boolean): AttachmentStatus {
+  switch (instanceState) {
+    case 'pending':
+      return hasRun ? 'attached' : 'attaching';
+    case 'shutting-down':
+      return 'detaching';
+    case 'terminated':
+      return 'detached';
+    default:
+      return 'attached';
+  }
+}

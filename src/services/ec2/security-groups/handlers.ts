@@ -1,0 +1,576 @@
+// Security groups and their rules: CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup,
+// Authorize/RevokeSecurityGroupIngress/Egress, DescribeSecurityGroupRules, ModifySecurityGroupRules,
+// UpdateSecurityGroupRuleDescriptionsIngress/Egress.
+//
+// Rules are stored one per (protocol, port range, source) in security_group_rules; IpPermissions
+// are parsed into that form (permissions.ts) and grouped back for DescribeSecurityGroups.
+import type {
+  AuthorizeSecurityGroupEgressRequest,
+  AuthorizeSecurityGroupEgressResult,
+  AuthorizeSecurityGroupIngressRequest,
+  AuthorizeSecurityGroupIngressResult,
+  CreateSecurityGroupRequest,
+  CreateSecurityGroupResult,
+  DeleteSecurityGroupRequest,
+  DeleteSecurityGroupResult,
+  DescribeSecurityGroupRulesRequest,
+  DescribeSecurityGroupRulesResult,
+  DescribeSecurityGroupsRequest,
+  DescribeSecurityGroupsResult,
+  IpPermission,
+  ModifySecurityGroupRulesRequest,
+  ModifySecurityGroupRulesResult,
+  RevokeSecurityGroupEgressRequest,
+  RevokeSecurityGroupEgressResult,
+  RevokeSecurityGroupIngressRequest,
+  RevokeSecurityGroupIngressResult,
+  SecurityGroup,
+  SecurityGroupRule,
+  TagSpecification,
+  UpdateSecurityGroupRuleDescriptionsEgressRequest,
+  UpdateSecurityGroupRuleDescriptionsEgressResult,
+  UpdateSecurityGroupRuleDescriptionsIngressRequest,
+  UpdateSecurityGroupRuleDescriptionsIngressResult,
+} from '@aws-sdk/client-ec2';
+import { ApiError, Errors } from '../../../api/errors.js';
+import { newId } from '../../../lib/ids.js';
+import type { NewRow } from '../../../store/schema.js';
+import type { Ctx, HandlerMap } from '../../context.js';
+import { applyFilters, validateFilters } from '../common/filters.js';
+import { byKey, paginate } from '../common/pagination.js';
+import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
+import { securityGroupFilters, securityGroupRuleFilters, type RuleView, type SecurityGroupView } from './filters.js';
+import {
+  checkGroupId,
+  describeForDuplicate,
+  groupRules,
+  groupSpecs,
+  hasLegacy,
+  isRuleId,
+  keyOfRow,
+  legacyToPermissions,
+  missingSource,
+  parsePermissions,
+  toSecurityGroupRule,
+  validateGroupText,
+  validateRuleDescription,
+  type RuleFields,
+  type RuleSpec,
+} from './permissions.js';
+import {
+  defaultVpcId,
+  findSecurityGroup,
+  getSecurityGroup,
+  getSecurityGroupByName,
+  groupNotFound,
+  rulesOf,
+  type SecurityGroupRow,
+  type SecurityGroupRuleRow,
+} from './store.js';
+
+const MAX_GROUPS_PER_VPC = 2500;
+/** EC2's default quota: 60 inbound and 60 outbound rules per group, counted apart for IPv4 and IPv6. */
+const MAX_RULES_PER_DIRECTION = 60;
+
+const ruleNotFound = (id: string) => new ApiError('InvalidSecurityGroupRuleId.NotFound', `The security group rule ID '${id}' does not exist`);
+const permissionNotFound = () => new ApiError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.');
+
+function checkRuleId(id: string): void {
+  if (!isRuleId(id)) throw new ApiError('InvalidSecurityGroupRuleId.Malformed', `The security group rule ID '${id}' is malformed`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules: resolving sources against the store, writing rows
+
+/** A parsed rule with its source group resolved to an id in the store. */
+interface ResolvedRule extends Omit<RuleFields, 'id'> {
+  key: string;
+}
+
+async function resolveRule(ctx: Ctx, group: SecurityGroupRow, spec: RuleSpec): Promise<ResolvedRule> {
+  const s = spec.source;
+  let refId: string | null = null;
+  let refOwner: string | null = null;
+  if (s.group) {
+    // Groups of other accounts are never visible here: a foreign UserId names a group we can't find.
+    if (s.group.userId && s.group.userId !== ctx.accountId) throw groupNotFound(s.group.groupId ?? s.group.groupName ?? '');
+    const ref = s.group.groupId ? await getSecurityGroup(ctx, s.group.groupId) : await getSecurityGroupByName(ctx, s.group.groupName!);
+    if (ref.vpc_id !== group.vpc_id) throw Errors.invalidParameter('You have specified two resources that belong to different networks.');
+    refId = ref.id;
+    refOwner = ref.account_id;
+  }
+  const fields: Omit<RuleFields, 'id'> = {
+    ip_protocol: spec.protocol,
+    from_port: spec.fromPort,
+    to_port: spec.toPort,
+    cidr_ipv4: s.cidrIpv4 ?? null,
+    cidr_ipv6: s.cidrIpv6 ?? null,
+    prefix_list_id: s.prefixListId ?? null,
+    referenced_group_id: refId,
+    referenced_group_owner: refOwner,
+    // An empty description is no description, as EC2 shows it.
+    description: s.description || null,
+  };
+  return { ...fields, key: keyOfRow({ ...fields, id: '' }) };
+}
+
+async function resolveRules(ctx: Ctx, group: SecurityGroupRow, specs: RuleSpec[]): Promise<ResolvedRule[]> {
+  const out: ResolvedRule[] = [];
+  for (const s of specs) out.push(await resolveRule(ctx, group, s));
+  return out;
+}
+
+function checkRuleLimit(rules: Pick<RuleFields, 'cidr_ipv6'>[]): void {
+  const v6 = rules.filter((r) => r.cidr_ipv6).length;
+  if (v6 > MAX_RULES_PER_DIRECTION || rules.length - v6 > MAX_RULES_PER_DIRECTION) {
+    throw new ApiError('RulesPerSecurityGroupLimitExceeded', 'The maximum number of rules per security group has been reached.');
+  }
+}
+
+async function deleteRules(ctx: Ctx, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    await ctx.db.deleteFrom('security_group_rules').where('id', '=', id).execute();
+    await deleteAllTags(ctx, id);
+  }
+}
+
+async function authorize(
+  ctx: Ctx,
+  group: SecurityGroupRow,
+  perms: IpPermission[],
+  isEgress: boolean,
+  tagSpecs: TagSpecification[] | undefined,
+): Promise<SecurityGroupRule[]> {
+  const specs = parsePermissions(perms);
+  const tags = tagsForType(tagSpecs, ['security-group-rule'], 'security-group-rule');
+  const wanted = await resolveRules(ctx, group, specs);
+  const seen = new Set<string>();
+  for (const r of wanted) {
+    if (seen.has(r.key)) throw Errors.invalidParameterValue('The same permission must not appear multiple times');
+    seen.add(r.key);
+  }
+  const all = await rulesOf(ctx.db, [group.id]);
+  const existing = all.filter((r) => r.is_egress === (isEgress ? 1 : 0));
+  const have = new Set(existing.map(keyOfRow));
+  for (const r of wanted) {
+    if (have.has(r.key)) throw new ApiError('InvalidPermission.Duplicate', describeForDuplicate(r));
+  }
+  checkRuleLimit([...existing, ...wanted]);
+  const now = ctx.now.toISOString();
+  const base = Math.max(0, ...all.map((r) => r.seq)) + 1;
+  const rows: NewRow<'security_group_rules'>[] = wanted.map(({ key: _key, ...fields }, i) => ({
+    ...fields,
+    seq: base + i,
+    id: newId('sgr'),
+    group_id: group.id,
+    account_id: ctx.accountId,
+    region: ctx.region,
+    is_egress: isEgress ? 1 : 0,
+    created_at: now,
+  }));
+  if (rows.length) await ctx.db.insertInto('security_group_rules').values(rows).execute();
+  for (const row of rows) await putTags(ctx, 'security-group-rule', row.id, tags);
+  return rows.map((row) => toSecurityGroupRule(row as SecurityGroupRuleRow, tags));
+}
+
+interface RevokeInput {
+  IpPermissions?: IpPermission[];
+  SecurityGroupRuleIds?: string[];
+}
+
+async function revoke(ctx: Ctx, group: SecurityGroupRow, input: RevokeInput, isEgress: boolean): Promise<RevokeSecurityGroupIngressResult> {
+  const existing = (await rulesOf(ctx.db, [group.id])).filter((r) => r.is_egress === (isEgress ? 1 : 0));
+  if (input.SecurityGroupRuleIds?.length) {
+    if (input.IpPermissions?.length) {
+      throw Errors.invalidParameterCombination('The parameter SecurityGroupRuleId cannot be used with the parameter IpPermissions');
+    }
+    const ids = [...new Set(input.SecurityGroupRuleIds)];
+    for (const id of ids) {
+      checkRuleId(id);
+      if (!existing.some((r) => r.id === id)) throw ruleNotFound(id);
+    }
+    await deleteRules(ctx, ids);
+    return { Return: true };
+  }
+  if (!input.IpPermissions?.length) throw missingSource();
+  const specs = parsePermissions(input.IpPermissions);
+  const wanted = await resolveRules(ctx, group, specs);
+  const byKeyMap = new Map(existing.map((r) => [keyOfRow(r), r]));
+  const found: string[] = [];
+  const unknown: RuleSpec[] = [];
+  for (const [i, r] of wanted.entries()) {
+    const hit = byKeyMap.get(r.key);
+    if (hit) {
+      if (!found.includes(hit.id)) found.push(hit.id);
+    } else {
+      const spec = specs[i]!;
+      unknown.push(r.referenced_group_id ? { ...spec, source: { ...spec.source, group: { groupId: r.referenced_group_id, userId: r.referenced_group_owner ?? undefined } } } : spec);
+    }
+  }
+  // In a default VPC EC2 revokes what matches and reports the rest; elsewhere any miss is an error.
+  if (unknown.length && group.vpc_id !== (await defaultVpcId(ctx))) throw permissionNotFound();
+  await deleteRules(ctx, found);
+  return unknown.length ? { Return: true, UnknownIpPermissions: groupSpecs(unknown) } : { Return: true };
+}
+
+/** The legacy top-level CidrIp/IpProtocol/… form and IpPermissions are alternatives. */
+function permissionsOf(input: AuthorizeSecurityGroupIngressRequest | RevokeSecurityGroupIngressRequest): IpPermission[] | undefined {
+  if (!hasLegacy(input)) return input.IpPermissions;
+  if (input.IpPermissions?.length) {
+    throw Errors.invalidParameterCombination('The parameter IpPermissions cannot be used with the parameters cidrIp, ipProtocol, fromPort, toPort or sourceSecurityGroupName');
+  }
+  return legacyToPermissions(input);
+}
+
+/** AuthorizeSecurityGroupEgress and RevokeSecurityGroupEgress take rules only as IpPermissions. */
+function refuseLegacyEgress(input: AuthorizeSecurityGroupEgressRequest | RevokeSecurityGroupEgressRequest): void {
+  if (hasLegacy(input)) {
+    throw Errors.invalidParameterCombination('For egress rules, specify the rule with IpPermissions; cidrIp, ipProtocol, fromPort, toPort and sourceSecurityGroupName are not supported');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups
+
+async function createSecurityGroup(ctx: Ctx, input: CreateSecurityGroupRequest): Promise<CreateSecurityGroupResult> {
+  const name = input.GroupName ?? '';
+  const description = input.Description ?? '';
+  if (!name) throw Errors.missingParameter('GroupName');
+  if (!description) throw Errors.missingParameter('GroupDescription');
+  validateGroupText('GroupName', name);
+  validateGroupText('GroupDescription', description);
+  if (name.toLowerCase().startsWith('sg-')) throw Errors.invalidParameterValue('Group names may not be in the format sg-*');
+  const tags = tagsForType(input.TagSpecifications, ['security-group'], 'security-group');
+
+  let vpcId = input.VpcId;
+  if (!vpcId) {
+    vpcId = await defaultVpcId(ctx);
+    if (!vpcId) throw new ApiError('VPCIdNotSpecified', 'No default VPC for this user');
+  }
+  const vpc = await ctx.db
+    .selectFrom('vpcs')
+    .select(['id', 'ipv6_cidr_associations'])
+    .where('id', '=', vpcId)
+    .where('account_id', '=', ctx.accountId)
+    .where('region', '=', ctx.region)
+    .executeTakeFirst();
+  if (!vpc) throw new ApiError('InvalidVpcID.NotFound', `The vpc ID '${vpcId}' does not exist`);
+
+  const siblings = await ctx.db.selectFrom('security_groups').select('group_name').where('vpc_id', '=', vpcId).execute();
+  // EC2: "Names are case-insensitive and must be unique within the VPC."
+  if (siblings.some((g) => g.group_name.toLowerCase() === name.toLowerCase())) {
+    throw new ApiError('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`);
+  }
+  if (siblings.length >= MAX_GROUPS_PER_VPC) {
+    throw new ApiError('SecurityGroupLimitExceeded', `The maximum number of security groups for VPC '${vpcId}' has been reached.`);
+  }
+
+  const id = newId('sg');
+  const now = ctx.now.toISOString();
+  await ctx.db
+    .insertInto('security_groups')
+    .values({ id, account_id: ctx.accountId, region: ctx.region, vpc_id: vpcId, group_name: name, description, created_at: now })
+    .execute();
+  // A new group allows all outbound traffic, to ::/0 as well when the VPC has an IPv6 block.
+  const egress: NewRow<'security_group_rules'> = {
+    id: newId('sgr'),
+    group_id: id,
+    account_id: ctx.accountId,
+    region: ctx.region,
+    is_egress: 1,
+    ip_protocol: '-1',
+    from_port: null,
+    to_port: null,
+    cidr_ipv4: '0.0.0.0/0',
+    cidr_ipv6: null,
+    prefix_list_id: null,
+    referenced_group_id: null,
+    referenced_group_owner: null,
+    description: null,
+    created_at: now,
+  };
+  const rules = [egress];
+  if (hasIpv6(vpc.ipv6_cidr_associations)) rules.push({ ...egress, id: newId('sgr'), cidr_ipv4: null, cidr_ipv6: '::/0' });
+  await ctx.db.insertInto('security_group_rules').values(rules).execute();
+  await putTags(ctx, 'security-group', id, tags);
+  return tags.length ? { GroupId: id, Tags: tags } : { GroupId: id };
+}
+
+function hasIpv6(json: string): boolean {
+  try {
+    const list = JSON.parse(json) as { Ipv6CidrBlockState?: { State?: string } }[];
+    return Array.isArray(list) && list.some((a) => !['disassociating', 'disassociated', 'failed'].includes(a.Ipv6CidrBlockState?.State ?? 'associated'));
+  } catch {
+    return false;
+  }
+}
+
+function ruleView(r: SecurityGroupRuleRow, names: Map<string, string>): RuleView {
+  return {
+    protocol: r.ip_protocol,
+    fromPort: r.from_port ?? -1,
+    toPort: r.to_port ?? -1,
+    cidrIpv4: r.cidr_ipv4 ?? undefined,
+    cidrIpv6: r.cidr_ipv6 ?? undefined,
+    prefixListId: r.prefix_list_id ?? undefined,
+    groupId: r.referenced_group_id ?? undefined,
+    groupName: r.referenced_group_id ? names.get(r.referenced_group_id) : undefined,
+    userId: r.referenced_group_owner ?? undefined,
+  };
+}
+
+async function describeSecurityGroups(ctx: Ctx, input: DescribeSecurityGroupsRequest): Promise<DescribeSecurityGroupsResult> {
+  validateFilters(input.Filters, securityGroupFilters, { tags: () => [] });
+  const ids = [...new Set(input.GroupIds ?? [])];
+  const names = [...new Set(input.GroupNames ?? [])];
+  for (const id of ids) checkGroupId(id);
+
+  let q = ctx.db.selectFrom('security_groups').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region);
+  let defaultVpc: string | undefined;
+  if (names.length) defaultVpc = await defaultVpcId(ctx);
+  if (ids.length || names.length) {
+    q = q.where((eb) => {
+      const parts = [];
+      if (ids.length) parts.push(eb('id', 'in', ids));
+      if (names.length) parts.push(eb.and([eb('vpc_id', '=', defaultVpc ?? ''), eb('group_name', 'in', names)]));
+      return eb.or(parts);
+    });
+  }
+  const groups = await q.execute();
+  for (const id of ids) if (!groups.some((g) => g.id === id)) throw groupNotFound(id);
+  for (const n of names) {
+    if (!groups.some((g) => g.group_name === n && g.vpc_id === defaultVpc)) {
+      throw new ApiError('InvalidGroup.NotFound', `The security group '${n}' does not exist in default VPC '${defaultVpc ?? 'none'}'`);
+    }
+  }
+
+  const rules = await rulesOf(ctx.db, groups.map((g) => g.id));
+  const names_ = new Map(groups.map((g) => [g.id, g.group_name]));
+  const missing = [...new Set(rules.map((r) => r.referenced_group_id).filter((x): x is string => !!x && !names_.has(x)))];
+  if (missing.length) {
+    const refs = await ctx.db.selectFrom('security_groups').select(['id', 'group_name']).where('id', 'in', missing).execute();
+    for (const r of refs) names_.set(r.id, r.group_name);
+  }
+  const byGroup = new Map<string, SecurityGroupRuleRow[]>();
+  for (const r of rules) {
+    let list = byGroup.get(r.group_id);
+    if (!list) byGroup.set(r.group_id, (list = []));
+    list.push(r);
+  }
+  const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'security-group', groups.map((g) => g.id));
+  const views: SecurityGroupView[] = groups.map((g) => {
+    const mine = byGroup.get(g.id) ?? [];
+    const ingress = mine.filter((r) => r.is_egress === 0);
+    const egress = mine.filter((r) => r.is_egress === 1);
+    const group: SecurityGroup = {
+      GroupId: g.id,
+      GroupName: g.group_name,
+      Description: g.description,
+      OwnerId: g.account_id,
+      VpcId: g.vpc_id,
+      IpPermissions: groupRules(ingress),
+      IpPermissionsEgress: groupRules(egress),
+      Tags: tags.get(g.id) ?? [],
+    };
+    return { group, ingress: ingress.map((r) => ruleView(r, names_)), egress: egress.map((r) => ruleView(r, names_)) };
+  });
+  const matched = applyFilters(views, input.Filters, securityGroupFilters, { tags: (v) => v.group.Tags })
+    .map((v) => v.group)
+    .sort(byKey((g) => g.GroupId!));
+  const page = paginate(matched, (g) => g.GroupId!, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });
+  return { SecurityGroups: page.items, NextToken: page.nextToken };
+}
+
+async function deleteSecurityGroup(ctx: Ctx, input: DeleteSecurityGroupRequest): Promise<DeleteSecurityGroupResult> {
+  const group = await findSecurityGroup(ctx, input);
+  if (group.group_name === 'default') {
+    throw new ApiError('CannotDelete', `the specified group: "${group.id}" name: "default" cannot be deleted by a user`);
+  }
+  const dependent = () => Errors.dependencyViolation(`resource ${group.id} has a dependent object`);
+  const referenced = await ctx.db
+    .selectFrom('security_group_rules')
+    .select('id')
+    .where('referenced_group_id', '=', group.id)
+    .where('group_id', '!=', group.id)
+    .executeTakeFirst();
+  if (referenced) throw dependent();
+  // Instances and network interfaces keep [{GroupId, GroupName}] as JSON; narrow with LIKE, then parse.
+  const uses = (json: string) => {
+    try {
+      return (JSON.parse(json) as { GroupId?: string }[]).some((g) => g.GroupId === group.id);
+    } catch {
+      return false;
+    }
+  };
+  const instances = await ctx.db
+    .selectFrom('instances')
+    .select('security_groups')
+    .where('account_id', '=', ctx.accountId)
+    .where('region', '=', ctx.region)
+    .where('state', '!=', 'terminated')
+    .where('security_groups', 'like', `%${group.id}%`)
+    .execute();
+  if (instances.some((i) => uses(i.security_groups))) throw dependent();
+  const enis = await ctx.db
+    .selectFrom('network_interfaces')
+    .select('security_groups')
+    .where('account_id', '=', ctx.accountId)
+    .where('region', '=', ctx.region)
+    .where('security_groups', 'like', `%${group.id}%`)
+    .execute();
+  if (enis.some((e) => uses(e.security_groups))) throw dependent();
+
+  const ruleIds = (await rulesOf(ctx.db, [group.id])).map((r) => r.id);
+  await deleteRules(ctx, ruleIds);
+  await ctx.db.deleteFrom('security_groups').where('id', '=', group.id).execute();
+  await deleteAllTags(ctx, group.id);
+  return { Return: true, GroupId: group.id };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+async function authorizeSecurityGroupIngress(ctx: Ctx, input: AuthorizeSecurityGroupIngressRequest): Promise<AuthorizeSecurityGroupIngressResult> {
+  const group = await findSecurityGroup(ctx, input);
+  const perms = permissionsOf(input);
+  if (!perms?.length) throw missingSource();
+  return { Return: true, SecurityGroupRules: await authorize(ctx, group, perms, false, input.TagSpecifications) };
+}
+
+async function authorizeSecurityGroupEgress(ctx: Ctx, input: AuthorizeSecurityGroupEgressRequest): Promise<AuthorizeSecurityGroupEgressResult> {
+  const group = await getSecurityGroup(ctx, input.GroupId ?? '');
+  refuseLegacyEgress(input);
+  if (!input.IpPermissions?.length) throw missingSource();
+  return { Return: true, SecurityGroupRules: await authorize(ctx, group, input.IpPermissions, true, input.TagSpecifications) };
+}
+
+async function revokeSecurityGroupIngress(ctx: Ctx, input: RevokeSecurityGroupIngressRequest): Promise<RevokeSecurityGroupIngressResult> {
+  const group = await findSecurityGroup(ctx, input);
+  return revoke(ctx, group, { IpPermissions: permissionsOf(input), SecurityGroupRuleIds: input.SecurityGroupRuleIds }, false);
+}
+
+async function revokeSecurityGroupEgress(ctx: Ctx, input: RevokeSecurityGroupEgressRequest): Promise<RevokeSecurityGroupEgressResult> {
+  const group = await getSecurityGroup(ctx, input.GroupId ?? '');
+  refuseLegacyEgress(input);
+  return revoke(ctx, group, input, true);
+}
+
+async function describeSecurityGroupRules(ctx: Ctx, input: DescribeSecurityGroupRulesRequest): Promise<DescribeSecurityGroupRulesResult> {
+  validateFilters(input.Filters, securityGroupRuleFilters, { tags: () => [] });
+  const ids = [...new Set(input.SecurityGroupRuleIds ?? [])];
+  for (const id of ids) checkRuleId(id);
+  let q = ctx.db.selectFrom('security_group_rules').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region);
+  if (ids.length) q = q.where('id', 'in', ids);
+  const rows = await q.execute();
+  for (const id of ids) if (!rows.some((r) => r.id === id)) throw ruleNotFound(id);
+  const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'security-group-rule', rows.map((r) => r.id));
+  const all = rows.map((r) => toSecurityGroupRule(r, tags.get(r.id)));
+  const matched = applyFilters(all, input.Filters, securityGroupRuleFilters, { tags: (r) => r.Tags }).sort(byKey((r) => r.SecurityGroupRuleId!));
+  const page = paginate(matched, (r) => r.SecurityGroupRuleId!, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });
+  return { SecurityGroupRules: page.items, NextToken: page.nextToken };
+}
+
+async function modifySecurityGroupRules(ctx: Ctx, input: ModifySecurityGroupRulesRequest): Promise<ModifySecurityGroupRulesResult> {
+  const group = await getSecurityGroup(ctx, input.GroupId ?? '');
+  if (!input.SecurityGroupRules?.length) throw Errors.missingParameter('SecurityGroupRule');
+  const rules = await rulesOf(ctx.db, [group.id]);
+  const current = new Map(rules.map((r) => [r.id, r]));
+  const touched = new Set<string>();
+  for (const u of input.SecurityGroupRules) {
+    const id = u.SecurityGroupRuleId ?? '';
+    checkRuleId(id);
+    const row = current.get(id);
+    if (!row) throw ruleNotFound(id);
+    if (touched.has(id)) throw Errors.invalidParameterValue('The same security group rule must not appear multiple times');
+    touched.add(id);
+    const req = u.SecurityGroupRule;
+    if (!req) throw Errors.missingParameter('SecurityGroupRule');
+    const sources = [req.CidrIpv4, req.CidrIpv6, req.PrefixListId, req.ReferencedGroupId].filter((x) => x !== undefined && x !== '');
+    if (sources.length !== 1) {
+      throw Errors.invalidParameterValue('A security group rule must specify exactly one of CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupId');
+    }
+    const d = req.Description;
+    const perm: IpPermission = {
+      IpProtocol: req.IpProtocol,
+      FromPort: req.FromPort,
+      ToPort: req.ToPort,
+      IpRanges: req.CidrIpv4 ? [{ CidrIp: req.CidrIpv4, Description: d }] : undefined,
+      Ipv6Ranges: req.CidrIpv6 ? [{ CidrIpv6: req.CidrIpv6, Description: d }] : undefined,
+      PrefixListIds: req.PrefixListId ? [{ PrefixListId: req.PrefixListId, Description: d }] : undefined,
+      UserIdGroupPairs: req.ReferencedGroupId ? [{ GroupId: req.ReferencedGroupId, Description: d }] : undefined,
+    };
+    const { key, ...fields } = await resolveRule(ctx, group, parsePermissions([perm])[0]!);
+    for (const other of current.values()) {
+      if (other.id !== id && other.is_egress === row.is_egress && keyOfRow(other) === key) {
+        throw new ApiError('InvalidPermission.Duplicate', describeForDuplicate(fields));
+      }
+    }
+    await ctx.db.updateTable('security_group_rules').set(fields).where('id', '=', id).execute();
+    current.set(id, { ...row, ...fields });
+  }
+  for (const egress of [0, 1]) checkRuleLimit([...current.values()].filter((r) => r.is_egress === egress));
+  return { Return: true };
+}
+
+type UpdateDescriptionsInput = UpdateSecurityGroupRuleDescriptionsIngressRequest | UpdateSecurityGroupRuleDescriptionsEgressRequest;
+
+async function updateDescriptions(ctx: Ctx, input: UpdateDescriptionsInput, isEgress: boolean): Promise<{ Return: boolean }> {
+  const group = await findSecurityGroup(ctx, input);
+  const rules = (await rulesOf(ctx.db, [group.id])).filter((r) => r.is_egress === (isEgress ? 1 : 0));
+  const updates: [string, string | null][] = [];
+  if (input.SecurityGroupRuleDescriptions?.length) {
+    if (input.IpPermissions?.length) {
+      throw Errors.invalidParameterCombination('The parameter SecurityGroupRuleDescription cannot be used with the parameter IpPermissions');
+    }
+    for (const d of input.SecurityGroupRuleDescriptions) {
+      const id = d.SecurityGroupRuleId ?? '';
+      checkRuleId(id);
+      if (!rules.some((r) => r.id === id)) throw ruleNotFound(id);
+      validateRuleDescription(d.Description);
+      updates.push([id, d.Description || null]);
+    }
+  } else if (input.IpPermissions?.length) {
+    const specs = parsePermissions(input.IpPermissions);
+    const wanted = await resolveRules(ctx, group, specs);
+    const byKeyMap = new Map(rules.map((r) => [keyOfRow(r), r]));
+    for (const w of wanted) {
+      const hit = byKeyMap.get(w.key);
+      if (!hit) throw permissionNotFound();
+      updates.push([hit.id, w.description]);
+    }
+  } else {
+    throw Errors.missingParameter('IpPermissions');
+  }
+  for (const [id, description] of updates) {
+    await ctx.db.updateTable('security_group_rules').set({ description }).where('id', '=', id).execute();
+  }
+  return { Return: true };
+}
+
+async function updateSecurityGroupRuleDescriptionsIngress(
+  ctx: Ctx,
+  input: UpdateSecurityGroupRuleDescriptionsIngressRequest,
+): Promise<UpdateSecurityGroupRuleDescriptionsIngressResult> {
+  return updateDescriptions(ctx, input, false);
+}
+
+async function updateSecurityGroupRuleDescriptionsEgress(
+  ctx: Ctx,
+  input: UpdateSecurityGroupRuleDescriptionsEgressRequest,
+): Promise<UpdateSecurityGroupRuleDescriptionsEgressResult> {
+  return updateDescriptions(ctx, input, true);
+}
+
+export const handlers = {
+  CreateSecurityGroup: createSecurityGroup,
+  DescribeSecurityGroups: describeSecurityGroups,
+  DeleteSecurityGroup: deleteSecurityGroup,
+  AuthorizeSecurityGroupIngress: authorizeSecurityGroupIngress,
+  AuthorizeSecurityGroupEgress: authorizeSecurityGroupEgress,
+  RevokeSecurityGroupIngress: revokeSecurityGroupIngress,
+  RevokeSecurityGroupEgress: revokeSecurityGroupEgress,
+  DescribeSecurityGroupRules: describeSecurityGroupRules,
+  ModifySecurityGroupRules: modifySecurityGroupRules,
+  UpdateSecurityGroupRuleDescriptionsIngress: updateSecurityGroupRuleDescriptionsIngress,
+  UpdateSecurityGroupRuleDescriptionsEgress: updateSecurityGroupRuleDescriptionsEgress,
+} satisfies HandlerMap;

@@ -1,0 +1,96 @@
+// CreateInternetGateway, DescribeInternetGateways, DeleteInternetGateway, Attach/DetachInternetGateway.
+import type {
+  AttachInternetGatewayRequest,
+  CreateInternetGatewayRequest,
+  CreateInternetGatewayResult,
+  DeleteInternetGatewayRequest,
+  DescribeInternetGatewaysRequest,
+  DescribeInternetGatewaysResult,
+  DetachInternetGatewayRequest,
+} from '@aws-sdk/client-ec2';
+import { ApiError, Errors } from '../../../api/errors.js';
+import { newId } from '../../../lib/ids.js';
+import type { Ctx, HandlerMap } from '../../context.js';
+import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
+import { describe } from './describe.js';
+import { internetGatewayFilters } from './filters.js';
+import { dependencies, getInternetGateway, getVpc, missingIds, toInternetGateway } from './store.js';
+
+async function createInternetGateway(ctx: Ctx, input: CreateInternetGatewayRequest): Promise<CreateInternetGatewayResult> {
+  const tags = tagsForType(input.TagSpecifications, ['internet-gateway'], 'internet-gateway');
+  const id = newId('igw');
+  await ctx.db.insertInto('internet_gateways').values({ id, account_id: ctx.accountId, region: ctx.region, vpc_id: null, created_at: ctx.now.toISOString() }).execute();
+  await putTags(ctx, 'internet-gateway', id, tags);
+  return { InternetGateway: toInternetGateway({ id, account_id: ctx.accountId, region: ctx.region, vpc_id: null, created_at: ctx.now.toISOString() }, tags) };
+}
+
+async function describeInternetGateways(ctx: Ctx, input: DescribeInternetGatewaysRequest): Promise<DescribeInternetGatewaysResult> {
+  const rows = await ctx.db.selectFrom('internet_gateways').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).execute();
+  const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'internet-gateway');
+  const page = describe(
+    rows.map((r) => toInternetGateway(r, tags.get(r.id))),
+    {
+      ids: input.InternetGatewayIds,
+      idOf: (g) => g.InternetGatewayId!,
+      missing: (ids) => missingIds('igw', ids),
+      filters: input.Filters,
+      filterMap: internetGatewayFilters,
+      tags: (g) => g.Tags,
+      maxResults: input.MaxResults,
+      nextToken: input.NextToken,
+      min: 5,
+      max: 1000,
+    },
+  );
+  return { InternetGateways: page.items, NextToken: page.nextToken };
+}
+
+async function deleteInternetGateway(ctx: Ctx, input: DeleteInternetGatewayRequest): Promise<Record<string, never>> {
+  const igw = await getInternetGateway(ctx, input.InternetGatewayId!);
+  if (igw.vpc_id) throw dependencies('internetGateway', igw.id);
+  // Routes that pointed at it stay behind as blackholes, as on EC2.
+  await ctx.db.deleteFrom('route_table_associations').where('gateway_id', '=', igw.id).execute();
+  await ctx.db.deleteFrom('internet_gateways').where('id', '=', igw.id).execute();
+  await deleteAllTags(ctx, igw.id);
+  return {};
+}
+
+async function attachInternetGateway(ctx: Ctx, input: AttachInternetGatewayRequest): Promise<Record<string, never>> {
+  const igw = await getInternetGateway(ctx, input.InternetGatewayId!);
+  const vpc = await getVpc(ctx, input.VpcId!);
+  if (igw.vpc_id) throw new ApiError('Resource.AlreadyAssociated', `resource ${igw.id} is already attached to network ${igw.vpc_id}`);
+  const other = await ctx.db.selectFrom('internet_gateways').select('id').where('vpc_id', '=', vpc.id).executeTakeFirst();
+  if (other) throw Errors.invalidParameterValue(`Network ${vpc.id} already has an internet gateway attached`);
+  await ctx.db.updateTable('internet_gateways').set({ vpc_id: vpc.id }).where('id', '=', igw.id).execute();
+  return {};
+}
+
+async function detachInternetGateway(ctx: Ctx, input: DetachInternetGatewayRequest): Promise<Record<string, never>> {
+  const igw = await getInternetGateway(ctx, input.InternetGatewayId!);
+  const vpc = await getVpc(ctx, input.VpcId!);
+  if (igw.vpc_id !== vpc.id) throw new ApiError('Gateway.NotAttached', `resource ${igw.id} is not attached to network ${vpc.id}`);
+  // Public addresses need the gateway: EC2 refuses while any are mapped in the VPC.
+  const mappedEni = await ctx.db.selectFrom('network_interfaces').select('id').where('vpc_id', '=', vpc.id).where('public_ip', 'is not', null).executeTakeFirst();
+  const mappedInstance = await ctx.db
+    .selectFrom('instances')
+    .select('id')
+    .where('vpc_id', '=', vpc.id)
+    .where('public_ip', 'is not', null)
+    .where('state', 'not in', ['terminated', 'shutting-down'])
+    .executeTakeFirst();
+  if (mappedEni || mappedInstance) {
+    throw Errors.dependencyViolation(`Network ${vpc.id} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`);
+  }
+  await ctx.db.updateTable('internet_gateways').set({ vpc_id: null }).where('id', '=', igw.id).execute();
+  // A gateway route table association (edge association) goes with the attachment.
+  await ctx.db.deleteFrom('route_table_associations').where('gateway_id', '=', igw.id).execute();
+  return {};
+}
+
+export const handlers = {
+  CreateInternetGateway: createInternetGateway,
+  DescribeInternetGateways: describeInternetGateways,
+  DeleteInternetGateway: deleteInternetGateway,
+  AttachInternetGateway: attachInternetGateway,
+  DetachInternetGateway: detachInternetGateway,
+} satisfies HandlerMap;

@@ -1,0 +1,172 @@
+// Network ACLs: Create/Describe/DeleteNetworkAcl, Create/Replace/DeleteNetworkAclEntry,
+// ReplaceNetworkAclAssociation.
+import type {
+  CreateNetworkAclEntryRequest,
+  CreateNetworkAclRequest,
+  CreateNetworkAclResult,
+  DeleteNetworkAclEntryRequest,
+  DeleteNetworkAclRequest,
+  DescribeNetworkAclsRequest,
+  DescribeNetworkAclsResult,
+  NetworkAcl,
+  ReplaceNetworkAclAssociationRequest,
+  ReplaceNetworkAclAssociationResult,
+  ReplaceNetworkAclEntryRequest,
+} from '@aws-sdk/client-ec2';
+import { ApiError, Errors } from '../../../api/errors.js';
+import { newId } from '../../../lib/ids.js';
+import type { Row } from '../../../store/schema.js';
+import type { Ctx, HandlerMap } from '../../context.js';
+import { putTags, tagsForType, tagsOf } from '../tags/store.js';
+import { describe } from './describe.js';
+import { networkAclFilters } from './filters.js';
+import { aclEntry, aclRuleNumber } from './rules.js';
+import {
+  chunks,
+  createNetworkAclRecords,
+  deleteNetworkAclRecords,
+  dependencies,
+  getNetworkAcl,
+  getVpc,
+  missingIds,
+  notFound,
+  sortAclEntries,
+  toAclEntry,
+  vpcIpv6Blocks,
+} from './store.js';
+
+async function networkAclShapes(ctx: Ctx, acls: Row<'network_acls'>[]): Promise<NetworkAcl[]> {
+  const ids = acls.map((a) => a.id);
+  const entries: Row<'network_acl_entries'>[] = [];
+  const assocs: Row<'network_acl_associations'>[] = [];
+  for (const chunk of chunks(ids, 500)) {
+    entries.push(...(await ctx.db.selectFrom('network_acl_entries').selectAll().where('network_acl_id', 'in', chunk).execute()));
+    assocs.push(...(await ctx.db.selectFrom('network_acl_associations').selectAll().where('network_acl_id', 'in', chunk).execute()));
+  }
+  const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'network-acl', ids);
+  return acls.map((a) => ({
+    Associations: assocs
+      .filter((x) => x.network_acl_id === a.id)
+      .sort((x, y) => (x.subnet_id < y.subnet_id ? -1 : 1))
+      .map((x) => ({ NetworkAclAssociationId: x.id, NetworkAclId: a.id, SubnetId: x.subnet_id })),
+    Entries: sortAclEntries(entries.filter((e) => e.network_acl_id === a.id).map(toAclEntry)),
+    IsDefault: a.is_default === 1,
+    NetworkAclId: a.id,
+    Tags: tags.get(a.id) ?? [],
+    VpcId: a.vpc_id,
+    OwnerId: a.account_id,
+  }));
+}
+
+async function createNetworkAcl(ctx: Ctx, input: CreateNetworkAclRequest): Promise<CreateNetworkAclResult> {
+  const vpc = await getVpc(ctx, input.VpcId!);
+  const tags = tagsForType(input.TagSpecifications, ['network-acl'], 'network-acl');
+  const id = await createNetworkAclRecords(ctx, vpc.id, { isDefault: false, ipv6: vpcIpv6Blocks(vpc).length > 0 });
+  await putTags(ctx, 'network-acl', id, tags);
+  const [shape] = await networkAclShapes(ctx, [await getNetworkAcl(ctx, id)]);
+  return { NetworkAcl: shape };
+}
+
+async function describeNetworkAcls(ctx: Ctx, input: DescribeNetworkAclsRequest): Promise<DescribeNetworkAclsResult> {
+  const rows = await ctx.db.selectFrom('network_acls').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).execute();
+  const page = describe(await networkAclShapes(ctx, rows), {
+    ids: input.NetworkAclIds,
+    idOf: (a) => a.NetworkAclId!,
+    missing: (ids) => missingIds('networkAcl', ids),
+    filters: input.Filters,
+    filterMap: networkAclFilters,
+    tags: (a) => a.Tags,
+    maxResults: input.MaxResults,
+    nextToken: input.NextToken,
+    min: 5,
+    max: 100,
+  });
+  return { NetworkAcls: page.items, NextToken: page.nextToken };
+}
+
+async function deleteNetworkAcl(ctx: Ctx, input: DeleteNetworkAclRequest): Promise<Record<string, never>> {
+  const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
+  if (acl.is_default) throw Errors.invalidParameterValue(`cannot delete default network ACL ${acl.id}`);
+  const assoc = await ctx.db.selectFrom('network_acl_associations').select('id').where('network_acl_id', '=', acl.id).executeTakeFirst();
+  if (assoc) throw dependencies('networkAcl', acl.id);
+  await deleteNetworkAclRecords(ctx, acl.id);
+  return {};
+}
+
+async function findEntry(ctx: Ctx, aclId: string, egress: number, rule: number) {
+  return ctx.db
+    .selectFrom('network_acl_entries')
+    .selectAll()
+    .where('network_acl_id', '=', aclId)
+    .where('egress', '=', egress)
+    .where('rule_number', '=', rule)
+    .executeTakeFirst();
+}
+
+const entryMissing = (rule: number, egress: boolean) =>
+  new ApiError('InvalidNetworkAclEntry.NotFound', `The network acl entry identified by ${rule} ${egress ? 'egress' : 'ingress'} does not exist.`);
+
+async function createNetworkAclEntry(ctx: Ctx, input: CreateNetworkAclEntryRequest): Promise<Record<string, never>> {
+  const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
+  const entry = aclEntry(input);
+  if (await findEntry(ctx, acl.id, entry.egress, entry.rule_number)) {
+    throw new ApiError('NetworkAclEntryAlreadyExists', `The network acl entry identified by ${entry.rule_number} already exists.`);
+  }
+  await ctx.db.insertInto('network_acl_entries').values({ network_acl_id: acl.id, ...entry }).execute();
+  return {};
+}
+
+async function replaceNetworkAclEntry(ctx: Ctx, input: ReplaceNetworkAclEntryRequest): Promise<Record<string, never>> {
+  const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
+  const entry = aclEntry(input);
+  if (!(await findEntry(ctx, acl.id, entry.egress, entry.rule_number))) throw entryMissing(entry.rule_number, entry.egress === 1);
+  await ctx.db
+    .updateTable('network_acl_entries')
+    .set(entry)
+    .where('network_acl_id', '=', acl.id)
+    .where('egress', '=', entry.egress)
+    .where('rule_number', '=', entry.rule_number)
+    .execute();
+  return {};
+}
+
+async function deleteNetworkAclEntry(ctx: Ctx, input: DeleteNetworkAclEntryRequest): Promise<Record<string, never>> {
+  const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
+  const rule = aclRuleNumber(input.RuleNumber);
+  if (input.Egress === undefined) throw Errors.missingParameter('Egress');
+  const egress = input.Egress ? 1 : 0;
+  if (!(await findEntry(ctx, acl.id, egress, rule))) throw entryMissing(rule, input.Egress);
+  await ctx.db.deleteFrom('network_acl_entries').where('network_acl_id', '=', acl.id).where('egress', '=', egress).where('rule_number', '=', rule).execute();
+  return {};
+}
+
+async function replaceNetworkAclAssociation(ctx: Ctx, input: ReplaceNetworkAclAssociationRequest): Promise<ReplaceNetworkAclAssociationResult> {
+  if (!input.AssociationId) throw Errors.missingParameter('AssociationId');
+  const assoc = await ctx.db
+    .selectFrom('network_acl_associations')
+    .innerJoin('network_acls', 'network_acls.id', 'network_acl_associations.network_acl_id')
+    .select(['network_acl_associations.id', 'network_acl_associations.subnet_id', 'network_acls.vpc_id'])
+    .where('network_acl_associations.id', '=', input.AssociationId)
+    .where('network_acls.account_id', '=', ctx.accountId)
+    .where('network_acls.region', '=', ctx.region)
+    .executeTakeFirst();
+  if (!assoc) throw notFound.association(input.AssociationId);
+  const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
+  if (acl.vpc_id !== assoc.vpc_id) {
+    throw Errors.invalidParameterValue(`Network acl ${acl.id} and subnet ${assoc.subnet_id} belong to different networks`);
+  }
+  const id = newId('aclassoc');
+  await ctx.db.deleteFrom('network_acl_associations').where('id', '=', assoc.id).execute();
+  await ctx.db.insertInto('network_acl_associations').values({ id, network_acl_id: acl.id, subnet_id: assoc.subnet_id }).execute();
+  return { NewAssociationId: id };
+}
+
+export const handlers = {
+  CreateNetworkAcl: createNetworkAcl,
+  DescribeNetworkAcls: describeNetworkAcls,
+  DeleteNetworkAcl: deleteNetworkAcl,
+  CreateNetworkAclEntry: createNetworkAclEntry,
+  ReplaceNetworkAclEntry: replaceNetworkAclEntry,
+  DeleteNetworkAclEntry: deleteNetworkAclEntry,
+  ReplaceNetworkAclAssociation: replaceNetworkAclAssociation,
+} satisfies HandlerMap;
