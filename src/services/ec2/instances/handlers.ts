@@ -71,8 +71,9 @@ async function describeInstances(ctx: Ctx, input: DescribeInstancesRequest): Pro
     if (missing.length) throw instancesNotFound(missing);
   };
   const page = { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 };
-  if (!input.Filters?.length) {
-    // Nothing to filter on: page on the sort keys alone, then load and build only the page.
+  if (!input.Filters?.length && (input.MaxResults !== undefined || input.NextToken)) {
+    // Nothing to filter on, a page asked for: page on the sort keys alone, then load and build
+    // only the page.
     const keys = await loadInstanceKeys(ctx.db, ctx.accountId, ctx.region, ids);
     found(keys);
     const keyed = keys.map((k) => ({ key: sortKey(k), id: k.id })).sort(byKey((x) => x.key));
@@ -88,7 +89,7 @@ async function describeInstances(ctx: Ctx, input: DescribeInstancesRequest): Pro
   const rows = await loadInstanceRows(ctx.db, ctx.accountId, ctx.region, ids ? { ids } : {});
   found(rows);
   let views = await viewsOf(ctx.db, ctx.accountId, ctx.region, rows);
-  if (input.Filters.some((f) => f.Name?.startsWith('network-interface.tag-'))) await addInterfaceTags(ctx, views);
+  if (input.Filters?.some((f) => f.Name?.startsWith('network-interface.tag-'))) await addInterfaceTags(ctx, views);
   views = applyFilters(views, input.Filters, instanceFilters, { tags: tagsOfView });
   const keyed = views.map((v) => ({ key: sortKey(v.row), v })).sort(byKey((x) => x.key));
   const p = paginate(keyed, (x) => x.key, page);

@@ -150,10 +150,17 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
       if (prior.request_hash !== hash) {
         throw Errors.idempotentParameterMismatch('Arguments on this idempotent request are inconsistent with arguments used in previous request(s).');
       }
-      // The same request again: the same reservation, as it is now.
-      const first = JSON.parse(prior.response) as Reservation;
+      // The same request again: the same reservation, as it is now (its instances terminated and
+      // gone after the retention time, if so).
+      const first = JSON.parse(prior.response) as { ReservationId: string; InstanceIds: string[] };
       const views = (await loadInstanceViews(ctx.db, ctx.accountId, ctx.region, { reservationId: first.ReservationId })).sort((a, b) => (sortKey(a.row) < sortKey(b.row) ? -1 : 1));
-      return views.length ? toReservations(views)[0]! : first;
+      if (views.length) return toReservations(views)[0]!;
+      return {
+        ReservationId: first.ReservationId,
+        OwnerId: ctx.accountId,
+        Groups: [],
+        Instances: first.InstanceIds.map((id, i) => ({ InstanceId: id, AmiLaunchIndex: i, State: { Code: 48, Name: 'terminated' } })),
+      };
     }
   }
 
@@ -385,7 +392,15 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   if (token !== undefined) {
     await ctx.db
       .insertInto('client_tokens')
-      .values({ account_id: ctx.accountId, region: ctx.region, operation: 'RunInstances', token, request_hash: hash!, response: JSON.stringify(reservation), created_at: now })
+      .values({
+        account_id: ctx.accountId,
+        region: ctx.region,
+        operation: 'RunInstances',
+        token,
+        request_hash: hash!,
+        response: JSON.stringify({ ReservationId: reservationId, InstanceIds: instances.map((i) => i.id) }),
+        created_at: now,
+      })
       .execute();
   }
   return reservation;
