@@ -19,6 +19,8 @@ import { performance } from 'node:perf_hooks';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+// @ts-expect-error: a plain .mjs script, shared with npm start (no type declarations)
+import { serverNodeFlags } from '../scripts/ensure.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mainJs = join(root, 'dist', 'cli', 'main.js');
@@ -52,7 +54,7 @@ async function startServer(): Promise<Server> {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-bench-'));
   const port = await freePort();
   const env = { ...process.env, CUMULO_HOME: home, CUMULO_PORT: String(port), CUMULO_DRIVER: 'fake' };
-  const child = spawn(process.execPath, [mainJs, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...serverNodeFlags, mainJs, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d));
   child.stderr!.on('data', (d: Buffer) => (log += d));

@@ -22,7 +22,37 @@ export function sqliteDialect(file: string): Dialect {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  return new SqliteDialect({ database: db });
+  // The whole control plane's rows fit in memory many times over; keep them there.
+  db.pragma('cache_size = -65536');
+  db.pragma('mmap_size = 268435456');
+  return new SqliteDialect({ database: withStatementCache(db) });
+}
+
+/**
+ * Kysely asks better-sqlite3 to prepare every query anew; the same few hundred SQL texts recur, so
+ * keep their prepared statements. Safe because better-sqlite3 runs each statement synchronously
+ * to completion (no two uses of one statement overlap).
+ */
+function withStatementCache(db: Sqlite.Database): Sqlite.Database {
+  const cache = new Map<string, Sqlite.Statement>();
+  const prepare = db.prepare.bind(db);
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') {
+        return (sql: string) => {
+          let stmt = cache.get(sql);
+          if (!stmt) {
+            stmt = prepare(sql);
+            if (cache.size >= 1000) cache.delete(cache.keys().next().value!);
+            cache.set(sql, stmt);
+          }
+          return stmt;
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 export async function openStore(opts: OpenOptions): Promise<Db> {
