@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DescribeRegionsCommand, DescribeAvailabilityZonesCommand, CreateFleetCommand, EC2ServiceException } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, type TestServer, errorOf } from './harness.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -10,15 +10,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
 });
-
-async function errorOf(p: Promise<unknown>): Promise<EC2ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    return e as EC2ServiceException;
-  }
-  throw new Error('expected an error');
-}
 
 describe('the API server', () => {
   test('DescribeRegions through the SDK', async () => {

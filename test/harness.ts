@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { EC2Client, type EC2ServiceException } from '@aws-sdk/client-ec2';
 import { STSClient } from '@aws-sdk/client-sts';
 import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -66,4 +66,14 @@ export async function rawRequest(url: string, body: string, headers: Record<stri
     body,
   });
   return { status: res.status, text: await res.text() };
+}
+
+/** The error a call fails with; fails the test if it succeeds. */
+export async function errorOf(p: Promise<unknown>): Promise<EC2ServiceException> {
+  try {
+    await p;
+  } catch (e) {
+    return e as EC2ServiceException;
+  }
+  throw new Error('expected an error');
 }

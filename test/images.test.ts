@@ -8,7 +8,7 @@ import {
   type EC2Client,
   type Image,
 } from '@aws-sdk/client-ec2';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, type TestServer, errorOf } from './harness.js';
 import { builtinImageId, DEBIAN_VERSION, MINIMAL_VERSION } from '../src/services/ec2/images/builtin.js';
 import type { NewRow } from '../src/store/schema.js';
 
@@ -16,15 +16,6 @@ let s: TestServer;
 let admin: EC2Client;
 let other: EC2Client;
 let otherId: string;
-
-async function errorOf(p: Promise<unknown>): Promise<EC2ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    return e as EC2ServiceException;
-  }
-  throw new Error('expected an error');
-}
 
 /** A private image of `owner`, written straight into the store (CreateImage is another family's). */
 function privateImage(id: string, owner: string, name: string, extra: Partial<NewRow<'images'>> = {}): NewRow<'images'> {

@@ -10,20 +10,11 @@ import {
   type InstanceTypeOffering,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, type TestServer, errorOf } from './harness.js';
 import { instanceTypes } from '../src/services/ec2/instance-types/catalog.js';
 
 let s: TestServer;
 let ec2: EC2Client;
-
-async function errorOf(p: Promise<unknown>): Promise<EC2ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    return e as EC2ServiceException;
-  }
-  throw new Error('expected an error');
-}
 
 async function allTypes(filters: { Name: string; Values: string[] }[]): Promise<InstanceTypeInfo[]> {
   const out: InstanceTypeInfo[] = [];

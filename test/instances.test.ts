@@ -34,21 +34,12 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { FakeDriver } from '../src/host/compute/fake.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, type TestServer, errorOf } from './harness.js';
 
 // Running instances are checked often here, so a shutdown from inside is seen quickly.
 process.env.CUMULO_INSTANCE_POLL_MS = '500';
 
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 };
-
-async function errorOf(p: Promise<unknown>): Promise<EC2ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    return e as EC2ServiceException;
-  }
-  throw new Error('expected an error');
-}
 
 async function minimalImage(ec2: EC2Client): Promise<string> {
   const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));

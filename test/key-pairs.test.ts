@@ -10,7 +10,7 @@ import {
   EC2ServiceException,
   ImportKeyPairCommand,
 } from '@aws-sdk/client-ec2';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, type TestServer, errorOf } from './harness.js';
 
 let s: TestServer;
 let ec2: EC2Client;
@@ -22,15 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
 });
-
-async function errorOf(p: Promise<unknown>): Promise<EC2ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    return e as EC2ServiceException;
-  }
-  throw new Error('expected an error');
-}
 
 const colonHex = (b: Buffer) => b.toString('hex').match(/../g)!.join(':');
 

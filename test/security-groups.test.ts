@@ -20,7 +20,7 @@ import {
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { newId } from '../src/lib/ids.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, type TestServer, errorOf } from './harness.js';
 
 let s: TestServer;
 let ec2: EC2Client;
@@ -35,15 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
 });
-
-async function errorOf(p: Promise<unknown>): Promise<EC2ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    return e as EC2ServiceException;
-  }
-  throw new Error('expected an error');
-}
 
 let seq = 0;
 const uniq = (p = 'sg') => `${p}-test-${++seq}`;

@@ -46,7 +46,7 @@ import {
   type Vpc,
 } from '@aws-sdk/client-ec2';
 import { formatCidr, parseCidr } from '../src/lib/cidr.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, type TestServer, errorOf } from './harness.js';
 
 let s: TestServer;
 let ec2: EC2Client;
@@ -57,15 +57,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
 });
-
-async function errorOf(p: Promise<unknown>): Promise<EC2ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    return e as EC2ServiceException;
-  }
-  throw new Error('expected an error');
-}
 
 async function newVpc(cidr = '10.0.0.0/16', client = ec2): Promise<Vpc> {
   return (await client.send(new CreateVpcCommand({ CidrBlock: cidr }))).Vpc!;

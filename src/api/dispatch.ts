@@ -3,6 +3,7 @@
 import { ApiError, Errors, isApiError } from './errors.js';
 import type { ServiceModel } from '../models/index.js';
 import { isReadOnly, type Ctx, type CtxDeps, type HandlerMap } from '../services/context.js';
+import { insertJob } from '../store/jobs.js';
 
 export interface Invocation {
   model: ServiceModel;
@@ -89,23 +90,7 @@ export class Dispatcher {
       config: this.deps.config,
       now: new Date(),
       async enqueue(kind, resourceId, payload, runAt) {
-        const at = (runAt ?? new Date()).toISOString();
-        await db
-          .insertInto('jobs')
-          .values({
-            kind,
-            resource_id: resourceId,
-            account_id: inv.accountId,
-            region: inv.region,
-            payload: JSON.stringify(payload ?? {}),
-            run_at: at,
-            attempts: 0,
-            locked_by: null,
-            locked_until: null,
-            last_error: null,
-            created_at: new Date().toISOString(),
-          })
-          .execute();
+        await insertJob(db, { kind, resourceId, accountId: inv.accountId, region: inv.region, payload, runAt });
         effects.queued = true;
       },
       afterCommit(fn) {

@@ -17,6 +17,7 @@ import type { Row } from '../store/schema.js';
 import { buildInstanceSpec } from '../services/ec2/instances/spec.js';
 import { stateReasons, userInitiated } from '../services/ec2/instances/states.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+import { insertJob } from '../store/jobs.js';
 
 type InstanceRow = Row<'instances'>;
 type Job = Parameters<Reconciler>[0];
@@ -50,22 +51,7 @@ async function load(deps: ControllerDeps, id: string): Promise<InstanceRow | und
 
 /** Follow-up work goes into the same transaction as the state it follows from. */
 async function queue(db: Tx, kind: string, row: Pick<InstanceRow, 'id' | 'account_id' | 'region'>, payload: unknown, runAt: Date): Promise<void> {
-  await db
-    .insertInto('jobs')
-    .values({
-      kind,
-      resource_id: row.id,
-      account_id: row.account_id,
-      region: row.region,
-      payload: JSON.stringify(payload ?? {}),
-      run_at: runAt.toISOString(),
-      attempts: 0,
-      locked_by: null,
-      locked_until: null,
-      last_error: null,
-      created_at: new Date().toISOString(),
-    })
-    .execute();
+  await insertJob(db, { kind, resourceId: row.id, accountId: row.account_id, region: row.region, payload, runAt });
 }
 
 function message(e: unknown): string {

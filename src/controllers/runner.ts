@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
 import type { Row } from '../store/schema.js';
 import type { InstanceDriver } from '../host/compute/driver.js';
+import { insertJob } from '../store/jobs.js';
 
 export interface ControllerDeps {
   db: Db;
@@ -44,22 +45,7 @@ export class Runner {
     this.deps = {
       ...deps,
       enqueue: async (kind, j) => {
-        await deps.db
-          .insertInto('jobs')
-          .values({
-            kind,
-            resource_id: j.resourceId,
-            account_id: j.accountId,
-            region: j.region,
-            payload: JSON.stringify(j.payload ?? {}),
-            run_at: (j.runAt ?? new Date()).toISOString(),
-            attempts: 0,
-            locked_by: null,
-            locked_until: null,
-            last_error: null,
-            created_at: new Date().toISOString(),
-          })
-          .execute();
+        await insertJob(deps.db, { kind, ...j });
         this.wake();
       },
     };
