@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DescribeRegionsCommand, DescribeAvailabilityZonesCommand, CreateFleetCommand, EC2ServiceException } from '@aws-sdk/client-ec2';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { CreateKeyPairCommand, DescribeKeyPairsCommand, DescribeVpcsCommand, DescribeRegionsCommand, DescribeAvailabilityZonesCommand, CreateFleetCommand, EC2ServiceException } from '@aws-sdk/client-ec2';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { startTestServer, type TestServer, errorOf } from './harness.js';
 
 let s: TestServer;
@@ -44,5 +44,33 @@ describe('the API server', () => {
     expect(e.name).toBe('SignatureDoesNotMatch');
     const u = s.ec2({ credentials: { accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'x' } });
     expect((await errorOf(u.send(new DescribeRegionsCommand({})))).name).toBe('AuthFailure');
+  });
+});
+
+describe('permissive authentication (CUMULO_AUTH=permissive)', () => {
+  let p: TestServer;
+  beforeAll(async () => {
+    p = await startTestServer({ env: { CUMULO_AUTH: 'permissive' } });
+  });
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  test('a 12-digit key id is the account; any secret goes', async () => {
+    const c = p.ec2({ credentials: { accessKeyId: '111122223333', secretAccessKey: 'anything' } });
+    const vpcs = await c.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }));
+    expect(vpcs.Vpcs?.[0]?.OwnerId).toBe('111122223333');
+    const sts = new STSClient({ endpoint: p.url, region: 'us-east-1', credentials: { accessKeyId: '111122223333', secretAccessKey: 'x' } });
+    expect((await sts.send(new GetCallerIdentityCommand({}))).Account).toBe('111122223333');
+  });
+
+  test('accounts stay apart, and any other key is the admin account', async () => {
+    const a = p.ec2({ credentials: { accessKeyId: '444455556666', secretAccessKey: 'x' } });
+    await a.send(new CreateKeyPairCommand({ KeyName: 'only-mine' }));
+    const b = p.ec2({ credentials: { accessKeyId: 'AKIAANYTHINGATALL000', secretAccessKey: 'y' } });
+    const keys = await b.send(new DescribeKeyPairsCommand({}));
+    expect(keys.KeyPairs?.map((k) => k.KeyName)).not.toContain('only-mine');
+    const vpcs = await b.send(new DescribeVpcsCommand({}));
+    expect(vpcs.Vpcs?.[0]?.OwnerId).toBe(p.admin.accountId);
   });
 });
