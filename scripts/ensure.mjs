@@ -30,12 +30,22 @@ export const serverNodeFlags = ['--max-semi-space-size=64'];
 
 /** Debian packages the product needs on the host, by the command that proves each is there. */
 export const hostPackages = {
-  // command: package
+  runc: 'runc', // the default instance driver
+  nft: 'nftables', // metadata redirect, anti-spoofing, security groups
+  ip: 'iproute2', // namespaces, veths, routes
+  'mkfs.xfs': 'xfsprogs', // the copy-on-write volume store (reflink)
+  'mkfs.ext4': 'e2fsprogs', // root filesystems of images and volumes
+  debootstrap: 'debootstrap', // the Debian 12 image
+  busybox: 'busybox-static', // the minimal image
+  dropbear: 'dropbear-bin', // SSH in the minimal image
+  sudo: 'sudo', // passwordless sudo in the minimal image
 };
 
 /** Extra packages only the test suite needs. */
 export const testPackages = {
   aws: 'awscli',
+  curl: 'curl',
+  ssh: 'openssh-client',
 };
 
 let aptUpdated = false;

@@ -27,6 +27,20 @@ export interface InstanceSpec {
   userData?: Buffer;
   /** OpenSSH public keys for the image's default user. */
   publicKeys: string[];
+  /** What the image's bits are on the host: the images table's `source` ({"builtin": "minimal", …}). */
+  imageSource?: ImageSource;
+  /** The EBS root volume, made from the image's root snapshot. */
+  rootVolume?: { volumeId: string; deviceName: string; sizeGiB: number };
+  /** Ephemeral instance-store disks of the instance type (empty for EBS-only types). */
+  instanceStore?: { count: number; sizeGiB: number; type: 'ssd' | 'hdd' }[];
+  /** IMDSv2 PUT response hop limit (ModifyInstanceMetadataOptions). */
+  metadataHopLimit?: number;
+}
+
+export interface ImageSource {
+  builtin: string; // 'minimal' | 'debian'
+  version: string;
+  sshUser: string;
 }
 
 export type ObservedState = 'running' | 'stopped' | 'missing';
