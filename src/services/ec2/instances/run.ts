@@ -16,6 +16,7 @@ import { zonesOf } from '../../../config.js';
 import { newId, shortHex } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
+import { ipInCidr, parseCidrStrict } from '../../../lib/cidr.js';
 import { getLaunchableImage } from '../images/store.js';
 import { findInstanceType, defaultInstanceType, isOfferedIn } from '../instance-types/catalog.js';
 import { getKeyPairByName } from '../key-pairs/store.js';
@@ -252,6 +253,9 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     if (used.has(askedIp)) throw new ApiError('InvalidIPAddress.InUse', `Address ${askedIp} is in use.`);
     ips = [askedIp];
   } else {
+    // Until VPCs get routing tables of their own (the VPC data-plane issue), every instance of this
+    // host shares one: pick addresses no live instance of any VPC or account holds here.
+    for (const ip of await hostAddresses(ctx.db, subnet.cidr_block)) used.add(ip);
     ips = lowestFree(subnet.cidr_block, used, maxCount);
     if (ips.length < minCount) {
       throw new ApiError('InsufficientFreeAddressesInSubnet', `There are not enough free addresses in subnet '${subnet.id}' to satisfy the requested number of instances.`);
@@ -464,4 +468,12 @@ async function insertChunks<T extends 'instances' | 'network_interfaces' | 'volu
       .values(rows.slice(i, i + per) as any)
       .execute();
   }
+}
+
+/** Private addresses of live instances of every account on this host that fall inside `cidr`. */
+async function hostAddresses(db: Ctx['db'], cidr: string): Promise<string[]> {
+  const block = parseCidrStrict(cidr);
+  if (!block) return [];
+  const rows = await db.selectFrom('instances').select('private_ip').where('state', '!=', 'terminated').execute();
+  return rows.map((r) => r.private_ip).filter((ip) => ipInCidr(ip, block));
 }
