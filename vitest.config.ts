@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Fails the run when tests leave containers, mounts, loop devices or namespaces behind.
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -35,10 +35,12 @@ export const hostPackages = {
   ip: 'iproute2', // namespaces, veths, routes
   'mkfs.xfs': 'xfsprogs', // the copy-on-write volume store (reflink)
   'mkfs.ext4': 'e2fsprogs', // root filesystems of images and volumes
+  losetup: 'mount', // loop devices of volumes and instance-store disks (util-linux)
   debootstrap: 'debootstrap', // the Debian 12 image
   busybox: 'busybox-static', // the minimal image
   dropbear: 'dropbear-bin', // SSH in the minimal image
   sudo: 'sudo', // passwordless sudo in the minimal image
+  conmon: 'conmon', // the per-instance monitor of the runc driver: reaps the instance's init, records its exit status
 };
 
 /** Extra packages only the test suite needs. */

@@ -7,8 +7,10 @@ import { Dispatcher } from './api/dispatch.js';
 import type { Config } from './config.js';
 import { Runner } from './controllers/runner.js';
 import { registerControllers } from './controllers/index.js';
-import { createDriver } from './host/compute/registry.js';
-import type { InstanceDriver } from './host/compute/driver.js';
+import { createDriver, hostDrivers } from './host/compute/registry.js';
+import { hasAbility, type ExitEvents, type HostLifecycle, type InstanceDriver } from './host/compute/driver.js';
+import { openHostStack, type HostStack } from './host/stack.js';
+import { adoptHost, watchNow } from './controllers/host.js';
 import { Accounts, type Credentials } from './services/accounts.js';
 import { serviceHandlers, setupRegion } from './services/registry.js';
 import { seedBuiltinImages } from './services/ec2/images/builtin.js';
@@ -20,6 +22,8 @@ export interface App {
   accounts: Accounts;
   admin: Credentials;
   driver: InstanceDriver;
+  /** The host's images, volumes, network and metadata service, when the driver runs real instances. */
+  host?: HostStack;
   runner: Runner;
   server: ApiServer;
   address: AddressInfo;
@@ -33,6 +37,13 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Open the store at this path instead of $CUMULO_HOME/cumulo.db (':memory:' for tests). */
   storeFile?: string;
+  /**
+   * On stop, remove every instance and host object this server made (tests). A real server leaves
+   * running instances running: the next one adopts them.
+   */
+  cleanupHost?: boolean;
+  /** Use this image store instead of the built-in one (tests). */
+  images?: HostStack['images'];
 }
 
 export async function openApp(config: Config, storeFile?: string): Promise<{ db: Db; accounts: Accounts }> {
@@ -46,10 +57,24 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const log = opts.log ?? ((l: string) => console.error(l));
   const { db, accounts } = await openApp(config, opts.storeFile);
   const admin = await accounts.ensureAdmin();
-  const driver = opts.driver ?? createDriver(config.driver, { home: config.home });
+  let host: HostStack | undefined;
+  let driver: InstanceDriver;
+  try {
+    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images });
+    driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
+    if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
+  } catch (e) {
+    await host?.close({ cleanup: opts.cleanupHost }).catch(() => undefined);
+    await db.destroy();
+    throw e;
+  }
   const runner = new Runner({ db, config, driver, log });
   registerControllers(runner);
   await runner.recover();
+  await adoptHost({ db, driver, log });
+  if (hasAbility<ExitEvents>(driver, 'onExit')) {
+    driver.onExit((id) => void watchNow({ db }, id).then(() => runner.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
+  }
   const dispatcher = new Dispatcher({ db, config, wake: () => runner.wake(), setupRegion }, serviceHandlers());
   const server = new ApiServer({
     config,
@@ -74,6 +99,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     accounts,
     admin,
     driver,
+    host,
     runner,
     server,
     address,
@@ -81,7 +107,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     async stop() {
       await server.close();
       await runner.stop();
+      const errors: unknown[] = [];
+      if (hasAbility<HostLifecycle>(driver, 'close')) await driver.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
+      await host?.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
       await db.destroy();
+      if (errors.length) throw errors[0];
     },
   };
 }

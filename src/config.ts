@@ -40,7 +40,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth,
     regions: regionNames.map((name) => ({ name, zones })),
     defaultRegion: env.CUMULO_DEFAULT_REGION || regionNames[0] || 'us-east-1',
-    driver: env.CUMULO_DRIVER || 'fake',
+    driver: env.CUMULO_DRIVER || 'runc',
     maxBodyBytes: Number(env.CUMULO_MAX_BODY_BYTES || 1024 * 1024),
     terminatedRetentionMs: Number(env.CUMULO_TERMINATED_RETENTION_MS || 60 * 60 * 1000),
   };

@@ -1,7 +1,8 @@
-// The `cumulo` command: start, env, accounts.
+// The `cumulo` command: start, env, accounts, images.
 import { loadConfig, type Config } from '../config.js';
 import { openApp, startApp } from '../app.js';
 import { ADMIN_ACCOUNT_NAME } from '../services/accounts.js';
+import { imagesCommand } from './images.js';
 
 const usage = `usage: cumulo <command>
 
@@ -9,9 +10,13 @@ const usage = `usage: cumulo <command>
   env [--account NAME]      print export lines for the AWS CLI and SDKs (admin account by default)
   accounts create NAME      add an account with an access key, and print its credentials
   accounts list             list the accounts
+  images build [NAME]       build the built-in images ahead of first use (NAME: minimal, debian or an
+                            AMI name; default: both)
+  images list               the built-in images and where they are cached
 
 environment: CUMULO_HOME (state folder, default ~/.cumulo), CUMULO_PORT, CUMULO_HOST,
-             CUMULO_AUTH=permissive (accept any access key: for local testing only), CUMULO_DRIVER`;
+             CUMULO_AUTH=permissive (accept any access key: for local testing only), CUMULO_DRIVER,
+             CUMULO_IMAGE_CACHE (a machine-wide image cache shared by state folders)`;
 
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -78,6 +83,11 @@ async function main(argv: string[]): Promise<number> {
       }
       console.error(usage);
       return 2;
+    }
+    case 'images': {
+      const code = await imagesCommand(config, rest);
+      if (code === 2) console.error(usage);
+      return code;
     }
     default:
       console.error(usage);

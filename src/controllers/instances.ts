@@ -72,10 +72,18 @@ function consoleSet(output: string | undefined, now: string): { console_output?:
   return output === undefined ? {} : { console_output: output, console_at: now };
 }
 
-async function specOf(deps: ControllerDeps, row: InstanceRow) {
+export async function specOf(deps: Pick<ControllerDeps, 'db'>, row: InstanceRow) {
   const subnet = await deps.db.selectFrom('subnets').select('cidr_block').where('id', '=', row.subnet_id).executeTakeFirst();
   if (!subnet) throw new Error(`subnet ${row.subnet_id} of ${row.id} is gone`);
-  return buildInstanceSpec(row, subnet.cidr_block);
+  const image = await deps.db.selectFrom('images').select('source').where('id', '=', row.image_id).executeTakeFirst();
+  const rootVolume = await deps.db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .select(['volume_attachments.volume_id', 'volume_attachments.device', 'volumes.size_gib'])
+    .where('volume_attachments.instance_id', '=', row.id)
+    .where('volume_attachments.device', '=', row.root_device_name)
+    .executeTakeFirst();
+  return buildInstanceSpec(row, subnet.cidr_block, { imageSource: image?.source, rootVolume });
 }
 
 /** Boot the instance on the driver: create (idempotent) and start unless it already runs. */
@@ -159,7 +167,8 @@ async function stop(job: Job, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'stopping') return;
   const seen = await deps.driver.inspect(row.id);
-  if (seen.state === 'running') await deps.driver.stop(row.id, { force: Boolean(job.data?.force) });
+  // Also when it powered itself off: the driver still holds its mounts and network until stopped.
+  if (seen.state !== 'missing') await deps.driver.stop(row.id, { force: Boolean(job.data?.force) });
   const output = await consoleOf(deps.driver, row.id);
   const now = new Date().toISOString();
   await deps.db
@@ -209,6 +218,9 @@ export async function release(db: Tx, instanceId: string, opts: { allVolumes: bo
   const kept = attachments.filter((a) => !doomed.includes(a.volume_id)).map((a) => a.volume_id);
   await db.deleteFrom('volume_attachments').where('instance_id', '=', instanceId).execute();
   if (doomed.length) {
+    // Their data on the host goes too, once the instance has let go of them.
+    const rows = await db.selectFrom('volumes').select(['id', 'account_id', 'region']).where('id', 'in', doomed).execute();
+    for (const v of rows) await insertJob(db, { kind: 'volume.delete', resourceId: v.id, accountId: v.account_id, region: v.region });
     await db.deleteFrom('tags').where('resource_id', 'in', doomed).execute();
     await db.deleteFrom('volumes').where('id', 'in', doomed).execute();
   }

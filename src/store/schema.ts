@@ -364,6 +364,28 @@ export interface VolumeAttachmentsTable {
   attach_time: Time;
 }
 
+/** 0006: counters of running instances, sampled on their host (see src/host/compute/runc/metrics.ts). */
+export interface InstanceMetricsTable {
+  instance_id: string;
+  account_id: string;
+  region: string;
+  at: Time;
+  cpu_us: number;
+  memory_bytes: number;
+  memory_rss_bytes: number;
+  memory_limit_bytes: number;
+  oom_kills: number;
+  pids: number;
+  disk_read_bytes: number;
+  disk_write_bytes: number;
+  disk_read_ops: number;
+  disk_write_ops: number;
+  net_in_bytes: number;
+  net_out_bytes: number;
+  net_in_packets: number;
+  net_out_packets: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   access_keys: AccessKeysTable;
@@ -389,6 +411,7 @@ export interface Database {
   network_interfaces: NetworkInterfacesTable;
   volumes: VolumesTable;
   volume_attachments: VolumeAttachmentsTable;
+  instance_metrics: InstanceMetricsTable;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

@@ -23,6 +23,8 @@ export interface InstanceSpec {
   privateIp: string;
   macAddress: string;
   subnetCidr: string;
+  /** The instance's VPC (the host network keeps VPCs apart). */
+  vpcId?: string;
   /** User data as the user gave it, decoded from base64. */
   userData?: Buffer;
   /** OpenSSH public keys for the image's default user. */
@@ -66,4 +68,58 @@ export interface InstanceDriver {
   consoleOutput(instanceId: string): Promise<Buffer>;
   /** Instances this driver knows on this host, for adoption after a restart. */
   list(): Promise<string[]>;
+}
+
+// Optional abilities: a driver implements the ones it has; callers check with hasAbility().
+
+/** A driver with host state: set up before use, let go of at server stop. */
+export interface HostLifecycle {
+  init(): Promise<void>;
+  /** With cleanup, every instance and host object goes too (tests); without, instances keep running for the next server. */
+  close(opts?: { cleanup?: boolean }): Promise<void>;
+}
+
+/** Tells when an instance stopped by itself (`poweroff` inside), instead of waiting for the next poll. */
+export interface ExitEvents {
+  onExit(listener: (instanceId: string) => void): void;
+}
+
+/** Counters of a running instance, read on the host. */
+export interface InstanceCounters {
+  /** CPU time, all vCPUs together, in nanoseconds. */
+  cpuNs: number;
+  memoryBytes: number;
+  /** Without the page cache: what the instance's processes hold. */
+  memoryRssBytes: number;
+  memoryLimitBytes: number;
+  oomKills: number;
+  pids: number;
+  diskReadBytes: number;
+  diskWriteBytes: number;
+  diskReadOps: number;
+  diskWriteOps: number;
+  /** As the instance sees it: In is what it received. */
+  netInBytes: number;
+  netOutBytes: number;
+  netInPackets: number;
+  netOutPackets: number;
+}
+
+export interface MetricsSource {
+  /** Undefined when the instance is not running here. */
+  metrics(instanceId: string): Promise<InstanceCounters | undefined>;
+}
+
+/** Applies ModifyInstanceMetadataOptions to a running instance (the hop limit is enforced on the host). */
+export interface MetadataOptionsUpdate {
+  updateMetadataOptions(spec: InstanceSpec): Promise<void>;
+}
+
+/** Removes an EBS volume's data from the host (a terminated instance's DeleteOnTermination volumes). */
+export interface VolumeDeletion {
+  deleteVolume(volumeId: string): Promise<void>;
+}
+
+export function hasAbility<T extends object>(driver: InstanceDriver, method: keyof T & string): driver is InstanceDriver & T {
+  return typeof (driver as unknown as Record<string, unknown>)[method] === 'function';
 }

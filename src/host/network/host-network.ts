@@ -7,6 +7,8 @@ export interface PlugSpec {
   macAddress: string;
   /** IMDSv2 hop limit: the TTL of metadata answers to this instance. */
   metadataHopLimit: number;
+  /** The instance's VPC: instances of different VPCs cannot talk (absent: all such instances share one group). */
+  vpcId?: string;
 }
 
 export interface HostNetwork {

@@ -5,6 +5,7 @@ import * as m0002 from './0002_vpc_attributes.js';
 import * as m0003 from './0003_security_group_rule_order.js';
 import * as m0004 from './0004_instances.js';
 import * as m0005 from './0005_images.js';
+import * as m0006 from './0006_instance_metrics.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_security_group_rule_order': m0003,
   '0004_instances': m0004,
   '0005_images': m0005,
+  '0006_instance_metrics': m0006,
 };

@@ -476,6 +476,8 @@ async function modifyInstanceMetadataOptions(ctx: Ctx, input: ModifyInstanceMeta
   const hop = input.HttpPutResponseHopLimit === -1 ? undefined : input.HttpPutResponseHopLimit;
   const next = metadataOptions({ ...input, HttpPutResponseHopLimit: hop }, current);
   await ctx.db.updateTable('instances').set({ metadata_options: JSON.stringify(next), updated_at: ctx.now.toISOString() }).where('id', '=', row.id).execute();
+  // The hop limit is enforced on the host; HttpTokens is read by the metadata service per request.
+  if (next.HttpPutResponseHopLimit !== current.HttpPutResponseHopLimit) await ctx.enqueue('instance.metadata', row.id);
   // EC2 answers "pending" and applies the change shortly after; DescribeInstances shows "applied".
   return { InstanceId: row.id, InstanceMetadataOptions: { ...next, State: 'pending' } };
 }

@@ -69,8 +69,20 @@ describe('InstanceSpec builder', () => {
       privateIp: '172.31.0.4',
       macAddress: '02:00:00:00:00:01',
       subnetCidr: '172.31.0.0/20',
+      vpcId: 'vpc-0123456789abcdef0',
       publicKeys: [],
+      metadataHopLimit: 1,
     });
+  });
+
+  test('the host rows: the image source, the root volume', () => {
+    const s = buildInstanceSpec(row(), '172.31.0.0/20', {
+      imageSource: JSON.stringify({ builtin: 'minimal', version: '20261122', sshUser: 'ec2-user' }),
+      rootVolume: { volume_id: 'vol-0123456789abcdef0', device: '/dev/xvda', size_gib: 8 },
+    });
+    expect(s.imageSource).toEqual({ builtin: 'minimal', version: '20261122', sshUser: 'ec2-user' });
+    expect(s.rootVolume).toEqual({ volumeId: 'vol-0123456789abcdef0', deviceName: '/dev/xvda', sizeGiB: 8 });
+    expect(buildInstanceSpec(row(), '172.31.0.0/20', { imageSource: '{"snapshots":[]}' }).imageSource).toBeUndefined();
   });
 
   const cases: [string, Partial<Row<'instances'>>, (s: ReturnType<typeof buildInstanceSpec>) => void][] = [
@@ -78,6 +90,9 @@ describe('InstanceSpec builder', () => {
     ['the key pair kept at launch', { ssh_public_key: 'ssh-ed25519 AAAA key' }, (s) => expect(s.publicKeys).toEqual(['ssh-ed25519 AAAA key'])],
     ['the type gives vCPUs and memory', { instance_type: 'm5.xlarge' }, (s) => expect([s.vcpus, s.memoryMiB]).toEqual([4, 16384])],
     ['CpuOptions chosen at launch change the vCPUs', { launch_options: JSON.stringify({ CpuOptions: { CoreCount: 1, ThreadsPerCore: 1 } }) }, (s) => expect(s.vcpus).toBe(1)],
+    ['a type with instance storage gets its disks', { instance_type: 'm5d.large' }, (s) => expect(s.instanceStore).toEqual([{ count: 1, sizeGiB: 75, type: 'ssd' }])],
+    ['an EBS-only type has no instance store', { instance_type: 't3.nano' }, (s) => expect(s.instanceStore).toBeUndefined()],
+    ['the metadata hop limit', { metadata_options: JSON.stringify({ HttpTokens: 'required', HttpPutResponseHopLimit: 3 }) }, (s) => expect(s.metadataHopLimit).toBe(3)],
     ['outside us-east-1 the hostname names the region', { region: 'eu-west-1', private_ip: '10.0.0.9' }, (s) => expect(s.hostname).toBe('ip-10-0-0-9.eu-west-1.compute.internal')],
   ];
   test.each(cases)('%s', (_name, over, check) => check(buildInstanceSpec(row(over), '172.31.0.0/20')));

@@ -1,0 +1,118 @@
+// Reconcilers between the store and what a host driver holds beyond one instance's lifecycle:
+//
+//   volume.delete      a deleted volume row → its data goes from the host (DeleteOnTermination)
+//   instance.metadata  ModifyInstanceMetadataOptions → the new hop limit on the host
+//   metrics.sample     every CUMULO_METRICS_INTERVAL_MS: counters of the running instances into
+//                      instance_metrics; samples older than CUMULO_METRICS_RETENTION_MS go
+//
+// and what a server does with its host at start (adoptHost) and when an instance ends (watchNow).
+import { hostname } from 'node:os';
+import { hasAbility, type MetadataOptionsUpdate, type MetricsSource, type VolumeDeletion } from '../host/compute/driver.js';
+import { insertJob } from '../store/jobs.js';
+import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+import { specOf } from './instances.js';
+
+type Job = Parameters<Reconciler>[0];
+
+export function metricsInterval(): number {
+  return Number(process.env.CUMULO_METRICS_INTERVAL_MS) || 60_000;
+}
+
+/** CloudWatch keeps one-minute data points for 15 days. */
+export function metricsRetention(): number {
+  return Number(process.env.CUMULO_METRICS_RETENTION_MS) || 15 * 24 * 3600_000;
+}
+
+/** One sampler per host: its job's resource id names the host. */
+export const samplerId = () => `metrics:${hostname()}`;
+
+export function registerHostControllers(runner: Runner): void {
+  runner.register('volume.delete', deleteVolume);
+  runner.register('instance.metadata', updateMetadata);
+  runner.register('metrics.sample', sample);
+}
+
+async function deleteVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  // A volume that has a row again is not ours to delete (ids are never reused, but be sure).
+  const row = await deps.db.selectFrom('volumes').select('id').where('id', '=', job.resource_id).executeTakeFirst();
+  if (row) return;
+  if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(job.resource_id);
+}
+
+async function updateMetadata(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const row = await deps.db.selectFrom('instances').selectAll().where('id', '=', job.resource_id).executeTakeFirst();
+  if (!row || row.state === 'terminated' || row.state === 'shutting-down') return;
+  if (hasAbility<MetadataOptionsUpdate>(deps.driver, 'updateMetadataOptions')) await deps.driver.updateMetadataOptions(await specOf(deps, row));
+}
+
+async function sample(_job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const next = { retryAt: new Date(Date.now() + metricsInterval()) };
+  const driver = deps.driver;
+  if (!hasAbility<MetricsSource>(driver, 'metrics')) return;
+  const running = await deps.db.selectFrom('instances').select(['id', 'account_id', 'region']).where('state', '=', 'running').execute();
+  const at = new Date().toISOString();
+  const rows = [];
+  for (const i of running) {
+    const c = await driver.metrics(i.id).catch(() => undefined);
+    if (!c) continue;
+    rows.push({
+      instance_id: i.id,
+      account_id: i.account_id,
+      region: i.region,
+      at,
+      cpu_us: Math.floor(c.cpuNs / 1000),
+      memory_bytes: c.memoryBytes,
+      memory_rss_bytes: c.memoryRssBytes,
+      memory_limit_bytes: c.memoryLimitBytes,
+      oom_kills: c.oomKills,
+      pids: c.pids,
+      disk_read_bytes: c.diskReadBytes,
+      disk_write_bytes: c.diskWriteBytes,
+      disk_read_ops: c.diskReadOps,
+      disk_write_ops: c.diskWriteOps,
+      net_in_bytes: c.netInBytes,
+      net_out_bytes: c.netOutBytes,
+      net_in_packets: c.netInPackets,
+      net_out_packets: c.netOutPackets,
+    });
+  }
+  // 19 columns a row: well under SQLite's 32766 bound parameters per statement.
+  for (let k = 0; k < rows.length; k += 1000) await deps.db.insertInto('instance_metrics').values(rows.slice(k, k + 1000)).execute();
+  await deps.db.deleteFrom('instance_metrics').where('at', '<', new Date(Date.now() - metricsRetention()).toISOString()).execute();
+  return next;
+}
+
+/**
+ * At server start, before the controllers run: the host's instances are matched against the
+ * store. What the store no longer knows (terminated, purged, or a launch whose row never
+ * committed) is removed; the watchers of the others run now instead of at their next poll, so
+ * an instance that died with the host is booted again at once.
+ */
+export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>): Promise<void> {
+  const ids = await deps.driver.list();
+  const rows = ids.length ? await deps.db.selectFrom('instances').select(['id', 'state']).where('id', 'in', ids).execute() : [];
+  const live = new Map(rows.map((r) => [r.id, r.state]));
+  for (const id of ids) {
+    const state = live.get(id);
+    if (state !== undefined && state !== 'terminated') continue;
+    deps.log(`instances: removing ${id} from the host (${state ?? 'unknown to the store'})`);
+    await deps.driver.delete(id).catch((e) => deps.log(`instances: removing ${id} failed: ${(e as Error).message}`));
+  }
+  await deps.db.updateTable('jobs').set({ run_at: new Date().toISOString() }).where('kind', '=', 'instance.watch').where('locked_by', 'is', null).execute();
+  // The sampler: one per host, made once.
+  if (hasAbility<MetricsSource>(deps.driver, 'metrics')) {
+    const have = await deps.db.selectFrom('jobs').select('id').where('kind', '=', 'metrics.sample').where('resource_id', '=', samplerId()).executeTakeFirst();
+    if (!have) await insertJob(deps.db, { kind: 'metrics.sample', resourceId: samplerId(), accountId: '', region: '', runAt: new Date(Date.now() + metricsInterval()) });
+  }
+}
+
+/** An instance stopped by itself: its watcher runs now, not at its next poll. */
+export async function watchNow(deps: Pick<ControllerDeps, 'db'>, instanceId: string): Promise<void> {
+  await deps.db
+    .updateTable('jobs')
+    .set({ run_at: new Date().toISOString() })
+    .where('kind', '=', 'instance.watch')
+    .where('resource_id', '=', instanceId)
+    .where('locked_by', 'is', null)
+    .execute();
+}

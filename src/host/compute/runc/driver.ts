@@ -1,0 +1,591 @@
+// The runc driver: each instance is an OCI container booted from its own EBS root volume, with its
+// own namespaces, the cgroup limits of its type, and the image's init as PID 1.
+//
+//   $CUMULO_HOME/instances/<id>/          the bundle: config.json, spec.json, console.log, init.pid
+//   $CUMULO_HOME/instances/<id>/rootfs    the root volume, mounted (runc's root.path)
+//   $CUMULO_HOME/instances/<id>/store     ephemeral0 of the instance store, mounted (bound at /mnt)
+//   $CUMULO_HOME/instances/<id>/stopped   marker: stopped through the driver (not lost)
+//   $CUMULO_HOME/runc/                    runc's state (`runc --root`): survives a server restart
+//   $CUMULO_HOME/runc-exits/<id>          conmon's record of how the init ended
+//
+// Everything is on disk, so a new server adopts what an old one (even a SIGKILLed one) started.
+// create() prepares (volume, mounts, guest files, network); start() runs the container; stop()
+// shuts it down and lets go of everything but the disks; delete() removes all of it.
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, open, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Revert } from '../../revert.js';
+import { hostTag } from '../../tag.js';
+import type { ImageStore } from '../../images/store.js';
+import { writeGuestFile } from '../../images/rootfs.js';
+import { distroOf, userDataScript } from '../../images/userdata.js';
+import type { HostNetwork, PlugSpec } from '../../network/host-network.js';
+import type { InstanceStoreDisks } from '../../storage/instance-store.js';
+import type { VolumeStore } from '../../storage/store.js';
+import type { DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetadataOptionsUpdate, MetricsSource, Observed, VolumeDeletion } from '../driver.js';
+import { readCounters } from './metrics.js';
+import { ociConfig } from './oci.js';
+import { CommandError, run, Runc } from './runtime.js';
+
+export interface RuncDriverOptions {
+  home: string;
+  images: ImageStore;
+  volumes: VolumeStore;
+  network: HostNetwork;
+  instanceStore: InstanceStoreDisks;
+  log?: (line: string) => void;
+  /** How long a stop waits for the guest to shut down before killing it (default 30 s). */
+  stopTimeoutMs?: number;
+}
+
+/** EC2 keeps the last 64 KiB of console output; the file is cut back to that when it grows past this. */
+const CONSOLE_KEEP = 64 * 1024;
+const CONSOLE_MAX = 1024 * 1024;
+
+/**
+ * How the init ended, as conmon records it (128 + signal when killed). The guest init exits 129
+ * for `reboot`; so does any init that calls reboot(2), which in a child PID namespace kills the
+ * namespace's init with SIGHUP (SIGINT for a power-off: the kernel's reboot_pid_ns). A restart is
+ * booted again in place; anything else means stopped.
+ */
+export const REBOOT_EXIT = 128 + 1;
+
+/** A graceful shutdown, as the guest init takes it (src/host/images/guest/init.sh: TERM → power off, exit 0). */
+export const STOP_SIGNAL = 'SIGTERM';
+
+function fileExists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CUMULO_LOG_TIMINGS=1: one line per create and boot, with the time of each step (launch benchmarks). */
+class Steps {
+  private t = performance.now();
+  private parts: string[] = [];
+  constructor(private readonly on = Boolean(process.env.CUMULO_LOG_TIMINGS)) {}
+  mark(name: string): void {
+    if (!this.on) return;
+    const now = performance.now();
+    this.parts.push(`${name} ${(now - this.t).toFixed(0)}`);
+    this.t = now;
+  }
+  report(log: (l: string) => void, what: string): void {
+    if (this.on && this.parts.length) log(`runc: ${what}: ${this.parts.join(', ')} ms`);
+  }
+}
+
+/** The files the guest init reads at boot (src/host/images/guest/README.md). */
+export function guestFiles(spec: InstanceSpec, sshUser: string): { path: string; content: string | Buffer; mode: number }[] {
+  const files: { path: string; content: string | Buffer; mode: number }[] = [
+    { path: '/etc/hostname', content: `${spec.hostname}\n`, mode: 0o644 },
+    { path: '/var/lib/cumulo/instance-id', content: `${spec.instanceId}\n`, mode: 0o644 },
+    { path: '/var/lib/cumulo/ssh-user', content: `${sshUser}\n`, mode: 0o644 },
+    { path: '/var/lib/cumulo/public-keys', content: spec.publicKeys.map((k) => k.trim() + '\n').join(''), mode: 0o644 },
+  ];
+  if (spec.userData?.length) {
+    const distro = distroOf(spec.imageSource?.builtin ?? 'minimal');
+    files.push({ path: '/var/lib/cloud/instance/user-data.txt', content: spec.userData, mode: 0o600 });
+    files.push({ path: '/var/lib/cloud/instance/user-data.sh', content: userDataScript(spec.userData, { sshUser, distro }), mode: 0o700 });
+  }
+  return files;
+}
+
+class Locks {
+  private tails = new Map<string, Promise<unknown>>();
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const next = (this.tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}
+
+export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, MetricsSource, MetadataOptionsUpdate, VolumeDeletion {
+  readonly home: string;
+  readonly tag: string;
+  readonly instancesDir: string;
+  readonly exitDir: string;
+  readonly cgroupParent: string;
+  private runc?: Runc;
+  private readonly locks = new Locks();
+  private readonly log: (line: string) => void;
+  private watcher?: FSWatcher;
+  private exitListeners: ((instanceId: string) => void)[] = [];
+  /** Instances prepared by this process and not let go of since: start() need not prepare them again. */
+  private prepared = new Set<string>();
+  private nofileHard = 524288;
+  private closed = false;
+
+  constructor(private readonly opts: RuncDriverOptions) {
+    this.home = resolve(opts.home);
+    this.tag = hostTag(this.home);
+    this.instancesDir = join(this.home, 'instances');
+    this.exitDir = join(this.home, 'runc-exits');
+    this.cgroupParent = `cumulo_${this.tag}`;
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  info(): DriverInfo {
+    return {
+      name: 'runc',
+      description: 'OCI containers (runc + conmon): own namespaces, cgroup limits of the instance type, booted from an EBS root volume',
+      isolation: 'container',
+      features: ['reboot', 'console-output', 'metrics', 'instance-store', 'metadata-options'],
+    };
+  }
+
+  private get rt(): Runc {
+    this.runc ??= new Runc(join(this.home, 'runc'), this.exitDir);
+    return this.runc;
+  }
+
+  private dir(id: string): string {
+    if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Error(`not an instance id: ${id}`);
+    return join(this.instancesDir, id);
+  }
+
+  /** Set up the host side, adopt what a previous server left running, and watch for instances that end. */
+  async init(): Promise<void> {
+    if (process.getuid?.() !== 0) throw new Error('the runc driver runs instances as root: start cumulo as root (or CUMULO_DRIVER=fake to run nothing)');
+    await mkdir(this.instancesDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.exitDir, { recursive: true });
+    await mkdir(join(this.home, 'runc'), { recursive: true, mode: 0o700 });
+    this.nofileHard = await hostNofileHard();
+    await Promise.all([this.opts.volumes.init(), this.opts.network.init()]);
+    // Containers without a bundle belong to nothing: a create that a killed server left half-done.
+    const known = new Set(await this.list());
+    for (const c of await this.rt.list()) {
+      if (known.has(c.id)) continue;
+      this.log(`runc: removing orphan container ${c.id}`);
+      await this.rt.kill(c.id, 'KILL', true).catch(() => undefined);
+      await this.rt.delete(c.id).catch((e) => this.log(`runc: ${c.id}: ${(e as Error).message}`));
+    }
+    // Exit records of instances that are gone (an exit recorded after the instance was deleted).
+    for (const name of await readdir(this.exitDir)) if (!known.has(name)) await rm(join(this.exitDir, name), { force: true });
+    // Instance-store disks of instances this host no longer has.
+    for (const id of await this.opts.instanceStore.list()) {
+      if (!known.has(id)) await this.opts.instanceStore.destroy(id).catch((e) => this.log(`runc: instance store of ${id}: ${(e as Error).message}`));
+    }
+    this.watcher = watch(this.exitDir, (_event, name) => {
+      if (name && /^i-[0-9a-f]+$/.test(name)) void this.onExitFile(name);
+    });
+    this.watcher.on('error', (e) => this.log(`runc: exit watcher: ${e.message}`));
+    // Exits that happened while no server was listening.
+    for (const name of await readdir(this.exitDir)) if (known.has(name)) void this.onExitFile(name);
+  }
+
+  /** Called with an instance id whenever an instance stops by itself (poweroff inside it). */
+  onExit(listener: (instanceId: string) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  private async readSpec(id: string): Promise<InstanceSpec> {
+    const raw = JSON.parse(await readFile(join(this.dir(id), 'spec.json'), 'utf8')) as InstanceSpec & { userData?: string };
+    return { ...raw, userData: raw.userData ? Buffer.from(raw.userData as unknown as string, 'base64') : undefined };
+  }
+
+  async create(spec: InstanceSpec): Promise<void> {
+    const dir = this.dir(spec.instanceId);
+    await this.locks.run(spec.instanceId, async () => {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...spec, userData: spec.userData?.toString('base64') }));
+      await this.prepare(spec);
+    });
+  }
+
+  private plugSpec(spec: InstanceSpec): PlugSpec {
+    return {
+      instanceId: spec.instanceId,
+      privateIp: spec.privateIp,
+      subnetCidr: spec.subnetCidr,
+      macAddress: spec.macAddress,
+      metadataHopLimit: spec.metadataHopLimit ?? 1,
+      ...(spec.vpcId ? { vpcId: spec.vpcId } : {}),
+    };
+  }
+
+  /** Everything the container needs, made if missing; idempotent, unwound when a step fails. */
+  private async prepare(spec: InstanceSpec): Promise<void> {
+    const id = spec.instanceId;
+    const dir = this.dir(id);
+    if (!spec.imageSource) throw new Error(`image ${spec.imageId} of ${id} has no bits on this host`);
+    if (!spec.rootVolume) throw new Error(`${id} has no root volume`);
+    const { volumes, network, images, instanceStore } = this.opts;
+    const revert = new Revert();
+    const steps = new Steps();
+    try {
+      // Built on first use (seconds for the minimal image, minutes for Debian): say what it does.
+      let lastStep = '';
+      const artifact = await images.ensure(spec.imageSource, (e) => {
+        if (e.step === lastStep) return;
+        lastStep = e.step;
+        this.log(`images: ${e.step}`);
+      });
+      steps.mark('image');
+      const vol = spec.rootVolume.volumeId;
+      if (!(await volumes.exists(vol))) {
+        await volumes.createFromSnapshot(vol, artifact.snapshotFile, Math.max(spec.rootVolume.sizeGiB, artifact.sizeGiB));
+        revert.add(() => volumes.delete(vol));
+      }
+      steps.mark('volume');
+      const rootfs = join(dir, 'rootfs');
+      if (!(await isMountPoint(rootfs))) {
+        await volumes.mount(vol, rootfs);
+        revert.add(() => volumes.unmount(rootfs));
+      }
+      steps.mark('mount');
+      // Inside the guest's root as the guest sees it: a symlink its root planted is never followed out.
+      for (const f of guestFiles(spec, artifact.sshUser)) writeGuestFile(rootfs, f.path, { content: f.content, mode: f.mode });
+      steps.mark('guest files');
+      let storePath: string | undefined;
+      if (spec.instanceStore?.length) {
+        storePath = join(dir, 'store');
+        if (!(await isMountPoint(storePath))) {
+          const devices = await instanceStore.create(id, spec.instanceStore);
+          revert.add(() => instanceStore.destroy(id));
+          await mkdir(storePath, { recursive: true });
+          await run('mount', ['-t', 'ext4', devices[0]!, storePath]);
+          revert.add(() => run('umount', [storePath!]).then(() => undefined));
+        }
+      }
+      steps.mark('instance store');
+      const { netnsPath } = await network.plug(this.plugSpec(spec));
+      revert.add(() => network.unplug(id));
+      steps.mark('network');
+      const config = ociConfig({
+        instanceId: id,
+        hostname: spec.hostname,
+        rootfs,
+        netnsPath,
+        vcpus: spec.vcpus,
+        memoryMiB: spec.memoryMiB,
+        cgroupsPath: `/${this.cgroupParent}/${id}`,
+        instanceStore: storePath,
+        nofileHard: this.nofileHard,
+      });
+      await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 1));
+      revert.release();
+      steps.mark('config');
+      steps.report(this.log, `prepared ${id}`);
+      this.prepared.add(id);
+    } catch (e) {
+      await revert.unwind();
+      throw e;
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      const spec = await this.readSpec(id);
+      // After a restart (or a stop) the mounts and network may be gone: prepare is idempotent.
+      if (!this.prepared.has(id)) await this.prepare(spec);
+      await this.boot(id, spec);
+    });
+  }
+
+  /** Run the container from the prepared bundle (a leftover one is removed first). */
+  private async boot(id: string, spec: InstanceSpec): Promise<void> {
+    const dir = this.dir(id);
+    const seen = await this.rt.state(id);
+    if (seen?.status === 'running') return;
+    if (seen) await this.rt.delete(id);
+    await rm(join(this.exitDir, id), { force: true });
+    await rm(join(dir, 'stopped'), { force: true });
+    await this.trimConsole(id);
+    const fh = await open(join(dir, 'console.log'), 'a', 0o600);
+    const steps = new Steps();
+    try {
+      await fh.write(`cumulo: booting ${id} (${spec.instanceType}: ${spec.vcpus} vCPU, ${spec.memoryMiB} MiB) at ${new Date().toISOString()}\n`);
+      await this.rt.launch(id, dir, fh.fd);
+      steps.mark('runc create + start');
+      steps.report(this.log, `booted ${id}`);
+    } catch (e) {
+      // A create that failed half-way leaves a container in 'created' or 'stopped': not ours to keep.
+      await this.rt.delete(id).catch(() => undefined);
+      throw e;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Until the init has ended (and conmon has said how) or ms have passed. conmon's exit file says so
+   * at once (a stat every 20 ms); runc is asked only for a container whose conmon is gone.
+   */
+  private async waitExit(id: string, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    for (let i = 0; ; i++) {
+      if (await fileExists(join(this.exitDir, id))) return true;
+      if (i % 25 === 24 && !(await this.monitorAlive(id))) {
+        const st = await this.rt.state(id);
+        if (!st || st.status === 'stopped') return true;
+      }
+      if (Date.now() >= end) return false;
+      await sleep(20);
+    }
+  }
+
+  /** Is the instance's conmon still there (it writes the exit file, then exits)? */
+  private async monitorAlive(id: string): Promise<boolean> {
+    const pid = Number((await readFile(join(this.dir(id), 'conmon.pid'), 'utf8').catch(() => '')).trim());
+    if (!pid) return false;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return false;
+    }
+    // A zombie (its parent, a server now gone, never reaped it) is not there.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    return stat.includes('conmon') && !/\) [ZX] /.test(stat);
+  }
+
+  /** Ask the init to shut down; kill the container after timeoutMs; remove it. */
+  private async halt(id: string, opts: { force?: boolean; timeoutMs?: number }): Promise<void> {
+    const state = await this.rt.state(id);
+    if (state && (state.status === 'running' || state.status === 'paused' || state.status === 'created')) {
+      let ended = false;
+      if (!opts.force && state.status === 'running') {
+        await this.rt.kill(id, STOP_SIGNAL);
+        ended = await this.waitExit(id, opts.timeoutMs ?? this.opts.stopTimeoutMs ?? 30_000);
+      }
+      if (!ended) {
+        await this.rt.kill(id, 'KILL', true);
+        await this.waitExit(id, 5_000);
+      }
+    }
+    await this.rt.delete(id);
+  }
+
+  /** Let go of everything but the instance's disks and its folder. */
+  private async release(id: string): Promise<void> {
+    const dir = this.dir(id);
+    this.prepared.delete(id);
+    const errors: unknown[] = [];
+    const attempt = async (fn: () => Promise<unknown>) => fn().catch((e) => errors.push(e));
+    await attempt(() => this.opts.network.unplug(id));
+    await attempt(async () => {
+      if (await isMountPoint(join(dir, 'store'))) await run('umount', [join(dir, 'store')]);
+    });
+    await attempt(() => this.opts.instanceStore.destroy(id));
+    await attempt(() => this.opts.volumes.unmount(join(dir, 'rootfs')));
+    if (errors.length) throw errors[0];
+  }
+
+  async stop(id: string, opts: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    await this.locks.run(id, async () => {
+      const dir = this.dir(id);
+      if (!(await fileExists(dir))) return;
+      // The marker first: the init's exit while we stop it is ours, not a poweroff or reboot.
+      await writeFile(join(dir, 'stopped'), new Date().toISOString());
+      await this.halt(id, opts);
+      await rm(join(this.exitDir, id), { force: true });
+      await this.release(id);
+    });
+  }
+
+  async reboot(id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      const spec = await this.readSpec(id);
+      await writeFile(join(this.dir(id), 'stopped'), new Date().toISOString());
+      await this.halt(id, {});
+      // Disks, mounts and network stay: the instance store keeps its data across a reboot.
+      if (!this.prepared.has(id)) await this.prepare(spec);
+      await this.boot(id, spec);
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      const dir = this.dir(id);
+      const had = await fileExists(dir);
+      if (had) await writeFile(join(dir, 'stopped'), new Date().toISOString());
+      await this.halt(id, { timeoutMs: Math.min(this.opts.stopTimeoutMs ?? 30_000, 10_000) });
+      await rm(join(this.exitDir, id), { force: true });
+      await this.release(id);
+      // The root volume's data is the volume's (DeleteOnTermination is the controllers' call).
+      await rm(dir, { recursive: true, force: true });
+    });
+  }
+
+  async inspect(id: string): Promise<Observed> {
+    const dir = this.dir(id);
+    if (!(await fileExists(dir))) return { state: 'missing' };
+    const exit = await this.exitOf(id);
+    const stopped = await fileExists(join(dir, 'stopped'));
+    if (exit && !stopped) {
+      if (exit.code === REBOOT_EXIT) {
+        void this.onExitFile(id); // a restart we may have missed: it boots again
+        return { state: 'running' };
+      }
+      return { state: 'stopped', exitedAt: exit.at };
+    }
+    // conmon there and no exit recorded: running, known without spawning runc (watchers ask often).
+    if (!exit && !stopped && (await this.monitorAlive(id))) return { state: 'running' };
+    const state = await this.rt.state(id);
+    if (state && state.status !== 'stopped') return { state: 'running' };
+    if (stopped) return { state: 'stopped' };
+    // Ended a moment ago: conmon is about to record how (a poweroff must not pass for a lost instance).
+    if (state && !exit && (await this.waitExit(id, 1_000)) && (await this.exitOf(id))) return this.inspect(id);
+    // Neither running nor stopped by anyone: lost (a host reboot, a crash mid-start).
+    return { state: 'missing' };
+  }
+
+  private async exitOf(id: string): Promise<{ code: number; at: Date } | undefined> {
+    const file = join(this.exitDir, id);
+    try {
+      const [text, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+      const code = Number(text.trim());
+      return Number.isFinite(code) && text.trim() !== '' ? { code, at: st.mtime } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** An init ended: a reboot inside boots it again in place, a poweroff is reported. */
+  private async onExitFile(id: string): Promise<void> {
+    if (this.closed) return;
+    let report = false;
+    await this.locks
+      .run(id, async () => {
+        const dir = this.dir(id);
+        if (!(await fileExists(join(dir, 'spec.json'))) || (await fileExists(join(dir, 'stopped')))) return;
+        const exit = await this.exitOf(id);
+        if (!exit) return;
+        if (exit.code !== REBOOT_EXIT) {
+          report = true;
+          return;
+        }
+        this.log(`runc: ${id} rebooted itself; booting it again`);
+        await this.rt.delete(id);
+        await rm(join(this.exitDir, id), { force: true });
+        const spec = await this.readSpec(id);
+        if (!this.prepared.has(id)) await this.prepare(spec);
+        await this.boot(id, spec);
+      })
+      .catch((e) => {
+        this.log(`runc: ${id}: handling its exit failed: ${(e as Error).message}`);
+        report = true;
+      });
+    if (report) for (const l of this.exitListeners) l(id);
+  }
+
+  async consoleOutput(id: string): Promise<Buffer> {
+    const file = join(this.dir(id), 'console.log');
+    try {
+      const fh = await open(file, 'r');
+      try {
+        const { size } = await fh.stat();
+        const len = Math.min(size, CONSOLE_KEEP);
+        const buf = Buffer.alloc(len);
+        await fh.read(buf, 0, len, size - len);
+        return buf;
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+      throw e;
+    }
+  }
+
+  /** A chatty guest must not fill the host's disk: keep the last 64 KiB once the file passes 1 MiB. */
+  private async trimConsole(id: string): Promise<void> {
+    const file = join(this.dir(id), 'console.log');
+    const st = await stat(file).catch(() => undefined);
+    if (!st || st.size <= CONSOLE_MAX) return;
+    const tail = await this.consoleOutput(id);
+    await writeFile(file, tail);
+  }
+
+  async list(): Promise<string[]> {
+    try {
+      return (await readdir(this.instancesDir)).filter((n) => /^i-[0-9a-f]+$/.test(n)).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  /** A new hop limit for the metadata service's answers (ModifyInstanceMetadataOptions). */
+  async updateMetadataOptions(spec: InstanceSpec): Promise<void> {
+    const dir = this.dir(spec.instanceId);
+    if (!(await fileExists(dir))) return;
+    await this.locks.run(spec.instanceId, async () => {
+      const old = await this.readSpec(spec.instanceId).catch(() => spec);
+      await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...old, metadataHopLimit: spec.metadataHopLimit, userData: old.userData?.toString('base64') }));
+      if ((await this.rt.state(spec.instanceId))?.status === 'running') await this.opts.network.update(this.plugSpec({ ...old, metadataHopLimit: spec.metadataHopLimit }));
+    });
+  }
+
+  async deleteVolume(volumeId: string): Promise<void> {
+    await this.opts.volumes.delete(volumeId);
+  }
+
+  /** Counters of a running instance, from its cgroups and its veth (undefined when it is not running). */
+  async metrics(id: string): Promise<InstanceCounters | undefined> {
+    const state = await this.rt.state(id);
+    if (state?.status !== 'running') return undefined;
+    return readCounters({ cgroup: `${this.cgroupParent}/${id}`, tag: this.tag, instanceId: id, rootfs: join(this.dir(id), 'rootfs') });
+  }
+
+  /**
+   * Stop watching. With cleanup (tests, uninstall) every instance goes, with everything it had on
+   * the host; without, running instances keep running for the next server to adopt.
+   */
+  async close(opts: { cleanup?: boolean } = {}): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    if (!opts.cleanup) return;
+    const errors: unknown[] = [];
+    for (const id of await this.list()) await this.delete(id).catch((e) => errors.push(e));
+    for (const c of await this.rt.list().catch(() => [])) {
+      await this.rt.kill(c.id, 'KILL', true).catch(() => undefined);
+      await this.rt.delete(c.id).catch((e) => errors.push(e));
+    }
+    await removeCgroupParents(this.cgroupParent);
+    if (errors.length) throw errors[0];
+  }
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  const target = resolve(path);
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').some((l) => unescapeMount(l.split(' ')[4] ?? '') === target);
+}
+
+/** mountinfo escapes space, tab, newline and backslash as octal. */
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** The hard limit of open files this process has: runc cannot give an instance more. */
+async function hostNofileHard(): Promise<number> {
+  try {
+    const text = await readFile('/proc/self/limits', 'utf8');
+    const m = /^Max open files\s+\S+\s+(\S+)/m.exec(text);
+    const n = m ? Number(m[1]) : NaN;
+    return Number.isFinite(n) ? Math.min(n, 524288) : 524288;
+  } catch {
+    return 1024;
+  }
+}
+
+/** runc removes an instance's cgroups but not the parent it made in every hierarchy. */
+export async function removeCgroupParents(parent: string): Promise<void> {
+  let roots: string[] = [];
+  try {
+    roots = (await readdir('/sys/fs/cgroup')).map((d) => join('/sys/fs/cgroup', d));
+  } catch {
+    return;
+  }
+  for (const r of roots) await rmdir(join(r, parent)).catch(() => undefined);
+}
+
+export { CommandError };

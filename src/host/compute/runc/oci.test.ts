@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { DENIED_SYSCALLS, INSTANCE_CAPS, ociConfig, pidsLimit, type OciInput } from './oci.js';
+
+const base: OciInput = {
+  instanceId: 'i-0123456789abcdef0',
+  hostname: 'ip-172-31-0-5.ec2.internal',
+  rootfs: '/var/lib/cumulo/instances/i-0123456789abcdef0/rootfs',
+  netnsPath: '/run/netns/cu-ab12-89abcdef0',
+  vcpus: 2,
+  memoryMiB: 1024,
+  cgroupsPath: '/cumulo_ab12/i-0123456789abcdef0',
+};
+
+type Cfg = {
+  process: { args: string[]; user: { uid: number }; noNewPrivileges: boolean; terminal: boolean; capabilities: Record<string, string[]>; rlimits: { soft: number; hard: number }[] };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: { destination: string; type: string; source: string; options?: string[] }[];
+  linux: {
+    cgroupsPath: string;
+    namespaces: { type: string; path?: string }[];
+    resources: { cpu: { period: number; quota: number }; memory: { limit: number; swap: number }; pids: { limit: number }; devices: { allow: boolean; type?: string; major?: number; minor?: number }[] };
+    seccomp: { defaultAction: string; syscalls: { names: string[]; action: string }[] };
+    maskedPaths: string[];
+    readonlyPaths: string[];
+  };
+};
+const cfg = (over: Partial<OciInput> = {}) => ociConfig({ ...base, ...over }) as unknown as Cfg;
+
+describe('ociConfig', () => {
+  it('boots the image init as root, writable root, the private DNS name as hostname', () => {
+    const c = cfg();
+    expect(c.process.args).toEqual(['/sbin/init']);
+    expect(c.process.user.uid).toBe(0);
+    expect(c.process.terminal).toBe(false);
+    expect(c.process.noNewPrivileges).toBe(false); // sudo
+    expect(c.root).toEqual({ path: base.rootfs, readonly: false });
+    expect(c.hostname).toBe('ip-172-31-0-5.ec2.internal');
+    expect(cfg({ init: ['/sbin/cumulo-init'] }).process.args).toEqual(['/sbin/cumulo-init']);
+  });
+
+  it.each([
+    // vcpus, MiB → CPU quota (µs per 100 ms), memory bytes, pids
+    [1, 512, 100000, 512 * 2 ** 20, 4096],
+    [2, 1024, 200000, 2 ** 30, 4096],
+    [4, 16384, 400000, 16 * 2 ** 30, 8192],
+    [96, 393216, 9600000, 384 * 2 ** 30, 196608],
+  ])('%i vCPU, %i MiB: quota %i, memory %i, pids %i', (vcpus, mib, quota, bytes, pids) => {
+    const r = cfg({ vcpus, memoryMiB: mib }).linux.resources;
+    expect(r.cpu).toMatchObject({ period: 100000, quota });
+    expect(r.memory).toEqual({ limit: bytes, swap: bytes }); // no swap
+    expect(r.pids.limit).toBe(pids);
+    expect(pidsLimit(mib)).toBe(pids);
+  });
+
+  it('has its own pid, ipc, uts, mount and cgroup namespaces, and joins the plugged network namespace', () => {
+    const ns = cfg().linux.namespaces;
+    expect(ns.map((n) => n.type).sort()).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
+    expect(ns.find((n) => n.type === 'network')).toEqual({ type: 'network', path: base.netnsPath });
+    expect(ns.some((n) => n.type === 'user')).toBe(false); // runc 1.1 cannot idmap the rootfs
+  });
+
+  it('keeps a machine root’s capabilities and no more', () => {
+    const caps = cfg().process.capabilities;
+    for (const set of ['bounding', 'effective', 'permitted']) {
+      expect(caps[set]).toEqual(INSTANCE_CAPS);
+    }
+    for (const needed of ['CAP_NET_BIND_SERVICE', 'CAP_SETUID', 'CAP_SETGID', 'CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_SYS_BOOT', 'CAP_AUDIT_WRITE']) {
+      expect(caps.bounding).toContain(needed);
+    }
+    for (const never of ['CAP_SYS_ADMIN', 'CAP_SYS_MODULE', 'CAP_SYS_PTRACE', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_RAWIO']) {
+      expect(caps.bounding).not.toContain(never);
+    }
+  });
+
+  it('refuses kexec and the unnamespaced kernel interfaces through seccomp', () => {
+    const s = cfg().linux.seccomp;
+    expect(s.defaultAction).toBe('SCMP_ACT_ALLOW');
+    expect(s.syscalls[0]).toMatchObject({ names: DENIED_SYSCALLS, action: 'SCMP_ACT_ERRNO' });
+    expect(DENIED_SYSCALLS).toEqual(expect.arrayContaining(['kexec_load', 'kexec_file_load', 'open_by_handle_at', 'bpf']));
+  });
+
+  it('denies devices except the usual character devices', () => {
+    const d = cfg().linux.resources.devices;
+    expect(d[0]).toEqual({ allow: false, access: 'rwm' });
+    expect(d.slice(1).every((x) => x.allow && x.type === 'c')).toBe(true);
+    expect(d.some((x) => x.major === 1 && x.minor === 3)).toBe(true); // /dev/null
+    expect(d.some((x) => x.major === 136 && x.minor === undefined)).toBe(true); // ptys for sshd
+  });
+
+  it('mounts the usual API filesystems, sysfs and cgroups read-only, /dev/shm half the memory', () => {
+    const m = cfg().mounts;
+    expect(m.map((x) => x.destination)).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup']);
+    expect(m.find((x) => x.destination === '/sys')!.options).toContain('ro');
+    expect(m.find((x) => x.destination === '/sys/fs/cgroup')!.options).toContain('ro');
+    expect(m.find((x) => x.destination === '/dev/shm')!.options).toContain('size=512m');
+  });
+
+  it('binds the instance store at /mnt when the type has one', () => {
+    const m = cfg({ instanceStore: '/var/lib/cumulo/instances/i-0123456789abcdef0/store' }).mounts;
+    expect(m.at(-1)).toEqual({ destination: '/mnt', type: 'bind', source: '/var/lib/cumulo/instances/i-0123456789abcdef0/store', options: ['rbind', 'rw', 'nosuid', 'nodev'] });
+  });
+
+  it('uses an absolute cgroup path and runc’s masked and read-only paths', () => {
+    const c = cfg();
+    expect(c.linux.cgroupsPath).toBe('/cumulo_ab12/i-0123456789abcdef0');
+    expect(c.linux.maskedPaths).toContain('/proc/kcore');
+    expect(c.linux.readonlyPaths).toContain('/proc/sysrq-trigger');
+    expect(() => cfg({ cgroupsPath: 'cumulo_ab12/x' })).toThrow(/absolute/);
+  });
+
+  it('caps the open-files limit at what the host can grant', () => {
+    expect(cfg().process.rlimits[0]).toMatchObject({ soft: 1024, hard: 524288 });
+    expect(cfg({ nofileHard: 20000 }).process.rlimits[0]).toMatchObject({ soft: 1024, hard: 20000 });
+    expect(cfg({ nofileHard: 512 }).process.rlimits[0]).toMatchObject({ soft: 512, hard: 512 });
+  });
+
+  it('rejects nonsense sizes', () => {
+    expect(() => cfg({ vcpus: 0 })).toThrow();
+    expect(() => cfg({ memoryMiB: 1.5 })).toThrow();
+  });
+});

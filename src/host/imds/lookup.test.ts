@@ -1,0 +1,98 @@
+// The lookup against a real store: instances launched through the SDK (fake driver), read back as
+// the metadata service sees them.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  ImportKeyPairCommand,
+  ModifyInstanceMetadataOptionsCommand,
+  RunInstancesCommand,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import { startTestServer, type TestServer } from '../../../test/harness.js';
+import { identityDocument, resolvePath } from './metadata.js';
+import { loadInstanceMetadata, metadataLookup, publicDnsName } from './lookup.js';
+
+let server: TestServer;
+let instance: Instance;
+const publicKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIz5Hr0fBKu8Y6ZkYh0JxCw8n1u3cQ7m2d8m3z8cZQ3O';
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const ec2 = server.ec2();
+  const images = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
+  await ec2.send(new ImportKeyPairCommand({ KeyName: 'imds-key', PublicKeyMaterial: Buffer.from(publicKey) }));
+  const run = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: images.Images![0]!.ImageId!,
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+      KeyName: 'imds-key',
+      UserData: Buffer.from('#!/bin/sh\necho hi\n').toString('base64'),
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'imds-test' }] }],
+    }),
+  );
+  instance = run.Instances![0]!;
+});
+afterAll(() => server?.stop());
+
+describe('loadInstanceMetadata', () => {
+  test('says what DescribeInstances says', async () => {
+    const m = (await loadInstanceMetadata(server.app.db, instance.InstanceId!))!;
+    const d = (await server.ec2().send(new DescribeInstancesCommand({ InstanceIds: [instance.InstanceId!] }))).Reservations![0]!;
+    const i = d.Instances![0]!;
+    expect(m).toMatchObject({
+      accountId: d.OwnerId,
+      instanceId: i.InstanceId,
+      imageId: i.ImageId,
+      instanceType: 't3.micro',
+      architecture: 'x86_64',
+      region: 'us-east-1',
+      availabilityZone: i.Placement!.AvailabilityZone,
+      availabilityZoneId: expect.stringMatching(/^use1-az\d$/),
+      reservationId: d.ReservationId,
+      amiLaunchIndex: 0,
+      hostname: i.PrivateDnsName,
+      privateIp: i.PrivateIpAddress,
+      mac: i.NetworkInterfaces![0]!.MacAddress,
+      key: { name: 'imds-key' },
+      options: { httpTokens: 'optional', httpEndpoint: 'enabled', hopLimit: 1 },
+    });
+    expect(m.key!.openssh).toContain('AAAAC3NzaC1lZDI1NTE5');
+    expect(m.userData?.toString()).toBe('#!/bin/sh\necho hi\n');
+    expect(m.securityGroups).toEqual(i.SecurityGroups!.map((g) => ({ id: g.GroupId, name: g.GroupName })));
+    expect(m.pendingTime.getTime()).toBe(i.LaunchTime!.getTime());
+    expect(m.blockDevices.root).toBe(i.RootDeviceName);
+    const eni = m.interfaces[0]!;
+    expect(eni).toMatchObject({ deviceNumber: 0, interfaceId: i.NetworkInterfaces![0]!.NetworkInterfaceId, subnetId: i.SubnetId, vpcId: i.VpcId, privateIps: [i.PrivateIpAddress] });
+    expect(eni.subnetCidr).toMatch(/^172\.31\.\d+\.0\/20$/);
+    expect(eni.vpcCidrs).toEqual(['172.31.0.0/16']);
+    expect(m.tags).toBeUndefined();
+    expect(JSON.parse(identityDocument(m))).toMatchObject({ instanceId: i.InstanceId, accountId: d.OwnerId, region: 'us-east-1' });
+  });
+
+  test('tags appear once InstanceMetadataTags is enabled; options follow ModifyInstanceMetadataOptions', async () => {
+    const ec2 = server.ec2();
+    await ec2.send(new CreateTagsCommand({ Resources: [instance.InstanceId!], Tags: [{ Key: 'env', Value: 'test' }] }));
+    await ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: instance.InstanceId!, InstanceMetadataTags: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 3 }));
+    const m = (await loadInstanceMetadata(server.app.db, instance.InstanceId!))!;
+    expect(m.tags).toEqual({ Name: 'imds-test', env: 'test' });
+    expect(m.options).toEqual({ httpTokens: 'required', httpEndpoint: 'enabled', hopLimit: 3 });
+    const r = resolvePath(m, '/latest/meta-data/tags/instance/Name');
+    expect(r.status === 200 && r.body).toBe('imds-test');
+  });
+
+  test('unknown instances have no metadata; the lookup asks the host who holds the address', async () => {
+    expect(await loadInstanceMetadata(server.app.db, 'i-00000000000000000')).toBeUndefined();
+    const lookup = metadataLookup(server.app.db, async (ip) => (ip === '172.31.99.99' ? instance.InstanceId : undefined));
+    expect((await lookup('172.31.99.99'))?.instanceId).toBe(instance.InstanceId);
+    expect(await lookup(instance.PrivateIpAddress!)).toBeUndefined();
+  });
+
+  test('public DNS names have EC2\'s shape', () => {
+    expect(publicDnsName('54.1.2.3', 'us-east-1')).toBe('ec2-54-1-2-3.compute-1.amazonaws.com');
+    expect(publicDnsName('54.1.2.3', 'eu-west-1')).toBe('ec2-54-1-2-3.eu-west-1.compute.amazonaws.com');
+  });
+});

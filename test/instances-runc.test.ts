@@ -1,0 +1,319 @@
+// System test (root): real instances through the SDK, against a server with the runc driver. The
+// minimal image boots in well under a second, so each behaviour gets its own instance or step:
+// user data that serves a page, SSH with the key pair, the root volume across stop/start, the
+// instance store across reboot and stop/start, the memory limit, the metadata service (IMDSv1,
+// IMDSv2, HttpTokens=required), poweroff inside, the console, a SIGKILLed server, and one
+// Debian instance end to end. Every host object goes in afterAll, even on failure.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CreateKeyPairCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeImagesCommand,
+  DescribeVolumesCommand,
+  GetConsoleOutputCommand,
+  ModifyInstanceMetadataOptionsCommand,
+  RebootInstancesCommand,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+  type Instance,
+  type RunInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { netNames } from '../src/host/network/names.js';
+import { hostTag } from '../src/host/tag.js';
+import type { Credentials } from '../src/services/accounts.js';
+import { canRunInstances, clientFor, describe1, httpGet, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The watcher notices a poweroff inside at once (conmon's exit file); its poll is the fallback.
+process.env.CUMULO_INSTANCE_POLL_MS = '1000';
+process.env.CUMULO_METRICS_INTERVAL_MS = '1000';
+// Built images are shared by every state folder of the machine: Debian is built once, not per suite.
+process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
+
+describe.skipIf(!canRunInstances)('real instances with the runc driver (root)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'cumulo-runc-sdk-'));
+  let server: RuncServer | undefined;
+  let ec2: EC2Client;
+  let admin: Credentials;
+  let key = '';
+  let subnetId = '';
+  let minimalAmi = '';
+  const children: ChildProcess[] = [];
+  // A VPC of its own: host routes are host-wide, so parallel suites must not share addresses.
+  const net = `10.${100 + (process.pid % 100)}`;
+
+  async function run(input: Partial<RunInstancesCommandInput> = {}): Promise<Instance> {
+    const r = await ec2.send(new RunInstancesCommand({ ImageId: minimalAmi, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'runc-test', SubnetId: subnetId, ...input }));
+    return r.Instances![0]!;
+  }
+  const sshOk = (ip: string, user = 'ec2-user') => until(`ssh to ${ip}`, async () => (await ssh(ip, user, key, 'true', 5_000)).code === 0, 30_000, 100);
+  const sh = async (ip: string, cmd: string, user = 'ec2-user') => ssh(ip, user, key, cmd);
+  const consoleOf = async (id: string) => Buffer.from((await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }))).Output ?? '', 'base64').toString();
+
+  beforeAll(async () => {
+    // keepHost: stopping it leaves instances running (the restart test); afterAll cleans up.
+    server = await startRuncServer(home, { keepHost: true });
+    ec2 = server.ec2;
+    admin = server.app.admin;
+    key = (await ec2.send(new CreateKeyPairCommand({ KeyName: 'runc-test', KeyType: 'ed25519' }))).KeyMaterial!;
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: `${net}.0.0/16` }));
+    const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: `${net}.1.0/24`, AvailabilityZone: 'us-east-1a' }));
+    subnetId = subnet.Subnet!.SubnetId!;
+    const images = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
+    minimalAmi = images.Images![0]!.ImageId!;
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    // Whatever happened above, a server on this home with cleanup removes every instance and host object.
+    if (server) await server.stop().catch((e) => process.stderr.write(`stop: ${(e as Error).message}\n`));
+    const cleaner = await startRuncServer(home);
+    await cleaner.stop();
+    rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  }, 300_000);
+
+  let web: Instance;
+  test('user data starts a web server; the host fetches its page at the private address', async () => {
+    const userData = ['#!/bin/sh', 'mkdir -p /srv/www', 'echo "hello from $(hostname)" > /srv/www/index.html', 'httpd -p 80 -h /srv/www', 'echo user-data-done'].join('\n');
+    web = await run({ UserData: Buffer.from(userData).toString('base64') });
+    web = await waitState(ec2, web.InstanceId!, 'running', 300_000); // the first launch builds the image
+    const page = await until('the page', async () => {
+      const r = await httpGet(web.PrivateIpAddress!);
+      return r?.status === 200 ? r : undefined;
+    });
+    expect(page.body.trim()).toBe(`hello from ${web.PrivateDnsName}`);
+  }, 400_000);
+
+  test('SSH with the key pair runs a command; ec2-user has passwordless sudo', async () => {
+    await sshOk(web.PrivateIpAddress!);
+    const r = await sh(web.PrivateIpAddress!, 'id -un; sudo -n id -u; hostname; sudo -n cat /var/log/cloud-init-output.log');
+    expect(r.code).toBe(0);
+    const [user, uid, host] = r.stdout.split('\n');
+    expect([user, uid, host]).toEqual(['ec2-user', '0', web.PrivateDnsName]);
+    expect(r.stdout).toContain('user-data-done');
+  });
+
+  test('GetConsoleOutput shows the boot and the user data', async () => {
+    const out = await until('the console', async () => {
+      const o = await consoleOf(web.InstanceId!);
+      return o.includes('user-data-done') ? o : undefined;
+    });
+    expect(out).toContain('cumulo-init');
+    expect(out).toContain('-----BEGIN SSH HOST KEY FINGERPRINTS-----');
+  });
+
+  test('the metadata service: IMDSv1, the IMDSv2 token flow, HttpTokens=required', async () => {
+    const ip = web.PrivateIpAddress!;
+    // busybox's wget for GETs (-S: the status line on stderr); nc for the token PUT, its input
+    // kept open a moment (a half-closed request gets no answer from Node's HTTP server).
+    const req = async (method: string, path: string, headers: string[] = []) => {
+      const h = headers.map((x) => `--header '${x}'`).join(' ');
+      const cmd =
+        method === 'GET'
+          ? `wget -S -q -O /tmp/body ${h} http://169.254.169.254${path} 2>/tmp/head; grep -o 'HTTP/1.1 [0-9]*' /tmp/head | tail -1; echo; cat /tmp/body 2>/dev/null; rm -f /tmp/body`
+          : `{ printf '${method} ${path} HTTP/1.0\r\n${headers.map((x) => `${x}\r\n`).join('')}\r\n'; sleep 0.3; } | nc -w 3 169.254.169.254 80 | tr -d '\r' | awk 'NR == 1 { print $1 " " $2; print ""; next } b { print } /^$/ { b = 1 }'`;
+      return sh(ip, cmd);
+    };
+    const parse = (raw: string) => {
+      const [status, ...body] = raw.split('\n');
+      return { status: Number(/HTTP\/1\.[01] (\d+)/.exec(status ?? '')?.[1]), body: body.slice(1).join('\n').replace(/\n$/, '') };
+    };
+    const v1 = parse((await req('GET', '/latest/meta-data/instance-id')).stdout);
+    expect(v1).toEqual({ status: 200, body: web.InstanceId });
+    for (const [path, want] of [
+      ['/latest/meta-data/local-ipv4', ip],
+      ['/latest/meta-data/instance-type', 't3.micro'],
+      ['/latest/meta-data/ami-id', minimalAmi],
+      ['/latest/meta-data/placement/availability-zone', 'us-east-1a'],
+    ] as const) {
+      expect(parse((await req('GET', path)).stdout).body).toBe(want);
+    }
+    expect(parse((await req('GET', '/latest/meta-data/public-keys/0/openssh-key')).stdout).body).toMatch(/^ssh-ed25519 /);
+    const doc = JSON.parse(parse((await req('GET', '/latest/dynamic/instance-identity/document')).stdout).body);
+    expect(doc).toMatchObject({ instanceId: web.InstanceId, privateIp: ip, region: 'us-east-1' });
+
+    const token = parse((await req('PUT', '/latest/api/token', ['X-aws-ec2-metadata-token-ttl-seconds: 60'])).stdout);
+    expect(token.status).toBe(200);
+    expect(parse((await req('GET', '/latest/meta-data/instance-id', [`X-aws-ec2-metadata-token: ${token.body}`])).stdout).body).toBe(web.InstanceId);
+    expect(parse((await req('GET', '/latest/meta-data/instance-id', ['X-aws-ec2-metadata-token: forged'])).stdout).status).toBe(401);
+
+    await ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: web.InstanceId, HttpTokens: 'required' }));
+    expect(parse((await req('GET', '/latest/meta-data/instance-id')).stdout).status).toBe(401);
+    expect(parse((await req('GET', '/latest/meta-data/instance-id', [`X-aws-ec2-metadata-token: ${token.body}`])).stdout).body).toBe(web.InstanceId);
+
+    // A new hop limit reaches the host's rule for this instance (the TTL of its metadata answers).
+    await ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: web.InstanceId, HttpPutResponseHopLimit: 3 }));
+    const veth = netNames(hostTag(home), web.InstanceId!).veth;
+    await until('the hop limit on the host', async () => {
+      const out = execFileSync('nft', ['list', 'map', 'inet', `cumulo_${hostTag(home)}`, 'hop_limit'], { encoding: 'utf8' });
+      return new RegExp(`"${veth}" : jump ttl_3`).test(out);
+    }, 10_000);
+  });
+
+  test('metrics: the host samples each running instance’s counters into the store', async () => {
+    const rows = await until('samples', async () => {
+      const r = await server!.app.db.selectFrom('instance_metrics').selectAll().where('instance_id', '=', web.InstanceId!).execute();
+      return r.length >= 2 ? r : undefined;
+    }, 15_000, 200);
+    const last = rows.at(-1)!;
+    expect(last.cpu_us).toBeGreaterThan(0);
+    expect(last.memory_bytes).toBeGreaterThan(0);
+    expect(last.memory_limit_bytes).toBe(1024 * 2 ** 20); // t3.micro
+    expect(last.pids).toBeGreaterThan(1);
+    expect(last.net_in_bytes).toBeGreaterThan(0);
+    expect(last.disk_read_bytes + last.disk_write_bytes).toBeGreaterThan(0);
+    expect(rows[0]!.cpu_us).toBeLessThanOrEqual(last.cpu_us); // counters
+  });
+
+  test('the root volume: described as attached, its data survives stop and start; user data does not run again', async () => {
+    const ip = web.PrivateIpAddress!;
+    const vols = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [web.InstanceId!] }] }));
+    expect(vols.Volumes).toHaveLength(1);
+    expect(vols.Volumes![0]!.Attachments![0]).toMatchObject({ Device: '/dev/xvda', State: 'attached', DeleteOnTermination: true });
+    expect((await sh(ip, 'echo kept > ~/data; sync; echo ok')).stdout.trim()).toBe('ok');
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [web.InstanceId!] }));
+    await waitState(ec2, web.InstanceId!, 'stopped');
+    await ec2.send(new StartInstancesCommand({ InstanceIds: [web.InstanceId!] }));
+    const again = await waitState(ec2, web.InstanceId!, 'running');
+    expect(again.PrivateIpAddress).toBe(ip);
+    await sshOk(ip);
+    expect((await sh(ip, 'cat ~/data')).stdout.trim()).toBe('kept');
+    expect((await sh(ip, 'sudo -n grep -c user-data-done /var/log/cloud-init-output.log')).stdout.trim()).toBe('1');
+    expect(await httpGet(ip)).toBeUndefined(); // the web server was the user data's: not started again
+  });
+
+  test('the instance store keeps its data across a reboot, not across stop and start', async () => {
+    let i = await run({ InstanceType: 'm5d.large' });
+    i = await waitState(ec2, i.InstanceId!, 'running');
+    const ip = i.PrivateIpAddress!;
+    await sshOk(ip);
+    expect((await sh(ip, 'sudo sh -c "echo ephemeral > /mnt/file; sync"; cat /mnt/file')).stdout.trim()).toBe('ephemeral');
+    const booted = (await sh(ip, 'cat /proc/1/stat')).stdout;
+    await ec2.send(new RebootInstancesCommand({ InstanceIds: [i.InstanceId!] }));
+    await until('the reboot', async () => (await ssh(ip, 'ec2-user', key, 'cat /proc/1/stat', 5_000)).stdout !== booted, 30_000, 200);
+    expect((await sh(ip, 'cat /mnt/file')).stdout.trim()).toBe('ephemeral');
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [i.InstanceId!] }));
+    await waitState(ec2, i.InstanceId!, 'stopped');
+    await ec2.send(new StartInstancesCommand({ InstanceIds: [i.InstanceId!] }));
+    await waitState(ec2, i.InstanceId!, 'running');
+    await sshOk(ip);
+    expect((await sh(ip, 'cat /mnt/file 2>/dev/null || echo gone')).stdout.trim()).toBe('gone');
+    expect((await sh(ip, 'df -k /mnt | tail -1')).stdout).toMatch(/\/mnt/);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [i.InstanceId!] }));
+  });
+
+  let nano: Instance;
+  test('a process that allocates more than the type’s memory is killed; the instance lives on', async () => {
+    nano = await run({ InstanceType: 't3.nano' });
+    nano = await waitState(ec2, nano.InstanceId!, 'running');
+    await sshOk(nano.PrivateIpAddress!);
+    // tail keeps a line without newlines whole: 700 MiB of zeros in a 512 MiB instance.
+    const r = await sh(nano.PrivateIpAddress!, 'head -c 700m /dev/zero | tail > /dev/null; echo "exit=$?"; free -m | grep Mem');
+    expect(r.stdout).toMatch(/exit=137/);
+    expect((await describe1(ec2, nano.InstanceId!)).State?.Name).toBe('running');
+    expect((await sh(nano.PrivateIpAddress!, 'echo alive')).stdout.trim()).toBe('alive');
+  });
+
+  test('poweroff inside stops the instance (InstanceInitiatedShutdownBehavior=stop)', async () => {
+    await sh(nano.PrivateIpAddress!, 'sudo poweroff').catch(() => undefined);
+    const stopped = await waitState(ec2, nano.InstanceId!, 'stopped', 20_000);
+    expect(stopped.StateReason?.Code).toBe('Client.InstanceInitiatedShutdown');
+  });
+
+  test('poweroff inside terminates it with InstanceInitiatedShutdownBehavior=terminate; its root volume goes', async () => {
+    let i = await run({ InstanceInitiatedShutdownBehavior: 'terminate' });
+    i = await waitState(ec2, i.InstanceId!, 'running');
+    const vol = (await describe1(ec2, i.InstanceId!)).BlockDeviceMappings![0]!.Ebs!.VolumeId!;
+    await sshOk(i.PrivateIpAddress!);
+    await sh(i.PrivateIpAddress!, 'sudo poweroff').catch(() => undefined);
+    await waitState(ec2, i.InstanceId!, 'terminated', 30_000);
+    await until('the volume to go', async () => !existsSync(join(home, 'volumes', `${vol}.raw`)), 10_000);
+    const vols = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: [vol] }] }));
+    expect(vols.Volumes).toEqual([]);
+    expect(existsSync(join(home, 'instances', i.InstanceId!))).toBe(false);
+  });
+
+  test('a SIGKILLed server: the next one adopts the running instances and finishes a launch in flight', async () => {
+    // A real server leaves its instances running when it stops.
+    const initPid = readFileSync(join(home, 'instances', web.InstanceId!, 'init.pid'), 'utf8');
+    await server!.stop();
+    server = undefined;
+    const ip = web.PrivateIpAddress!;
+    expect((await sh(ip, 'echo still-up')).stdout.trim()).toBe('still-up');
+
+    const child1 = await spawnServer(home);
+    const ec2a = clientFor(child1.url, admin);
+    const launched = (await ec2a.send(new RunInstancesCommand({ ImageId: minimalAmi, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'runc-test', SubnetId: subnetId }))).Instances![0]!;
+    // Killed mid-launch, perhaps mid-step: no chance to clean up anything.
+    await new Promise((r) => setTimeout(r, 60));
+    child1.proc.kill('SIGKILL');
+    await new Promise((r) => child1.proc.once('exit', r));
+
+    // A bundle whose instance the store never knew (a launch whose row was never committed).
+    const orphan = join(home, 'instances', 'i-0fffffffffffffff0');
+    mkdirSync(orphan, { recursive: true });
+    writeFileSync(join(orphan, 'spec.json'), '{}');
+
+    const child2 = await spawnServer(home);
+    expect(existsSync(orphan)).toBe(false);
+    const ec2b = clientFor(child2.url, admin);
+    expect((await describe1(ec2b, web.InstanceId!)).State?.Name).toBe('running');
+    expect(readFileSync(join(home, 'instances', web.InstanceId!, 'init.pid'), 'utf8')).toBe(initPid); // the same boot
+    const done = await waitState(ec2b, launched.InstanceId!, 'running', 60_000);
+    await sshOk(done.PrivateIpAddress!);
+    await ec2b.send(new TerminateInstancesCommand({ InstanceIds: [launched.InstanceId!] }));
+    await waitState(ec2b, launched.InstanceId!, 'terminated');
+    child2.proc.kill('SIGTERM');
+    await new Promise((r) => child2.proc.once('exit', r));
+    server = await startRuncServer(home, { keepHost: true });
+    ec2 = server.ec2;
+    expect((await describe1(ec2, web.InstanceId!)).State?.Name).toBe('running');
+  }, 120_000);
+
+  test('the Debian image boots end to end: SSH as admin, sudo, python3, cloud-config user data', async () => {
+    const images = await ec2.send(new DescribeImagesCommand({ Owners: ['136693071363'], Filters: [{ Name: 'name', Values: ['debian-12-amd64-*'] }] }));
+    const userData = ['#cloud-config', 'write_files:', '  - path: /etc/motd-test', '    content: written-by-cloud-config', 'runcmd:', '  - [sh, -c, "echo runcmd-done > /root/runcmd"]'].join('\n');
+    let i = await run({ ImageId: images.Images![0]!.ImageId, UserData: Buffer.from(userData).toString('base64') });
+    i = await waitState(ec2, i.InstanceId!, 'running', 1_500_000); // the first launch builds it with debootstrap
+    await until('ssh as admin', async () => (await ssh(i.PrivateIpAddress!, 'admin', key, 'true', 5_000)).code === 0, 60_000, 200);
+    // Its user data runs after sshd is up (as cloud-init's final stage does): wait for it as `cloud-init status --wait` would.
+    await until('the user data', async () => (await sh(i.PrivateIpAddress!, 'test -e /var/lib/cloud/instance/boot-finished', 'admin')).code === 0, 60_000, 200);
+    const r = await sh(i.PrivateIpAddress!, '. /etc/os-release; echo $VERSION_ID; sudo -n cat /root/runcmd; cat /etc/motd-test; echo; python3 -c "print(6*7)"', 'admin');
+    expect(r.stdout.split('\n').slice(0, 4)).toEqual(['12', 'runcmd-done', 'written-by-cloud-config', '42']);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [i.InstanceId!] }));
+    await waitState(ec2, i.InstanceId!, 'terminated');
+  }, 1_800_000);
+
+  /** `cumulo start` in a process of its own (so that it can be SIGKILLed), on the same home. */
+  async function spawnServer(h: string): Promise<{ proc: ChildProcess; url: string }> {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const proc = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', 'main.ts'), 'start'], {
+      env: { ...process.env, CUMULO_HOME: h, CUMULO_PORT: String(port), CUMULO_DRIVER: 'runc' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(proc);
+    let log = '';
+    proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    await until('the server to serve', async () => {
+      if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${log}`);
+      return log.includes('serving the EC2 API on');
+    }, 60_000);
+    return { proc, url: `http://127.0.0.1:${port}` };
+  }
+});
