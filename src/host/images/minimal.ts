@@ -111,7 +111,7 @@ function copyIn(root: string, hostPath: string, mode: number, as = hostPath): vo
 }
 
 async function versionOf(cmd: string, args: string[], re: RegExp): Promise<string> {
-  const out = await run(cmd, args).catch((e: { output?: string }) => e.output ?? '');
+  const out = await run(cmd, args).catch((e: { stderr?: string }) => e.stderr ?? '');
   return re.exec(out)?.[1] ?? 'unknown';
 }
 

@@ -3,33 +3,11 @@
 // instance's init and writes its exit status to a file, so an instance outlives the server and a
 // `poweroff` or `reboot` inside it is seen even when nobody was listening.
 import { spawn } from 'node:child_process';
+import { CommandError, run } from '../../exec.js';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
-export class CommandError extends Error {
-  constructor(
-    readonly command: string,
-    readonly code: number | null,
-    readonly stderr: string,
-  ) {
-    super(`${command} failed (exit ${code}): ${stderr.trim() || 'no output'}`);
-  }
-}
-
-export function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out).toString());
-      else reject(new CommandError([cmd, ...args].join(' '), code, Buffer.concat(err).toString()));
-    });
-  });
-}
+export { CommandError, run };
 
 /** An absolute path for a command on PATH (conmon wants one for the runtime). */
 export function which(cmd: string): string {
