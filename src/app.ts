@@ -109,7 +109,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       await runner.stop();
       const errors: unknown[] = [];
       if (hasAbility<HostLifecycle>(driver, 'close')) await driver.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
-      await host?.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
+      // With no instance up, the host keeps nothing of ours: the volume store is unmounted (its
+      // file stays), namespaces and the nftables table go; the next start makes them again.
+      const up = await db
+        .selectFrom('instances')
+        .select('id')
+        .where('state', 'in', ['pending', 'running', 'stopping', 'shutting-down'])
+        .executeTakeFirst()
+        .catch(() => ({ id: 'unknown' }));
+      await host?.close({ cleanup: opts.cleanupHost || !up }).catch((e) => errors.push(e));
       await db.destroy();
       if (errors.length) throw errors[0];
     },

@@ -34,6 +34,14 @@ const CONSOLE_LIMIT = 64 * 1024;
  * it for this long after the last one, then leaves the host alone.
  */
 const CONSOLE_WINDOW_MS = 2 * 60_000;
+/** How often the console is taken while a boot is fresh: user data output shows within seconds. */
+const CONSOLE_POLL_MS = 2_000;
+
+/** When to look again: often while the last boot is fresh (console output), then every pollInterval. */
+function nextWatch(bootedAt: number, now: number): Date {
+  const fresh = now - bootedAt < CONSOLE_WINDOW_MS;
+  return new Date(now + (fresh ? Math.min(CONSOLE_POLL_MS, pollInterval()) : pollInterval()));
+}
 
 export function registerInstanceControllers(runner: Runner): void {
   runner.register('instance.launch', (job, deps) => bringUp(job, deps, 'launch'));
@@ -124,7 +132,7 @@ async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start')
     // A stop or terminate arrived while booting: its own job takes over from here.
     if (Number(res.numUpdatedRows) !== 1) return;
     await trx.updateTable('volume_attachments').set({ state: 'attached' }).where('instance_id', '=', row.id).where('state', '=', 'attaching').execute();
-    await queue(trx, 'instance.watch', row, { boot: row.boots + 1 }, new Date(now.getTime() + pollInterval()));
+    await queue(trx, 'instance.watch', row, { boot: row.boots + 1 }, nextWatch(now.getTime(), now.getTime()));
   });
 }
 
@@ -243,7 +251,7 @@ async function watch(job: Job, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   // Only the watcher of the current boot keeps going; a stop or terminate ends it.
   if (!row || row.state !== 'running' || row.desired_state !== 'running' || job.data?.boot !== row.boots) return;
-  const next = { retryAt: new Date(Date.now() + pollInterval()) };
+  const next = { retryAt: nextWatch(Date.parse(row.updated_at), Date.now()) };
   const seen = await deps.driver.inspect(row.id);
   const now = new Date();
   if (seen.state === 'running') {

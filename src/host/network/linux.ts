@@ -260,13 +260,18 @@ export class LinuxHostNetwork implements HostNetwork {
   }
 
   async close(): Promise<void> {
-    const left = await LinuxHostNetwork.leftovers(this.tag);
-    const lines = [...left.links.map((l) => `link del dev ${l}`), ...left.netns.map((ns) => `netns del ${ns}`)];
-    if (lines.length) await ipBatch(lines, { force: true }).catch(() => undefined);
-    if (left.table) await run('nft', ['delete', 'table', 'inet', this.table]);
+    // A namespace is destroyed by the kernel after `netns del` returns (its veth peer goes with it a
+    // moment later), and a plug may be finishing while we close: sweep until nothing is left.
+    let after = await LinuxHostNetwork.leftovers(this.tag);
+    for (let round = 0; round < 20 && (after.links.length || after.netns.length || after.table); round++) {
+      if (round) await new Promise((r) => setTimeout(r, 100));
+      const lines = [...after.links.map((l) => `link del dev ${l}`), ...after.netns.map((ns) => `netns del ${ns}`)];
+      if (lines.length) await ipBatch(lines, { force: true }).catch(() => undefined);
+      if (after.table) await run('nft', ['delete', 'table', 'inet', this.table]).catch(() => undefined);
+      after = await LinuxHostNetwork.leftovers(this.tag);
+    }
     this.elements.clear();
     this.ready = undefined;
-    const after = await LinuxHostNetwork.leftovers(this.tag);
     if (after.links.length || after.netns.length || after.table) throw new Error(`closing the host network left ${JSON.stringify(after)}`);
   }
 
