@@ -15,6 +15,7 @@ import { Accounts, type Credentials } from './services/accounts.js';
 import { serviceHandlers, setupRegion } from './services/registry.js';
 import { seedBuiltinImages } from './services/ec2/images/builtin.js';
 import { openStore, type Db } from './store/db.js';
+import { lockStateFolder } from './state-lock.js';
 
 export interface App {
   config: Config;
@@ -55,7 +56,16 @@ export async function openApp(config: Config, storeFile?: string): Promise<{ db:
 
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? ((l: string) => console.error(l));
-  const { db, accounts } = await openApp(config, opts.storeFile);
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  const unlock = lockStateFolder(config.home);
+  let opened: Awaited<ReturnType<typeof openApp>>;
+  try {
+    opened = await openApp(config, opts.storeFile);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+  const { db, accounts } = opened;
   const admin = await accounts.ensureAdmin();
   let host: HostStack | undefined;
   let driver: InstanceDriver;
@@ -66,6 +76,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   } catch (e) {
     await host?.close({ cleanup: opts.cleanupHost }).catch(() => undefined);
     await db.destroy();
+    unlock();
     throw e;
   }
   const runner = new Runner({ db, config, driver, log });
@@ -119,6 +130,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         .catch(() => ({ id: 'unknown' }));
       await host?.close({ cleanup: opts.cleanupHost || !up }).catch((e) => errors.push(e));
       await db.destroy();
+      unlock();
       if (errors.length) throw errors[0];
     },
   };

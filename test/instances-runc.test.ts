@@ -302,7 +302,9 @@ describe.skipIf(!canRunInstances)('real instances with the runc driver (root)', 
         s.close(() => resolve(p));
       });
     });
-    const proc = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', 'main.ts'), 'start'], {
+    // One process, not the tsx wrapper: the wrapper runs the server as its child, which a SIGKILL of
+    // the wrapper would leave running (still writing to the store).
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'start'], {
       env: { ...process.env, CUMULO_HOME: h, CUMULO_PORT: String(port), CUMULO_DRIVER: 'runc' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
