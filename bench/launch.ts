@@ -32,6 +32,7 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { startApp } from '../src/app.js';
+import { portOpen } from '../test/runc-harness.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
 import { vethPrefix } from '../src/host/network/names.js';
@@ -103,19 +104,6 @@ function routedAddresses(prefix: string): Set<string> {
   return out;
 }
 
-function portOpen(ip: string, port: number, timeoutMs = 200): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: ip, port, timeout: timeoutMs });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.once('connect', () => done(true));
-    sock.once('timeout', () => done(false));
-    sock.once('error', () => done(false));
-  });
-}
-
 interface Times {
   running?: number;
   userData?: number;
@@ -153,7 +141,7 @@ async function launch(s: Server, imageId: string, subnetId: string, count: numbe
         const t = times.get(id)!;
         const ip = ips.get(id)!;
         if (!routed.has(ip)) return;
-        const [p22, p8080] = await Promise.all([t.port22 === undefined ? portOpen(ip, 22) : true, t.userData === undefined ? portOpen(ip, 8080) : true]);
+        const [p22, p8080] = await Promise.all([t.port22 === undefined ? portOpen(ip, 22, 200) : true, t.userData === undefined ? portOpen(ip, 8080, 200) : true]);
         const at = performance.now() - t0;
         if (p22 && t.port22 === undefined) t.port22 = at;
         if (p8080 && t.userData === undefined) t.userData = at;

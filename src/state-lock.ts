@@ -1,15 +1,8 @@
 // One server per state folder: two would drive the same instances and fight over the store.
 import { openSync, closeSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from './lib/process.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Take the folder for this process, or fail naming the server that has it. Returns the release. */
 export function lockStateFolder(home: string): () => void {
@@ -29,7 +22,7 @@ export function lockStateFolder(home: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
         throw new Error(`another cumulo server (pid ${pid}) is using ${home}; stop it first, or set CUMULO_HOME to another folder`);
       }
       // Left by a server that died (SIGKILL, power loss): take it over.

@@ -3,11 +3,11 @@
 // talking to it. Families are exercised when the built registry has them, so this grows with them.
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { freePort } from './harness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const main = join(root, 'dist', 'cli', 'main.js');
@@ -20,16 +20,6 @@ let cumuloEnv: Record<string, string>;
 /** Operations the built server implements (its own registry, not the source tree's). */
 let implemented: Set<string>;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The environment of every child: the state folder and port, and nothing from the user's AWS setup. */
 function baseEnv(port: number): NodeJS.ProcessEnv {

@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config.js';
 import type { Credentials } from '../src/services/accounts.js';
 import type { InstanceDriver } from '../src/host/compute/driver.js';
 import { FakeDriver } from '../src/host/compute/fake.js';
+import { createServer } from 'node:net';
 
 export interface TestServer {
   app: App;
@@ -76,4 +77,16 @@ export async function errorOf(p: Promise<unknown>): Promise<EC2ServiceException>
     return e as EC2ServiceException;
   }
   throw new Error('expected an error');
+}
+
+/** A TCP port nobody listens on right now, for a server started in another process. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 }

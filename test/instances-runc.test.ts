@@ -6,7 +6,6 @@
 // Debian instance end to end. Every host object goes in afterAll, even on failure.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +31,7 @@ import { netNames } from '../src/host/network/names.js';
 import { hostTag } from '../src/host/tag.js';
 import type { Credentials } from '../src/services/accounts.js';
 import { canRunInstances, clientFor, describe1, httpGet, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+import { freePort } from './harness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The watcher notices a poweroff inside at once (conmon's exit file); its poll is the fallback.
@@ -296,12 +296,7 @@ describe.skipIf(!canRunInstances)('real instances with the runc driver (root)', 
 
   /** `cumulo start` in a process of its own (so that it can be SIGKILLed), on the same home. */
   async function spawnServer(h: string): Promise<{ proc: ChildProcess; url: string }> {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     // One process, not the tsx wrapper: the wrapper runs the server as its child, which a SIGKILL of
     // the wrapper would leave running (still writing to the store).
     const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'start'], {

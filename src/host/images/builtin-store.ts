@@ -18,6 +18,7 @@ import { run } from './exec.js';
 import { guestAsset, guestFiles } from './guest.js';
 import { buildMinimalRootfs, MINIMAL_SSH_USER } from './minimal.js';
 import type { ImageArtifact, ImageStore, Progress } from './store.js';
+import { processAlive } from '../../lib/process.js';
 
 export interface Recipe {
   /** The name in the cache folder and in builtin.ts's source ('minimal', 'debian-12'). */
@@ -61,14 +62,6 @@ interface Manifest {
 
 const LOCK_POLL_MS = 500;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Mount points at or under dir (deepest first), from this process's mount table. */
 function mountsUnder(dir: string): string[] {
@@ -173,7 +166,7 @@ export class BuiltinImageStore implements ImageStore {
       // Someone holds it: wait for their build, unless they are gone.
       const pid = Number(readFileSafe(join(lock, 'pid')));
       const age = Date.now() - mtimeOf(lock);
-      if ((pid && !alive(pid)) || (!pid && age > 10_000)) {
+      if ((pid && !processAlive(pid)) || (!pid && age > 10_000)) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }

@@ -1,6 +1,7 @@
 // What an id prefix names: EC2's resource type, the table that holds it, and the error EC2 gives
 // when it does not exist. Used by CreateTags/DeleteTags and anything that takes "any resource".
-import type { Database } from '../../../store/schema.js';
+import type { Database, Row } from '../../../store/schema.js';
+import type { Ctx } from '../../context.js';
 
 export interface ResourceKind {
   type: string;
@@ -37,3 +38,19 @@ export function kindOf(id: string): ResourceKind | undefined {
 
 /** EC2's resource types accepted in TagSpecification.ResourceType. */
 export const taggableTypes = new Set(Object.values(resourceKinds).map((k) => k.type));
+
+/** Tables whose rows belong to one account in one region. */
+export type OwnedTable = 'vpcs' | 'subnets' | 'internet_gateways' | 'route_tables' | 'network_acls' | 'security_groups' | 'key_pairs' | 'instances' | 'volumes' | 'network_interfaces';
+
+/** The caller's row of `table` with this id, or undefined: never another account's or region's. */
+export async function findOwned<T extends OwnedTable>(ctx: Ctx, table: T, id: string): Promise<Row<T> | undefined> {
+  // One table stands for all in the builder's types: every owned table has these three columns.
+  const row = await ctx.db
+    .selectFrom(table as 'vpcs')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account_id', '=', ctx.accountId)
+    .where('region', '=', ctx.region)
+    .executeTakeFirst();
+  return row as Row<T> | undefined;
+}

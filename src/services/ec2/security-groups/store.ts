@@ -6,6 +6,7 @@ import type { Tx } from '../../../store/db.js';
 import type { NewRow, Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { checkGroupId } from './permissions.js';
+import { findOwned } from '../common/resources.js';
 
 /**
  * Every VPC gets a security group named "default", as on EC2: inbound from members of the same
@@ -68,13 +69,7 @@ export async function defaultVpcId(ctx: Ctx): Promise<string | undefined> {
 /** A group by id: InvalidGroupId.Malformed or InvalidGroup.NotFound when it isn't the caller's. */
 export async function getSecurityGroup(ctx: Ctx, id: string): Promise<SecurityGroupRow> {
   checkGroupId(id);
-  const row = await ctx.db
-    .selectFrom('security_groups')
-    .selectAll()
-    .where('id', '=', id)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const row = await findOwned(ctx, 'security_groups', id);
   if (!row) throw groupNotFound(id);
   return row;
 }

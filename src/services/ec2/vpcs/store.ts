@@ -24,6 +24,7 @@ import type { NewRow, Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { createDefaultSecurityGroup } from '../security-groups/store.js';
 import { deleteAllTags } from '../tags/store.js';
+import { findOwned } from '../common/resources.js';
 
 export type VpcRow = Row<'vpcs'>;
 export type SubnetRow = Row<'subnets'>;
@@ -211,13 +212,7 @@ export function defaultDhcpOptions(accountId: string, region: string): DhcpOptio
 // Lookups (always scoped to the caller's account and region)
 
 export async function findVpc(ctx: Ctx, vpcId: string): Promise<VpcRow | undefined> {
-  return ctx.db
-    .selectFrom('vpcs')
-    .selectAll()
-    .where('id', '=', vpcId)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  return findOwned(ctx, 'vpcs', vpcId);
 }
 
 /** The VPC, or InvalidVpcID.NotFound. */
@@ -231,13 +226,7 @@ export async function getVpc(ctx: Ctx, vpcId: string): Promise<VpcRow> {
 /** The subnet, or InvalidSubnetID.NotFound. */
 export async function getSubnet(ctx: Ctx, subnetId: string): Promise<SubnetRow> {
   if (!subnetId) throw Errors.missingParameter('SubnetId');
-  const row = await ctx.db
-    .selectFrom('subnets')
-    .selectAll()
-    .where('id', '=', subnetId)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const row = await findOwned(ctx, 'subnets', subnetId);
   if (!row) throw notFound.subnet(subnetId);
   return row;
 }
@@ -287,39 +276,21 @@ function zoneOrder(zones: string[], z: string): number {
 
 export async function getInternetGateway(ctx: Ctx, id: string): Promise<Row<'internet_gateways'>> {
   if (!id) throw Errors.missingParameter('InternetGatewayId');
-  const row = await ctx.db
-    .selectFrom('internet_gateways')
-    .selectAll()
-    .where('id', '=', id)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const row = await findOwned(ctx, 'internet_gateways', id);
   if (!row) throw notFound.igw(id);
   return row;
 }
 
 export async function getRouteTable(ctx: Ctx, id: string): Promise<Row<'route_tables'>> {
   if (!id) throw Errors.missingParameter('RouteTableId');
-  const row = await ctx.db
-    .selectFrom('route_tables')
-    .selectAll()
-    .where('id', '=', id)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const row = await findOwned(ctx, 'route_tables', id);
   if (!row) throw notFound.routeTable(id);
   return row;
 }
 
 export async function getNetworkAcl(ctx: Ctx, id: string): Promise<Row<'network_acls'>> {
   if (!id) throw Errors.missingParameter('NetworkAclId');
-  const row = await ctx.db
-    .selectFrom('network_acls')
-    .selectAll()
-    .where('id', '=', id)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const row = await findOwned(ctx, 'network_acls', id);
   if (!row) throw notFound.networkAcl(id);
   return row;
 }
