@@ -542,7 +542,12 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   async close(opts: { cleanup?: boolean } = {}): Promise<void> {
     this.closed = true;
     this.watcher?.close();
-    if (!opts.cleanup) return;
+    if (!opts.cleanup) {
+      // Instances keep running across a server restart; with none left, leave no cgroup behind
+      // (rmdir only removes an empty one, so a running instance's parent stays).
+      if ((await this.rt.list().catch(() => [null])).length === 0) await removeCgroupParents(this.cgroupParent);
+      return;
+    }
     const errors: unknown[] = [];
     for (const id of await this.list()) await this.delete(id).catch((e) => errors.push(e));
     for (const c of await this.rt.list().catch(() => [])) {
