@@ -22,11 +22,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import {
+  AttachInternetGatewayCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   EC2Client,
+  ModifySubnetAttributeCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   type _InstanceType,
@@ -35,7 +42,7 @@ import { startApp } from '../src/app.js';
 import { portOpen } from '../test/runc-harness.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
-import { vethPrefix } from '../src/host/network/names.js';
+import { uplinkPrefix } from '../src/host/network/names.js';
 // @ts-expect-error: a plain .mjs script, shared with npm start (no type declarations)
 import { serverNodeFlags } from '../scripts/ensure.mjs';
 
@@ -92,7 +99,7 @@ async function startServer(home: string): Promise<Server> {
 // ---------------------------------------------------------------------------------------------
 // Probes.
 
-/** Our veths' /32 routes, from /proc/net/route: the addresses it is safe to probe. */
+/** The host's /32 routes through our uplinks (public IPs), from /proc/net/route: the addresses it is safe to probe. */
 function routedAddresses(prefix: string): Set<string> {
   const out = new Set<string>();
   for (const line of readFileSync('/proc/net/route', 'utf8').split('\n').slice(1)) {
@@ -114,11 +121,12 @@ interface Times {
 async function launch(s: Server, imageId: string, subnetId: string, count: number, instanceType: _InstanceType): Promise<{ ids: string[]; times: Times[] }> {
   // Its own web server on 8080 is the user data's "done".
   const userData = Buffer.from('#!/bin/sh\nmkdir -p /tmp/ud && echo done > /tmp/ud/index.html\n(command -v httpd >/dev/null && httpd -p 8080 -h /tmp/ud) || busybox httpd -p 8080 -h /tmp/ud\n').toString('base64');
-  const prefix = vethPrefix(hostTag(s.home));
+  const prefix = uplinkPrefix(hostTag(s.home));
   const t0 = performance.now();
   const r = await s.ec2.send(new RunInstancesCommand({ ImageId: imageId, InstanceType: instanceType, MinCount: count, MaxCount: count, SubnetId: subnetId, UserData: userData }));
   const ids = r.Instances!.map((i) => i.InstanceId!);
-  const ips = new Map(r.Instances!.map((i) => [i.InstanceId!, i.PrivateIpAddress!]));
+  // The host reaches instances through their public IPs (the subnet maps one at launch).
+  const ips = new Map(r.Instances!.map((i) => [i.InstanceId!, i.PublicIpAddress!]));
   const times = new Map<string, Times>(ids.map((id) => [id, {}]));
   const done = () => [...times.values()].every((t) => t.running !== undefined && t.userData !== undefined && t.port22 !== undefined);
   const deadline = Date.now() + 600_000;
@@ -254,7 +262,22 @@ async function main(): Promise<void> {
     s = await startServer(home);
     const net = `10.${200 + (process.pid % 50)}`;
     const vpc = await s.ec2.send(new CreateVpcCommand({ CidrBlock: `${net}.0.0/16` }));
-    const subnetId = (await s.ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: `${net}.0.0/20`, AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
+    const vpcId = vpc.Vpc!.VpcId!;
+    const subnetId = (await s.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `${net}.0.0/20`, AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
+    // A public subnet: an internet gateway, the default route to it, public IPs at launch, and the
+    // default group open on 22 and 8080 to the host.
+    const igw = (await s.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
+    await s.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
+    const main = (await s.ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).RouteTables![0]!.RouteTableId!;
+    await s.ec2.send(new CreateRouteCommand({ RouteTableId: main, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
+    await s.ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } }));
+    const sg = (await s.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).SecurityGroups![0]!.GroupId!;
+    await s.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: sg,
+        IpPermissions: [22, 8080].map((p) => ({ IpProtocol: 'tcp', FromPort: p, ToPort: p, IpRanges: [{ CidrIp: '0.0.0.0/0' }] })),
+      }),
+    );
     const amis: Record<string, string> = {};
     for (const [name, filter, owners] of [['minimal', 'cumulo-minimal-x86_64-*', undefined], ['debian', 'debian-12-amd64-*', ['136693071363']]] as const) {
       const r = await s.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [filter] }], ...(owners ? { Owners: [...owners] } : {}) }));

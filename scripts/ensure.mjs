@@ -50,6 +50,11 @@ export const testPackages = {
   ssh: 'openssh-client',
 };
 
+/** Extra packages of the benchmarks, ensured by the benchmark that needs them. */
+export const benchPackages = {
+  iperf3: 'iperf3', // bench:net: TCP throughput through the VPC data plane
+};
+
 let aptUpdated = false;
 export function ensurePackages(wanted) {
   const missing = Object.entries(wanted).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);

@@ -70,7 +70,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   let host: HostStack | undefined;
   let driver: InstanceDriver;
   try {
-    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images });
+    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images, publicPool: config.publicPool, egress: config.egress });
     driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
     if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
   } catch (e) {

@@ -21,6 +21,15 @@ export interface Config {
   maxBodyBytes: number;
   /** How long a terminated instance stays visible, in milliseconds (EC2: about an hour). */
   terminatedRetentionMs: number;
+  /**
+   * Public IPv4 addresses (ephemeral public IPs and elastic IPs) come from this pool
+   * (CUMULO_PUBLIC_IPV4_POOL). Its first address is the host as instances see the internet; the
+   * host routes the others to the VPCs. The default is from 198.18.0.0/15, a block set aside for
+   * benchmarking and never routed on the internet.
+   */
+  publicPool: string;
+  /** NAT off the machine for instances with public IPs (CUMULO_EGRESS=on). Off by default. */
+  egress: boolean;
 }
 
 const DEFAULT_REGIONS = ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1'];
@@ -43,6 +52,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     driver: env.CUMULO_DRIVER || 'runc',
     maxBodyBytes: Number(env.CUMULO_MAX_BODY_BYTES || 1024 * 1024),
     terminatedRetentionMs: Number(env.CUMULO_TERMINATED_RETENTION_MS || 60 * 60 * 1000),
+    publicPool: env.CUMULO_PUBLIC_IPV4_POOL || '198.18.0.0/16',
+    egress: env.CUMULO_EGRESS === 'on',
   };
 }
 

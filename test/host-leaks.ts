@@ -10,6 +10,10 @@ export interface HostObjects {
   netns: string[];
   links: string[];
   nftTables: string[];
+  /** Host ip rules pointing at a cumulo routing table (src/host/network/names.ts: 0x80000000 and up). */
+  rules: string[];
+  /** Host routes in a cumulo routing table, or through a cumulo link (VPC uplinks `cv<tag>…`). */
+  routes: string[];
   loopDevices: string[];
   mounts: string[];
   cgroups: string[];
@@ -30,7 +34,25 @@ function unescapeMount(s: string): string {
 
 export function hostObjects(): HostObjects {
   const netns = safe(() => readdirSync('/run/netns').filter((n) => /^cu-[0-9a-f]{4}-/.test(n)), []);
-  const links = safe(() => readdirSync('/sys/class/net').filter((n) => /^cu[0-9a-f]{4}/.test(n)), []);
+  // cu<tag>…: instance veths of old; cv<tag>…: the host ends of VPC uplinks.
+  const ours = /^c[uv][0-9a-f]{4}/;
+  const links = safe(() => readdirSync('/sys/class/net').filter((n) => ours.test(n)), []);
+  const cumuloTable = (t: string | undefined) => Number(t) >= 0x80000000 && Number(t) <= 0xffffffff;
+  const ipJson = <T>(args: string[]): T[] => JSON.parse(execFileSync('ip', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }) || '[]') as T[];
+  const rules = safe(
+    () =>
+      ipJson<{ priority: number; src?: string; srclen?: number; table?: string }>(['rule', 'show'])
+        .filter((r) => cumuloTable(r.table))
+        .map((r) => `pref ${r.priority} from ${r.src ?? 'all'}${r.srclen ? `/${r.srclen}` : ''} lookup ${r.table}`),
+    [],
+  );
+  const routes = safe(
+    () =>
+      ipJson<{ type?: string; dst: string; dev?: string; table?: string }>(['route', 'show', 'table', 'all'])
+        .filter((r) => cumuloTable(r.table) || (r.table !== 'local' && !!r.dev && ours.test(r.dev)))
+        .map((r) => `${r.type ?? 'unicast'} ${r.dst} table ${r.table ?? 'main'} dev ${r.dev ?? '-'}`),
+    [],
+  );
   const nftTables = safe(
     () =>
       execFileSync('nft', ['list', 'tables'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
@@ -80,7 +102,7 @@ export function hostObjects(): HostObjects {
         }),
     [],
   );
-  return { netns, links, nftTables, loopDevices, mounts, cgroups, monitors };
+  return { netns, links, nftTables, rules, routes, loopDevices, mounts, cgroups, monitors };
 }
 
 /** What is in `after` but not in `before`, by kind (empty when nothing leaked). */

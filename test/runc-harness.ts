@@ -1,5 +1,10 @@
 // Helpers of the system tests that boot real instances (root): a server with the runc driver, SSH
-// with a key pair, waiting for states, fetching pages from instances.
+// with a key pair, waiting for states, fetching pages from instances, running a command "inside" an
+// instance's network, and the names of the VPC data plane's host objects.
+//
+// The host reaches an instance only through its public IP (private addresses are never routed on
+// the host), and only when the instance's security groups allow it.
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -7,6 +12,7 @@ import ssh2 from 'ssh2';
 import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { hostTag } from '../src/host/tag.js';
 
 const { Client } = ssh2;
 
@@ -22,9 +28,14 @@ export interface RuncServer {
   stop(): Promise<void>;
 }
 
-/** A server with the runc driver on `home`; stop() removes every instance and host object (unless keepHost). */
+/**
+ * A server with the runc driver on `home`; stop() removes every instance and host object (unless
+ * keepHost). Its public pool is one of 198.19.0-99.0/24 picked by the home (see publicPoolFor)
+ * unless opts.env names one.
+ */
 export async function startRuncServer(home: string, opts: { keepHost?: boolean; env?: Record<string, string>; log?: (l: string) => void } = {}): Promise<RuncServer> {
-  const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'runc', ...opts.env });
+  const pool = publicPoolFor(parseInt(hostTag(home), 16) % 100);
+  const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'runc', CUMULO_PUBLIC_IPV4_POOL: pool, ...opts.env });
   const app = await startApp(config, { log: opts.log ?? ((l) => process.stderr.write(`[server] ${l}\n`)), cleanupHost: !opts.keepHost });
   const ec2 = clientFor(app.url, app.admin);
   return { app, ec2, stop: () => app.stop() };
@@ -126,4 +137,75 @@ export function portOpen(ip: string, port: number, timeoutMs = 500): Promise<boo
     sock.once('timeout', () => done(false));
     sock.once('error', () => done(false));
   });
+}
+
+/**
+ * A public IPv4 pool of its own for one suite: the host routes each public IP to one VPC, so two
+ * servers running at once (parallel test files, a benchmark) must not hand out the same addresses.
+ * From 198.19.0.0/16 (benchmarking space, never routed on the internet); `slot` picks the /24:
+ * 0-99 by state folder (startRuncServer's default), 100-149 instances-runc, 150-199 vpc-dataplane,
+ * 200-249 bench:net.
+ */
+export function publicPoolFor(slot: number): string {
+  return `198.19.${slot % 256}.0/24`;
+}
+
+/** Names of the host objects of the VPC data plane (src/host/network/host-network.ts). */
+export function dataPlaneNames(home: string) {
+  const tag = hostTag(home);
+  return {
+    tag,
+    /** The instance's own network namespace (eth0, eth1… inside). */
+    instanceNetns: (instanceId: string) => `cu-${tag}-${instanceId.slice(-8)}`,
+    /** The VPC router's namespace. */
+    vpcNetns: (vpcId: string) => `cu-${tag}-vpc-${vpcId.replace(/^vpc-/, '')}`,
+    /** The host end of the VPC's uplink. */
+    uplink: (vpcId: string) => `cv${tag}${vpcId.slice(-8)}`,
+    /** The VPC-side end of an interface's veth (inside the VPC namespace). */
+    eniLink: (eniId: string) => `e${eniId.slice(-14)}`,
+  };
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command (argv) on the host; never throws for a non-zero exit. */
+export function hostRun(argv: string[], timeoutMs = 15_000): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 124) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/**
+ * Run a command of the host (a shell line, or argv) inside the instance's network namespace: what it sends leaves
+ * the instance's eth0 with the instance's own addresses, as if sent from inside it (the host's
+ * curl, and busybox's nc, nslookup and ping).
+ */
+export function inInstance(home: string, instanceId: string, cmd: string | string[], timeoutMs = 15_000): Promise<CommandResult> {
+  const argv = typeof cmd === 'string' ? ['sh', '-c', cmd] : cmd;
+  return hostRun(['ip', 'netns', 'exec', dataPlaneNames(home).instanceNetns(instanceId), ...argv], timeoutMs);
+}
+
+/** The page at http://ip/ fetched from inside the instance (trimmed), or undefined when nothing answers. */
+export async function pageFrom(home: string, instanceId: string, ip: string, timeoutS = 2): Promise<string | undefined> {
+  // curl, not busybox wget: Debian's busybox 1.35 wget crashes with -T, and without it a dropped SYN waits minutes.
+  const r = await inInstance(home, instanceId, ['curl', '-s', '-m', String(timeoutS), `http://${ip}/`], (timeoutS + 5) * 1000);
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+/** The host's route to an address goes into one of this server's VPC uplinks (so probing it stays on the machine). */
+export function routedToUplink(home: string, ip: string): boolean {
+  try {
+    const out = execFileSync('ip', ['-o', 'route', 'get', ip], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const dev = / dev (\S+)/.exec(out)?.[1];
+    return !!dev && dev.startsWith(`cv${hostTag(home)}`);
+  } catch {
+    return false; // unreachable, blackhole, prohibit: no route
+  }
 }

@@ -1,16 +1,17 @@
 // Reconcilers between the store and what a host driver holds beyond one instance's lifecycle:
 //
 //   volume.delete      a deleted volume row → its data goes from the host (DeleteOnTermination)
-//   instance.metadata  ModifyInstanceMetadataOptions → the new hop limit on the host
+//   instance.metadata  (older stores) → a vpc.sync of the instance's VPC, which now carries the hop limit
 //   metrics.sample     every CUMULO_METRICS_INTERVAL_MS: counters of the running instances into
 //                      instance_metrics; samples older than CUMULO_METRICS_RETENTION_MS go
 //
 // and what a server does with its host at start (adoptHost) and when an instance ends (watchNow).
 import { hostname } from 'node:os';
-import { hasAbility, type MetadataOptionsUpdate, type MetricsSource, type VolumeDeletion } from '../host/compute/driver.js';
+import { hasAbility, type MetricsSource, type VolumeDeletion, type VpcNetworking } from '../host/compute/driver.js';
+import { queueVpcSync } from '../services/ec2/common/network-sync.js';
 import { insertJob } from '../store/jobs.js';
+import { syncVpcNow, vpcsWithInstancesUp } from './network.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
-import { specOf } from './instances.js';
 
 type Job = Parameters<Reconciler>[0];
 
@@ -39,10 +40,10 @@ async function deleteVolume(job: Job, deps: ControllerDeps): Promise<JobResult> 
   if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(job.resource_id);
 }
 
+/** A job queued by an older server: the hop limit is part of the VPC's data plane now. */
 async function updateMetadata(job: Job, deps: ControllerDeps): Promise<JobResult> {
-  const row = await deps.db.selectFrom('instances').selectAll().where('id', '=', job.resource_id).executeTakeFirst();
-  if (!row || row.state === 'terminated' || row.state === 'shutting-down') return;
-  if (hasAbility<MetadataOptionsUpdate>(deps.driver, 'updateMetadataOptions')) await deps.driver.updateMetadataOptions(await specOf(deps, row));
+  const row = await deps.db.selectFrom('instances').select(['vpc_id', 'account_id', 'region']).where('id', '=', job.resource_id).executeTakeFirst();
+  if (row) await queueVpcSync(deps.db, { vpcId: row.vpc_id, accountId: row.account_id, region: row.region });
 }
 
 async function sample(_job: Job, deps: ControllerDeps): Promise<JobResult> {
@@ -98,11 +99,39 @@ export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'driver' | 'lo
     deps.log(`instances: removing ${id} from the host (${state ?? 'unknown to the store'})`);
     await deps.driver.delete(id).catch((e) => deps.log(`instances: removing ${id} failed: ${(e as Error).message}`));
   }
+  await adoptVpcs(deps);
   await deps.db.updateTable('jobs').set({ run_at: new Date().toISOString() }).where('kind', '=', 'instance.watch').where('locked_by', 'is', null).execute();
   // The sampler: one per host, made once.
   if (hasAbility<MetricsSource>(deps.driver, 'metrics')) {
     const have = await deps.db.selectFrom('jobs').select('id').where('kind', '=', 'metrics.sample').where('resource_id', '=', samplerId()).executeTakeFirst();
     if (!have) await insertJob(deps.db, { kind: 'metrics.sample', resourceId: samplerId(), accountId: '', region: '', runAt: new Date(Date.now() + metricsInterval()) });
+  }
+}
+
+/**
+ * The VPC data planes on this host, at server start: every VPC with an instance up is synced now
+ * (the metadata and DNS services listen on new ports at every start, so the rules change), and
+ * every VPC the host still has without one is removed. A sync that fails here is queued, so the
+ * controllers retry it.
+ */
+async function adoptVpcs(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>): Promise<void> {
+  const driver = deps.driver;
+  if (!hasAbility<VpcNetworking>(driver, 'applyVpc')) return;
+  const up = await vpcsWithInstancesUp(deps.db);
+  for (const vpc of up) {
+    try {
+      await syncVpcNow(deps, vpc.vpcId);
+    } catch (e) {
+      deps.log(`network: syncing ${vpc.vpcId} failed: ${(e as Error).message}; queued`);
+      await queueVpcSync(deps.db, vpc);
+    }
+  }
+  const wanted = new Set(up.map((v) => v.vpcId));
+  const present = hasAbility<VpcNetworking>(driver, 'vpcsPresent') ? await driver.vpcsPresent() : [];
+  for (const vpcId of present) {
+    if (wanted.has(vpcId)) continue;
+    deps.log(`network: removing ${vpcId} from the host (no instance up)`);
+    await driver.removeVpc(vpcId).catch((e) => deps.log(`network: removing ${vpcId} failed: ${(e as Error).message}`));
   }
 }
 

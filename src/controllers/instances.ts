@@ -3,21 +3,25 @@
 // outcome with a write guarded by the state it started from (a terminate that lands mid-launch
 // wins, because the launch's final write no longer matches).
 //
-//   instance.launch     pending → driver.create + start → running   (a failure unwinds to terminated)
-//   instance.start      pending → driver.start → running            (a failure falls back to stopped)
-//   instance.stop       stopping → driver.stop → stopped
+//   instance.launch     pending → VPC synced, driver.create + start → running   (a failure unwinds to terminated)
+//   instance.start      pending → VPC synced, driver.start → running            (a failure falls back to stopped)
+//   instance.stop       stopping → driver.stop → stopped, ephemeral public IPs released, VPC sync queued
 //   instance.reboot     running → driver.reboot
-//   instance.terminate  shutting-down → driver.delete → terminated, volumes and interfaces released
+//   instance.terminate  shutting-down → driver.delete → terminated, volumes, interfaces and public IPs
+//                       released, VPC sync queued
 //   instance.watch      running: polls the driver; a shutdown from inside follows the instance's
 //                       InstanceInitiatedShutdownBehavior, a vanished instance is booted again
 //   instance.purge      terminated for terminatedRetentionMs → the row and its leftovers are deleted
 import type { InstanceDriver } from '../host/compute/driver.js';
 import type { Tx } from '../store/db.js';
 import type { Row } from '../store/schema.js';
-import { buildInstanceSpec } from '../services/ec2/instances/spec.js';
+import { queueVpcSync } from '../services/ec2/common/network-sync.js';
+import { publicIpsOfInterfaces, releaseEphemeralPublicIps } from '../services/ec2/common/public-ips.js';
+import { buildInstanceSpec, buildInterfaceSpec } from '../services/ec2/instances/spec.js';
 import { stateReasons, userInitiated } from '../services/ec2/instances/states.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
 import { insertJob } from '../store/jobs.js';
+import { syncVpcNow } from './network.js';
 
 type InstanceRow = Row<'instances'>;
 type Job = Parameters<Reconciler>[0];
@@ -91,11 +95,41 @@ export async function specOf(deps: Pick<ControllerDeps, 'db'>, row: InstanceRow)
     .where('volume_attachments.instance_id', '=', row.id)
     .where('volume_attachments.device', '=', row.root_device_name)
     .executeTakeFirst();
-  return buildInstanceSpec(row, subnet.cidr_block, { imageSource: image?.source, rootVolume });
+  const enis = await deps.db
+    .selectFrom('network_interfaces')
+    .select(['id', 'instance_id', 'device_index', 'subnet_id', 'mac_address', 'private_ip', 'secondary_private_ips', 'security_groups', 'source_dest_check'])
+    .where('instance_id', '=', row.id)
+    .execute();
+  enis.sort((a, b) => (a.device_index ?? 0) - (b.device_index ?? 0));
+  const subnetIds = [...new Set([row.subnet_id, ...enis.map((e) => e.subnet_id)])];
+  const cidrs = new Map((await deps.db.selectFrom('subnets').select(['id', 'cidr_block']).where('id', 'in', subnetIds).execute()).map((s) => [s.id, s.cidr_block]));
+  const publicIps = enis.length ? await publicIpsOfInterfaces(deps.db, enis.map((e) => e.id)) : new Map<string, { publicIp: string; privateIp: string }[]>();
+  const interfaces = enis.map((e) =>
+    buildInterfaceSpec(e, { subnetCidr: cidrs.get(e.subnet_id) ?? subnet.cidr_block, metadataOptions: row.metadata_options, publicIps: publicIps.get(e.id) }),
+  );
+  const vpc = await deps.db.selectFrom('vpcs').select('cidr_block').where('id', '=', row.vpc_id).executeTakeFirst();
+  return buildInstanceSpec(row, subnet.cidr_block, { imageSource: image?.source, rootVolume, interfaces, vpcCidr: vpc?.cidr_block });
+}
+
+/** The VPCs an instance has interfaces in (its own first). */
+async function vpcsOf(db: Tx, row: InstanceRow): Promise<{ vpcId: string; accountId: string; region: string }[]> {
+  const enis = await db.selectFrom('network_interfaces').select('vpc_id').where('instance_id', '=', row.id).execute();
+  return [...new Set([row.vpc_id, ...enis.map((e) => e.vpc_id)])].map((vpcId) => ({ vpcId, accountId: row.account_id, region: row.region }));
+}
+
+/**
+ * The instance no longer runs (stopped, terminated, or its launch or start failed): its ephemeral
+ * public IPs go back to the pool and its VPCs drop its interfaces, in the state change's transaction.
+ */
+async function leaveNetwork(trx: Tx, row: InstanceRow, vpcs: { vpcId: string; accountId: string; region: string }[]): Promise<void> {
+  await releaseEphemeralPublicIps(trx, row.id);
+  for (const v of vpcs) await queueVpcSync(trx, v);
 }
 
 /** Boot the instance on the driver: create (idempotent) and start unless it already runs. */
 async function boot(deps: ControllerDeps, row: InstanceRow): Promise<void> {
+  // Its VPC's namespace and rules first (pending, so its own interfaces are in them).
+  for (const v of await vpcsOf(deps.db, row)) await syncVpcNow(deps, v.vpcId);
   await deps.driver.create(await specOf(deps, row));
   const seen = await deps.driver.inspect(row.id);
   if (seen.state !== 'running') await deps.driver.start(row.id);
@@ -155,6 +189,8 @@ async function failLaunch(deps: ControllerDeps, row: InstanceRow): Promise<void>
       .where('state', '=', 'pending')
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return;
+    const vpcs = await vpcsOf(trx, row);
+    await leaveNetwork(trx, row, vpcs);
     await release(trx, row.id, { allVolumes: true });
     await queue(trx, 'instance.purge', row, {}, new Date(now.getTime() + deps.config.terminatedRetentionMs));
   });
@@ -163,12 +199,15 @@ async function failLaunch(deps: ControllerDeps, row: InstanceRow): Promise<void>
 /** A start that failed leaves the instance stopped, its disks intact. */
 async function failStart(deps: ControllerDeps, row: InstanceRow): Promise<void> {
   await deps.driver.stop(row.id, { force: true }).catch(() => undefined);
-  await deps.db
-    .updateTable('instances')
-    .set({ state: 'stopped', desired_state: 'stopped', state_reason: JSON.stringify(stateReasons.startError), updated_at: new Date().toISOString() })
-    .where('id', '=', row.id)
-    .where('state', '=', 'pending')
-    .execute();
+  await deps.db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('instances')
+      .set({ state: 'stopped', desired_state: 'stopped', state_reason: JSON.stringify(stateReasons.startError), updated_at: new Date().toISOString() })
+      .where('id', '=', row.id)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 1) await leaveNetwork(trx, row, await vpcsOf(trx, row));
+  });
 }
 
 async function stop(job: Job, deps: ControllerDeps): Promise<JobResult> {
@@ -179,12 +218,15 @@ async function stop(job: Job, deps: ControllerDeps): Promise<JobResult> {
   if (seen.state !== 'missing') await deps.driver.stop(row.id, { force: Boolean(job.data?.force) });
   const output = await consoleOf(deps.driver, row.id);
   const now = new Date().toISOString();
-  await deps.db
-    .updateTable('instances')
-    .set({ state: 'stopped', updated_at: now, ...consoleSet(output, now) })
-    .where('id', '=', row.id)
-    .where('state', '=', 'stopping')
-    .execute();
+  await deps.db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('instances')
+      .set({ state: 'stopped', updated_at: now, ...consoleSet(output, now) })
+      .where('id', '=', row.id)
+      .where('state', '=', 'stopping')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 1) await leaveNetwork(trx, row, await vpcsOf(trx, row));
+  });
 }
 
 async function reboot(job: Job, deps: ControllerDeps): Promise<JobResult> {
@@ -211,6 +253,9 @@ async function terminate(job: Job, deps: ControllerDeps): Promise<JobResult> {
       .where('state', '=', 'shutting-down')
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return;
+    // The VPCs before release() detaches and deletes the interfaces.
+    const vpcs = await vpcsOf(trx, row);
+    await leaveNetwork(trx, row, vpcs);
     await release(trx, row.id, { allVolumes: false });
     await queue(trx, 'instance.purge', row, {}, new Date(now.getTime() + deps.config.terminatedRetentionMs));
   });
@@ -237,6 +282,10 @@ export async function release(db: Tx, instanceId: string, opts: { allVolumes: bo
   const enis = await db.selectFrom('network_interfaces').select(['id', 'delete_on_termination']).where('instance_id', '=', instanceId).execute();
   const gone = enis.filter((e) => e.delete_on_termination === 1).map((e) => e.id);
   if (gone.length) {
+    // An elastic IP on an interface that goes is disassociated (it stays allocated); an
+    // interface that stays keeps its elastic IP, as on EC2.
+    await db.deleteFrom('public_ips').where('kind', '=', 'ephemeral').where('network_interface_id', 'in', gone).execute();
+    await db.updateTable('public_ips').set({ network_interface_id: null, private_ip: null, association_id: null }).where('network_interface_id', 'in', gone).execute();
     await db.deleteFrom('tags').where('resource_id', 'in', gone).execute();
     await db.deleteFrom('network_interfaces').where('id', 'in', gone).execute();
   }
@@ -245,6 +294,8 @@ export async function release(db: Tx, instanceId: string, opts: { allVolumes: bo
     .set({ instance_id: null, device_index: null, attachment_id: null, attach_time: null, status: 'available' })
     .where('instance_id', '=', instanceId)
     .execute();
+  // A terminated instance shows no public address (an elastic IP stays with its kept interface).
+  await db.updateTable('instances').set({ public_ip: null }).where('id', '=', instanceId).where('state', '=', 'terminated').execute();
 }
 
 async function watch(job: Job, deps: ControllerDeps): Promise<JobResult> {

@@ -1,9 +1,10 @@
 // The host side of a server that runs real instances: images, EBS volumes, instance store, the
-// instance network and the metadata service, made together and closed together.
+// VPC data plane, the metadata service and the VPC resolver, made together and closed together.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Tx } from '../store/db.js';
+import { DnsServer, dnsLookup } from './dns/server.js';
 import { metadataLookup } from './imds/lookup.js';
 import { ImdsServer } from './imds/server.js';
 import { BuiltinImageStore } from './images/builtin-store.js';
@@ -19,6 +20,8 @@ export interface HostStack {
   network: LinuxHostNetwork;
   imds: ImdsServer;
   imdsPort: number;
+  dns: DnsServer;
+  dnsPort: number;
   /** With cleanup, every host object goes (tests); without, what running instances use stays. */
   close(opts?: { cleanup?: boolean }): Promise<void>;
 }
@@ -37,21 +40,40 @@ async function imdsSecret(home: string): Promise<Buffer> {
   return b;
 }
 
-export async function openHostStack(opts: { home: string; db: Tx; log: (line: string) => void; images?: ImageStore }): Promise<HostStack> {
+export interface HostStackOptions {
+  home: string;
+  db: Tx;
+  log: (line: string) => void;
+  images?: ImageStore;
+  /** CUMULO_PUBLIC_IPV4_POOL: its first address is the host as the internet. */
+  publicPool: string;
+  /** CUMULO_EGRESS=on: instances with a public IP reach beyond the machine (NAT), and the resolver relays other names. */
+  egress: boolean;
+}
+
+export async function openHostStack(opts: HostStackOptions): Promise<HostStack> {
   const home = resolve(opts.home);
   await mkdir(home, { recursive: true, mode: 0o700 });
   const images = opts.images ?? new BuiltinImageStore({ home });
   const volumes = new XfsVolumeStore({ home, onProgress: (e) => opts.log(`volumes: ${e.step}${e.total ? ` ${e.done ?? 0}/${e.total}` : ''}`) });
   const instanceStore = new InstanceStoreDisks({ home });
-  // Who asks is the instance whose /32 route holds the source address (unforgeable: strict rp_filter).
+  // Who asks is known from the connection: the uplink address it reached names the VPC, the
+  // (anti-spoofed) source address the interface in it.
   let network: LinuxHostNetwork | undefined;
-  const imds = new ImdsServer({
-    lookup: metadataLookup(opts.db, (ip) => network?.instanceAt(ip) ?? Promise.resolve(undefined)),
-    secret: await imdsSecret(home),
-    log: opts.log,
-  });
-  const imdsPort = await imds.listen(0, '0.0.0.0');
-  network = new LinuxHostNetwork({ home, imdsPort });
+  const vpcAt = (a: string) => network?.vpcAt(a);
+  const imds = new ImdsServer({ lookup: metadataLookup(opts.db, vpcAt), secret: await imdsSecret(home), log: opts.log });
+  const dns = new DnsServer({ lookup: dnsLookup(opts.db), vpcAt, log: opts.log, egress: opts.egress });
+  let imdsPort: number;
+  let dnsPort: number;
+  try {
+    imdsPort = await imds.listen(0, '0.0.0.0');
+    dnsPort = await dns.listen(0, '0.0.0.0');
+  } catch (e) {
+    await imds.close().catch(() => undefined);
+    await dns.close().catch(() => undefined);
+    throw e;
+  }
+  network = new LinuxHostNetwork({ home, imdsPort, dnsPort, publicPool: opts.publicPool, egress: opts.egress, onUplink: () => dns.refresh(), log: opts.log });
   const net = network;
   return {
     images,
@@ -60,10 +82,13 @@ export async function openHostStack(opts: { home: string; db: Tx; log: (line: st
     network: net,
     imds,
     imdsPort,
+    dns,
+    dnsPort,
     async close(o = {}) {
       const errors: unknown[] = [];
       const attempt = (fn: () => Promise<unknown>) => fn().catch((e) => errors.push(e));
       await attempt(() => imds.close());
+      await attempt(() => dns.close());
       if (o.cleanup) {
         await attempt(() => net.close());
         await attempt(() => instanceStore.close());

@@ -11,12 +11,14 @@ import { handlers as sts } from './sts/handlers.js';
 import { handlers as instances } from './ec2/instances/handlers.js';
 import { handlers as volumes } from './ec2/volumes/handlers.js';
 import { handlers as networkInterfaces } from './ec2/network-interfaces/handlers.js';
+import { handlers as addresses } from './ec2/addresses/handlers.js';
+import { handlers as snapshots } from './ec2/snapshots/handlers.js';
 import { createDefaultVpc } from './ec2/vpcs/default-vpc.js';
 import { handlers as vpcs } from './ec2/vpcs/handlers.js';
 
 export function serviceHandlers(): Map<string, HandlerMap> {
   return new Map<string, HandlerMap>([
-    ['ec2', { ...regions, ...tags, ...images, ...instanceTypes, ...securityGroups, ...keyPairs, ...vpcs, ...instances, ...volumes, ...networkInterfaces }],
+    ['ec2', { ...regions, ...tags, ...images, ...instanceTypes, ...securityGroups, ...keyPairs, ...vpcs, ...instances, ...volumes, ...networkInterfaces, ...addresses, ...snapshots }],
     ['sts', { ...sts }],
   ]);
 }

@@ -336,6 +336,23 @@ export interface NetworkInterfacesTable {
   created_at: Time;
   // 0004
   attach_time: Time | null;
+  /** 0007: gets an ephemeral public IP whenever its instance runs. */
+  auto_public_ip: ColumnType<Bool, Bool | undefined, Bool>;
+}
+
+/** 0007: every public IPv4 address taken from the pool (see migrations/0007_public_addresses.ts). */
+export interface PublicIpsTable {
+  public_ip: string;
+  kind: 'elastic' | 'ephemeral';
+  account_id: string;
+  region: string;
+  allocation_id: string | null;
+  association_id: string | null;
+  network_interface_id: string | null;
+  private_ip: string | null;
+  network_border_group: string;
+  public_ipv4_pool: ColumnType<string, string | undefined, string>;
+  created_at: Time;
 }
 
 export interface VolumesTable {
@@ -352,6 +369,51 @@ export interface VolumesTable {
   kms_key_id: string | null;
   multi_attach_enabled: Bool;
   state: string; // creating | available | in-use | deleting | deleted | error
+  created_at: Time;
+}
+
+/** 0008: EBS snapshots (see migrations/0008_ebs.ts). */
+export interface SnapshotsTable {
+  id: string;
+  account_id: string;
+  region: string;
+  volume_id: string;
+  volume_size: number;
+  state: string; // pending | completed | error
+  progress: ColumnType<number, number | undefined, number>;
+  description: ColumnType<string, string | undefined, string>;
+  encrypted: ColumnType<Bool, Bool | undefined, Bool>;
+  kms_key_id: string | null;
+  state_message: string | null;
+  start_time: Time;
+  completion_time: Time | null;
+  data_bytes: ColumnType<number, number | undefined, number>;
+  added_bytes: ColumnType<number, number | undefined, number>;
+  parent_snapshot_id: string | null;
+  source_region: string | null;
+  source_snapshot_id: string | null;
+  created_at: Time;
+}
+
+export interface SnapshotPermissionsTable {
+  snapshot_id: string;
+  grantee: string; // account id | 'all'
+}
+
+export interface VolumeModificationsTable {
+  volume_id: string;
+  start_time: Time;
+  state: string; // modifying | optimizing | completed | failed
+  progress: ColumnType<number, number | undefined, number>;
+  status_message: string | null;
+  original: Json;
+  target: Json;
+  end_time: Time | null;
+}
+
+export interface EbsKeysTable {
+  account_id: string;
+  key: string;
   created_at: Time;
 }
 
@@ -409,8 +471,13 @@ export interface Database {
   image_launch_permissions: ImageLaunchPermissionsTable;
   instances: InstancesTable;
   network_interfaces: NetworkInterfacesTable;
+  public_ips: PublicIpsTable;
   volumes: VolumesTable;
   volume_attachments: VolumeAttachmentsTable;
+  snapshots: SnapshotsTable;
+  snapshot_permissions: SnapshotPermissionsTable;
+  volume_modifications: VolumeModificationsTable;
+  ebs_keys: EbsKeysTable;
   instance_metrics: InstanceMetricsTable;
 }
 

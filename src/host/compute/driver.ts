@@ -1,5 +1,6 @@
 // The seam between the control plane and whatever runs instances on a host.
 // A driver is small: it runs one instance's lifecycle and reports what it sees. Controllers decide.
+import type { InterfaceSpec, VpcSpec } from '../network/vpc-spec.js';
 
 export interface DriverInfo {
   name: string;
@@ -33,10 +34,23 @@ export interface InstanceSpec {
   imageSource?: ImageSource;
   /** The EBS root volume, made from the image's root snapshot. */
   rootVolume?: { volumeId: string; deviceName: string; sizeGiB: number };
+  /**
+   * The image's root snapshot in the region's block store, for images made by CreateImage,
+   * RegisterImage or CopyImage (built-in images come from imageSource's artifact instead).
+   */
+  rootSnapshotId?: string;
+  /** EBS data volumes attached (device name as the instance sees it, e.g. /dev/sdf), with their limits. */
+  volumes?: AttachedVolumeSpec[];
   /** Ephemeral instance-store disks of the instance type (empty for EBS-only types). */
   instanceStore?: { count: number; sizeGiB: number; type: 'ssd' | 'hdd' }[];
   /** IMDSv2 PUT response hop limit (ModifyInstanceMetadataOptions). */
   metadataHopLimit?: number;
+  /** The instance's network interfaces, device index 0 (the primary) first. */
+  interfaces?: InterfaceSpec[];
+  /** The VPC's Amazon-provided resolver (its primary CIDR's base + 2), for the guest's resolv.conf. */
+  dnsServer?: string;
+  /** The DHCP options' domain name: ec2.internal in us-east-1, <region>.compute.internal elsewhere. */
+  dnsDomain?: string;
 }
 
 export interface ImageSource {
@@ -110,14 +124,73 @@ export interface MetricsSource {
   metrics(instanceId: string): Promise<InstanceCounters | undefined>;
 }
 
-/** Applies ModifyInstanceMetadataOptions to a running instance (the hop limit is enforced on the host). */
-export interface MetadataOptionsUpdate {
-  updateMetadataOptions(spec: InstanceSpec): Promise<void>;
+/** An EBS volume as the host makes it. */
+export interface VolumeSpec {
+  volumeId: string;
+  accountId: string;
+  region: string;
+  sizeGiB: number;
+  /** Made from this snapshot of the region's block store (lazy/copy-on-write); absent: empty. */
+  snapshotId?: string;
+  /** Encrypted at rest with the account's data key. */
+  encrypted: boolean;
+}
+
+/** What the block I/O controller enforces for a volume (gp3: 3,000 IOPS and 125 MiB/s by default). */
+export interface VolumeLimits {
+  iops?: number;
+  throughputMiBps?: number;
+}
+
+export interface AttachedVolumeSpec {
+  volumeId: string;
+  /** As given to AttachVolume or in the block device mapping: /dev/sdf, /dev/xvdf, … */
+  device: string;
+  limits: VolumeLimits;
+}
+
+export interface SnapshotResult {
+  /** The volume's data (what the snapshot restores). */
+  dataBytes: number;
+  /** What this snapshot added to the store (incremental: only chunks no snapshot had). */
+  addedBytes: number;
+}
+
+/**
+ * EBS on a host: volumes that are real block devices, attached and detached live, grown live,
+ * throttled by the block I/O controller; snapshots in a content-addressed, incremental store per
+ * region. Every method is idempotent (the controllers retry after a crash).
+ */
+export interface BlockStorage {
+  createVolume(spec: VolumeSpec): Promise<void>;
+  /** Grow a volume (never shrink); live when it is attached: the instance sees the new size. */
+  resizeVolume(volumeId: string, sizeGiB: number): Promise<void>;
+  /** The device appears inside the running instance under `device` (within a second); on a stopped one at its next start. */
+  attachVolume(instanceId: string, volume: AttachedVolumeSpec): Promise<void>;
+  detachVolume(instanceId: string, volumeId: string, opts?: { force?: boolean }): Promise<void>;
+  setVolumeLimits(instanceId: string, volumeId: string, limits: VolumeLimits): Promise<void>;
+  /** A point-in-time snapshot of the volume into the region's store, building on `parentSnapshotId`. */
+  snapshotVolume(o: { volumeId: string; snapshotId: string; region: string; accountId: string; parentSnapshotId?: string; encrypted: boolean; onProgress?: (percent: number) => void }): Promise<SnapshotResult>;
+  deleteSnapshot(region: string, snapshotId: string): Promise<void>;
+  /** Copy a snapshot into another region's store, copying only the chunks that store lacks. */
+  copySnapshot(o: { fromRegion: string; snapshotId: string; toRegion: string; newSnapshotId: string; accountId: string; onProgress?: (percent: number) => void }): Promise<{ bytesCopied: number }>;
 }
 
 /** Removes an EBS volume's data from the host (a terminated instance's DeleteOnTermination volumes). */
 export interface VolumeDeletion {
   deleteVolume(volumeId: string): Promise<void>;
+}
+
+/**
+ * A driver whose instances sit in a real VPC data plane (src/host/network). The vpc.sync controller
+ * gives it each VPC's desired state whenever groups, rules, ACLs, routes, addresses or interfaces
+ * change; a driver without it (fake) runs no network.
+ */
+export interface VpcNetworking {
+  applyVpc(spec: VpcSpec): Promise<void>;
+  removeVpc(vpcId: string): Promise<void>;
+  /** VPCs with a data plane on this host (adoption: those with no instance up are removed). */
+  vpcsPresent(): Promise<string[]>;
 }
 
 export function hasAbility<T extends object>(driver: InstanceDriver, method: keyof T & string): driver is InstanceDriver & T {

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { startTestServer, type TestServer } from '../../../test/harness.js';
 import { identityDocument, resolvePath } from './metadata.js';
-import { loadInstanceMetadata, metadataLookup, publicDnsName } from './lookup.js';
+import { instanceHolding, loadInstanceMetadata, metadataLookup, publicDnsName } from './lookup.js';
 
 let server: TestServer;
 let instance: Instance;
@@ -84,11 +84,34 @@ describe('loadInstanceMetadata', () => {
     expect(r.status === 200 && r.body).toBe('imds-test');
   });
 
-  test('unknown instances have no metadata; the lookup asks the host who holds the address', async () => {
+  test('unknown instances have no metadata; the lookup asks the host which VPC, then who holds the address there', async () => {
     expect(await loadInstanceMetadata(server.app.db, 'i-00000000000000000')).toBeUndefined();
-    const lookup = metadataLookup(server.app.db, async (ip) => (ip === '172.31.99.99' ? instance.InstanceId : undefined));
-    expect((await lookup('172.31.99.99'))?.instanceId).toBe(instance.InstanceId);
-    expect(await lookup(instance.PrivateIpAddress!)).toBeUndefined();
+    const asked: string[] = [];
+    const uplink = '169.254.130.7';
+    const lookup = metadataLookup(server.app.db, (local) => {
+      asked.push(local);
+      return local === uplink ? instance.VpcId : local === '169.254.130.8' ? 'vpc-0000000000000000f' : undefined;
+    });
+    expect((await lookup(instance.PrivateIpAddress!, uplink))?.instanceId).toBe(instance.InstanceId);
+    expect(asked).toEqual([uplink]);
+    // The same address reaching another VPC's uplink, or no uplink at all: nobody.
+    expect(await lookup(instance.PrivateIpAddress!, '169.254.130.8')).toBeUndefined();
+    expect(await lookup(instance.PrivateIpAddress!, '127.0.0.1')).toBeUndefined();
+    // An address no interface of the VPC holds, and garbage.
+    expect(await lookup('172.31.255.254', uplink)).toBeUndefined();
+    expect(await lookup('%', uplink)).toBeUndefined();
+  });
+
+  test('a secondary private IP names its instance too', async () => {
+    const eni = instance.NetworkInterfaces![0]!.NetworkInterfaceId!;
+    await server.app.db.updateTable('network_interfaces').set({ secondary_private_ips: JSON.stringify(['172.31.250.9']) }).where('id', '=', eni).execute();
+    try {
+      expect(await instanceHolding(server.app.db, instance.VpcId!, '172.31.250.9')).toBe(instance.InstanceId);
+      expect(await instanceHolding(server.app.db, instance.VpcId!, '172.31.250.99')).toBeUndefined();
+      expect(await instanceHolding(server.app.db, 'vpc-0000000000000000f', '172.31.250.9')).toBeUndefined();
+    } finally {
+      await server.app.db.updateTable('network_interfaces').set({ secondary_private_ips: '[]' }).where('id', '=', eni).execute();
+    }
   });
 
   test('public DNS names have EC2\'s shape', () => {

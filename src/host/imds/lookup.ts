@@ -1,6 +1,6 @@
 // The metadata of one instance, read from the store: the lookup the metadata service is given.
-// Which instance asks comes from the host network (the holder of the source address), never from
-// the store: private addresses repeat across VPCs and accounts, host routes do not.
+// Which VPC asks comes from the host network (the uplink whose address the connection reached),
+// never from the request; private addresses repeat across VPCs, but not within one.
 import { zoneId } from '../../config.js';
 import type { Tx } from '../../store/db.js';
 import type { Row } from '../../store/schema.js';
@@ -161,10 +161,29 @@ export async function loadInstanceMetadata(db: Tx, instanceId: string): Promise<
   return toInstanceMetadata(rows);
 }
 
-/** The metadata service's lookup: source address → the instance holding it on this host → its metadata. */
-export function metadataLookup(db: Tx, instanceAt: (ip: string) => Promise<string | undefined>): MetadataLookup {
-  return async (ip) => {
-    const id = await instanceAt(ip);
+/**
+ * The instance whose interface in this VPC holds this private address (primary or secondary). The
+ * VPC's namespace drops packets from an interface with a source that is not its own, so the address
+ * is the asker's.
+ */
+export async function instanceHolding(db: Tx, vpcId: string, ip: string): Promise<string | undefined> {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return undefined;
+  const rows = await db
+    .selectFrom('network_interfaces')
+    .select(['instance_id', 'private_ip', 'secondary_private_ips'])
+    .where('vpc_id', '=', vpcId)
+    .where('instance_id', 'is not', null)
+    .where((eb) => eb.or([eb('private_ip', '=', ip), eb('secondary_private_ips', 'like', `%"${ip}"%`)]))
+    .execute();
+  const row = rows.find((r) => r.private_ip === ip) ?? rows.find((r) => json<string[]>(r.secondary_private_ips, []).includes(ip));
+  return row?.instance_id ?? undefined;
+}
+
+/** The metadata service's lookup: the host address reached → the VPC; the source address → its instance there → its metadata. */
+export function metadataLookup(db: Tx, vpcAt: (localAddress: string) => string | undefined): MetadataLookup {
+  return async (ip, local) => {
+    const vpcId = vpcAt(local);
+    const id = vpcId ? await instanceHolding(db, vpcId, ip) : undefined;
     return id ? loadInstanceMetadata(db, id) : undefined;
   };
 }

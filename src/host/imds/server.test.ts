@@ -8,9 +8,9 @@ let instance: InstanceMetadata;
 let now = Date.parse('2024-05-06T07:08:09Z');
 const asked: string[] = [];
 const server = new ImdsServer({
-  lookup: async (ip) => {
-    asked.push(ip);
-    return ip === '127.0.0.1' ? instance : undefined;
+  lookup: async (ip, local) => {
+    asked.push(`${ip} → ${local}`);
+    return ip === '127.0.0.1' && local === '127.0.0.1' ? instance : undefined;
   },
   now: () => now,
 });
@@ -39,7 +39,7 @@ describe('IMDSv1', () => {
     expect(r).toMatchObject({ status: 200, body: 'i-0123456789abcdef0' });
     expect(r.headers.get('content-type')).toBe('text/plain');
     expect(r.headers.get('server')).toBe('EC2ws');
-    expect(asked.at(-1)).toBe('127.0.0.1');
+    expect(asked.at(-1)).toBe('127.0.0.1 → 127.0.0.1');
   });
 
   test('404 with EC2\'s page', async () => {
@@ -162,10 +162,22 @@ describe('who is asking', () => {
     }
   });
 
-  test('headers cannot choose the instance: only the source address is asked', async () => {
+  test('headers cannot choose the instance: only the connection\'s addresses are asked', async () => {
     asked.length = 0;
-    await call('/latest/meta-data/instance-id', { headers: { 'X-Forwarded-For': '172.31.0.12', 'X-Real-IP': '172.31.0.12' } });
-    expect(asked).toEqual(['127.0.0.1']);
+    await call('/latest/meta-data/instance-id', { headers: { 'X-Forwarded-For': '172.31.0.12', 'X-Real-IP': '172.31.0.12', Host: '169.254.169.254' } });
+    expect(asked).toEqual(['127.0.0.1 → 127.0.0.1']);
+  });
+
+  test('the local address is the one the connection reached', async () => {
+    const other = new ImdsServer({ lookup: async (ip, local) => (asked.push(`${ip} → ${local}`), undefined) });
+    const port = await other.listen(0, '0.0.0.0');
+    try {
+      asked.length = 0;
+      await fetch(`http://127.0.0.2:${port}/latest/meta-data/`);
+      expect(asked).toEqual(['127.0.0.1 → 127.0.0.2']);
+    } finally {
+      await other.close();
+    }
   });
 
   test('a lookup that fails is a 500, not a crash', async () => {

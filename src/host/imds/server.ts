@@ -1,7 +1,8 @@
 // The instance metadata service: an HTTP server on the host that every instance reaches at
-// 169.254.169.254:80 (the host network redirects it here). Who is asking is decided by the
-// connection's source address, which the host network guarantees (see LinuxHostNetwork.instanceAt);
-// nothing in the request can change it.
+// 169.254.169.254:80 (each VPC's namespace DNATs it to its uplink's host-end address here). Who is
+// asking is decided by the connection alone: its local address names the VPC (the uplink it came
+// up, LinuxHostNetwork.vpcAt) and its source address the interface in that VPC (anti-spoofed in
+// the VPC's namespace); nothing in the request can change it.
 //
 // IMDSv2 (EC2's rules): `PUT /latest/api/token` with X-aws-ec2-metadata-token-ttl-seconds (1 to
 // 21600, else 400) returns a token; a PUT carrying X-Forwarded-For is refused (403), so a proxy on
@@ -13,7 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { errorPage, resolvePath, type InstanceMetadata } from './metadata.js';
 import { parseTtl, TokenSigner } from './token.js';
 
-export type MetadataLookup = (sourceIp: string) => Promise<InstanceMetadata | undefined>;
+/** The instance behind a connection: its source address, and the host address it reached (the uplink's). */
+export type MetadataLookup = (sourceIp: string, localIp: string) => Promise<InstanceMetadata | undefined>;
 
 export interface ImdsServerOptions {
   lookup: MetadataLookup;
@@ -103,7 +105,7 @@ export class ImdsServer {
     } catch {
       return this.error(res, 400);
     }
-    const m = await this.lookup(sourceAddress(req.socket.remoteAddress));
+    const m = await this.lookup(sourceAddress(req.socket.remoteAddress), sourceAddress(req.socket.localAddress));
     // Not an instance of this host: nothing to say to it.
     if (!m || m.options.httpEndpoint === 'disabled') return this.error(res, 403);
 

@@ -6,6 +6,8 @@ import * as m0003 from './0003_security_group_rule_order.js';
 import * as m0004 from './0004_instances.js';
 import * as m0005 from './0005_images.js';
 import * as m0006 from './0006_instance_metrics.js';
+import * as m0007 from './0007_public_addresses.js';
+import * as m0008 from './0008_ebs.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -14,4 +16,6 @@ export const migrations: Record<string, Migration> = {
   '0004_instances': m0004,
   '0005_images': m0005,
   '0006_instance_metrics': m0006,
+  '0007_public_addresses': m0007,
+  '0008_ebs': m0008,
 };

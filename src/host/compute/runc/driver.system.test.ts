@@ -11,6 +11,7 @@ import type { ImageStore } from '../../images/store.js';
 import { LinuxHostNetwork } from '../../network/linux.js';
 import { InstanceStoreDisks } from '../../storage/instance-store.js';
 import { XfsVolumeStore } from '../../storage/xfs-store.js';
+import type { InterfaceSpec, VpcSpec } from '../../network/vpc-spec.js';
 import type { InstanceSpec } from '../driver.js';
 import { RuncDriver } from './driver.js';
 
@@ -49,6 +50,41 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
   const exits: string[] = [];
 
   const images: ImageStore = { ensure: async () => ({ snapshotFile: snapshot, sizeGiB: 1, sshUser: 'ec2-user' }) };
+  // Public IPs are routed on the host: a pool of this file's own (private addresses never are).
+  const pool = `198.19.${250 + (process.pid % 5)}.0/24`;
+  const publicIp = pool.replace(/0\/24$/, '9');
+  const VPC = 'vpc-0d00000000000000d';
+  const nic = (n: number, privateIp: string, publicIps: string[] = []): InterfaceSpec => ({
+    eniId: `eni-0d00000000000000${n}`,
+    instanceId: `i-0${n}000000000000${n}${n}${n}`.slice(0, 19),
+    deviceIndex: 0,
+    subnetId: 'subnet-0d00000000000000d',
+    subnetCidr: '10.213.0.0/24',
+    macAddress: `02:00:00:00:00:${String(10 + n).padStart(2, '0')}`,
+    privateIps: [privateIp],
+    groups: ['sg-0d00000000000000d'],
+    publicIps: publicIps.map((p) => ({ publicIp: p, privateIp })),
+    sourceDestCheck: true,
+    metadataHopLimit: 1,
+  });
+  const vpcSpec = (interfaces: InterfaceSpec[]): VpcSpec => ({
+    vpcId: VPC,
+    accountId: '123456789012',
+    region: 'us-east-1',
+    cidrs: ['10.213.0.0/16'],
+    internetGatewayId: 'igw-0d00000000000000d',
+    dnsSupport: true,
+    subnets: [
+      {
+        subnetId: 'subnet-0d00000000000000d',
+        cidr: '10.213.0.0/24',
+        routes: [{ destination: '10.213.0.0/16', target: 'local', targetId: 'local' }, { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-0d00000000000000d' }],
+        networkAcl: { networkAclId: 'acl-0d00000000000000d', entries: [{ ruleNumber: 100, egress: false, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' }, { ruleNumber: 100, egress: true, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' }] },
+      },
+    ],
+    securityGroups: [{ groupId: 'sg-0d00000000000000d', ingress: [{ protocol: 'all', cidr: '0.0.0.0/0' }], egress: [{ protocol: 'all', cidr: '0.0.0.0/0' }] }],
+    interfaces,
+  });
   const spec = (n: number, over: Partial<InstanceSpec> = {}): InstanceSpec => ({
     instanceId: `i-0${n}000000000000${n}${n}${n}`.slice(0, 19),
     accountId: '123456789012',
@@ -66,6 +102,10 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
     imageSource: { builtin: 'minimal', version: 'test', sshUser: 'ec2-user' },
     rootVolume: { volumeId: `vol-0${n}00000000000000${n}`.slice(0, 21), deviceName: '/dev/xvda', sizeGiB: 1 },
     metadataHopLimit: 1,
+    vpcId: VPC,
+    interfaces: [nic(n, `10.213.0.${10 + n}`, n === 1 ? [publicIp] : [])],
+    dnsServer: '10.213.0.2',
+    dnsDomain: 'ec2.internal',
     ...over,
   });
   const A = spec(1, { userData: Buffer.from('#!/bin/sh\necho user-data-ran-$(id -u) > /root/ud\n') });
@@ -87,7 +127,7 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
   beforeAll(async () => {
     snapshot = tinyImage(home);
     volumes = new XfsVolumeStore({ home, sizeGiB: 8 });
-    network = new LinuxHostNetwork({ home, imdsPort: 9 });
+    network = new LinuxHostNetwork({ home, imdsPort: 9, dnsPort: 9, publicPool: pool, egress: false });
     instanceStore = new InstanceStoreDisks({ home });
     driver = new RuncDriver({ home, images, volumes, network, instanceStore, stopTimeoutMs: 5_000, log: (l) => process.stderr.write(l + '\n') });
     driver.onExit((id) => exits.push(id));
@@ -95,6 +135,7 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
   });
 
   afterAll(async () => {
+    await driver?.removeVpc(VPC).catch(() => undefined);
     await driver?.close({ cleanup: true });
     await network?.close();
     await instanceStore?.close();
@@ -116,13 +157,16 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
     expect(inGuest(A, 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes').trim()).toBe(String(512 * 2 ** 20));
     expect(inGuest(A, 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us').trim()).toBe('200000');
     expect(inGuest(A, 'ip -4 addr show eth0')).toContain('10.213.0.11/24');
+    expect(inGuest(A, 'cat /etc/resolv.conf')).toBe('nameserver 10.213.0.2\nsearch ec2.internal\n');
     expect(inGuest(A, 'cat /proc/1/cmdline')).toContain('/sbin/init');
     const out = (await driver.consoleOutput(A.instanceId)).toString();
     expect(out).toContain(`booting ${A.instanceId}`);
     expect(out).toContain('cumulo-init');
     expect(await driver.list()).toContain(A.instanceId);
-    // The host reaches it at its private address.
-    execFileSync('busybox', ['ping', '-c', '1', '-W', '2', A.privateIp], { stdio: 'ignore' });
+    // Its VPC's data plane (what the vpc.sync controller does): the host reaches it at its public IP.
+    await driver.applyVpc(vpcSpec(A.interfaces!));
+    expect(await driver.vpcsPresent()).toEqual([VPC]);
+    execFileSync('busybox', ['ping', '-c', '1', '-W', '2', publicIp], { stdio: 'ignore' });
   });
 
   test('metrics come from its cgroups and veth', async () => {
@@ -199,7 +243,7 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
 
   test('a create that fails half-way unwinds every step it took', async () => {
     // The network refuses the subnet's router address: after the volume was made and mounted.
-    const bad = spec(3, { privateIp: '10.213.0.1' });
+    const bad = spec(3, { privateIp: '10.213.0.1', interfaces: [nic(3, '10.213.0.1')] });
     await expect(driver.create(bad)).rejects.toThrow(/router/);
     expect(await volumes.exists(bad.rootVolume!.volumeId)).toBe(false);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
@@ -207,6 +251,12 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
     expect(execFileSync('losetup', ['-a'], { encoding: 'utf8' })).not.toContain(bad.rootVolume!.volumeId);
     await driver.delete(bad.instanceId);
     expect(await driver.list()).not.toContain(bad.instanceId);
+  });
+
+  test('an instance without interfaces is refused', async () => {
+    await expect(driver.create(spec(4, { interfaces: [] }))).rejects.toThrow(/no network interface/);
+    await driver.delete(spec(4).instanceId);
+    expect(await driver.list()).not.toContain(spec(4).instanceId);
   });
 
   test('delete removes everything; deleting again is fine; a lost instance is missing', async () => {

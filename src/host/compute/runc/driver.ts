@@ -22,7 +22,8 @@ import { distroOf, userDataScript } from '../../images/userdata.js';
 import type { HostNetwork, PlugSpec } from '../../network/host-network.js';
 import type { InstanceStoreDisks } from '../../storage/instance-store.js';
 import type { VolumeStore } from '../../storage/store.js';
-import type { DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetadataOptionsUpdate, MetricsSource, Observed, VolumeDeletion } from '../driver.js';
+import type { VpcSpec } from '../../network/vpc-spec.js';
+import type { DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, VolumeDeletion, VpcNetworking } from '../driver.js';
 import { readCounters } from './metrics.js';
 import { ociConfig } from './oci.js';
 import { CommandError, run, Runc } from './runtime.js';
@@ -86,6 +87,10 @@ export function guestFiles(spec: InstanceSpec, sshUser: string): { path: string;
     { path: '/var/lib/cumulo/ssh-user', content: `${sshUser}\n`, mode: 0o644 },
     { path: '/var/lib/cumulo/public-keys', content: spec.publicKeys.map((k) => k.trim() + '\n').join(''), mode: 0o644 },
   ];
+  // The VPC's resolver (DHCP options as EC2 gives them); the image's own resolv.conf otherwise.
+  if (spec.dnsServer) {
+    files.push({ path: '/etc/resolv.conf', content: `nameserver ${spec.dnsServer}\n${spec.dnsDomain ? `search ${spec.dnsDomain}\n` : ''}`, mode: 0o644 });
+  }
   if (spec.userData?.length) {
     const distro = distroOf(spec.imageSource?.builtin ?? 'minimal');
     files.push({ path: '/var/lib/cloud/instance/user-data.txt', content: spec.userData, mode: 0o600 });
@@ -107,7 +112,7 @@ class Locks {
   }
 }
 
-export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, MetricsSource, MetadataOptionsUpdate, VolumeDeletion {
+export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, MetricsSource, VolumeDeletion, VpcNetworking {
   readonly home: string;
   readonly tag: string;
   readonly instancesDir: string;
@@ -137,7 +142,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       name: 'runc',
       description: 'OCI containers (runc + conmon): own namespaces, cgroup limits of the instance type, booted from an EBS root volume',
       isolation: 'container',
-      features: ['reboot', 'console-output', 'metrics', 'instance-store', 'metadata-options'],
+      features: ['reboot', 'console-output', 'metrics', 'instance-store', 'metadata-options', 'vpc'],
     };
   }
 
@@ -200,15 +205,10 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     });
   }
 
+  /** The instance's interfaces, as the VPC's data plane has them (device index 0 first). */
   private plugSpec(spec: InstanceSpec): PlugSpec {
-    return {
-      instanceId: spec.instanceId,
-      privateIp: spec.privateIp,
-      subnetCidr: spec.subnetCidr,
-      macAddress: spec.macAddress,
-      metadataHopLimit: spec.metadataHopLimit ?? 1,
-      ...(spec.vpcId ? { vpcId: spec.vpcId } : {}),
-    };
+    if (!spec.vpcId || !spec.interfaces?.length) throw new Error(`${spec.instanceId} has no network interface to plug`);
+    return { instanceId: spec.instanceId, vpcId: spec.vpcId, interfaces: [...spec.interfaces].sort((a, b) => a.deviceIndex - b.deviceIndex) };
   }
 
   /** Everything the container needs, made if missing; idempotent, unwound when a step fails. */
@@ -513,26 +513,31 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     }
   }
 
-  /** A new hop limit for the metadata service's answers (ModifyInstanceMetadataOptions). */
-  async updateMetadataOptions(spec: InstanceSpec): Promise<void> {
-    const dir = this.dir(spec.instanceId);
-    if (!(await fileExists(dir))) return;
-    await this.locks.run(spec.instanceId, async () => {
-      const old = await this.readSpec(spec.instanceId).catch(() => spec);
-      await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...old, metadataHopLimit: spec.metadataHopLimit, userData: old.userData?.toString('base64') }));
-      if ((await this.rt.state(spec.instanceId))?.status === 'running') await this.opts.network.update(this.plugSpec({ ...old, metadataHopLimit: spec.metadataHopLimit }));
-    });
+  /** A VPC's data plane to `spec` (the vpc.sync controller): groups, ACLs, routes, NAT, hot attach and detach. */
+  async applyVpc(spec: VpcSpec): Promise<void> {
+    await this.opts.network.applyVpc(spec);
+  }
+
+  async removeVpc(vpcId: string): Promise<void> {
+    await this.opts.network.removeVpc(vpcId);
+  }
+
+  async vpcsPresent(): Promise<string[]> {
+    return (await this.opts.network.plugged()).vpcs;
   }
 
   async deleteVolume(volumeId: string): Promise<void> {
     await this.opts.volumes.delete(volumeId);
   }
 
-  /** Counters of a running instance, from its cgroups and its veth (undefined when it is not running). */
+  /** Counters of a running instance, from its cgroups and its interfaces (undefined when it is not running). */
   async metrics(id: string): Promise<InstanceCounters | undefined> {
     const state = await this.rt.state(id);
     if (state?.status !== 'running') return undefined;
-    return readCounters({ cgroup: `${this.cgroupParent}/${id}`, tag: this.tag, instanceId: id, rootfs: join(this.dir(id), 'rootfs') });
+    const c = await readCounters({ cgroup: `${this.cgroupParent}/${id}`, tag: this.tag, instanceId: id, rootfs: join(this.dir(id), 'rootfs') });
+    // The instance's eth<n> as it sees them: its init's /proc/<pid>/net/dev is its namespace's.
+    const net = parseNetDev(await readFile(`/proc/${state.pid}/net/dev`, 'utf8').catch(() => ''));
+    return { ...c, ...net };
   }
 
   /**
@@ -557,6 +562,21 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     await removeCgroupParents(this.cgroupParent);
     if (errors.length) throw errors[0];
   }
+}
+
+/** /proc/net/dev: the eth<n> counters summed, as the instance sees them (In is what it received). */
+export function parseNetDev(text: string): Pick<InstanceCounters, 'netInBytes' | 'netOutBytes' | 'netInPackets' | 'netOutPackets'> {
+  const out = { netInBytes: 0, netOutBytes: 0, netInPackets: 0, netOutPackets: 0 };
+  for (const line of text.split('\n')) {
+    const m = /^\s*(eth\d+):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const f = m[2]!.trim().split(/\s+/).map(Number);
+    out.netInBytes += f[0] ?? 0;
+    out.netInPackets += f[1] ?? 0;
+    out.netOutBytes += f[8] ?? 0;
+    out.netOutPackets += f[9] ?? 0;
+  }
+  return out;
 }
 
 async function isMountPoint(path: string): Promise<boolean> {

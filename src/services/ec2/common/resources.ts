@@ -6,6 +6,8 @@ import type { Ctx } from '../../context.js';
 export interface ResourceKind {
   type: string;
   table?: keyof Database;
+  /** The table's column holding the id, when it is not `id`. */
+  idColumn?: string;
   notFound: string;
   label: string;
 }
@@ -25,7 +27,7 @@ export const resourceKinds: Record<string, ResourceKind> = {
   eni: { type: 'network-interface', table: 'network_interfaces', notFound: 'InvalidNetworkInterfaceID.NotFound', label: 'network interface ID' },
   snap: { type: 'snapshot', notFound: 'InvalidSnapshot.NotFound', label: 'snapshot ID' },
   dopt: { type: 'dhcp-options', notFound: 'InvalidDhcpOptionID.NotFound', label: 'DHCP options ID' },
-  eipalloc: { type: 'elastic-ip', notFound: 'InvalidAllocationID.NotFound', label: 'allocation ID' },
+  eipalloc: { type: 'elastic-ip', table: 'public_ips', idColumn: 'allocation_id', notFound: 'InvalidAllocationID.NotFound', label: 'allocation ID' },
   r: { type: 'reservation', notFound: 'InvalidReservationID.NotFound', label: 'reservation ID' },
 };
 

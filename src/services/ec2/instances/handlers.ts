@@ -28,7 +28,9 @@ import { ApiError, Errors } from '../../../api/errors.js';
 import { zoneId } from '../../../config.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
+import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
+import { assignEphemeralPublicIps } from '../common/public-ips.js';
 import { findInstanceType } from '../instance-types/catalog.js';
 import { resolveSecurityGroups } from '../security-groups/store.js';
 import { tagsOf } from '../tags/store.js';
@@ -166,6 +168,8 @@ async function changeStates(ctx: Ctx, ids: string[] | undefined, action: Action,
       const res = await ctx.db.updateTable('instances').set(set).where('id', '=', row.id).where('state', '=', row.state).executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) throw new ApiError('IncorrectInstanceState', `The instance '${row.id}' changed state during the request; try again.`);
     }
+    // A starting instance gets new ephemeral public IPs (its old ones went back at the stop).
+    if (action === 'start' && t.job) await assignEphemeralPublicIps(ctx.db, ctx.config, row.id);
     if (t.job) await ctx.enqueue(t.job, row.id, opts.force ? { force: true } : {});
     changes.push({ InstanceId: row.id, PreviousState: stateOf(row.state), CurrentState: stateOf(t.next) });
   }
@@ -225,6 +229,19 @@ async function oneInstance(ctx: Ctx, id: string | undefined): Promise<InstanceRo
 
 async function primaryInterface(ctx: Ctx, instanceId: string) {
   return ctx.db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instanceId).where('device_index', '=', 0).executeTakeFirst();
+}
+
+/** The instance attributes that are really its interface's (groups, source/dest check) need a single interface. */
+async function singleInterface(ctx: Ctx, instanceId: string): Promise<void> {
+  const enis = await ctx.db.selectFrom('network_interfaces').select('id').where('instance_id', '=', instanceId).limit(2).execute();
+  if (enis.length > 1) {
+    throw new ApiError('InvalidInstanceID', `There are multiple interfaces attached to instance '${instanceId}'. Please specify an interface ID for the operation instead.`);
+  }
+}
+
+/** The instance's VPC data plane has changed (groups, source/dest check, metadata hop limit). */
+function syncVpcOf(ctx: Ctx, row: InstanceRow): Promise<void> {
+  return queueVpcSync(ctx, { vpcId: row.vpc_id, accountId: row.account_id, region: row.region });
 }
 
 async function describeInstanceAttribute(ctx: Ctx, input: DescribeInstanceAttributeRequest): Promise<InstanceAttribute> {
@@ -423,13 +440,18 @@ async function modifyInstanceAttribute(ctx: Ctx, input: ModifyInstanceAttributeR
       await update({ launch_options: JSON.stringify({ ...launchOptionsOf(row), SriovNetSupport: 'simple' }) });
       break;
     case 'sourceDestCheck':
+      await singleInterface(ctx, row.id);
       await ctx.db.updateTable('network_interfaces').set({ source_dest_check: change.value ? 1 : 0 }).where('instance_id', '=', row.id).where('device_index', '=', 0).execute();
+      await syncVpcOf(ctx, row);
       break;
     case 'groupSet': {
+      await singleInterface(ctx, row.id);
       const groups = await resolveSecurityGroups(ctx, { ids: change.value, vpcId: row.vpc_id, subnetId: row.subnet_id });
       const json = JSON.stringify(groups);
       await update({ security_groups: json });
+      // The groups are the primary interface's: the data plane reads them from there.
       await ctx.db.updateTable('network_interfaces').set({ security_groups: json }).where('instance_id', '=', row.id).where('device_index', '=', 0).execute();
+      await syncVpcOf(ctx, row);
       break;
     }
     case 'blockDeviceMapping': {
@@ -476,8 +498,8 @@ async function modifyInstanceMetadataOptions(ctx: Ctx, input: ModifyInstanceMeta
   const hop = input.HttpPutResponseHopLimit === -1 ? undefined : input.HttpPutResponseHopLimit;
   const next = metadataOptions({ ...input, HttpPutResponseHopLimit: hop }, current);
   await ctx.db.updateTable('instances').set({ metadata_options: JSON.stringify(next), updated_at: ctx.now.toISOString() }).where('id', '=', row.id).execute();
-  // The hop limit is enforced on the host; HttpTokens is read by the metadata service per request.
-  if (next.HttpPutResponseHopLimit !== current.HttpPutResponseHopLimit) await ctx.enqueue('instance.metadata', row.id);
+  // The hop limit is enforced in the VPC's data plane; HttpTokens is read by the metadata service per request.
+  if (next.HttpPutResponseHopLimit !== current.HttpPutResponseHopLimit) await syncVpcOf(ctx, row);
   // EC2 answers "pending" and applies the change shortly after; DescribeInstances shows "applied".
   return { InstanceId: row.id, InstanceMetadataOptions: { ...next, State: 'pending' } };
 }

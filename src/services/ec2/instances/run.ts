@@ -1,7 +1,7 @@
 // RunInstances: validate everything, then write the reservation's rows (instances, their primary
 // interfaces, volumes and attachments, tags) and one launch job per instance, in the request's one
 // transaction. The answer is built from the same rows DescribeInstances reads.
-import { createHash } from 'node:crypto';
+import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
 import type {
   BlockDeviceMapping,
   CpuOptions,
@@ -17,6 +17,8 @@ import { newId, shortHex } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { ipInCidr, parseCidrStrict } from '../../../lib/cidr.js';
+import { queueVpcSync } from '../common/network-sync.js';
+import { assignEphemeralPublicIpsMany } from '../common/public-ips.js';
 import { getLaunchableImage } from '../images/store.js';
 import { findInstanceType, defaultInstanceType, isOfferedIn } from '../instance-types/catalog.js';
 import { getKeyPairByName } from '../key-pairs/store.js';
@@ -70,25 +72,6 @@ export function metadataOptions(
   };
 }
 
-/** Stable JSON (sorted keys) of the request minus what may differ between retries. */
-export function requestHash(input: RunInstancesRequest): string {
-  const { ClientToken: _t, DryRun: _d, ...rest } = input;
-  return createHash('sha256').update(stable(rest)).digest('hex');
-}
-
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (v && typeof v === 'object' && !(v instanceof Date) && !Buffer.isBuffer(v)) {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v instanceof Date ? v.toISOString() : Buffer.isBuffer(v) ? v.toString('base64') : v);
-}
-
 const unsupported = (what: string) => new ApiError('Unsupported', `${what} is not supported by cumulo yet.`);
 
 function checkCount(name: 'minimum' | 'maximum', n: number | undefined): number {
@@ -120,11 +103,18 @@ function primaryInterface(input: RunInstancesRequest): InstanceNetworkInterfaceS
     if (indexes.has(ni.DeviceIndex ?? 0)) throw Errors.invalidParameterValue(`Each network interface requires a unique device index.`);
     indexes.add(ni.DeviceIndex ?? 0);
   }
+  // A public address goes to eth0 of a new interface, and only when it is the only one (EC2's rules).
+  if (nis.some((n) => n.AssociatePublicIpAddress && (n.DeviceIndex ?? 0) !== 0)) {
+    throw Errors.invalidParameterCombination('The associatePublicIPAddress parameter can only be specified for the network interface with DeviceIndex 0.');
+  }
   if (nis.length > 1 && nis.some((n) => n.AssociatePublicIpAddress)) {
     throw Errors.invalidParameterCombination('The associatePublicIPAddress parameter cannot be specified when launching with multiple network interfaces.');
   }
   const primary = nis.find((n) => (n.DeviceIndex ?? 0) === 0);
   if (!primary) throw Errors.invalidParameterValue('When specifying network interfaces, you must include a device at index 0.');
+  if (primary.NetworkInterfaceId && primary.AssociatePublicIpAddress) {
+    throw Errors.invalidParameterCombination('The associatePublicIPAddress parameter cannot be specified for an existing network interface.');
+  }
   if (nis.length > 1) throw unsupported('Launching with more than one network interface');
   if (primary.NetworkInterfaceId) throw unsupported('Launching with an existing network interface');
   if (primary.SecondaryPrivateIpAddressCount || (primary.PrivateIpAddresses ?? []).some((a) => !a.Primary)) throw unsupported('Secondary private IP addresses');
@@ -134,35 +124,18 @@ function primaryInterface(input: RunInstancesRequest): InstanceNetworkInterfaceS
 }
 
 export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promise<Reservation> {
-  const token = input.ClientToken;
-  let hash: string | undefined;
-  if (token !== undefined) {
-    if (token.length > 64) throw Errors.invalidParameterValue(`Value (${token}) for parameter clientToken is invalid. Length exceeds the maximum of 64.`);
-    hash = requestHash(input);
-    const prior = await ctx.db
-      .selectFrom('client_tokens')
-      .selectAll()
-      .where('account_id', '=', ctx.accountId)
-      .where('region', '=', ctx.region)
-      .where('operation', '=', 'RunInstances')
-      .where('token', '=', token)
-      .executeTakeFirst();
-    if (prior) {
-      if (prior.request_hash !== hash) {
-        throw Errors.idempotentParameterMismatch('Arguments on this idempotent request are inconsistent with arguments used in previous request(s).');
-      }
-      // The same request again: the same reservation, as it is now (its instances terminated and
-      // gone after the retention time, if so).
-      const first = JSON.parse(prior.response) as { ReservationId: string; InstanceIds: string[] };
-      const views = (await loadInstanceViews(ctx.db, ctx.accountId, ctx.region, { reservationId: first.ReservationId })).sort((a, b) => (sortKey(a.row) < sortKey(b.row) ? -1 : 1));
-      if (views.length) return toReservations(views)[0]!;
-      return {
-        ReservationId: first.ReservationId,
-        OwnerId: ctx.accountId,
-        Groups: [],
-        Instances: first.InstanceIds.map((id, i) => ({ InstanceId: id, AmiLaunchIndex: i, State: { Code: 48, Name: 'terminated' } })),
-      };
-    }
+  const { token, prior: first } = await priorAnswer<{ ReservationId: string; InstanceIds: string[] }>(ctx, 'RunInstances', input);
+  if (first) {
+    // The same request again: the same reservation, as it is now (its instances terminated and
+    // gone after the retention time, if so).
+    const views = (await loadInstanceViews(ctx.db, ctx.accountId, ctx.region, { reservationId: first.ReservationId })).sort((a, b) => (sortKey(a.row) < sortKey(b.row) ? -1 : 1));
+    if (views.length) return toReservations(views)[0]!;
+    return {
+      ReservationId: first.ReservationId,
+      OwnerId: ctx.accountId,
+      Groups: [],
+      Instances: first.InstanceIds.map((id, i) => ({ InstanceId: id, AmiLaunchIndex: i, State: { Code: 48, Name: 'terminated' } })),
+    };
   }
 
   // Counts and the simple parameters first: they fail without touching the store.
@@ -226,6 +199,8 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     );
   }
   const vpc = await getVpc(ctx, subnet.vpc_id);
+  // A public IPv4 address whenever it runs: asked for, or the subnet's default.
+  const autoPublicIp = ni?.AssociatePublicIpAddress ?? subnet.map_public_ip_on_launch === 1;
   const tenancy = oneOf('tenancy', input.Placement?.Tenancy, ['default', 'dedicated', 'host'] as const, vpc.instance_tenancy === 'dedicated' ? 'dedicated' : 'default');
   if (tenancy === 'host') throw unsupported('Dedicated hosts (tenancy host)');
   if (vpc.instance_tenancy === 'dedicated' && tenancy === 'default') {
@@ -253,9 +228,6 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     if (used.has(askedIp)) throw new ApiError('InvalidIPAddress.InUse', `Address ${askedIp} is in use.`);
     ips = [askedIp];
   } else {
-    // Until VPCs get routing tables of their own (the VPC data-plane issue), every instance of this
-    // host shares one: pick addresses no live instance of any VPC or account holds here.
-    for (const ip of await hostAddresses(ctx.db, subnet.cidr_block)) used.add(ip);
     ips = lowestFree(subnet.cidr_block, used, maxCount);
     if (ips.length < minCount) {
       throw new ApiError('InsufficientFreeAddressesInSubnet', `There are not enough free addresses in subnet '${subnet.id}' to satisfy the requested number of instances.`);
@@ -320,7 +292,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
       private_ip: ip,
       public_ip: null,
       mac_address: mac,
-      client_token: token ?? null,
+      client_token: token?.token ?? null,
       user_data: userData ? userData.toString('base64') : null,
       shutdown_behavior: shutdownBehavior,
       disable_api_termination: input.DisableApiTermination ? 1 : 0,
@@ -373,6 +345,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
       public_ip: null,
       created_at: now,
       attach_time: launchTime,
+      auto_public_ip: autoPublicIp ? 1 : 0,
     });
     tag('network-interface', eniId, eniTags);
     for (const v of plan.volumes) {
@@ -388,25 +361,15 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   await insertChunks(ctx, 'volumes', volumes);
   await insertChunks(ctx, 'volume_attachments', attachments);
   await insertChunks(ctx, 'tags', tags);
+  // Public addresses are taken now, with the rows: the answer and DescribeInstances show them at once.
+  if (autoPublicIp) await assignEphemeralPublicIpsMany(ctx.db, ctx.config, instances.map((i) => i.id));
   for (const i of instances) await ctx.enqueue('instance.launch', i.id);
+  await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
 
   const views = await loadInstanceViews(ctx.db, ctx.accountId, ctx.region, { reservationId });
   views.sort((a, b) => a.row.ami_launch_index - b.row.ami_launch_index);
   const reservation = toReservations(views)[0]!;
-  if (token !== undefined) {
-    await ctx.db
-      .insertInto('client_tokens')
-      .values({
-        account_id: ctx.accountId,
-        region: ctx.region,
-        operation: 'RunInstances',
-        token,
-        request_hash: hash!,
-        response: JSON.stringify({ ReservationId: reservationId, InstanceIds: instances.map((i) => i.id) }),
-        created_at: now,
-      })
-      .execute();
-  }
+  await rememberAnswer(ctx, 'RunInstances', token, { ReservationId: reservationId, InstanceIds: instances.map((i) => i.id) });
   return reservation;
 }
 
@@ -470,10 +433,3 @@ async function insertChunks<T extends 'instances' | 'network_interfaces' | 'volu
   }
 }
 
-/** Private addresses of live instances of every account on this host that fall inside `cidr`. */
-async function hostAddresses(db: Ctx['db'], cidr: string): Promise<string[]> {
-  const block = parseCidrStrict(cidr);
-  if (!block) return [];
-  const rows = await db.selectFrom('instances').select('private_ip').where('state', '!=', 'terminated').execute();
-  return rows.map((r) => r.private_ip).filter((ip) => ipInCidr(ip, block));
-}

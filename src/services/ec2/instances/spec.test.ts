@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Row } from '../../../store/schema.js';
-import { buildInstanceSpec } from './spec.js';
+import { buildInstanceSpec, buildInterfaceSpec, dnsDomainOf, metadataHopLimit, vpcDnsServer, type InterfaceRow } from './spec.js';
 
 function row(over: Partial<Row<'instances'>> = {}): Row<'instances'> {
   return {
@@ -96,4 +96,86 @@ describe('InstanceSpec builder', () => {
     ['outside us-east-1 the hostname names the region', { region: 'eu-west-1', private_ip: '10.0.0.9' }, (s) => expect(s.hostname).toBe('ip-10-0-0-9.eu-west-1.compute.internal')],
   ];
   test.each(cases)('%s', (_name, over, check) => check(buildInstanceSpec(row(over), '172.31.0.0/20')));
+});
+
+describe('the network parts of the spec', () => {
+  const eni = (over: Partial<InterfaceRow> = {}): InterfaceRow => ({
+    id: 'eni-0123456789abcdef0',
+    instance_id: 'i-0123456789abcdef0',
+    device_index: 0,
+    subnet_id: 'subnet-0123456789abcdef0',
+    mac_address: '02:00:00:00:00:01',
+    private_ip: '172.31.0.4',
+    secondary_private_ips: '[]',
+    security_groups: JSON.stringify([{ GroupId: 'sg-0000000000000000a', GroupName: 'default' }]),
+    source_dest_check: 1,
+    ...over,
+  });
+
+  test('an interface: addresses, groups, NAT, hop limit', () => {
+    expect(
+      buildInterfaceSpec(
+        eni({
+          device_index: 1,
+          secondary_private_ips: JSON.stringify(['172.31.0.9', '172.31.0.10']),
+          security_groups: JSON.stringify([{ GroupId: 'sg-0000000000000000b', GroupName: 'web' }, { GroupId: 'sg-0000000000000000a', GroupName: 'default' }]),
+          source_dest_check: 0,
+        }),
+        { subnetCidr: '172.31.0.0/20', metadataOptions: JSON.stringify({ HttpPutResponseHopLimit: 2 }), publicIps: [{ publicIp: '198.18.0.2', privateIp: '172.31.0.4' }] },
+      ),
+    ).toEqual({
+      eniId: 'eni-0123456789abcdef0',
+      instanceId: 'i-0123456789abcdef0',
+      deviceIndex: 1,
+      subnetId: 'subnet-0123456789abcdef0',
+      subnetCidr: '172.31.0.0/20',
+      macAddress: '02:00:00:00:00:01',
+      privateIps: ['172.31.0.4', '172.31.0.9', '172.31.0.10'],
+      groups: ['sg-0000000000000000b', 'sg-0000000000000000a'],
+      publicIps: [{ publicIp: '198.18.0.2', privateIp: '172.31.0.4' }],
+      sourceDestCheck: false,
+      metadataHopLimit: 2,
+    });
+  });
+
+  const cases: [string, Partial<InterfaceRow>, (s: ReturnType<typeof buildInterfaceSpec>) => void][] = [
+    ['no public IP mapped', {}, (s) => expect(s.publicIps).toEqual([])],
+    ['bad JSON gives no secondary IPs and no groups', { secondary_private_ips: 'x', security_groups: '{' }, (s) => expect([s.privateIps, s.groups]).toEqual([['172.31.0.4'], []])],
+    ['the primary is never repeated as a secondary', { secondary_private_ips: '["172.31.0.4","172.31.0.5"]' }, (s) => expect(s.privateIps).toEqual(['172.31.0.4', '172.31.0.5'])],
+    ['source/dest check on', {}, (s) => expect(s.sourceDestCheck).toBe(true)],
+  ];
+  test.each(cases)('%s', (_n, over, check) => check(buildInterfaceSpec(eni(over), { subnetCidr: '172.31.0.0/20', metadataOptions: '{}' })));
+
+  test.each([
+    ['{}', 1],
+    [null, 1],
+    ['{"HttpPutResponseHopLimit":64}', 64],
+    ['{"HttpPutResponseHopLimit":0}', 1],
+    ['not json', 1],
+  ] as const)('hop limit of %s is %d', (json, n) => expect(metadataHopLimit(json)).toBe(n));
+
+  test.each([
+    ['172.31.0.0/16', '172.31.0.2'],
+    ['10.0.0.0/28', '10.0.0.2'],
+    ['192.168.4.0/22', '192.168.4.2'],
+    ['2001:db8::/56', undefined],
+    ['garbage', undefined],
+  ])('the DNS server of %s is %s', (cidr, dns) => expect(vpcDnsServer(cidr)).toBe(dns));
+
+  test.each([
+    ['us-east-1', 'ec2.internal'],
+    ['eu-west-1', 'eu-west-1.compute.internal'],
+    ['us-east-2', 'us-east-2.compute.internal'],
+  ])('the DNS domain of %s is %s', (region, domain) => expect(dnsDomainOf(region)).toBe(domain));
+
+  test('the instance spec carries its interfaces, DNS server and domain', () => {
+    const iface = buildInterfaceSpec(eni(), { subnetCidr: '10.1.0.0/24', metadataOptions: '{}' });
+    const s = buildInstanceSpec(row({ region: 'ap-southeast-1' }), '10.1.0.0/24', { interfaces: [iface], vpcCidr: '10.1.0.0/16' });
+    expect(s.interfaces).toEqual([iface]);
+    expect(s.dnsServer).toBe('10.1.0.2');
+    expect(s.dnsDomain).toBe('ap-southeast-1.compute.internal');
+    // Without the VPC's block there is no resolver to name.
+    const bare = buildInstanceSpec(row(), '10.1.0.0/24');
+    expect([bare.interfaces, bare.dnsServer, bare.dnsDomain]).toEqual([undefined, undefined, undefined]);
+  });
 });

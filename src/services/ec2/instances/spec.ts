@@ -1,5 +1,7 @@
 // The InstanceSpec a driver gets, built from the rows alone (pure: table-tested without a driver).
 import type { ImageSource, InstanceSpec } from '../../../host/compute/driver.js';
+import type { InterfaceSpec } from '../../../host/network/vpc-spec.js';
+import { addressAt, parseCidrLoose } from '../../../lib/cidr.js';
 import type { Row } from '../../../store/schema.js';
 import { findInstanceType } from '../instance-types/catalog.js';
 import { privateDnsName } from '../network-interfaces/store.js';
@@ -11,6 +13,58 @@ export interface SpecRows {
   imageSource?: string | null;
   /** The volume attached at the instance's root device. */
   rootVolume?: { volume_id: string; device: string; size_gib: number } | null;
+  /** The instance's interfaces, built by buildInterfaceSpec (device index 0 first). */
+  interfaces?: InterfaceSpec[];
+  /** The primary IPv4 CIDR of the instance's VPC: its Amazon-provided resolver is the base + 2. */
+  vpcCidr?: string;
+}
+
+/** An interface row as the data plane needs it. */
+export type InterfaceRow = Pick<
+  Row<'network_interfaces'>,
+  'id' | 'instance_id' | 'device_index' | 'subnet_id' | 'mac_address' | 'private_ip' | 'secondary_private_ips' | 'security_groups' | 'source_dest_check'
+>;
+
+/**
+ * One attached interface of an instance, as both the instance's spec (plugging) and its VPC's
+ * spec (routes, rules, NAT) carry it: one builder, so the two always agree.
+ */
+export function buildInterfaceSpec(
+  eni: InterfaceRow,
+  o: { subnetCidr: string; metadataOptions: string | null | undefined; publicIps?: { publicIp: string; privateIp: string }[] },
+): InterfaceSpec {
+  const secondary = (parseJson<unknown[]>(eni.secondary_private_ips) ?? []).filter((ip): ip is string => typeof ip === 'string' && ip !== eni.private_ip);
+  const groups = (parseJson<{ GroupId?: string }[]>(eni.security_groups) ?? []).map((g) => g?.GroupId).filter((g): g is string => !!g);
+  return {
+    eniId: eni.id,
+    instanceId: eni.instance_id ?? '',
+    deviceIndex: eni.device_index ?? 0,
+    subnetId: eni.subnet_id,
+    subnetCidr: o.subnetCidr,
+    macAddress: eni.mac_address,
+    privateIps: [eni.private_ip, ...secondary],
+    groups: [...new Set(groups)],
+    publicIps: o.publicIps ?? [],
+    sourceDestCheck: eni.source_dest_check !== 0,
+    metadataHopLimit: metadataHopLimit(o.metadataOptions),
+  };
+}
+
+/** IMDSv2's PUT response hop limit (ModifyInstanceMetadataOptions); EC2's default is 1. */
+export function metadataHopLimit(metadataOptions: string | null | undefined): number {
+  const n = parseJson<{ HttpPutResponseHopLimit?: number }>(metadataOptions)?.HttpPutResponseHopLimit;
+  return typeof n === 'number' && n >= 1 ? n : 1;
+}
+
+/** The VPC's Amazon-provided DNS server: the base of its primary IPv4 CIDR plus two. */
+export function vpcDnsServer(vpcCidr: string): string | undefined {
+  const c = parseCidrLoose(vpcCidr);
+  return c && c.family === 4 ? addressAt(c, 2n) : undefined;
+}
+
+/** The DHCP options' domain name EC2 gives a VPC's instances. */
+export function dnsDomainOf(region: string): string {
+  return region === 'us-east-1' ? 'ec2.internal' : `${region}.compute.internal`;
 }
 
 export function buildInstanceSpec(row: Row<'instances'>, subnetCidr: string, rows: SpecRows = {}): InstanceSpec {
@@ -42,7 +96,13 @@ export function buildInstanceSpec(row: Row<'instances'>, subnetCidr: string, row
   if (disks.length) {
     spec.instanceStore = disks.map((d) => ({ count: d.Count ?? 1, sizeGiB: d.SizeInGB ?? 0, type: d.Type === 'hdd' ? 'hdd' : 'ssd' }));
   }
-  spec.metadataHopLimit = parseJson<{ HttpPutResponseHopLimit?: number }>(row.metadata_options)?.HttpPutResponseHopLimit ?? 1;
+  spec.metadataHopLimit = metadataHopLimit(row.metadata_options);
+  if (rows.interfaces) spec.interfaces = rows.interfaces;
+  const dns = rows.vpcCidr ? vpcDnsServer(rows.vpcCidr) : undefined;
+  if (dns) {
+    spec.dnsServer = dns;
+    spec.dnsDomain = dnsDomainOf(row.region);
+  }
   return spec;
 }
 

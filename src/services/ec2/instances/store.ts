@@ -24,7 +24,8 @@ import { idPattern } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
-import { attachmentStatusFor, privateDnsName, toInstanceNetworkInterface, type EniRow } from '../network-interfaces/store.js';
+import { attachmentStatusFor, privateDnsName, toInstanceNetworkInterface, type Associations, type EniRow } from '../network-interfaces/store.js';
+import { associationsOfInterfaces } from '../common/public-ips.js';
 import { tagsOf } from '../tags/store.js';
 import type { AttachmentRow } from '../volumes/store.js';
 import { stateOf } from './states.js';
@@ -143,7 +144,7 @@ function rootFirst(a: { device: string }, b: { device: string }, root: string): 
 }
 
 /** The Instance as DescribeInstances and RunInstances show it. */
-export function toInstance(row: DescribedRow, enis: EniRow[], attachments: AttachmentRow[], tags: Tag[] | undefined): Instance {
+export function toInstance(row: DescribedRow, enis: EniRow[], attachments: AttachmentRow[], tags: Tag[] | undefined, assoc: ReadonlyMap<string, Associations> = new Map()): Instance {
   const opts = parseShared<LaunchOptions>(row.launch_options, {});
   const state = row.state as InstanceStateName;
   const hasRun = row.boots > 0;
@@ -151,7 +152,7 @@ export function toInstance(row: DescribedRow, enis: EniRow[], attachments: Attac
   const groups = gone ? [] : parseShared<GroupIdentifier[]>(row.security_groups, []);
   const status = attachmentStatusFor(state, hasRun);
   const ordered = enis.length > 1 ? enis.slice().sort((a, b) => (a.device_index ?? 0) - (b.device_index ?? 0)) : enis;
-  const interfaces: InstanceNetworkInterface[] = ordered.map((e) => toInstanceNetworkInterface(e, status));
+  const interfaces: InstanceNetworkInterface[] = ordered.map((e) => toInstanceNetworkInterface(e, status, assoc.get(e.id)));
   const primary = enis.find((e) => e.device_index === 0);
   const sorted = attachments.length > 1 ? attachments.slice().sort((a, b) => rootFirst(a, b, row.root_device_name)) : attachments;
   const bdm: BlockDeviceMapping[] = sorted.map((a) => ({
@@ -173,7 +174,7 @@ export function toInstance(row: DescribedRow, enis: EniRow[], attachments: Attac
     PrivateDnsName: gone ? '' : (primary?.private_ip === row.private_ip ? interfaces[0]!.PrivateDnsName : privateDnsName(row.private_ip, row.region)),
     PrivateIpAddress: gone ? undefined : row.private_ip,
     ProductCodes: [],
-    PublicDnsName: '',
+    PublicDnsName: gone ? '' : (primary && row.public_ip ? (assoc.get(primary.id)?.get(primary.private_ip)?.PublicDnsName ?? '') : ''),
     PublicIpAddress: row.public_ip && !gone ? row.public_ip : undefined,
     State: stateOf(state),
     StateTransitionReason: row.state_transition_reason,
@@ -297,7 +298,9 @@ export async function viewsOf(db: Tx, accountId: string, region: string, rows: D
   }
   const enisOf = groupBy(enis, (e) => e.instance_id!);
   const attachmentsOf = groupBy(attachments, (a) => a.instance_id);
-  return rows.map((row) => ({ row, instance: toInstance(row, enisOf.get(row.id) ?? [], attachmentsOf.get(row.id) ?? [], tags.get(row.id)) }));
+  // Public addresses are few: one query for those of these interfaces.
+  const assoc = await associationsOfInterfaces(db, enis.filter((e) => e.public_ip).map((e) => e.id));
+  return rows.map((row) => ({ row, instance: toInstance(row, enisOf.get(row.id) ?? [], attachmentsOf.get(row.id) ?? [], tags.get(row.id), assoc) }));
 }
 
 export async function loadInstanceViews(db: Tx, accountId: string, region: string, opts: { ids?: string[]; reservationId?: string } = {}): Promise<InstanceView[]> {

@@ -16,6 +16,8 @@ export const networkInterfaceFilters: FilterMap<NetworkInterface> = {
   'association.public-ip': (n) => n.Association?.PublicIp,
   'association.public-dns-name': (n) => n.Association?.PublicDnsName,
   'attachment.attach-time': (n) => iso(n.Attachment?.AttachTime),
+  // The name EC2's reference documents (sic); the CLI's examples use attach-time.
+  'attachment.attach.time': (n) => iso(n.Attachment?.AttachTime),
   'attachment.attachment-id': (n) => n.Attachment?.AttachmentId,
   'attachment.delete-on-termination': (n) => n.Attachment?.DeleteOnTermination,
   'attachment.device-index': (n) => n.Attachment?.DeviceIndex,

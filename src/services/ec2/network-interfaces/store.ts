@@ -2,13 +2,22 @@
 // shapes an interface has (NetworkInterface for DescribeNetworkInterfaces, InstanceNetworkInterface
 // inside an Instance).
 import { randomBytes } from 'node:crypto';
-import type { GroupIdentifier, InstanceNetworkInterface, NetworkInterface, Tag } from '@aws-sdk/client-ec2';
+import type {
+  GroupIdentifier,
+  InstanceNetworkInterface,
+  InstanceNetworkInterfaceAssociation,
+  NetworkInterface,
+  NetworkInterfaceAssociation,
+  Tag,
+} from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../../api/errors.js';
 import { zoneId } from '../../../config.js';
 import { formatIp, ipInCidr, parseCidr, parseIp, size, type Cidr } from '../../../lib/cidr.js';
-import { shortHex } from '../../../lib/ids.js';
+import { idPattern, shortHex } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
+import type { Ctx } from '../../context.js';
+import { findOwned } from '../common/resources.js';
 
 /** EC2 keeps the first four addresses of a subnet (network, router, DNS, future) and the last. */
 export const RESERVED_AT_START = 4n;
@@ -73,6 +82,11 @@ export function privateDnsName(ip: string, region: string): string {
   return region === 'us-east-1' ? `${host}.ec2.internal` : `${host}.${region}.compute.internal`;
 }
 
+/** The secondary private addresses of an interface, in the order they were assigned. */
+export function secondaryIpsOf(row: Pick<EniRow, 'secondary_private_ips'>): string[] {
+  return parseList(row.secondary_private_ips);
+}
+
 function parseList(s: string | null | undefined): string[] {
   if (!s) return [];
   try {
@@ -105,18 +119,88 @@ function parseGroups(json: string): GroupIdentifier[] {
 
 export type EniRow = Row<'network_interfaces'>;
 
+const ENI_ID = idPattern('eni');
+const ATTACHMENT_ID = idPattern('eni-attach');
+
+export function checkEniId(id: string): void {
+  if (!ENI_ID.test(id)) throw Errors.notFound('InvalidNetworkInterfaceId.Malformed', `Invalid id: "${id}" (expecting "eni-...")`);
+}
+
+export function enisNotFound(ids: string[]): ApiError {
+  return Errors.notFound(
+    'InvalidNetworkInterfaceID.NotFound',
+    `The networkInterface ID${ids.length > 1 ? 's' : ''} '${ids.join(', ')}' ${ids.length > 1 ? 'do' : 'does'} not exist`,
+  );
+}
+
+/** The caller's interface, or EC2's Malformed / NotFound error. */
+export async function getNetworkInterface(ctx: Ctx, id: string | undefined): Promise<EniRow> {
+  if (!id) throw Errors.missingParameter('NetworkInterfaceId');
+  checkEniId(id);
+  const row = await findOwned(ctx, 'network_interfaces', id);
+  if (!row) throw enisNotFound([id]);
+  return row;
+}
+
+/** The caller's interface holding this attachment, or EC2's Malformed / NotFound error. */
+export async function getByAttachment(ctx: Ctx, attachmentId: string | undefined, param = 'AttachmentId'): Promise<EniRow> {
+  if (!attachmentId) throw Errors.missingParameter(param);
+  if (!ATTACHMENT_ID.test(attachmentId)) {
+    throw Errors.notFound('InvalidNetworkInterfaceAttachmentId.Malformed', `Invalid id: "${attachmentId}" (expecting "eni-attach-...")`);
+  }
+  const row = await ctx.db
+    .selectFrom('network_interfaces')
+    .selectAll()
+    .where('attachment_id', '=', attachmentId)
+    .where('account_id', '=', ctx.accountId)
+    .where('region', '=', ctx.region)
+    .executeTakeFirst();
+  if (!row) throw attachmentNotFound(attachmentId);
+  return row;
+}
+
+export const attachmentNotFound = (id: string) => Errors.notFound('InvalidAttachmentID.NotFound', `The attachment ID '${id}' does not exist`);
+
+/**
+ * An interface's public addresses as EC2 shows them, by private address (see
+ * associationsOfInterfaces in ../common/public-ips.ts).
+ */
+export type Associations = ReadonlyMap<string, NetworkInterfaceAssociation>;
+
 /** Attachment status follows the instance: attaching while it launches, attached once it ran. */
 export type AttachmentStatus = 'attaching' | 'attached' | 'detaching' | 'detached';
 
-function privateAddresses(row: EniRow, region: string, dns = privateDnsName(row.private_ip, region)) {
-  const primary = { Primary: true, PrivateDnsName: dns, PrivateIpAddress: row.private_ip };
-  const secondary = parseList(row.secondary_private_ips).map((ip) => ({ Primary: false, PrivateDnsName: privateDnsName(ip, region), PrivateIpAddress: ip }));
+function privateAddresses<A>(row: EniRow, associationOf: (ip: string) => A | undefined, dns = privateDnsName(row.private_ip, row.region)) {
+  const primary = { Association: associationOf(row.private_ip), Primary: true, PrivateDnsName: dns, PrivateIpAddress: row.private_ip };
+  const secondary = parseList(row.secondary_private_ips).map((ip) => ({
+    Association: associationOf(ip),
+    Primary: false,
+    PrivateDnsName: privateDnsName(ip, row.region),
+    PrivateIpAddress: ip,
+  }));
   return [primary, ...secondary];
 }
 
+/**
+ * The association of each private address. Without the ledger's view (a caller that did not load
+ * it), the public_ip column still names the primary's address.
+ */
+function associations(row: EniRow, assoc: Associations | undefined): (ip: string) => NetworkInterfaceAssociation | undefined {
+  if (assoc) return (ip) => assoc.get(ip);
+  const fallback = row.public_ip ? { PublicIp: row.public_ip, PublicDnsName: '' } : undefined;
+  return (ip) => (ip === row.private_ip ? fallback : undefined);
+}
+
+/** Inside an Instance an association has no allocation or association id. */
+function forInstance(a: NetworkInterfaceAssociation | undefined): InstanceNetworkInterfaceAssociation | undefined {
+  return a && { IpOwnerId: a.IpOwnerId, PublicDnsName: a.PublicDnsName, PublicIp: a.PublicIp };
+}
+
 /** The interface as DescribeNetworkInterfaces shows it. */
-export function toNetworkInterface(row: EniRow, tags: Tag[] | undefined, attachmentStatus: AttachmentStatus = 'attached'): NetworkInterface {
+export function toNetworkInterface(row: EniRow, tags: Tag[] | undefined, attachmentStatus: AttachmentStatus = 'attached', assoc?: Associations): NetworkInterface {
+  const associationOf = associations(row, assoc);
   const out: NetworkInterface = {
+    Association: associationOf(row.private_ip),
     AvailabilityZone: row.availability_zone,
     AvailabilityZoneId: zoneId(row.availability_zone),
     Description: row.description,
@@ -128,7 +212,7 @@ export function toNetworkInterface(row: EniRow, tags: Tag[] | undefined, attachm
     OwnerId: row.account_id,
     PrivateDnsName: privateDnsName(row.private_ip, row.region),
     PrivateIpAddress: row.private_ip,
-    PrivateIpAddresses: privateAddresses(row, row.region),
+    PrivateIpAddresses: privateAddresses(row, associationOf),
     RequesterManaged: false,
     SourceDestCheck: row.source_dest_check === 1,
     Status: row.status as NetworkInterface['Status'],
@@ -152,9 +236,12 @@ export function toNetworkInterface(row: EniRow, tags: Tag[] | undefined, attachm
 }
 
 /** The interface as it appears inside an Instance. */
-export function toInstanceNetworkInterface(row: EniRow, attachmentStatus: AttachmentStatus): InstanceNetworkInterface {
+export function toInstanceNetworkInterface(row: EniRow, attachmentStatus: AttachmentStatus, assoc?: Associations): InstanceNetworkInterface {
   const dns = privateDnsName(row.private_ip, row.region);
+  const inner = associations(row, assoc);
+  const associationOf = (ip: string) => forInstance(inner(ip));
   return {
+    Association: associationOf(row.private_ip),
     Attachment: {
       AttachTime: row.attach_time ? new Date(row.attach_time) : undefined,
       AttachmentId: row.attachment_id ?? undefined,
@@ -171,7 +258,7 @@ export function toInstanceNetworkInterface(row: EniRow, attachmentStatus: Attach
     OwnerId: row.account_id,
     PrivateDnsName: dns,
     PrivateIpAddress: row.private_ip,
-    PrivateIpAddresses: privateAddresses(row, row.region, dns),
+    PrivateIpAddresses: privateAddresses(row, associationOf, dns),
     SourceDestCheck: row.source_dest_check === 1,
     Status: row.status as InstanceNetworkInterface['Status'],
     SubnetId: row.subnet_id,

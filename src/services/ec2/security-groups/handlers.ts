@@ -37,6 +37,7 @@ import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
+import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { securityGroupFilters, securityGroupRuleFilters, type RuleView, type SecurityGroupView } from './filters.js';
@@ -74,6 +75,11 @@ const MAX_RULES_PER_DIRECTION = 60;
 
 const ruleNotFound = (id: string) => new ApiError('InvalidSecurityGroupRuleId.NotFound', `The security group rule ID '${id}' does not exist`);
 const permissionNotFound = () => new ApiError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.');
+
+/** A group's rules changed: every VPC data plane its members (or referrers) are in follows. */
+function syncGroupVpc(ctx: Ctx, group: SecurityGroupRow): Promise<void> {
+  return queueVpcSync(ctx, { vpcId: group.vpc_id, accountId: group.account_id, region: group.region });
+}
 
 function checkRuleId(id: string): void {
   if (!isRuleId(id)) throw new ApiError('InvalidSecurityGroupRuleId.Malformed', `The security group rule ID '${id}' is malformed`);
@@ -170,6 +176,7 @@ async function authorize(
   }));
   if (rows.length) await ctx.db.insertInto('security_group_rules').values(rows).execute();
   for (const row of rows) await putTags(ctx, 'security-group-rule', row.id, tags);
+  await syncGroupVpc(ctx, group);
   return rows.map((row) => toSecurityGroupRule(row as SecurityGroupRuleRow, tags));
 }
 
@@ -190,6 +197,7 @@ async function revoke(ctx: Ctx, group: SecurityGroupRow, input: RevokeInput, isE
       if (!existing.some((r) => r.id === id)) throw ruleNotFound(id);
     }
     await deleteRules(ctx, ids);
+    await syncGroupVpc(ctx, group);
     return { Return: true };
   }
   if (!input.IpPermissions?.length) throw missingSource();
@@ -210,6 +218,7 @@ async function revoke(ctx: Ctx, group: SecurityGroupRow, input: RevokeInput, isE
   // In a default VPC EC2 revokes what matches and reports the rest; elsewhere any miss is an error.
   if (unknown.length && group.vpc_id !== (await defaultVpcId(ctx))) throw permissionNotFound();
   await deleteRules(ctx, found);
+  if (found.length) await syncGroupVpc(ctx, group);
   return unknown.length ? { Return: true, UnknownIpPermissions: groupSpecs(unknown) } : { Return: true };
 }
 
@@ -424,6 +433,7 @@ async function deleteSecurityGroup(ctx: Ctx, input: DeleteSecurityGroupRequest):
   await deleteRules(ctx, ruleIds);
   await ctx.db.deleteFrom('security_groups').where('id', '=', group.id).execute();
   await deleteAllTags(ctx, group.id);
+  await syncGroupVpc(ctx, group);
   return { Return: true, GroupId: group.id };
 }
 
@@ -509,6 +519,7 @@ async function modifySecurityGroupRules(ctx: Ctx, input: ModifySecurityGroupRule
     current.set(id, { ...row, ...fields });
   }
   for (const egress of [0, 1]) checkRuleLimit([...current.values()].filter((r) => r.is_egress === egress));
+  await syncGroupVpc(ctx, group);
   return { Return: true };
 }
 

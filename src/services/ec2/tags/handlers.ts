@@ -20,8 +20,8 @@ async function resolveResource(ctx: Ctx, id: string): Promise<string> {
   if (!kind.table) throw Errors.notFound(kind.notFound, `The ${kind.label} '${id}' does not exist`);
   const row = await ctx.db
     .selectFrom(kind.table as 'vpcs')
-    .select('id')
-    .where('id', '=', id)
+    .select((kind.idColumn ?? 'id') as 'id')
+    .where((kind.idColumn ?? 'id') as 'id', '=', id)
     .where('region', '=', ctx.region)
     .where(kind.table === 'images' ? ('owner_id' as 'account_id') : 'account_id', '=', ctx.accountId)
     .executeTakeFirst();

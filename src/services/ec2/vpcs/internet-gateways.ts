@@ -11,6 +11,7 @@ import type {
 import { ApiError, Errors } from '../../../api/errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Ctx, HandlerMap } from '../../context.js';
+import { queueVpcSync } from '../common/network-sync.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
 import { internetGatewayFilters } from './filters.js';
@@ -62,6 +63,8 @@ async function attachInternetGateway(ctx: Ctx, input: AttachInternetGatewayReque
   const other = await ctx.db.selectFrom('internet_gateways').select('id').where('vpc_id', '=', vpc.id).executeTakeFirst();
   if (other) throw Errors.invalidParameterValue(`Network ${vpc.id} already has an internet gateway attached`);
   await ctx.db.updateTable('internet_gateways').set({ vpc_id: vpc.id }).where('id', '=', igw.id).execute();
+  // Routes to it start working: the subnets whose tables send traffic to it become public.
+  await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
   return {};
 }
 
@@ -70,20 +73,21 @@ async function detachInternetGateway(ctx: Ctx, input: DetachInternetGatewayReque
   const vpc = await getVpc(ctx, input.VpcId!);
   if (igw.vpc_id !== vpc.id) throw new ApiError('Gateway.NotAttached', `resource ${igw.id} is not attached to network ${vpc.id}`);
   // Public addresses need the gateway: EC2 refuses while any are mapped in the VPC.
-  const mappedEni = await ctx.db.selectFrom('network_interfaces').select('id').where('vpc_id', '=', vpc.id).where('public_ip', 'is not', null).executeTakeFirst();
-  const mappedInstance = await ctx.db
-    .selectFrom('instances')
-    .select('id')
-    .where('vpc_id', '=', vpc.id)
-    .where('public_ip', 'is not', null)
-    .where('state', 'not in', ['terminated', 'shutting-down'])
+  // Any address of the ledger mapped to an interface of the VPC (ephemeral or elastic, primary or secondary IP).
+  const mapped = await ctx.db
+    .selectFrom('public_ips')
+    .innerJoin('network_interfaces', 'network_interfaces.id', 'public_ips.network_interface_id')
+    .select('public_ips.public_ip')
+    .where('network_interfaces.vpc_id', '=', vpc.id)
     .executeTakeFirst();
-  if (mappedEni || mappedInstance) {
+  if (mapped) {
     throw Errors.dependencyViolation(`Network ${vpc.id} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`);
   }
   await ctx.db.updateTable('internet_gateways').set({ vpc_id: null }).where('id', '=', igw.id).execute();
   // A gateway route table association (edge association) goes with the attachment.
   await ctx.db.deleteFrom('route_table_associations').where('gateway_id', '=', igw.id).execute();
+  // Routes to it become blackholes.
+  await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
   return {};
 }
 

@@ -17,6 +17,7 @@ import { ApiError, Errors } from '../../../api/errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
+import { queueVpcSync } from '../common/network-sync.js';
 import { putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
 import { networkAclFilters } from './filters.js';
@@ -34,6 +35,11 @@ import {
   toAclEntry,
   vpcIpv6Blocks,
 } from './store.js';
+
+/** ACL entries and associations are enforced at the VPC's subnet boundaries: its data plane follows. */
+function syncVpc(ctx: Ctx, vpcId: string): Promise<void> {
+  return queueVpcSync(ctx, { vpcId, accountId: ctx.accountId, region: ctx.region });
+}
 
 async function networkAclShapes(ctx: Ctx, acls: Row<'network_acls'>[]): Promise<NetworkAcl[]> {
   const ids = acls.map((a) => a.id);
@@ -90,6 +96,7 @@ async function deleteNetworkAcl(ctx: Ctx, input: DeleteNetworkAclRequest): Promi
   const assoc = await ctx.db.selectFrom('network_acl_associations').select('id').where('network_acl_id', '=', acl.id).executeTakeFirst();
   if (assoc) throw dependencies('networkAcl', acl.id);
   await deleteNetworkAclRecords(ctx, acl.id);
+  await syncVpc(ctx, acl.vpc_id);
   return {};
 }
 
@@ -113,6 +120,7 @@ async function createNetworkAclEntry(ctx: Ctx, input: CreateNetworkAclEntryReque
     throw new ApiError('NetworkAclEntryAlreadyExists', `The network acl entry identified by ${entry.rule_number} already exists.`);
   }
   await ctx.db.insertInto('network_acl_entries').values({ network_acl_id: acl.id, ...entry }).execute();
+  await syncVpc(ctx, acl.vpc_id);
   return {};
 }
 
@@ -127,6 +135,7 @@ async function replaceNetworkAclEntry(ctx: Ctx, input: ReplaceNetworkAclEntryReq
     .where('egress', '=', entry.egress)
     .where('rule_number', '=', entry.rule_number)
     .execute();
+  await syncVpc(ctx, acl.vpc_id);
   return {};
 }
 
@@ -137,6 +146,7 @@ async function deleteNetworkAclEntry(ctx: Ctx, input: DeleteNetworkAclEntryReque
   const egress = input.Egress ? 1 : 0;
   if (!(await findEntry(ctx, acl.id, egress, rule))) throw entryMissing(rule, input.Egress);
   await ctx.db.deleteFrom('network_acl_entries').where('network_acl_id', '=', acl.id).where('egress', '=', egress).where('rule_number', '=', rule).execute();
+  await syncVpc(ctx, acl.vpc_id);
   return {};
 }
 
@@ -158,6 +168,7 @@ async function replaceNetworkAclAssociation(ctx: Ctx, input: ReplaceNetworkAclAs
   const id = newId('aclassoc');
   await ctx.db.deleteFrom('network_acl_associations').where('id', '=', assoc.id).execute();
   await ctx.db.insertInto('network_acl_associations').values({ id, network_acl_id: acl.id, subnet_id: assoc.subnet_id }).execute();
+  await syncVpc(ctx, acl.vpc_id);
   return { NewAssociationId: id };
 }
 

@@ -25,6 +25,7 @@ import { newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
+import { queueVpcSync } from '../common/network-sync.js';
 import { putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
 import { routeTableFilters } from './filters.js';
@@ -48,6 +49,11 @@ import {
 
 type RouteRow = Row<'routes'>;
 type AssocRow = Row<'route_table_associations'>;
+
+/** Routes and associations are the VPC's data plane: its subnets' kernel route tables follow. */
+function syncVpc(ctx: Ctx, vpcId: string): Promise<void> {
+  return queueVpcSync(ctx, { vpcId, accountId: ctx.accountId, region: ctx.region });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Shapes: a route's state is worked out when described, from whether its target is still there
@@ -205,6 +211,7 @@ async function deleteRouteTable(ctx: Ctx, input: DeleteRouteTableRequest): Promi
   const assoc = await ctx.db.selectFrom('route_table_associations').select('id').where('route_table_id', '=', table.id).executeTakeFirst();
   if (assoc) throw dependencies('routeTable', table.id);
   await deleteRouteTableRecords(ctx, table.id);
+  await syncVpc(ctx, table.vpc_id);
   return {};
 }
 
@@ -302,6 +309,7 @@ async function createRoute(ctx: Ctx, input: CreateRouteRequest): Promise<CreateR
     .insertInto('routes')
     .values({ route_table_id: table.id, destination: dest.destination, target_type: target.type, target_id: target.id, origin: 'CreateRoute', state: 'active' })
     .execute();
+  await syncVpc(ctx, table.vpc_id);
   return { Return: true };
 }
 
@@ -320,6 +328,7 @@ async function deleteRoute(ctx: Ctx, input: DeleteRouteRequest): Promise<Record<
     throw Errors.invalidParameterValue(`cannot remove local route ${dest.destination} in route table ${table.id}`);
   }
   await ctx.db.deleteFrom('routes').where('route_table_id', '=', table.id).where('destination', '=', dest.destination).execute();
+  await syncVpc(ctx, table.vpc_id);
   return {};
 }
 
@@ -355,6 +364,7 @@ async function replaceRoute(ctx: Ctx, input: ReplaceRouteRequest): Promise<Recor
     .where('route_table_id', '=', table.id)
     .where('destination', '=', dest.destination)
     .execute();
+  await syncVpc(ctx, table.vpc_id);
   return {};
 }
 
@@ -388,6 +398,7 @@ async function associateRouteTable(ctx: Ctx, input: AssociateRouteTableRequest):
     if (await ctx.db.selectFrom('route_table_associations').select('id').where('gateway_id', '=', gw).executeTakeFirst()) throw conflict();
     await ctx.db.insertInto('route_table_associations').values({ id, route_table_id: table.id, subnet_id: null, gateway_id: gw, main: 0 }).execute();
   }
+  await syncVpc(ctx, table.vpc_id);
   return { AssociationId: id, AssociationState: { State: 'associated' } };
 }
 
@@ -411,6 +422,7 @@ async function disassociateRouteTable(ctx: Ctx, input: DisassociateRouteTableReq
   const assoc = await getAssociation(ctx, input.AssociationId);
   if (assoc.main) throw Errors.invalidParameterValue(`cannot disassociate the main route table association ${assoc.id}`);
   await ctx.db.deleteFrom('route_table_associations').where('id', '=', assoc.id).execute();
+  await syncVpc(ctx, assoc.vpc_id);
   return {};
 }
 
@@ -428,6 +440,7 @@ async function replaceRouteTableAssociation(ctx: Ctx, input: ReplaceRouteTableAs
     .insertInto('route_table_associations')
     .values({ id, route_table_id: table.id, subnet_id: assoc.subnet_id, gateway_id: assoc.gateway_id, main: assoc.main })
     .execute();
+  await syncVpc(ctx, table.vpc_id);
   return { NewAssociationId: id, AssociationState: { State: 'associated' } };
 }
 

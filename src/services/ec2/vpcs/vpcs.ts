@@ -29,6 +29,7 @@ import { buildDefaultVpc } from './default-vpc.js';
 import { describe } from './describe.js';
 import { dhcpOptionsFilters, vpcFilters } from './filters.js';
 import { secondaryVpcCidr, vpcCidr } from './rules.js';
+import { queueVpcSync } from '../common/network-sync.js';
 import {
   addIpv6AclEntries,
   allocateIpv6Block,
@@ -172,6 +173,8 @@ async function modifyVpcAttribute(ctx: Ctx, input: ModifyVpcAttributeRequest): P
   const [name, column, value] = given[0]!;
   if (value!.Value === undefined) throw Errors.missingParameter(`${name}.Value`);
   await ctx.db.updateTable('vpcs').set({ [column]: value!.Value ? 1 : 0 }).where('id', '=', vpc.id).execute();
+  // The resolver's DNAT follows enableDnsSupport.
+  if (name === 'EnableDnsSupport') await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
   return {};
 }
 
@@ -212,6 +215,7 @@ async function associateVpcCidrBlock(ctx: Ctx, input: AssociateVpcCidrBlockReque
       .where('id', '=', vpc.id)
       .execute();
     await addLocalRoute(cidr);
+    await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
     return { VpcId: vpc.id, CidrBlockAssociation: { ...assoc, CidrBlockState: { State: 'associating' } } as VpcCidrBlockAssociation };
   }
   const existing = vpcIpv6AssociationsOf(vpc);
@@ -256,6 +260,7 @@ async function disassociateVpcCidrBlock(ctx: Ctx, input: DisassociateVpcCidrBloc
     if (used) throw Errors.dependencyViolation(`The vpc CIDR block '${block}' has dependencies and cannot be disassociated.`);
     if (a4) {
       await ctx.db.updateTable('vpcs').set({ cidr_associations: JSON.stringify(v4.filter((a) => a !== a4)) }).where('id', '=', vpc.id).execute();
+      await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
     } else {
       await ctx.db.updateTable('vpcs').set({ ipv6_cidr_associations: JSON.stringify(v6.filter((a) => a !== a6)) }).where('id', '=', vpc.id).execute();
     }
