@@ -41,6 +41,9 @@ export const hostPackages = {
   dropbear: 'dropbear-bin', // SSH in the minimal image
   sudo: 'sudo', // passwordless sudo in the minimal image
   conmon: 'conmon', // the per-instance monitor of the runc driver: reaps the instance's init, records its exit status
+  'qemu-storage-daemon': 'qemu-system-common', // encrypted EBS volumes: LUKS served through FUSE (no dm-crypt here)
+  'qemu-img': 'qemu-utils', // making and growing LUKS volume images
+  fusermount3: 'fuse3', // FUSE exports of qemu-storage-daemon
 };
 
 /** Extra packages only the test suite needs. */

@@ -1,4 +1,5 @@
 // Wiring: store, accounts, controllers, driver and the API server, started and stopped together.
+import { accountDataKey } from './services/ec2/volumes/keys.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -70,7 +71,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   let host: HostStack | undefined;
   let driver: InstanceDriver;
   try {
-    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images, publicPool: config.publicPool, egress: config.egress });
+    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, accountId) });
     driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
     if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
   } catch (e) {

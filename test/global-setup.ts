@@ -14,7 +14,7 @@ let before: HostObjects;
 let runDir = '';
 let savedTmp: string | undefined;
 
-const byPath: (keyof HostObjects)[] = ['mounts', 'loopDevices', 'monitors'];
+const byPath: (keyof HostObjects)[] = ['mounts', 'loopDevices', 'monitors', 'daemons'];
 
 function leaks(): Partial<HostObjects> {
   const found = newObjects(before, hostObjects());

@@ -18,6 +18,8 @@ export interface HostObjects {
   mounts: string[];
   cgroups: string[];
   monitors: string[];
+  /** qemu-storage-daemon processes exporting encrypted volumes of a cumulo state folder (their FUSE files are in `mounts`). */
+  daemons: string[];
 }
 
 function safe<T>(fn: () => T, dflt: T): T {
@@ -102,7 +104,19 @@ export function hostObjects(): HostObjects {
         }),
     [],
   );
-  return { netns, links, nftTables, rules, routes, loopDevices, mounts, cgroups, monitors };
+  const daemons = safe(
+    () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .flatMap((p) => {
+          const cmd = safe(() => readFileSync(`/proc/${p}/cmdline`, 'utf8'), '').split('\0');
+          const stat = safe(() => readFileSync(`/proc/${p}/stat`, 'utf8'), '');
+          if (/\) Z /.test(stat)) return [];
+          return cmd[0]?.endsWith('qemu-storage-daemon') && cmd.some((a) => /cumulo/.test(a)) ? [`${p} ${cmd.join(' ').slice(0, 200)}`] : [];
+        }),
+    [],
+  );
+  return { netns, links, nftTables, rules, routes, loopDevices, mounts, cgroups, monitors, daemons };
 }
 
 /** What is in `after` but not in `before`, by kind (empty when nothing leaked). */

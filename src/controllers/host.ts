@@ -1,13 +1,13 @@
-// Reconcilers between the store and what a host driver holds beyond one instance's lifecycle:
+// Reconcilers between the store and what a host driver holds beyond one instance's lifecycle
+// (volume.delete lives with the other volume reconcilers in volumes.ts):
 //
-//   volume.delete      a deleted volume row → its data goes from the host (DeleteOnTermination)
 //   instance.metadata  (older stores) → a vpc.sync of the instance's VPC, which now carries the hop limit
 //   metrics.sample     every CUMULO_METRICS_INTERVAL_MS: counters of the running instances into
 //                      instance_metrics; samples older than CUMULO_METRICS_RETENTION_MS go
 //
 // and what a server does with its host at start (adoptHost) and when an instance ends (watchNow).
 import { hostname } from 'node:os';
-import { hasAbility, type MetricsSource, type VolumeDeletion, type VpcNetworking } from '../host/compute/driver.js';
+import { hasAbility, type MetricsSource, type VpcNetworking } from '../host/compute/driver.js';
 import { queueVpcSync } from '../services/ec2/common/network-sync.js';
 import { insertJob } from '../store/jobs.js';
 import { syncVpcNow, vpcsWithInstancesUp } from './network.js';
@@ -28,16 +28,8 @@ export function metricsRetention(): number {
 export const samplerId = () => `metrics:${hostname()}`;
 
 export function registerHostControllers(runner: Runner): void {
-  runner.register('volume.delete', deleteVolume);
   runner.register('instance.metadata', updateMetadata);
   runner.register('metrics.sample', sample);
-}
-
-async function deleteVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
-  // A volume that has a row again is not ours to delete (ids are never reused, but be sure).
-  const row = await deps.db.selectFrom('volumes').select('id').where('id', '=', job.resource_id).executeTakeFirst();
-  if (row) return;
-  if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(job.resource_id);
 }
 
 /** A job queued by an older server: the hop limit is part of the VPC's data plane now. */

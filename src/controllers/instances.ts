@@ -12,13 +12,14 @@
 //   instance.watch      running: polls the driver; a shutdown from inside follows the instance's
 //                       InstanceInitiatedShutdownBehavior, a vanished instance is booted again
 //   instance.purge      terminated for terminatedRetentionMs → the row and its leftovers are deleted
-import type { InstanceDriver } from '../host/compute/driver.js';
+import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/compute/driver.js';
 import type { Tx } from '../store/db.js';
 import type { Row } from '../store/schema.js';
 import { queueVpcSync } from '../services/ec2/common/network-sync.js';
 import { publicIpsOfInterfaces, releaseEphemeralPublicIps } from '../services/ec2/common/public-ips.js';
 import { buildInstanceSpec, buildInterfaceSpec } from '../services/ec2/instances/spec.js';
 import { stateReasons, userInitiated } from '../services/ec2/instances/states.js';
+import { volumeLimits } from '../services/ec2/volumes/store.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
 import { insertJob } from '../store/jobs.js';
 import { syncVpcNow } from './network.js';
@@ -91,10 +92,25 @@ export async function specOf(deps: Pick<ControllerDeps, 'db'>, row: InstanceRow)
   const rootVolume = await deps.db
     .selectFrom('volume_attachments')
     .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
-    .select(['volume_attachments.volume_id', 'volume_attachments.device', 'volumes.size_gib'])
+    .select(['volume_attachments.volume_id', 'volume_attachments.device', 'volumes.size_gib', 'volumes.snapshot_id'])
     .where('volume_attachments.instance_id', '=', row.id)
     .where('volume_attachments.device', '=', row.root_device_name)
     .executeTakeFirst();
+  // The root's snapshot when it is one of the block store's (CreateImage, RegisterImage, CopyImage).
+  const rootSnapshot = rootVolume?.snapshot_id
+    ? await deps.db.selectFrom('snapshots').select('id').where('id', '=', rootVolume.snapshot_id).executeTakeFirst()
+    : undefined;
+  // The data volumes attached (not those on their way out), with what the block I/O controller enforces.
+  const data = await deps.db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .select(['volume_attachments.volume_id', 'volume_attachments.device', 'volumes.volume_type', 'volumes.size_gib', 'volumes.iops', 'volumes.throughput'])
+    .where('volume_attachments.instance_id', '=', row.id)
+    .where('volume_attachments.device', '!=', row.root_device_name)
+    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
+    .orderBy('volume_attachments.device')
+    .execute();
+  const volumes = data.map((v) => ({ volumeId: v.volume_id, device: v.device, limits: volumeLimits(v) }));
   const enis = await deps.db
     .selectFrom('network_interfaces')
     .select(['id', 'instance_id', 'device_index', 'subnet_id', 'mac_address', 'private_ip', 'secondary_private_ips', 'security_groups', 'source_dest_check'])
@@ -108,7 +124,14 @@ export async function specOf(deps: Pick<ControllerDeps, 'db'>, row: InstanceRow)
     buildInterfaceSpec(e, { subnetCidr: cidrs.get(e.subnet_id) ?? subnet.cidr_block, metadataOptions: row.metadata_options, publicIps: publicIps.get(e.id) }),
   );
   const vpc = await deps.db.selectFrom('vpcs').select('cidr_block').where('id', '=', row.vpc_id).executeTakeFirst();
-  return buildInstanceSpec(row, subnet.cidr_block, { imageSource: image?.source, rootVolume, interfaces, vpcCidr: vpc?.cidr_block });
+  return buildInstanceSpec(row, subnet.cidr_block, {
+    imageSource: image?.source,
+    rootVolume,
+    interfaces,
+    vpcCidr: vpc?.cidr_block,
+    volumes,
+    ...(rootSnapshot ? { rootSnapshotId: rootSnapshot.id } : {}),
+  });
 }
 
 /** The VPCs an instance has interfaces in (its own first). */
@@ -130,9 +153,38 @@ async function leaveNetwork(trx: Tx, row: InstanceRow, vpcs: { vpcId: string; ac
 async function boot(deps: ControllerDeps, row: InstanceRow): Promise<void> {
   // Its VPC's namespace and rules first (pending, so its own interfaces are in them).
   for (const v of await vpcsOf(deps.db, row)) await syncVpcNow(deps, v.vpcId);
+  await createDataVolumes(deps, row);
   await deps.driver.create(await specOf(deps, row));
   const seen = await deps.driver.inspect(row.id);
   if (seen.state !== 'running') await deps.driver.start(row.id);
+}
+
+/**
+ * The data volumes of its block device mappings (empty, or from the image's snapshots) exist on the
+ * host before it boots with them; the root volume is the driver's (create). Idempotent.
+ */
+async function createDataVolumes(deps: ControllerDeps, row: InstanceRow): Promise<void> {
+  if (!hasAbility<BlockStorage>(deps.driver, 'createVolume')) return;
+  const volumes = await deps.db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .select(['volumes.id', 'volumes.account_id', 'volumes.region', 'volumes.size_gib', 'volumes.snapshot_id', 'volumes.encrypted'])
+    .where('volume_attachments.instance_id', '=', row.id)
+    .where('volume_attachments.device', '!=', row.root_device_name)
+    .execute();
+  for (const v of volumes) {
+    const snapshot = v.snapshot_id ? await deps.db.selectFrom('snapshots').select('id').where('id', '=', v.snapshot_id).executeTakeFirst() : undefined;
+    await deps.driver.createVolume({
+      volumeId: v.id,
+      accountId: v.account_id,
+      region: v.region,
+      sizeGiB: v.size_gib,
+      encrypted: v.encrypted === 1,
+      ...(snapshot ? { snapshotId: snapshot.id } : {}),
+    });
+  }
+  // What the launch made is there now: the volumes are in use.
+  if (volumes.length) await deps.db.updateTable('volumes').set({ state: 'in-use' }).where('id', 'in', volumes.map((v) => v.id)).where('state', '=', 'creating').execute();
 }
 
 async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start'): Promise<JobResult> {
@@ -263,7 +315,8 @@ async function terminate(job: Job, deps: ControllerDeps): Promise<JobResult> {
 
 /**
  * Let go of what an instance held: volumes marked DeleteOnTermination (all of them when a launch
- * failed) are deleted, the others detached; interfaces likewise by their DeleteOnTermination.
+ * failed) are deleted, the others detached (available at once; a volume.detach job with
+ * `released` makes the host let go of them too); interfaces likewise by their DeleteOnTermination.
  */
 export async function release(db: Tx, instanceId: string, opts: { allVolumes: boolean }): Promise<void> {
   const attachments = await db.selectFrom('volume_attachments').selectAll().where('instance_id', '=', instanceId).execute();
@@ -277,7 +330,14 @@ export async function release(db: Tx, instanceId: string, opts: { allVolumes: bo
     await db.deleteFrom('tags').where('resource_id', 'in', doomed).execute();
     await db.deleteFrom('volumes').where('id', 'in', doomed).execute();
   }
-  if (kept.length) await db.updateTable('volumes').set({ state: 'available' }).where('id', 'in', kept).execute();
+  if (kept.length) {
+    // A Multi-Attach volume stays in use while another instance holds it.
+    const still = new Set((await db.selectFrom('volume_attachments').select('volume_id').where('volume_id', 'in', kept).execute()).map((a) => a.volume_id));
+    const free = kept.filter((id) => !still.has(id));
+    if (free.length) await db.updateTable('volumes').set({ state: 'available' }).where('id', 'in', free).where('state', '=', 'in-use').execute();
+    const rows = await db.selectFrom('volumes').select(['id', 'account_id', 'region']).where('id', 'in', kept).execute();
+    for (const v of rows) await insertJob(db, { kind: 'volume.detach', resourceId: v.id, accountId: v.account_id, region: v.region, payload: { instanceId, released: true } });
+  }
 
   const enis = await db.selectFrom('network_interfaces').select(['id', 'delete_on_termination']).where('instance_id', '=', instanceId).execute();
   const gone = enis.filter((e) => e.delete_on_termination === 1).map((e) => e.id);

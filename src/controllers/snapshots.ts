@@ -1,4 +1,172 @@
-// The snapshot reconcilers (issue 5: EBS). Filled in by the snapshots work.
-import type { Runner } from './runner.js';
+// The snapshot reconcilers (issue 5: EBS). Handlers write the rows and queue these jobs:
+//   snapshot.create      take one volume's snapshot into the region's block store
+//   snapshot.create-set  CreateSnapshots: the volumes of one instance, one right after the other
+//   snapshot.copy        CopySnapshot: copy a snapshot from its region's store into this one's
+//   snapshot.delete      free a deleted snapshot's chunks (those no other snapshot holds)
+// A driver without BlockStorage (the fake one) has no data to move: the rows just complete.
+// Every step is idempotent: the host's methods are, and a row already completed (or gone) is
+// left as it is.
+import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/compute/driver.js';
+import type { Row } from '../store/schema.js';
+import type { ControllerDeps, Runner } from './runner.js';
 
-export function registerSnapshotControllers(_runner: Runner): void {}
+type SnapshotRow = Row<'snapshots'>;
+
+const GiB = 1024 ** 3;
+/** Progress reaches the row at most this often. */
+const PROGRESS_MS = 250;
+
+function blockStorage(driver: InstanceDriver): (InstanceDriver & BlockStorage) | undefined {
+  return hasAbility<BlockStorage>(driver, 'snapshotVolume') ? driver : undefined;
+}
+
+async function loadRow(deps: ControllerDeps, id: string): Promise<SnapshotRow | undefined> {
+  return deps.db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Writes progress to a pending row, at most every PROGRESS_MS; never after `stop()`. */
+function progressWriter(deps: ControllerDeps, id: string): { onProgress: (percent: number) => void; stop: () => Promise<void> } {
+  let last = 0;
+  let stopped = false;
+  let pending: Promise<unknown> = Promise.resolve();
+  return {
+    onProgress(percent) {
+      const now = Date.now();
+      if (stopped || now - last < PROGRESS_MS) return;
+      last = now;
+      // Never 100 before the row is completed: completion writes that.
+      const p = Math.max(0, Math.min(99, Math.floor(percent)));
+      pending = deps.db
+        .updateTable('snapshots')
+        .set({ progress: p })
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .where('progress', '<', p)
+        .execute()
+        .catch((e) => deps.log(`snapshots: progress of ${id}: ${(e as Error).message}`));
+    },
+    async stop() {
+      stopped = true;
+      await pending;
+    },
+  };
+}
+
+async function complete(deps: ControllerDeps, id: string, dataBytes: number, addedBytes: number): Promise<boolean> {
+  const r = await deps.db
+    .updateTable('snapshots')
+    .set({ state: 'completed', progress: 100, data_bytes: dataBytes, added_bytes: addedBytes, completion_time: new Date().toISOString(), state_message: null })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+async function fail(deps: ControllerDeps, id: string, message: string): Promise<void> {
+  deps.log(`snapshots: ${id} failed: ${message}`);
+  await deps.db
+    .updateTable('snapshots')
+    .set({ state: 'error', state_message: message.slice(0, 1000), completion_time: new Date().toISOString() })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .execute();
+}
+
+/** The parent to build on, if it is still there and completed (a deleted one is no help). */
+async function usableParent(deps: ControllerDeps, row: SnapshotRow): Promise<string | undefined> {
+  if (!row.parent_snapshot_id) return undefined;
+  const p = await deps.db.selectFrom('snapshots').select(['id', 'state']).where('id', '=', row.parent_snapshot_id).executeTakeFirst();
+  return p?.state === 'completed' ? p.id : undefined;
+}
+
+/** Take one pending snapshot; a row gone meanwhile (DeleteSnapshot) has its data dropped again. */
+async function takeOne(deps: ControllerDeps, id: string): Promise<void> {
+  const row = await loadRow(deps, id);
+  if (!row || row.state !== 'pending') return;
+  const bs = blockStorage(deps.driver);
+  if (!bs) {
+    await complete(deps, id, row.volume_size * GiB, 0);
+    return;
+  }
+  const progress = progressWriter(deps, id);
+  try {
+    const result = await bs.snapshotVolume({
+      volumeId: row.volume_id,
+      snapshotId: row.id,
+      region: row.region,
+      accountId: row.account_id,
+      parentSnapshotId: await usableParent(deps, row),
+      encrypted: row.encrypted === 1,
+      onProgress: progress.onProgress,
+    });
+    await progress.stop();
+    if (!(await complete(deps, id, result.dataBytes, result.addedBytes))) {
+      // Deleted while it was being taken: its delete job may have run before the data existed.
+      if (!(await loadRow(deps, id))) await bs.deleteSnapshot(row.region, id);
+    }
+  } catch (e) {
+    await progress.stop();
+    await fail(deps, id, (e as Error).message);
+  }
+}
+
+async function createOne(job: { resource_id: string }, deps: ControllerDeps): Promise<void> {
+  await takeOne(deps, job.resource_id);
+}
+
+/**
+ * CreateSnapshots: every volume of the set in turn, with nothing else in between. Each volume is
+ * reflink-cloned by the host as its snapshot starts, so the point in time is per volume, the
+ * volumes a few milliseconds apart (crash-consistent per volume, not across volumes).
+ */
+async function createSet(job: { data: { snapshotIds?: string[] } }, deps: ControllerDeps): Promise<void> {
+  for (const id of job.data.snapshotIds ?? []) await takeOne(deps, id);
+}
+
+async function copy(job: { resource_id: string }, deps: ControllerDeps): Promise<void> {
+  const row = await loadRow(deps, job.resource_id);
+  if (!row || row.state !== 'pending') return;
+  const source = row.source_snapshot_id ? await loadRow(deps, row.source_snapshot_id) : undefined;
+  if (!source || source.state !== 'completed' || source.region !== row.source_region) {
+    await fail(deps, row.id, `The source snapshot ${row.source_snapshot_id ?? ''} is no longer available.`);
+    return;
+  }
+  const bs = blockStorage(deps.driver);
+  if (!bs) {
+    await complete(deps, row.id, source.data_bytes || source.volume_size * GiB, 0);
+    return;
+  }
+  const progress = progressWriter(deps, row.id);
+  try {
+    const { bytesCopied } = await bs.copySnapshot({
+      fromRegion: source.region,
+      snapshotId: source.id,
+      toRegion: row.region,
+      newSnapshotId: row.id,
+      accountId: row.account_id,
+      onProgress: progress.onProgress,
+    });
+    await progress.stop();
+    if (!(await complete(deps, row.id, source.data_bytes, bytesCopied))) {
+      if (!(await loadRow(deps, row.id))) await bs.deleteSnapshot(row.region, row.id);
+    }
+  } catch (e) {
+    await progress.stop();
+    await fail(deps, row.id, (e as Error).message);
+  }
+}
+
+async function remove(job: { resource_id: string; region: string; data: { region?: string } }, deps: ControllerDeps): Promise<void> {
+  // The row is gone already (EC2 shows a deleted snapshot gone at once); a row with the same id
+  // would be a bug, never a reason to keep the data of a snapshot the user deleted.
+  const bs = blockStorage(deps.driver);
+  if (!bs) return;
+  await bs.deleteSnapshot(job.data.region ?? job.region, job.resource_id);
+}
+
+export function registerSnapshotControllers(runner: Runner): void {
+  runner.register('snapshot.create', createOne);
+  runner.register('snapshot.create-set', createSet);
+  runner.register('snapshot.copy', copy);
+  runner.register('snapshot.delete', remove);
+}

@@ -1,4 +1,163 @@
-// The volume reconcilers (issue 5: EBS). Filled in by the volumes work.
-import type { Runner } from './runner.js';
+// The volume reconcilers (issue 5: EBS). Each reads its row, acts on the host through the
+// driver's BlockStorage ability (a driver without it, the fake, only moves the state on), and
+// records the outcome guarded by the state it started from. All are safe to run again.
+//
+//   volume.create   creating → driver.createVolume → available
+//   volume.delete   deleting → driver.deleteVolume → row and tags gone; a row already gone
+//                   (DeleteOnTermination at terminate) → its data goes from the host
+//   volume.attach   attachment attaching → driver.attachVolume when the instance runs → attached
+//                   (a stopped instance gets it through InstanceSpec.volumes at its next start)
+//   volume.detach   attachment detaching → driver.detachVolume when the instance runs → row gone,
+//                   the volume available when no attachment is left; { released: true } (the
+//                   instance was terminated and its attachment is gone already): the host part only
+//   volume.modify   modification modifying → driver.resizeVolume / setVolumeLimits (live on the
+//                   running instances it is attached to) → the volume takes the target → optimizing
+//                   → completed
+import { hasAbility, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
+import { accountDataKey } from '../services/ec2/volumes/keys.js';
+import { volumeLimits, type VolumeShape } from '../services/ec2/volumes/store.js';
+import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
 
-export function registerVolumeControllers(_runner: Runner): void {}
+type Job = Parameters<Reconciler>[0];
+
+/** How long a modification stays 'optimizing' (CUMULO_VOLUME_OPTIMIZE_MS overrides, for tests). */
+export function optimizeMs(): number {
+  const v = Number(process.env.CUMULO_VOLUME_OPTIMIZE_MS);
+  return Number.isFinite(v) && v >= 0 && process.env.CUMULO_VOLUME_OPTIMIZE_MS !== undefined ? v : 2_000;
+}
+
+export function registerVolumeControllers(runner: Runner): void {
+  runner.register('volume.create', createVolume);
+  runner.register('volume.delete', deleteVolume);
+  runner.register('volume.attach', attachVolume);
+  runner.register('volume.detach', detachVolume);
+  runner.register('volume.modify', modifyVolume);
+}
+
+const blockStorage = (deps: ControllerDeps) => (hasAbility<BlockStorage>(deps.driver, 'createVolume') ? deps.driver : undefined);
+
+async function createVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const row = await deps.db.selectFrom('volumes').selectAll().where('id', '=', job.resource_id).executeTakeFirst();
+  if (!row || row.state !== 'creating') return;
+  const bs = blockStorage(deps);
+  if (bs) {
+    // The account's data key exists before its first encrypted volume is written.
+    if (row.encrypted) await accountDataKey(deps.db, row.account_id);
+    await bs.createVolume({
+      volumeId: row.id,
+      accountId: row.account_id,
+      region: row.region,
+      sizeGiB: row.size_gib,
+      ...(row.snapshot_id ? { snapshotId: row.snapshot_id } : {}),
+      encrypted: row.encrypted === 1,
+    });
+  }
+  await deps.db.updateTable('volumes').set({ state: 'available' }).where('id', '=', row.id).where('state', '=', 'creating').execute();
+}
+
+async function deleteVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const row = await deps.db.selectFrom('volumes').select(['id', 'state']).where('id', '=', job.resource_id).executeTakeFirst();
+  // A row in another state is not being deleted (ids are never reused, but be sure).
+  if (row && row.state !== 'deleting') return;
+  if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(job.resource_id);
+  if (!row) return;
+  await deps.db.transaction().execute(async (trx) => {
+    const res = await trx.deleteFrom('volumes').where('id', '=', row.id).where('state', '=', 'deleting').executeTakeFirst();
+    if (Number(res.numDeletedRows) === 1) await trx.deleteFrom('tags').where('resource_id', '=', row.id).execute();
+  });
+}
+
+async function instanceState(deps: ControllerDeps, id: string): Promise<string | undefined> {
+  return (await deps.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst())?.state;
+}
+
+async function attachVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const instanceId = String(job.data?.instanceId ?? '');
+  const a = await deps.db.selectFrom('volume_attachments').selectAll().where('volume_id', '=', job.resource_id).where('instance_id', '=', instanceId).executeTakeFirst();
+  if (!a || a.state !== 'attaching') return;
+  const volume = await deps.db.selectFrom('volumes').selectAll().where('id', '=', a.volume_id).executeTakeFirst();
+  if (!volume) return;
+  const bs = blockStorage(deps);
+  if (bs && (await instanceState(deps, instanceId)) === 'running') {
+    await bs.attachVolume(instanceId, { volumeId: volume.id, device: a.device, limits: volumeLimits(volume) });
+  }
+  await deps.db
+    .updateTable('volume_attachments')
+    .set({ state: 'attached' })
+    .where('volume_id', '=', a.volume_id)
+    .where('instance_id', '=', instanceId)
+    .where('state', '=', 'attaching')
+    .execute();
+}
+
+async function detachVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const instanceId = String(job.data?.instanceId ?? '');
+  const bs = blockStorage(deps);
+  if (job.data?.released) {
+    // The instance is gone from the store's point of view; the host lets go of the volume.
+    if (bs) await bs.detachVolume(instanceId, job.resource_id, { force: true });
+    return;
+  }
+  const a = await deps.db.selectFrom('volume_attachments').selectAll().where('volume_id', '=', job.resource_id).where('instance_id', '=', instanceId).executeTakeFirst();
+  if (!a || a.state !== 'detaching') return;
+  if (bs && (await instanceState(deps, instanceId)) !== undefined) {
+    // Idempotent on the host: also when the instance is stopped (nothing to let go of there).
+    await bs.detachVolume(instanceId, a.volume_id, { force: Boolean(job.data?.force) });
+  }
+  await deps.db.transaction().execute(async (trx) => {
+    const res = await trx
+      .deleteFrom('volume_attachments')
+      .where('volume_id', '=', a.volume_id)
+      .where('instance_id', '=', instanceId)
+      .where('state', '=', 'detaching')
+      .executeTakeFirst();
+    if (Number(res.numDeletedRows) !== 1) return;
+    const left = await trx.selectFrom('volume_attachments').select('instance_id').where('volume_id', '=', a.volume_id).executeTakeFirst();
+    if (!left) await trx.updateTable('volumes').set({ state: 'available' }).where('id', '=', a.volume_id).where('state', '=', 'in-use').execute();
+  });
+}
+
+async function modifyVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const startTime = String(job.data?.startTime ?? '');
+  const m = await deps.db.selectFrom('volume_modifications').selectAll().where('volume_id', '=', job.resource_id).where('start_time', '=', startTime).executeTakeFirst();
+  if (!m) return;
+  const volume = await deps.db.selectFrom('volumes').selectAll().where('id', '=', m.volume_id).executeTakeFirst();
+  if (!volume) {
+    await deps.db.updateTable('volume_modifications').set({ state: 'failed', status_message: 'The volume was deleted', end_time: new Date().toISOString() }).where('volume_id', '=', m.volume_id).where('start_time', '=', startTime).execute();
+    return;
+  }
+  const target = JSON.parse(m.target) as VolumeShape;
+  if (m.state === 'modifying') {
+    const bs = blockStorage(deps);
+    const next = { ...volume, size_gib: target.Size, volume_type: target.VolumeType, iops: target.Iops ?? null, throughput: target.Throughput ?? null };
+    if (bs) {
+      if (target.Size > volume.size_gib) await bs.resizeVolume(volume.id, target.Size);
+      const running = await deps.db
+        .selectFrom('volume_attachments')
+        .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
+        .select('instances.id')
+        .where('volume_attachments.volume_id', '=', volume.id)
+        .where('instances.state', '=', 'running')
+        .execute();
+      for (const i of running) await bs.setVolumeLimits(i.id, volume.id, volumeLimits(next));
+    }
+    await deps.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('volumes')
+        .set({ size_gib: next.size_gib, volume_type: next.volume_type, iops: next.iops, throughput: next.throughput, multi_attach_enabled: target.MultiAttachEnabled ? 1 : 0 })
+        .where('id', '=', volume.id)
+        .execute();
+      await trx.updateTable('volume_modifications').set({ state: 'optimizing', progress: 50 }).where('volume_id', '=', m.volume_id).where('start_time', '=', startTime).where('state', '=', 'modifying').execute();
+    });
+    return { retryAt: new Date(Date.now() + optimizeMs()) };
+  }
+  if (m.state === 'optimizing') {
+    await deps.db
+      .updateTable('volume_modifications')
+      .set({ state: 'completed', progress: 100, end_time: new Date().toISOString() })
+      .where('volume_id', '=', m.volume_id)
+      .where('start_time', '=', startTime)
+      .where('state', '=', 'optimizing')
+      .execute();
+  }
+}

@@ -11,11 +11,16 @@ import { BuiltinImageStore } from './images/builtin-store.js';
 import type { ImageStore } from './images/store.js';
 import { LinuxHostNetwork } from './network/linux.js';
 import { InstanceStoreDisks } from './storage/instance-store.js';
+import { RegionSnapshotStores } from './storage/snapshots.js';
 import { XfsVolumeStore } from './storage/xfs-store.js';
 
 export interface HostStack {
   images: ImageStore;
   volumes: XfsVolumeStore;
+  /** The regions' EBS snapshot stores (inside the volume store's XFS). */
+  snapshots: RegionSnapshotStores;
+  /** The account's EBS data key (the ebs_keys table), for encrypted snapshots. */
+  keyOf: (accountId: string) => Promise<Buffer>;
   instanceStore: InstanceStoreDisks;
   network: LinuxHostNetwork;
   imds: ImdsServer;
@@ -49,6 +54,8 @@ export interface HostStackOptions {
   publicPool: string;
   /** CUMULO_EGRESS=on: instances with a public IP reach beyond the machine (NAT), and the resolver relays other names. */
   egress: boolean;
+  /** The account's EBS data key (the app gives src/services/ec2/volumes/keys.ts's accountDataKey). */
+  keyOf: (accountId: string) => Promise<Buffer>;
 }
 
 export async function openHostStack(opts: HostStackOptions): Promise<HostStack> {
@@ -56,6 +63,7 @@ export async function openHostStack(opts: HostStackOptions): Promise<HostStack> 
   await mkdir(home, { recursive: true, mode: 0o700 });
   const images = opts.images ?? new BuiltinImageStore({ home });
   const volumes = new XfsVolumeStore({ home, onProgress: (e) => opts.log(`volumes: ${e.step}${e.total ? ` ${e.done ?? 0}/${e.total}` : ''}`) });
+  const snapshots = new RegionSnapshotStores(volumes);
   const instanceStore = new InstanceStoreDisks({ home });
   // Who asks is known from the connection: the uplink address it reached names the VPC, the
   // (anti-spoofed) source address the interface in it.
@@ -78,6 +86,8 @@ export async function openHostStack(opts: HostStackOptions): Promise<HostStack> 
   return {
     images,
     volumes,
+    snapshots,
+    keyOf: opts.keyOf,
     instanceStore,
     network: net,
     imds,

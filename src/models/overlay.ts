@@ -23,6 +23,16 @@ export function applyOverlay(service: string, model: RawModelLike): void {
         acc.locationName = 'accelerators';
         if (acc.member && !acc.member.locationName) acc.member.locationName = 'member';
       }
+      // Members newer than the v2 model that EC2 sends today and SDKs read: a snapshot's completion
+      // time and full size, an image's source (CopyImage).
+      if (members.SnapshotId && members.VolumeId && members.DataEncryptionKeyId && members.StateMessage && members.OwnerAlias) {
+        members.CompletionTime ??= { type: 'timestamp', locationName: 'completionTime' };
+        members.FullSnapshotSizeInBytes ??= { type: 'long', locationName: 'fullSnapshotSizeInBytes' };
+      }
+      if (members.ImageId && members.ImageLocation && members.RootDeviceName) {
+        members.SourceImageId ??= { locationName: 'sourceImageId' };
+        members.SourceImageRegion ??= { locationName: 'sourceImageRegion' };
+      }
     });
   }
 }

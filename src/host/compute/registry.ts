@@ -16,8 +16,8 @@ export type DriverFactory = (opts: DriverOptions) => InstanceDriver;
 export const drivers: Record<string, DriverFactory> = {
   runc: (o) => {
     if (!o.host) throw new Error('the runc driver needs the host stack (images, volumes, network)');
-    const { images, volumes, network, instanceStore } = o.host;
-    return new RuncDriver({ home: o.home, images, volumes, network, instanceStore, log: o.log });
+    const { images, volumes, network, instanceStore, snapshots, keyOf } = o.host;
+    return new RuncDriver({ home: o.home, images, volumes, network, instanceStore, snapshots, keyOf, log: o.log });
   },
   fake: () => new FakeDriver(),
 };

@@ -1253,6 +1253,69 @@ export class BlockStore {
     );
   }
 
+  /**
+   * Write the snapshot over the first bytes of an existing file of at least its size (the plaintext
+   * of an encrypted volume, exported by qemu-storage-daemon as a FUSE file, where nothing can be
+   * reflinked): data chunks are copied, and runs of zero chunks are written as zeros (fallocate
+   * --zero-range, else zero buffers) unless the file is known to read as zeros (fresh). Not atomic: the caller builds
+   * the volume under a temporary name.
+   */
+  async restoreInto(snapshotId: string, file: string, opts: RestoreOptions & { /** The file reads as zeros already (a new volume): zero chunks are skipped. */ fresh?: boolean } = {}): Promise<RestoreStats> {
+    checkName('snapshot id', snapshotId);
+    await this.init();
+    return this.gate.withShared(() =>
+      this.locks.run(snapshotId, async () => {
+        const t0 = performance.now();
+        const m = await this.readManifest(snapshotId);
+        const keys = this.keysFor(m, opts.key);
+        const fh = await open(file, 'r+');
+        try {
+          const size = (await fh.stat()).size;
+          if (size < m.size) throw new Error(`cannot restore ${snapshotId} (${m.size} bytes) into ${file} (${size} bytes)`);
+          const stats: RestoreStats = { sizeBytes: size, chunksReflinked: 0, chunksCopied: 0, chunksZero: 0, bytesCopied: 0, ms: 0 };
+          const n = chunkCount(m.size, m.chunkSize);
+          const tick = progress('restore', snapshotId, m.size, opts.onProgress);
+          const data: number[] = [];
+          const zeroRuns: [off: number, len: number][] = [];
+          for (let i = 0; i < n; i++) {
+            if (!m.hashes.subarray(i * HASH, (i + 1) * HASH).equals(ZERO_HASH)) {
+              data.push(i);
+              continue;
+            }
+            stats.chunksZero++;
+            const off = i * m.chunkSize;
+            const last = zeroRuns[zeroRuns.length - 1];
+            if (last && last[0] + last[1] === off) last[1] += chunkLength(m, i);
+            else zeroRuns.push([off, chunkLength(m, i)]);
+          }
+          const zeros = Buffer.alloc(Math.min(m.chunkSize * 16, 8 << 20));
+          for (const [off, len] of opts.fresh ? [] : zeroRuns) {
+            const ok = await run('fallocate', ['--zero-range', '-o', String(off), '-l', String(len), file]).then(() => true, () => false);
+            for (let done = 0; !ok && done < len; ) {
+              const l = Math.min(zeros.length, len - done);
+              await fh.write(zeros, 0, l, off + done);
+              done += l;
+            }
+            tick(len);
+          }
+          if (opts.fresh) tick(zeroRuns.reduce((t, [, len]) => t + len, 0));
+          await pool(data, this.concurrency, async (i) => {
+            const bytes = await this.readChunk(m.hashes.subarray(i * HASH, (i + 1) * HASH), keys, chunkLength(m, i));
+            await fh.write(bytes, 0, bytes.length, i * m.chunkSize);
+            stats.chunksCopied++;
+            stats.bytesCopied += bytes.length;
+            tick(bytes.length);
+          });
+          await fh.sync();
+          stats.ms = performance.now() - t0;
+          return stats;
+        } finally {
+          await fh.close();
+        }
+      }),
+    );
+  }
+
   /** Reflink chunk files into place; the chunks that took (an xfs_io line each: "linked 524288/524288 bytes at offset 1048576"). */
   private async reflinkInto(file: string, m: Manifest, chunks: number[]): Promise<Set<number>> {
     const linked = new Set<number>();

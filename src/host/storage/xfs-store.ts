@@ -7,19 +7,30 @@
 //   $CUMULO_HOME/volumes/                 its mount point
 //   $CUMULO_HOME/volumes/<vol-id>.raw     a volume (ext4 for volumes made from image snapshots)
 //   $CUMULO_HOME/volumes/snapshots/*.raw  snapshots copied into the store once, to reflink from
+//   $CUMULO_HOME/volumes/luks/             encrypted volumes' plaintext, exported by qemu-storage-daemon
+//                                          as FUSE files (<vol-id>.plain, .pid): see luks.ts
+//
+// An encrypted volume's <vol-id>.raw is a LUKS image keyed by the account's EBS key: the host's disk
+// never holds its plaintext. Attached, its loop device sits over the FUSE file of a daemon that
+// outlives a server restart (adopted by its pidfile) and stops at detach, delete or close().
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Revert } from '../revert.js';
 import { run, CommandError } from './exec.js';
 import { KeyedLock } from './lock.js';
 import { attachLoop, canUseDirectIo, detachLoop, ext4BlockSize, listLoopDevices, loopsOf, type LoopDevice } from './loop.js';
+import { createLuks, growLuks, isLuks, luksSize, LuksExports } from './luks.js';
 import { isUnder, readMounts, umount, unmountTree } from './mounts.js';
 import { checkName, exists, realish, sparseFile } from './paths.js';
 import type { VolumeStore } from './store.js';
 
 const GiB = 1024 ** 3;
+
+/** The account's EBS key, asked for only when an encrypted volume's daemon has to start. */
+export type KeySource = () => Promise<Buffer>;
+const noKey: KeySource = () => Promise.reject(new Error('an encrypted volume needs its account key to be opened'));
 
 export interface XfsVolumeStoreOptions {
   home: string;
@@ -40,12 +51,15 @@ export class XfsVolumeStore implements VolumeStore {
   private storeDev = -1;
   private readonly locks = new KeyedLock();
   private readonly imports = new Map<string, Promise<string>>();
+  /** The plaintext exports of encrypted volumes. */
+  readonly luks: LuksExports;
 
   constructor(opts: XfsVolumeStoreOptions) {
     this.home = resolve(opts.home);
     this.storeFile = join(this.home, 'volumes.xfs');
     this.dir = join(this.home, 'volumes');
     this.snapshotsDir = join(this.dir, 'snapshots');
+    this.luks = new LuksExports(join(this.dir, 'luks'));
     const envGiB = Number(process.env.CUMULO_VOLUME_STORE_GIB);
     this.sizeGiB = opts.sizeGiB ?? (envGiB > 0 ? envGiB : 512);
     if (!Number.isInteger(this.sizeGiB) || this.sizeGiB < 1) throw new Error(`volume store size must be a whole number of GiB, got ${this.sizeGiB}`);
@@ -88,6 +102,9 @@ export class XfsVolumeStore implements VolumeStore {
       await this.growStore(loops[0], dir);
       await mkdir(this.snapshotsDir, { recursive: true });
       await this.removeTemporaries();
+      for (const name of await this.luks.list()) {
+        if (name.endsWith('.tmp') || name.endsWith('.clone') || !(await this.luks.isOpen(name))) await this.luks.close(name);
+      }
       this.storeDev = (await stat(this.dir)).dev;
       revert.release();
     } catch (e) {
@@ -174,7 +191,11 @@ export class XfsVolumeStore implements VolumeStore {
     });
   }
 
-  async createEmpty(volumeId: string, sizeGiB: number): Promise<void> {
+  /**
+   * A sparse volume; with a key, a LUKS image (encrypted at rest; its unwritten sectors read as
+   * noise, not zeros: zeroing GiBs through the cipher costs seconds per GiB).
+   */
+  async createEmpty(volumeId: string, sizeGiB: number, opts: { key?: Buffer; owner?: string } = {}): Promise<void> {
     const file = this.volumeFile(volumeId);
     checkSize(sizeGiB);
     await this.init();
@@ -182,7 +203,11 @@ export class XfsVolumeStore implements VolumeStore {
       if (await exists(file)) return;
       const tmp = `${file}.tmp`;
       try {
-        await sparseFile(tmp, sizeGiB * GiB);
+        await rm(tmp, { force: true });
+        if (opts.key) {
+          await createLuks(tmp, sizeGiB * GiB, opts.key);
+          if (opts.owner) await this.setOwner(volumeId, opts.owner);
+        } else await sparseFile(tmp, sizeGiB * GiB);
         await rename(tmp, file);
       } catch (e) {
         await rm(tmp, { force: true });
@@ -237,16 +262,190 @@ export class XfsVolumeStore implements VolumeStore {
     }
   }
 
-  async attach(volumeId: string): Promise<{ device: string }> {
-    const file = this.volumeFile(volumeId);
-    await this.init();
-    return this.locks.run(volumeId, async () => ({ device: (await this.attachFile(volumeId, file)).device }));
+  /** The volume's raw file (inside the XFS: reflinkable, where the region block stores live too). */
+  fileOf(volumeId: string): string {
+    return this.volumeFile(volumeId);
   }
 
-  private async attachFile(volumeId: string, file: string): Promise<LoopDevice> {
-    const [existing] = await loopsOf(file);
+  /** The raw files of volumes are made here; block stores live under blocks/<region>. */
+  get blocksDir(): string {
+    return join(this.dir, 'blocks');
+  }
+
+  /**
+   * A volume written by `write` (a block-store restore) into a temporary file of the volume's
+   * folder, then grown to sizeGiB (with the ext4 inside, if any) and renamed into place: a volume
+   * file is always whole. Idempotent: an existing volume is left as it is.
+   */
+  async createWith(volumeId: string, sizeGiB: number, write: (tmpFile: string) => Promise<void>): Promise<void> {
+    const file = this.volumeFile(volumeId);
+    checkSize(sizeGiB);
+    await this.init();
+    await this.locks.run(volumeId, async () => {
+      if (await exists(file)) return;
+      const tmp = `${file}.tmp`;
+      try {
+        await rm(tmp, { force: true });
+        await write(tmp);
+        const have = (await stat(tmp)).size;
+        const want = sizeGiB * GiB;
+        if (want < have) throw new Error(`volume size ${sizeGiB} GiB is smaller than its snapshot (${(have / GiB).toFixed(2)} GiB)`);
+        if (want > have) await growImage(tmp, want);
+        await rename(tmp, file);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * An encrypted volume of sizeGiB filled by `fill` (a block-store restoreInto) through the plaintext
+   * export of its LUKS image, built under a temporary name and renamed when whole. Idempotent.
+   */
+  async createEncryptedWith(volumeId: string, sizeGiB: number, key: Buffer, fill: (plainFile: string) => Promise<void>, opts: { owner?: string } = {}): Promise<void> {
+    const file = this.volumeFile(volumeId);
+    checkSize(sizeGiB);
+    await this.init();
+    await this.locks.run(volumeId, async () => {
+      if (await exists(file)) return;
+      const tmp = `${file}.tmp`;
+      const name = `${volumeId}.tmp`;
+      try {
+        await this.luks.close(name);
+        await rm(tmp, { force: true });
+        await createLuks(tmp, sizeGiB * GiB, key);
+        if (opts.owner) await this.setOwner(volumeId, opts.owner);
+        const plain = await this.luks.open(name, tmp, () => Promise.resolve(key));
+        try {
+          await fill(plain);
+          // A filesystem restored from a smaller snapshot grows with the volume (as growImage does).
+          if ((await ext4BlockSize(plain)) !== undefined) await growFs(plain);
+        } finally {
+          await this.luks.close(name);
+        }
+        await rename(tmp, file);
+      } catch (e) {
+        await this.luks.close(name).catch(() => undefined);
+        await rm(tmp, { force: true });
+        await rm(`${file}.owner`, { force: true });
+        throw e;
+      }
+    });
+  }
+
+  /** Run fn on the plaintext of a LUKS image (e.g. a clone for a snapshot), exported read-only for the time of fn. */
+  async withPlaintext<T>(file: string, key: KeySource, fn: (plainFile: string) => Promise<T>): Promise<T> {
+    const name = `${basename(file).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}.clone`;
+    const plain = await this.luks.open(name, file, key, { readOnly: true });
+    try {
+      return await fn(plain);
+    } finally {
+      await this.luks.close(name);
+    }
+  }
+
+  /** The account an encrypted volume was made for (whose key opens it), when the creator said. */
+  async ownerOf(volumeId: string): Promise<string | undefined> {
+    return (await readFile(`${this.volumeFile(volumeId)}.owner`, 'utf8').catch(() => '')).trim() || undefined;
+  }
+
+  private async setOwner(volumeId: string, owner: string): Promise<void> {
+    checkName('owner', owner);
+    await writeFile(`${this.volumeFile(volumeId)}.owner`, owner);
+  }
+
+  /** The loop devices of a volume: over its raw file, or over its plaintext export when encrypted. */
+  async devicesOf(volumeId: string): Promise<LoopDevice[]> {
+    return [...(await loopsOf(this.volumeFile(volumeId))), ...(await loopsOf(this.luks.plainOf(volumeId)))];
+  }
+
+  /** Whether the volume is encrypted (its file a LUKS image). */
+  async isEncrypted(volumeId: string): Promise<boolean> {
+    const file = this.volumeFile(volumeId);
+    return (await exists(file)) && isLuks(file);
+  }
+
+  /**
+   * Grow a volume to sizeGiB (never shrinks; the same size is fine). Its loop devices learn the new
+   * size at once (losetup -c), so an instance it is attached to sees it live. The filesystem
+   * inside is the user's to grow (as on EC2: growpart/resize2fs).
+   */
+  async resize(volumeId: string, sizeGiB: number, opts: { key?: KeySource } = {}): Promise<void> {
+    const file = this.volumeFile(volumeId);
+    checkSize(sizeGiB);
+    await this.init();
+    await this.locks.run(volumeId, async () => {
+      if (!(await exists(file))) throw new Error(`volume ${volumeId} does not exist`);
+      const encrypted = await isLuks(file);
+      const have = encrypted ? await luksSize(file) : (await stat(file)).size;
+      const want = sizeGiB * GiB;
+      if (want < have) throw new Error(`volume ${volumeId} is ${(have / GiB).toFixed(2)} GiB: it cannot shrink to ${sizeGiB} GiB`);
+      if (encrypted) {
+        if (want === have) return;
+        if (await this.luks.isOpen(volumeId)) {
+          // Attached: its daemon grows it (QMP block_resize), then the loop device learns the size.
+          await this.luks.grow(volumeId, want);
+          for (const loop of await loopsOf(this.luks.plainOf(volumeId))) await run('losetup', ['-c', loop.device]);
+        } else await growLuks(file, want, await (opts.key ?? noKey)());
+        return;
+      }
+      if (want > have) await truncate(file, want);
+      for (const loop of await loopsOf(file)) await run('losetup', ['-c', loop.device]);
+    });
+  }
+
+  /** The loop device of an attached volume (device and "major:minor"), attaching it if need be. */
+  async attachDevice(volumeId: string, opts: { key?: KeySource } = {}): Promise<{ device: string; devNo: string }> {
+    const file = this.volumeFile(volumeId);
+    await this.init();
+    return this.locks.run(volumeId, async () => {
+      const l = await this.attachFile(volumeId, file, opts.key);
+      return { device: l.device, devNo: l.devNo };
+    });
+  }
+
+  /**
+   * A point-in-time reflink clone of the volume, made while `quiesce` holds (e.g. a host-side
+   * fsfreeze of the mounted root volume), for a snapshot taken from it at leisure. The caller removes it.
+   */
+  async cloneForSnapshot(volumeId: string, name: string, quiesce: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): Promise<string> {
+    const file = this.volumeFile(volumeId);
+    checkName('clone name', name);
+    await this.init();
+    if (!(await exists(file))) throw new Error(`volume ${volumeId} does not exist`);
+    const clone = join(this.dir, `${name}.clone.tmp`);
+    await rm(clone, { force: true });
+    // Whatever the loop device holds buffered reaches the file before the clone (through the
+    // plaintext export, for an encrypted volume: the clone is then of its LUKS image, point in time).
+    const plain = this.luks.plainOf(volumeId);
+    const encrypted = await this.luks.isOpen(volumeId);
+    for (const loop of await loopsOf(encrypted ? plain : file)) await run('blockdev', ['--flushbufs', loop.device]).catch(() => undefined);
+    if (encrypted) await run('sync', [plain]).catch(() => undefined);
+    await quiesce(() => copyFile(file, clone, constants.COPYFILE_FICLONE_FORCE));
+    return clone;
+  }
+
+  async attach(volumeId: string, opts: { key?: KeySource } = {}): Promise<{ device: string }> {
+    const file = this.volumeFile(volumeId);
+    await this.init();
+    return this.locks.run(volumeId, async () => ({ device: (await this.attachFile(volumeId, file, opts.key)).device }));
+  }
+
+  /** The file the volume's loop device is made over: its raw file, or the plaintext export of its LUKS image. */
+  private async backingOf(volumeId: string, file: string): Promise<string> {
+    return (await this.luks.isOpen(volumeId)) ? this.luks.plainOf(volumeId) : file;
+  }
+
+  private async attachFile(volumeId: string, file: string, key: KeySource = noKey): Promise<LoopDevice> {
+    const [existing] = await loopsOf(await this.backingOf(volumeId, file));
     if (existing) return existing;
     if (!(await exists(file))) throw new Error(`volume ${volumeId} does not exist`);
+    if (await isLuks(file)) {
+      const plain = await this.luks.open(volumeId, file, key);
+      // No direct I/O over FUSE; the daemon writes through to the image (no cache of its own).
+      return attachLoop(plain, { directIo: false });
+    }
     return attachLoop(file, { directIo: await canUseDirectIo(file) });
   }
 
@@ -255,24 +454,28 @@ export class XfsVolumeStore implements VolumeStore {
     const file = this.volumeFile(volumeId);
     await this.init();
     await this.locks.run(volumeId, async () => {
-      const loops = await loopsOf(file);
+      const loops = [...(await loopsOf(file)), ...(await loopsOf(this.luks.plainOf(volumeId)))];
       const mounts = await readMounts();
       for (const loop of loops) {
         const m = mounts.find((x) => x.devNo === loop.devNo);
         if (m) throw new Error(`volume ${volumeId} (${loop.device}) is mounted at ${m.mountPoint}; unmount it first`);
       }
       for (const loop of loops) await detachLoop(loop.device);
+      // The loop device gone, its encrypted volume's daemon goes (and its FUSE file with it).
+      await this.luks.close(volumeId);
     });
   }
 
-  async mount(volumeId: string, target: string): Promise<void> {
+  async mount(volumeId: string, target: string, opts: { key?: KeySource } = {}): Promise<void> {
     const file = this.volumeFile(volumeId);
     await this.init();
     await this.locks.run(volumeId, async () => {
       const revert = new Revert();
       try {
-        const wasAttached = (await loopsOf(file)).length > 0;
-        const loop = await this.attachFile(volumeId, file);
+        const wasAttached = (await this.devicesOf(volumeId)).length > 0;
+        const wasOpen = await this.luks.isOpen(volumeId);
+        if (!wasOpen) revert.add(() => this.luks.close(volumeId));
+        const loop = await this.attachFile(volumeId, file, opts.key);
         if (!wasAttached) revert.add(() => detachLoop(loop.device));
         await mkdir(target, { recursive: true });
         const at = await realish(target);
@@ -294,12 +497,18 @@ export class XfsVolumeStore implements VolumeStore {
     if (!top) return;
     const dir = await realish(this.dir);
     const loop = (await listLoopDevices()).find((l) => l.devNo === top.devNo && isUnder(l.backingFile, dir));
+    const luksDir = await realish(this.luks.dir);
+    const encrypted = loop !== undefined && isUnder(loop.backingFile, luksDir);
     const work = async () => {
       await umount(at);
-      if (loop && !(await readMounts()).some((m) => m.devNo === loop.devNo)) await detachLoop(loop.device);
+      if (loop && !(await readMounts()).some((m) => m.devNo === loop.devNo)) {
+        await detachLoop(loop.device);
+        // An encrypted volume's daemon goes with its loop device.
+        if (encrypted) await this.luks.close(basename(loop.backingFile, '.plain'));
+      }
     };
     if (!loop) return work();
-    await this.locks.run(basename(loop.backingFile, '.raw'), work);
+    await this.locks.run(basename(loop.backingFile).replace(/\.(raw|plain)$/, ''), work);
   }
 
   /** Unmounts (with whatever is mounted beneath), detaches and removes. Deleting a missing volume succeeds. */
@@ -307,13 +516,16 @@ export class XfsVolumeStore implements VolumeStore {
     const file = this.volumeFile(volumeId);
     await this.init();
     await this.locks.run(volumeId, async () => {
-      const loops = await loopsOf(file);
+      const loops = [...(await loopsOf(file)), ...(await loopsOf(this.luks.plainOf(volumeId)))];
       const mounts = await readMounts();
       const devNos = new Set(loops.map((l) => l.devNo));
       await unmountTree(mounts.filter((m) => devNos.has(m.devNo)).map((m) => m.mountPoint));
       for (const loop of loops) await detachLoop(loop.device);
+      await this.luks.close(volumeId);
+      await this.luks.close(`${volumeId}.tmp`);
       await rm(file, { force: true });
       await rm(`${file}.tmp`, { force: true });
+      await rm(`${file}.owner`, { force: true });
     });
   }
 
@@ -335,6 +547,7 @@ export class XfsVolumeStore implements VolumeStore {
     const mounts = await readMounts();
     await attempt(() => unmountTree(mounts.filter((m) => devNos.has(m.devNo)).map((m) => m.mountPoint)));
     for (const loop of volumeLoops) await attempt(() => detachLoop(loop.device));
+    await attempt(() => this.luks.closeAll());
     await attempt(() => unmountTree([dir]));
     for (const loop of await loopsOf(this.storeFile)) await attempt(() => detachLoop(loop.device));
     if (errors.length === 1) throw errors[0];
@@ -346,6 +559,11 @@ export class XfsVolumeStore implements VolumeStore {
 async function growImage(file: string, size: number): Promise<void> {
   await truncate(file, size);
   if ((await ext4BlockSize(file)) === undefined) return; // a raw volume: nothing to grow inside
+  await growFs(file);
+}
+
+/** Grow the ext4 in an image to the image's size (a no-op when it fills it already). */
+async function growFs(file: string): Promise<void> {
   try {
     await run('resize2fs', [file]);
   } catch (e) {

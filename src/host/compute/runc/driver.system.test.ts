@@ -2,7 +2,7 @@
 // host network, booting a tiny busybox image with the guest init (made here in a second, so that
 // this test does not wait for the built-in images). No control plane: the driver's own contract.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,10 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
   const A = spec(1, { userData: Buffer.from('#!/bin/sh\necho user-data-ran-$(id -u) > /root/ud\n') });
   const B = spec(2, { instanceType: 'm5d.large', instanceStore: [{ count: 1, sizeGiB: 1, type: 'ssd' }] });
 
+  const EBS_KEY = Buffer.alloc(32, 7);
+  const ACCOUNT = '123456789012';
+  const sha = (file: string, mib: number) => execFileSync('sh', ['-c', `head -c ${mib}M ${file} | sha256sum`], { encoding: 'utf8' }).split(' ')[0]!;
+  const cg = (s: InstanceSpec, file: string) => readFileSync(join('/sys/fs/cgroup', file.split('.')[0]!, `cumulo_${driver.tag}`, s.instanceId, file), 'utf8');
   const rootfs = (s: InstanceSpec) => join(home, 'instances', s.instanceId, 'rootfs');
   const inGuest = (s: InstanceSpec, cmd: string) => execFileSync('runc', ['--root', join(home, 'runc'), 'exec', s.instanceId, 'sh', '-c', cmd], { encoding: 'utf8' });
   async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
@@ -129,7 +133,7 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
     volumes = new XfsVolumeStore({ home, sizeGiB: 8 });
     network = new LinuxHostNetwork({ home, imdsPort: 9, dnsPort: 9, publicPool: pool, egress: false });
     instanceStore = new InstanceStoreDisks({ home });
-    driver = new RuncDriver({ home, images, volumes, network, instanceStore, stopTimeoutMs: 5_000, log: (l) => process.stderr.write(l + '\n') });
+    driver = new RuncDriver({ home, images, volumes, network, instanceStore, stopTimeoutMs: 5_000, keyOf: async () => EBS_KEY, log: (l) => process.stderr.write(l + '\n') });
     driver.onExit((id) => exits.push(id));
     await driver.init();
   });
@@ -239,6 +243,222 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
     expect(out).toMatch(/exit=(137|1)/);
     expect((await driver.inspect(B.instanceId)).state).toBe('running');
     expect((await driver.metrics(B.instanceId))!.oomKills).toBeGreaterThan(0);
+  });
+
+  describe('EBS', () => {
+    const V1 = 'vol-0e00000000000000e';
+    const V2 = 'vol-0e00000000000000f';
+    const V3 = 'vol-0e000000000000010';
+    const S1 = 'snap-0e00000000000000e';
+    const S2 = 'snap-0e00000000000000f';
+    const vfile = (v: string) => join(home, 'volumes', `${v}.raw`);
+    let written = '';
+
+    test('an empty volume, attached live: usable inside within a second; detached; attached to another, same bytes', async () => {
+      await driver.start(A.instanceId);
+      await until('the init', () => inGuest(A, 'cat /run/cumulo/ready; echo ok').includes('ok'));
+      await driver.createVolume({ volumeId: V1, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: false });
+      await driver.createVolume({ volumeId: V1, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: false }); // idempotent
+      expect(statSync(vfile(V1)).size).toBe(2 ** 30);
+      expect(statSync(vfile(V1)).blocks).toBe(0); // sparse: no filesystem, the user formats it
+      const t0 = performance.now();
+      await driver.attachVolume(A.instanceId, { volumeId: V1, device: '/dev/sdf', limits: { iops: 3000, throughputMiBps: 125 } });
+      expect(performance.now() - t0).toBeLessThan(1_000);
+      expect(inGuest(A, 'blockdev --getsize64 /dev/sdf').trim()).toBe(String(2 ** 30));
+      written = inGuest(A, 'dd if=/dev/urandom of=/dev/sdf bs=1M count=8 conv=fsync 2>/dev/null; head -c 8388608 /dev/sdf | sha256sum').split(' ')[0]!;
+      expect(written).toMatch(/^[0-9a-f]{64}$/);
+      expect(sha(vfile(V1), 8)).toBe(written);
+      expect(cg(A, 'blkio.throttle.read_iops_device')).toMatch(/^7:\d+ 3000$/m);
+      expect(cg(A, 'blkio.throttle.write_bps_device')).toMatch(new RegExp(`^7:\\d+ ${125 * 2 ** 20}$`, 'm'));
+      expect(cg(A, 'devices.list')).toMatch(/^b 7:\d+ rw$/m);
+      await driver.detachVolume(A.instanceId, V1);
+      expect(inGuest(A, 'test -e /dev/sdf && echo there || echo gone').trim()).toBe('gone');
+      expect(cg(A, 'devices.list')).not.toMatch(/^b 7:/m);
+      expect(cg(A, 'blkio.throttle.read_iops_device')).not.toMatch(/3000/);
+      expect(execFileSync('losetup', ['-j', vfile(V1)], { encoding: 'utf8' }).trim()).toBe('');
+      await driver.attachVolume(B.instanceId, { volumeId: V1, device: '/dev/xvdg', limits: {} });
+      expect(inGuest(B, 'head -c 8388608 /dev/xvdg | sha256sum').split(' ')[0]).toBe(written);
+    });
+
+    test('grown live: the instance sees the new size at once', async () => {
+      await driver.resizeVolume(V1, 2);
+      expect(inGuest(B, 'blockdev --getsize64 /dev/xvdg').trim()).toBe(String(2 * 2 ** 30));
+      await expect(driver.resizeVolume(V1, 1)).rejects.toThrow(/cannot shrink/);
+    });
+
+    test('throttled by the block I/O controller, live', async () => {
+      await driver.setVolumeLimits(B.instanceId, V1, { iops: 40, throughputMiBps: 1 });
+      expect(cg(B, 'blkio.throttle.read_bps_device')).toMatch(new RegExp(`^7:\\d+ ${2 ** 20}$`, 'm'));
+      expect(cg(B, 'blkio.throttle.write_iops_device')).toMatch(/^7:\d+ 40$/m);
+      // 3 MiB never read before (no page cache) at 1 MiB/s: at least 2 s.
+      const t0 = performance.now();
+      inGuest(B, 'dd if=/dev/xvdg of=/dev/null bs=1M skip=512 count=3 2>/dev/null');
+      const took = performance.now() - t0;
+      process.stderr.write(`3 MiB at 1 MiB/s: ${took.toFixed(0)} ms\n`);
+      expect(took).toBeGreaterThan(1_800);
+      await driver.setVolumeLimits(B.instanceId, V1, {});
+      expect(cg(B, 'blkio.throttle.read_bps_device')).not.toMatch(/^7:/m);
+    });
+
+    test('attached volumes come back with the instance after stop and start (config.json)', async () => {
+      await driver.stop(B.instanceId);
+      expect(execFileSync('losetup', ['-j', vfile(V1)], { encoding: 'utf8' }).trim()).toBe('');
+      await driver.start(B.instanceId);
+      expect(inGuest(B, 'head -c 8388608 /dev/xvdg | sha256sum').split(' ')[0]).toBe(written);
+    });
+
+    test('snapshot → volume from it: the same bytes, restored in well under a second; encrypted too', async () => {
+      const pct: number[] = [];
+      const r = await driver.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false, onProgress: (p) => pct.push(p) });
+      expect(r.dataBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
+      expect(r.addedBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
+      expect(pct.at(-1)).toBe(100);
+      expect(await driver.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).toEqual({ dataBytes: r.dataBytes, addedBytes: 0 });
+      const t0 = performance.now();
+      await driver.createVolume({ volumeId: V2, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 2, snapshotId: S1, encrypted: false });
+      const ms = performance.now() - t0;
+      process.stderr.write(`volume of 2 GiB from a snapshot: ${ms.toFixed(0)} ms\n`);
+      expect(ms).toBeLessThan(1_000);
+      expect(sha(vfile(V2), 8)).toBe(written);
+      // Encrypted: sealed with the account's key, restored with it.
+      await driver.snapshotVolume({ volumeId: V1, snapshotId: S2, region: 'us-east-1', accountId: ACCOUNT, encrypted: true, parentSnapshotId: S1 });
+      const store = await driver.snapshots.of('us-east-1');
+      expect((await store.info(S2))!.encrypted).toBe(true);
+      await driver.createVolume({ volumeId: V3, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 3, snapshotId: S2, encrypted: true });
+      // Encrypted at rest: the file on the host is not the plaintext; the instance reads the plaintext.
+      expect(await volumes.isEncrypted(V3)).toBe(true);
+      expect(sha(vfile(V3), 8)).not.toBe(written);
+      await driver.attachVolume(A.instanceId, { volumeId: V3, device: '/dev/sdh', limits: {} });
+      expect(inGuest(A, 'blockdev --getsize64 /dev/sdh').trim()).toBe(String(3 * 2 ** 30));
+      expect(inGuest(A, 'head -c 8388608 /dev/sdh | sha256sum').split(' ')[0]).toBe(written);
+      await driver.detachVolume(A.instanceId, V3);
+      await volumes.delete(V3);
+      await driver.deleteSnapshot('us-east-1', S2);
+      await driver.deleteSnapshot('us-east-1', S2);
+      expect(await store.has(S2)).toBe(false);
+    });
+
+    test('copied to another region: only missing chunks travel; a volume there has the same bytes', async () => {
+      const r = await driver.copySnapshot({ fromRegion: 'us-east-1', snapshotId: S1, toRegion: 'eu-west-1', newSnapshotId: 'snap-0e000000000000011', accountId: ACCOUNT });
+      expect(r.bytesCopied).toBeGreaterThanOrEqual(8 * 2 ** 20);
+      const again = await driver.copySnapshot({ fromRegion: 'us-east-1', snapshotId: S1, toRegion: 'eu-west-1', newSnapshotId: 'snap-0e000000000000012', accountId: ACCOUNT });
+      expect(again.bytesCopied).toBe(0);
+      await driver.createVolume({ volumeId: V3, accountId: ACCOUNT, region: 'eu-west-1', sizeGiB: 2, snapshotId: 'snap-0e000000000000012', encrypted: false });
+      expect(sha(vfile(V3), 8)).toBe(written);
+      await volumes.delete(V3);
+    });
+
+    test('the root volume of a running instance (frozen for the clone); an instance booted from that snapshot', async () => {
+      inGuest(A, 'echo from-the-snapshot > /root/imaged; sync');
+      const rootSnap = 'snap-0e000000000000013';
+      await driver.snapshotVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap, region: 'us-east-1', accountId: ACCOUNT, encrypted: false });
+      expect(inGuest(A, 'echo still-writable > /root/after; cat /root/after').trim()).toBe('still-writable'); // unfrozen
+      const C = spec(5, { rootSnapshotId: rootSnap, rootVolume: { volumeId: 'vol-0e000000000000014', deviceName: '/dev/xvda', sizeGiB: 2 } });
+      await driver.create(C);
+      await driver.start(C.instanceId);
+      await until('the init', () => inGuest(C, 'cat /run/cumulo/ready; echo ok').includes('ok'));
+      expect(inGuest(C, 'cat /root/imaged').trim()).toBe('from-the-snapshot');
+      expect(inGuest(C, 'df -k / | tail -1').split(/\s+/)[1]!).toMatch(/^\d+$/);
+      expect(Number(inGuest(C, 'df -k / | tail -1').split(/\s+/)[1])).toBeGreaterThan(1.5 * 2 ** 20); // grown to 2 GiB
+      await driver.delete(C.instanceId);
+      await volumes.delete(C.rootVolume!.volumeId);
+      await driver.deleteSnapshot('us-east-1', rootSnap);
+    });
+
+    test('an encrypted volume: no plaintext on the host disk; live attach, detach, another instance, a new daemon; grown live; snapshot → volume', async () => {
+      const VE = 'vol-0e000000000000020';
+      const VF = 'vol-0e000000000000021';
+      const SE = 'snap-0e000000000000020';
+      const marker = `CUMULO-E6-MARKER-${Date.now()}`;
+      const count = (file: string) => Number(execFileSync('sh', ['-c', `grep -a -c -F '${marker}' ${file} || true`], { encoding: 'utf8' }).trim() || 0);
+      const daemons = () =>
+        readdirSync('/proc')
+          .filter((p) => /^\d+$/.test(p))
+          .map((p) => {
+            try {
+              return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
+            } catch {
+              return '';
+            }
+          })
+          .filter((c) => c.startsWith('qemu-storage-daemon') && c.includes(home));
+      const fuse = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(home) && / - fuse /.test(l));
+      await driver.createVolume({ volumeId: VE, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: true });
+      expect(await volumes.isEncrypted(VE)).toBe(true);
+      expect(daemons()).toEqual([]);
+      await driver.attachVolume(A.instanceId, { volumeId: VE, device: '/dev/sdj', limits: { iops: 3000 } });
+      expect(daemons()).toHaveLength(1);
+      expect(inGuest(A, 'blockdev --getsize64 /dev/sdj').trim()).toBe(String(2 ** 30));
+      expect(inGuest(A, 'head -c 1048576 /dev/sdj | tr -d "\\000" | wc -c').trim()).toBe('0'); // an empty volume reads as zeros
+      inGuest(A, `printf '%s' '${marker}' | dd of=/dev/sdj bs=4096 seek=300 conv=sync,fsync 2>/dev/null`);
+      const data = inGuest(A, 'dd if=/dev/urandom of=/dev/sdj bs=1M count=8 seek=16 conv=fsync 2>/dev/null; dd if=/dev/sdj bs=1M skip=16 count=8 2>/dev/null | sha256sum').split(' ')[0]!;
+      expect(cg(A, 'blkio.throttle.read_iops_device')).toMatch(/^7:\d+ 3000$/m);
+      expect(count(vfile(VE))).toBe(0);
+      await driver.detachVolume(A.instanceId, VE);
+      expect(inGuest(A, 'test -e /dev/sdj && echo there || echo gone').trim()).toBe('gone');
+      expect(daemons()).toEqual([]);
+      expect(fuse()).toEqual([]);
+      expect(count(vfile(VE))).toBe(0);
+      await driver.attachVolume(B.instanceId, { volumeId: VE, device: '/dev/xvdk', limits: {} });
+      expect(inGuest(B, 'dd if=/dev/xvdk bs=1M skip=16 count=8 2>/dev/null | sha256sum').split(' ')[0]).toBe(data);
+      expect(inGuest(B, `dd if=/dev/xvdk bs=4096 skip=300 count=1 2>/dev/null | head -c ${marker.length}`)).toBe(marker);
+      await driver.resizeVolume(VE, 2);
+      expect(inGuest(B, 'blockdev --getsize64 /dev/xvdk').trim()).toBe(String(2 * 2 ** 30));
+      // Its snapshot: encrypted whatever is asked; a volume from it: encrypted, the same bytes.
+      await driver.snapshotVolume({ volumeId: VE, snapshotId: SE, region: 'us-east-1', accountId: ACCOUNT, encrypted: false });
+      const store = await driver.snapshots.of('us-east-1');
+      expect((await store.info(SE))!.encrypted).toBe(true);
+      await driver.createVolume({ volumeId: VF, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 3, snapshotId: SE, encrypted: true });
+      expect(await volumes.isEncrypted(VF)).toBe(true);
+      expect(count(vfile(VF))).toBe(0);
+      await driver.attachVolume(A.instanceId, { volumeId: VF, device: '/dev/sdl', limits: {} });
+      expect(inGuest(A, 'dd if=/dev/sdl bs=1M skip=16 count=8 2>/dev/null | sha256sum').split(' ')[0]).toBe(data);
+      expect(inGuest(A, 'blockdev --getsize64 /dev/sdl').trim()).toBe(String(3 * 2 ** 30));
+      // Stop and start: the daemon goes with the loop device, and comes back.
+      await driver.stop(A.instanceId);
+      expect(daemons().filter((c) => c.includes(VF))).toEqual([]);
+      await driver.start(A.instanceId);
+      expect(inGuest(A, 'dd if=/dev/sdl bs=1M skip=16 count=8 2>/dev/null | sha256sum').split(' ')[0]).toBe(data);
+      await driver.detachVolume(A.instanceId, VF);
+      await driver.detachVolume(B.instanceId, VE);
+      expect(daemons()).toEqual([]);
+      expect(fuse()).toEqual([]);
+      // Grown while detached (the owner's key), then deleted.
+      await driver.resizeVolume(VF, 4);
+      await driver.deleteVolume(VE);
+      await driver.deleteVolume(VF);
+      await driver.deleteSnapshot('us-east-1', SE);
+      expect(daemons()).toEqual([]);
+    });
+
+    test('an instance booted from an encrypted snapshot of a root volume: its root is encrypted at rest', async () => {
+      inGuest(A, 'echo encrypted-root > /root/enc; sync');
+      const rootSnap = 'snap-0e000000000000022';
+      await driver.snapshotVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap, region: 'us-east-1', accountId: ACCOUNT, encrypted: true });
+      const D = spec(6, { rootSnapshotId: rootSnap, rootVolume: { volumeId: 'vol-0e000000000000023', deviceName: '/dev/xvda', sizeGiB: 2 } });
+      await driver.create(D);
+      expect(await volumes.isEncrypted(D.rootVolume!.volumeId)).toBe(true);
+      await driver.start(D.instanceId);
+      await until('the init', () => inGuest(D, 'cat /run/cumulo/ready; echo ok').includes('ok'));
+      expect(inGuest(D, 'cat /root/enc').trim()).toBe('encrypted-root');
+      expect(Number(inGuest(D, 'df -k / | tail -1').split(/\s+/)[1])).toBeGreaterThan(1.5 * 2 ** 20); // grown to 2 GiB
+      expect(execFileSync('sh', ['-c', `grep -a -c -F encrypted-root ${vfile(D.rootVolume!.volumeId)} || true`], { encoding: 'utf8' }).trim()).toBe('0');
+      await driver.delete(D.instanceId);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(D.rootVolume!.volumeId);
+      await volumes.delete(D.rootVolume!.volumeId);
+      await driver.deleteSnapshot('us-east-1', rootSnap);
+    });
+
+    test('detach from a stopped instance; volumes deleted', async () => {
+      await driver.stop(B.instanceId);
+      await driver.detachVolume(B.instanceId, V1);
+      await driver.start(B.instanceId);
+      expect(inGuest(B, 'test -e /dev/xvdg && echo there || echo gone').trim()).toBe('gone');
+      await driver.deleteVolume(V1);
+      await driver.deleteVolume(V2);
+      await driver.deleteSnapshot('us-east-1', S1);
+      expect(await volumes.exists(V1)).toBe(false);
+    });
   });
 
   test('a create that fails half-way unwinds every step it took', async () => {

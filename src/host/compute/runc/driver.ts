@@ -12,6 +12,7 @@
 // create() prepares (volume, mounts, guest files, network); start() runs the container; stop()
 // shuts it down and lets go of everything but the disks; delete() removes all of it.
 import { watch, type FSWatcher } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Revert } from '../../revert.js';
@@ -22,17 +23,29 @@ import { distroOf, userDataScript } from '../../images/userdata.js';
 import type { HostNetwork, PlugSpec } from '../../network/host-network.js';
 import type { InstanceStoreDisks } from '../../storage/instance-store.js';
 import type { VolumeStore } from '../../storage/store.js';
+import { RegionSnapshotStores } from '../../storage/snapshots.js';
+import type { XfsVolumeStore } from '../../storage/xfs-store.js';
 import type { VpcSpec } from '../../network/vpc-spec.js';
+import type { AttachedVolumeSpec, BlockStorage, SnapshotResult, VolumeLimits, VolumeSpec } from '../driver.js';
 import type { DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, VolumeDeletion, VpcNetworking } from '../driver.js';
 import { readCounters } from './metrics.js';
-import { ociConfig } from './oci.js';
+import { ociConfig, withVolumes, type OciVolume } from './oci.js';
+import { LiveVolumes, ociVolume, parseDevNo } from './volumes.js';
 import { CommandError, run, Runc } from './runtime.js';
+
+/** What EBS needs of the volume store beyond mounting roots (XfsVolumeStore). */
+export type EbsVolumeStore = VolumeStore &
+  Pick<XfsVolumeStore, 'fileOf' | 'blocksDir' | 'createWith' | 'resize' | 'attachDevice' | 'cloneForSnapshot' | 'mount' | 'createEmpty' | 'createEncryptedWith' | 'withPlaintext' | 'isEncrypted' | 'ownerOf' | 'devicesOf'>;
 
 export interface RuncDriverOptions {
   home: string;
   images: ImageStore;
-  volumes: VolumeStore;
+  volumes: EbsVolumeStore;
   network: HostNetwork;
+  /** The regions' snapshot stores (default: under the volume store, $CUMULO_HOME/volumes/blocks/<region>). */
+  snapshots?: RegionSnapshotStores;
+  /** The account's EBS data key (32 bytes; the ebs_keys table): encrypted snapshots are sealed with it. */
+  keyOf?: (accountId: string) => Promise<Buffer>;
   instanceStore: InstanceStoreDisks;
   log?: (line: string) => void;
   /** How long a stop waits for the guest to shut down before killing it (default 30 s). */
@@ -112,7 +125,7 @@ class Locks {
   }
 }
 
-export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, MetricsSource, VolumeDeletion, VpcNetworking {
+export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, MetricsSource, VolumeDeletion, VpcNetworking, BlockStorage {
   readonly home: string;
   readonly tag: string;
   readonly instancesDir: string;
@@ -127,6 +140,8 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   private prepared = new Set<string>();
   private nofileHard = 524288;
   private closed = false;
+  readonly snapshots: RegionSnapshotStores;
+  private readonly live = new LiveVolumes();
 
   constructor(private readonly opts: RuncDriverOptions) {
     this.home = resolve(opts.home);
@@ -135,6 +150,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     this.exitDir = join(this.home, 'runc-exits');
     this.cgroupParent = `cumulo_${this.tag}`;
     this.log = opts.log ?? (() => undefined);
+    this.snapshots = opts.snapshots ?? new RegionSnapshotStores(opts.volumes);
   }
 
   info(): DriverInfo {
@@ -142,7 +158,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       name: 'runc',
       description: 'OCI containers (runc + conmon): own namespaces, cgroup limits of the instance type, booted from an EBS root volume',
       isolation: 'container',
-      features: ['reboot', 'console-output', 'metrics', 'instance-store', 'metadata-options', 'vpc'],
+      features: ['reboot', 'console-output', 'metrics', 'instance-store', 'metadata-options', 'vpc', 'ebs'],
     };
   }
 
@@ -231,13 +247,18 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       steps.mark('image');
       const vol = spec.rootVolume.volumeId;
       if (!(await volumes.exists(vol))) {
-        await volumes.createFromSnapshot(vol, artifact.snapshotFile, Math.max(spec.rootVolume.sizeGiB, artifact.sizeGiB));
+        if (spec.rootSnapshotId) {
+          // An image made by CreateImage (or registered, or copied): its root snapshot in the region's store.
+          await this.restoreVolume({ volumeId: vol, accountId: spec.accountId, region: spec.region, sizeGiB: spec.rootVolume.sizeGiB, snapshotId: spec.rootSnapshotId, encrypted: false });
+        } else {
+          await volumes.createFromSnapshot(vol, artifact.snapshotFile, Math.max(spec.rootVolume.sizeGiB, artifact.sizeGiB));
+        }
         revert.add(() => volumes.delete(vol));
       }
       steps.mark('volume');
       const rootfs = join(dir, 'rootfs');
       if (!(await isMountPoint(rootfs))) {
-        await volumes.mount(vol, rootfs);
+        await volumes.mount(vol, rootfs, { key: this.volumeKey(vol, spec.accountId) });
         revert.add(() => volumes.unmount(rootfs));
       }
       steps.mark('mount');
@@ -256,6 +277,14 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
         }
       }
       steps.mark('instance store');
+      // EBS data volumes: their loop devices, made device nodes of the container by runc.
+      const ociVolumes: OciVolume[] = [];
+      for (const v of spec.volumes ?? []) {
+        const { devNo } = await volumes.attachDevice(v.volumeId, { key: this.volumeKey(v.volumeId, spec.accountId) });
+        revert.add(() => volumes.detach(v.volumeId));
+        ociVolumes.push(ociVolume(v.device, parseDevNo(devNo), v.limits));
+      }
+      steps.mark('volumes');
       const { netnsPath } = await network.plug(this.plugSpec(spec));
       revert.add(() => network.unplug(id));
       steps.mark('network');
@@ -269,6 +298,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
         cgroupsPath: `/${this.cgroupParent}/${id}`,
         instanceStore: storePath,
         nofileHard: this.nofileHard,
+        volumes: ociVolumes,
       });
       await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 1));
       revert.release();
@@ -375,6 +405,8 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     });
     await attempt(() => this.opts.instanceStore.destroy(id));
     await attempt(() => this.opts.volumes.unmount(join(dir, 'rootfs')));
+    const spec = await this.readSpec(id).catch(() => undefined);
+    for (const v of spec?.volumes ?? []) await attempt(() => this.opts.volumes.detach(v.volumeId));
     if (errors.length) throw errors[0];
   }
 
@@ -530,6 +562,209 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     await this.opts.volumes.delete(volumeId);
   }
 
+  // --- EBS (BlockStorage) ---------------------------------------------------------------
+
+  private async keyFor(accountId: string): Promise<Buffer> {
+    if (!this.opts.keyOf) throw new Error('no EBS key source: encrypted snapshots need the driver\'s keyOf option');
+    const key = await this.opts.keyOf(accountId);
+    if (key.length !== 32) throw new Error(`the EBS key of ${accountId} is ${key.length} bytes, not 32`);
+    return key;
+  }
+
+  /**
+   * The key source of an encrypted volume: its owner's key (recorded at create), else the account
+   * using it. Asked for only when its daemon has to start.
+   */
+  private volumeKey(volumeId: string, accountId: string): () => Promise<Buffer> {
+    return async () => this.keyFor((await this.opts.volumes.ownerOf(volumeId)) ?? accountId);
+  }
+
+  /**
+   * A volume from a snapshot of the region's store: chunks reflinked into the new file (well under a
+   * second for GiBs). Encrypted (asked for, or from an encrypted snapshot): a LUKS-encrypted image,
+   * the snapshot's chunks decrypted and written through its plaintext export.
+   */
+  private async restoreVolume(spec: VolumeSpec & { snapshotId: string }): Promise<void> {
+    const store = await this.snapshots.of(spec.region);
+    const info = await store.info(spec.snapshotId);
+    if (!info) throw new Error(`snapshot ${spec.snapshotId} is not in the block store of ${spec.region}`);
+    const key = info.encrypted ? await this.keyFor(spec.accountId) : undefined;
+    if (spec.encrypted || info.encrypted) {
+      const volumeKey = await this.keyFor(spec.accountId);
+      await this.opts.volumes.createEncryptedWith(spec.volumeId, spec.sizeGiB, volumeKey, async (plain) => {
+        await store.restoreInto(spec.snapshotId, plain, { key, fresh: true });
+      }, { owner: spec.accountId });
+      return;
+    }
+    await this.opts.volumes.createWith(spec.volumeId, spec.sizeGiB, async (tmp) => {
+      await store.restore(spec.snapshotId, tmp, info.sizeBytes, { key });
+    });
+  }
+
+  /**
+   * An empty volume (a sparse file: no filesystem, the user formats it) or one from a snapshot.
+   * Encrypted volumes are encrypted at rest on the host (a qcow2 image with LUKS encryption keyed
+   * by the account's EBS key, opened by a qemu-storage-daemon while attached: luks.ts), and their
+   * snapshots are sealed with the same key.
+   */
+  async createVolume(spec: VolumeSpec): Promise<void> {
+    if (await this.opts.volumes.exists(spec.volumeId)) return;
+    if (spec.snapshotId) await this.restoreVolume({ ...spec, snapshotId: spec.snapshotId });
+    else if (spec.encrypted) await this.opts.volumes.createEmpty(spec.volumeId, spec.sizeGiB, { key: await this.keyFor(spec.accountId), owner: spec.accountId });
+    else await this.opts.volumes.createEmpty(spec.volumeId, spec.sizeGiB);
+  }
+
+  async resizeVolume(volumeId: string, sizeGiB: number): Promise<void> {
+    // An encrypted volume grown while detached needs its owner's key (qemu-img resize).
+    const owner = async () => {
+      const account = await this.opts.volumes.ownerOf(volumeId);
+      if (!account) throw new Error(`encrypted volume ${volumeId} has no recorded owner: its key is unknown`);
+      return this.keyFor(account);
+    };
+    await this.opts.volumes.resize(volumeId, sizeGiB, { key: owner });
+  }
+
+  /** The container's init pid when it runs, else undefined. */
+  private async runningPid(id: string): Promise<number | undefined> {
+    const st = await this.rt.state(id);
+    return st?.status === 'running' && st.pid > 0 ? st.pid : undefined;
+  }
+
+  /** Keep spec.json (the next prepare) and config.json (the next boot in place) in step with the volumes. */
+  private async saveVolumes(id: string, spec: InstanceSpec, vols: AttachedVolumeSpec[]): Promise<void> {
+    const dir = this.dir(id);
+    await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...spec, volumes: vols, userData: spec.userData?.toString('base64') }));
+    const configFile = join(dir, 'config.json');
+    const text = await readFile(configFile, 'utf8').catch(() => undefined);
+    if (!text) return; // not prepared: the next prepare writes it
+    const oci: OciVolume[] = [];
+    for (const v of vols) {
+      const [loop] = await loopsOfVolume(this.opts.volumes, v.volumeId);
+      if (loop) oci.push(ociVolume(v.device, parseDevNo(loop), v.limits));
+    }
+    await writeFile(configFile, JSON.stringify(withVolumes(JSON.parse(text) as Record<string, unknown>, oci), null, 1));
+  }
+
+  async attachVolume(id: string, volume: AttachedVolumeSpec): Promise<void> {
+    await this.locks.run(id, async () => {
+      const spec = await this.readSpec(id);
+      const others = (spec.volumes ?? []).filter((v) => v.volumeId !== volume.volumeId);
+      const clash = others.find((v) => v.device === volume.device);
+      if (clash) throw new Error(`${volume.device} of ${id} is taken by ${clash.volumeId}`);
+      if (!(await this.opts.volumes.exists(volume.volumeId))) throw new Error(`volume ${volume.volumeId} does not exist`);
+      const pid = await this.runningPid(id);
+      const key = this.volumeKey(volume.volumeId, spec.accountId);
+      if (pid) {
+        const { devNo } = await this.opts.volumes.attachDevice(volume.volumeId, { key });
+        await this.live.attach({ pid, cgroupsPath: `/${this.cgroupParent}/${id}`, device: volume.device, dev: parseDevNo(devNo), limits: volume.limits });
+      } else if (this.prepared.has(id)) {
+        await this.opts.volumes.attachDevice(volume.volumeId, { key }); // config.json names its loop device
+      }
+      await this.saveVolumes(id, spec, [...others, volume]);
+    });
+  }
+
+  async detachVolume(id: string, volumeId: string, _opts: { force?: boolean } = {}): Promise<void> {
+    await this.locks.run(id, async () => {
+      const spec = await this.readSpec(id).catch(() => undefined);
+      const vol = spec?.volumes?.find((v) => v.volumeId === volumeId);
+      if (spec && vol) {
+        const pid = await this.runningPid(id);
+        const [loop] = await loopsOfVolume(this.opts.volumes, volumeId);
+        await this.live.detach({ pid, cgroupsPath: `/${this.cgroupParent}/${id}`, device: vol.device, dev: loop ? parseDevNo(loop) : undefined });
+        await this.saveVolumes(id, spec, spec.volumes!.filter((v) => v.volumeId !== volumeId));
+      }
+      // A process inside may still hold the device open: the kernel frees the loop at its last close.
+      await this.opts.volumes.detach(volumeId);
+    });
+  }
+
+  async setVolumeLimits(id: string, volumeId: string, limits: VolumeLimits): Promise<void> {
+    await this.locks.run(id, async () => {
+      const spec = await this.readSpec(id);
+      const vols = spec.volumes ?? [];
+      const vol = vols.find((v) => v.volumeId === volumeId);
+      if (!vol) throw new Error(`volume ${volumeId} is not attached to ${id}`);
+      const [loop] = await loopsOfVolume(this.opts.volumes, volumeId);
+      if (loop && (await this.runningPid(id))) await this.live.setLimits(`/${this.cgroupParent}/${id}`, parseDevNo(loop), limits);
+      await this.saveVolumes(id, spec, vols.map((v) => (v.volumeId === volumeId ? { ...v, limits } : v)));
+    });
+  }
+
+  /** The mounted root (host side) of a running instance whose root volume this is. */
+  private async rootMountOf(volumeId: string): Promise<string | undefined> {
+    for (const id of await this.list()) {
+      const spec = await this.readSpec(id).catch(() => undefined);
+      if (spec?.rootVolume?.volumeId !== volumeId) continue;
+      const rootfs = join(this.dir(id), 'rootfs');
+      if (await isMountPoint(rootfs)) return rootfs;
+    }
+    return undefined;
+  }
+
+  /**
+   * A point-in-time snapshot: the volume is reflink-cloned (with a mounted root volume frozen on
+   * the host for that instant: consistent, not just crash-consistent), then chunked into the region's store.
+   */
+  async snapshotVolume(o: { volumeId: string; snapshotId: string; region: string; accountId: string; parentSnapshotId?: string; encrypted: boolean; onProgress?: (percent: number) => void }): Promise<SnapshotResult> {
+    const store = await this.snapshots.of(o.region);
+    const done = await store.info(o.snapshotId);
+    if (done) return { dataBytes: done.dataBytes, addedBytes: 0 };
+    const key = o.encrypted ? await this.keyFor(o.accountId) : undefined;
+    const parent = o.parentSnapshotId && (await store.has(o.parentSnapshotId)) ? o.parentSnapshotId : undefined;
+    const root = await this.rootMountOf(o.volumeId);
+    const frozen = async <T>(fn: () => Promise<T>): Promise<T> => {
+      if (!root) return fn();
+      await run('fsfreeze', ['-f', root]);
+      try {
+        return await fn();
+      } finally {
+        await run('fsfreeze', ['-u', root]);
+      }
+    };
+    const encryptedVolume = await this.opts.volumes.isEncrypted(o.volumeId);
+    const clone = await this.opts.volumes.cloneForSnapshot(o.volumeId, `${o.snapshotId}-${randomBytes(4).toString('hex')}`, frozen);
+    try {
+      let last = -1;
+      const take = async (file: string, sealWith: Buffer | undefined) =>
+        store.snapshot(o.snapshotId, file, {
+          parent,
+          key: sealWith,
+          onProgress: (p) => {
+            const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
+            if (pct !== last) o.onProgress?.((last = pct));
+          },
+        });
+      // An encrypted volume: the clone is of its encrypted image (still point in time), read through a
+      // read-only plaintext export of the clone; its snapshot is encrypted whatever was asked.
+      const stats = encryptedVolume
+        ? await this.opts.volumes.withPlaintext(clone, this.volumeKey(o.volumeId, o.accountId), async (plain) => take(plain, key ?? (await this.keyFor(o.accountId))))
+        : await take(clone, key);
+      const info = await store.info(o.snapshotId);
+      return { dataBytes: info?.dataBytes ?? stats.sizeBytes, addedBytes: stats.bytesWritten };
+    } finally {
+      await rm(clone, { force: true });
+    }
+  }
+
+  async deleteSnapshot(region: string, snapshotId: string): Promise<void> {
+    await (await this.snapshots.of(region)).delete(snapshotId);
+  }
+
+  async copySnapshot(o: { fromRegion: string; snapshotId: string; toRegion: string; newSnapshotId: string; accountId: string; onProgress?: (percent: number) => void }): Promise<{ bytesCopied: number }> {
+    const from = await this.snapshots.of(o.fromRegion);
+    const to = await this.snapshots.of(o.toRegion);
+    let last = -1;
+    const bytesCopied = await from.copyTo(to, o.snapshotId, {
+      targetId: o.newSnapshotId,
+      onProgress: (p) => {
+        const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
+        if (pct !== last) o.onProgress?.((last = pct));
+      },
+    });
+    return { bytesCopied };
+  }
+
   /** Counters of a running instance, from its cgroups and its interfaces (undefined when it is not running). */
   async metrics(id: string): Promise<InstanceCounters | undefined> {
     const state = await this.rt.state(id);
@@ -583,6 +818,12 @@ async function isMountPoint(path: string): Promise<boolean> {
   const target = resolve(path);
   const text = await readFile('/proc/self/mountinfo', 'utf8');
   return text.split('\n').some((l) => unescapeMount(l.split(' ')[4] ?? '') === target);
+}
+
+/** The "major:minor" of the loop devices a volume has (none when it is not attached). */
+async function loopsOfVolume(volumes: EbsVolumeStore, volumeId: string): Promise<string[]> {
+  if (!(await volumes.exists(volumeId))) return [];
+  return (await volumes.devicesOf(volumeId)).map((l) => l.devNo);
 }
 
 /** mountinfo escapes space, tab, newline and backslash as octal. */

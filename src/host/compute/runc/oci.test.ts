@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DENIED_SYSCALLS, INSTANCE_CAPS, ociConfig, pidsLimit, type OciInput } from './oci.js';
+import { DENIED_SYSCALLS, INSTANCE_CAPS, ociConfig, pidsLimit, withVolumes, type OciInput } from './oci.js';
 
 const base: OciInput = {
   instanceId: 'i-0123456789abcdef0',
@@ -118,5 +118,57 @@ describe('ociConfig', () => {
   it('rejects nonsense sizes', () => {
     expect(() => cfg({ vcpus: 0 })).toThrow();
     expect(() => cfg({ memoryMiB: 1.5 })).toThrow();
+  });
+});
+
+describe('EBS volumes in the config', () => {
+  type V = { linux: { devices?: { path: string; type: string; major: number; minor: number }[]; resources: { devices: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[]; blockIO?: Record<string, { major: number; minor: number; rate: number }[]> } } };
+  const vols = [
+    { path: '/dev/sdf', major: 7, minor: 3, iops: 3000, bps: 125 * 2 ** 20 },
+    { path: '/dev/xvdg', major: 7, minor: 4 },
+  ];
+  it('makes each volume a block device node, allowed rw, throttled by its limits', () => {
+    const c = ociConfig({ ...base, volumes: vols }) as unknown as V;
+    expect(c.linux.devices).toEqual([
+      { path: '/dev/sdf', type: 'b', major: 7, minor: 3, fileMode: 0o660, uid: 0, gid: 0 },
+      { path: '/dev/xvdg', type: 'b', major: 7, minor: 4, fileMode: 0o660, uid: 0, gid: 0 },
+    ]);
+    const allowed = c.linux.resources.devices.filter((d) => d.type === 'b');
+    expect(allowed).toEqual([
+      { allow: true, type: 'b', major: 7, minor: 3, access: 'rw' },
+      { allow: true, type: 'b', major: 7, minor: 4, access: 'rw' },
+    ]);
+    // The deny-all comes first: the volumes' allowances after it.
+    expect(c.linux.resources.devices[0]).toEqual({ allow: false, access: 'rwm' });
+    expect(c.linux.resources.blockIO).toEqual({
+      throttleReadBpsDevice: [{ major: 7, minor: 3, rate: 125 * 2 ** 20 }],
+      throttleWriteBpsDevice: [{ major: 7, minor: 3, rate: 125 * 2 ** 20 }],
+      throttleReadIOPSDevice: [{ major: 7, minor: 3, rate: 3000 }],
+      throttleWriteIOPSDevice: [{ major: 7, minor: 3, rate: 3000 }],
+    });
+  });
+  it('without volumes: no block device, no throttle', () => {
+    const c = ociConfig(base) as unknown as V;
+    expect(c.linux.devices).toBeUndefined();
+    expect(c.linux.resources.blockIO).toBeUndefined();
+    expect(c.linux.resources.devices.some((d) => d.type === 'b')).toBe(false);
+  });
+  it('withVolumes replaces the volumes and keeps the rest', () => {
+    const before = ociConfig({ ...base, volumes: vols });
+    const after = withVolumes(before, [{ path: '/dev/sdh', major: 7, minor: 9, iops: 100 }]) as unknown as V;
+    expect(after.linux.devices!.map((d) => d.path)).toEqual(['/dev/sdh']);
+    expect(after.linux.resources.devices.filter((d) => d.type === 'b').map((d) => d.minor)).toEqual([9]);
+    expect(after.linux.resources.devices.filter((d) => d.type === 'c').length).toBeGreaterThan(5);
+    expect(after.linux.resources.blockIO!.throttleReadBpsDevice).toEqual([]);
+    expect(after.linux.resources.blockIO!.throttleWriteIOPSDevice).toEqual([{ major: 7, minor: 9, rate: 100 }]);
+    const none = withVolumes(before, []) as unknown as V;
+    expect(none.linux.devices).toBeUndefined();
+    expect(none.linux.resources.blockIO).toBeUndefined();
+    expect(JSON.stringify(withVolumes(none, []))).toBe(JSON.stringify(ociConfig(base)));
+  });
+  it('refuses device names that are not a single name under /dev', () => {
+    for (const path of ['/dev/../etc/passwd', 'sdf', '/dev/sd/f', '/dev/', '/dev/SDF']) {
+      expect(() => ociConfig({ ...base, volumes: [{ path, major: 7, minor: 1 }] })).toThrow(/invalid device name/);
+    }
   });
 });

@@ -20,6 +20,62 @@ export interface OciInput {
   init?: string[];
   /** Hard limit of open files: at most what the host's runc may grant (it cannot raise its own). */
   nofileHard?: number;
+  /** EBS data volumes: block devices (loop devices on the host) made in the instance's /dev. */
+  volumes?: OciVolume[];
+}
+
+/** An attached EBS volume as the container sees it: a block device node, allowed, throttled. */
+export interface OciVolume {
+  /** The device name in the instance: /dev/sdf, /dev/xvdf, … */
+  path: string;
+  major: number;
+  minor: number;
+  iops?: number;
+  /** Bytes per second, read and write each. */
+  bps?: number;
+}
+
+/** /dev/sdf, /dev/xvdba, /dev/nvme1n1: a single name right under /dev. */
+export function checkDevicePath(path: string): void {
+  if (!/^\/dev\/[a-z][a-z0-9]{1,31}$/.test(path)) throw new Error(`invalid device name ${JSON.stringify(path)}`);
+}
+
+/** The parts of config.json that carry the volumes: device nodes, their cgroup allowances, their throttles. */
+export function volumeParts(volumes: OciVolume[]): {
+  devices: Record<string, unknown>[];
+  allow: Record<string, unknown>[];
+  blockIO?: Record<string, unknown>;
+} {
+  for (const v of volumes) checkDevicePath(v.path);
+  const devices = volumes.map((v) => ({ path: v.path, type: 'b', major: v.major, minor: v.minor, fileMode: 0o660, uid: 0, gid: 0 }));
+  const allow = volumes.map((v) => ({ allow: true, type: 'b', major: v.major, minor: v.minor, access: 'rw' }));
+  const rate = (pick: (v: OciVolume) => number | undefined) =>
+    volumes.filter((v) => (pick(v) ?? 0) > 0).map((v) => ({ major: v.major, minor: v.minor, rate: Math.floor(pick(v)!) }));
+  const blockIO = {
+    throttleReadBpsDevice: rate((v) => v.bps),
+    throttleWriteBpsDevice: rate((v) => v.bps),
+    throttleReadIOPSDevice: rate((v) => v.iops),
+    throttleWriteIOPSDevice: rate((v) => v.iops),
+  };
+  return { devices, allow, blockIO: Object.values(blockIO).some((l) => l.length) ? blockIO : undefined };
+}
+
+/**
+ * A config with its volumes replaced by `volumes` (a live attach, detach or limit change, so that
+ * the next boot in place — a reboot inside — has the same devices). The character devices stay.
+ */
+export function withVolumes(config: Record<string, unknown>, volumes: OciVolume[]): Record<string, unknown> {
+  const linux = { ...(config.linux as Record<string, unknown>) };
+  const resources = { ...(linux.resources as Record<string, unknown>) };
+  const parts = volumeParts(volumes);
+  const keep = ((resources.devices as Record<string, unknown>[] | undefined) ?? []).filter((d) => d.type !== 'b');
+  resources.devices = [...keep, ...parts.allow];
+  if (parts.blockIO) resources.blockIO = parts.blockIO;
+  else delete resources.blockIO;
+  linux.resources = resources;
+  if (parts.devices.length) linux.devices = parts.devices;
+  else delete linux.devices;
+  return { ...config, linux };
 }
 
 /** Docker's default capability set: what a container's root keeps. */
@@ -105,7 +161,7 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
   if (input.instanceStore) mounts.push({ destination: '/mnt', type: 'bind', source: input.instanceStore, options: ['rbind', 'rw', 'nosuid', 'nodev'] });
   const caps = [...INSTANCE_CAPS];
   const nofileHard = input.nofileHard ?? 524288;
-  return {
+  const config = {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
@@ -165,4 +221,5 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };
+  return input.volumes?.length ? withVolumes(config, input.volumes) : config;
 }

@@ -25,7 +25,7 @@ export const resourceKinds: Record<string, ResourceKind> = {
   ami: { type: 'image', table: 'images', notFound: 'InvalidAMIID.NotFound', label: 'image ID' },
   vol: { type: 'volume', table: 'volumes', notFound: 'InvalidVolume.NotFound', label: 'volume ID' },
   eni: { type: 'network-interface', table: 'network_interfaces', notFound: 'InvalidNetworkInterfaceID.NotFound', label: 'network interface ID' },
-  snap: { type: 'snapshot', notFound: 'InvalidSnapshot.NotFound', label: 'snapshot ID' },
+  snap: { type: 'snapshot', table: 'snapshots', notFound: 'InvalidSnapshot.NotFound', label: 'snapshot ID' },
   dopt: { type: 'dhcp-options', notFound: 'InvalidDhcpOptionID.NotFound', label: 'DHCP options ID' },
   eipalloc: { type: 'elastic-ip', table: 'public_ips', idColumn: 'allocation_id', notFound: 'InvalidAllocationID.NotFound', label: 'allocation ID' },
   r: { type: 'reservation', notFound: 'InvalidReservationID.NotFound', label: 'reservation ID' },

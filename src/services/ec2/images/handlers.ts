@@ -1,4 +1,4 @@
-// DescribeImages, DescribeImageAttribute.
+// DescribeImages, DescribeImageAttribute; the calls that make and change images are in manage.ts.
 import type {
   DescribeImageAttributeRequest,
   DescribeImagesRequest,
@@ -15,6 +15,7 @@ import { paginate } from '../common/pagination.js';
 import { tagsOf } from '../tags/store.js';
 import { CUMULO_OWNER_ALIAS } from './builtin.js';
 import { imageFilters } from './filters.js';
+import { manageHandlers } from './manage.js';
 import {
   imageNotFound,
   imageToEc2,
@@ -189,4 +190,5 @@ async function describeImageAttribute(ctx: Ctx, input: DescribeImageAttributeReq
 export const handlers = {
   DescribeImages: describeImages,
   DescribeImageAttribute: describeImageAttribute,
+  ...manageHandlers,
 } satisfies HandlerMap;

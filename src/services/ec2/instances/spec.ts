@@ -1,5 +1,5 @@
 // The InstanceSpec a driver gets, built from the rows alone (pure: table-tested without a driver).
-import type { ImageSource, InstanceSpec } from '../../../host/compute/driver.js';
+import type { AttachedVolumeSpec, ImageSource, InstanceSpec } from '../../../host/compute/driver.js';
 import type { InterfaceSpec } from '../../../host/network/vpc-spec.js';
 import { addressAt, parseCidrLoose } from '../../../lib/cidr.js';
 import type { Row } from '../../../store/schema.js';
@@ -17,6 +17,10 @@ export interface SpecRows {
   interfaces?: InterfaceSpec[];
   /** The primary IPv4 CIDR of the instance's VPC: its Amazon-provided resolver is the base + 2. */
   vpcCidr?: string;
+  /** The EBS data volumes attached (not the root), with their limits. */
+  volumes?: AttachedVolumeSpec[];
+  /** The root volume's snapshot, when it is one of the region's block store (snapshots table). */
+  rootSnapshotId?: string;
 }
 
 /** An interface row as the data plane needs it. */
@@ -92,6 +96,8 @@ export function buildInstanceSpec(row: Row<'instances'>, subnetCidr: string, row
   const source = parseJson<Partial<ImageSource>>(rows.imageSource);
   if (source?.builtin) spec.imageSource = { builtin: source.builtin, version: source.version ?? '', sshUser: source.sshUser ?? 'ec2-user' };
   if (rows.rootVolume) spec.rootVolume = { volumeId: rows.rootVolume.volume_id, deviceName: rows.rootVolume.device, sizeGiB: rows.rootVolume.size_gib };
+  if (rows.rootSnapshotId) spec.rootSnapshotId = rows.rootSnapshotId;
+  if (rows.volumes?.length) spec.volumes = rows.volumes;
   const disks = type?.InstanceStorageInfo?.Disks ?? [];
   if (disks.length) {
     spec.instanceStore = disks.map((d) => ({ count: d.Count ?? 1, sizeGiB: d.SizeInGB ?? 0, type: d.Type === 'hdd' ? 'hdd' : 'ssd' }));

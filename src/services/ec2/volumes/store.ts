@@ -1,6 +1,7 @@
 // EBS volume rows: the volumes a launch creates from the image's and the request's block device
 // mappings, and the Volume shape DescribeVolumes answers with.
-import type { BlockDeviceMapping, EbsBlockDevice, Tag, Volume, VolumeAttachment } from '@aws-sdk/client-ec2';
+import type { BlockDeviceMapping, EbsBlockDevice, Tag, Volume, VolumeAttachment, VolumeModification } from '@aws-sdk/client-ec2';
+import type { VolumeLimits } from '../../../host/compute/driver.js';
 import { ApiError, Errors } from '../../../api/errors.js';
 import { zoneId } from '../../../config.js';
 import type { Row } from '../../../store/schema.js';
@@ -206,4 +207,89 @@ export function toVolumeAttachment(a: AttachmentRow): VolumeAttachment {
     VolumeId: a.volume_id,
     DeleteOnTermination: a.delete_on_termination === 1,
   };
+}
+
+/** What a volume of this type, size and provisioning gets from the block I/O controller (EC2's numbers). */
+export function volumeLimits(row: Pick<VolumeRow, 'volume_type' | 'size_gib' | 'iops' | 'throughput'>): VolumeLimits {
+  const size = row.size_gib;
+  const tib = size / 1024;
+  switch (row.volume_type) {
+    case 'gp3':
+      return { iops: row.iops ?? 3000, throughputMiBps: row.throughput ?? 125 };
+    case 'gp2':
+      // 3 IOPS per GiB between 100 and 16,000; up to 250 MiB/s.
+      return { iops: Math.min(16000, Math.max(100, 3 * size)), throughputMiBps: 250 };
+    case 'io1':
+    case 'io2': {
+      // Throughput scales at 0.256 MiB/s per provisioned IOPS, up to 1,000 MiB/s (io1) or 4,000 MiB/s (io2 Block Express).
+      const iops = row.iops ?? 100;
+      return { iops, throughputMiBps: Math.min(row.volume_type === 'io1' ? 1000 : 4000, Math.max(1, Math.floor(iops * 0.256))) };
+    }
+    case 'st1':
+      // Burst: 250 MiB/s per TiB up to 500 MiB/s; 500 IOPS (1 MiB I/O).
+      return { iops: 500, throughputMiBps: Math.min(500, Math.max(1, Math.floor(250 * tib))) };
+    case 'sc1':
+      // Burst: 80 MiB/s per TiB up to 250 MiB/s; 250 IOPS.
+      return { iops: 250, throughputMiBps: Math.min(250, Math.max(1, Math.floor(80 * tib))) };
+    default:
+      // Magnetic: about 100 IOPS on average, bursts to hundreds; 40–90 MiB/s.
+      return { iops: 200, throughputMiBps: 90 };
+  }
+}
+
+/** The device names AttachVolume takes: /dev/sdf, /dev/xvdf, xvdba, /dev/sda1, … */
+export function validAttachDevice(name: string): boolean {
+  return /^(\/dev\/)?(sd|xvd|hd)[a-z]{1,2}[0-9]{0,2}$/.test(name);
+}
+
+/** '/dev/sdf' and 'sdf' name the same attachment point. */
+export function attachPointKey(name: string): string {
+  return deviceKey(name);
+}
+
+/** Volume types that take provisioned IOPS, and their bounds. */
+export function iopsRange(type: string): [number, number] | undefined {
+  return iopsBounds[type];
+}
+
+/** The attributes a modification starts from or goes to (volume_modifications.original / target). */
+export interface VolumeShape {
+  Size: number;
+  VolumeType: string;
+  Iops?: number;
+  Throughput?: number;
+  MultiAttachEnabled: boolean;
+}
+
+export function shapeOf(row: VolumeRow): VolumeShape {
+  const s: VolumeShape = { Size: row.size_gib, VolumeType: row.volume_type, MultiAttachEnabled: row.multi_attach_enabled === 1 };
+  if (row.iops !== null) s.Iops = row.iops;
+  if (row.throughput !== null) s.Throughput = row.throughput;
+  return s;
+}
+
+export type ModificationRow = Row<'volume_modifications'>;
+
+export function toVolumeModification(m: ModificationRow): VolumeModification {
+  const o = JSON.parse(m.original) as VolumeShape;
+  const t = JSON.parse(m.target) as VolumeShape;
+  const out: VolumeModification = {
+    VolumeId: m.volume_id,
+    ModificationState: m.state as VolumeModification['ModificationState'],
+    TargetSize: t.Size,
+    TargetVolumeType: t.VolumeType as VolumeModification['TargetVolumeType'],
+    TargetMultiAttachEnabled: t.MultiAttachEnabled,
+    OriginalSize: o.Size,
+    OriginalVolumeType: o.VolumeType as VolumeModification['OriginalVolumeType'],
+    OriginalMultiAttachEnabled: o.MultiAttachEnabled,
+    Progress: m.progress,
+    StartTime: new Date(m.start_time),
+  };
+  if (t.Iops !== undefined) out.TargetIops = t.Iops;
+  if (t.Throughput !== undefined) out.TargetThroughput = t.Throughput;
+  if (o.Iops !== undefined) out.OriginalIops = o.Iops;
+  if (o.Throughput !== undefined) out.OriginalThroughput = o.Throughput;
+  if (m.status_message) out.StatusMessage = m.status_message;
+  if (m.end_time) out.EndTime = new Date(m.end_time);
+  return out;
 }

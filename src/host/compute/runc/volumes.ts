@@ -1,0 +1,134 @@
+// EBS volumes in a running container, done from the host (the instance has no CAP_SYS_ADMIN, and
+// needs none): the volume's loop device gets a node in the container's own /dev (a tmpfs, reached
+// through /proc/<init pid>/root), the container's devices cgroup allows it, and the block I/O
+// controller throttles it to the volume's IOPS and throughput. cgroup v1, as runc sets it up here:
+//
+//   /sys/fs/cgroup/devices/<cgroupsPath>/devices.allow|deny         "b MAJ:MIN rw"
+//   /sys/fs/cgroup/blkio/<cgroupsPath>/blkio.throttle.*_device       "MAJ:MIN value" (0 clears)
+import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { VolumeLimits } from '../driver.js';
+import { checkDevicePath, type OciVolume } from './oci.js';
+import { run } from './runtime.js';
+
+const MiB = 1024 * 1024;
+
+export interface DevNo {
+  major: number;
+  minor: number;
+}
+
+export function parseDevNo(devNo: string): DevNo {
+  const m = /^(\d+):(\d+)$/.exec(devNo.trim());
+  if (!m) throw new Error(`not a device number: ${JSON.stringify(devNo)}`);
+  return { major: Number(m[1]), minor: Number(m[2]) };
+}
+
+/** A volume as config.json carries it. */
+export function ociVolume(device: string, dev: DevNo, limits: VolumeLimits): OciVolume {
+  checkDevicePath(device);
+  return {
+    path: device,
+    ...dev,
+    ...(limits.iops ? { iops: limits.iops } : {}),
+    ...(limits.throughputMiBps ? { bps: limits.throughputMiBps * MiB } : {}),
+  };
+}
+
+/** The throttle files and what goes in each for a volume (0 removes the rule). */
+export function throttleWrites(dev: DevNo, limits: VolumeLimits): [file: string, line: string][] {
+  const d = `${dev.major}:${dev.minor}`;
+  const iops = Math.max(0, Math.floor(limits.iops ?? 0));
+  const bps = Math.max(0, Math.floor((limits.throughputMiBps ?? 0) * MiB));
+  return [
+    ['blkio.throttle.read_iops_device', `${d} ${iops}`],
+    ['blkio.throttle.write_iops_device', `${d} ${iops}`],
+    ['blkio.throttle.read_bps_device', `${d} ${bps}`],
+    ['blkio.throttle.write_bps_device', `${d} ${bps}`],
+  ];
+}
+
+export class LiveVolumes {
+  constructor(private readonly cgroupRoot = '/sys/fs/cgroup') {}
+
+  private cg(controller: string, cgroupsPath: string, file: string): string {
+    return join(this.cgroupRoot, controller, cgroupsPath, file);
+  }
+
+  /** The device node inside the container, through its init's root (the container's mount namespace). */
+  private node(pid: number, device: string): string {
+    checkDevicePath(device);
+    if (!Number.isInteger(pid) || pid < 2) throw new Error(`bad container pid ${pid}`);
+    return `/proc/${pid}/root${device}`;
+  }
+
+  /** Allowed, throttled, then the node: usable inside when this resolves. Idempotent. */
+  async attach(o: { pid: number; cgroupsPath: string; device: string; dev: DevNo; limits: VolumeLimits }): Promise<void> {
+    const { major, minor } = o.dev;
+    await writeFile(this.cg('devices', o.cgroupsPath, 'devices.allow'), `b ${major}:${minor} rw`);
+    await this.setLimits(o.cgroupsPath, o.dev, o.limits);
+    const node = this.node(o.pid, o.device);
+    const seen = await statNode(node);
+    if (seen && seen.major === major && seen.minor === minor) return;
+    // Something else under that name (a stale node of an earlier attach): replaced. unlink never follows a symlink.
+    if (seen !== undefined) await rm(node, { force: true });
+    await run('mknod', ['-m', '660', node, 'b', String(major), String(minor)]);
+  }
+
+  /** The node goes, the cgroup denies the device, its throttles are cleared. Idempotent. */
+  async detach(o: { pid?: number; cgroupsPath: string; device: string; dev?: DevNo }): Promise<void> {
+    if (o.pid) {
+      const node = this.node(o.pid, o.device);
+      const seen = await statNode(node);
+      if (seen !== undefined && (!o.dev || seen === null || (seen.major === o.dev.major && seen.minor === o.dev.minor))) await rm(node, { force: true });
+    }
+    if (o.dev) {
+      await writeFile(this.cg('devices', o.cgroupsPath, 'devices.deny'), `b ${o.dev.major}:${o.dev.minor} rwm`).catch(ignoreGone);
+      await this.setLimits(o.cgroupsPath, o.dev, {}).catch(ignoreGone);
+    }
+  }
+
+  /** Rewrite the volume's throttles (absent limits: unthrottled). */
+  async setLimits(cgroupsPath: string, dev: DevNo, limits: VolumeLimits): Promise<void> {
+    for (const [file, line] of throttleWrites(dev, limits)) {
+      const path = this.cg('blkio', cgroupsPath, file);
+      // Clearing a rule that is not there fails with ENODEV on some kernels: nothing to clear.
+      await writeFile(path, line).catch((e: NodeJS.ErrnoException) => {
+        if (line.endsWith(' 0') && (e.code === 'ENODEV' || e.code === 'EINVAL')) return;
+        throw e;
+      });
+    }
+  }
+
+  /** The throttle rules in force for the device (for checks): file → value. */
+  async limitsOf(cgroupsPath: string, dev: DevNo): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const [file] of throttleWrites(dev, {})) {
+      const text = await readFile(this.cg('blkio', cgroupsPath, file), 'utf8').catch(() => '');
+      const line = text.split('\n').find((l) => l.startsWith(`${dev.major}:${dev.minor} `));
+      out[file] = line ? Number(line.split(' ')[1]) : 0;
+    }
+    return out;
+  }
+}
+
+/** undefined: nothing there; null: something that is not a block device; else its numbers. Never follows a symlink. */
+async function statNode(path: string): Promise<DevNo | null | undefined> {
+  try {
+    const st = await lstat(path, { bigint: true });
+    if (!st.isBlockDevice()) return null;
+    const r = st.rdev;
+    // Linux's dev_t: the major's low 12 bits at 8, the minor's low 8 bits at 0, the rest above 32 / 12.
+    const major = Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn));
+    const minor = Number((r & 0xffn) | ((r >> 12n) & ~0xffn));
+    return { major, minor };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+function ignoreGone(e: NodeJS.ErrnoException): void {
+  if (e.code === 'ENOENT' || e.code === 'ENODEV' || e.code === 'EINVAL') return;
+  throw e;
+}

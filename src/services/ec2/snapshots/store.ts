@@ -1,0 +1,134 @@
+// Snapshot rows: who may see them (owner, explicit create-volume permissions, public), the
+// Snapshot shape DescribeSnapshots answers with, and the checks several calls share.
+import type { Snapshot, Tag } from '@aws-sdk/client-ec2';
+import { ApiError, Errors } from '../../../api/errors.js';
+import { idPattern } from '../../../lib/ids.js';
+import type { Tx } from '../../../store/db.js';
+import type { Row } from '../../../store/schema.js';
+import type { Ctx } from '../../context.js';
+
+export type SnapshotRow = Row<'snapshots'>;
+
+export const SNAPSHOT_ID = idPattern('snap');
+/** EC2 shows this volume id on copied snapshots (they come from no volume of yours). */
+export const COPY_VOLUME_ID = 'vol-ffffffff';
+export const GiB = 1024 ** 3;
+
+export function snapshotsNotFound(ids: string[]): ApiError {
+  return Errors.notFound(
+    'InvalidSnapshot.NotFound',
+    ids.length === 1 ? `The snapshot '${ids[0]}' does not exist.` : `The snapshots '${ids.join(', ')}' do not exist.`,
+  );
+}
+
+export function checkSnapshotId(id: string | undefined, param = 'SnapshotId'): string {
+  if (id === undefined || id === '') throw Errors.missingParameter(param);
+  if (!SNAPSHOT_ID.test(id)) throw Errors.notFound('InvalidSnapshotID.Malformed', `Invalid id: "${id}" (expecting "snap-...")`);
+  return id;
+}
+
+/** Every grantee of each snapshot: account ids and 'all'. */
+export async function permissionsOf(db: Tx, ids: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (!ids.length) return out;
+  const rows = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    rows.push(...(await db.selectFrom('snapshot_permissions').selectAll().where('snapshot_id', 'in', ids.slice(i, i + 500)).execute()));
+  }
+  for (const r of rows) {
+    let list = out.get(r.snapshot_id);
+    if (!list) out.set(r.snapshot_id, (list = []));
+    list.push(r.grantee);
+  }
+  return out;
+}
+
+/**
+ * The snapshots of `region` the caller may see: its own, those shared with it, public ones.
+ * With `ids`, only those.
+ */
+export async function visibleSnapshots(ctx: Ctx, region: string, ids?: string[]): Promise<{ rows: SnapshotRow[]; grants: Map<string, string[]> }> {
+  let q = ctx.db
+    .selectFrom('snapshots')
+    .selectAll()
+    .where('region', '=', region)
+    .where((eb) =>
+      eb.or([
+        eb('account_id', '=', ctx.accountId),
+        eb.exists(
+          eb
+            .selectFrom('snapshot_permissions')
+            .select('snapshot_permissions.snapshot_id')
+            .whereRef('snapshot_permissions.snapshot_id', '=', 'snapshots.id')
+            .where('snapshot_permissions.grantee', 'in', [ctx.accountId, 'all']),
+        ),
+      ]),
+    );
+  if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
+  const rows = await q.execute();
+  return { rows, grants: await permissionsOf(ctx.db, rows.map((r) => r.id)) };
+}
+
+/** One snapshot the caller may use (own, shared with it, or public) in `region`, or NotFound. */
+export async function findVisibleSnapshot(ctx: Ctx, region: string, id: string): Promise<SnapshotRow> {
+  const { rows } = await visibleSnapshots(ctx, region, [id]);
+  const row = rows[0];
+  if (!row) throw snapshotsNotFound([id]);
+  return row;
+}
+
+/** The caller's own snapshot in its region, or NotFound (another account's is as good as absent). */
+export async function findOwnSnapshot(ctx: Ctx, id: string): Promise<SnapshotRow> {
+  const row = await ctx.db
+    .selectFrom('snapshots')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account_id', '=', ctx.accountId)
+    .where('region', '=', ctx.region)
+    .executeTakeFirst();
+  if (!row) throw snapshotsNotFound([id]);
+  return row;
+}
+
+/** A registered image whose block device mappings name this snapshot, if any. */
+export async function imageUsing(db: Tx, region: string, snapshotId: string): Promise<string | undefined> {
+  const rows = await db
+    .selectFrom('images')
+    .select(['id', 'block_device_mappings'])
+    .where('region', '=', region)
+    .where('state', '!=', 'deregistered')
+    .where('block_device_mappings', 'like', `%${snapshotId}%`)
+    .execute();
+  for (const r of rows) {
+    let mappings: { Ebs?: { SnapshotId?: string } }[] = [];
+    try {
+      mappings = JSON.parse(r.block_device_mappings) as typeof mappings;
+    } catch {
+      continue;
+    }
+    if (Array.isArray(mappings) && mappings.some((m) => m?.Ebs?.SnapshotId === snapshotId)) return r.id;
+  }
+  return undefined;
+}
+
+/** The snapshot as DescribeSnapshots shows it. */
+export function toSnapshot(row: SnapshotRow, tags: Tag[] | undefined): Snapshot {
+  const out: Snapshot = {
+    SnapshotId: row.id,
+    VolumeId: row.volume_id,
+    State: row.state as Snapshot['State'],
+    StartTime: new Date(row.start_time),
+    Progress: row.state === 'completed' ? '100%' : `${row.progress}%`,
+    OwnerId: row.account_id,
+    Description: row.description,
+    VolumeSize: row.volume_size,
+    Encrypted: row.encrypted === 1,
+    StorageTier: 'standard',
+  };
+  if (row.kms_key_id) out.KmsKeyId = row.kms_key_id;
+  if (row.state_message) out.StateMessage = row.state_message;
+  if (row.completion_time) out.CompletionTime = new Date(row.completion_time);
+  if (row.state === 'completed') out.FullSnapshotSizeInBytes = row.data_bytes;
+  if (tags?.length) out.Tags = tags;
+  return out;
+}

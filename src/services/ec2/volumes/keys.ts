@@ -1,0 +1,38 @@
+// Each account's data key for encrypted EBS volumes and snapshots on this host (ebs_keys): 32
+// random bytes made on first use. The KMS key id EC2 shows for an encrypted volume is only a
+// label here: when none is given it is the account's aws/ebs managed key, ARN-shaped as EC2 shows it.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Tx } from '../../../store/db.js';
+
+/** The account's 32-byte data key, made (once, race-free) on first use. */
+export async function accountDataKey(db: Tx, accountId: string): Promise<Buffer> {
+  const have = await db.selectFrom('ebs_keys').select('key').where('account_id', '=', accountId).executeTakeFirst();
+  if (have) return Buffer.from(have.key, 'base64');
+  await db
+    .insertInto('ebs_keys')
+    .values({ account_id: accountId, key: randomBytes(32).toString('base64'), created_at: new Date().toISOString() })
+    .onConflict((oc) => oc.column('account_id').doNothing())
+    .execute();
+  // Another request may have made it first: the stored one wins.
+  const row = await db.selectFrom('ebs_keys').select('key').where('account_id', '=', accountId).executeTakeFirstOrThrow();
+  return Buffer.from(row.key, 'base64');
+}
+
+/** The ARN of the account's AWS managed key for EBS (alias/aws/ebs) in a region: a stable key id per (account, region). */
+export function defaultEbsKmsKeyId(accountId: string, region: string): string {
+  const h = createHash('sha256').update(`aws/ebs:${accountId}:${region}`).digest('hex');
+  const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return `arn:aws:kms:${region}:${accountId}:key/${uuid}`;
+}
+
+/**
+ * A KmsKeyId as CreateVolume takes it: a key id, a key ARN, an alias name or an alias ARN. Kept as
+ * given, in ARN form (EC2 shows ARNs): 'alias/aws/ebs' is the managed key's ARN.
+ */
+export function kmsKeyArn(given: string, accountId: string, region: string): string | undefined {
+  if (given === 'alias/aws/ebs') return defaultEbsKmsKeyId(accountId, region);
+  if (/^arn:aws:kms:[a-z0-9-]+:\d{12}:(key\/[0-9a-f-]{36}|alias\/[A-Za-z0-9/_-]+)$/.test(given)) return given;
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(given)) return `arn:aws:kms:${region}:${accountId}:key/${given}`;
+  if (/^alias\/[A-Za-z0-9/_-]+$/.test(given)) return `arn:aws:kms:${region}:${accountId}:${given}`;
+  return undefined;
+}
