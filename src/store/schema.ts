@@ -411,6 +411,12 @@ export interface VolumeModificationsTable {
   end_time: Time | null;
 }
 
+/** 0009: the next address each public pool hands out. */
+export interface PublicIpPoolsTable {
+  pool: string;
+  next_address: string;
+}
+
 export interface EbsKeysTable {
   account_id: string;
   key: string;
@@ -478,6 +484,7 @@ export interface Database {
   snapshot_permissions: SnapshotPermissionsTable;
   volume_modifications: VolumeModificationsTable;
   ebs_keys: EbsKeysTable;
+  public_ip_pools: PublicIpPoolsTable;
   instance_metrics: InstanceMetricsTable;
 }
 

@@ -8,6 +8,7 @@ import * as m0005 from './0005_images.js';
 import * as m0006 from './0006_instance_metrics.js';
 import * as m0007 from './0007_public_addresses.js';
 import * as m0008 from './0008_ebs.js';
+import * as m0009 from './0009_public_ip_cursor.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006_instance_metrics': m0006,
   '0007_public_addresses': m0007,
   '0008_ebs': m0008,
+  '0009_public_ip_cursor': m0009,
 };

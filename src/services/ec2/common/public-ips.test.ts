@@ -1,21 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig, type Config } from '../../../config.js';
 import { openStore, type Db } from '../../../store/db.js';
-import { allocatePublicIp, claimPublicIp, lowestFreePublic, poolExhausted, poolRange, publicDnsName } from './public-ips.js';
+import { allocatePublicIp, claimPublicIp, poolExhausted, poolRange, publicDnsName } from './public-ips.js';
 
 describe('the pool (pure)', () => {
   test('never its network, first (the host) or broadcast address', () => {
     expect(poolRange('198.18.0.0/16')).toMatchObject({ host: '198.18.0.1', first: 0xc6120002n, last: 0xc612fffen });
-    expect(lowestFreePublic('198.18.0.0/16', new Set(), 3)).toEqual(['198.18.0.2', '198.18.0.3', '198.18.0.4']);
-    expect(lowestFreePublic('203.0.113.8/29', new Set(), 100)).toEqual(['203.0.113.10', '203.0.113.11', '203.0.113.12', '203.0.113.13', '203.0.113.14']);
+    expect(poolRange('203.0.113.8/29')).toMatchObject({ host: '203.0.113.9', first: 0xcb00710an, last: 0xcb00710en });
     // A /30 has one address to give; a /31 and a /32 none.
-    expect(lowestFreePublic('198.18.0.0/30', new Set(), 5)).toEqual(['198.18.0.2']);
-    expect(lowestFreePublic('198.18.0.0/31', new Set(), 5)).toEqual([]);
-    expect(lowestFreePublic('198.18.0.7/32', new Set(), 5)).toEqual([]);
-  });
-
-  test('fills holes first', () => {
-    expect(lowestFreePublic('198.18.0.0/24', new Set(['198.18.0.2', '198.18.0.4']), 3)).toEqual(['198.18.0.3', '198.18.0.5', '198.18.0.6']);
+    const r30 = poolRange('198.18.0.0/30');
+    expect(r30.last - r30.first + 1n).toBe(1n);
+    for (const small of ['198.18.0.0/31', '198.18.0.7/32']) {
+      const r = poolRange(small);
+      expect(r.last < r.first).toBe(true);
+    }
   });
 
   test('host bits in the configured block are ignored; a non-IPv4 pool is refused', () => {
@@ -45,7 +43,7 @@ describe('the ledger', () => {
     await db.destroy();
   });
 
-  test('addresses are unique across accounts and regions, lowest first, until the pool runs out', async () => {
+  test('addresses are unique across accounts and regions, handed out round the pool, until it runs out', async () => {
     const c = config('198.18.0.0/29'); // .2 … .6
     const a = await allocatePublicIp(db, c, { accountId: '111111111111', region: 'us-east-1', kind: 'elastic', allocationId: 'eipalloc-00000000000000001' });
     const b = await allocatePublicIp(db, c, { accountId: '222222222222', region: 'eu-west-1', kind: 'ephemeral', networkInterfaceId: 'eni-1', privateIp: '10.0.0.4' });
@@ -70,8 +68,18 @@ describe('the ledger', () => {
     ]);
     expect(rows[1]).toMatchObject({ allocation_id: null, network_interface_id: 'eni-1', private_ip: '10.0.0.4' });
 
-    // A released address is the next one handed out.
+    // A released address is free again: the only one, so it is the next one handed out.
     await db.deleteFrom('public_ips').where('public_ip', '=', '198.18.0.3').execute();
     expect(await allocatePublicIp(db, c, { accountId: '111111111111', region: 'us-east-1', kind: 'ephemeral' })).toBe('198.18.0.3');
+  });
+
+  test('allocation goes round the pool: an address just released is not the next one while others are free', async () => {
+    const c = config('198.18.1.0/29'); // .2 … .6
+    const take = () => allocatePublicIp(db, c, { accountId: '111111111111', region: 'us-east-1', kind: 'ephemeral' });
+    expect(await take()).toBe('198.18.1.2');
+    await db.deleteFrom('public_ips').where('public_ip', '=', '198.18.1.2').execute(); // a stop
+    expect(await take()).toBe('198.18.1.3'); // the start: a new address
+    expect([await take(), await take(), await take()]).toEqual(['198.18.1.4', '198.18.1.5', '198.18.1.6']);
+    expect(await take()).toBe('198.18.1.2'); // round again: the lowest free
   });
 });

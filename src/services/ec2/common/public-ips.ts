@@ -22,16 +22,6 @@ export function poolRange(pool: string): { block: Cidr; host: string; first: big
   return { block, host: formatIp(4, block.network + 1n), first: block.network + 2n, last: block.network + n - 2n };
 }
 
-/** The lowest `count` addresses of the pool not in `used` (fewer when the pool runs out). Pure. */
-export function lowestFreePublic(pool: string, used: ReadonlySet<string>, count: number): string[] {
-  const { first, last } = poolRange(pool);
-  const out: string[] = [];
-  for (let v = first; v <= last && out.length < count; v++) {
-    const ip = formatIp(4, v);
-    if (!used.has(ip)) out.push(ip);
-  }
-  return out;
-}
 
 /** ec2-198-18-0-2.compute-1.amazonaws.com in us-east-1, ec2-….<region>.compute.amazonaws.com elsewhere. */
 export function publicDnsName(ip: string, region: string): string {
@@ -72,30 +62,46 @@ interface AllocateOptions {
  */
 class PoolAllocator {
   private used?: Set<string>;
-  private next: bigint;
+  private next?: bigint;
   private readonly range: ReturnType<typeof poolRange>;
 
   constructor(
     private readonly db: Tx,
-    pool: string,
+    private readonly pool: string,
     private readonly now = new Date().toISOString(),
   ) {
     this.range = poolRange(pool);
-    this.next = this.range.first;
+  }
+
+  /** The pool's cursor: allocation goes round the pool (a stopped and started instance gets a new address). */
+  private async cursor(): Promise<bigint> {
+    const row = await this.db.selectFrom('public_ip_pools').select('next_address').where('pool', '=', this.pool).executeTakeFirst();
+    const at = row ? parseIp(row.next_address) : undefined;
+    return at && at.family === 4 && at.value >= this.range.first && at.value <= this.range.last ? at.value : this.range.first;
   }
 
   async take(o: AllocateOptions): Promise<string> {
     this.used ??= await usedAddresses(this.db, this.range.block);
+    this.next ??= await this.cursor();
+    const size = this.range.last - this.range.first + 1n;
     let ip: string | undefined;
-    for (; this.next <= this.range.last; this.next++) {
-      const candidate = formatIp(4, this.next);
+    for (let i = 0n; i < size; i++) {
+      const v = this.next + i > this.range.last ? this.next + i - size : this.next + i;
+      const candidate = formatIp(4, v);
       if (!this.used.has(candidate)) {
         ip = candidate;
+        this.next = v === this.range.last ? this.range.first : v + 1n;
         break;
       }
     }
     if (!ip) throw poolExhausted(o.kind);
     this.used.add(ip);
+    const next = formatIp(4, this.next);
+    await this.db
+      .insertInto('public_ip_pools')
+      .values({ pool: this.pool, next_address: next })
+      .onConflict((oc) => oc.column('pool').doUpdateSet({ next_address: next }))
+      .execute();
     await this.db
       .insertInto('public_ips')
       .values({
