@@ -23,7 +23,7 @@ import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
 import { getInstanceRows } from '../instances/store.js';
-import { COPY_VOLUME_ID, checkSnapshotId, findVisibleSnapshot } from '../snapshots/store.js';
+import { COPY_VOLUME_ID, checkSnapshotId, findVisibleSnapshot, pendingSnapshot } from '../snapshots/store.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { builtinSnapshotId, builtinSourceOf } from './builtin.js';
 import { imageNotFound, isImageId, malformedImageId, visibleImages } from './store.js';
@@ -168,22 +168,6 @@ function baseImageRow(ctx: Ctx, id: string, name: string): Omit<Row<'images'>, '
 // ---------------------------------------------------------------------------------------------
 // CreateImage
 
-/** The volume's latest completed snapshot: the new one stores only what changed since (as CreateSnapshot does). */
-async function parentOf(ctx: Ctx, volumeId: string): Promise<string | null> {
-  const row = await ctx.db
-    .selectFrom('snapshots')
-    .select('id')
-    .where('volume_id', '=', volumeId)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .where('state', '=', 'completed')
-    .orderBy('start_time', 'desc')
-    .orderBy('created_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.id ?? null;
-}
-
 async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateImageResult> {
   if (!input.InstanceId) throw Errors.missingParameter('InstanceId');
   const description = checkDescription(input.Description);
@@ -241,28 +225,9 @@ async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateI
     if (e.VolumeSize !== undefined && e.VolumeSize < v.size_gib) {
       throw badMapping(`Volume of size ${e.VolumeSize}GB is smaller than snapshot, expect size >= ${v.size_gib}GB`);
     }
-    const snapshotId = newId('snap');
-    snapshots.push({
-      id: snapshotId,
-      account_id: ctx.accountId,
-      region: ctx.region,
-      volume_id: v.id,
-      volume_size: v.size_gib,
-      state: 'pending',
-      progress: 0,
-      description: `Created by CreateImage(${inst.id}) for ${imageId}`,
-      encrypted: v.encrypted,
-      kms_key_id: v.kms_key_id,
-      state_message: null,
-      start_time: ctx.now.toISOString(),
-      completion_time: null,
-      data_bytes: 0,
-      added_bytes: 0,
-      parent_snapshot_id: await parentOf(ctx, v.id),
-      source_region: null,
-      source_snapshot_id: null,
-      created_at: ctx.now.toISOString(),
-    });
+    const snapshot = await pendingSnapshot(ctx, v, `Created by CreateImage(${inst.id}) for ${imageId}`);
+    const snapshotId = snapshot.id;
+    snapshots.push(snapshot);
     if (key === deviceKey(inst.root_device_name)) rootSnapshotId = snapshotId;
     const volumeType = e.VolumeType ?? v.volume_type;
     const ebs: EbsBlockDevice = {

@@ -35,6 +35,7 @@ import {
   findOwnSnapshot,
   findVisibleSnapshot,
   imageUsing,
+  pendingSnapshot,
   snapshotsNotFound,
   toSnapshot,
   visibleSnapshots,
@@ -61,46 +62,9 @@ function checkVolumeId(id: string | undefined): string {
   return id;
 }
 
-/** The volume's latest completed snapshot: the new one stores only what changed since. */
-async function parentOf(ctx: Ctx, volumeId: string): Promise<string | null> {
-  const row = await ctx.db
-    .selectFrom('snapshots')
-    .select('id')
-    .where('volume_id', '=', volumeId)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .where('state', '=', 'completed')
-    .orderBy('start_time', 'desc')
-    .orderBy('created_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.id ?? null;
-}
-
 /** A pending snapshot row of the volume (the caller queues the job that takes it). */
 async function insertSnapshot(ctx: Ctx, volume: Row<'volumes'>, description: string, tags: Tag[]): Promise<SnapshotRow> {
-  const now = ctx.now.toISOString();
-  const row: SnapshotRow = {
-    id: newId('snap'),
-    account_id: ctx.accountId,
-    region: ctx.region,
-    volume_id: volume.id,
-    volume_size: volume.size_gib,
-    state: 'pending',
-    progress: 0,
-    description,
-    encrypted: volume.encrypted,
-    kms_key_id: volume.encrypted ? volume.kms_key_id : null,
-    state_message: null,
-    start_time: now,
-    completion_time: null,
-    data_bytes: 0,
-    added_bytes: 0,
-    parent_snapshot_id: await parentOf(ctx, volume.id),
-    source_region: null,
-    source_snapshot_id: null,
-    created_at: now,
-  };
+  const row = await pendingSnapshot(ctx, volume, description);
   await ctx.db.insertInto('snapshots').values(row).execute();
   await putTags(ctx, 'snapshot', row.id, tags);
   return row;
@@ -320,6 +284,11 @@ async function modifySnapshotAttribute(ctx: Ctx, input: ModifySnapshotAttributeR
   if (row.encrypted === 1 && change.add.includes('all')) {
     throw new ApiError('UnsupportedOperation', "Encrypted snapshots can't be shared publicly. Specify another snapshot.");
   }
+  // Every encrypted snapshot here is under its account's default key (there is no KMS to grant
+  // another account a key): EC2 does not share those with other accounts either.
+  if (row.encrypted === 1 && change.add.some((g) => g !== ctx.accountId)) {
+    throw new ApiError('UnsupportedOperation', 'Snapshots encrypted with your default KMS key cannot be shared with other accounts.');
+  }
   for (const g of new Set(change.add)) {
     await ctx.db.insertInto('snapshot_permissions').values({ snapshot_id: id, grantee: g }).onConflict((oc) => oc.doNothing()).execute();
   }
@@ -371,7 +340,12 @@ async function copySnapshot(ctx: Ctx, input: CopySnapshotRequest): Promise<CopyS
   if (source.state !== 'completed') {
     throw Errors.incorrectState(`Snapshot '${sourceId}' is not in the 'completed' state; it cannot be copied yet.`);
   }
-  const encrypted = source.encrypted === 1 || input.Encrypted === true;
+  // Encrypting an unencrypted snapshot while copying it would re-encrypt every chunk on the host;
+  // the block store copies chunks as they are.
+  if (input.Encrypted === true && source.encrypted !== 1) {
+    throw new ApiError('Unsupported', 'Encrypting a snapshot while copying it is not supported by cumulo yet: create an encrypted volume from it and snapshot that.');
+  }
+  const encrypted = source.encrypted === 1;
   const now = ctx.now.toISOString();
   const id = newId('snap');
   await ctx.db

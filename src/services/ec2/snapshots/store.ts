@@ -2,7 +2,7 @@
 // Snapshot shape DescribeSnapshots answers with, and the checks several calls share.
 import type { Snapshot, Tag } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../../api/errors.js';
-import { idPattern } from '../../../lib/ids.js';
+import { idPattern, newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
@@ -131,4 +131,46 @@ export function toSnapshot(row: SnapshotRow, tags: Tag[] | undefined): Snapshot 
   if (row.state === 'completed') out.FullSnapshotSizeInBytes = row.data_bytes;
   if (tags?.length) out.Tags = tags;
   return out;
+}
+
+/** The volume's latest completed snapshot: a new one stores only what changed since. */
+export async function latestSnapshotOf(ctx: Ctx, volumeId: string): Promise<string | null> {
+  const row = await ctx.db
+    .selectFrom('snapshots')
+    .select('id')
+    .where('volume_id', '=', volumeId)
+    .where('account_id', '=', ctx.accountId)
+    .where('region', '=', ctx.region)
+    .where('state', '=', 'completed')
+    .orderBy('start_time', 'desc')
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
+/** A pending snapshot row of a volume, building on its latest one (the caller inserts it and queues the job). */
+export async function pendingSnapshot(ctx: Ctx, volume: Pick<Row<'volumes'>, 'id' | 'size_gib' | 'encrypted' | 'kms_key_id'>, description: string): Promise<SnapshotRow> {
+  const now = ctx.now.toISOString();
+  return {
+    id: newId('snap'),
+    account_id: ctx.accountId,
+    region: ctx.region,
+    volume_id: volume.id,
+    volume_size: volume.size_gib,
+    state: 'pending',
+    progress: 0,
+    description,
+    encrypted: volume.encrypted,
+    kms_key_id: volume.encrypted ? volume.kms_key_id : null,
+    state_message: null,
+    start_time: now,
+    completion_time: null,
+    data_bytes: 0,
+    added_bytes: 0,
+    parent_snapshot_id: await latestSnapshotOf(ctx, volume.id),
+    source_region: null,
+    source_snapshot_id: null,
+    created_at: now,
+  };
 }
