@@ -195,7 +195,12 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
   });
 
   test('poweroff inside: stopped, reported; stop lets go; start boots the same root volume', async () => {
-    inGuest(A, '/sbin/poweroff');
+    // The exec'd shell may be killed with the instance before runc reports its exit: what counts is the exit below.
+    try {
+      inGuest(A, '/sbin/poweroff');
+    } catch {
+      // the instance went down under it
+    }
     await until('the exit', () => exits.includes(A.instanceId));
     const seen = await driver.inspect(A.instanceId);
     expect(seen.state).toBe('stopped');
