@@ -16,7 +16,6 @@
 // machine (an address without its route yet would follow the default route).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +38,8 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { startApp } from '../src/app.js';
-import { portOpen } from '../test/runc-harness.js';
+import { portOpen, sleep } from '../test/runc-harness.js';
+import { freePort } from '../test/harness.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
 import { uplinkPrefix } from '../src/host/network/names.js';
@@ -52,17 +52,6 @@ const N = Number(process.env.BENCH_LAUNCHES ?? 20);
 const IDLE = Number(process.env.BENCH_IDLE_INSTANCES ?? 100);
 const IMAGES = (process.env.BENCH_IMAGES ?? 'minimal,debian').split(',').filter(Boolean);
 process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // The server, in its own process.

@@ -17,7 +17,7 @@
 // namespaces: never off the machine.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,8 @@ import { loadConfig } from '../src/config.js';
 import { newId } from '../src/lib/ids.js';
 import { openStore } from '../src/store/db.js';
 import { hostTag } from '../src/host/tag.js';
-import { dataPlaneNames, hostRun, inInstance, publicPoolFor, routedToUplink } from '../test/runc-harness.js';
+import { dataPlaneNames, hostRun, inInstance, publicPoolFor, routedToUplink, sleep } from '../test/runc-harness.js';
+import { freePort } from '../test/harness.js';
 // @ts-expect-error: a plain .mjs script, shared with npm start (no type declarations)
 import { benchPackages, ensurePackages, hostPackages, serverNodeFlags } from '../scripts/ensure.mjs';
 
@@ -54,17 +55,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 5);
 const IPERF_ROUNDS = Number(process.env.BENCH_IPERF_ROUNDS ?? 3);
 process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function pct(values: number[], p: number): number {
   const v = [...values].sort((a, b) => a - b);
