@@ -14,11 +14,9 @@
 //
 // Probes go only to addresses whose /32 route points into a veth of this server: never off the
 // machine (an address without its route yet would follow the default route).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   AttachInternetGatewayCommand,
@@ -31,7 +29,6 @@ import {
   DescribeSecurityGroupsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
-  EC2Client,
   ModifySubnetAttributeCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
@@ -39,15 +36,11 @@ import {
 } from '@aws-sdk/client-ec2';
 import { startApp } from '../src/app.js';
 import { portOpen, sleep } from '../test/runc-harness.js';
-import { freePort } from '../test/harness.js';
+import { spawnServer, type BenchServer } from './server.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
 import { uplinkPrefix } from '../src/host/network/names.js';
-// @ts-expect-error: a plain .mjs script, shared with npm start (no type declarations)
-import { serverNodeFlags } from '../scripts/ensure.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const mainJs = join(root, 'dist', 'cli', 'main.js');
 const N = Number(process.env.BENCH_LAUNCHES ?? 20);
 const IDLE = Number(process.env.BENCH_IDLE_INSTANCES ?? 100);
 const IMAGES = (process.env.BENCH_IMAGES ?? 'minimal,debian').split(',').filter(Boolean);
@@ -56,34 +49,6 @@ process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 // ---------------------------------------------------------------------------------------------
 // The server, in its own process.
 
-interface Server {
-  child: ChildProcess;
-  home: string;
-  ec2: EC2Client;
-  log: () => string;
-}
-
-async function startServer(home: string): Promise<Server> {
-  // The admin account's keys come from the store, as `cumulo env` reads them.
-  const { openApp } = await import('../src/app.js');
-  const config = loadConfig({ CUMULO_HOME: home });
-  const { db, accounts } = await openApp(config);
-  const admin = await accounts.ensureAdmin();
-  await db.destroy();
-  const port = await freePort();
-  const env = { ...process.env, CUMULO_HOME: home, CUMULO_PORT: String(port), CUMULO_DRIVER: 'runc', CUMULO_INSTANCE_POLL_MS: '5000' };
-  const child = spawn(process.execPath, [...serverNodeFlags, mainJs, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d));
-  child.stderr!.on('data', (d: Buffer) => (log += d));
-  const deadline = Date.now() + 60_000;
-  while (!log.includes('serving the EC2 API on')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cumulo start failed:\n${log}`);
-    await sleep(50);
-  }
-  const ec2 = new EC2Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey }, maxAttempts: 1 });
-  return { child, home, ec2, log: () => log };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Probes.
@@ -107,7 +72,7 @@ interface Times {
 }
 
 /** Launch `count` instances in one RunInstances and time each one's milestones from the call. */
-async function launch(s: Server, imageId: string, subnetId: string, count: number, instanceType: _InstanceType): Promise<{ ids: string[]; times: Times[] }> {
+async function launch(s: BenchServer, imageId: string, subnetId: string, count: number, instanceType: _InstanceType): Promise<{ ids: string[]; times: Times[] }> {
   // Its own web server on 8080 is the user data's "done".
   const userData = Buffer.from('#!/bin/sh\nmkdir -p /tmp/ud && echo done > /tmp/ud/index.html\n(command -v httpd >/dev/null && httpd -p 8080 -h /tmp/ud) || busybox httpd -p 8080 -h /tmp/ud\n').toString('base64');
   const prefix = uplinkPrefix(hostTag(s.home));
@@ -150,7 +115,7 @@ async function launch(s: Server, imageId: string, subnetId: string, count: numbe
   return { ids, times: ids.map((id) => times.get(id)!) };
 }
 
-async function terminate(s: Server, ids: string[]): Promise<void> {
+async function terminate(s: BenchServer, ids: string[]): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) await s.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids.slice(i, i + 500) }));
   const deadline = Date.now() + 300_000;
   for (;;) {
@@ -246,9 +211,9 @@ const MiB = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:launch runs real instances: run it as root');
   const home = mkdtempSync(join(tmpdir(), 'cumulo-bench-launch-'));
-  let s: Server | undefined;
+  let s: BenchServer | undefined;
   try {
-    s = await startServer(home);
+    s = await spawnServer(home, { env: { CUMULO_INSTANCE_POLL_MS: '5000' } });
     const net = `10.${200 + (process.pid % 50)}`;
     const vpc = await s.ec2.send(new CreateVpcCommand({ CidrBlock: `${net}.0.0/16` }));
     const vpcId = vpc.Vpc!.VpcId!;

@@ -19,8 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   AttachInternetGatewayCommand,
@@ -33,24 +32,22 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeRouteTablesCommand,
-  EC2Client,
   ModifySubnetAttributeCommand,
   RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
-import { openApp, startApp } from '../src/app.js';
+import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { newId } from '../src/lib/ids.js';
 import { openStore } from '../src/store/db.js';
 import { hostTag } from '../src/host/tag.js';
 import { dataPlaneNames, hostRun, inInstance, publicPoolFor, routedToUplink, sleep } from '../test/runc-harness.js';
-import { freePort } from '../test/harness.js';
+import { spawnServer, type BenchServer } from './server.js';
 // @ts-expect-error: a plain .mjs script, shared with npm start (no type declarations)
-import { benchPackages, ensurePackages, hostPackages, serverNodeFlags } from '../scripts/ensure.mjs';
+import { benchPackages, ensurePackages, hostPackages } from '../scripts/ensure.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 5);
 const IPERF_ROUNDS = Number(process.env.BENCH_IPERF_ROUNDS ?? 3);
@@ -73,34 +70,6 @@ function printTable(head: string[], rows: string[][]): void {
 // ---------------------------------------------------------------------------------------------
 // The server, in its own process.
 
-interface Server {
-  child: ChildProcess;
-  ec2: EC2Client;
-  log: () => string;
-}
-
-async function startServer(home: string, env: Record<string, string>): Promise<Server> {
-  // The admin account's keys come from the store, as `cumulo env` reads them.
-  const { db, accounts } = await openApp(loadConfig({ CUMULO_HOME: home }));
-  const admin = await accounts.ensureAdmin();
-  await db.destroy();
-  const port = await freePort();
-  const child = spawn(process.execPath, [...serverNodeFlags, '--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'start'], {
-    cwd: root,
-    env: { ...process.env, ...env, CUMULO_HOME: home, CUMULO_PORT: String(port), CUMULO_DRIVER: 'runc' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d));
-  child.stderr!.on('data', (d: Buffer) => (log += d));
-  const deadline = Date.now() + 60_000;
-  while (!log.includes('serving the EC2 API on')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cumulo start failed:\n${log}`);
-    await sleep(50);
-  }
-  const ec2 = new EC2Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey }, maxAttempts: 1 });
-  return { child, ec2, log: () => log };
-}
 
 // ---------------------------------------------------------------------------------------------
 // (a) Authorize → first packet.
@@ -195,10 +164,10 @@ async function main(): Promise<void> {
   const bareA = `cu-${tag}-bench-a`;
   const bareB = `cu-${tag}-bench-b`;
   const iperfs: ChildProcess[] = [];
-  let s: Server | undefined;
+  let s: BenchServer | undefined;
   let instanceId: string | undefined;
   try {
-    s = await startServer(home, env);
+    s = await spawnServer(home, { env, fromSource: true });
     const ec2 = s.ec2;
     // A public subnet: gateway, 0.0.0.0/0 to it, a public IP at launch.
     const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.30.0.0/16' }))).Vpc!.VpcId!;

@@ -165,54 +165,19 @@ export class XfsVolumeStore implements VolumeStore {
 
   /** Idempotent: a volume that already exists is left as it is (a retried create after a restart). */
   async createFromSnapshot(volumeId: string, snapshotFile: string, sizeGiB: number): Promise<void> {
-    const file = this.volumeFile(volumeId);
-    checkSize(sizeGiB);
-    await this.init();
-    await this.locks.run(volumeId, async () => {
-      if (await exists(file)) return;
+    await this.buildVolume(volumeId, sizeGiB, async (tmp) => {
       const source = await this.storeCopyOf(snapshotFile);
-      const have = (await stat(source)).size;
-      const want = sizeGiB * GiB;
-      if (want < have) throw new Error(`volume size ${sizeGiB} GiB is smaller than its snapshot (${(have / GiB).toFixed(2)} GiB)`);
-      // Built under a temporary name, renamed when complete: a volume file is always whole.
-      const tmp = `${file}.tmp`;
-      const revert = new Revert();
-      try {
-        await rm(tmp, { force: true });
-        revert.add(() => rm(tmp, { force: true }));
-        await copyFile(source, tmp, constants.COPYFILE_FICLONE_FORCE);
-        if (want > have) await growImage(tmp, want);
-        await rename(tmp, file);
-        revert.release();
-      } catch (e) {
-        await revert.unwind();
-        throw e;
-      }
+      await copyFile(source, tmp, constants.COPYFILE_FICLONE_FORCE);
+      await fitTo(tmp, sizeGiB);
     });
   }
 
-  /**
-   * A sparse volume; with a key, a LUKS image (encrypted at rest; its unwritten sectors read as
-   * noise, not zeros: zeroing GiBs through the cipher costs seconds per GiB).
-   */
+  /** A sparse volume; with a key, an encrypted one (qcow2 with LUKS: unwritten sectors read as zeros). */
   async createEmpty(volumeId: string, sizeGiB: number, opts: { key?: Buffer; owner?: string } = {}): Promise<void> {
-    const file = this.volumeFile(volumeId);
-    checkSize(sizeGiB);
-    await this.init();
-    await this.locks.run(volumeId, async () => {
-      if (await exists(file)) return;
-      const tmp = `${file}.tmp`;
-      try {
-        await rm(tmp, { force: true });
-        if (opts.key) {
-          await createLuks(tmp, sizeGiB * GiB, opts.key);
-          if (opts.owner) await this.setOwner(volumeId, opts.owner);
-        } else await sparseFile(tmp, sizeGiB * GiB);
-        await rename(tmp, file);
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
-      }
+    await this.buildVolume(volumeId, sizeGiB, async (tmp, revert) => {
+      if (!opts.key) return sparseFile(tmp, sizeGiB * GiB);
+      await createLuks(tmp, sizeGiB * GiB, opts.key);
+      if (opts.owner) await this.setOwner(volumeId, opts.owner, revert);
     });
   }
 
@@ -278,24 +243,9 @@ export class XfsVolumeStore implements VolumeStore {
    * file is always whole. Idempotent: an existing volume is left as it is.
    */
   async createWith(volumeId: string, sizeGiB: number, write: (tmpFile: string) => Promise<void>): Promise<void> {
-    const file = this.volumeFile(volumeId);
-    checkSize(sizeGiB);
-    await this.init();
-    await this.locks.run(volumeId, async () => {
-      if (await exists(file)) return;
-      const tmp = `${file}.tmp`;
-      try {
-        await rm(tmp, { force: true });
-        await write(tmp);
-        const have = (await stat(tmp)).size;
-        const want = sizeGiB * GiB;
-        if (want < have) throw new Error(`volume size ${sizeGiB} GiB is smaller than its snapshot (${(have / GiB).toFixed(2)} GiB)`);
-        if (want > have) await growImage(tmp, want);
-        await rename(tmp, file);
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
-      }
+    await this.buildVolume(volumeId, sizeGiB, async (tmp) => {
+      await write(tmp);
+      await fitTo(tmp, sizeGiB);
     });
   }
 
@@ -304,31 +254,44 @@ export class XfsVolumeStore implements VolumeStore {
    * export of its LUKS image, built under a temporary name and renamed when whole. Idempotent.
    */
   async createEncryptedWith(volumeId: string, sizeGiB: number, key: Buffer, fill: (plainFile: string) => Promise<void>, opts: { owner?: string } = {}): Promise<void> {
+    const name = `${volumeId}.tmp`;
+    await this.buildVolume(volumeId, sizeGiB, async (tmp, revert) => {
+      await this.luks.close(name);
+      await createLuks(tmp, sizeGiB * GiB, key);
+      if (opts.owner) await this.setOwner(volumeId, opts.owner, revert);
+      revert.add(() => this.luks.close(name));
+      const plain = await this.luks.open(name, tmp, () => Promise.resolve(key));
+      try {
+        await fill(plain);
+        // A filesystem restored from a smaller snapshot grows with the volume (as growImage does).
+        if ((await ext4BlockSize(plain)) !== undefined) await growFs(plain);
+      } finally {
+        await this.luks.close(name);
+      }
+    });
+  }
+
+  /**
+   * Every way of making a volume: \`make\` writes \`<volume>.tmp\` under the volume's lock, which is
+   * renamed into place when whole (a volume file is always whole); a failure unwinds what make
+   * registered and removes the temporary. An existing volume is left as it is (idempotent).
+   */
+  private async buildVolume(volumeId: string, sizeGiB: number, make: (tmp: string, revert: Revert) => Promise<void>): Promise<void> {
     const file = this.volumeFile(volumeId);
     checkSize(sizeGiB);
     await this.init();
     await this.locks.run(volumeId, async () => {
       if (await exists(file)) return;
       const tmp = `${file}.tmp`;
-      const name = `${volumeId}.tmp`;
+      const revert = new Revert();
       try {
-        await this.luks.close(name);
         await rm(tmp, { force: true });
-        await createLuks(tmp, sizeGiB * GiB, key);
-        if (opts.owner) await this.setOwner(volumeId, opts.owner);
-        const plain = await this.luks.open(name, tmp, () => Promise.resolve(key));
-        try {
-          await fill(plain);
-          // A filesystem restored from a smaller snapshot grows with the volume (as growImage does).
-          if ((await ext4BlockSize(plain)) !== undefined) await growFs(plain);
-        } finally {
-          await this.luks.close(name);
-        }
+        revert.add(() => rm(tmp, { force: true }));
+        await make(tmp, revert);
         await rename(tmp, file);
+        revert.release();
       } catch (e) {
-        await this.luks.close(name).catch(() => undefined);
-        await rm(tmp, { force: true });
-        await rm(`${file}.owner`, { force: true });
+        await revert.unwind();
         throw e;
       }
     });
@@ -350,9 +313,12 @@ export class XfsVolumeStore implements VolumeStore {
     return (await readFile(`${this.volumeFile(volumeId)}.owner`, 'utf8').catch(() => '')).trim() || undefined;
   }
 
-  private async setOwner(volumeId: string, owner: string): Promise<void> {
+  /** Records whose key an encrypted volume is under (resizing it detached needs the key). */
+  private async setOwner(volumeId: string, owner: string, revert: Revert): Promise<void> {
     checkName('owner', owner);
-    await writeFile(`${this.volumeFile(volumeId)}.owner`, owner);
+    const file = `${this.volumeFile(volumeId)}.owner`;
+    await writeFile(file, owner);
+    revert.add(() => rm(file, { force: true }));
   }
 
   /** The loop devices of a volume: over its raw file, or over its plaintext export when encrypted. */
@@ -577,6 +543,14 @@ async function growFs(file: string): Promise<void> {
 /** e2fsck -fp: exit 1 and 2 mean "errors corrected", which is fine for an unmounted image. */
 async function e2fsck(file: string): Promise<void> {
   await run('e2fsck', ['-fp', file], { okCodes: [0, 1, 2] });
+}
+
+/** A volume image made from a snapshot, grown to sizeGiB (with its ext4); never smaller than the snapshot. */
+async function fitTo(file: string, sizeGiB: number): Promise<void> {
+  const have = (await stat(file)).size;
+  const want = sizeGiB * GiB;
+  if (want < have) throw new Error(`volume size ${sizeGiB} GiB is smaller than its snapshot (${(have / GiB).toFixed(2)} GiB)`);
+  if (want > have) await growImage(file, want);
 }
 
 function checkSize(sizeGiB: number): void {
