@@ -43,7 +43,8 @@ async function startServer(): Promise<Server> {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` (npm run bench builds first)`);
   const home = mkdtempSync(join(tmpdir(), 'cumulo-bench-'));
   const port = await freePort();
-  const env = { ...process.env, CUMULO_HOME: home, CUMULO_PORT: String(port), CUMULO_DRIVER: 'fake' };
+  // The fake driver runs nothing: a host as big as the 10,000 instances the bench launches.
+  const env = { ...process.env, CUMULO_HOME: home, CUMULO_PORT: String(port), CUMULO_DRIVER: 'fake', CUMULO_HOST_VCPUS: '1000000', CUMULO_HOST_MEMORY_MIB: '1000000000' };
   const child = spawn(process.execPath, [...serverNodeFlags, mainJs, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d));
@@ -53,6 +54,9 @@ async function startServer(): Promise<Server> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cumulo start failed:\n${log}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  // … and an admin whose vCPU quota (5 on a new AWS account) holds them.
+  const limits = spawnSync(process.execPath, [mainJs, 'accounts', 'limits', 'admin', '--set', 'running-on-demand-standard-vcpus=1000000'], { env, encoding: 'utf8' });
+  if (limits.status !== 0) throw new Error(`cumulo accounts limits failed:\n${limits.stderr}`);
   const out = spawnSync(process.execPath, [mainJs, 'env'], { env, encoding: 'utf8' });
   const vars: Record<string, string> = {};
   for (const m of out.stdout.matchAll(/^export (\w+)=(.*)$/gm)) vars[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');

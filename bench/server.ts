@@ -9,7 +9,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { serverNodeFlags } from '../scripts/ensure.mjs';
 import { openApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { freePort } from '../test/harness.js';
+import { freePort, raiseQuotas } from '../test/harness.js';
 import { sleep } from '../test/runc-harness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,6 +24,8 @@ export interface BenchServer {
 export async function spawnServer(home: string, opts: { env?: Record<string, string>; fromSource?: boolean } = {}): Promise<BenchServer> {
   const { db, accounts } = await openApp(loadConfig({ CUMULO_HOME: home }));
   const admin = await accounts.ensureAdmin();
+  // The benchmarks measure the server, not the admin's quotas (5 vCPUs on a new AWS account).
+  await raiseQuotas(db, admin.accountId);
   await db.destroy();
   const port = await freePort();
   const entry = opts.fromSource ? ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts')] : [join(root, 'dist', 'cli', 'main.js')];

@@ -44,6 +44,7 @@ export const hostPackages = {
   'qemu-storage-daemon': 'qemu-system-common', // encrypted EBS volumes: LUKS served through FUSE (no dm-crypt here)
   'qemu-img': 'qemu-utils', // making and growing LUKS volume images
   fusermount3: 'fuse3', // FUSE exports of qemu-storage-daemon
+  lxcfs: 'lxcfs', // each instance's own /proc/meminfo, uptime, cpuinfo, stat, loadavg (runc driver)
 };
 
 /** Extra packages only the test suite needs. */

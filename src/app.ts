@@ -1,6 +1,5 @@
 // Wiring: store, accounts, controllers, driver and the API server, started and stopped together.
 import { accountDataKey } from './services/ec2/volumes/keys.js';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ApiServer } from './api/server.js';
@@ -16,12 +15,17 @@ import { Accounts, type Credentials } from './services/accounts.js';
 import { serviceHandlers, setupRegion } from './services/registry.js';
 import { seedBuiltinImages } from './services/ec2/images/builtin.js';
 import { openStore, type Db } from './store/db.js';
+import { openSecrets } from './store/secrets.js';
+import type { SecretBox } from './lib/secrets.js';
 import { lockStateFolder } from './state-lock.js';
+import { prepareStateFolder } from './state-folder.js';
 
 export interface App {
   config: Config;
   db: Db;
   accounts: Accounts;
+  /** Wraps and unwraps the store's secrets under the host's master key (config.masterKeyFile). */
+  secrets: SecretBox;
   admin: Credentials;
   driver: InstanceDriver;
   /** The host's images, volumes, network and metadata service, when the driver runs real instances. */
@@ -48,16 +52,23 @@ export interface StartOptions {
   images?: HostStack['images'];
 }
 
-export async function openApp(config: Config, storeFile?: string): Promise<{ db: Db; accounts: Accounts }> {
-  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+export async function openApp(config: Config, storeFile?: string): Promise<{ db: Db; accounts: Accounts; secrets: SecretBox }> {
+  prepareStateFolder(config.home);
   const db = await openStore({ file: storeFile ?? join(config.home, 'cumulo.db') });
-  await seedBuiltinImages(db, config);
-  return { db, accounts: new Accounts(db) };
+  try {
+    // Before anything reads a secret: the master key, checked, and an older store's plaintext wrapped.
+    const secrets = await openSecrets(db, config.masterKeyFile);
+    await seedBuiltinImages(db, config);
+    return { db, accounts: new Accounts(db, secrets), secrets };
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
 }
 
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? ((l: string) => console.error(l));
-  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  prepareStateFolder(config.home);
   const unlock = lockStateFolder(config.home);
   let opened: Awaited<ReturnType<typeof openApp>>;
   try {
@@ -66,12 +77,19 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     unlock();
     throw e;
   }
-  const { db, accounts } = opened;
-  const admin = await accounts.ensureAdmin();
+  const { db, accounts, secrets } = opened;
+  let admin: Credentials;
+  try {
+    admin = await accounts.ensureAdmin();
+  } catch (e) {
+    await db.destroy();
+    unlock();
+    throw e;
+  }
   let host: HostStack | undefined;
   let driver: InstanceDriver;
   try {
-    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, accountId) });
+    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
     driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
     if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
   } catch (e) {
@@ -80,7 +98,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     unlock();
     throw e;
   }
-  const runner = new Runner({ db, config, driver, log });
+  const runner = new Runner({ db, config, driver, secrets, log });
   registerControllers(runner);
   await runner.recover();
   await adoptHost({ db, driver, log });
@@ -109,6 +127,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     config,
     db,
     accounts,
+    secrets,
     admin,
     driver,
     host,

@@ -1,6 +1,6 @@
 // Configuration from the environment. One object, read once at start, passed down.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, homedir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export interface RegionConfig {
   name: string;
@@ -10,6 +10,11 @@ export interface RegionConfig {
 
 export interface Config {
   home: string;
+  /**
+   * The host's master key, which wraps the secrets the store keeps (CUMULO_MASTER_KEY_FILE; by
+   * default $CUMULO_HOME/master.key). Hosts sharing a PostgreSQL store need the same key.
+   */
+  masterKeyFile: string;
   host: string;
   port: number;
   auth: 'strict' | 'permissive';
@@ -30,6 +35,24 @@ export interface Config {
   publicPool: string;
   /** NAT off the machine for instances with public IPs (CUMULO_EGRESS=on). Off by default. */
   egress: boolean;
+  /** What RunInstances and StartInstances may place on this host (host admission). */
+  hostCapacity: HostCapacity;
+}
+
+/**
+ * The host's CPUs and memory, and how far instances may overcommit them. An instance is admitted
+ * while the vCPUs and memory of the instances placed here (pending to shutting-down) stay within
+ * vcpus × cpuOvercommit and memoryMiB × memoryOvercommit.
+ */
+export interface HostCapacity {
+  /** CUMULO_HOST_VCPUS; os.cpus().length by default. */
+  vcpus: number;
+  /** CUMULO_HOST_MEMORY_MIB; os.totalmem() by default. */
+  memoryMiB: number;
+  /** CUMULO_CPU_OVERCOMMIT: CPU is time-shared (each instance's cgroup quota), so 8 by default. */
+  cpuOvercommit: number;
+  /** CUMULO_MEMORY_OVERCOMMIT: memory limits are hard, so 1 by default. */
+  memoryOvercommit: number;
 }
 
 const DEFAULT_REGIONS = ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1'];
@@ -44,17 +67,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const auth = env.CUMULO_AUTH === 'permissive' ? 'permissive' : 'strict';
   return {
     home,
+    masterKeyFile: resolve(env.CUMULO_MASTER_KEY_FILE || join(home, 'master.key')),
     host: env.CUMULO_HOST || '127.0.0.1',
-    port: Number(env.CUMULO_PORT || 8773),
+    // 0: any free port (tests).
+    port: integer(env, 'CUMULO_PORT', 8773, { min: 0, max: 65535 }),
     auth,
     regions: regionNames.map((name) => ({ name, zones })),
     defaultRegion: env.CUMULO_DEFAULT_REGION || regionNames[0] || 'us-east-1',
     driver: env.CUMULO_DRIVER || 'runc',
-    maxBodyBytes: Number(env.CUMULO_MAX_BODY_BYTES || 1024 * 1024),
-    terminatedRetentionMs: Number(env.CUMULO_TERMINATED_RETENTION_MS || 60 * 60 * 1000),
+    maxBodyBytes: integer(env, 'CUMULO_MAX_BODY_BYTES', 1024 * 1024, { min: 1 }),
+    terminatedRetentionMs: integer(env, 'CUMULO_TERMINATED_RETENTION_MS', 60 * 60 * 1000, { min: 1 }),
     publicPool: env.CUMULO_PUBLIC_IPV4_POOL || '198.18.0.0/16',
     egress: env.CUMULO_EGRESS === 'on',
+    hostCapacity: {
+      vcpus: positiveNumber(env, 'CUMULO_HOST_VCPUS', () => Math.max(1, cpus().length)),
+      memoryMiB: positiveNumber(env, 'CUMULO_HOST_MEMORY_MIB', () => Math.floor(totalmem() / (1024 * 1024))),
+      cpuOvercommit: positiveNumber(env, 'CUMULO_CPU_OVERCOMMIT', () => 8),
+      memoryOvercommit: positiveNumber(env, 'CUMULO_MEMORY_OVERCOMMIT', () => 1),
+    },
   };
+}
+
+/**
+ * A whole number from the environment (decimal digits only), its default when unset or empty; a
+ * value that does not parse or is out of range stops the start, naming the variable.
+ */
+function integer(env: NodeJS.ProcessEnv, name: string, dflt: number, range: { min: number; max?: number }): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return dflt;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(n) || n < range.min || n > max) {
+    const what = range.min === 1 && range.max === undefined ? 'a positive whole number' : `a whole number from ${range.min} to ${max}`;
+    throw new Error(`${name} must be ${what}, not ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+/** A positive number from the environment, its default when unset; anything else stops the start. */
+function positiveNumber(env: NodeJS.ProcessEnv, name: string, dflt: () => number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return dflt();
+  const n = Number(raw.trim());
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, not ${JSON.stringify(raw)}`);
+  return n;
 }
 
 export function zonesOf(config: Config, region: string): string[] {

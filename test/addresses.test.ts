@@ -544,11 +544,15 @@ describe('a pool that runs out', () => {
     await t?.stop();
   });
 
-  test("AddressLimitExceeded for elastic, InsufficientAddressCapacity for a launch, and the address comes back", async () => {
+  test('InsufficientAddressCapacity (a server error) for an elastic IP and for a launch, and the address comes back', async () => {
     const eip = await th.allocate();
     expect(eip.PublicIp).toBe('198.18.0.2');
     const e = await errorOf(th.allocate());
-    expect([e.name, e.message]).toEqual(['AddressLimitExceeded', 'The maximum number of addresses has been reached.']);
+    expect([e.name, e.$metadata.httpStatusCode, e.message]).toEqual([
+      'InsufficientAddressCapacity',
+      500,
+      'Not enough available addresses to satisfy your minimum request. Reduce the number of addresses you are requesting or wait for additional capacity to become available.',
+    ]);
 
     const launch = await errorOf(th.run());
     expect(launch.name).toBe('InsufficientAddressCapacity');

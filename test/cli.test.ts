@@ -239,6 +239,35 @@ describe('the AWS CLI against `cumulo start`', () => {
     }
   });
 
+  test('`cumulo accounts limits`: an account’s quotas, an override set from the CLI, and EC2’s error at it', async (ctx) => {
+    if (!has('CreateVpc', 'DescribeVpcs')) return ctx.skip();
+    const made = await run(process.execPath, [main, 'accounts', 'create', 'ci-limits'], env0);
+    expect(made.code, made.stderr).toBe(0);
+    const acct = JSON.parse(made.stdout) as { AccountId: string; AccessKeyId: string; SecretAccessKey: string };
+    const creds = { AWS_ACCESS_KEY_ID: acct.AccessKeyId, AWS_SECRET_ACCESS_KEY: acct.SecretAccessKey };
+    await aws(['ec2', 'describe-vpcs'], creds); // the region's first request makes the default VPC
+
+    const limits = await run(process.execPath, [main, 'accounts', 'limits', 'ci-limits'], env0);
+    expect(limits.code, limits.stderr).toBe(0);
+    expect(limits.stdout).toContain(`account ci-limits (${acct.AccountId}), region us-east-1`);
+    expect(limits.stdout).toMatch(/^QUOTA\s+VALUE\s+DEFAULT\s+USAGE\s+UNIT\s+COUNTED\s+AWS CODE$/m);
+    expect(limits.stdout).toMatch(/^running-on-demand-standard-vcpus\s+5\s+5\s+0\s+vCPUs\s+per region\s+L-1216C47A$/m);
+    expect(limits.stdout).toMatch(/^vpcs\s+5\s+5\s+1\s+VPCs\s+per region\s+L-F678F1CE$/m);
+
+    const set = await run(process.execPath, [main, 'accounts', 'limits', 'ci-limits', '--set', 'vpcs=1'], env0);
+    expect([set.code, set.stdout.trim()], set.stderr).toEqual([0, 'vpcs = 1 for ci-limits in every region']);
+    const refused = await run('aws', ['ec2', 'create-vpc', '--cidr-block', '10.42.0.0/16', '--output', 'json'], { ...env0, ...cumuloEnv, ...creds });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/An error occurred \(VpcLimitExceeded\) when calling the CreateVpc operation.*: The maximum number of VPCs has been reached\./);
+    const after = await run(process.execPath, [main, 'accounts', 'limits', 'ci-limits', '--region', 'us-east-1'], env0);
+    expect(after.stdout).toMatch(/^vpcs\s+1 \(all regions\)\s+5\s+1\s+VPCs/m);
+
+    const bad = await run(process.execPath, [main, 'accounts', 'limits', 'ci-limits', '--set', 'vpcs=lots'], env0);
+    expect([bad.code, bad.stderr.trim()]).toEqual([1, 'cumulo: vpcs must be a whole number of VPCs from 0 to 2147483647, not "lots"']);
+    const unknown = await run(process.execPath, [main, 'accounts', 'limits', 'nobody'], env0);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'cumulo: no account named nobody']);
+  });
+
   test('SIGTERM stops the server cleanly (exit 0)', async () => {
     server!.kill('SIGTERM');
     const code = await Promise.race([serverExit, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);

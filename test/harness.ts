@@ -10,6 +10,9 @@ import { loadConfig } from '../src/config.js';
 import type { Credentials } from '../src/services/accounts.js';
 import type { InstanceDriver } from '../src/host/compute/driver.js';
 import { FakeDriver } from '../src/host/compute/fake.js';
+import { QUOTAS } from '../src/services/ec2/quotas/catalog.js';
+import { setQuotaOverride } from '../src/services/ec2/quotas/store.js';
+import type { Db } from '../src/store/db.js';
 import { createServer } from 'node:net';
 
 export interface TestServer {
@@ -27,11 +30,18 @@ export async function startTestServer(
     driver?: InstanceDriver;
     /** Reuse this state folder (a restart); stop() then leaves it for the caller to remove. */
     home?: string;
+    /**
+     * Leave the admin account at EC2's default quotas (a new AWS account's: 5 Standard vCPUs, 5
+     * VPCs, …). By default the suites' admin gets room for whatever they launch (raiseQuotas).
+     */
+    awsQuotas?: boolean;
   } = {},
 ): Promise<TestServer> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'cumulo-test-'));
-  const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'fake', ...opts.env });
+  // A host big enough for every suite (host admission); a suite about admission sets its own.
+  const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'fake', CUMULO_HOST_VCPUS: '65536', CUMULO_HOST_MEMORY_MIB: String(64 * 1024 * 1024), ...opts.env });
   const app = await startApp(config, { driver: opts.driver ?? new FakeDriver(), log: () => {} });
+  if (!opts.awsQuotas) await raiseQuotas(app.db, app.admin.accountId);
   const url = app.url;
   const admin = app.admin;
   return {
@@ -57,6 +67,19 @@ export async function startTestServer(
       if (!opts.home) rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Room for an account's test launches, in every region: the account-wide quotas (vCPUs, elastic
+ * IPs, VPCs, EBS storage and IOPS) raised far beyond what a suite uses, as overrides in the store (a
+ * server started again on the same state folder keeps them). The quotas per VPC, group and
+ * interface stay EC2's: suites test those.
+ */
+export async function raiseQuotas(db: Db, accountId: string): Promise<void> {
+  for (const q of QUOTAS) {
+    if (q.scope !== 'region') continue;
+    await setQuotaOverride(db, accountId, undefined, q.name, q.unit === 'IOPS' ? 1_000_000_000 : 1_000_000);
+  }
 }
 
 /** Sends a raw Query request, signed or not, for protocol-level tests. */

@@ -20,6 +20,10 @@ export interface HostObjects {
   monitors: string[];
   /** qemu-storage-daemon processes exporting encrypted volumes of a cumulo state folder (their FUSE files are in `mounts`). */
   daemons: string[];
+  /** A server's folder of instance mount points, /run/cumulo/<tag> (gone with its last instance). */
+  runDirs: string[];
+  /** lxcfs processes serving a server's instances (/run/cumulo/<tag>/lxcfs). */
+  lxcfs: string[];
 }
 
 function safe<T>(fn: () => T, dflt: T): T {
@@ -32,6 +36,21 @@ function safe<T>(fn: () => T, dflt: T): T {
 
 function unescapeMount(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Live processes (not zombies: they hold nothing) whose argv matches, as "pid argv". */
+function processes(match: (argv: string[]) => boolean): string[] {
+  return safe(
+    () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .flatMap((p) => {
+          const cmd = safe(() => readFileSync(`/proc/${p}/cmdline`, 'utf8'), '').split('\0');
+          if (!cmd[0] || /\) Z /.test(safe(() => readFileSync(`/proc/${p}/stat`, 'utf8'), ''))) return [];
+          return match(cmd) ? [`${p} ${cmd.join(' ').slice(0, 200)}`] : [];
+        }),
+    [],
+  );
 }
 
 export function hostObjects(): HostObjects {
@@ -92,31 +111,11 @@ export function hostObjects(): HostObjects {
     [],
   );
   // conmon, the monitor of each runc instance (and its instance under it).
-  const monitors = safe(
-    () =>
-      readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .flatMap((p) => {
-          const cmd = safe(() => readFileSync(`/proc/${p}/cmdline`, 'utf8'), '').split('\0');
-          const stat = safe(() => readFileSync(`/proc/${p}/stat`, 'utf8'), '');
-          if (/\) Z /.test(stat)) return []; // a zombie holds nothing
-          return cmd[0]?.endsWith('conmon') && cmd.some((a) => /^i-[0-9a-f]{17}$/.test(a)) ? [`${p} ${cmd.join(' ').slice(0, 200)}`] : [];
-        }),
-    [],
-  );
-  const daemons = safe(
-    () =>
-      readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .flatMap((p) => {
-          const cmd = safe(() => readFileSync(`/proc/${p}/cmdline`, 'utf8'), '').split('\0');
-          const stat = safe(() => readFileSync(`/proc/${p}/stat`, 'utf8'), '');
-          if (/\) Z /.test(stat)) return [];
-          return cmd[0]?.endsWith('qemu-storage-daemon') && cmd.some((a) => /cumulo/.test(a)) ? [`${p} ${cmd.join(' ').slice(0, 200)}`] : [];
-        }),
-    [],
-  );
-  return { netns, links, nftTables, rules, routes, loopDevices, mounts, cgroups, monitors, daemons };
+  const monitors = processes((cmd) => cmd[0]!.endsWith('conmon') && cmd.some((a) => /^i-[0-9a-f]{17}$/.test(a)));
+  const daemons = processes((cmd) => cmd[0]!.endsWith('qemu-storage-daemon') && cmd.some((a) => /cumulo/.test(a)));
+  const lxcfs = processes((cmd) => cmd[0]!.endsWith('lxcfs') && cmd.some((a) => a.startsWith('/run/cumulo/')));
+  const runDirs = safe(() => readdirSync('/run/cumulo').filter((n) => /^[0-9a-f]{4}$/.test(n)).map((n) => `/run/cumulo/${n}`), []);
+  return { netns, links, nftTables, rules, routes, loopDevices, mounts, cgroups, monitors, daemons, runDirs, lxcfs };
 }
 
 /** What is in `after` but not in `before`, by kind (empty when nothing leaked). */

@@ -33,7 +33,9 @@ import {
   type Instance,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
+import type { InstanceSpec } from '../src/host/compute/driver.js';
 import { FakeDriver } from '../src/host/compute/fake.js';
+import { UntrustedFilesystemError } from '../src/host/storage/fsck.js';
 import { startTestServer, type TestServer, errorOf } from './harness.js';
 
 // Running instances are checked often here, so a shutdown from inside is seen quickly.
@@ -666,6 +668,22 @@ describe('accounts', () => {
   });
 });
 
+/** Refuses the root volume of chosen instances, as the runc driver does when its filesystem fails the host's check. */
+class UntrustingDriver extends FakeDriver {
+  refuse = new Set<string>();
+  private refused(id: string, volumeId = 'vol-0123456789abcdef0'): void {
+    if (this.refuse.has(id)) throw new UntrustedFilesystemError(volumeId, 'e2fsck: errors left uncorrected (exit 4): Root inode is not a directory.');
+  }
+  override async create(spec: InstanceSpec): Promise<void> {
+    this.refused(spec.instanceId, spec.rootVolume?.volumeId);
+    return super.create(spec);
+  }
+  override async start(id: string): Promise<void> {
+    this.refused(id);
+    return super.start(id);
+  }
+}
+
 /** Holds driver.start until released, to land requests while a launch is in flight. */
 class GatedDriver extends FakeDriver {
   gate: Promise<void> | undefined;
@@ -697,6 +715,51 @@ describe('controllers', () => {
     expect(await s.app.driver.list()).not.toContain(id);
     expect((await errorOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] })))).name).toBe('InvalidVolume.NotFound');
     expect((await errorOf(ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })))).name).toBe('InvalidNetworkInterfaceID.NotFound');
+  });
+
+  test('a root volume whose filesystem fails the host\'s check: Client.InternalError; a launch ends terminated, a start stopped', async () => {
+    const driver = new UntrustingDriver();
+    const t = await startTestServer({ driver });
+    try {
+      const c = t.ec2();
+      const img = await minimalImage(c);
+      const launch = async () => (await c.send(new RunInstancesCommand({ ImageId: img, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }))).Instances![0]!;
+      const clientError = { Code: 'Client.InternalError', Message: 'Client.InternalError: Client error on launch' };
+
+      await t.app.runner.stop();
+      const i = await launch();
+      driver.refuse.add(i.InstanceId!);
+      t.app.runner.start();
+      await waitUntilInstanceTerminated({ client: c, ...wait }, { InstanceIds: [i.InstanceId!] });
+      const gone = await describe1(c, i.InstanceId!);
+      expect(gone.StateReason).toEqual(clientError);
+      expect(gone.StateTransitionReason).toBe('Client.InternalError');
+      expect(await driver.list()).not.toContain(i.InstanceId!);
+      expect((await errorOf(c.send(new DescribeVolumesCommand({ VolumeIds: [i.BlockDeviceMappings![0]!.Ebs!.VolumeId!] })))).name).toBe('InvalidVolume.NotFound');
+
+      // Stopped, its root volume written raw elsewhere meanwhile: the start is refused, the disks kept.
+      const j = await launch();
+      await waitUntilInstanceRunning({ client: c, ...wait }, { InstanceIds: [j.InstanceId!] });
+      await c.send(new StopInstancesCommand({ InstanceIds: [j.InstanceId!] }));
+      await waitUntilInstanceStopped({ client: c, ...wait }, { InstanceIds: [j.InstanceId!] });
+      driver.refuse.add(j.InstanceId!);
+      await c.send(new StartInstancesCommand({ InstanceIds: [j.InstanceId!] }));
+      await until(async () => (await describe1(c, j.InstanceId!)).StateReason?.Code === 'Client.InternalError');
+      const back = await describe1(c, j.InstanceId!);
+      expect(back.State!.Name).toBe('stopped');
+      expect(back.StateReason).toEqual(clientError);
+      const vols = await c.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [j.InstanceId!] }] }));
+      expect(vols.Volumes).toHaveLength(1);
+
+      // Any other failure stays the server's.
+      driver.refuse.delete(j.InstanceId!);
+      driver.failNext.set(j.InstanceId!, 'no capacity');
+      await c.send(new StartInstancesCommand({ InstanceIds: [j.InstanceId!] }));
+      await until(async () => (await describe1(c, j.InstanceId!)).StateReason?.Code === 'Server.InternalError');
+      expect((await describe1(c, j.InstanceId!)).StateReason).toEqual({ Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on start' });
+    } finally {
+      await t.stop();
+    }
   });
 
   test('a terminate that arrives while pending wins, queued or in flight', async () => {

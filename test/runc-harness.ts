@@ -13,6 +13,7 @@ import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/cli
 import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
+import { raiseQuotas } from './harness.js';
 
 const { Client } = ssh2;
 
@@ -35,8 +36,12 @@ export interface RuncServer {
  */
 export async function startRuncServer(home: string, opts: { keepHost?: boolean; env?: Record<string, string>; log?: (l: string) => void } = {}): Promise<RuncServer> {
   const pool = publicPoolFor(parseInt(hostTag(home), 16) % 100);
-  const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'runc', CUMULO_PUBLIC_IPV4_POOL: pool, ...opts.env });
+  // CPU is time-shared: the suites' idle instances may overcommit a small machine's cores further
+  // than the product's default (8 vCPUs a core) would admit.
+  const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'runc', CUMULO_PUBLIC_IPV4_POOL: pool, CUMULO_CPU_OVERCOMMIT: '64', ...opts.env });
   const app = await startApp(config, { log: opts.log ?? ((l) => process.stderr.write(`[server] ${l}\n`)), cleanupHost: !opts.keepHost });
+  // The admin's quotas are raised in the store: servers started later on this home keep them.
+  await raiseQuotas(app.db, app.admin.accountId);
   const ec2 = clientFor(app.url, app.admin);
   return { app, ec2, stop: () => app.stop() };
 }

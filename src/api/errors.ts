@@ -62,6 +62,47 @@ export const Errors = {
   duplicate: (code: string, message: string) => new ApiError(code, message),
   limitExceeded: err('ResourceLimitExceeded'),
   idempotentParameterMismatch: err('IdempotentParameterMismatch'),
+
+  // Service quotas (src/services/ec2/quotas), in EC2's words.
+  vcpuLimitExceeded: (limit: number) =>
+    new ApiError(
+      'VcpuLimitExceeded',
+      `You have requested more vCPU capacity than your current vCPU limit of ${limit} allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`,
+    ),
+  addressLimitExceeded: () => new ApiError('AddressLimitExceeded', 'The maximum number of addresses has been reached.'),
+  vpcLimitExceeded: () => new ApiError('VpcLimitExceeded', 'The maximum number of VPCs has been reached.'),
+  securityGroupLimitExceeded: (vpcId: string) =>
+    new ApiError('SecurityGroupLimitExceeded', `The maximum number of security groups for VPC '${vpcId}' has been reached.`),
+  rulesPerSecurityGroupLimitExceeded: () =>
+    new ApiError('RulesPerSecurityGroupLimitExceeded', 'The maximum number of rules per security group has been reached.'),
+  securityGroupsPerInterfaceLimitExceeded: () =>
+    new ApiError('SecurityGroupsPerInterfaceLimitExceeded', 'The maximum number of security groups per interface has been reached.'),
+  securityGroupsPerInstanceLimitExceeded: () =>
+    new ApiError('SecurityGroupsPerInstanceLimitExceeded', 'The maximum number of security groups per instance has been reached.'),
+  volumeLimitExceeded: (volumeType: string, tib: number) =>
+    new ApiError(
+      'VolumeLimitExceeded',
+      `You have exceeded your maximum ${volumeType} storage limit of ${tib} TiB in this region. Please contact AWS Support to request an Elastic Block Store service limit increase.`,
+    ),
+  maxIopsLimitExceeded: (volumeType: string, iops: number) =>
+    new ApiError(
+      'MaxIOPSLimitExceeded',
+      `You have exceeded your maximum ${volumeType} IOPS limit of ${iops} in this region. Please contact AWS Support to request an Elastic Block Store service limit increase.`,
+    ),
+
+  // Capacity: server errors on EC2 (500, retryable), the host's and the pool's, not the request's.
+  insufficientInstanceCapacity: (instanceType: string, zone: string) =>
+    new ApiError(
+      'InsufficientInstanceCapacity',
+      `We currently do not have sufficient ${instanceType} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity.`,
+      500,
+    ),
+  insufficientAddressCapacity: () =>
+    new ApiError(
+      'InsufficientAddressCapacity',
+      'Not enough available addresses to satisfy your minimum request. Reduce the number of addresses you are requesting or wait for additional capacity to become available.',
+      500,
+    ),
 };
 
 export function isApiError(e: unknown): e is ApiError {

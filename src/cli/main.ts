@@ -3,6 +3,8 @@ import { loadConfig, type Config } from '../config.js';
 import { openApp, startApp } from '../app.js';
 import { ADMIN_ACCOUNT_NAME } from '../services/accounts.js';
 import { imagesCommand } from './images.js';
+import { limitsCommand, limitsUsage } from './limits.js';
+import { prepareStateFolder, usePrivateUmask } from '../state-folder.js';
 
 const usage = `usage: cumulo <command>
 
@@ -10,13 +12,15 @@ const usage = `usage: cumulo <command>
   env [--account NAME]      print export lines for the AWS CLI and SDKs (admin account by default)
   accounts create NAME      add an account with an access key, and print its credentials
   accounts list             list the accounts
+${limitsUsage}
   images build [NAME]       build the built-in images ahead of first use (NAME: minimal, debian or an
                             AMI name; default: both)
   images list               the built-in images and where they are cached
 
 environment: CUMULO_HOME (state folder, default ~/.cumulo), CUMULO_PORT, CUMULO_HOST,
              CUMULO_AUTH=permissive (accept any access key: for local testing only), CUMULO_DRIVER,
-             CUMULO_IMAGE_CACHE (a machine-wide image cache shared by state folders)`;
+             CUMULO_IMAGE_CACHE (a machine-wide image cache shared by state folders),
+             CUMULO_MASTER_KEY_FILE (the key that wraps stored secrets, default $CUMULO_HOME/master.key)`;
 
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -27,8 +31,11 @@ function endpoint(config: Config): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Before anything is written: what cumulo makes is its owner's alone (src/state-folder.ts).
+  usePrivateUmask();
   const config = loadConfig();
   const [cmd, ...rest] = argv;
+  if (cmd === 'start' || cmd === 'env' || cmd === 'accounts' || cmd === 'images') prepareStateFolder(config.home);
   switch (cmd) {
     case 'start': {
       const app = await startApp(config);
@@ -78,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
           for (const a of await accounts.list()) console.log(`${a.id}\t${a.name}`);
           return 0;
         }
+        if (rest[0] === 'limits' && rest[1]) return await limitsCommand(config, db, accounts, rest.slice(1));
       } finally {
         await db.destroy();
       }

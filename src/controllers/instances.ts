@@ -13,12 +13,14 @@
 //                       InstanceInitiatedShutdownBehavior, a vanished instance is booted again
 //   instance.purge      terminated for terminatedRetentionMs → the row and its leftovers are deleted
 import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/compute/driver.js';
+import { isUntrustedFilesystemError } from '../host/storage/fsck.js';
 import type { Tx } from '../store/db.js';
 import type { Row } from '../store/schema.js';
 import { queueVpcSync } from '../services/ec2/common/network-sync.js';
 import { publicIpsOfInterfaces, releaseEphemeralPublicIps } from '../services/ec2/common/public-ips.js';
 import { buildInstanceSpec, buildInterfaceSpec } from '../services/ec2/instances/spec.js';
 import { stateReasons, userInitiated } from '../services/ec2/instances/states.js';
+import { allocateUidRange, releaseUidRange, uidRangeOf } from '../services/ec2/instances/uid-ranges.js';
 import { volumeLimits } from '../services/ec2/volumes/store.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
 import { insertJob } from '../store/jobs.js';
@@ -124,7 +126,9 @@ export async function specOf(deps: Pick<ControllerDeps, 'db'>, row: InstanceRow)
     buildInterfaceSpec(e, { subnetCidr: cidrs.get(e.subnet_id) ?? subnet.cidr_block, metadataOptions: row.metadata_options, publicIps: publicIps.get(e.id) }),
   );
   const vpc = await deps.db.selectFrom('vpcs').select('cidr_block').where('id', '=', row.vpc_id).executeTakeFirst();
+  const uidBase = await uidRangeOf(deps.db, row.id);
   return buildInstanceSpec(row, subnet.cidr_block, {
+    uidBase,
     imageSource: image?.source,
     rootVolume,
     interfaces,
@@ -154,6 +158,8 @@ async function boot(deps: ControllerDeps, row: InstanceRow): Promise<void> {
   // Its VPC's namespace and rules first (pending, so its own interfaces are in them).
   for (const v of await vpcsOf(deps.db, row)) await syncVpcNow(deps, v.vpcId);
   await createDataVolumes(deps, row);
+  // Its own range of host uids (its user namespace), kept until it is terminated.
+  await allocateUidRange(deps.db, row.id);
   await deps.driver.create(await specOf(deps, row));
   const seen = await deps.driver.inspect(row.id);
   if (seen.state !== 'running') await deps.driver.start(row.id);
@@ -194,8 +200,11 @@ async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start')
     await boot(deps, row);
   } catch (e) {
     deps.log(`instances: ${mode} of ${row.id} failed: ${message(e)}`);
-    if (mode === 'launch') return failLaunch(deps, row);
-    return failStart(deps, row);
+    // Its root volume's filesystem failed the host's check: the client's image or volume, not ours.
+    // (The reason stays in the log: e2fsck's words about a tenant's bytes are not for the API.)
+    const client = isUntrustedFilesystemError(e);
+    if (mode === 'launch') return failLaunch(deps, row, client ? stateReasons.clientError : stateReasons.internalError);
+    return failStart(deps, row, client ? stateReasons.clientError : stateReasons.startError);
   }
   const output = await consoleOf(deps.driver, row.id);
   const now = new Date();
@@ -222,8 +231,10 @@ async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start')
   });
 }
 
+type StateReason = { Code: string; Message: string };
+
 /** A launch that failed leaves nothing behind: no driver state, no volumes, no interface. */
-async function failLaunch(deps: ControllerDeps, row: InstanceRow): Promise<void> {
+async function failLaunch(deps: ControllerDeps, row: InstanceRow, reason: StateReason): Promise<void> {
   await deps.driver.delete(row.id).catch((e) => deps.log(`instances: unwinding ${row.id}: delete failed: ${message(e)}`));
   const now = new Date();
   await deps.db.transaction().execute(async (trx) => {
@@ -232,8 +243,8 @@ async function failLaunch(deps: ControllerDeps, row: InstanceRow): Promise<void>
       .set({
         state: 'terminated',
         desired_state: 'terminated',
-        state_transition_reason: 'Server.InternalError',
-        state_reason: JSON.stringify(stateReasons.internalError),
+        state_transition_reason: reason.Code,
+        state_reason: JSON.stringify(reason),
         terminated_at: now.toISOString(),
         updated_at: now.toISOString(),
       })
@@ -249,12 +260,12 @@ async function failLaunch(deps: ControllerDeps, row: InstanceRow): Promise<void>
 }
 
 /** A start that failed leaves the instance stopped, its disks intact. */
-async function failStart(deps: ControllerDeps, row: InstanceRow): Promise<void> {
+async function failStart(deps: ControllerDeps, row: InstanceRow, reason: StateReason): Promise<void> {
   await deps.driver.stop(row.id, { force: true }).catch(() => undefined);
   await deps.db.transaction().execute(async (trx) => {
     const res = await trx
       .updateTable('instances')
-      .set({ state: 'stopped', desired_state: 'stopped', state_reason: JSON.stringify(stateReasons.startError), updated_at: new Date().toISOString() })
+      .set({ state: 'stopped', desired_state: 'stopped', state_reason: JSON.stringify(reason), updated_at: new Date().toISOString() })
       .where('id', '=', row.id)
       .where('state', '=', 'pending')
       .executeTakeFirst();
@@ -322,6 +333,8 @@ export async function release(db: Tx, instanceId: string, opts: { allVolumes: bo
   const attachments = await db.selectFrom('volume_attachments').selectAll().where('instance_id', '=', instanceId).execute();
   const doomed = attachments.filter((a) => opts.allVolumes || a.delete_on_termination === 1).map((a) => a.volume_id);
   const kept = attachments.filter((a) => !doomed.includes(a.volume_id)).map((a) => a.volume_id);
+  // The host has let go of the instance: its uid range may serve another.
+  await releaseUidRange(db, instanceId);
   await db.deleteFrom('volume_attachments').where('instance_id', '=', instanceId).execute();
   if (doomed.length) {
     // Their data on the host goes too, once the instance has let go of them.

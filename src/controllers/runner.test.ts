@@ -1,4 +1,5 @@
 // The work-queue runner against a real SQLite store in a temp folder.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { FakeDriver } from '../host/compute/fake.js';
+import { SecretBox } from '../lib/secrets.js';
 import { openWithDialect, sqliteDialect, type Db } from '../store/db.js';
 import type { Database, NewRow } from '../store/schema.js';
 import { Runner } from './runner.js';
@@ -32,7 +34,7 @@ let logs: string[];
 const runners: Runner[] = [];
 
 function newRunner(opts: { concurrency?: number; pollMs?: number; leaseMs?: number } = {}): Runner {
-  const r = new Runner({ db, config: loadConfig({ CUMULO_HOME: dir }), driver: new FakeDriver(), log: (l) => logs.push(l) }, opts);
+  const r = new Runner({ db, config: loadConfig({ CUMULO_HOME: dir }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, opts);
   runners.push(r);
   return r;
 }
@@ -200,7 +202,7 @@ describe('Runner', () => {
     let queries = 0;
     const counted = new Kysely<Database>({ dialect: sqliteDialect(join(dir, 'cumulo.db')), log: () => void queries++ });
     try {
-      const runner = new Runner({ db: counted, config: loadConfig({ CUMULO_HOME: dir }), driver: new FakeDriver(), log: (l) => logs.push(l) }, { concurrency: 1, pollMs: 100 });
+      const runner = new Runner({ db: counted, config: loadConfig({ CUMULO_HOME: dir }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, { concurrency: 1, pollMs: 100 });
       runners.push(runner);
       const gate = deferred();
       runner.register('step', async () => {

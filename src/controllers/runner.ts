@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
+import type { SecretBox } from '../lib/secrets.js';
 import type { Db } from '../store/db.js';
 import type { Row } from '../store/schema.js';
 import type { InstanceDriver } from '../host/compute/driver.js';
@@ -14,6 +15,8 @@ export interface ControllerDeps {
   db: Db;
   config: Config;
   driver: InstanceDriver;
+  /** Wraps and unwraps the store's secrets (EBS data keys) under the host's master key. */
+  secrets: SecretBox;
   log: (line: string) => void;
   /** Queue follow-up work (outside any request). */
   enqueue(kind: string, job: { resourceId: string; accountId: string; region: string; payload?: unknown; runAt?: Date }): Promise<void>;

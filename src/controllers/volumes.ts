@@ -42,7 +42,7 @@ async function createVolume(job: Job, deps: ControllerDeps): Promise<JobResult> 
   const bs = blockStorage(deps);
   if (bs) {
     // The account's data key exists before its first encrypted volume is written.
-    if (row.encrypted) await accountDataKey(deps.db, row.account_id);
+    if (row.encrypted) await accountDataKey(deps.db, deps.secrets, row.account_id);
     await bs.createVolume({
       volumeId: row.id,
       accountId: row.account_id,

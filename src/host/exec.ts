@@ -3,13 +3,25 @@
 import { spawn } from 'node:child_process';
 
 export class CommandError extends Error {
+  /** The signal that ended the command, when one did (code is then null). */
+  readonly signal: NodeJS.Signals | null;
+  /** Killed (with its whole process group) because it ran past ExecOptions.timeoutMs. */
+  readonly timedOut: boolean;
+  /** What it printed on stdout, when it was collected (not for streamed output). */
+  readonly stdout: string;
+
   constructor(
     readonly command: string,
     readonly code: number | null,
     /** What the command printed on stderr (or its output's tail, for streamed builds). */
     readonly stderr: string,
+    more: { signal?: NodeJS.Signals | null; timedOut?: boolean; timeoutMs?: number; stdout?: string } = {},
   ) {
-    super(`${command} failed (exit ${code}): ${stderr.trim().split('\n').slice(-15).join('\n') || 'no output'}`);
+    const how = more.timedOut ? `timed out after ${more.timeoutMs} ms` : more.signal ? `killed by ${more.signal}` : `exit ${code}`;
+    super(`${command} failed (${how}): ${stderr.trim().split('\n').slice(-15).join('\n') || 'no output'}`);
+    this.signal = more.signal ?? null;
+    this.timedOut = more.timedOut ?? false;
+    this.stdout = more.stdout ?? '';
   }
 }
 
@@ -21,6 +33,13 @@ export interface ExecOptions {
   okCodes?: number[];
   /** Each line of stdout and stderr as it comes; the error then carries the output's last MiB. */
   onLine?: (line: string) => void;
+  /**
+   * Kill the command after this long: it runs in a process group of its own, and the whole group
+   * gets SIGKILL (a grandchild cannot outlive it); the promise rejects with timedOut set.
+   */
+  timeoutMs?: number;
+  /** Keep only the first this many bytes of stdout and of stderr (a hostile program can print without end). */
+  maxOutputBytes?: number;
 }
 
 export interface ExecResult {
@@ -31,12 +50,52 @@ export interface ExecResult {
 
 const TAIL = 1 << 20;
 
+/** The first `max` bytes of a stream, and how many more there were. */
+class Head {
+  private parts: Buffer[] = [];
+  private kept = 0;
+  private dropped = 0;
+  constructor(private readonly max = Infinity) {}
+  push(b: Buffer): void {
+    const room = this.max - this.kept;
+    if (room >= b.length) {
+      this.parts.push(b);
+      this.kept += b.length;
+      return;
+    }
+    if (room > 0) this.parts.push(b.subarray(0, room));
+    this.kept += Math.max(room, 0);
+    this.dropped += b.length - Math.max(room, 0);
+  }
+  toString(): string {
+    const s = Buffer.concat(this.parts).toString();
+    return this.dropped ? `${s}\n[… ${this.dropped} more bytes not kept]\n` : s;
+  }
+}
+
 export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const okCodes = opts.okCodes ?? [0];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+      // Its own process group, so that a timeout kills all of it.
+      detached: opts.timeoutMs !== undefined,
+    });
+    const out = new Head(opts.maxOutputBytes);
+    const err = new Head(opts.maxOutputBytes);
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            try {
+              process.kill(-child.pid!, 'SIGKILL');
+            } catch {
+              child.kill('SIGKILL'); // the group is gone already
+            }
+          }, opts.timeoutMs);
     // Streamed output (image builds) is long: keep its last MiB for the error, in order of arrival.
     const tail: string[] = [];
     let tailSize = 0;
@@ -52,13 +111,17 @@ export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promi
     };
     child.stdout.on('data', (b: Buffer) => (opts.onLine ? stream(b) : out.push(b)));
     child.stderr.on('data', (b: Buffer) => (opts.onLine ? stream(b) : err.push(b)));
-    child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
       if (opts.onLine && partial) opts.onLine(partial);
-      const stdout = opts.onLine ? tail.join('') : Buffer.concat(out).toString();
-      const stderr = opts.onLine ? '' : Buffer.concat(err).toString();
-      if (code !== null && okCodes.includes(code)) resolve({ stdout, stderr, code });
-      else reject(new CommandError([cmd, ...args].join(' '), code, opts.onLine ? stdout : stderr));
+      const stdout = opts.onLine ? tail.join('') : out.toString();
+      const stderr = opts.onLine ? '' : err.toString();
+      if (!timedOut && code !== null && okCodes.includes(code)) resolve({ stdout, stderr, code });
+      else reject(new CommandError([cmd, ...args].join(' '), code, opts.onLine ? stdout : stderr, { signal, timedOut, timeoutMs: opts.timeoutMs, stdout: opts.onLine ? '' : stdout }));
     });
     child.stdin.on('error', () => undefined); // a tool that exits early closes its stdin
     child.stdin.end(opts.input ?? '');

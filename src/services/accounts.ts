@@ -1,6 +1,9 @@
-// Accounts and their access keys. The admin account and its key are made on first start.
+// Accounts and their access keys. The admin account and its key are made on first start. Secret
+// access keys are stored wrapped under the host's master key (src/lib/secrets.ts), bound to their
+// access key id; they are unwrapped here and nowhere else.
 import type { Db } from '../store/db.js';
 import { newAccessKeyId, newAccountId, newSecretAccessKey } from '../lib/ids.js';
+import type { SecretBox } from '../lib/secrets.js';
 
 export const ADMIN_ACCOUNT_NAME = 'admin';
 
@@ -14,7 +17,14 @@ export interface Credentials {
 export class Accounts {
   private secrets = new Map<string, { secret: string; accountId: string }>();
 
-  constructor(private db: Db) {}
+  constructor(
+    private db: Db,
+    private box: SecretBox,
+  ) {}
+
+  private unwrap(accessKeyId: string, stored: string): string {
+    return this.box.unwrapString(stored, 'access-key-secret', accessKeyId);
+  }
 
   /** The admin account's first active key, creating the account on first start. */
   async ensureAdmin(): Promise<Credentials> {
@@ -33,7 +43,13 @@ export class Accounts {
       await trx.insertInto('accounts').values({ id: accountId, name, created_at: now }).execute();
       await trx
         .insertInto('access_keys')
-        .values({ access_key_id: accessKeyId, account_id: accountId, secret_access_key: secretAccessKey, status: 'Active', created_at: now })
+        .values({
+          access_key_id: accessKeyId,
+          account_id: accountId,
+          secret_access_key: this.box.wrap(secretAccessKey, 'access-key-secret', accessKeyId),
+          status: 'Active',
+          created_at: now,
+        })
         .execute();
     });
     return { accountId, accountName: name, accessKeyId, secretAccessKey };
@@ -49,7 +65,7 @@ export class Accounts {
       .orderBy('access_keys.created_at')
       .executeTakeFirst();
     if (!row) return undefined;
-    return { accountId: row.id, accountName: row.name, accessKeyId: row.access_key_id, secretAccessKey: row.secret_access_key };
+    return { accountId: row.id, accountName: row.name, accessKeyId: row.access_key_id, secretAccessKey: this.unwrap(row.access_key_id, row.secret_access_key) };
   }
 
   async list(): Promise<{ id: string; name: string }[]> {
@@ -67,7 +83,7 @@ export class Accounts {
       .where('status', '=', 'Active')
       .executeTakeFirst();
     if (!row) return undefined;
-    const entry = { secret: row.secret_access_key, accountId: row.account_id };
+    const entry = { secret: this.unwrap(accessKeyId, row.secret_access_key), accountId: row.account_id };
     this.secrets.set(accessKeyId, entry);
     return entry;
   }

@@ -16,9 +16,19 @@ export interface AccountsTable {
 export interface AccessKeysTable {
   access_key_id: string;
   account_id: string;
+  /** Wrapped under the host's master key ('v1:…', src/lib/secrets.ts): Accounts unwraps it. */
   secret_access_key: string;
   status: string; // Active | Inactive
   created_at: Time;
+}
+
+/** 0010: an account's override of one EC2 service quota, in one region or ('*') in all of them. */
+export interface AccountQuotasTable {
+  account_id: string;
+  region: string; // a region name, or '*'
+  quota_name: string; // src/services/ec2/quotas/catalog.ts
+  value: number;
+  updated_at: Time;
 }
 
 /** One row per (account, region) that has been set up: default VPC made, etc. */
@@ -419,7 +429,16 @@ export interface PublicIpPoolsTable {
 
 export interface EbsKeysTable {
   account_id: string;
+  /** The 32-byte data key, wrapped under the host's master key ('v1:…', src/lib/secrets.ts). */
   key: string;
+  created_at: Time;
+}
+
+/** Which master key wraps this store's secrets (0011_wrapped_secrets): one row, written at first start. */
+export interface MasterKeyCheckTable {
+  id: string;
+  fingerprint: string;
+  check_value: string;
   created_at: Time;
 }
 
@@ -457,6 +476,7 @@ export interface InstanceMetricsTable {
 export interface Database {
   accounts: AccountsTable;
   access_keys: AccessKeysTable;
+  account_quotas: AccountQuotasTable;
   region_setup: RegionSetupTable;
   tags: TagsTable;
   client_tokens: ClientTokensTable;
@@ -484,8 +504,17 @@ export interface Database {
   snapshot_permissions: SnapshotPermissionsTable;
   volume_modifications: VolumeModificationsTable;
   ebs_keys: EbsKeysTable;
+  master_key_check: MasterKeyCheckTable;
   public_ip_pools: PublicIpPoolsTable;
   instance_metrics: InstanceMetricsTable;
+  uid_ranges: UidRangesTable;
+}
+
+/** An instance's range of host uids/gids (its user namespace); see services/ec2/instances/uid-ranges.ts. */
+export interface UidRangesTable {
+  slot: number;
+  instance_id: string;
+  allocated_at: string;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

@@ -39,6 +39,11 @@ export interface InstanceSpec {
    * RegisterImage or CopyImage (built-in images come from imageSource's artifact instead).
    */
   rootSnapshotId?: string;
+  /**
+   * The first host uid (and gid) of the instance's own range of 65,536: the runc driver runs it in a
+   * user namespace mapping 0…65535 there, so its root is an unprivileged uid on the host.
+   */
+  uidBase?: number;
   /** EBS data volumes attached (device name as the instance sees it, e.g. /dev/sdf), with their limits. */
   volumes?: AttachedVolumeSpec[];
   /** Ephemeral instance-store disks of the instance type (empty for EBS-only types). */

@@ -53,7 +53,7 @@ describe.runIf(hasMkfs)('BuiltinImageStore', () => {
     expect(s.key(src)).toMatch(/^tiny-20260101-[0-9a-f]{8}$/);
     expect(a).toEqual({ snapshotFile: join(s.buildDir, s.key(src), 'root.ext4'), sizeGiB: 1, sshUser: 'tiny-user' });
     expect(readdirSync(join(s.buildDir, s.key(src))).sort()).toEqual(['done', 'manifest.json', 'root.ext4']);
-    expect(statSync(a.snapshotFile).mode & 0o777).toBe(0o444);
+    expect(statSync(a.snapshotFile).mode & 0o777).toBe(0o400);
     expect(steps).toContain('tiny: writing');
     expect(steps.at(-1)).toMatch(/^tiny-20260101-[0-9a-f]{8}: ready/);
     // the snapshot holds the rootfs

@@ -196,6 +196,7 @@ export class BuiltinImageStore implements ImageStore {
     const tmp = join(this.buildDir, `.${key}.build-${process.pid}-${randomBytes(4).toString('hex')}`);
     const rootfs = join(tmp, 'rootfs');
     mkdirSync(rootfs, { recursive: true, mode: 0o755 });
+    chmodSync(rootfs, 0o755); // the image's / (mkfs.ext4 -d copies it): not the server's umask
     const t0 = Date.now();
     try {
       onProgress({ step: `building ${key}` });
@@ -270,5 +271,5 @@ export async function makeSnapshot(rootfs: string, file: string, sizeGiB: number
   closeSync(openSync(file, 'w', 0o644));
   truncateSync(file, sizeGiB * 1024 ** 3);
   await run('mkfs.ext4', ['-q', '-F', '-L', 'cloudimg-rootfs', '-E', 'lazy_itable_init=0,lazy_journal_init=1', '-d', rootfs, file]);
-  chmodSync(file, 0o444);
+  chmodSync(file, 0o400); // read-only, and the host's alone like the rest of the state folder
 }

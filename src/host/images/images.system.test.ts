@@ -58,7 +58,7 @@ function statIn(image: string, path: string): { type: string; mode: number; uid:
 }
 
 function checkFilesystem(a: ImageArtifact): void {
-  expect(statSync(a.snapshotFile).mode & 0o777).toBe(0o444);
+  expect(statSync(a.snapshotFile).mode & 0o777).toBe(0o400);
   expect(statSync(a.snapshotFile).size).toBe(a.sizeGiB * 1024 ** 3);
   // sparse: a small fraction of the size is allocated
   expect(statSync(a.snapshotFile).blocks * 512).toBeLessThan(512 * 1024 ** 2);

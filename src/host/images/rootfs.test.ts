@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,5 +86,30 @@ describe('guestSymlink and guestDir', () => {
     expect(statSync(join(root, 'etc/sudoers.d')).mode & 0o7777).toBe(0o750);
     guestDir(root, '/tmp', 0o1777);
     expect(statSync(join(root, 'tmp')).mode & 0o7777).toBe(0o1777);
+  });
+});
+
+describe('under the server umask (0077)', () => {
+  let old: number;
+  beforeEach(() => {
+    old = process.umask(0o077);
+  });
+  afterEach(() => {
+    process.umask(old);
+  });
+
+  it('makes the folders it creates 0755 and gives files their own modes', () => {
+    chmodSync(join(root, 'etc'), 0o750); // already there: left as it is
+    writeGuestFile(root, '/var/lib/cloud/instance/user-data.txt', { content: 'x', mode: 0o600 });
+    writeGuestFile(root, '/etc/hostname', { content: 'h\n', mode: 0o644 });
+    guestDir(root, '/usr/lib/x86_64-linux-gnu/security');
+    guestDir(root, '/home/ec2-user', 0o700);
+    for (const d of ['var', 'var/lib', 'var/lib/cloud', 'var/lib/cloud/instance', 'usr/lib', 'usr/lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu/security', 'home']) {
+      expect(statSync(join(root, d)).mode & 0o7777, d).toBe(0o755);
+    }
+    expect(statSync(join(root, 'home/ec2-user')).mode & 0o7777).toBe(0o700);
+    expect(statSync(join(root, 'etc')).mode & 0o7777).toBe(0o750);
+    expect(statSync(join(root, 'etc/hostname')).mode & 0o7777).toBe(0o644);
+    expect(statSync(join(root, 'var/lib/cloud/instance/user-data.txt')).mode & 0o7777).toBe(0o600);
   });
 });

@@ -2,7 +2,7 @@
 // (/sbin → usr/sbin, busybox's /sbin/init → /bin/busybox, or anything root in an instance made)
 // are resolved as the guest would see them, inside the root, never against the host's /.
 import { chmodSync, chownSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 
 const MAX_LINKS = 40;
 
@@ -48,11 +48,24 @@ export interface FileSpec {
   gid?: number;
 }
 
+/**
+ * mkdir -p whose new folders are 0755 (what the guest expects of /var/lib, /usr/lib/…) whatever the
+ * server's umask (0077: src/state-folder.ts); folders already there keep their mode.
+ */
+function makeDirs(host: string): void {
+  const first = mkdirSync(host, { recursive: true });
+  if (first === undefined) return;
+  for (let d = host; ; d = dirname(d)) {
+    chmodSync(d, 0o755);
+    if (d === first || d === dirname(d)) break;
+  }
+}
+
 /** Make the parent folders of a guest path (inside the root); the entry's host path, emptied. */
 function prepare(root: string, guestPath: string): string {
   const norm = posix.normalize('/' + guestPath);
   const parent = resolveInRoot(root, posix.dirname(norm), { followLast: true });
-  mkdirSync(parent, { recursive: true });
+  makeDirs(parent);
   const host = join(parent, posix.basename(norm));
   // Whatever is there (a symlink above all) is replaced, never written through.
   rmSync(host, { force: true });
@@ -77,7 +90,7 @@ export function guestSymlink(root: string, guestPath: string, target: string): v
 /** A folder inside the guest root. */
 export function guestDir(root: string, guestPath: string, mode = 0o755, owner?: { uid: number; gid: number }): string {
   const host = resolveInRoot(root, guestPath, { followLast: true });
-  mkdirSync(host, { recursive: true });
+  makeDirs(host);
   chmodSync(host, mode);
   if (owner) chownSync(host, owner.uid, owner.gid);
   return host;

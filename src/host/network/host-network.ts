@@ -32,9 +32,12 @@ export interface HostNetwork {
   /**
    * Make the instance's network namespace with its interfaces configured; returns its path for
    * the OCI config. The VPC's namespace is made (closed: nothing forwarded) if applyVpc has not
-   * run yet. Idempotent.
+   * run yet. A namespace already at instanceNetnsPath (one the driver made inside the instance's
+   * user namespace) is used as it is. Idempotent.
    */
   plug(spec: PlugSpec): Promise<{ netnsPath: string }>;
+  /** Where plug() puts (or finds) the instance's network namespace. */
+  instanceNetnsPath(instanceId: string): string;
   /** Remove the instance's namespace and its interfaces' links. Idempotent. */
   unplug(instanceId: string): Promise<void>;
   /**

@@ -7,7 +7,7 @@
 // runs nothing, and a change runs one `ip -batch` per namespace it touches and one nft transaction.
 // The work on one VPC (apply, remove, plugging and unplugging its instances) runs in call order.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { Revert } from '../revert.js';
 import { hostTag } from '../tag.js';
 import { ipPlan, ipShow, nft, run } from './exec.js';
@@ -185,6 +185,7 @@ export class LinuxHostNetwork implements HostNetwork {
   private async setup(): Promise<void> {
     // The host forwards between the uplinks (public IPs of one VPC reached from another).
     await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+    await sharedNetnsDir();
     await this.nftIn(tableScript({ table: this.table, uplinkPattern: `${uplinkPrefix(this.tag)}*`, imdsPort: this.opts.imdsPort, dnsPort: this.opts.dnsPort, egress: this.opts.egress }));
     await this.adopt();
   }
@@ -488,6 +489,10 @@ export class LinuxHostNetwork implements HostNetwork {
   // -------------------------------------------------------------------------------------------
   // Instances
 
+  instanceNetnsPath(instanceId: string): string {
+    return netnsPath(instanceNetns(this.tag, instanceId));
+  }
+
   plug(spec: PlugSpec): Promise<{ netnsPath: string }> {
     checkVpcId(spec.vpcId);
     return this.serial(spec.vpcId, () => this.doPlug(spec));
@@ -635,3 +640,14 @@ export class LinuxHostNetwork implements HostNetwork {
   }
 }
 
+/**
+ * /run/netns as `ip netns add` makes it on first use: a mount point of its own (a bind of itself),
+ * shared. The driver mounts instances' namespaces there itself (made inside their user
+ * namespaces); one mounted before the first `ip netns add` of the boot would be buried under the
+ * bind that command then makes, out of reach of `ip netns del` for good. Under a lock, as
+ * servers start together.
+ */
+async function sharedNetnsDir(): Promise<void> {
+  await mkdir('/run/netns', { recursive: true, mode: 0o755 });
+  await run('flock', ['/run/netns', 'sh', '-c', 'mountpoint -q /run/netns || mount --bind /run/netns /run/netns; mount --make-shared /run/netns']);
+}

@@ -1,10 +1,11 @@
 // System test (root, real): what EBS adds to the XFS volume store — volumes restored from a region's
 // block store, live growth seen through the loop device, point-in-time clones for snapshots.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UntrustedFilesystemError } from './fsck.js';
 import { loopDevicesLeftUnder } from './loop.js';
 import { RegionSnapshotStores } from './snapshots.js';
 import { XfsVolumeStore } from './xfs-store.js';
@@ -225,5 +226,37 @@ describe.skipIf(!isRoot)('encrypted volumes at rest (root)', () => {
     await store.delete('vol-e1');
     expect(existsSync(file)).toBe(false);
     expect(existsSync(`${file}.owner`)).toBe(false);
+  });
+
+  it('an encrypted volume restored with a filesystem is checked through its plaintext before it is mounted, and grown', async () => {
+    const rootfs = join(home, 'rootfs-e4');
+    mkdirSync(rootfs);
+    writeFileSync(join(rootfs, 'hello'), marker);
+    const image = join(home, 'e4.ext4');
+    execFileSync('mkfs.ext4', ['-q', '-F', '-d', rootfs, image, '64M']);
+    await store.createEncryptedWith('vol-e4', 1, key, async (p) => void execFileSync('dd', [`if=${image}`, `of=${p}`, 'bs=1M', 'conv=notrunc,fsync', 'status=none']), { owner: '123456789012' });
+    expect(await store.isTrusted('vol-e4')).toBe(false);
+    const at = join(home, 'mnt-e4');
+    await store.mount('vol-e4', at, { key: keySource });
+    expect(readFileSync(join(at, 'hello'), 'utf8')).toBe(marker);
+    const fs = statfsSync(at);
+    expect(fs.blocks * fs.bsize).toBeGreaterThan(0.9 * GiB); // grown after its check
+    expect(await store.isTrusted('vol-e4')).toBe(true);
+    expect(count(store.fileOf('vol-e4'), marker)).toBe(0);
+    await store.unmount(at);
+    // A tenant's raw writes through its device: its root inode cleared. Refused; its export closed again.
+    const { device } = await store.attachDevice('vol-e4', { key: keySource });
+    expect(await store.isTrusted('vol-e4')).toBe(false);
+    execFileSync('debugfs', ['-w', '-R', 'clri <2>', device], { stdio: 'ignore' });
+    await store.detach('vol-e4');
+    const e = await store.mount('vol-e4', at, { key: keySource }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UntrustedFilesystemError);
+    expect((e as UntrustedFilesystemError).reason).toMatch(/Root inode is not a directory/);
+    expect(await store.luks.isOpen('vol-e4')).toBe(false);
+    expect(fuseMountsUnder(home)).not.toContain('vol-e4'); // (vol-e2 stays attached for close())
+    // ensureTrusted alone opens and closes the export the same way.
+    await expect(store.ensureTrusted('vol-e4', { key: keySource })).rejects.toThrow(UntrustedFilesystemError);
+    expect(await store.luks.isOpen('vol-e4')).toBe(false);
+    await store.delete('vol-e4');
   });
 });

@@ -10,7 +10,11 @@ export interface VolumeStore {
   /** A block device for the volume (a loop device); idempotent. */
   attach(volumeId: string): Promise<{ device: string }>;
   detach(volumeId: string): Promise<void>;
-  /** Mount the volume's filesystem at target (attaching it first). */
+  /**
+   * Mount the volume's filesystem at target (attaching it first). A volume the host does not
+   * trust (bytes a tenant may have written) is checked first, and refused with
+   * UntrustedFilesystemError (fsck.ts) when the check fails.
+   */
   mount(volumeId: string, target: string): Promise<void>;
   unmount(target: string): Promise<void>;
   delete(volumeId: string): Promise<void>;

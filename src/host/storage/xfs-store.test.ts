@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLoopDevicesUnder, loopDevicesLeftUnder, loopsOf } from './loop.js';
 import { listMountsUnder, readMounts } from './mounts.js';
+import { UntrustedFilesystemError } from './fsck.js';
 import { XfsVolumeStore } from './xfs-store.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -189,6 +190,66 @@ describe.skipIf(!isRoot)('XfsVolumeStore (root)', () => {
     await store.mount('vol-00000000000000c1', mnt('small'));
     expect(readFileSync(join(mnt('small'), 'etc', 'hostname'), 'utf8')).toBe('from-the-snapshot\n');
     await store.unmount(mnt('small'));
+  });
+
+  it('trusts volumes of built-in images; checks one written raw or restored before mounting it', async () => {
+    const [a1, a2, a3, a4] = ['vol-00000000000000a1', 'vol-00000000000000a2', 'vol-00000000000000a3', 'vol-00000000000000a4'];
+    const records = (v: string) => ['trusted', 'growfs'].filter((k) => existsSync(`${store.fileOf(v)}.${k}`));
+    // Built from the image artifact: trusted at once.
+    await store.createFromSnapshot(a1, snapshot, 1);
+    expect(await store.isTrusted(a1)).toBe(true);
+    // A block device of an instance: whatever it holds from now on was written raw.
+    await store.attachDevice(a1);
+    expect(await store.isTrusted(a1)).toBe(false);
+    const busy = await store.mount(a1, mnt('t1')).catch((e: unknown) => e);
+    expect(busy).toBeInstanceOf(UntrustedFilesystemError);
+    expect((busy as UntrustedFilesystemError).reason).toMatch(/in use as a block device/);
+    await store.detach(a1);
+    await expect.poll(() => loopsOf(store.fileOf(a1)), released).toEqual([]);
+    // What a tenant wrote: its root inode cleared. Refused with e2fsck's reason; nothing left mounted or attached.
+    execFileSync('debugfs', ['-w', '-R', 'clri <2>', store.fileOf(a1)], { stdio: 'ignore' });
+    const bad = await store.mount(a1, mnt('t1')).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(UntrustedFilesystemError);
+    expect(bad).toMatchObject({ volumeId: a1, reason: expect.stringMatching(/exit 4.*Root inode is not a directory/) });
+    expect((await readMounts()).some((m) => m.mountPoint === mnt('t1'))).toBe(false);
+    expect(await loopsOf(store.fileOf(a1))).toEqual([]);
+    expect(await store.isTrusted(a1)).toBe(false);
+
+    // Attached raw and left intact: checked once at its next mount, trusted from then on.
+    await store.createFromSnapshot(a2, snapshot, 1);
+    await store.attachDevice(a2);
+    await store.detach(a2);
+    await expect.poll(() => loopsOf(store.fileOf(a2)), released).toEqual([]);
+    await store.mount(a2, mnt('t2'));
+    expect(readFileSync(join(mnt('t2'), 'etc', 'hostname'), 'utf8')).toBe('from-the-snapshot\n');
+    expect(await store.isTrusted(a2)).toBe(true);
+    await store.unmount(mnt('t2'));
+
+    // Restored from a smaller snapshot (a block-store restore): untrusted, its ext4 not grown yet;
+    // the check at its mount passes, then the filesystem grows (in the sandbox too).
+    const small = join(home, 'images', 'restored.raw');
+    execFileSync('mkfs.ext4', ['-q', '-F', '-d', join(home, 'rootfs'), small, '64M']);
+    await store.createWith(a3, 2, async (tmp) => void execFileSync('cp', ['--sparse=always', small, tmp]));
+    expect(await store.isTrusted(a3)).toBe(false);
+    expect(records(a3)).toEqual(['growfs']);
+    expect(execFileSync('dumpe2fs', ['-h', store.fileOf(a3)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toMatch(/Block count:\s+65536/); // 64 MiB of 1 KiB blocks
+    await store.mount(a3, mnt('t3'));
+    const fs = statfsSync(mnt('t3'));
+    expect(fs.blocks * fs.bsize).toBeGreaterThan(1.8 * GiB);
+    expect(readFileSync(join(mnt('t3'), 'etc', 'hostname'), 'utf8')).toBe('from-the-snapshot\n');
+    expect(records(a3)).toEqual(['trusted']);
+    await store.unmount(mnt('t3'));
+    await store.ensureTrusted(a3); // trusted: a stat
+
+    // Restored bytes that are no filesystem at all.
+    await store.createWith(a4, 1, async (tmp) => writeFileSync(tmp, Buffer.alloc(2 ** 20, 0xab)));
+    await expect(store.ensureTrusted(a4)).rejects.toThrow(/not an ext2\/3\/4 filesystem/);
+    expect((await listLoopDevicesUnder(store.dir)).filter((l) => /vol-00000000000000a/.test(l.backingFile))).toEqual([]);
+
+    for (const v of [a1, a2, a3, a4]) {
+      await store.delete(v);
+      expect(records(v)).toEqual([]);
+    }
   });
 
   it('close() leaves no loop device and no mount; init() brings the store back', async () => {

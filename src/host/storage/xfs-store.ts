@@ -13,14 +13,29 @@
 // An encrypted volume's <vol-id>.raw is a LUKS image keyed by the account's EBS key: the host's disk
 // never holds its plaintext. Attached, its loop device sits over the FUSE file of a daemon that
 // outlives a server restart (adopted by its pidfile) and stops at detach, delete or close().
+//
+// The host mounts a volume's ext4 itself (a root volume), so it never mounts bytes a tenant may
+// have written without checking them first (fsck.ts: e2fsck in a sandbox). A volume is trusted
+// when it holds a record saying so:
+//
+//   <vol-id>.raw.trusted   made from a built-in image (createFromSnapshot), or checked since it
+//                          was last written raw; removed before the volume becomes a block device
+//                          of an instance (attachDevice)
+//   <vol-id>.raw.growfs    restored from a snapshot smaller than the volume: its ext4 is grown
+//                          (in the sandbox) once it has passed its check, not before
+//
+// Restored volumes (createWith, createEncryptedWith: snapshots, CreateImage, RegisterImage) are
+// untrusted: their bytes may come from a volume a tenant wrote raw. mount() checks an untrusted
+// volume first (ensureTrusted); a trusted one costs a stat.
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Revert } from '../revert.js';
 import { run, CommandError } from './exec.js';
 import { KeyedLock } from './lock.js';
 import { attachLoop, canUseDirectIo, detachLoop, ext4BlockSize, listLoopDevices, loopsOf, type LoopDevice } from './loop.js';
+import { checkFilesystem, growFilesystem, UntrustedFilesystemError, type FsckOptions } from './fsck.js';
 import { createLuks, growLuks, isLuks, luksSize, LuksExports } from './luks.js';
 import { isUnder, readMounts, umount, unmountTree } from './mounts.js';
 import { checkName, exists, realish, sparseFile } from './paths.js';
@@ -38,6 +53,11 @@ export interface XfsVolumeStoreOptions {
   sizeGiB?: number;
   /** Progress of long steps: the first copy of a snapshot into the store. */
   onProgress?: (event: { step: string; done?: number; total?: number }) => void;
+  /**
+   * Limits of the sandboxed check of untrusted volumes (fsck.ts; defaults: 60 s, 1024 MiB, or
+   * CUMULO_FSCK_TIMEOUT_MS and CUMULO_FSCK_MEMORY_MIB).
+   */
+  fsck?: Pick<FsckOptions, 'timeoutMs' | 'memoryMiB'>;
 }
 
 export class XfsVolumeStore implements VolumeStore {
@@ -53,6 +73,7 @@ export class XfsVolumeStore implements VolumeStore {
   private readonly imports = new Map<string, Promise<string>>();
   /** The plaintext exports of encrypted volumes. */
   readonly luks: LuksExports;
+  private readonly fsck: FsckOptions;
 
   constructor(opts: XfsVolumeStoreOptions) {
     this.home = resolve(opts.home);
@@ -64,6 +85,13 @@ export class XfsVolumeStore implements VolumeStore {
     this.sizeGiB = opts.sizeGiB ?? (envGiB > 0 ? envGiB : 512);
     if (!Number.isInteger(this.sizeGiB) || this.sizeGiB < 1) throw new Error(`volume store size must be a whole number of GiB, got ${this.sizeGiB}`);
     this.onProgress = opts.onProgress ?? (() => undefined);
+    const envMs = Number(process.env.CUMULO_FSCK_TIMEOUT_MS);
+    const envMiB = Number(process.env.CUMULO_FSCK_MEMORY_MIB);
+    this.fsck = {
+      repair: true,
+      timeoutMs: opts.fsck?.timeoutMs ?? (envMs > 0 ? envMs : undefined),
+      memoryMiB: opts.fsck?.memoryMiB ?? (envMiB > 0 ? envMiB : undefined),
+    };
   }
 
   /** Idempotent and restart-safe: reuses a mount or a loop device left by a killed server. */
@@ -100,6 +128,8 @@ export class XfsVolumeStore implements VolumeStore {
         if (!(await readMounts()).some((m) => m.devNo === extra.devNo)) await detachLoop(extra.device);
       }
       await this.growStore(loops[0], dir);
+      // mkfs.xfs makes its root 0755: the store is the host's alone, like the state folder around it.
+      await chmod(dir, 0o700);
       await mkdir(this.snapshotsDir, { recursive: true });
       await this.removeTemporaries();
       for (const name of await this.luks.list()) {
@@ -163,12 +193,17 @@ export class XfsVolumeStore implements VolumeStore {
     return exists(this.volumeFile(volumeId));
   }
 
-  /** Idempotent: a volume that already exists is left as it is (a retried create after a restart). */
+  /**
+   * A volume from a built-in image's root snapshot (the image store's artifact, built by this
+   * host): trusted, never checked. Idempotent: a volume that already exists is left as it is (a
+   * retried create after a restart).
+   */
   async createFromSnapshot(volumeId: string, snapshotFile: string, sizeGiB: number): Promise<void> {
-    await this.buildVolume(volumeId, sizeGiB, async (tmp) => {
+    await this.buildVolume(volumeId, sizeGiB, async (tmp, revert) => {
       const source = await this.storeCopyOf(snapshotFile);
       await copyFile(source, tmp, constants.COPYFILE_FICLONE_FORCE);
       await fitTo(tmp, sizeGiB);
+      await this.record(volumeId, 'trusted', 'built-in image\n', revert);
     });
   }
 
@@ -239,13 +274,14 @@ export class XfsVolumeStore implements VolumeStore {
 
   /**
    * A volume written by `write` (a block-store restore) into a temporary file of the volume's
-   * folder, then grown to sizeGiB (with the ext4 inside, if any) and renamed into place: a volume
-   * file is always whole. Idempotent: an existing volume is left as it is.
+   * folder, then grown to sizeGiB and renamed into place: a volume file is always whole. Its bytes
+   * are untrusted: the ext4 inside, if any, grows when it has passed its check (ensureTrusted).
+   * Idempotent: an existing volume is left as it is.
    */
   async createWith(volumeId: string, sizeGiB: number, write: (tmpFile: string) => Promise<void>): Promise<void> {
-    await this.buildVolume(volumeId, sizeGiB, async (tmp) => {
+    await this.buildVolume(volumeId, sizeGiB, async (tmp, revert) => {
       await write(tmp);
-      await fitTo(tmp, sizeGiB);
+      if (await growFile(tmp, sizeGiB)) await this.record(volumeId, 'growfs', '', revert);
     });
   }
 
@@ -263,11 +299,11 @@ export class XfsVolumeStore implements VolumeStore {
       const plain = await this.luks.open(name, tmp, () => Promise.resolve(key));
       try {
         await fill(plain);
-        // A filesystem restored from a smaller snapshot grows with the volume (as growImage does).
-        if ((await ext4BlockSize(plain)) !== undefined) await growFs(plain);
       } finally {
         await this.luks.close(name);
       }
+      // Untrusted bytes: a filesystem restored from a smaller snapshot grows once checked (ensureTrusted).
+      await this.record(volumeId, 'growfs', '', revert);
     });
   }
 
@@ -285,6 +321,8 @@ export class XfsVolumeStore implements VolumeStore {
       const tmp = `${file}.tmp`;
       const revert = new Revert();
       try {
+        // Records of a create that died before its rename describe nothing.
+        await this.dropRecords(volumeId);
         await rm(tmp, { force: true });
         revert.add(() => rm(tmp, { force: true }));
         await make(tmp, revert);
@@ -319,6 +357,78 @@ export class XfsVolumeStore implements VolumeStore {
     const file = `${this.volumeFile(volumeId)}.owner`;
     await writeFile(file, owner);
     revert.add(() => rm(file, { force: true }));
+  }
+
+  /** A record beside the volume's file (<vol-id>.raw.<kind>), removed by revert if the create fails. */
+  private async record(volumeId: string, kind: 'trusted' | 'growfs', content: string, revert?: Revert): Promise<void> {
+    const file = `${this.volumeFile(volumeId)}.${kind}`;
+    await writeFile(file, content);
+    revert?.add(() => rm(file, { force: true }));
+  }
+
+  private async dropRecords(volumeId: string): Promise<void> {
+    const file = this.volumeFile(volumeId);
+    await rm(`${file}.trusted`, { force: true });
+    await rm(`${file}.growfs`, { force: true });
+  }
+
+  /** Whether the host may mount the volume's filesystem without checking it (a stat). */
+  async isTrusted(volumeId: string): Promise<boolean> {
+    return exists(`${this.volumeFile(volumeId)}.trusted`);
+  }
+
+  /**
+   * Make sure the host may mount the volume's filesystem: trusted already (a stat), or checked now
+   * (e2fsck -fp in a sandbox: fsck.ts), grown to the volume's size if a restore left that to do,
+   * and recorded as trusted. Throws UntrustedFilesystemError when the check fails, or when the
+   * volume is a block device right now (what a tenant may still write cannot be vouched for).
+   * mount() calls it; an encrypted volume's check reads its plaintext (key: its owner's).
+   */
+  async ensureTrusted(volumeId: string, opts: { key?: KeySource } = {}): Promise<void> {
+    const file = this.volumeFile(volumeId);
+    await this.init();
+    await this.locks.run(volumeId, () => this.trust(volumeId, file, opts.key, { keepOpen: false }));
+  }
+
+  /** ensureTrusted under the volume's lock; keepOpen leaves an encrypted volume's export open (mount goes on with it). */
+  private async trust(volumeId: string, file: string, key: KeySource = noKey, o: { keepOpen: boolean }): Promise<void> {
+    if (await this.isTrusted(volumeId)) return;
+    if (!(await exists(file))) throw new Error(`volume ${volumeId} does not exist`);
+    const loops = await this.devicesOf(volumeId);
+    if (loops.length) throw new UntrustedFilesystemError(volumeId, `it is in use as a block device (${loops.map((l) => l.device).join(', ')}) and cannot be checked`);
+    const encrypted = await isLuks(file);
+    const wasOpen = encrypted && (await this.luks.isOpen(volumeId));
+    try {
+      // The plaintext, writable: preening replays the journal and clears orphans (as a boot would).
+      const target = encrypted ? await this.luks.open(volumeId, file, key) : file;
+      const checked = await checkFilesystem(target, this.fsck);
+      if (!checked.ok) throw new UntrustedFilesystemError(volumeId, checked.reason);
+      if (await exists(`${file}.growfs`)) {
+        const grown = await growFilesystem(target, this.fsck);
+        if (!grown.ok) throw new UntrustedFilesystemError(volumeId, grown.reason);
+        await rm(`${file}.growfs`, { force: true });
+      }
+      await this.record(volumeId, 'trusted', `checked ${new Date().toISOString()} in ${checked.ms} ms\n`);
+    } finally {
+      if (encrypted && !wasOpen && !o.keepOpen) await this.luks.close(volumeId);
+    }
+  }
+
+  /**
+   * The volume is about to be a block device of an instance: whatever it holds afterwards was
+   * written raw. Dropped durably before the device exists (a crash leaves it untrusted, never the
+   * other way round); nor is its filesystem grown for it any more: the tenant owns its layout.
+   */
+  private async distrust(volumeId: string): Promise<void> {
+    const file = this.volumeFile(volumeId);
+    if (!(await exists(`${file}.trusted`)) && !(await exists(`${file}.growfs`))) return;
+    await this.dropRecords(volumeId);
+    const dir = await open(dirname(file), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   }
 
   /** The loop devices of a volume: over its raw file, or over its plaintext export when encrypted. */
@@ -366,6 +476,7 @@ export class XfsVolumeStore implements VolumeStore {
     const file = this.volumeFile(volumeId);
     await this.init();
     return this.locks.run(volumeId, async () => {
+      await this.distrust(volumeId);
       const l = await this.attachFile(volumeId, file, opts.key);
       return { device: l.device, devNo: l.devNo };
     });
@@ -432,21 +543,24 @@ export class XfsVolumeStore implements VolumeStore {
     });
   }
 
+  /** Mount the volume's ext4 at target; an untrusted volume is checked first (ensureTrusted), and refused with UntrustedFilesystemError if it fails. */
   async mount(volumeId: string, target: string, opts: { key?: KeySource } = {}): Promise<void> {
     const file = this.volumeFile(volumeId);
     await this.init();
     await this.locks.run(volumeId, async () => {
       const revert = new Revert();
       try {
-        const wasAttached = (await this.devicesOf(volumeId)).length > 0;
-        const wasOpen = await this.luks.isOpen(volumeId);
-        if (!wasOpen) revert.add(() => this.luks.close(volumeId));
-        const loop = await this.attachFile(volumeId, file, opts.key);
-        if (!wasAttached) revert.add(() => detachLoop(loop.device));
         await mkdir(target, { recursive: true });
         const at = await realish(target);
+        const devices = await this.devicesOf(volumeId);
         const top = (await readMounts()).filter((m) => m.mountPoint === at).pop();
-        if (top?.devNo === loop.devNo) return revert.release(); // already mounted there
+        if (top && devices.some((d) => d.devNo === top.devNo)) return; // already mounted there
+        const wasAttached = devices.length > 0;
+        const wasOpen = await this.luks.isOpen(volumeId);
+        if (!wasOpen) revert.add(() => this.luks.close(volumeId));
+        await this.trust(volumeId, file, opts.key, { keepOpen: true });
+        const loop = await this.attachFile(volumeId, file, opts.key);
+        if (!wasAttached) revert.add(() => detachLoop(loop.device));
         await run('mount', ['-t', 'ext4', loop.device, at]);
         revert.release();
       } catch (e) {
@@ -492,6 +606,7 @@ export class XfsVolumeStore implements VolumeStore {
       await rm(file, { force: true });
       await rm(`${file}.tmp`, { force: true });
       await rm(`${file}.owner`, { force: true });
+      await this.dropRecords(volumeId);
     });
   }
 
@@ -545,7 +660,19 @@ async function e2fsck(file: string): Promise<void> {
   await run('e2fsck', ['-fp', file], { okCodes: [0, 1, 2] });
 }
 
-/** A volume image made from a snapshot, grown to sizeGiB (with its ext4); never smaller than the snapshot. */
+/**
+ * An untrusted volume image made from a snapshot, grown to sizeGiB: the file only (what it holds
+ * is not read). Whether it grew; never smaller than the snapshot.
+ */
+async function growFile(file: string, sizeGiB: number): Promise<boolean> {
+  const have = (await stat(file)).size;
+  const want = sizeGiB * GiB;
+  if (want < have) throw new Error(`volume size ${sizeGiB} GiB is smaller than its snapshot (${(have / GiB).toFixed(2)} GiB)`);
+  if (want > have) await truncate(file, want);
+  return want > have;
+}
+
+/** A volume image made from a trusted snapshot, grown to sizeGiB (with its ext4); never smaller than the snapshot. */
 async function fitTo(file: string, sizeGiB: number): Promise<void> {
   const have = (await stat(file)).size;
   const want = sizeGiB * GiB;

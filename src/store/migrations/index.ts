@@ -9,6 +9,9 @@ import * as m0006 from './0006_instance_metrics.js';
 import * as m0007 from './0007_public_addresses.js';
 import * as m0008 from './0008_ebs.js';
 import * as m0009 from './0009_public_ip_cursor.js';
+import * as m0010 from './0010_account_quotas.js';
+import * as m0011 from './0011_wrapped_secrets.js';
+import * as m0012 from './0012_uid_ranges.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -20,4 +23,7 @@ export const migrations: Record<string, Migration> = {
   '0007_public_addresses': m0007,
   '0008_ebs': m0008,
   '0009_public_ip_cursor': m0009,
+  '0010_account_quotas': m0010,
+  '0011_wrapped_secrets': m0011,
+  '0012_uid_ranges': m0012,
 };

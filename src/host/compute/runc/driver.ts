@@ -2,8 +2,14 @@
 // own namespaces, the cgroup limits of its type, and the image's init as PID 1.
 //
 //   $CUMULO_HOME/instances/<id>/          the bundle: config.json, spec.json, console.log, init.pid
-//   $CUMULO_HOME/instances/<id>/rootfs    the root volume, mounted (runc's root.path)
-//   $CUMULO_HOME/instances/<id>/store     ephemeral0 of the instance store, mounted (bound at /mnt)
+//   /run/cumulo/<tag>/<id>/                0710 root:<the range's first id>: runc (inside the user
+//                                          namespace) passes; no other range does
+//   /run/cumulo/<tag>/<id>/root           the root volume, mounted: the host's view (the image's ids)
+//   /run/cumulo/<tag>/<id>/rootfs         the same, idmapped through its user namespace (runc's root.path)
+//   /run/cumulo/<tag>/<id>/store.raw      ephemeral0 of the instance store, mounted: the host's view
+//   /run/cumulo/<tag>/<id>/store          the same, idmapped (bound at /mnt)
+//   /run/cumulo/<tag>/<id>/dev            its /dev, a tmpfs the host fills (volumes appear here)
+//   /run/cumulo/<tag>/<id>/userns         its user namespace, held (userns.ts)
 //   $CUMULO_HOME/instances/<id>/stopped   marker: stopped through the driver (not lost)
 //   $CUMULO_HOME/runc/                    runc's state (`runc --root`): survives a server restart
 //   $CUMULO_HOME/runc-exits/<id>          conmon's record of how the init ended
@@ -13,8 +19,9 @@
 // shuts it down and lets go of everything but the disks; delete() removes all of it.
 import { watch, type FSWatcher } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, chown, mkdir, open, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { cpus as hostCpus } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Revert } from '../../revert.js';
 import { hostTag } from '../../tag.js';
 import type { ImageStore } from '../../images/store.js';
@@ -32,6 +39,9 @@ import { readCounters } from './metrics.js';
 import { ociConfig, withVolumes, type OciVolume } from './oci.js';
 import { LiveVolumes, ociVolume, parseDevNo } from './volumes.js';
 import { CommandError, run, Runc } from './runtime.js';
+import { protectHostPids } from './pids.js';
+import { cpuSet, Lxcfs } from './lxcfs.js';
+import { isMountPoint, makeNode, releaseDev, releaseUserNetns, startInstanceSetup } from './userns.js';
 
 /** What EBS needs of the volume store beyond mounting roots (XfsVolumeStore). */
 export type EbsVolumeStore = VolumeStore &
@@ -131,6 +141,9 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   readonly instancesDir: string;
   readonly exitDir: string;
   readonly cgroupParent: string;
+  /** /run/cumulo/<tag>: the instances' mount points. */
+  readonly runDir: string;
+  private readonly lxcfs: Lxcfs;
   private runc?: Runc;
   private readonly locks = new Locks();
   private readonly log: (line: string) => void;
@@ -149,7 +162,9 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     this.instancesDir = join(this.home, 'instances');
     this.exitDir = join(this.home, 'runc-exits');
     this.cgroupParent = `cumulo_${this.tag}`;
+    this.runDir = join('/run/cumulo', this.tag);
     this.log = opts.log ?? (() => undefined);
+    this.lxcfs = new Lxcfs(join(this.runDir, 'lxcfs'), this.log);
     this.snapshots = opts.snapshots ?? new RegionSnapshotStores(opts.volumes);
   }
 
@@ -167,6 +182,11 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     return this.runc;
   }
 
+  /** Where the instance's mounts are (its root, instance store, /dev, user namespace): see init(). */
+  mnt(id: string): string {
+    return join(this.runDir, basename(this.dir(id)));
+  }
+
   private dir(id: string): string {
     if (!/^i-[0-9a-f]{8,17}$/.test(id)) throw new Error(`not an instance id: ${id}`);
     return join(this.instancesDir, id);
@@ -176,9 +196,17 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   async init(): Promise<void> {
     if (process.getuid?.() !== 0) throw new Error('the runc driver runs instances as root: start cumulo as root (or CUMULO_DRIVER=fake to run nothing)');
     await mkdir(this.instancesDir, { recursive: true, mode: 0o700 });
+    // What runc binds into an instance is reached by the instance's own root (an unprivileged uid):
+    // not through the state folder (0700), but /run/cumulo/<tag>, which anyone may pass through
+    // and no one but root may list; each instance's folder there lets only its own group through.
+    await mkdir(this.runDir, { recursive: true, mode: 0o711 });
+    await chmod(dirname(this.runDir), 0o711);
+    await chmod(this.runDir, 0o711);
     await mkdir(this.exitDir, { recursive: true });
     await mkdir(join(this.home, 'runc'), { recursive: true, mode: 0o700 });
     this.nofileHard = await hostNofileHard();
+    await protectHostPids(this.cgroupParent, { log: this.log });
+    await this.lxcfs.ensure();
     await Promise.all([this.opts.volumes.init(), this.opts.network.init()]);
     // Containers without a bundle belong to nothing: a create that a killed server left half-done.
     const known = new Set(await this.list());
@@ -233,10 +261,17 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     const dir = this.dir(id);
     if (!spec.imageSource) throw new Error(`image ${spec.imageId} of ${id} has no bits on this host`);
     if (!spec.rootVolume) throw new Error(`${id} has no root volume`);
+    const base = spec.uidBase;
+    if (base === undefined) throw new Error(`${id} has no uid range: it cannot run in a user namespace`);
     const { volumes, network, images, instanceStore } = this.opts;
     const revert = new Revert();
     const steps = new Steps();
+    const mnt = this.mnt(id);
+    let setup: ReturnType<typeof startInstanceSetup> | undefined;
     try {
+      await mkdir(mnt, { recursive: true, mode: 0o710 });
+      await chown(mnt, 0, base);
+      await chmod(mnt, 0o710);
       // Built on first use (seconds for the minimal image, minutes for Debian): say what it does.
       let lastStep = '';
       const artifact = await images.ensure(spec.imageSource, (e) => {
@@ -246,53 +281,88 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       });
       steps.mark('image');
       const vol = spec.rootVolume.volumeId;
-      if (!(await volumes.exists(vol))) {
-        if (spec.rootSnapshotId) {
-          // An image made by CreateImage (or registered, or copied): its root snapshot in the region's store.
-          await this.restoreVolume({ volumeId: vol, accountId: spec.accountId, region: spec.region, sizeGiB: spec.rootVolume.sizeGiB, snapshotId: spec.rootSnapshotId, encrypted: false });
-        } else {
-          await volumes.createFromSnapshot(vol, artifact.snapshotFile, Math.max(spec.rootVolume.sizeGiB, artifact.sizeGiB));
-        }
-        revert.add(() => volumes.delete(vol));
-      }
-      steps.mark('volume');
-      const rootfs = join(dir, 'rootfs');
-      if (!(await isMountPoint(rootfs))) {
-        await volumes.mount(vol, rootfs, { key: this.volumeKey(vol, spec.accountId) });
-        revert.add(() => volumes.unmount(rootfs));
-      }
-      steps.mark('mount');
-      // Inside the guest's root as the guest sees it: a symlink its root planted is never followed out.
-      for (const f of guestFiles(spec, artifact.sshUser)) writeGuestFile(rootfs, f.path, { content: f.content, mode: f.mode });
-      steps.mark('guest files');
-      let storePath: string | undefined;
-      if (spec.instanceStore?.length) {
-        storePath = join(dir, 'store');
-        if (!(await isMountPoint(storePath))) {
-          const devices = await instanceStore.create(id, spec.instanceStore);
-          revert.add(() => instanceStore.destroy(id));
-          await mkdir(storePath, { recursive: true });
-          await run('mount', ['-t', 'ext4', devices[0]!, storePath]);
-          revert.add(() => run('umount', [storePath!]).then(() => undefined));
-        }
-      }
-      steps.mark('instance store');
-      // EBS data volumes: their loop devices, made device nodes of the container by runc.
+      const hostRoot = join(mnt, 'root');
+      const rootfs = join(mnt, 'rootfs');
+      const devDir = join(mnt, 'dev');
+      const usernsFile = join(mnt, 'userns');
+      const ns = { usernsFile, netnsFile: network.instanceNetnsPath(id), base };
       const ociVolumes: OciVolume[] = [];
-      for (const v of spec.volumes ?? []) {
-        const { devNo } = await volumes.attachDevice(v.volumeId, { key: this.volumeKey(v.volumeId, spec.accountId) });
-        revert.add(() => volumes.detach(v.volumeId));
-        ociVolumes.push(ociVolume(v.device, parseDevNo(devNo), v.limits));
-      }
-      steps.mark('volumes');
-      const { netnsPath } = await network.plug(this.plugSpec(spec));
-      revert.add(() => network.unplug(id));
-      steps.mark('network');
+      let storePath: string | undefined;
+      // Its user namespace with a network namespace inside it and its /dev, while the root volume
+      // is made and mounted; then the network goes in, and what runc binds: the root (and instance
+      // store) idmapped through the user namespace. Each undo is idempotent.
+      revert.add(() => releaseUserNetns(ns));
+      revert.add(() => releaseDev(devDir));
+      setup = startInstanceSetup({ base, usernsFile, netnsFile: ns.netnsFile, devDir });
+      const net = setup.ready.then(async () => {
+        steps.mark('namespaces and /dev');
+        const plugged = await network.plug(this.plugSpec(spec));
+        revert.add(() => network.unplug(id));
+        if (plugged.netnsPath !== ns.netnsFile) throw new Error(`${id} was plugged into ${plugged.netnsPath}, not its own ${ns.netnsFile}`);
+        steps.mark('network');
+      });
+      const root = (async () => {
+        // The root volume, the host's view (checked first when a tenant may have written its
+        // bytes: xfs-store.ts), with the files the guest init reads.
+        if (!(await volumes.exists(vol))) {
+          if (spec.rootSnapshotId) {
+            // An image made by CreateImage (or registered, or copied): its root snapshot in the region's store.
+            await this.restoreVolume({ volumeId: vol, accountId: spec.accountId, region: spec.region, sizeGiB: spec.rootVolume!.sizeGiB, snapshotId: spec.rootSnapshotId, encrypted: false });
+          } else {
+            await volumes.createFromSnapshot(vol, artifact.snapshotFile, Math.max(spec.rootVolume!.sizeGiB, artifact.sizeGiB));
+          }
+          revert.add(() => volumes.delete(vol));
+        }
+        steps.mark('volume');
+        if (!(await isMountPoint(hostRoot))) {
+          await mkdir(hostRoot, { recursive: true, mode: 0o700 });
+          await volumes.mount(vol, hostRoot, { key: this.volumeKey(vol, spec.accountId) });
+          revert.add(() => volumes.unmount(hostRoot));
+        }
+        steps.mark('mount');
+        // Inside the guest's root as the guest sees it: a symlink its root planted is never followed out.
+        for (const f of guestFiles(spec, artifact.sshUser)) writeGuestFile(hostRoot, f.path, { content: f.content, mode: f.mode });
+        const storeRaw = join(mnt, 'store.raw');
+        if (spec.instanceStore?.length) {
+          storePath = join(mnt, 'store');
+          if (!(await isMountPoint(storeRaw))) {
+            const devices = await instanceStore.create(id, spec.instanceStore);
+            revert.add(() => instanceStore.destroy(id));
+            await mkdir(storeRaw, { recursive: true, mode: 0o700 });
+            await run('mount', ['-t', 'ext4', devices[0]!, storeRaw]);
+            revert.add(() => umountAll(storeRaw));
+          }
+          steps.mark('instance store');
+        }
+        const views = [{ src: hostRoot, dst: rootfs }, ...(storePath ? [{ src: storeRaw, dst: storePath }] : [])];
+        for (const v of views) revert.add(() => umountAll(v.dst));
+        await setup!.mapViews(views);
+        steps.mark('idmapped views');
+      })();
+      // The EBS data volumes as nodes in its /dev.
+      const devices = setup.ready.then(async () => {
+        for (const v of spec.volumes ?? []) {
+          const { devNo } = await volumes.attachDevice(v.volumeId, { key: this.volumeKey(v.volumeId, spec.accountId) });
+          revert.add(() => volumes.detach(v.volumeId));
+          const ov = ociVolume(v.device, parseDevNo(devNo), v.limits);
+          await makeNode(join(devDir, v.device.slice('/dev/'.length)), 'b', ov, 0o660, base);
+          ociVolumes.push(ov);
+        }
+      });
+      const parts = await Promise.allSettled([net, root, devices]);
+      const failed = parts.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+      if (failed) throw failed.reason;
+      steps.mark('network and volumes');
+      const netnsPath = ns.netnsFile;
       const config = ociConfig({
         instanceId: id,
         hostname: spec.hostname,
         rootfs,
         netnsPath,
+        userns: { path: usernsFile, base },
+        devDir,
+        lxcfs: this.lxcfs.dir,
+        cpus: cpuSet(id, spec.vcpus, hostCpus().length),
         vcpus: spec.vcpus,
         memoryMiB: spec.memoryMiB,
         cgroupsPath: `/${this.cgroupParent}/${id}`,
@@ -306,6 +376,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       steps.report(this.log, `prepared ${id}`);
       this.prepared.add(id);
     } catch (e) {
+      setup?.abort();
       await revert.unwind();
       throw e;
     }
@@ -333,6 +404,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     const steps = new Steps();
     try {
       await fh.write(`cumulo: booting ${id} (${spec.instanceType}: ${spec.vcpus} vCPU, ${spec.memoryMiB} MiB) at ${new Date().toISOString()}\n`);
+      await this.lxcfs.ensure(); // its proc files are bound into the instance: serving before it boots
       await this.rt.launch(id, dir, fh.fd);
       steps.mark('runc create + start');
       steps.report(this.log, `booted ${id}`);
@@ -400,14 +472,32 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     const errors: unknown[] = [];
     const attempt = async (fn: () => Promise<unknown>) => fn().catch((e) => errors.push(e));
     await attempt(() => this.opts.network.unplug(id));
+    const mnt = this.mnt(id);
+    await attempt(() => releaseUserNetns({ usernsFile: join(mnt, 'userns') }));
+    await attempt(() => releaseDev(join(mnt, 'dev')));
     await attempt(async () => {
-      if (await isMountPoint(join(dir, 'store'))) await run('umount', [join(dir, 'store')]);
+      await umountAll(join(mnt, 'store'));
+      await umountAll(join(mnt, 'store.raw'));
     });
     await attempt(() => this.opts.instanceStore.destroy(id));
-    await attempt(() => this.opts.volumes.unmount(join(dir, 'rootfs')));
+    // The idmapped view first: the loop device goes with the host's mount, the last one.
+    await attempt(() => umountAll(join(mnt, 'rootfs')));
+    await attempt(() => this.opts.volumes.unmount(join(mnt, 'root')));
     const spec = await this.readSpec(id).catch(() => undefined);
     for (const v of spec?.volumes ?? []) await attempt(() => this.opts.volumes.detach(v.volumeId));
     if (errors.length) throw errors[0];
+    await this.removeMnt(id);
+  }
+
+  /** The instance's empty mount points, once nothing is mounted on them (never a recursive remove). */
+  private async removeMnt(id: string): Promise<void> {
+    const mnt = this.mnt(id);
+    for (const d of ['rootfs', 'root', 'store', 'store.raw', 'dev', 'userns']) {
+      const p = join(mnt, d);
+      if (await isMountPoint(p)) return;
+      await rm(p, { force: true }).catch(() => rmdir(p).catch(() => undefined));
+    }
+    await rmdir(mnt).catch(() => undefined);
   }
 
   async stop(id: string, opts: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
@@ -654,11 +744,11 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       if (!(await this.opts.volumes.exists(volume.volumeId))) throw new Error(`volume ${volume.volumeId} does not exist`);
       const pid = await this.runningPid(id);
       const key = this.volumeKey(volume.volumeId, spec.accountId);
-      if (pid) {
+      // Running, or prepared to boot (its /dev is there): the node now; otherwise prepare makes it.
+      if (pid || this.prepared.has(id)) {
         const { devNo } = await this.opts.volumes.attachDevice(volume.volumeId, { key });
-        await this.live.attach({ pid, cgroupsPath: `/${this.cgroupParent}/${id}`, device: volume.device, dev: parseDevNo(devNo), limits: volume.limits });
-      } else if (this.prepared.has(id)) {
-        await this.opts.volumes.attachDevice(volume.volumeId, { key }); // config.json names its loop device
+        const cgroupsPath = pid ? `/${this.cgroupParent}/${id}` : undefined;
+        await this.live.attach({ devDir: join(this.mnt(id), 'dev'), base: spec.uidBase!, cgroupsPath, device: volume.device, dev: parseDevNo(devNo), limits: volume.limits });
       }
       await this.saveVolumes(id, spec, [...others, volume]);
     });
@@ -669,9 +759,9 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const spec = await this.readSpec(id).catch(() => undefined);
       const vol = spec?.volumes?.find((v) => v.volumeId === volumeId);
       if (spec && vol) {
-        const pid = await this.runningPid(id);
         const [loop] = await loopsOfVolume(this.opts.volumes, volumeId);
-        await this.live.detach({ pid, cgroupsPath: `/${this.cgroupParent}/${id}`, device: vol.device, dev: loop ? parseDevNo(loop) : undefined });
+        const devDir = join(this.mnt(id), 'dev');
+        await this.live.detach({ devDir: (await isMountPoint(devDir)) ? devDir : undefined, cgroupsPath: `/${this.cgroupParent}/${id}`, device: vol.device, dev: loop ? parseDevNo(loop) : undefined });
         await this.saveVolumes(id, spec, spec.volumes!.filter((v) => v.volumeId !== volumeId));
       }
       // A process inside may still hold the device open: the kernel frees the loop at its last close.
@@ -696,7 +786,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     for (const id of await this.list()) {
       const spec = await this.readSpec(id).catch(() => undefined);
       if (spec?.rootVolume?.volumeId !== volumeId) continue;
-      const rootfs = join(this.dir(id), 'rootfs');
+      const rootfs = join(this.mnt(id), 'root');
       if (await isMountPoint(rootfs)) return rootfs;
     }
     return undefined;
@@ -769,7 +859,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   async metrics(id: string): Promise<InstanceCounters | undefined> {
     const state = await this.rt.state(id);
     if (state?.status !== 'running') return undefined;
-    const c = await readCounters({ cgroup: `${this.cgroupParent}/${id}`, tag: this.tag, instanceId: id, rootfs: join(this.dir(id), 'rootfs') });
+    const c = await readCounters({ cgroup: `${this.cgroupParent}/${id}`, tag: this.tag, instanceId: id, rootfs: join(this.mnt(id), 'root') });
     // The instance's eth<n> as it sees them: its init's /proc/<pid>/net/dev is its namespace's.
     const net = parseNetDev(await readFile(`/proc/${state.pid}/net/dev`, 'utf8').catch(() => ''));
     return { ...c, ...net };
@@ -785,7 +875,11 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     if (!opts.cleanup) {
       // Instances keep running across a server restart; with none left, leave no cgroup behind
       // (rmdir only removes an empty one, so a running instance's parent stays).
-      if ((await this.rt.list().catch(() => [null])).length === 0) await removeCgroupParents(this.cgroupParent);
+      if ((await this.rt.list().catch(() => [null])).length === 0) {
+        await this.lxcfs.stop().catch((e) => this.log(`lxcfs: ${(e as Error).message}`));
+        await removeCgroupParents(this.cgroupParent);
+        await rmdir(this.runDir).catch(() => undefined); // only when no instance has mounts left
+      }
       return;
     }
     const errors: unknown[] = [];
@@ -794,7 +888,9 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       await this.rt.kill(c.id, 'KILL', true).catch(() => undefined);
       await this.rt.delete(c.id).catch((e) => errors.push(e));
     }
+    await this.lxcfs.stop().catch((e) => errors.push(e));
     await removeCgroupParents(this.cgroupParent);
+    await rmdir(this.runDir).catch(() => undefined);
     if (errors.length) throw errors[0];
   }
 }
@@ -814,21 +910,15 @@ export function parseNetDev(text: string): Pick<InstanceCounters, 'netInBytes' |
   return out;
 }
 
-async function isMountPoint(path: string): Promise<boolean> {
-  const target = resolve(path);
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  return text.split('\n').some((l) => unescapeMount(l.split(' ')[4] ?? '') === target);
+/** Unmount whatever is mounted at path (stacked mounts too). */
+async function umountAll(path: string): Promise<void> {
+  while (await isMountPoint(path)) await run('umount', [path]);
 }
 
 /** The "major:minor" of the loop devices a volume has (none when it is not attached). */
 async function loopsOfVolume(volumes: EbsVolumeStore, volumeId: string): Promise<string[]> {
   if (!(await volumes.exists(volumeId))) return [];
   return (await volumes.devicesOf(volumeId)).map((l) => l.devNo);
-}
-
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 /** The hard limit of open files this process has: runc cannot give an instance more. */

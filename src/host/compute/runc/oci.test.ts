@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DENIED_SYSCALLS, INSTANCE_CAPS, ociConfig, pidsLimit, withVolumes, type OciInput } from './oci.js';
+import { INSTANCE_CAPS, ociConfig, pidsLimit, withVolumes, type OciInput } from './oci.js';
+import { NEVER_ALLOWED, seccompProfile } from './seccomp.js';
 
 const base: OciInput = {
   instanceId: 'i-0123456789abcdef0',
@@ -9,6 +10,8 @@ const base: OciInput = {
   vcpus: 2,
   memoryMiB: 1024,
   cgroupsPath: '/cumulo_ab12/i-0123456789abcdef0',
+  userns: { path: '/var/lib/cumulo/instances/i-0123456789abcdef0/userns', base: 2 ** 30 },
+  devDir: '/var/lib/cumulo/instances/i-0123456789abcdef0/dev',
 };
 
 type Cfg = {
@@ -20,7 +23,7 @@ type Cfg = {
     cgroupsPath: string;
     namespaces: { type: string; path?: string }[];
     resources: { cpu: { period: number; quota: number }; memory: { limit: number; swap: number }; pids: { limit: number }; devices: { allow: boolean; type?: string; major?: number; minor?: number }[] };
-    seccomp: { defaultAction: string; syscalls: { names: string[]; action: string }[] };
+    seccomp: { defaultAction: string; defaultErrnoRet: number; syscalls: { names: string[]; action: string }[] };
     maskedPaths: string[];
     readonlyPaths: string[];
   };
@@ -32,6 +35,7 @@ describe('ociConfig', () => {
     const c = cfg();
     expect(c.process.args).toEqual(['/sbin/init']);
     expect(c.process.user.uid).toBe(0);
+    expect((c.process.user as { umask?: number }).umask).toBe(0o022); // not the server's 0077
     expect(c.process.terminal).toBe(false);
     expect(c.process.noNewPrivileges).toBe(false); // sudo
     expect(c.root).toEqual({ path: base.rootfs, readonly: false });
@@ -53,11 +57,22 @@ describe('ociConfig', () => {
     expect(pidsLimit(mib)).toBe(pids);
   });
 
-  it('has its own pid, ipc, uts, mount and cgroup namespaces, and joins the plugged network namespace', () => {
-    const ns = cfg().linux.namespaces;
-    expect(ns.map((n) => n.type).sort()).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
+  it('joins its own user namespace first, then makes pid, ipc, uts, mount and cgroup ones and joins its network namespace', () => {
+    const c = cfg() as Cfg & { linux: { uidMappings: unknown[]; gidMappings: unknown[] } };
+    const ns = c.linux.namespaces;
+    expect(ns[0]).toEqual({ type: 'user', path: base.userns.path });
+    expect(ns.map((n) => n.type).sort()).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts']);
     expect(ns.find((n) => n.type === 'network')).toEqual({ type: 'network', path: base.netnsPath });
-    expect(ns.some((n) => n.type === 'user')).toBe(false); // runc 1.1 cannot idmap the rootfs
+    expect(c.linux.uidMappings).toEqual([{ containerID: 0, hostID: 2 ** 30, size: 65536 }]);
+    expect(c.linux.gidMappings).toEqual(c.linux.uidMappings);
+    expect(() => cfg({ userns: { path: '/x', base: 0 } })).toThrow(/uid range/); // never the host's own ids
+    expect(() => cfg({ userns: { path: '/x', base: 2 ** 30 + 5 } })).toThrow(/uid range/); // aligned ranges only
+  });
+
+  it('has the host-made /dev bound in, so runc makes no device node of its own', () => {
+    const dev = cfg().mounts.find((m) => m.destination === '/dev')!;
+    expect(dev).toEqual({ destination: '/dev', type: 'bind', source: base.devDir, options: ['rbind', 'nosuid', 'noexec'] });
+    expect(cfg().process.capabilities.bounding).not.toContain('CAP_MKNOD');
   });
 
   it('keeps a machine root’s capabilities and no more', () => {
@@ -65,19 +80,23 @@ describe('ociConfig', () => {
     for (const set of ['bounding', 'effective', 'permitted']) {
       expect(caps[set]).toEqual(INSTANCE_CAPS);
     }
-    for (const needed of ['CAP_NET_BIND_SERVICE', 'CAP_SETUID', 'CAP_SETGID', 'CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_SYS_BOOT', 'CAP_AUDIT_WRITE']) {
+    for (const needed of ['CAP_NET_BIND_SERVICE', 'CAP_SETUID', 'CAP_SETGID', 'CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_SYS_BOOT', 'CAP_KILL']) {
       expect(caps.bounding).toContain(needed);
     }
-    for (const never of ['CAP_SYS_ADMIN', 'CAP_SYS_MODULE', 'CAP_SYS_PTRACE', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_RAWIO']) {
+    // Useless in a user namespace (no device nodes, no audit), and what reaches past the instance.
+    for (const never of ['CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SYS_ADMIN', 'CAP_SYS_MODULE', 'CAP_SYS_PTRACE', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_RAWIO']) {
       expect(caps.bounding).not.toContain(never);
     }
   });
 
-  it('refuses kexec and the unnamespaced kernel interfaces through seccomp', () => {
+  it('filters syscalls with the allow-list of its capability set', () => {
     const s = cfg().linux.seccomp;
-    expect(s.defaultAction).toBe('SCMP_ACT_ALLOW');
-    expect(s.syscalls[0]).toMatchObject({ names: DENIED_SYSCALLS, action: 'SCMP_ACT_ERRNO' });
-    expect(DENIED_SYSCALLS).toEqual(expect.arrayContaining(['kexec_load', 'kexec_file_load', 'open_by_handle_at', 'bpf']));
+    expect(s).toEqual(seccompProfile(INSTANCE_CAPS));
+    expect(s.defaultAction).toBe('SCMP_ACT_ERRNO');
+    expect(s.defaultErrnoRet).toBe(1);
+    const allowed = s.syscalls.filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names);
+    expect(allowed).toEqual(expect.arrayContaining(['read', 'execve', 'reboot', 'chroot'])); // CAP_SYS_BOOT, CAP_SYS_CHROOT
+    for (const never of [...NEVER_ALLOWED, 'mount', 'unshare', 'init_module']) expect(allowed).not.toContain(never);
   });
 
   it('denies devices except the usual character devices', () => {
@@ -127,12 +146,9 @@ describe('EBS volumes in the config', () => {
     { path: '/dev/sdf', major: 7, minor: 3, iops: 3000, bps: 125 * 2 ** 20 },
     { path: '/dev/xvdg', major: 7, minor: 4 },
   ];
-  it('makes each volume a block device node, allowed rw, throttled by its limits', () => {
+  it('allows each volume rw and throttles it by its limits (the host makes its node)', () => {
     const c = ociConfig({ ...base, volumes: vols }) as unknown as V;
-    expect(c.linux.devices).toEqual([
-      { path: '/dev/sdf', type: 'b', major: 7, minor: 3, fileMode: 0o660, uid: 0, gid: 0 },
-      { path: '/dev/xvdg', type: 'b', major: 7, minor: 4, fileMode: 0o660, uid: 0, gid: 0 },
-    ]);
+    expect(c.linux.devices).toBeUndefined();
     const allowed = c.linux.resources.devices.filter((d) => d.type === 'b');
     expect(allowed).toEqual([
       { allow: true, type: 'b', major: 7, minor: 3, access: 'rw' },
@@ -156,7 +172,7 @@ describe('EBS volumes in the config', () => {
   it('withVolumes replaces the volumes and keeps the rest', () => {
     const before = ociConfig({ ...base, volumes: vols });
     const after = withVolumes(before, [{ path: '/dev/sdh', major: 7, minor: 9, iops: 100 }]) as unknown as V;
-    expect(after.linux.devices!.map((d) => d.path)).toEqual(['/dev/sdh']);
+    expect(after.linux.devices).toBeUndefined();
     expect(after.linux.resources.devices.filter((d) => d.type === 'b').map((d) => d.minor)).toEqual([9]);
     expect(after.linux.resources.devices.filter((d) => d.type === 'c').length).toBeGreaterThan(5);
     expect(after.linux.resources.blockIO!.throttleReadBpsDevice).toEqual([]);

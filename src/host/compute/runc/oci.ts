@@ -2,14 +2,26 @@
 // oci.test.ts). An instance is a whole machine, not an app: the image's init is PID 1 as root, with
 // the capabilities a machine's root needs and nothing that reaches past its namespaces.
 
+import { seccompProfile } from './seccomp.js';
+import { idMappings } from './userns.js';
+import { lxcfsMounts } from './lxcfs.js';
+
 export interface OciInput {
   instanceId: string;
   /** EC2's private DNS name: the instance's hostname. */
   hostname: string;
   /** The mounted root volume (absolute). */
   rootfs: string;
-  /** The instance's network namespace (/run/netns/…). */
+  /** The instance's network namespace (/run/netns/…), owned by its user namespace. */
   netnsPath: string;
+  /** The instance's user namespace (a held nsfs file) and the first host id of its range. */
+  userns: { path: string; base: number };
+  /** The instance's /dev: a tmpfs the host mounted and filled (userns.ts ensureDev). */
+  devDir: string;
+  /** LXCFS's mount point: its proc files are bound over the instance's (its own memory, uptime, CPUs). */
+  lxcfs?: string;
+  /** Host CPUs it may use (cpuset), when it has fewer vCPUs than the host has cores. */
+  cpus?: string;
   vcpus: number;
   memoryMiB: number;
   /** Absolute cgroup path: /cumulo_<tag>/<instance id>. */
@@ -40,14 +52,16 @@ export function checkDevicePath(path: string): void {
   if (!/^\/dev\/[a-z][a-z0-9]{1,31}$/.test(path)) throw new Error(`invalid device name ${JSON.stringify(path)}`);
 }
 
-/** The parts of config.json that carry the volumes: device nodes, their cgroup allowances, their throttles. */
+/**
+ * The parts of config.json that carry the volumes: their cgroup allowances and throttles. Their
+ * nodes are not runc's to make: in a user namespace runc could only bind the host's node of the
+ * same name, so the host makes them in the instance's /dev (ensureDev), live or before a boot.
+ */
 export function volumeParts(volumes: OciVolume[]): {
-  devices: Record<string, unknown>[];
   allow: Record<string, unknown>[];
   blockIO?: Record<string, unknown>;
 } {
   for (const v of volumes) checkDevicePath(v.path);
-  const devices = volumes.map((v) => ({ path: v.path, type: 'b', major: v.major, minor: v.minor, fileMode: 0o660, uid: 0, gid: 0 }));
   const allow = volumes.map((v) => ({ allow: true, type: 'b', major: v.major, minor: v.minor, access: 'rw' }));
   const rate = (pick: (v: OciVolume) => number | undefined) =>
     volumes.filter((v) => (pick(v) ?? 0) > 0).map((v) => ({ major: v.major, minor: v.minor, rate: Math.floor(pick(v)!) }));
@@ -57,7 +71,7 @@ export function volumeParts(volumes: OciVolume[]): {
     throttleReadIOPSDevice: rate((v) => v.iops),
     throttleWriteIOPSDevice: rate((v) => v.iops),
   };
-  return { devices, allow, blockIO: Object.values(blockIO).some((l) => l.length) ? blockIO : undefined };
+  return { allow, blockIO: Object.values(blockIO).some((l) => l.length) ? blockIO : undefined };
 }
 
 /**
@@ -73,18 +87,21 @@ export function withVolumes(config: Record<string, unknown>, volumes: OciVolume[
   if (parts.blockIO) resources.blockIO = parts.blockIO;
   else delete resources.blockIO;
   linux.resources = resources;
-  if (parts.devices.length) linux.devices = parts.devices;
-  else delete linux.devices;
+  delete linux.devices;
   return { ...config, linux };
 }
 
-/** Docker's default capability set: what a container's root keeps. */
+/**
+ * Docker's default capability set, less what a user namespace makes useless: CAP_MKNOD (the kernel
+ * refuses device nodes to any namespace but the host's; fifos need no capability) and
+ * CAP_AUDIT_WRITE (the kernel answers audit messages from any user namespace but the host's with
+ * ECONNREFUSED, capability or not, which sudo and sshd take as "no audit daemon").
+ */
 const DOCKER_CAPS = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
   'CAP_FSETID',
   'CAP_FOWNER',
-  'CAP_MKNOD',
   'CAP_NET_RAW',
   'CAP_SETGID',
   'CAP_SETUID',
@@ -93,38 +110,22 @@ const DOCKER_CAPS = [
   'CAP_NET_BIND_SERVICE',
   'CAP_SYS_CHROOT',
   'CAP_KILL',
-  'CAP_AUDIT_WRITE',
 ];
 
 /**
- * What a machine's root needs beyond that:
- * - CAP_NET_ADMIN: `ip addr`, routes, iptables — all confined to the instance's own network
- *   namespace; the host side's strict rp_filter still refuses forged source addresses.
+ * What a machine's root needs beyond that. Every capability is the instance's user namespace's,
+ * so it reaches only namespaces that namespace owns (its network, UTS, IPC, PID and mount ones):
+ * - CAP_NET_ADMIN: `ip addr`, routes, iptables in its own network namespace; the VPC's router
+ *   still refuses forged source addresses.
  * - CAP_SYS_BOOT: `reboot` and `poweroff`. In a child PID namespace reboot(2) only kills the
- *   namespace's init (the kernel's reboot_pid_ns); kexec, the one other use, is refused by seccomp.
- * Left out on purpose: CAP_SYS_ADMIN (without a user namespace it is host root: cgroup
- * release_agent, mounts of host devices), CAP_SYS_MODULE, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH
- * (open_by_handle_at escapes), CAP_SYS_RAWIO, CAP_SYS_TIME. So `mount` of new filesystems inside
- * fails; the host mounts what an instance has (root, instance store at /mnt) before it boots.
+ *   namespace's init (the kernel's reboot_pid_ns); kexec is refused by seccomp and needs the host's
+ *   CAP_SYS_BOOT anyway.
+ * Left out on purpose: CAP_SYS_ADMIN (mounts of user-namespace filesystems, new namespaces: more
+ * kernel surface than a machine's root needs here), CAP_SYS_MODULE, CAP_SYS_PTRACE,
+ * CAP_DAC_READ_SEARCH, CAP_SYS_RAWIO, CAP_SYS_TIME. So `mount` inside fails; the host mounts what
+ * an instance has (root, instance store at /mnt) before it boots.
  */
 export const INSTANCE_CAPS = [...DOCKER_CAPS, 'CAP_NET_ADMIN', 'CAP_SYS_BOOT'];
-
-/**
- * Syscalls refused even to the instance's root: kexec (CAP_SYS_BOOT would allow loading a crash
- * kernel for the host), and interfaces the kernel does not namespace (keyrings, eBPF, perf,
- * userfaultfd, open_by_handle_at). A deny list: everything else a Linux machine does keeps working.
- */
-export const DENIED_SYSCALLS = [
-  'kexec_load',
-  'kexec_file_load',
-  'open_by_handle_at',
-  'add_key',
-  'keyctl',
-  'request_key',
-  'bpf',
-  'perf_event_open',
-  'userfaultfd',
-];
 
 /** Character devices an instance may use (runc's own defaults, written out so the config says it all). */
 const ALLOWED_DEVICES: { type: 'c'; major: number; minor?: number }[] = [
@@ -150,7 +151,8 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
   const memory = input.memoryMiB * 1024 * 1024;
   const mounts: Record<string, unknown>[] = [
     { destination: '/proc', type: 'proc', source: 'proc' },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    // The host's tmpfs (ensureDev): runc makes no nodes when /dev is a bind, the host has made them.
+    { destination: '/dev', type: 'bind', source: input.devDir, options: ['rbind', 'nosuid', 'noexec'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     // EC2's /dev/shm is half the memory; tmpfs pages count against the memory limit anyway.
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'nodev', 'mode=1777', `size=${Math.floor(input.memoryMiB / 2)}m`] },
@@ -158,6 +160,7 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   ];
+  if (input.lxcfs) mounts.push(...lxcfsMounts(input.lxcfs));
   if (input.instanceStore) mounts.push({ destination: '/mnt', type: 'bind', source: input.instanceStore, options: ['rbind', 'rw', 'nosuid', 'nodev'] });
   const caps = [...INSTANCE_CAPS];
   const nofileHard = input.nofileHard ?? 524288;
@@ -165,7 +168,8 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
-      user: { uid: 0, gid: 0 },
+      // The guest's umask, not the server's (0077: src/state-folder.ts), as a Linux init starts with.
+      user: { uid: 0, gid: 0, umask: 0o022 },
       args: input.init ?? ['/sbin/init'],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'container=cumulo'],
       cwd: '/',
@@ -183,17 +187,16 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
       cgroupsPath: input.cgroupsPath,
       resources: {
         devices: [{ allow: false, access: 'rwm' }, ...ALLOWED_DEVICES.map((d) => ({ allow: true, access: 'rwm', ...d }))],
-        cpu: { period: 100000, quota: input.vcpus * 100000, shares: 1024 * input.vcpus },
+        cpu: { period: 100000, quota: input.vcpus * 100000, shares: 1024 * input.vcpus, ...(input.cpus ? { cpus: input.cpus } : {}) },
         // swap = limit: no swap beyond memory, as an EC2 instance has none.
         memory: { limit: memory, swap: memory },
         pids: { limit: pidsLimit(input.memoryMiB) },
       },
-      // No user namespace: the kernel allows them (max_user_namespaces > 0), but runc 1.1 cannot
-      // give a container an idmapped root (runc 1.2 can), nor can bookworm's mount (util-linux
-      // 2.38; X-mount.idmap came in 2.39). The other way, shifting every file's owner in each
-      // root volume, would cost a pass over the filesystem per launch. So root inside is root
-      // outside, held in by the namespaces, the capability set and seccomp.
+      // Its own user namespace first (made by the host with its network namespace: userns.ts), so
+      // every namespace runc makes is owned by it. runc 1.1 cannot idmap mounts: the root volume's
+      // owners are shifted into the range instead. The mappings restate what the namespace has.
       namespaces: [
+        { type: 'user', path: input.userns.path },
         { type: 'pid' },
         { type: 'ipc' },
         { type: 'uts' },
@@ -201,11 +204,10 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
         { type: 'cgroup' },
         { type: 'network', path: input.netnsPath },
       ],
-      seccomp: {
-        defaultAction: 'SCMP_ACT_ALLOW',
-        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-        syscalls: [{ names: DENIED_SYSCALLS, action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
-      },
+      uidMappings: idMappings(input.userns.base),
+      gidMappings: idMappings(input.userns.base),
+      // An allow-list derived from the capability set, as container engines derive theirs.
+      seccomp: seccompProfile(caps),
       maskedPaths: [
         '/proc/acpi',
         '/proc/asound',

@@ -1,15 +1,16 @@
 // EBS volumes in a running container, done from the host (the instance has no CAP_SYS_ADMIN, and
-// needs none): the volume's loop device gets a node in the container's own /dev (a tmpfs, reached
-// through /proc/<init pid>/root), the container's devices cgroup allows it, and the block I/O
-// controller throttles it to the volume's IOPS and throughput. cgroup v1, as runc sets it up here:
+// needs none): the volume's loop device gets a node in the instance's /dev (a tmpfs the host
+// mounted: $CUMULO_HOME/instances/<id>/dev, owned by the guest's root), the container's devices
+// cgroup allows it, and the block I/O controller throttles it to the volume's IOPS and throughput.
+// cgroup v1, as runc sets it up here:
 //
 //   /sys/fs/cgroup/devices/<cgroupsPath>/devices.allow|deny         "b MAJ:MIN rw"
 //   /sys/fs/cgroup/blkio/<cgroupsPath>/blkio.throttle.*_device       "MAJ:MIN value" (0 clears)
 import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
+import { makeNode } from './userns.js';
 import { join } from 'node:path';
 import type { VolumeLimits } from '../driver.js';
 import { checkDevicePath, type OciVolume } from './oci.js';
-import { run } from './runtime.js';
 
 const MiB = 1024 * 1024;
 
@@ -55,30 +56,29 @@ export class LiveVolumes {
     return join(this.cgroupRoot, controller, cgroupsPath, file);
   }
 
-  /** The device node inside the container, through its init's root (the container's mount namespace). */
-  private node(pid: number, device: string): string {
+  /** The device node in the instance's /dev folder on the host. */
+  private node(devDir: string, device: string): string {
     checkDevicePath(device);
-    if (!Number.isInteger(pid) || pid < 2) throw new Error(`bad container pid ${pid}`);
-    return `/proc/${pid}/root${device}`;
+    return join(devDir, device.slice('/dev/'.length));
   }
 
-  /** Allowed, throttled, then the node: usable inside when this resolves. Idempotent. */
-  async attach(o: { pid: number; cgroupsPath: string; device: string; dev: DevNo; limits: VolumeLimits }): Promise<void> {
+  /**
+   * Allowed and throttled (when it runs: `cgroupsPath`), then the node: usable inside when this
+   * resolves. Idempotent; whatever the guest left under that name is replaced, never followed.
+   */
+  async attach(o: { devDir: string; base: number; cgroupsPath?: string; device: string; dev: DevNo; limits: VolumeLimits }): Promise<void> {
     const { major, minor } = o.dev;
-    await writeFile(this.cg('devices', o.cgroupsPath, 'devices.allow'), `b ${major}:${minor} rw`);
-    await this.setLimits(o.cgroupsPath, o.dev, o.limits);
-    const node = this.node(o.pid, o.device);
-    const seen = await statNode(node);
-    if (seen && seen.major === major && seen.minor === minor) return;
-    // Something else under that name (a stale node of an earlier attach): replaced. unlink never follows a symlink.
-    if (seen !== undefined) await rm(node, { force: true });
-    await run('mknod', ['-m', '660', node, 'b', String(major), String(minor)]);
+    if (o.cgroupsPath) {
+      await writeFile(this.cg('devices', o.cgroupsPath, 'devices.allow'), `b ${major}:${minor} rw`);
+      await this.setLimits(o.cgroupsPath, o.dev, o.limits);
+    }
+    await makeNode(this.node(o.devDir, o.device), 'b', o.dev, 0o660, o.base);
   }
 
   /** The node goes, the cgroup denies the device, its throttles are cleared. Idempotent. */
-  async detach(o: { pid?: number; cgroupsPath: string; device: string; dev?: DevNo }): Promise<void> {
-    if (o.pid) {
-      const node = this.node(o.pid, o.device);
+  async detach(o: { devDir?: string; cgroupsPath: string; device: string; dev?: DevNo }): Promise<void> {
+    if (o.devDir) {
+      const node = this.node(o.devDir, o.device);
       const seen = await statNode(node);
       if (seen !== undefined && (!o.dev || seen === null || (seen.major === o.dev.major && seen.minor === o.dev.minor))) await rm(node, { force: true });
     }

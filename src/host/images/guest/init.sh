@@ -42,7 +42,8 @@ up() {
   shift 19
   cs=${cs%.*}${cs#*.}
   t=$((cs - $1))
-  [ "$t" -ge 0 ] || t=0
+  # Less than PID 1's start: /proc/uptime is the instance's own already (LXCFS on the host).
+  [ "$t" -ge 0 ] || t=$cs
   printf '%d.%02d' $((t / 100)) $((t % 100))
 }
 

@@ -22,6 +22,7 @@ import { byKey } from '../common/pagination.js';
 import { allocatePublicIp, assignEphemeralPublicIps, claimPublicIp, refreshPublicIpColumns } from '../common/public-ips.js';
 import { findOwned } from '../common/resources.js';
 import { isInstanceId, malformedInstanceId } from '../instances/store.js';
+import { checkElasticIpQuota } from '../quotas/check.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { addressFilters } from './filters.js';
 import { addressErrors, addressKey, findAddress, loadAddresses, toAddress, type AddressRow } from './store.js';
@@ -48,6 +49,8 @@ async function allocateAddress(ctx: Ctx, input: AllocateAddressRequest): Promise
   if (input.CustomerOwnedIpv4Pool !== undefined) throw new ApiError('Unsupported', 'Customer-owned IPv4 pools are not supported by cumulo.');
   if (input.IpamPoolId !== undefined) throw new ApiError('Unsupported', 'IPAM pools are not supported by cumulo.');
   const tags = tagsForType(input.TagSpecifications, ['elastic-ip'], 'elastic-ip');
+  if (input.Address !== undefined) checkIpv4('Address', input.Address);
+  await checkElasticIpQuota(ctx);
   const allocationId = newId('eipalloc');
   const owner = { accountId: ctx.accountId, region: ctx.region, kind: 'elastic' as const, allocationId };
   let publicIp: string;

@@ -6,7 +6,7 @@
 // The pool's first address is the host itself ("the internet" as instances see it); its network
 // and broadcast addresses are never handed out. The lowest free address is taken: deterministic.
 import type { NetworkInterfaceAssociation } from '@aws-sdk/client-ec2';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../../api/errors.js';
 import type { Config } from '../../../config.js';
 import { formatIp, ipInCidr, parseCidrLoose, parseIp, size, type Cidr } from '../../../lib/cidr.js';
 import type { Tx } from '../../../store/db.js';
@@ -29,16 +29,13 @@ export function publicDnsName(ip: string, region: string): string {
   return region === 'us-east-1' ? `${host}.compute-1.amazonaws.com` : `${host}.${region}.compute.amazonaws.com`;
 }
 
-/** EC2's answers when the pool has no address left. */
-export function poolExhausted(kind: PublicIpKind): ApiError {
-  return kind === 'elastic'
-    ? new ApiError('AddressLimitExceeded', 'The maximum number of addresses has been reached.')
-    : // A server error on EC2 too: capacity, not the request, is what is missing.
-      new ApiError(
-        'InsufficientAddressCapacity',
-        'Not enough available public IPv4 addresses to satisfy your minimum request. Reduce the number of addresses you are requesting or wait for additional capacity to become available.',
-        500,
-      );
+/**
+ * EC2's answer when the pool has no address left, to AllocateAddress and to a launch or start that
+ * wants a public IP alike: a server error, since capacity, not the request, is what is missing. (An
+ * account at its own elastic-ips quota gets AddressLimitExceeded instead: see ../quotas.)
+ */
+export function poolExhausted(): ApiError {
+  return Errors.insufficientAddressCapacity();
 }
 
 async function usedAddresses(db: Tx, block: Cidr): Promise<Set<string>> {
@@ -94,7 +91,7 @@ class PoolAllocator {
         break;
       }
     }
-    if (!ip) throw poolExhausted(o.kind);
+    if (!ip) throw poolExhausted();
     this.used.add(ip);
     const next = formatIp(4, this.next);
     await this.db
@@ -124,8 +121,7 @@ class PoolAllocator {
 
 /**
  * A free address of config.publicPool (never its network, broadcast, or first address = the host),
- * recorded in public_ips. Throws EC2's error when the pool is exhausted: AddressLimitExceeded for
- * elastic, InsufficientAddressCapacity for ephemeral.
+ * recorded in public_ips. Throws EC2's InsufficientAddressCapacity when the pool is exhausted.
  */
 export async function allocatePublicIp(
   db: Tx,

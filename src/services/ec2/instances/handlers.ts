@@ -32,6 +32,8 @@ import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { assignEphemeralPublicIps } from '../common/public-ips.js';
 import { findInstanceType } from '../instance-types/catalog.js';
+import { admitStart, checkGroupsPerInstance } from '../quotas/check.js';
+import { effectiveVcpus } from '../quotas/store.js';
 import { resolveSecurityGroups } from '../security-groups/store.js';
 import { tagsOf } from '../tags/store.js';
 import { instanceFilters, instanceStatusFilters } from './filters.js';
@@ -155,6 +157,14 @@ async function changeStates(ctx: Ctx, ids: string[] | undefined, action: Action,
     }
     return { row, t };
   });
+  // Instances that start take vCPUs of the account's quota and room on the host again: all or none.
+  if (action === 'start') {
+    const starting = plans.filter((p) => p.t.job === 'instance.start').map(({ row }) => row);
+    await admitStart(
+      ctx,
+      starting.map((row) => ({ instanceType: row.instance_type, vcpus: effectiveVcpus(row.instance_type, launchOptionsOf(row).CpuOptions), zone: row.availability_zone })),
+    );
+  }
   const now = ctx.now.toISOString();
   const changes: InstanceStateChange[] = [];
   for (const { row, t } of plans) {
@@ -447,6 +457,7 @@ async function modifyInstanceAttribute(ctx: Ctx, input: ModifyInstanceAttributeR
     case 'groupSet': {
       await singleInterface(ctx, row.id);
       const groups = await resolveSecurityGroups(ctx, { ids: change.value, vpcId: row.vpc_id, subnetId: row.subnet_id });
+      await checkGroupsPerInstance(ctx, groups.length);
       const json = JSON.stringify(groups);
       await update({ security_groups: json });
       // The groups are the primary interface's: the data plane reads them from there.

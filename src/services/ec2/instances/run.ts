@@ -25,6 +25,8 @@ import { getKeyPairByName } from '../key-pairs/store.js';
 import { lowestFree, newAttachmentId, newMacAddress, reservedOrOutside, usedAddresses } from '../network-interfaces/store.js';
 import { resolveSecurityGroups } from '../security-groups/store.js';
 import { MAX_TAGS, tagsForType } from '../tags/store.js';
+import { admitLaunch, checkGroupsPerInstance } from '../quotas/check.js';
+import { effectiveVcpus } from '../quotas/store.js';
 import { planBlockDevices, type VolumePlan } from '../volumes/store.js';
 import { defaultSubnetFor, getSubnet, getVpc } from '../vpcs/store.js';
 import { stateReasons } from './states.js';
@@ -212,6 +214,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     vpcId: vpc.id,
     subnetId: subnet.id,
   });
+  await checkGroupsPerInstance(ctx, groups.length);
   const key = input.KeyName !== undefined ? await getKeyPairByName(ctx, input.KeyName) : undefined;
 
   const bdm = parseImageMappings(image.block_device_mappings);
@@ -233,6 +236,14 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
       throw new ApiError('InsufficientFreeAddressesInSubnet', `There are not enough free addresses in subnet '${subnet.id}' to satisfy the requested number of instances.`);
     }
   }
+  // The account's quotas and the host's capacity: as many as fit, from MaxCount down to MinCount.
+  const admitted = await admitLaunch(ctx, {
+    instance: { instanceType: typeName, vcpus: effectiveVcpus(typeName, cpuOptions), zone: subnet.availability_zone },
+    volumes: plan.volumes.map((v) => ({ volumeType: v.volumeType, sizeGiB: v.sizeGiB, iops: v.iops })),
+    min: minCount,
+    max: ips.length,
+  });
+  ips = ips.slice(0, admitted);
 
   const now = ctx.now.toISOString();
   const launchTime = new Date(Math.floor(ctx.now.getTime() / 1000) * 1000).toISOString();

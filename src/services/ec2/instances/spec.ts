@@ -21,6 +21,8 @@ export interface SpecRows {
   volumes?: AttachedVolumeSpec[];
   /** The root volume's snapshot, when it is one of the region's block store (snapshots table). */
   rootSnapshotId?: string;
+  /** The first host uid of the instance's range (uid_ranges): its root on the host. */
+  uidBase?: number;
 }
 
 /** An interface row as the data plane needs it. */
@@ -97,6 +99,7 @@ export function buildInstanceSpec(row: Row<'instances'>, subnetCidr: string, row
   if (source?.builtin) spec.imageSource = { builtin: source.builtin, version: source.version ?? '', sshUser: source.sshUser ?? 'ec2-user' };
   if (rows.rootVolume) spec.rootVolume = { volumeId: rows.rootVolume.volume_id, deviceName: rows.rootVolume.device, sizeGiB: rows.rootVolume.size_gib };
   if (rows.rootSnapshotId) spec.rootSnapshotId = rows.rootSnapshotId;
+  if (rows.uidBase !== undefined) spec.uidBase = rows.uidBase;
   if (rows.volumes?.length) spec.volumes = rows.volumes;
   const disks = type?.InstanceStorageInfo?.Disks ?? [];
   if (disks.length) {

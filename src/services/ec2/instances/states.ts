@@ -105,6 +105,8 @@ export const stateReasons = {
   userShutdown: { Code: 'Client.UserInitiatedShutdown', Message: 'Client.UserInitiatedShutdown: User initiated shutdown' },
   instanceShutdown: { Code: 'Client.InstanceInitiatedShutdown', Message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' },
   internalError: { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' },
+  /** Refused because of what the client brought (an image or volume whose filesystem failed the host's check). */
+  clientError: { Code: 'Client.InternalError', Message: 'Client.InternalError: Client error on launch' },
   startError: { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on start' },
 } as const;
 

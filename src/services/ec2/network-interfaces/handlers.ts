@@ -31,6 +31,7 @@ import { byKey, paginate } from '../common/pagination.js';
 import { assignEphemeralPublicIps, associationsOfInterfaces, refreshPublicIpColumns } from '../common/public-ips.js';
 import { findInstanceType } from '../instance-types/catalog.js';
 import { getInstanceRows } from '../instances/store.js';
+import { checkGroupsPerInterface } from '../quotas/check.js';
 import { resolveSecurityGroups } from '../security-groups/store.js';
 import { deleteAllTags, MAX_TAGS, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { getSubnet } from '../vpcs/store.js';
@@ -55,8 +56,6 @@ import {
 
 const tagsOfEni = (n: NetworkInterface) => n.TagSet;
 
-/** EC2's default quota of security groups per network interface. */
-export const MAX_GROUPS_PER_INTERFACE = 5;
 /** No instance type takes more IPv4 addresses per interface than this; it bounds unattached interfaces. */
 export const MAX_ADDRESSES_UNATTACHED = 50;
 
@@ -91,10 +90,9 @@ async function dropPublicIps(db: Tx, eniId: string, opts: { privateIps?: string[
 }
 
 
-function checkGroupCount(groups: string[] | undefined): void {
-  if ((groups?.length ?? 0) > MAX_GROUPS_PER_INTERFACE) {
-    throw new ApiError('SecurityGroupsPerInterfaceLimitExceeded', 'The maximum number of security groups per interface has been reached.');
-  }
+/** The account's quota of security groups per network interface (5 by default). */
+async function checkGroupCount(ctx: Ctx, groups: string[] | undefined): Promise<void> {
+  if (groups?.length) await checkGroupsPerInterface(ctx, groups.length);
 }
 
 function checkDescription(d: string | undefined): void {
@@ -181,7 +179,7 @@ async function createNetworkInterface(ctx: Ctx, input: CreateNetworkInterfaceReq
   }
   if (input.InterfaceType !== undefined && (input.InterfaceType as string) !== 'interface') throw unsupported(`Interface type ${input.InterfaceType}`);
   checkDescription(input.Description);
-  checkGroupCount(input.Groups);
+  await checkGroupCount(ctx, input.Groups);
   const tags = tagsForType(input.TagSpecifications, ['network-interface'], 'network-interface');
   if (new Set(tags.map((t) => t.Key)).size > MAX_TAGS) throw new ApiError('TagLimitExceeded', 'The maximum number of Tags for a resource has been reached.');
 
@@ -480,7 +478,7 @@ async function modifyNetworkInterfaceAttribute(ctx: Ctx, input: ModifyNetworkInt
     sync = set.source_dest_check !== eni.source_dest_check;
   }
   if (input.Groups?.length) {
-    checkGroupCount(input.Groups);
+    await checkGroupCount(ctx, input.Groups);
     const groups = await resolveSecurityGroups(ctx, { ids: input.Groups, vpcId: eni.vpc_id, subnetId: eni.subnet_id });
     set.security_groups = JSON.stringify(groups);
     // An instance's groups are its primary interface's.

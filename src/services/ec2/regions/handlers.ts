@@ -14,6 +14,7 @@ import { ApiError, Errors } from '../../../api/errors.js';
 import { zoneId, zonesOf } from '../../../config.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, type FilterMap } from '../common/filters.js';
+import { quotaValues } from '../quotas/store.js';
 
 export function endpointOf(ctx: Ctx, region: string): string {
   // One endpoint serves every region; the credential scope picks the region.
@@ -95,12 +96,17 @@ async function describeAccountAttributes(ctx: Ctx, input: DescribeAccountAttribu
     .where('account_id', '=', ctx.accountId)
     .where('region', '=', ctx.region)
     .executeTakeFirst();
+  // The account's quotas in this region (its overrides, else EC2's defaults). max-instances is no
+  // longer a quota of its own on EC2: the Standard vCPU quota bounds how many instances run (the
+  // smallest standard types have one vCPU).
+  const quotas = await quotaValues(ctx.db, ctx.accountId, ctx.region);
+  const q = (name: string) => String(quotas.get(name)!.value);
   const all: AccountAttribute[] = [
     { AttributeName: 'supported-platforms', AttributeValues: [{ AttributeValue: 'VPC' }] },
-    { AttributeName: 'vpc-max-security-groups-per-interface', AttributeValues: [{ AttributeValue: '5' }] },
-    { AttributeName: 'max-elastic-ips', AttributeValues: [{ AttributeValue: '5' }] },
-    { AttributeName: 'max-instances', AttributeValues: [{ AttributeValue: '20' }] },
-    { AttributeName: 'vpc-max-elastic-ips', AttributeValues: [{ AttributeValue: '5' }] },
+    { AttributeName: 'vpc-max-security-groups-per-interface', AttributeValues: [{ AttributeValue: q('security-groups-per-network-interface') }] },
+    { AttributeName: 'max-elastic-ips', AttributeValues: [{ AttributeValue: q('elastic-ips') }] },
+    { AttributeName: 'max-instances', AttributeValues: [{ AttributeValue: q('running-on-demand-standard-vcpus') }] },
+    { AttributeName: 'vpc-max-elastic-ips', AttributeValues: [{ AttributeValue: q('elastic-ips') }] },
     { AttributeName: 'default-vpc', AttributeValues: [{ AttributeValue: setup?.default_vpc_id ?? 'none' }] },
   ];
   const names = input.AttributeNames;

@@ -39,6 +39,7 @@ import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
+import { checkRulesQuota, checkSecurityGroupQuota, holdQuotaLock } from '../quotas/check.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { securityGroupFilters, securityGroupRuleFilters, type RuleView, type SecurityGroupView } from './filters.js';
 import {
@@ -68,10 +69,6 @@ import {
   type SecurityGroupRow,
   type SecurityGroupRuleRow,
 } from './store.js';
-
-const MAX_GROUPS_PER_VPC = 2500;
-/** EC2's default quota: 60 inbound and 60 outbound rules per group, counted apart for IPv4 and IPv6. */
-const MAX_RULES_PER_DIRECTION = 60;
 
 const ruleNotFound = (id: string) => new ApiError('InvalidSecurityGroupRuleId.NotFound', `The security group rule ID '${id}' does not exist`);
 const permissionNotFound = () => new ApiError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.');
@@ -126,13 +123,6 @@ async function resolveRules(ctx: Ctx, group: SecurityGroupRow, specs: RuleSpec[]
   return out;
 }
 
-function checkRuleLimit(rules: Pick<RuleFields, 'cidr_ipv6'>[]): void {
-  const v6 = rules.filter((r) => r.cidr_ipv6).length;
-  if (v6 > MAX_RULES_PER_DIRECTION || rules.length - v6 > MAX_RULES_PER_DIRECTION) {
-    throw new ApiError('RulesPerSecurityGroupLimitExceeded', 'The maximum number of rules per security group has been reached.');
-  }
-}
-
 async function deleteRules(ctx: Ctx, ids: string[]): Promise<void> {
   for (const id of ids) {
     await ctx.db.deleteFrom('security_group_rules').where('id', '=', id).execute();
@@ -150,6 +140,8 @@ async function authorize(
   const specs = parsePermissions(perms);
   const tags = tagsForType(tagSpecs, ['security-group-rule'], 'security-group-rule');
   const wanted = await resolveRules(ctx, group, specs);
+  // The rules quota (60 each way by default) counts what is read next.
+  await holdQuotaLock(ctx);
   const seen = new Set<string>();
   for (const r of wanted) {
     if (seen.has(r.key)) throw Errors.invalidParameterValue('The same permission must not appear multiple times');
@@ -161,7 +153,7 @@ async function authorize(
   for (const r of wanted) {
     if (have.has(r.key)) throw new ApiError('InvalidPermission.Duplicate', describeForDuplicate(r));
   }
-  checkRuleLimit([...existing, ...wanted]);
+  await checkRulesQuota(ctx, [...existing, ...wanted]);
   const now = ctx.now.toISOString();
   const base = Math.max(0, ...all.map((r) => r.seq)) + 1;
   const rows: NewRow<'security_group_rules'>[] = wanted.map(({ key: _key, ...fields }, i) => ({
@@ -270,9 +262,7 @@ async function createSecurityGroup(ctx: Ctx, input: CreateSecurityGroupRequest):
   if (siblings.some((g) => g.group_name.toLowerCase() === name.toLowerCase())) {
     throw new ApiError('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`);
   }
-  if (siblings.length >= MAX_GROUPS_PER_VPC) {
-    throw new ApiError('SecurityGroupLimitExceeded', `The maximum number of security groups for VPC '${vpcId}' has been reached.`);
-  }
+  await checkSecurityGroupQuota(ctx, vpcId);
 
   const id = newId('sg');
   const now = ctx.now.toISOString();
@@ -518,7 +508,7 @@ async function modifySecurityGroupRules(ctx: Ctx, input: ModifySecurityGroupRule
     await ctx.db.updateTable('security_group_rules').set(fields).where('id', '=', id).execute();
     current.set(id, { ...row, ...fields });
   }
-  for (const egress of [0, 1]) checkRuleLimit([...current.values()].filter((r) => r.is_egress === egress));
+  for (const egress of [0, 1]) await checkRulesQuota(ctx, [...current.values()].filter((r) => r.is_egress === egress));
   await syncGroupVpc(ctx, group);
   return { Return: true };
 }

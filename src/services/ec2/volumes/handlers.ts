@@ -34,6 +34,7 @@ import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { findInstanceType } from '../instance-types/catalog.js';
+import { admitVolume } from '../quotas/check.js';
 import { MAX_TAGS, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { volumeFilters, volumeModificationFilters, volumeStatusFilters } from './filters.js';
 import { defaultEbsKmsKeyId, kmsKeyArn } from './keys.js';
@@ -223,6 +224,7 @@ async function createVolume(ctx: Ctx, input: CreateVolumeRequest): Promise<Volum
     }
   }
   const iops = input.Iops ?? (type === 'gp3' ? 3000 : type === 'gp2' ? Math.min(16000, Math.max(100, 3 * size)) : null);
+  await admitVolume(ctx, { volumeType: type, sizeGiB: size, iops });
   const id = newId('vol');
   await ctx.db
     .insertInto('volumes')
@@ -378,6 +380,8 @@ async function modifyVolume(ctx: Ctx, input: ModifyVolumeRequest): Promise<Modif
     target.Throughput === original.Throughput &&
     target.MultiAttachEnabled === original.MultiAttachEnabled;
   if (same) throw Errors.invalidParameterValue(`The modification request for ${volume.id} does not change any of its attributes.`);
+  // The quotas count the volume as the modification will leave it.
+  await admitVolume(ctx, { volumeType: type, sizeGiB: size, iops: target.Iops ?? null }, volume.id);
   const start = ctx.now.toISOString();
   const row = {
     volume_id: volume.id,

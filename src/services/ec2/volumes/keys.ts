@@ -1,21 +1,23 @@
 // Each account's data key for encrypted EBS volumes and snapshots on this host (ebs_keys): 32
-// random bytes made on first use. The KMS key id EC2 shows for an encrypted volume is only a
+// random bytes made on first use, stored wrapped under the host's master key and bound to the
+// account (src/lib/secrets.ts). The KMS key id EC2 shows for an encrypted volume is only a
 // label here: when none is given it is the account's aws/ebs managed key, ARN-shaped as EC2 shows it.
 import { createHash, randomBytes } from 'node:crypto';
+import type { SecretBox } from '../../../lib/secrets.js';
 import type { Tx } from '../../../store/db.js';
 
 /** The account's 32-byte data key, made (once, race-free) on first use. */
-export async function accountDataKey(db: Tx, accountId: string): Promise<Buffer> {
+export async function accountDataKey(db: Tx, secrets: SecretBox, accountId: string): Promise<Buffer> {
   const have = await db.selectFrom('ebs_keys').select('key').where('account_id', '=', accountId).executeTakeFirst();
-  if (have) return Buffer.from(have.key, 'base64');
+  if (have) return secrets.unwrap(have.key, 'ebs-data-key', accountId);
   await db
     .insertInto('ebs_keys')
-    .values({ account_id: accountId, key: randomBytes(32).toString('base64'), created_at: new Date().toISOString() })
+    .values({ account_id: accountId, key: secrets.wrap(randomBytes(32), 'ebs-data-key', accountId), created_at: new Date().toISOString() })
     .onConflict((oc) => oc.column('account_id').doNothing())
     .execute();
   // Another request may have made it first: the stored one wins.
   const row = await db.selectFrom('ebs_keys').select('key').where('account_id', '=', accountId).executeTakeFirstOrThrow();
-  return Buffer.from(row.key, 'base64');
+  return secrets.unwrap(row.key, 'ebs-data-key', accountId);
 }
 
 /** The ARN of the account's AWS managed key for EBS (alias/aws/ebs) in a region: a stable key id per (account, region). */

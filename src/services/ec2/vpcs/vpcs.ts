@@ -30,6 +30,7 @@ import { describe } from './describe.js';
 import { dhcpOptionsFilters, vpcFilters } from './filters.js';
 import { secondaryVpcCidr, vpcCidr } from './rules.js';
 import { queueVpcSync } from '../common/network-sync.js';
+import { checkVpcQuota } from '../quotas/check.js';
 import {
   addIpv6AclEntries,
   allocateIpv6Block,
@@ -39,6 +40,7 @@ import {
   deleteRouteTableRecords,
   dependencies,
   createVpcRecords,
+  getDefaultVpc,
   getVpc,
   missingIds,
   toVpc,
@@ -63,6 +65,7 @@ async function createVpc(ctx: Ctx, input: CreateVpcRequest): Promise<CreateVpcRe
     throw Errors.invalidParameterValue(`The network border group '${input.Ipv6CidrBlockNetworkBorderGroup}' is invalid.`);
   }
   const tags = tagsForType(input.TagSpecifications, ['vpc'], 'vpc');
+  await checkVpcQuota(ctx);
   const ipv6Block = input.AmazonProvidedIpv6CidrBlock ? await allocateIpv6Block(ctx) : undefined;
   const { vpc } = await createVpcRecords(ctx, { cidr: formatCidr(cidr), tenancy, ipv6Block });
   await putTags(ctx, 'vpc', vpc.id, tags);
@@ -75,6 +78,8 @@ async function createVpc(ctx: Ctx, input: CreateVpcRequest): Promise<CreateVpcRe
 
 async function createDefaultVpcHandler(ctx: Ctx, input: CreateDefaultVpcRequest): Promise<CreateDefaultVpcResult> {
   void input;
+  // A default VPC that exists already is DefaultVpcAlreadyExists (buildDefaultVpc), not the quota.
+  if (!(await getDefaultVpc(ctx))) await checkVpcQuota(ctx);
   const made = await buildDefaultVpc(ctx);
   await ctx.db
     .insertInto('region_setup')
