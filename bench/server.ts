@@ -35,8 +35,10 @@ export async function spawnServer(home: string, opts: { env?: Record<string, str
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d));
-  child.stderr!.on('data', (d: Buffer) => (log += d));
+  // BENCH_SERVER_LOG=1: the server's log goes to stderr too (CUMULO_LOG_TIMINGS=1 adds each launch's steps).
+  const echo = process.env.BENCH_SERVER_LOG === '1';
+  child.stdout!.on('data', (d: Buffer) => ((log += d), echo && process.stderr.write(d)));
+  child.stderr!.on('data', (d: Buffer) => ((log += d), echo && process.stderr.write(d)));
   const deadline = Date.now() + 60_000;
   while (!log.includes('serving the EC2 API on')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cumulo start failed:\n${log}`);

@@ -189,6 +189,10 @@ describe.skipIf(!canRunInstances)('tenants are isolated (root)', () => {
     // The everyday ones still work under the allow-list: the same script style, getpid and uname.
     const ok = await root(t1, d, `perl -e 'print syscall(39) > 1 ? "getpid ok\\n" : "getpid bad\\n"'`, 'admin');
     expect(ok.stdout).toContain('getpid ok');
+    // The x32 ABI is not in the filter: a call through it ends the caller (SIGSYS: 128 + 31).
+    const x32 = await root(t1, d, `perl -e 'syscall(0x40000000 + 39); print "survived\\n"'; echo "x32=$?"`, 'admin');
+    expect(x32.stdout).toContain('x32=159');
+    expect(x32.stdout).not.toContain('survived');
   });
 
   test('the instance cannot change its own limits: not by the user+mount+cgroup namespace route, not by v1 or v2 mounts, not by writing them', async () => {

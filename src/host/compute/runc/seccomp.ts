@@ -44,8 +44,13 @@ export interface OciSeccomp {
 const EPERM = 1;
 const ENOSYS = 38;
 
-/** x86_64 and the two other ABIs its kernel runs: i386 binaries and x32. */
-export const SECCOMP_ARCHITECTURES = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+/**
+ * x86_64 and i386 binaries. The reference adds x32, an ABI Debian's kernels leave off (its calls
+ * fail with ENOSYS): left out, an x32 call is a bad architecture to the filter, which kills the
+ * caller, and the filter runc compiles at every start is a third smaller (about 10 ms less a
+ * launch here: bench/launch.ts).
+ */
+export const SECCOMP_ARCHITECTURES = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'];
 
 /** CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET: clone may make no namespace. */
 export const CLONE_NAMESPACE_FLAGS = 0x7e020000;

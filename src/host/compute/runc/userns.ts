@@ -123,7 +123,7 @@ function checkPath(p: string): void {
  * loading it costs more than everything else here).
  */
 export const SETUP_PERL = `
-use strict; use warnings;
+use strict;
 my ($nsfile, $base, $userns, $netns, $dev) = @ARGV;
 umask 0;
 $| = 1;
