@@ -1,7 +1,7 @@
 // The uid_ranges table: each instance's own range of host uids and gids, mapped to 0…65535 in its
-// user namespace. Ranges are aligned to their size, so `uid mod size` is the guest's id whatever
-// range a file was shifted to before (an AMI made from another instance's root, a snapshot).
-// Slots start at 2^30: far above the host's users and the subordinate ranges of /etc/subuid.
+// user namespace (files on its volumes keep the guest's own ids: the driver idmaps its mounts).
+// Ranges are aligned to their size, so `uid mod size` is the guest's id of a host uid. Slots start
+// at 2^30: far above the host's users and the subordinate ranges of /etc/subuid.
 import type { Db, Tx } from '../../../store/db.js';
 
 export const UID_RANGE_SIZE = 65536;
