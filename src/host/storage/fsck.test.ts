@@ -1,6 +1,7 @@
 // The sandbox and the verdicts of the filesystem check, as pure functions: nothing runs here
 // (fsck.system.test.ts runs them for real).
 import { describe, expect, it } from 'vitest';
+import { splitDev } from './devno.js';
 import {
   e2fsckArgv,
   fsckVerdict,
@@ -9,7 +10,7 @@ import {
   SANDBOX_DEVICE,
   SANDBOX_SETUP,
   sandboxArgv,
-  splitDev,
+
   summary,
   superblockProblem,
   UntrustedFilesystemError,

@@ -25,6 +25,8 @@ import { readFileSync } from 'node:fs';
 import { exec, CommandError } from '../exec.js';
 import { detachLoop, loopsOf } from './loop.js';
 import { run } from './exec.js';
+import { parseDevNo, splitDev, type DevNo } from './devno.js';
+import { readMounts } from './mounts.js';
 
 /** The uid and gid of the sandbox (nobody, nogroup). */
 export const NOBODY = 65534;
@@ -213,7 +215,7 @@ export async function runOnDevice(path: string, writable: boolean, command: stri
     if (problem) return { refused: problem };
     // Repairing what the kernel has mounted (or may mount) would corrupt it: refused, whoever asked.
     if (writable && st.isFile() && (await loopsOf(path)).length) throw new Error(`${path} is in use by a loop device: it cannot be repaired`);
-    if (writable && st.isBlockDevice() && isMounted(splitDev(st.rdev))) throw new Error(`${path} is mounted: it cannot be repaired`);
+    if (writable && st.isBlockDevice() && (await isMounted(splitDev(st.rdev)))) throw new Error(`${path} is mounted: it cannot be repaired`);
     let device: { major: number; minor: number };
     if (st.isFile()) {
       // A loop over the very file opened above (no second lookup of the path), held open by
@@ -243,10 +245,8 @@ export async function runOnDevice(path: string, writable: boolean, command: stri
   }
 }
 
-function isMounted(d: { major: number; minor: number }): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[2] === `${d.major}:${d.minor}`);
+async function isMounted(d: DevNo): Promise<boolean> {
+  return (await readMounts()).some((m) => m.devNo === `${d.major}:${d.minor}`);
 }
 
 function readSys(path: string): string | undefined {
@@ -261,22 +261,6 @@ function readSys(path: string): string | undefined {
 async function unbound(name: string, backing: string | undefined, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (readSys(`/sys/block/${name}/loop/backing_file`) === backing && backing !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-}
-
-/** "7:3\n" → major 7, minor 3. */
-function parseDevNo(s: string): { major: number; minor: number } {
-  const m = /^(\d+):(\d+)$/.exec(s.trim());
-  if (!m) throw new Error(`not a device number: ${JSON.stringify(s)}`);
-  return { major: Number(m[1]), minor: Number(m[2]) };
-}
-
-/** glibc's major()/minor() of a dev_t. */
-export function splitDev(rdev: number): { major: number; minor: number } {
-  const d = BigInt(rdev);
-  return {
-    major: Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn)),
-    minor: Number((d & 0xffn) | ((d >> 12n) & ~0xffn)),
-  };
 }
 
 // The ext4 superblock (at byte 1024 of the device): fields used to refuse before any tool reads it.

@@ -37,7 +37,9 @@ import type { AttachedVolumeSpec, BlockStorage, SnapshotResult, VolumeLimits, Vo
 import type { DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, VolumeDeletion, VpcNetworking } from '../driver.js';
 import { readCounters } from './metrics.js';
 import { ociConfig, withVolumes, type OciVolume } from './oci.js';
-import { LiveVolumes, ociVolume, parseDevNo } from './volumes.js';
+import { LiveVolumes, ociVolume } from './volumes.js';
+import { parseDevNo } from '../../storage/devno.js';
+import { unmountTree } from '../../storage/mounts.js';
 import { CommandError, run, Runc } from './runtime.js';
 import { protectHostPids } from './pids.js';
 import { cpuSet, Lxcfs } from './lxcfs.js';
@@ -330,12 +332,12 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
             revert.add(() => instanceStore.destroy(id));
             await mkdir(storeRaw, { recursive: true, mode: 0o700 });
             await run('mount', ['-t', 'ext4', devices[0]!, storeRaw]);
-            revert.add(() => umountAll(storeRaw));
+            revert.add(() => unmountTree([storeRaw]));
           }
           steps.mark('instance store');
         }
         const views = [{ src: hostRoot, dst: rootfs }, ...(storePath ? [{ src: storeRaw, dst: storePath }] : [])];
-        for (const v of views) revert.add(() => umountAll(v.dst));
+        for (const v of views) revert.add(() => unmountTree([v.dst]));
         await setup!.mapViews(views);
         steps.mark('idmapped views');
       })();
@@ -476,12 +478,12 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     await attempt(() => releaseUserNetns({ usernsFile: join(mnt, 'userns') }));
     await attempt(() => releaseDev(join(mnt, 'dev')));
     await attempt(async () => {
-      await umountAll(join(mnt, 'store'));
-      await umountAll(join(mnt, 'store.raw'));
+      await unmountTree([join(mnt, 'store')]);
+      await unmountTree([join(mnt, 'store.raw')]);
     });
     await attempt(() => this.opts.instanceStore.destroy(id));
     // The idmapped view first: the loop device goes with the host's mount, the last one.
-    await attempt(() => umountAll(join(mnt, 'rootfs')));
+    await attempt(() => unmountTree([join(mnt, 'rootfs')]));
     await attempt(() => this.opts.volumes.unmount(join(mnt, 'root')));
     const spec = await this.readSpec(id).catch(() => undefined);
     for (const v of spec?.volumes ?? []) await attempt(() => this.opts.volumes.detach(v.volumeId));
@@ -911,10 +913,6 @@ export function parseNetDev(text: string): Pick<InstanceCounters, 'netInBytes' |
 }
 
 /** Unmount whatever is mounted at path (stacked mounts too). */
-async function umountAll(path: string): Promise<void> {
-  while (await isMountPoint(path)) await run('umount', [path]);
-}
-
 /** The "major:minor" of the loop devices a volume has (none when it is not attached). */
 async function loopsOfVolume(volumes: EbsVolumeStore, volumeId: string): Promise<string[]> {
   if (!(await volumes.exists(volumeId))) return [];

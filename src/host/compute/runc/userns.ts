@@ -15,9 +15,11 @@
 // guest's root owns them as the image's root did, and the bytes on disk keep the image's ids.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lchownSync } from 'node:fs';
-import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { lstat, mkdir, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { run } from './runtime.js';
+import { splitDev } from '../../storage/devno.js';
+import { readMounts, unmountTree } from '../../storage/mounts.js';
 
 /** How many ids each instance maps: a whole 16-bit id space, as a machine has. */
 export const GUEST_IDS = 65536;
@@ -58,7 +60,7 @@ export function startInstanceSetup(o: { base: number; usernsFile: string; netnsF
   let mapViews!: (views: { src: string; dst: string }[]) => Promise<void>;
   let child: ChildProcess | undefined;
   const ready = (async () => {
-    const mounted = await mountPoints();
+    const mounted = new Set((await readMounts()).map((m) => m.mountPoint));
     const nsHeld = mounted.has(resolve(o.usernsFile)) && mounted.has(resolve(o.netnsFile));
     // Half of a pair (a crash between the two binds): both are made again.
     if (!nsHeld) {
@@ -176,22 +178,17 @@ while (my $line = <STDIN>) {
 }
 `;
 
-/** The mount points of /proc/self/mountinfo, its octal escapes (space, tab, newline, backslash) undone. */
-async function mountPoints(): Promise<Set<string>> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  return new Set(text.split('\n').map((l) => (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))));
-}
-
 /** Is something mounted at path (/proc/self/mountinfo)? */
 export async function isMountPoint(path: string): Promise<boolean> {
-  return (await mountPoints()).has(resolve(path));
+  const at = resolve(path);
+  return (await readMounts()).some((m) => m.mountPoint === at);
 }
 
 /** Let go of both namespaces (the kernel frees them once nothing else holds them). */
 export async function releaseUserNetns(o: { usernsFile: string; netnsFile?: string }): Promise<void> {
   for (const f of [o.netnsFile, o.usernsFile]) {
     if (!f) continue;
-    while (await isMountPoint(f)) await run('umount', [f]);
+    await unmountTree([f]);
     await rm(f, { force: true });
   }
 }
@@ -204,7 +201,8 @@ export async function makeNode(path: string, type: 'b' | 'c', dev: { major: numb
   for (let attempt = 0; ; attempt++) {
     const seen = await lstat(path, { bigint: true }).catch(() => undefined);
     if (seen) {
-      const same = (type === 'b' ? seen.isBlockDevice() : seen.isCharacterDevice()) && devMajor(seen.rdev) === dev.major && devMinor(seen.rdev) === dev.minor;
+      const at = splitDev(seen.rdev);
+      const same = (type === 'b' ? seen.isBlockDevice() : seen.isCharacterDevice()) && at.major === dev.major && at.minor === dev.minor;
       if (same && Number(seen.uid) === base) return;
       await rm(path, { force: true, recursive: seen.isDirectory() });
     }
@@ -221,16 +219,8 @@ export async function makeNode(path: string, type: 'b' | 'c', dev: { major: numb
   }
 }
 
-/** Linux's dev_t: the major's low 12 bits at 8, the minor's low 8 bits at 0, the rest above 32 / 12. */
-export function devMajor(r: bigint): number {
-  return Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn));
-}
-export function devMinor(r: bigint): number {
-  return Number((r & 0xffn) | ((r >> 12n) & ~0xffn));
-}
-
 /** Unmount the instance's /dev (its nodes go with the tmpfs). */
 export async function releaseDev(devDir: string): Promise<void> {
-  while (await isMountPoint(devDir)) await run('umount', [devDir]);
+  await unmountTree([devDir]);
   await rm(devDir, { recursive: true, force: true });
 }

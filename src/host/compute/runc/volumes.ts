@@ -10,20 +10,11 @@ import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import { makeNode } from './userns.js';
 import { join } from 'node:path';
 import type { VolumeLimits } from '../driver.js';
+import type { DevNo } from '../../storage/devno.js';
 import { checkDevicePath, type OciVolume } from './oci.js';
 
 const MiB = 1024 * 1024;
 
-export interface DevNo {
-  major: number;
-  minor: number;
-}
-
-export function parseDevNo(devNo: string): DevNo {
-  const m = /^(\d+):(\d+)$/.exec(devNo.trim());
-  if (!m) throw new Error(`not a device number: ${JSON.stringify(devNo)}`);
-  return { major: Number(m[1]), minor: Number(m[2]) };
-}
 
 /** A volume as config.json carries it. */
 export function ociVolume(device: string, dev: DevNo, limits: VolumeLimits): OciVolume {
