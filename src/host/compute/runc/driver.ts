@@ -36,13 +36,13 @@ import type { VpcSpec } from '../../network/vpc-spec.js';
 import type { AttachedVolumeSpec, BlockStorage, SnapshotResult, VolumeLimits, VolumeSpec } from '../driver.js';
 import type { DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, VolumeDeletion, VpcNetworking } from '../driver.js';
 import { readCounters } from './metrics.js';
-import { ociConfig, withVolumes, type OciVolume } from './oci.js';
+import { cpuSet, ociConfig, withVolumes, type OciVolume } from './oci.js';
 import { LiveVolumes, ociVolume } from './volumes.js';
 import { parseDevNo } from '../../storage/devno.js';
 import { unmountTree } from '../../storage/mounts.js';
 import { CommandError, run, Runc } from './runtime.js';
 import { protectHostPids } from './pids.js';
-import { cpuSet, Lxcfs } from './lxcfs.js';
+import { Lxcfs } from './lxcfs.js';
 import { isMountPoint, makeNode, releaseDev, releaseUserNetns, startInstanceSetup } from './userns.js';
 
 /** What EBS needs of the volume store beyond mounting roots (XfsVolumeStore). */

@@ -6,7 +6,7 @@
 // the last instance.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMountPoint } from './userns.js';
 import { run } from './runtime.js';
@@ -31,7 +31,8 @@ export class Lxcfs {
   }
 
   async running(): Promise<boolean> {
-    return (await isMountPoint(this.dir)) && existsSync(join(this.dir, 'proc', 'meminfo'));
+    // Asked off the event loop: a FUSE daemon that hangs must not hang the server with it.
+    return (await isMountPoint(this.dir)) && (await access(join(this.dir, 'proc', 'meminfo')).then(() => true, () => false));
   }
 
   /** Mounted and serving (started when it is not; a dead one's mount is cleared first). */
@@ -74,18 +75,4 @@ export class Lxcfs {
     await rm(this.pidFile, { force: true });
     await rmdir(this.dir).catch(() => undefined); // an empty mount point, nothing else
   }
-}
-
-/**
- * The host CPUs an instance may run on when it has fewer vCPUs than the host has cores (so `nproc`
- * inside tells its own count): `vcpus` consecutive CPUs from an offset picked by its id, which
- * spreads instances over the cores. The CFS quota still bounds its time either way.
- */
-export function cpuSet(instanceId: string, vcpus: number, hostCpus: number): string | undefined {
-  if (vcpus >= hostCpus || hostCpus < 2) return undefined;
-  let h = 0;
-  for (const c of instanceId) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  const start = h % hostCpus;
-  const cpus = Array.from({ length: vcpus }, (_, i) => (start + i) % hostCpus).sort((a, b) => a - b);
-  return cpus.join(',');
 }

@@ -225,3 +225,17 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
   };
   return input.volumes?.length ? withVolumes(config, input.volumes) : config;
 }
+
+/**
+ * The host CPUs an instance may run on when it has fewer vCPUs than the host has cores (so `nproc`
+ * inside tells its own count): `vcpus` consecutive CPUs from an offset picked by its id, which
+ * spreads instances over the cores. The CFS quota still bounds its time either way.
+ */
+export function cpuSet(instanceId: string, vcpus: number, hostCpus: number): string | undefined {
+  if (vcpus >= hostCpus || hostCpus < 2) return undefined;
+  let h = 0;
+  for (const c of instanceId) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  const start = h % hostCpus;
+  const cpus = Array.from({ length: vcpus }, (_, i) => (start + i) % hostCpus).sort((a, b) => a - b);
+  return cpus.join(',');
+}

@@ -840,6 +840,20 @@ export function findInstanceType(name: string): InstanceTypeInfo | undefined {
 }
 
 /** The family part of an instance type name: 'm5.large' → 'm5', 'm7i.metal-24xl' → 'm7i'. */
+/**
+ * The vCPUs an instance of this type runs with (and holds on its host): cores × threads when it
+ * was launched with CPU options, as on EC2; the type's default otherwise.
+ */
+export function runtimeVcpus(instanceType: string, cpu?: { CoreCount?: number; ThreadsPerCore?: number }): number {
+  if (cpu?.CoreCount && cpu.ThreadsPerCore) return cpu.CoreCount * cpu.ThreadsPerCore;
+  return findInstanceType(instanceType)?.VCpuInfo?.DefaultVCpus ?? 1;
+}
+
+/** The memory an instance of this type runs with (its hard limit). */
+export function runtimeMemoryMiB(instanceType: string): number {
+  return findInstanceType(instanceType)?.MemoryInfo?.SizeInMiB ?? 512;
+}
+
 export function instanceFamily(name: string): string {
   const dot = name.indexOf('.');
   return dot === -1 ? name : name.slice(0, dot);

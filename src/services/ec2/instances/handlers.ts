@@ -31,9 +31,8 @@ import { applyFilters, validateFilters } from '../common/filters.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { assignEphemeralPublicIps } from '../common/public-ips.js';
-import { findInstanceType } from '../instance-types/catalog.js';
+import { findInstanceType, runtimeVcpus } from '../instance-types/catalog.js';
 import { admitStart, checkGroupsPerInstance } from '../quotas/check.js';
-import { effectiveVcpus } from '../quotas/store.js';
 import { resolveSecurityGroups } from '../security-groups/store.js';
 import { tagsOf } from '../tags/store.js';
 import { instanceFilters, instanceStatusFilters } from './filters.js';
@@ -162,7 +161,7 @@ async function changeStates(ctx: Ctx, ids: string[] | undefined, action: Action,
     const starting = plans.filter((p) => p.t.job === 'instance.start').map(({ row }) => row);
     await admitStart(
       ctx,
-      starting.map((row) => ({ instanceType: row.instance_type, vcpus: effectiveVcpus(row.instance_type, launchOptionsOf(row).CpuOptions), zone: row.availability_zone })),
+      starting.map((row) => ({ instanceType: row.instance_type, vcpus: runtimeVcpus(row.instance_type, launchOptionsOf(row).CpuOptions), zone: row.availability_zone })),
     );
   }
   const now = ctx.now.toISOString();

@@ -20,13 +20,12 @@ import { ipInCidr, parseCidrStrict } from '../../../lib/cidr.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { assignEphemeralPublicIpsMany } from '../common/public-ips.js';
 import { getLaunchableImage } from '../images/store.js';
-import { findInstanceType, defaultInstanceType, isOfferedIn } from '../instance-types/catalog.js';
+import { findInstanceType, defaultInstanceType, isOfferedIn, runtimeVcpus } from '../instance-types/catalog.js';
 import { getKeyPairByName } from '../key-pairs/store.js';
 import { lowestFree, newAttachmentId, newMacAddress, reservedOrOutside, usedAddresses } from '../network-interfaces/store.js';
 import { resolveSecurityGroups } from '../security-groups/store.js';
 import { MAX_TAGS, tagsForType } from '../tags/store.js';
 import { admitLaunch, checkGroupsPerInstance } from '../quotas/check.js';
-import { effectiveVcpus } from '../quotas/store.js';
 import { planBlockDevices, type VolumePlan } from '../volumes/store.js';
 import { defaultSubnetFor, getSubnet, getVpc } from '../vpcs/store.js';
 import { stateReasons } from './states.js';
@@ -238,7 +237,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   }
   // The account's quotas and the host's capacity: as many as fit, from MaxCount down to MinCount.
   const admitted = await admitLaunch(ctx, {
-    instance: { instanceType: typeName, vcpus: effectiveVcpus(typeName, cpuOptions), zone: subnet.availability_zone },
+    instance: { instanceType: typeName, vcpus: runtimeVcpus(typeName, cpuOptions), zone: subnet.availability_zone },
     volumes: plan.volumes.map((v) => ({ volumeType: v.volumeType, sizeGiB: v.sizeGiB, iops: v.iops })),
     min: minCount,
     max: ips.length,

@@ -3,7 +3,7 @@ import type { AttachedVolumeSpec, ImageSource, InstanceSpec } from '../../../hos
 import type { InterfaceSpec } from '../../../host/network/vpc-spec.js';
 import { addressAt, parseCidrLoose } from '../../../lib/cidr.js';
 import type { Row } from '../../../store/schema.js';
-import { findInstanceType } from '../instance-types/catalog.js';
+import { findInstanceType, runtimeMemoryMiB, runtimeVcpus } from '../instance-types/catalog.js';
 import { privateDnsName } from '../network-interfaces/store.js';
 import { launchOptionsOf } from './store.js';
 
@@ -75,9 +75,8 @@ export function dnsDomainOf(region: string): string {
 
 export function buildInstanceSpec(row: Row<'instances'>, subnetCidr: string, rows: SpecRows = {}): InstanceSpec {
   const type = findInstanceType(row.instance_type);
-  const cpu = launchOptionsOf(row).CpuOptions;
   // CpuOptions chosen at launch change the vCPU count (cores × threads), as on EC2.
-  const vcpus = cpu?.CoreCount && cpu.ThreadsPerCore ? cpu.CoreCount * cpu.ThreadsPerCore : (type?.VCpuInfo?.DefaultVCpus ?? 1);
+  const vcpus = runtimeVcpus(row.instance_type, launchOptionsOf(row).CpuOptions);
   const spec: InstanceSpec = {
     instanceId: row.id,
     accountId: row.account_id,
@@ -86,7 +85,7 @@ export function buildInstanceSpec(row: Row<'instances'>, subnetCidr: string, row
     imageId: row.image_id,
     instanceType: row.instance_type,
     vcpus,
-    memoryMiB: type?.MemoryInfo?.SizeInMiB ?? 512,
+    memoryMiB: runtimeMemoryMiB(row.instance_type),
     hostname: privateDnsName(row.private_ip, row.region),
     privateIp: row.private_ip,
     macAddress: row.mac_address,

@@ -2,12 +2,12 @@
 // with EC2's own error when the account's quota (or the host's capacity) has no room.
 import { Errors } from '../../../api/errors.js';
 import type { Ctx } from '../../context.js';
+import { runtimeMemoryMiB } from '../instance-types/catalog.js';
 import { findQuota, iopsQuotaName, IOPS_QUOTA_TYPES, storageQuotaName, vcpuBucketOf, vcpuQuotaName, type EbsVolumeType, type VcpuBucket } from './catalog.js';
 import {
   ebsUsage,
   elasticIpUsage,
   hostUsage,
-  memoryMiBOf,
   quotaValue,
   quotaVcpusOf,
   serializeQuotaChecks,
@@ -51,7 +51,7 @@ export async function admitLaunch(ctx: Ctx, o: { instance: InstanceNeed; volumes
   n = Math.min(n, await ebsRoom(ctx, o.volumes, o.min));
 
   const host = await hostRoom(ctx);
-  n = Math.min(n, roomFor(host.vcpus, o.instance.vcpus), roomFor(host.memoryMiB, memoryMiBOf(type)));
+  n = Math.min(n, roomFor(host.vcpus, o.instance.vcpus), roomFor(host.memoryMiB, runtimeMemoryMiB(type)));
   if (n < o.min) throw Errors.insufficientInstanceCapacity(type, o.instance.zone);
   return n;
 }
@@ -75,7 +75,7 @@ export async function admitStart(ctx: Ctx, instances: InstanceNeed[]): Promise<v
   let memoryMiB = 0;
   for (const i of instances) {
     vcpus += i.vcpus;
-    memoryMiB += memoryMiBOf(i.instanceType);
+    memoryMiB += runtimeMemoryMiB(i.instanceType);
     if (vcpus > host.vcpus || memoryMiB > host.memoryMiB) throw Errors.insufficientInstanceCapacity(i.instanceType, i.zone);
   }
 }

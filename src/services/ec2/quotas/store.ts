@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../../../store/db.js';
 import { isPostgres } from '../../../store/dialect.js';
-import { findInstanceType } from '../instance-types/catalog.js';
+import { runtimeMemoryMiB, runtimeVcpus } from '../instance-types/catalog.js';
 import { launchOptionsOf } from '../instances/store.js';
 import {
   EBS_VOLUME_TYPES,
@@ -106,7 +106,7 @@ const QUOTA_LOCK = 0x63756d756c6f;
 
 /** vCPUs an instance of this type counts toward its bucket: the type's, whatever its CPU options. */
 export function quotaVcpusOf(instanceType: string): number {
-  return findInstanceType(instanceType)?.VCpuInfo?.DefaultVCpus ?? 1;
+  return runtimeVcpus(instanceType);
 }
 
 /** The vCPUs the account's instances hold in a region, by On-Demand bucket. */
@@ -206,24 +206,13 @@ export async function hostUsage(db: Tx): Promise<{ vcpus: number; memoryMiB: num
     const key = `${r.instance_type}\u0000${r.launch_options}`;
     let v = vcpusOf.get(key);
     if (v === undefined) {
-      v = effectiveVcpus(r.instance_type, launchOptionsOf(r).CpuOptions);
+      v = runtimeVcpus(r.instance_type, launchOptionsOf(r).CpuOptions);
       vcpusOf.set(key, v);
     }
     vcpus += v;
-    memoryMiB += memoryMiBOf(r.instance_type);
+    memoryMiB += runtimeMemoryMiB(r.instance_type);
   }
   return { vcpus, memoryMiB };
-}
-
-/** The vCPUs an instance runs with: cores × threads when it was launched with CPU options (as the runtime gives it). */
-export function effectiveVcpus(instanceType: string, cpu: { CoreCount?: number; ThreadsPerCore?: number } | undefined): number {
-  if (cpu?.CoreCount && cpu.ThreadsPerCore) return cpu.CoreCount * cpu.ThreadsPerCore;
-  return quotaVcpusOf(instanceType);
-}
-
-/** The memory limit an instance of this type runs with (as the runtime gives it). */
-export function memoryMiBOf(instanceType: string): number {
-  return findInstanceType(instanceType)?.MemoryInfo?.SizeInMiB ?? 512;
 }
 
 // ---------------------------------------------------------------------------------------------
