@@ -3,7 +3,8 @@
 //
 //   instance.metadata  (older stores) → a vpc.sync of the instance's VPC, which now carries the hop limit
 //   metrics.sample     every CUMULO_METRICS_INTERVAL_MS: counters of the running instances into
-//                      instance_metrics; samples older than CUMULO_METRICS_RETENTION_MS go
+//                      instance_metrics, with their StatusCheckFailed metrics; samples older
+//                      than CUMULO_METRICS_RETENTION_MS go
 //
 // and what a server does with its host at start (adoptHost) and when an instance ends (watchNow).
 import { hostname } from 'node:os';
@@ -12,6 +13,7 @@ import { queueVpcSync } from '../services/ec2/common/network-sync.js';
 import { insertJob } from '../store/jobs.js';
 import { syncVpcNow, vpcsWithInstancesUp } from './network.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+import { ensureVolumeChecker, statusDatapoints } from './status-checks.js';
 
 type Job = Parameters<Reconciler>[0];
 
@@ -42,7 +44,8 @@ async function sample(_job: Job, deps: ControllerDeps): Promise<JobResult> {
   const next = { retryAt: new Date(Date.now() + metricsInterval()) };
   const driver = deps.driver;
   if (!hasAbility<MetricsSource>(driver, 'metrics')) return;
-  const running = await deps.db.selectFrom('instances').select(['id', 'account_id', 'region']).where('state', '=', 'running').execute();
+  const running = await deps.db.selectFrom('instances').select(['id', 'account_id', 'region', 'boots']).where('state', '=', 'running').execute();
+  const checks = await statusDatapoints(deps.db, running);
   const at = new Date().toISOString();
   const rows = [];
   for (const i of running) {
@@ -67,9 +70,11 @@ async function sample(_job: Job, deps: ControllerDeps): Promise<JobResult> {
       net_out_bytes: c.netOutBytes,
       net_in_packets: c.netInPackets,
       net_out_packets: c.netOutPackets,
+      // Every row the same columns (a multi-row insert); null: no check of this boot known yet.
+      ...(checks.get(i.id) ?? { status_check_failed: null, status_check_failed_system: null, status_check_failed_instance: null }),
     });
   }
-  // 19 columns a row: well under SQLite's 32766 bound parameters per statement.
+  // 22 columns a row: well under SQLite's 32766 bound parameters per statement.
   for (let k = 0; k < rows.length; k += 1000) await deps.db.insertInto('instance_metrics').values(rows.slice(k, k + 1000)).execute();
   await deps.db.deleteFrom('instance_metrics').where('at', '<', new Date(Date.now() - metricsRetention()).toISOString()).execute();
   return next;
@@ -93,6 +98,7 @@ export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'driver' | 'lo
   }
   await adoptVpcs(deps);
   await deps.db.updateTable('jobs').set({ run_at: new Date().toISOString() }).where('kind', '=', 'instance.watch').where('locked_by', 'is', null).execute();
+  await ensureVolumeChecker(deps);
   // The sampler: one per host, made once.
   if (hasAbility<MetricsSource>(deps.driver, 'metrics')) {
     const have = await deps.db.selectFrom('jobs').select('id').where('kind', '=', 'metrics.sample').where('resource_id', '=', samplerId()).executeTakeFirst();

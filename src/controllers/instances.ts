@@ -10,7 +10,8 @@
 //   instance.terminate  shutting-down → driver.delete → terminated, volumes, interfaces and public IPs
 //                       released, VPC sync queued
 //   instance.watch      running: polls the driver; a shutdown from inside follows the instance's
-//                       InstanceInitiatedShutdownBehavior, a vanished instance is booted again
+//                       InstanceInitiatedShutdownBehavior, a vanished instance is booted again;
+//                       status checks are recorded (status-checks.ts)
 //   instance.purge      terminated for terminatedRetentionMs → the row and its leftovers are deleted
 import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/compute/driver.js';
 import { isUntrustedFilesystemError } from '../host/storage/fsck.js';
@@ -25,6 +26,7 @@ import { volumeLimits } from '../services/ec2/volumes/store.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
 import { insertJob } from '../store/jobs.js';
 import { syncVpcNow } from './network.js';
+import { forgetStatusChecks, recordStatusChecks } from './status-checks.js';
 
 type InstanceRow = Row<'instances'>;
 type Job = Parameters<Reconciler>[0];
@@ -385,6 +387,7 @@ async function watch(job: Job, deps: ControllerDeps): Promise<JobResult> {
         await deps.db.updateTable('instances').set(consoleSet(output, now.toISOString())).where('id', '=', row.id).execute();
       }
     }
+    await recordStatusChecks(deps, row);
     return next;
   }
   if (seen.state === 'missing') {
@@ -421,6 +424,7 @@ async function purge(job: Job, deps: ControllerDeps): Promise<JobResult> {
   await deps.db.transaction().execute(async (trx) => {
     await release(trx, row.id, { allVolumes: false });
     await trx.deleteFrom('tags').where('resource_id', '=', row.id).execute();
+    await forgetStatusChecks(trx, row.id);
     await trx.deleteFrom('instances').where('id', '=', row.id).where('state', '=', 'terminated').execute();
   });
 }

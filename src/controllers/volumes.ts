@@ -2,7 +2,8 @@
 // driver's BlockStorage ability (a driver without it, the fake, only moves the state on), and
 // records the outcome guarded by the state it started from. All are safe to run again.
 //
-//   volume.create   creating → driver.createVolume → available
+//   volume.create   creating → driver.createVolume → available; a snapshot gone or in error, or a
+//                   PermanentFailure of the driver → error
 //   volume.delete   deleting → driver.deleteVolume → row and tags gone; a row already gone
 //                   (DeleteOnTermination at terminate) → its data goes from the host
 //   volume.attach   attachment attaching → driver.attachVolume when the instance runs → attached
@@ -13,7 +14,7 @@
 //   volume.modify   modification modifying → driver.resizeVolume / setVolumeLimits (live on the
 //                   running instances it is attached to) → the volume takes the target → optimizing
 //                   → completed
-import { hasAbility, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
+import { hasAbility, PermanentFailure, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
 import { accountDataKey } from '../services/ec2/volumes/keys.js';
 import { volumeLimits, type VolumeShape } from '../services/ec2/volumes/store.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
@@ -40,19 +41,36 @@ async function createVolume(job: Job, deps: ControllerDeps): Promise<JobResult> 
   const row = await deps.db.selectFrom('volumes').selectAll().where('id', '=', job.resource_id).executeTakeFirst();
   if (!row || row.state !== 'creating') return;
   const bs = blockStorage(deps);
+  // Made from a snapshot that failed or is gone: no retry brings it back.
+  if (row.snapshot_id) {
+    const snap = await deps.db.selectFrom('snapshots').select('state').where('id', '=', row.snapshot_id).executeTakeFirst();
+    if (!snap || snap.state === 'error') return volumeFailed(deps, row.id, `its snapshot ${row.snapshot_id} is ${snap ? 'in error' : 'gone'}`);
+  }
   if (bs) {
     // The account's data key exists before its first encrypted volume is written.
     if (row.encrypted) await accountDataKey(deps.db, deps.secrets, row.account_id);
-    await bs.createVolume({
-      volumeId: row.id,
-      accountId: row.account_id,
-      region: row.region,
-      sizeGiB: row.size_gib,
-      ...(row.snapshot_id ? { snapshotId: row.snapshot_id } : {}),
-      encrypted: row.encrypted === 1,
-    });
+    try {
+      await bs.createVolume({
+        volumeId: row.id,
+        accountId: row.account_id,
+        region: row.region,
+        sizeGiB: row.size_gib,
+        ...(row.snapshot_id ? { snapshotId: row.snapshot_id } : {}),
+        encrypted: row.encrypted === 1,
+      });
+    } catch (e) {
+      if (e instanceof PermanentFailure) return volumeFailed(deps, row.id, e.message);
+      throw e;
+    }
   }
   await deps.db.updateTable('volumes').set({ state: 'available' }).where('id', '=', row.id).where('state', '=', 'creating').execute();
+}
+
+/** A volume whose build cannot succeed: `error`, as EC2 shows it (DeleteVolume still removes it). */
+async function volumeFailed(deps: ControllerDeps, volumeId: string, why: string): Promise<void> {
+  deps.log(`volumes: creating ${volumeId} failed for good: ${why}`);
+  if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(volumeId).catch(() => undefined);
+  await deps.db.updateTable('volumes').set({ state: 'error' }).where('id', '=', volumeId).where('state', '=', 'creating').execute();
 }
 
 async function deleteVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {

@@ -471,6 +471,34 @@ export interface InstanceMetricsTable {
   net_out_bytes: number;
   net_in_packets: number;
   net_out_packets: number;
+  /** EC2's StatusCheckFailed metrics at the sample's time: 0 or 1, null when no check was known. */
+  status_check_failed: number | null;
+  status_check_failed_system: number | null;
+  status_check_failed_instance: number | null;
+}
+
+export type CheckStatus = 'passed' | 'failed' | 'insufficient-data';
+
+/** The last status checks of an instance's boot, as its host observed them (controllers/status-checks.ts). */
+export interface InstanceStatusChecksTable {
+  instance_id: string;
+  account_id: string;
+  region: string;
+  /** The instances.boots value they were taken in: an older boot's are not this boot's. */
+  boot: number;
+  system_status: CheckStatus;
+  system_failed_since: Time | null;
+  instance_status: CheckStatus;
+  instance_failed_since: Time | null;
+  checked_at: Time;
+}
+
+/** The last check of a volume's backing on its host. */
+export interface VolumeStatusChecksTable {
+  volume_id: string;
+  status: CheckStatus;
+  failed_since: Time | null;
+  checked_at: Time;
 }
 
 export interface Database {
@@ -508,6 +536,8 @@ export interface Database {
   public_ip_pools: PublicIpPoolsTable;
   instance_metrics: InstanceMetricsTable;
   uid_ranges: UidRangesTable;
+  instance_status_checks: InstanceStatusChecksTable;
+  volume_status_checks: VolumeStatusChecksTable;
 }
 
 /** An instance's range of host uids/gids (its user namespace); see services/ec2/instances/uid-ranges.ts. */

@@ -89,6 +89,14 @@ export interface InstanceDriver {
   list(): Promise<string[]>;
 }
 
+/**
+ * A failure that retrying cannot mend (e.g. the snapshot a volume is made from is not in the block
+ * store): the controller moves the resource to its failure state at once instead of retrying.
+ */
+export class PermanentFailure extends Error {
+  override name = 'PermanentFailure';
+}
+
 // Optional abilities: a driver implements the ones it has; callers check with hasAbility().
 
 /** A driver with host state: set up before use, let go of at server stop. */
@@ -127,6 +135,26 @@ export interface InstanceCounters {
 export interface MetricsSource {
   /** Undefined when the instance is not running here. */
   metrics(instanceId: string): Promise<InstanceCounters | undefined>;
+}
+
+/**
+ * One status check's outcome, as EC2 names a check detail's status: passed, failed, or
+ * insufficient-data (the driver cannot tell). `reason` says what failed, for the server's log.
+ */
+export interface CheckOutcome {
+  status: 'passed' | 'failed' | 'insufficient-data';
+  reason?: string;
+}
+
+/**
+ * EC2's two status checks of a running instance, observed on the host: the system check (what the
+ * host owes the instance: the driver holds it and its network path is there) and the instance check
+ * (the guest: its init alive, its primary interface up and answering). Cheap: run every poll.
+ */
+export interface StatusChecks {
+  checkStatus(instanceId: string): Promise<{ system: CheckOutcome; instance: CheckOutcome }>;
+  /** An EBS volume's backing on this host (its data there; when inUse, its block device too). */
+  checkVolume(volumeId: string, opts: { inUse: boolean }): Promise<CheckOutcome>;
 }
 
 /** An EBS volume as the host makes it. */

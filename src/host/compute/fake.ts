@@ -1,6 +1,6 @@
 // The fake driver: runs nothing, remembers states in memory. For unit tests of the control plane,
 // never the default path once a real driver exists.
-import type { DriverInfo, InstanceDriver, InstanceSpec, Observed } from './driver.js';
+import type { CheckOutcome, DriverInfo, InstanceDriver, InstanceSpec, Observed, StatusChecks } from './driver.js';
 
 interface FakeInstance {
   spec: InstanceSpec;
@@ -9,13 +9,15 @@ interface FakeInstance {
   boots: number;
 }
 
-export class FakeDriver implements InstanceDriver {
+export class FakeDriver implements InstanceDriver, StatusChecks {
   private instances = new Map<string, FakeInstance>();
   /** Test hook: make the next operation on an instance fail. */
   failNext = new Map<string, string>();
+  /** Test hook: what a check of the instance finds wrong (the fake has no host or guest to break). */
+  impaired = new Map<string, { system?: string; instance?: string }>();
 
   info(): DriverInfo {
-    return { name: 'fake', description: 'records instance states in memory; runs nothing', isolation: 'none', features: ['reboot', 'console-output'] };
+    return { name: 'fake', description: 'records instance states in memory; runs nothing', isolation: 'none', features: ['reboot', 'console-output', 'status-checks'] };
   }
 
   private check(id: string, op: string): void {
@@ -74,5 +76,22 @@ export class FakeDriver implements InstanceDriver {
 
   async list(): Promise<string[]> {
     return [...this.instances.keys()];
+  }
+
+  /**
+   * What the fake can tell: whether it holds the instance running (system); it runs no guest, so
+   * the instance check is insufficient-data unless a test impaired it.
+   */
+  async checkStatus(id: string): Promise<{ system: CheckOutcome; instance: CheckOutcome }> {
+    const i = this.instances.get(id);
+    const hurt = this.impaired.get(id) ?? {};
+    const system: CheckOutcome = !i || i.state !== 'running' ? { status: 'failed', reason: 'the fake driver does not run it' } : hurt.system ? { status: 'failed', reason: hurt.system } : { status: 'passed' };
+    const instance: CheckOutcome = hurt.instance ? { status: 'failed', reason: hurt.instance } : { status: 'insufficient-data', reason: 'the fake driver runs no guest' };
+    return { system, instance };
+  }
+
+  /** The fake stores no volume data: nothing to check. */
+  async checkVolume(): Promise<CheckOutcome> {
+    return { status: 'insufficient-data', reason: 'the fake driver stores no volume data' };
   }
 }

@@ -34,7 +34,10 @@ import { RegionSnapshotStores } from '../../storage/snapshots.js';
 import type { XfsVolumeStore } from '../../storage/xfs-store.js';
 import type { VpcSpec } from '../../network/vpc-spec.js';
 import type { AttachedVolumeSpec, BlockStorage, SnapshotResult, VolumeLimits, VolumeSpec } from '../driver.js';
-import type { DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, VolumeDeletion, VpcNetworking } from '../driver.js';
+import type { CheckOutcome, DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, StatusChecks, VolumeDeletion, VpcNetworking } from '../driver.js';
+import { PermanentFailure } from '../driver.js';
+import { instanceNetns } from '../../network/names.js';
+import { probeStatus } from './status.js';
 import { readCounters } from './metrics.js';
 import { cpuSet, ociConfig, withVolumes, type OciVolume } from './oci.js';
 import { LiveVolumes, ociVolume } from './volumes.js';
@@ -137,7 +140,7 @@ class Locks {
   }
 }
 
-export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, MetricsSource, VolumeDeletion, VpcNetworking, BlockStorage {
+export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, MetricsSource, StatusChecks, VolumeDeletion, VpcNetworking, BlockStorage {
   readonly home: string;
   readonly tag: string;
   readonly instancesDir: string;
@@ -175,7 +178,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       name: 'runc',
       description: 'OCI containers (runc + conmon): own namespaces, cgroup limits of the instance type, booted from an EBS root volume',
       isolation: 'container',
-      features: ['reboot', 'console-output', 'metrics', 'instance-store', 'metadata-options', 'vpc', 'ebs'],
+      features: ['reboot', 'console-output', 'metrics', 'status-checks', 'instance-store', 'metadata-options', 'vpc', 'ebs'],
     };
   }
 
@@ -679,7 +682,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   private async restoreVolume(spec: VolumeSpec & { snapshotId: string }): Promise<void> {
     const store = await this.snapshots.of(spec.region);
     const info = await store.info(spec.snapshotId);
-    if (!info) throw new Error(`snapshot ${spec.snapshotId} is not in the block store of ${spec.region}`);
+    if (!info) throw new PermanentFailure(`snapshot ${spec.snapshotId} is not in the block store of ${spec.region}`);
     const key = info.encrypted ? await this.keyFor(spec.accountId) : undefined;
     if (spec.encrypted || info.encrypted) {
       const volumeKey = await this.keyFor(spec.accountId);
@@ -865,6 +868,22 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     // The instance's eth<n> as it sees them: its init's /proc/<pid>/net/dev is its namespace's.
     const net = parseNetDev(await readFile(`/proc/${state.pid}/net/dev`, 'utf8').catch(() => ''));
     return { ...c, ...net };
+  }
+
+  /** EC2's system and instance checks, from the host's view of the container and its network (status.ts). */
+  async checkStatus(id: string): Promise<{ system: CheckOutcome; instance: CheckOutcome }> {
+    const spec = await this.readSpec(id).catch(() => undefined);
+    if (!spec) return { system: { status: 'failed', reason: 'the driver does not hold the instance' }, instance: { status: 'insufficient-data', reason: 'no instance to probe' } };
+    const container = await this.rt.state(id);
+    const primary = spec.interfaces?.find((i) => i.deviceIndex === 0);
+    return probeStatus({ tag: this.tag, instanceId: id, instanceNetns: instanceNetns(this.tag, id), vpcId: spec.vpcId, primary, container });
+  }
+
+  /** A volume's backing: its file in the volume store, and when in use, a live loop device over it (or over its plaintext export). */
+  async checkVolume(volumeId: string, opts: { inUse: boolean }): Promise<CheckOutcome> {
+    if (!(await this.opts.volumes.exists(volumeId))) return { status: 'failed', reason: `its file ${this.opts.volumes.fileOf(volumeId)} is missing` };
+    if (opts.inUse && !(await this.opts.volumes.devicesOf(volumeId)).length) return { status: 'failed', reason: 'no block device serves it' };
+    return { status: 'passed' };
   }
 
   /**

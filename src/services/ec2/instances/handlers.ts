@@ -36,6 +36,8 @@ import { admitStart, checkGroupsPerInstance } from '../quotas/check.js';
 import { resolveSecurityGroups } from '../security-groups/store.js';
 import { tagsOf } from '../tags/store.js';
 import { instanceFilters, instanceStatusFilters } from './filters.js';
+import { checkSummaries, ebsSummary } from './status.js';
+import type { Row } from '../../../store/schema.js';
 import { decodeUserData, metadataOptions, runInstances } from './run.js';
 import { operationNotPermitted, stateOf, stateReasons, transition, userInitiated, type Action } from './states.js';
 import {
@@ -104,20 +106,43 @@ async function addInterfaceTags(ctx: Ctx, views: InstanceView[]): Promise<void> 
   for (const v of views) v.interfaceTags = (v.instance.NetworkInterfaces ?? []).flatMap((n) => tags.get(n.NetworkInterfaceId!) ?? []);
 }
 
-function statusOf(row: InstanceRow): InstanceStatus {
-  const running = row.state === 'running';
-  const summary = (name: 'reachability' | 'attached') =>
-    running ? { Status: 'ok' as const, Details: [{ Name: name as 'reachability', Status: 'passed' as const }] } : { Status: 'not-applicable' as const };
+function statusOf(row: InstanceRow, check: Row<'instance_status_checks'> | undefined, volumes: { volumeId: string; check?: Row<'volume_status_checks'> }[]): InstanceStatus {
+  const { system, instance } = checkSummaries(row, check);
   return {
     AvailabilityZone: row.availability_zone,
     AvailabilityZoneId: zoneId(row.availability_zone),
     InstanceId: row.id,
     InstanceState: stateOf(row.state),
-    InstanceStatus: summary('reachability'),
-    SystemStatus: summary('reachability'),
-    AttachedEbsStatus: running ? { Status: 'ok', Details: [{ Name: 'reachability', Status: 'passed' }] } : { Status: 'not-applicable' },
+    InstanceStatus: instance,
+    SystemStatus: system,
+    AttachedEbsStatus: ebsSummary(row.state === 'running', volumes),
     Operator: { Managed: false },
   };
+}
+
+/** What the hosts last observed of these instances and their attached volumes (never asked of the host here). */
+async function checksOf(ctx: Ctx, rows: InstanceRow[]) {
+  const ids = rows.filter((r) => r.state === 'running').map((r) => r.id);
+  const checks = new Map<string, Row<'instance_status_checks'>>();
+  const volumes = new Map<string, { volumeId: string; check?: Row<'volume_status_checks'> }[]>();
+  for (let k = 0; k < ids.length; k += 500) {
+    const part = ids.slice(k, k + 500);
+    for (const c of await ctx.db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', part).execute()) checks.set(c.instance_id, c);
+    const attached = await ctx.db
+      .selectFrom('volume_attachments')
+      .leftJoin('volume_status_checks', 'volume_status_checks.volume_id', 'volume_attachments.volume_id')
+      .select(['volume_attachments.instance_id', 'volume_attachments.volume_id', 'volume_status_checks.status', 'volume_status_checks.failed_since', 'volume_status_checks.checked_at'])
+      .where('volume_attachments.instance_id', 'in', part)
+      .where('volume_attachments.state', '=', 'attached')
+      .execute();
+    for (const a of attached) {
+      const list = volumes.get(a.instance_id) ?? [];
+      const check = a.status && a.checked_at ? { volume_id: a.volume_id, status: a.status, failed_since: a.failed_since, checked_at: a.checked_at } : undefined;
+      list.push({ volumeId: a.volume_id, check });
+      volumes.set(a.instance_id, list);
+    }
+  }
+  return { checks, volumes };
 }
 
 async function describeInstanceStatus(ctx: Ctx, input: DescribeInstanceStatusRequest): Promise<DescribeInstanceStatusResult> {
@@ -135,7 +160,8 @@ async function describeInstanceStatus(ctx: Ctx, input: DescribeInstanceStatusReq
   }
   // Without IncludeAllInstances, only running instances have a status to report.
   if (!input.IncludeAllInstances) rows = rows.filter((r) => r.state === 'running');
-  const statuses = applyFilters(rows.map(statusOf), input.Filters, instanceStatusFilters).sort(byKey((s) => s.InstanceId!));
+  const seen = await checksOf(ctx, rows);
+  const statuses = applyFilters(rows.map((r) => statusOf(r, seen.checks.get(r.id), seen.volumes.get(r.id) ?? [])), input.Filters, instanceStatusFilters).sort(byKey((s) => s.InstanceId!));
   const page = paginate(statuses, (s) => s.InstanceId!, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });
   return { InstanceStatuses: page.items, NextToken: page.nextToken };
 }

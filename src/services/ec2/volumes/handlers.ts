@@ -423,6 +423,37 @@ async function describeVolumesModifications(ctx: Ctx, input: DescribeVolumesModi
   return { VolumesModifications: page.items, NextToken: page.nextToken };
 }
 
+/**
+ * A volume's status: a volume whose creation failed (error) or whose backing the host found broken
+ * is impaired with io-enabled failed (an ImpairedSince event for the latter); creating, or not
+ * checked yet (or too long ago), is insufficient-data; a backing found whole is ok.
+ */
+export function volumeStatusOf(
+  r: { id: string; availability_zone: string; state: string },
+  check: { status: string; failed_since: string | null; checked_at: string } | undefined,
+  now = Date.now(),
+): VolumeStatusItem {
+  const item = (status: 'ok' | 'impaired' | 'insufficient-data', io: 'passed' | 'failed' | 'insufficient-data', events: VolumeStatusItem['Events'] = []): VolumeStatusItem => ({
+    VolumeId: r.id,
+    AvailabilityZone: r.availability_zone,
+    VolumeStatus: { Status: status, Details: [{ Name: 'io-enabled', Status: io }, { Name: 'io-performance', Status: 'not-applicable' }] },
+    Actions: [],
+    Events: events,
+  });
+  if (r.state === 'error') return item('impaired', 'failed');
+  if (r.state === 'creating' || !check || now - Date.parse(check.checked_at) > volumeCheckStaleMs()) return item('insufficient-data', 'insufficient-data');
+  if (check.status === 'failed') {
+    const since = check.failed_since ? new Date(check.failed_since) : undefined;
+    return item('impaired', 'failed', [{ EventType: 'potential-data-inconsistency', Description: 'The volume\'s data on its host is missing or no longer served: I/O to it fails.', NotBefore: since, EventId: `evol-${r.id.slice(4)}` }]);
+  }
+  return item(check.status === 'passed' ? 'ok' : 'insufficient-data', check.status === 'passed' ? 'passed' : 'insufficient-data');
+}
+
+/** A check older than ten polls (5 minutes by default) says nothing of the volume now. */
+function volumeCheckStaleMs(): number {
+  return 10 * (Number(process.env.CUMULO_INSTANCE_POLL_MS) || 30_000);
+}
+
 async function describeVolumeStatus(ctx: Ctx, input: DescribeVolumeStatusRequest): Promise<DescribeVolumeStatusResult> {
   const ids = input.VolumeIds?.length ? [...new Set(input.VolumeIds)] : undefined;
   for (const id of ids ?? []) checkVolumeId(id);
@@ -440,22 +471,13 @@ async function describeVolumeStatus(ctx: Ctx, input: DescribeVolumeStatusRequest
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length) throw volumesNotFound(missing);
   }
-  const items: VolumeStatusItem[] = rows.map((r) => {
-    const ok = r.state !== 'error';
-    return {
-      VolumeId: r.id,
-      AvailabilityZone: r.availability_zone,
-      VolumeStatus: {
-        Status: r.state === 'creating' ? 'insufficient-data' : ok ? 'ok' : 'impaired',
-        Details: [
-          { Name: 'io-enabled', Status: ok ? 'passed' : 'failed' },
-          { Name: 'io-performance', Status: 'not-applicable' },
-        ],
-      },
-      Actions: [],
-      Events: [],
-    };
-  });
+  // The hosts' last check of each volume's backing (controllers/status-checks.ts), never the host itself.
+  const checks = new Map<string, { status: string; failed_since: string | null; checked_at: string }>();
+  const live = rows.filter((r) => r.state === 'available' || r.state === 'in-use').map((r) => r.id);
+  for (let k = 0; k < live.length; k += 500) {
+    for (const c of await ctx.db.selectFrom('volume_status_checks').selectAll().where('volume_id', 'in', live.slice(k, k + 500)).execute()) checks.set(c.volume_id, c);
+  }
+  const items: VolumeStatusItem[] = rows.map((r) => volumeStatusOf(r, checks.get(r.id)));
   const matched = applyFilters(items, input.Filters, volumeStatusFilters).sort(byKey((v) => v.VolumeId!));
   const page = paginate(matched, (v) => v.VolumeId!, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });
   return { VolumeStatuses: page.items, NextToken: page.nextToken };

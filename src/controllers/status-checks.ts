@@ -1,0 +1,155 @@
+// Status checks, observed on the host and recorded in the store (DescribeInstanceStatus and
+// DescribeVolumeStatus read them; handlers never ask the host):
+//
+//   instance.watch   (instances.ts) calls recordStatusChecks on each poll of a running instance:
+//                    the driver's system and instance checks, at most once a poll interval, into
+//                    instance_status_checks (with since when each has failed)
+//   volume.check     every poll interval, one per host: each volume's backing (its data on the
+//                    host; in use by a running instance, its block device too) into volume_status_checks
+//
+// The metrics sampler (host.ts) copies the current checks into each instance_metrics sample as
+// StatusCheckFailed, StatusCheckFailed_System and StatusCheckFailed_Instance (statusDatapoints).
+import { hostname } from 'node:os';
+import { hasAbility, type CheckOutcome, type StatusChecks } from '../host/compute/driver.js';
+import type { Tx } from '../store/db.js';
+import type { CheckStatus, Row } from '../store/schema.js';
+import { insertJob } from '../store/jobs.js';
+import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+
+type Job = Parameters<Reconciler>[0];
+
+/** How often checks run: the instance poll (CUMULO_INSTANCE_POLL_MS), 30 s by default. */
+export function checkInterval(): number {
+  return Number(process.env.CUMULO_INSTANCE_POLL_MS) || 30_000;
+}
+
+export function registerStatusCheckControllers(runner: Runner): void {
+  runner.register('volume.check', checkVolumes);
+}
+
+/** One volume checker per host: its job's resource id names the host. */
+export const volumeCheckerId = () => `volume-check:${hostname()}`;
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A failure's start: kept while it keeps failing, now when it starts, gone when it passes. */
+export function failedSince(status: CheckStatus, before: { status: CheckStatus; since: string | null } | undefined, now: string): string | null {
+  if (status !== 'failed') return null;
+  return before?.status === 'failed' && before.since ? before.since : now;
+}
+
+const insufficient = (reason: string): CheckOutcome => ({ status: 'insufficient-data', reason });
+
+/**
+ * The checks of a running instance's current boot, into instance_status_checks. Skipped when this
+ * boot's were taken less than a poll interval ago (the watcher polls faster while a boot is fresh).
+ * Never throws: a check that cannot run is recorded as insufficient-data.
+ */
+export async function recordStatusChecks(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>, row: Pick<Row<'instances'>, 'id' | 'account_id' | 'region' | 'boots'>): Promise<void> {
+  try {
+    const before = await deps.db.selectFrom('instance_status_checks').selectAll().where('instance_id', '=', row.id).executeTakeFirst();
+    const same = before?.boot === row.boots ? before : undefined;
+    if (same && Date.now() - Date.parse(same.checked_at) < checkInterval() * 0.9) return;
+    const driver = deps.driver;
+    const seen = hasAbility<StatusChecks>(driver, 'checkStatus')
+      ? await driver.checkStatus(row.id).catch((e) => ({ system: insufficient(`the check failed: ${message(e)}`), instance: insufficient(`the check failed: ${message(e)}`) }))
+      : { system: insufficient('the driver has no status checks'), instance: insufficient('the driver has no status checks') };
+    const now = new Date().toISOString();
+    const values = {
+      account_id: row.account_id,
+      region: row.region,
+      boot: row.boots,
+      system_status: seen.system.status,
+      system_failed_since: failedSince(seen.system.status, same && { status: same.system_status, since: same.system_failed_since }, now),
+      instance_status: seen.instance.status,
+      instance_failed_since: failedSince(seen.instance.status, same && { status: same.instance_status, since: same.instance_failed_since }, now),
+      checked_at: now,
+    };
+    for (const [name, was, is] of [
+      ['system', same?.system_status, seen.system],
+      ['instance', same?.instance_status, seen.instance],
+    ] as const) {
+      if (is.status !== was && (is.status === 'failed' || was === 'failed')) deps.log(`instances: ${row.id}: ${name} status check ${is.status}${is.reason ? `: ${is.reason}` : ''}`);
+    }
+    await deps.db
+      .insertInto('instance_status_checks')
+      .values({ instance_id: row.id, ...values })
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet(values))
+      .execute();
+  } catch (e) {
+    deps.log(`instances: ${row.id}: recording status checks failed: ${message(e)}`);
+  }
+}
+
+/** An instance's checks go with its row (purge). */
+export async function forgetStatusChecks(db: Tx, instanceId: string): Promise<void> {
+  await db.deleteFrom('instance_status_checks').where('instance_id', '=', instanceId).execute();
+}
+
+/** The StatusCheckFailed metrics of these running instances now (0 or 1; null where no check of this boot is known). */
+export async function statusDatapoints(db: Tx, instances: Pick<Row<'instances'>, 'id' | 'boots'>[]): Promise<Map<string, { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null }>> {
+  const out = new Map<string, { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null }>();
+  const ids = instances.map((i) => i.id);
+  const rows = [];
+  for (let k = 0; k < ids.length; k += 500) rows.push(...(await db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', ids.slice(k, k + 500)).execute()));
+  const boots = new Map(instances.map((i) => [i.id, i.boots]));
+  for (const r of rows) {
+    if (boots.get(r.instance_id) !== r.boot) continue;
+    out.set(r.instance_id, statusMetrics(r.system_status, r.instance_status));
+  }
+  return out;
+}
+
+/** EC2's definitions: each is 1 when its check failed, 0 when it passed; StatusCheckFailed is 1 when either failed. */
+export function statusMetrics(system: CheckStatus, instance: CheckStatus): { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null } {
+  const bit = (s: CheckStatus) => (s === 'failed' ? 1 : s === 'passed' ? 0 : null);
+  const sys = bit(system);
+  const ins = bit(instance);
+  const any = sys === 1 || ins === 1 ? 1 : sys === 0 && ins === 0 ? 0 : null;
+  return { status_check_failed: any, status_check_failed_system: sys, status_check_failed_instance: ins };
+}
+
+/** At server start: the volume checker of this host, once (when the driver can check volumes). */
+export async function ensureVolumeChecker(deps: Pick<ControllerDeps, 'db' | 'driver'>): Promise<void> {
+  if (!hasAbility<StatusChecks>(deps.driver, 'checkVolume')) return;
+  const have = await deps.db.selectFrom('jobs').select('id').where('kind', '=', 'volume.check').where('resource_id', '=', volumeCheckerId()).executeTakeFirst();
+  if (!have) await insertJob(deps.db, { kind: 'volume.check', resourceId: volumeCheckerId(), accountId: '', region: '', runAt: new Date() });
+}
+
+async function checkVolumes(_job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const driver = deps.driver;
+  if (!hasAbility<StatusChecks>(driver, 'checkVolume')) return;
+  const next = { retryAt: new Date(Date.now() + checkInterval()) };
+  const volumes = await deps.db.selectFrom('volumes').select(['id', 'state']).where('state', 'in', ['available', 'in-use']).execute();
+  // In use: attached to an instance that runs (its block device is then expected on the host).
+  const used = new Set(
+    (
+      await deps.db
+        .selectFrom('volume_attachments')
+        .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
+        .select('volume_attachments.volume_id')
+        .where('volume_attachments.state', '=', 'attached')
+        .where('instances.state', '=', 'running')
+        .execute()
+    ).map((r) => r.volume_id),
+  );
+  const before = new Map((await deps.db.selectFrom('volume_status_checks').selectAll().execute()).map((r) => [r.volume_id, r]));
+  for (const v of volumes) {
+    const seen = await driver.checkVolume(v.id, { inUse: used.has(v.id) }).catch((e) => insufficient(`the check failed: ${message(e)}`));
+    const was = before.get(v.id);
+    const now = new Date().toISOString();
+    // A volume deleted meanwhile has no row to check any more.
+    const still = await deps.db.selectFrom('volumes').select('state').where('id', '=', v.id).executeTakeFirst();
+    if (!still || (still.state !== 'available' && still.state !== 'in-use')) continue;
+    if (seen.status !== was?.status && (seen.status === 'failed' || was?.status === 'failed')) deps.log(`volumes: ${v.id}: io-enabled check ${seen.status}${seen.reason ? `: ${seen.reason}` : ''}`);
+    const values = { status: seen.status, failed_since: failedSince(seen.status, was && { status: was.status, since: was.failed_since }, now), checked_at: now };
+    await deps.db.insertInto('volume_status_checks').values({ volume_id: v.id, ...values }).onConflict((oc) => oc.column('volume_id').doUpdateSet(values)).execute();
+  }
+  // Checks of volumes that are gone.
+  const live = new Set(volumes.map((v) => v.id));
+  const gone = [...before.keys()].filter((id) => !live.has(id));
+  for (let k = 0; k < gone.length; k += 500) await deps.db.deleteFrom('volume_status_checks').where('volume_id', 'in', gone.slice(k, k + 500)).execute();
+  return next;
+}
