@@ -27,7 +27,6 @@ import {
   TerminateInstancesCommand,
   paginateDescribeInstances,
   waitUntilInstanceRunning,
-  waitUntilInstanceStatusOk,
   waitUntilInstanceStopped,
   waitUntilInstanceTerminated,
   type Instance,
@@ -153,16 +152,37 @@ describe('the lifecycle', () => {
     expect(now.NetworkInterfaces![0]!.Attachment!.Status).toBe('attached');
   });
 
-  test('status checks pass once running', async () => {
-    await waitUntilInstanceStatusOk({ client: ec2, ...wait }, { InstanceIds: [id] });
+  test('status checks: initializing, then what the fake driver can tell (system ok, no guest to check), impaired when a check fails', async () => {
+    const first = await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }));
+    expect(['initializing', 'ok']).toContain(first.InstanceStatuses![0]!.SystemStatus!.Status);
+    await until(async () => (await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }))).InstanceStatuses![0]!.SystemStatus!.Status === 'ok');
     const out = await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }));
     expect(out.InstanceStatuses![0]).toMatchObject({
       InstanceId: id,
       AvailabilityZone: 'us-east-1a',
       InstanceState: { Code: 16, Name: 'running' },
-      InstanceStatus: { Status: 'ok', Details: [{ Name: 'reachability', Status: 'passed' }] },
-      SystemStatus: { Status: 'ok' },
+      // The fake runs no guest: it cannot say the guest is reachable.
+      InstanceStatus: { Status: 'insufficient-data', Details: [{ Name: 'reachability', Status: 'insufficient-data' }] },
+      SystemStatus: { Status: 'ok', Details: [{ Name: 'reachability', Status: 'passed' }] },
     });
+    const fake = s.app.driver as FakeDriver;
+    fake.impaired.set(id, { instance: 'test: the guest stopped answering' });
+    try {
+      await until(async () => (await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }))).InstanceStatuses![0]!.InstanceStatus!.Status === 'impaired');
+      const bad = (await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }))).InstanceStatuses![0]!;
+      expect(bad.InstanceStatus!.Details).toEqual([{ Name: 'reachability', Status: 'failed', ImpairedSince: expect.any(Date) }]);
+      expect(bad.SystemStatus!.Status).toBe('ok');
+      // The filters see the recorded values.
+      const f = (name: string, v: string) => ec2.send(new DescribeInstanceStatusCommand({ Filters: [{ Name: name, Values: [v] }] })).then((r) => r.InstanceStatuses!.map((x) => x.InstanceId));
+      expect(await f('instance-status.status', 'impaired')).toContain(id);
+      expect(await f('instance-status.reachability', 'failed')).toContain(id);
+      expect(await f('instance-status.status', 'ok')).not.toContain(id);
+      expect(await f('system-status.status', 'ok')).toContain(id);
+      expect(await f('system-status.reachability', 'failed')).not.toContain(id);
+    } finally {
+      fake.impaired.delete(id);
+    }
+    await until(async () => (await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }))).InstanceStatuses![0]!.InstanceStatus!.Status === 'insufficient-data');
   });
 
   test('GetConsoleOutput returns the console in base64', async () => {

@@ -312,13 +312,39 @@ describe('ModifyVolume', () => {
 });
 
 describe('status and attributes', () => {
-  test('DescribeVolumeStatus: ok with io enabled', async () => {
+  test('DescribeVolumeStatus: the fake driver stores no data, so nothing is known of a volume\'s I/O', async () => {
     const v = await create();
     await waitUntilVolumeAvailable({ client: ec2, ...wait }, { VolumeIds: [v.VolumeId!] });
     const out = await ec2.send(new DescribeVolumeStatusCommand({ VolumeIds: [v.VolumeId!] }));
-    expect(out.VolumeStatuses).toMatchObject([{ VolumeId: v.VolumeId, AvailabilityZone: zone, VolumeStatus: { Status: 'ok', Details: [{ Name: 'io-enabled', Status: 'passed' }, { Name: 'io-performance', Status: 'not-applicable' }] } }]);
+    expect(out.VolumeStatuses).toMatchObject([
+      { VolumeId: v.VolumeId, AvailabilityZone: zone, VolumeStatus: { Status: 'insufficient-data', Details: [{ Name: 'io-enabled', Status: 'insufficient-data' }, { Name: 'io-performance', Status: 'not-applicable' }] } },
+    ]);
     const f = await ec2.send(new DescribeVolumeStatusCommand({ Filters: [{ Name: 'volume-status.status', Values: ['impaired'] }] }));
-    expect(f.VolumeStatuses).toEqual([]);
+    expect(f.VolumeStatuses!.map((x) => x.VolumeId)).not.toContain(v.VolumeId);
+  });
+
+  test('a volume whose snapshot is gone before it is built goes to error, and is impaired', async () => {
+    const snap = 'snap-0e0e0e0e0e0e0e0e0';
+    await insertSnapshot(snap);
+    // The controllers wait while the snapshot goes, as if lost between the request and the build.
+    await s.app.runner.stop();
+    let v: Volume;
+    try {
+      v = await create({ SnapshotId: snap });
+      await s.app.db.deleteFrom('snapshots').where('id', '=', snap).execute();
+    } finally {
+      s.app.runner.start();
+    }
+    await s.app.runner.idle();
+    expect((await volume(v!.VolumeId!)).State).toBe('error');
+    const st = (await ec2.send(new DescribeVolumeStatusCommand({ VolumeIds: [v!.VolumeId!] }))).VolumeStatuses![0]!;
+    expect(st.VolumeStatus).toEqual({ Status: 'impaired', Details: [{ Name: 'io-enabled', Status: 'failed' }, { Name: 'io-performance', Status: 'not-applicable' }] });
+    const f = await ec2.send(new DescribeVolumeStatusCommand({ Filters: [{ Name: 'volume-status.details-status', Values: ['failed'] }] }));
+    expect(f.VolumeStatuses!.map((x) => x.VolumeId)).toContain(v!.VolumeId);
+    const byState = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'status', Values: ['error'] }] }));
+    expect(byState.Volumes!.map((x) => x.VolumeId)).toContain(v!.VolumeId);
+    // An error volume can still be deleted.
+    await ec2.send(new DeleteVolumeCommand({ VolumeId: v!.VolumeId! }));
   });
 
   test('DescribeVolumeAttribute, ModifyVolumeAttribute', async () => {
