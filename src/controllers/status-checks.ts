@@ -122,19 +122,19 @@ async function checkVolumes(_job: Job, deps: ControllerDeps): Promise<JobResult>
   const driver = deps.driver;
   if (!hasAbility<StatusChecks>(driver, 'checkVolume')) return;
   const next = { retryAt: new Date(Date.now() + checkInterval()) };
-  const volumes = await deps.db.selectFrom('volumes').select(['id', 'state']).where('state', 'in', ['available', 'in-use']).execute();
+  const all = await deps.db.selectFrom('volumes').select(['id', 'state']).where('state', 'in', ['available', 'in-use']).execute();
+  const attached = await deps.db
+    .selectFrom('volume_attachments')
+    .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
+    .select(['volume_attachments.volume_id', 'instances.state'])
+    .where('volume_attachments.state', '=', 'attached')
+    .execute();
+  // Its data is on the host once it is available, or attached (a root volume being launched, or a
+  // volume on its way to an instance, is not there yet: not checked until it is).
+  const made = new Set(attached.map((a) => a.volume_id));
+  const volumes = all.filter((v) => v.state === 'available' || made.has(v.id));
   // In use: attached to an instance that runs (its block device is then expected on the host).
-  const used = new Set(
-    (
-      await deps.db
-        .selectFrom('volume_attachments')
-        .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
-        .select('volume_attachments.volume_id')
-        .where('volume_attachments.state', '=', 'attached')
-        .where('instances.state', '=', 'running')
-        .execute()
-    ).map((r) => r.volume_id),
-  );
+  const used = new Set(attached.filter((a) => a.state === 'running').map((a) => a.volume_id));
   const before = new Map((await deps.db.selectFrom('volume_status_checks').selectAll().execute()).map((r) => [r.volume_id, r]));
   for (const v of volumes) {
     const seen = await driver.checkVolume(v.id, { inUse: used.has(v.id) }).catch((e) => insufficient(`the check failed: ${message(e)}`));
@@ -148,7 +148,7 @@ async function checkVolumes(_job: Job, deps: ControllerDeps): Promise<JobResult>
     await deps.db.insertInto('volume_status_checks').values({ volume_id: v.id, ...values }).onConflict((oc) => oc.column('volume_id').doUpdateSet(values)).execute();
   }
   // Checks of volumes that are gone.
-  const live = new Set(volumes.map((v) => v.id));
+  const live = new Set(all.map((v) => v.id));
   const gone = [...before.keys()].filter((id) => !live.has(id));
   for (let k = 0; k < gone.length; k += 500) await deps.db.deleteFrom('volume_status_checks').where('volume_id', 'in', gone.slice(k, k + 500)).execute();
   return next;
