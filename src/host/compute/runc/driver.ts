@@ -50,7 +50,7 @@ import { isMountPoint, makeNode, releaseDev, releaseUserNetns, startInstanceSetu
 
 /** What EBS needs of the volume store beyond mounting roots (XfsVolumeStore). */
 export type EbsVolumeStore = VolumeStore &
-  Pick<XfsVolumeStore, 'fileOf' | 'blocksDir' | 'createWith' | 'resize' | 'attachDevice' | 'cloneForSnapshot' | 'mount' | 'createEmpty' | 'createEncryptedWith' | 'withPlaintext' | 'isEncrypted' | 'ownerOf' | 'devicesOf'>;
+  Pick<XfsVolumeStore, 'fileOf' | 'blocksDir' | 'createWith' | 'resize' | 'attachDevice' | 'cloneForSnapshot' | 'mount' | 'createEmpty' | 'createEncryptedWith' | 'withPlaintext' | 'isEncrypted' | 'ownerOf' | 'devicesOf' | 'luks'>;
 
 export interface RuncDriverOptions {
   home: string;
@@ -882,7 +882,10 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   /** A volume's backing: its file in the volume store, and when in use, a live loop device over it (or over its plaintext export). */
   async checkVolume(volumeId: string, opts: { inUse: boolean }): Promise<CheckOutcome> {
     if (!(await this.opts.volumes.exists(volumeId))) return { status: 'failed', reason: `its file ${this.opts.volumes.fileOf(volumeId)} is missing` };
-    if (opts.inUse && !(await this.opts.volumes.devicesOf(volumeId)).length) return { status: 'failed', reason: 'no block device serves it' };
+    if (!opts.inUse) return { status: 'passed' };
+    if (!(await this.opts.volumes.devicesOf(volumeId)).length) return { status: 'failed', reason: 'no block device serves it' };
+    // Encrypted: the loop device reads through qemu-storage-daemon's FUSE export, which must be alive.
+    if ((await this.opts.volumes.isEncrypted(volumeId)) && !(await this.opts.volumes.luks.isOpen(volumeId))) return { status: 'failed', reason: 'its decrypting export (qemu-storage-daemon) is gone' };
     return { status: 'passed' };
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { deadState, linkState, procState } from './status.js';
+import { deadState, initOutcome, linkState, procState } from './status.js';
 
 describe('procState', () => {
   test('the letter after the command name, whatever the name holds', () => {
@@ -26,5 +26,20 @@ describe('linkState', () => {
     expect(linkState('[{"ifname":"eth0","flags":["BROADCAST","MULTICAST"]}]')).toEqual({ exists: true, up: false, carrier: false });
     expect(linkState('[]')).toEqual({ exists: false, up: false, carrier: false });
     expect(linkState('not json')).toEqual({ exists: false, up: false, carrier: false });
+  });
+});
+
+describe('initOutcome', () => {
+  const stat = (state: string) => `42 (init) ${state} 0 42 42 0 -1`;
+  test('a running container whose init runs or sleeps passes', () => {
+    expect(initOutcome({ status: 'running', pid: 42 }, stat('S'))).toEqual({ status: 'passed' });
+  });
+  test('made but never started, frozen, stopped, gone, or its init stopped: failed', () => {
+    expect(initOutcome({ status: 'created', pid: 42 }, stat('S'))).toMatchObject({ status: 'failed', reason: expect.stringMatching(/never started/) });
+    expect(initOutcome({ status: 'paused', pid: 42 }, stat('D'))).toMatchObject({ status: 'failed', reason: expect.stringMatching(/frozen/) });
+    expect(initOutcome({ status: 'stopped', pid: 0 }, '')).toMatchObject({ status: 'failed' });
+    expect(initOutcome(undefined, '')).toMatchObject({ status: 'failed' });
+    expect(initOutcome({ status: 'running', pid: 42 }, '')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/gone/) });
+    expect(initOutcome({ status: 'running', pid: 42 }, stat('T'))).toMatchObject({ status: 'failed', reason: expect.stringMatching(/stopped by a signal/) });
   });
 });

@@ -101,11 +101,17 @@ async function systemCheck(p: StatusProbe): Promise<CheckOutcome> {
 }
 
 async function initCheck(c: ContainerState | undefined): Promise<CheckOutcome> {
+  const stat = c && c.pid > 0 ? await readFile(`/proc/${c.pid}/stat`, 'utf8').catch(() => '') : '';
+  return initOutcome(c, stat);
+}
+
+/** The instance check's first part, from what runc says and the init's /proc/<pid>/stat ('' when unreadable). */
+export function initOutcome(c: Pick<ContainerState, 'status' | 'pid'> | undefined, stat: string): CheckOutcome {
   if (!c || c.status === 'stopped') return failed('its init is not running');
+  // A container made but never started (a server killed between `runc create` and `runc start`).
   if (c.status === 'created' || c.status === 'creating') return failed('its init was never started');
   if (c.status === 'paused') return failed('the instance is frozen');
   if (!(c.pid > 0)) return failed('its init is gone');
-  const stat = await readFile(`/proc/${c.pid}/stat`, 'utf8').catch(() => '');
   const dead = deadState(stat ? procState(stat) : undefined);
   return dead ? failed(dead) : passed;
 }
