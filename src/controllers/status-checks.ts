@@ -95,8 +95,10 @@ export async function statusDatapoints(db: Tx, instances: Pick<Row<'instances'>,
   const rows = [];
   for (let k = 0; k < ids.length; k += 500) rows.push(...(await db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', ids.slice(k, k + 500)).execute()));
   const boots = new Map(instances.map((i) => [i.id, i.boots]));
+  const fresh = Date.now() - 10 * checkInterval();
   for (const r of rows) {
-    if (boots.get(r.instance_id) !== r.boot) continue;
+    // Another boot's, or not renewed for ten polls (DescribeInstanceStatus's insufficient-data): unknown.
+    if (boots.get(r.instance_id) !== r.boot || Date.parse(r.checked_at) < fresh) continue;
     out.set(r.instance_id, statusMetrics(r.system_status, r.instance_status));
   }
   return out;
