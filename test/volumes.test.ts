@@ -343,7 +343,8 @@ describe('status and attributes', () => {
     expect(f.VolumeStatuses!.map((x) => x.VolumeId)).toContain(v!.VolumeId);
     const byState = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'status', Values: ['error'] }] }));
     expect(byState.Volumes!.map((x) => x.VolumeId)).toContain(v!.VolumeId);
-    // An error volume can still be deleted.
+    // It cannot be attached; it can still be deleted.
+    expect((await errorOf(ec2.send(new AttachVolumeCommand({ VolumeId: v!.VolumeId!, InstanceId: instanceId, Device: '/dev/sdk' })))).name).toBe('IncorrectState');
     await ec2.send(new DeleteVolumeCommand({ VolumeId: v!.VolumeId! }));
   });
 
