@@ -872,11 +872,15 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
 
   /** EC2's system and instance checks, from the host's view of the container and its network (status.ts). */
   async checkStatus(id: string): Promise<{ system: CheckOutcome; instance: CheckOutcome }> {
-    const spec = await this.readSpec(id).catch(() => undefined);
-    if (!spec) return { system: { status: 'failed', reason: 'the driver does not hold the instance' }, instance: { status: 'insufficient-data', reason: 'no instance to probe' } };
-    const container = await this.rt.state(id);
-    const primary = spec.interfaces?.find((i) => i.deviceIndex === 0);
-    return probeStatus({ tag: this.tag, instanceId: id, instanceNetns: instanceNetns(this.tag, id), vpcId: spec.vpcId, primary, container });
+    this.dir(id);
+    // Under the instance's lock: a reboot or start in progress is seen once it is done, not half-way.
+    return this.locks.run(id, async () => {
+      const spec = await this.readSpec(id).catch(() => undefined);
+      if (!spec) return { system: { status: 'failed', reason: 'the driver does not hold the instance' }, instance: { status: 'insufficient-data', reason: 'no instance to probe' } };
+      const container = await this.rt.state(id);
+      const primary = spec.interfaces?.find((i) => i.deviceIndex === 0);
+      return probeStatus({ tag: this.tag, instanceId: id, instanceNetns: instanceNetns(this.tag, id), vpcId: spec.vpcId, primary, container });
+    });
   }
 
   /** A volume's backing: its file in the volume store, and when in use, a live loop device over it (or over its plaintext export). */
