@@ -4,7 +4,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo, Socket } from 'node:net';
 import { ApiError, Errors } from './errors.js';
 import { toApiError, type Dispatcher } from './dispatch.js';
-import { buildParamTree, QueryParser } from './protocol/query.js';
+import { buildParamTree, QueryParser, refuseXmlForbidden } from './protocol/query.js';
 import { renderError, renderResponse } from './protocol/xml.js';
 import { parseAuthorization, verifySigV4, type IncomingRequest } from './sigv4.js';
 import { loadModel, type ServiceModel } from '../models/index.js';
@@ -95,6 +95,7 @@ export class ApiServer {
       if (body.length && (req.method === 'POST' || contentType.includes('x-www-form-urlencoded'))) {
         for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.set(k, v);
       }
+      refuseXmlForbidden(params);
       const action = params.get('Action');
       params.delete('Action');
       for (const k of [...params.keys()]) if (k.startsWith('X-Amz-')) params.delete(k);
