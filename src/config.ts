@@ -1,5 +1,6 @@
 // Configuration from the environment. One object, read once at start, passed down.
-import { cpus, homedir, totalmem } from 'node:os';
+import { isIP } from 'node:net';
+import { cpus, homedir, hostname, networkInterfaces, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export interface RegionConfig {
@@ -37,6 +38,23 @@ export interface Config {
   egress: boolean;
   /** What RunInstances and StartInstances may place on this host (host admission). */
   hostCapacity: HostCapacity;
+  /** HTTPS on the API's port (the same port as HTTP). */
+  tls: TlsConfig;
+}
+
+/**
+ * The API's certificate: the operator's own (CUMULO_TLS_CERT and CUMULO_TLS_KEY, PEM files: the
+ * certificate chain and its key), or one signed by a CA made for the state folder ($CUMULO_HOME/tls)
+ * for `names`.
+ */
+export interface TlsConfig {
+  certFile?: string;
+  keyFile?: string;
+  /**
+   * The names and addresses the made certificate is valid for: 127.0.0.1, ::1, localhost and
+   * CUMULO_HOST (for a wildcard host, this machine's name and addresses), and CUMULO_TLS_NAMES.
+   */
+  names: string[];
 }
 
 /**
@@ -85,7 +103,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cpuOvercommit: positiveNumber(env, 'CUMULO_CPU_OVERCOMMIT', () => 8),
       memoryOvercommit: positiveNumber(env, 'CUMULO_MEMORY_OVERCOMMIT', () => 1),
     },
+    tls: {
+      certFile: env.CUMULO_TLS_CERT ? resolve(env.CUMULO_TLS_CERT) : undefined,
+      keyFile: env.CUMULO_TLS_KEY ? resolve(env.CUMULO_TLS_KEY) : undefined,
+      names: tlsNames(env.CUMULO_HOST || '127.0.0.1', env.CUMULO_TLS_NAMES),
+    },
   };
+}
+
+const DNS_NAME = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function tlsNames(host: string, extra: string | undefined): string[] {
+  const names = ['127.0.0.1', '::1', 'localhost'];
+  if (host === '0.0.0.0' || host === '::') {
+    // Listening everywhere: clients may come by this machine's name or any of its addresses.
+    if (DNS_NAME.test(hostname())) names.push(hostname());
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal && !a.address.includes('%')) names.push(a.address);
+  } else if (isIP(host) || DNS_NAME.test(host)) {
+    names.push(host);
+  }
+  for (const n of (extra ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (!isIP(n) && !DNS_NAME.test(n)) throw new Error(`CUMULO_TLS_NAMES must list DNS names and IP addresses, not ${JSON.stringify(n)}`);
+    names.push(n);
+  }
+  return [...new Set(names)];
 }
 
 /**
