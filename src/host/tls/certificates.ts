@@ -3,9 +3,10 @@
 // the names clients use to reach the API (tls/server.pem, tls/server.key 0600); clients trust the
 // CA through AWS_CA_BUNDLE. An operator can give their own certificate and key instead.
 //
-// The keys and certificates are made by the openssl command line (no X.509 writer ships with Node);
-// Node's X509Certificate reads them back to decide whether the server certificate still fits.
-import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
+// The keys are Node's; the certificates are written by the openssl command line (no X.509 writer
+// ships with Node), and Node's X509Certificate reads them back to decide whether they still fit.
+import { X509Certificate, createPrivateKey, generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -159,8 +160,7 @@ async function makeCa(dir: string): Promise<void> {
     writeFileSync(cfg, opensslConfig([]));
     const key = join(work, 'ca.key');
     const pem = join(work, 'ca.pem');
-    await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key], { timeoutMs: 60_000 });
-    chmodSync(key, 0o600);
+    await newKey(key);
     // A random part in the name, so two state folders' CAs are told apart in a trust store.
     const cn = `cumulo local CA ${randomBytes(4).toString('hex')}`;
     await exec('openssl', ['req', '-config', cfg, '-new', '-x509', '-key', key, '-out', pem, '-days', String(CA_DAYS), '-subj', `/O=cumulo/CN=${cn}`, '-extensions', 'ca', '-set_serial', serial(), '-sha256'], { timeoutMs: 60_000 });
@@ -180,8 +180,7 @@ async function makeServerCert(dir: string, names: string[]): Promise<void> {
     const key = join(work, 'server.key');
     const csr = join(work, 'server.csr');
     const pem = join(work, 'server.pem');
-    await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key], { timeoutMs: 60_000 });
-    chmodSync(key, 0o600);
+    await newKey(key);
     const cn = names.find((n) => !isIP(n)) ?? names[0] ?? 'cumulo';
     await exec('openssl', ['req', '-config', cfg, '-new', '-key', key, '-out', csr, '-subj', `/O=cumulo/CN=${escapeDn(cn)}`], { timeoutMs: 60_000 });
     await exec(
@@ -197,6 +196,12 @@ async function makeServerCert(dir: string, names: string[]): Promise<void> {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** A P-256 key, made by Node (one openssl process fewer), written 0600. */
+async function newKey(file: string): Promise<void> {
+  const { privateKey } = await promisify(generateKeyPair)('ec', { namedCurve: 'P-256' });
+  writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 }
 
 /** openssl's -subj syntax: '/' and '=' (and '\') in a value are escaped. */
