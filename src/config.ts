@@ -18,6 +18,8 @@ export interface Config {
   masterKeyFile: string;
   host: string;
   port: number;
+  /** HTTPS on the API's port (the same port as HTTP). */
+  tls: TlsConfig;
   auth: 'strict' | 'permissive';
   regions: RegionConfig[];
   defaultRegion: string;
@@ -38,23 +40,6 @@ export interface Config {
   egress: boolean;
   /** What RunInstances and StartInstances may place on this host (host admission). */
   hostCapacity: HostCapacity;
-  /** HTTPS on the API's port (the same port as HTTP). */
-  tls: TlsConfig;
-}
-
-/**
- * The API's certificate: the operator's own (CUMULO_TLS_CERT and CUMULO_TLS_KEY, PEM files: the
- * certificate chain and its key), or one signed by a CA made for the state folder ($CUMULO_HOME/tls)
- * for `names`.
- */
-export interface TlsConfig {
-  certFile?: string;
-  keyFile?: string;
-  /**
-   * The names and addresses the made certificate is valid for: 127.0.0.1, ::1, localhost and
-   * CUMULO_HOST (for a wildcard host, this machine's name and addresses), and CUMULO_TLS_NAMES.
-   */
-  names: string[];
 }
 
 /**
@@ -73,6 +58,21 @@ export interface HostCapacity {
   memoryOvercommit: number;
 }
 
+/**
+ * The API's certificate: the operator's own (CUMULO_TLS_CERT and CUMULO_TLS_KEY, PEM files: the
+ * certificate chain and its key), or one signed by a CA made for the state folder ($CUMULO_HOME/tls)
+ * for `names`.
+ */
+export interface TlsConfig {
+  certFile?: string;
+  keyFile?: string;
+  /**
+   * The names and addresses the made certificate is valid for: 127.0.0.1, ::1, localhost and
+   * CUMULO_HOST (for a wildcard host, this machine's name and addresses), and CUMULO_TLS_NAMES.
+   */
+  names: string[];
+}
+
 const DEFAULT_REGIONS = ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -89,6 +89,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.CUMULO_HOST || '127.0.0.1',
     // 0: any free port (tests).
     port: integer(env, 'CUMULO_PORT', 8773, { min: 0, max: 65535 }),
+    tls: {
+      certFile: env.CUMULO_TLS_CERT ? resolve(env.CUMULO_TLS_CERT) : undefined,
+      keyFile: env.CUMULO_TLS_KEY ? resolve(env.CUMULO_TLS_KEY) : undefined,
+      names: tlsNames(env.CUMULO_HOST || '127.0.0.1', env.CUMULO_TLS_NAMES),
+    },
     auth,
     regions: regionNames.map((name) => ({ name, zones })),
     defaultRegion: env.CUMULO_DEFAULT_REGION || regionNames[0] || 'us-east-1',
@@ -102,11 +107,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       memoryMiB: positiveNumber(env, 'CUMULO_HOST_MEMORY_MIB', () => Math.floor(totalmem() / (1024 * 1024))),
       cpuOvercommit: positiveNumber(env, 'CUMULO_CPU_OVERCOMMIT', () => 8),
       memoryOvercommit: positiveNumber(env, 'CUMULO_MEMORY_OVERCOMMIT', () => 1),
-    },
-    tls: {
-      certFile: env.CUMULO_TLS_CERT ? resolve(env.CUMULO_TLS_CERT) : undefined,
-      keyFile: env.CUMULO_TLS_KEY ? resolve(env.CUMULO_TLS_KEY) : undefined,
-      names: tlsNames(env.CUMULO_HOST || '127.0.0.1', env.CUMULO_TLS_NAMES),
     },
   };
 }
