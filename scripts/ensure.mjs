@@ -45,6 +45,7 @@ export const hostPackages = {
   'qemu-img': 'qemu-utils', // making and growing LUKS volume images
   fusermount3: 'fuse3', // FUSE exports of qemu-storage-daemon
   lxcfs: 'lxcfs', // each instance's own /proc/meminfo, uptime, cpuinfo, stat, loadavg (runc driver)
+  openssl: 'openssl', // the state folder's CA and the API's HTTPS certificate (src/host/tls)
 };
 
 /** Extra packages only the test suite needs. */
@@ -52,6 +53,7 @@ export const testPackages = {
   aws: 'awscli',
   curl: 'curl',
   ssh: 'openssh-client',
+  python3: 'python3', // expat, the strict XML parser the AWS CLI uses (test/xml-strict.ts)
 };
 
 /** Extra packages of the benchmarks, ensured by the benchmark that needs them. */

@@ -19,6 +19,7 @@ import { openSecrets } from './store/secrets.js';
 import type { SecretBox } from './lib/secrets.js';
 import { lockStateFolder } from './state-lock.js';
 import { prepareStateFolder } from './state-folder.js';
+import { serverTls, type ServerTls } from './host/tls/certificates.js';
 
 export interface App {
   config: Config;
@@ -33,7 +34,11 @@ export interface App {
   runner: Runner;
   server: ApiServer;
   address: AddressInfo;
+  /** http://host:port; the same port also answers https:// (httpsUrl). */
   url: string;
+  httpsUrl: string;
+  /** The API's certificate, and the CA file clients verify it with when it is the state folder's own. */
+  tls: ServerTls;
   stop(): Promise<void>;
 }
 
@@ -79,8 +84,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   }
   const { db, accounts, secrets } = opened;
   let admin: Credentials;
+  let tls: ServerTls;
   try {
     admin = await accounts.ensureAdmin();
+    tls = await serverTls({ home: config.home, ...config.tls, log });
   } catch (e) {
     await db.destroy();
     unlock();
@@ -111,6 +118,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     dispatcher,
     accounts,
     log,
+    tls,
     routes: (req, res, url) => {
       if (url.pathname === '/healthz') {
         const body = JSON.stringify({ status: 'ok', driver: driver.info() });
@@ -134,6 +142,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     runner,
     server,
     address,
+    httpsUrl: `https://${address.address}:${address.port}`,
+    tls,
     url: `http://${address.address}:${address.port}`,
     async stop() {
       await server.close();

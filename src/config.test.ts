@@ -41,3 +41,35 @@ describe('whole numbers from the environment', () => {
     expect(() => loadConfig({ CUMULO_PORT: value })).toThrow(`CUMULO_PORT must be a whole number from 0 to 65535, not ${JSON.stringify(value)}`);
   });
 });
+
+describe('the API certificate (HTTPS)', () => {
+  test('names: the loopback addresses, localhost and the host; CUMULO_TLS_NAMES adds more', () => {
+    expect(loadConfig({}).tls).toEqual({ certFile: undefined, keyFile: undefined, names: ['127.0.0.1', '::1', 'localhost'] });
+    expect(loadConfig({ CUMULO_HOST: '10.1.2.3', CUMULO_TLS_NAMES: 'api.example.test, *.cloud.test,fd00::1' }).tls.names).toEqual([
+      '127.0.0.1',
+      '::1',
+      'localhost',
+      '10.1.2.3',
+      'api.example.test',
+      '*.cloud.test',
+      'fd00::1',
+    ]);
+  });
+
+  test('a wildcard host adds this machine’s addresses', () => {
+    const names = loadConfig({ CUMULO_HOST: '0.0.0.0' }).tls.names;
+    expect(names.slice(0, 3)).toEqual(['127.0.0.1', '::1', 'localhost']);
+    expect(names).not.toContain('0.0.0.0');
+  });
+
+  test('a name that is neither a DNS name nor an address stops the start, naming the variable', () => {
+    expect(() => loadConfig({ CUMULO_TLS_NAMES: 'ok.test,bad name' })).toThrow(/CUMULO_TLS_NAMES .*"bad name"/);
+    expect(() => loadConfig({ CUMULO_TLS_NAMES: '/CN=x' })).toThrow(/CUMULO_TLS_NAMES/);
+  });
+
+  test('the operator’s certificate and key are taken as absolute paths', () => {
+    const c = loadConfig({ CUMULO_TLS_CERT: 'certs/api.pem', CUMULO_TLS_KEY: '/etc/cumulo/api.key' });
+    expect(c.tls.certFile).toMatch(/^\/.*\/certs\/api\.pem$/);
+    expect(c.tls.keyFile).toBe('/etc/cumulo/api.key');
+  });
+});

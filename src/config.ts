@@ -1,5 +1,6 @@
 // Configuration from the environment. One object, read once at start, passed down.
-import { cpus, homedir, totalmem } from 'node:os';
+import { isIP } from 'node:net';
+import { cpus, homedir, hostname, networkInterfaces, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export interface RegionConfig {
@@ -17,6 +18,8 @@ export interface Config {
   masterKeyFile: string;
   host: string;
   port: number;
+  /** HTTPS on the API's port (the same port as HTTP). */
+  tls: TlsConfig;
   auth: 'strict' | 'permissive';
   regions: RegionConfig[];
   defaultRegion: string;
@@ -55,6 +58,21 @@ export interface HostCapacity {
   memoryOvercommit: number;
 }
 
+/**
+ * The API's certificate: the operator's own (CUMULO_TLS_CERT and CUMULO_TLS_KEY, PEM files: the
+ * certificate chain and its key), or one signed by a CA made for the state folder ($CUMULO_HOME/tls)
+ * for `names`.
+ */
+export interface TlsConfig {
+  certFile?: string;
+  keyFile?: string;
+  /**
+   * The names and addresses the made certificate is valid for: 127.0.0.1, ::1, localhost and
+   * CUMULO_HOST (for a wildcard host, this machine's name and addresses), and CUMULO_TLS_NAMES.
+   */
+  names: string[];
+}
+
 const DEFAULT_REGIONS = ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -71,6 +89,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.CUMULO_HOST || '127.0.0.1',
     // 0: any free port (tests).
     port: integer(env, 'CUMULO_PORT', 8773, { min: 0, max: 65535 }),
+    tls: {
+      certFile: env.CUMULO_TLS_CERT ? resolve(env.CUMULO_TLS_CERT) : undefined,
+      keyFile: env.CUMULO_TLS_KEY ? resolve(env.CUMULO_TLS_KEY) : undefined,
+      names: tlsNames(env.CUMULO_HOST || '127.0.0.1', env.CUMULO_TLS_NAMES),
+    },
     auth,
     regions: regionNames.map((name) => ({ name, zones })),
     defaultRegion: env.CUMULO_DEFAULT_REGION || regionNames[0] || 'us-east-1',
@@ -86,6 +109,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       memoryOvercommit: positiveNumber(env, 'CUMULO_MEMORY_OVERCOMMIT', () => 1),
     },
   };
+}
+
+const DNS_NAME = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function tlsNames(host: string, extra: string | undefined): string[] {
+  const names = ['127.0.0.1', '::1', 'localhost'];
+  if (host === '0.0.0.0' || host === '::') {
+    // Listening everywhere: clients may come by this machine's name or any of its addresses.
+    if (DNS_NAME.test(hostname())) names.push(hostname());
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal && !a.address.includes('%')) names.push(a.address);
+  } else if (isIP(host) || DNS_NAME.test(host)) {
+    names.push(host);
+  }
+  for (const n of (extra ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (!isIP(n) && !DNS_NAME.test(n)) throw new Error(`CUMULO_TLS_NAMES must list DNS names and IP addresses, not ${JSON.stringify(n)}`);
+    names.push(n);
+  }
+  return [...new Set(names)];
 }
 
 /**

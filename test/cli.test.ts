@@ -108,9 +108,11 @@ afterAll(async () => {
 });
 
 describe('the AWS CLI against `cumulo start`', () => {
-  test('`cumulo env` prints the four exports, pointing at this server', () => {
-    expect(Object.keys(cumuloEnv).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL', 'AWS_SECRET_ACCESS_KEY']);
+  test('`cumulo env` prints the five exports, pointing at this server', () => {
+    expect(Object.keys(cumuloEnv).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_CA_BUNDLE', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL', 'AWS_SECRET_ACCESS_KEY']);
     expect(cumuloEnv.AWS_ENDPOINT_URL).toBe(`http://127.0.0.1:${env0.CUMULO_PORT}`);
+    expect(cumuloEnv.AWS_CA_BUNDLE).toBe(join(home, 'tls', 'ca.pem'));
+    expect(existsSync(cumuloEnv.AWS_CA_BUNDLE!)).toBe(true);
     expect(cumuloEnv.AWS_ACCESS_KEY_ID).toMatch(/^AKIA[A-Z2-7]{16}$/);
     expect(cumuloEnv.AWS_DEFAULT_REGION).toBe('us-east-1');
   });
@@ -119,6 +121,21 @@ describe('the AWS CLI against `cumulo start`', () => {
     const out = await aws(['ec2', 'describe-regions']);
     expect(out.Regions.map((r: any) => r.RegionName)).toContain('us-east-1');
     expect(out.Regions.find((r: any) => r.RegionName === 'eu-west-1')).toMatchObject({ Endpoint: expect.any(String) });
+  });
+
+  test('`cumulo env --https`: the AWS CLI verifies the https:// endpoint with AWS_CA_BUNDLE', async () => {
+    const env = await run(process.execPath, [main, 'env', '--https'], env0);
+    expect(env.code, env.stderr).toBe(0);
+    const https = parseExports(env.stdout);
+    expect(https.AWS_ENDPOINT_URL).toBe(`https://127.0.0.1:${env0.CUMULO_PORT}`);
+    const r = await run('aws', ['ec2', 'describe-regions', '--output', 'json'], { ...env0, ...https });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).Regions.map((x: any) => x.RegionName)).toContain('us-east-1');
+    // Without the bundle the same call is refused: the certificate is the state folder's own.
+    const { AWS_CA_BUNDLE: _, ...unverified } = https;
+    const refused = await run('aws', ['ec2', 'describe-regions', '--output', 'json'], { ...env0, ...unverified });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/CERTIFICATE_VERIFY_FAILED|self[- ]signed certificate/i);
   });
 
   test('aws ec2 describe-availability-zones --region eu-west-1', async () => {

@@ -8,11 +8,12 @@ import * as ec2sdk from '@aws-sdk/client-ec2';
 import * as stssdk from '@aws-sdk/client-sts';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
 import { ApiError } from '../src/api/errors.js';
-import { buildParamTree, QueryParser } from '../src/api/protocol/query.js';
-import { renderError, renderResponse } from '../src/api/protocol/xml.js';
+import { buildParamTree, QueryParser, refuseXmlForbidden } from '../src/api/protocol/query.js';
+import { escapeXml, renderError, renderResponse } from '../src/api/protocol/xml.js';
 import { loadModel, type ServiceModel, type Shape } from '../src/models/index.js';
 import { generate, Rng, toQueryParams } from './model-gen.js';
 import { ModelSdkDiff, sdkCommands, type Disagreement } from './sdk-schema.js';
+import { expatProblems, xmlProblem } from './xml-strict.js';
 
 const REGION = 'us-east-1';
 /** Random samples per operation and direction; sample 0 fills every optional member the budget allows. */
@@ -353,5 +354,48 @@ describe('STS GetCallerIdentity both ways', () => {
     const { $metadata, ...rest } = got as { $metadata: { requestId?: string } };
     expect(rest).toEqual(out);
     expect($metadata.requestId).toBe('rid-gci');
+  });
+});
+
+describe('characters XML 1.0 forbids', () => {
+  // Every C0 control but tab, LF and CR; the two noncharacters; lone surrogates of both halves.
+  const forbidden = [...Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)).filter((c) => !'\t\n\r'.includes(c)), '\uFFFE', '\uFFFF', '\uD800', '\uDFFF'];
+  const ec2 = services[0]!;
+
+  test('the parser refuses each one, in a name or a value, without echoing it', () => {
+    for (const c of forbidden) {
+      for (const params of [[['Description', `a${c}b`]], [[`Filter.1${c}`, 'x']], [['Action', `Describe${c}Images`]]] as [string, string][][]) {
+        let err: ApiError | undefined;
+        try {
+          refuseXmlForbidden(params);
+        } catch (e) {
+          err = e as ApiError;
+        }
+        expect(err?.code).toBe('InvalidParameterValue');
+        expect(err!.message).not.toContain(c);
+        expect(err!.message).toContain(`U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+      }
+    }
+    // What XML allows passes: tab, LF, CR, a surrogate pair, U+FFFD, C1 controls, U+2028.
+    expect(() => refuseXmlForbidden([['Description', 'a\tb\nc\rd 😀 \uFFFD \u0085 \u2028']])).not.toThrow();
+  });
+
+  test('the writer never emits one: each becomes U+FFFD, in values and in error messages', async () => {
+    expect(escapeXml('a\u0001b\uD800c😀\uFFFE\td')).toBe('a\uFFFDb\uFFFDc😀\uFFFD\td');
+    // Joined with a letter between each: '\uD800' + '\uDFFF' side by side would be a valid pair.
+    const all = forbidden.join('x') + '<&>"\'\r 😀';
+    const op = ec2.model.operations.get('DescribeImages')!;
+    const docs = [
+      renderResponse(ec2.model, op, { Images: [{ ImageId: 'ami-0123456789abcdef0', Description: all, Name: all, Tags: [{ Key: all, Value: all }] }] }, 'rid'),
+      renderError('ec2', new ApiError('InvalidAction', `The action ${all} is not valid for this web service (AmazonEC2).`), 'rid'),
+      renderError('query', new ApiError('UnknownParameter', `The parameter ${all} is not recognized`), 'rid', 'https://sts.amazonaws.com/doc/2011-06-15/'),
+    ];
+    for (const d of docs) expect(xmlProblem(Buffer.from(d))).toBeUndefined();
+    expect(await expatProblems(docs.map((d) => Buffer.from(d)))).toEqual([null, null, null]);
+    // The SDK reads the values back with only the forbidden characters replaced.
+    ec2.capture.respond = () => ({ status: 200, headers: { 'content-type': 'text/xml;charset=UTF-8' }, body: docs[0]! });
+    const got = (await ec2.send(new ec2sdk.DescribeImagesCommand({}))) as ec2sdk.DescribeImagesResult;
+    const clean = forbidden.map(() => '\uFFFD').join('x') + '<&>"\'\r 😀';
+    expect(got.Images![0]).toMatchObject({ Description: clean, Name: clean, Tags: [{ Key: clean, Value: clean }] });
   });
 });

@@ -1,10 +1,15 @@
 // The HTTP front: body, parameters, SigV4, routing by the credential scope's service, and the
 // only place where results and errors become HTTP responses.
+//
+// One port serves both HTTP and HTTPS: the first byte a client sends tells them apart (a TLS
+// handshake record starts with 0x16, an HTTP request with a method's letter), so
+// http://127.0.0.1:8773 keeps working and https://127.0.0.1:8773 is the same API.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { ApiError, Errors } from './errors.js';
 import { toApiError, type Dispatcher } from './dispatch.js';
-import { buildParamTree, QueryParser } from './protocol/query.js';
+import { buildParamTree, QueryParser, refuseXmlForbidden } from './protocol/query.js';
 import { renderError, renderResponse } from './protocol/xml.js';
 import { parseAuthorization, verifySigV4, type IncomingRequest } from './sigv4.js';
 import { loadModel, type ServiceModel } from '../models/index.js';
@@ -19,54 +24,125 @@ export interface ServerDeps {
   /** Extra GET routes (health, console). Return true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
   log?: (line: string) => void;
+  /** The server's key and certificate chain (PEM): with them, the port speaks HTTPS too. */
+  tls?: { key: Buffer; cert: Buffer };
 }
+
+/** A TLS record of type handshake: what every TLS client sends first. */
+const TLS_HANDSHAKE = 0x16;
+/** A connection that sends nothing is dropped after this long (an HTTP client speaks first). */
+const FIRST_BYTE_TIMEOUT_MS = 30_000;
 
 const parsers = { ec2: new QueryParser('ec2'), query: new QueryParser('query') };
 
 export class ApiServer {
   readonly http: Server;
+  /** The same handler behind TLS; undefined when no certificate was given. */
+  readonly https?: HttpsServer;
+  /** What listens: hands each connection to http or https by its first byte. */
+  private front: NetServer;
+  /** Connections still waiting for their first byte (close() ends them too). */
+  private sniffing = new Set<Socket>();
 
   constructor(private deps: ServerDeps) {
-    this.http = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((e) => {
         deps.log?.(`unhandled: ${(e as Error)?.stack ?? e}`);
         if (!res.headersSent) this.sendError(res, loadModel('ec2')!, Errors.internal(), newRequestId());
       });
-    });
+    };
+    this.http = createServer(onRequest);
     this.http.keepAliveTimeout = 65_000;
-    // Requests Node's HTTP parser refuses (headers or URL over its size limit, broken syntax) never
-    // reach handle(); answer them in EC2's envelope too instead of Node's bare 400/431.
-    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (!socket.writable || err.code === 'ECONNRESET') {
-        socket.destroy();
-        return;
-      }
-      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-      const status = tooLarge ? 431 : 400;
-      const rid = newRequestId();
-      const xml = renderError(
-        'ec2',
-        new ApiError('InvalidRequest', tooLarge ? 'The request line and headers are too large; send parameters in a POST body.' : 'The HTTP request is malformed.', status),
-        rid,
-      );
-      socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/xml;charset=UTF-8\r\nx-amzn-requestid: ${rid}\r\n` +
-          `content-length: ${Buffer.byteLength(xml)}\r\nconnection: close\r\n\r\n${xml}`,
-      );
-    });
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
+    if (deps.tls) {
+      this.https = createHttpsServer({ key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2' }, onRequest);
+      this.https.keepAliveTimeout = 65_000;
+      this.https.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
+      // A failed handshake (a client that does not trust the CA, a scanner) just ends the connection.
+      this.https.on('tlsClientError', (_err, socket) => socket.destroy());
+    }
+    this.front = createNetServer((socket) => this.sniff(socket));
+  }
+
+  /** Waits for a connection's first byte, puts it back, and hands the connection to HTTP or HTTPS. */
+  private sniff(socket: Socket): void {
+    this.sniffing.add(socket);
+    const done = () => {
+      this.sniffing.delete(socket);
+      socket.setTimeout(0);
+      socket.removeListener('readable', onReadable);
+      socket.removeListener('error', onError);
+      socket.removeListener('timeout', onTimeout);
+      socket.removeListener('close', onClose);
+    };
+    const onError = () => {
+      done();
+      socket.destroy();
+    };
+    const onTimeout = onError;
+    const onClose = () => done();
+    const onReadable = () => {
+      const first = socket.read(1) as Buffer | null;
+      if (first === null) return;
+      done();
+      socket.unshift(first);
+      const target = first[0] === TLS_HANDSHAKE && this.https ? this.https : this.http;
+      target.emit('connection', socket);
+    };
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.setTimeout(FIRST_BYTE_TIMEOUT_MS);
+    socket.on('timeout', onTimeout);
+    socket.on('readable', onReadable);
+  }
+
+  /**
+   * Requests Node's HTTP parser refuses (headers or URL over its size limit, broken syntax) never
+   * reach handle(); answer them in EC2's envelope too instead of Node's bare 400/431.
+   */
+  private clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const rid = newRequestId();
+    const xml = renderError(
+      'ec2',
+      new ApiError('InvalidRequest', tooLarge ? 'The request line and headers are too large; send parameters in a POST body.' : 'The HTTP request is malformed.', status),
+      rid,
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/xml;charset=UTF-8\r\nx-amzn-requestid: ${rid}\r\n` +
+        `content-length: ${Buffer.byteLength(xml)}\r\nconnection: close\r\n\r\n${xml}`,
+    );
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(port, host, () => resolve(this.http.address() as AddressInfo));
+      this.front.once('error', reject);
+      this.front.listen(port, host, () => {
+        this.front.removeListener('error', reject);
+        // The inner servers never listen themselves; 'listening' starts their connection tracking
+        // (header and request timeouts, closeAllConnections).
+        this.http.emit('listening');
+        this.https?.emit('listening');
+        resolve(this.front.address() as AddressInfo);
+      });
     });
   }
 
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.http.close(() => resolve());
+      this.front.close(() => resolve());
+      for (const s of this.sniffing) s.destroy();
+      this.sniffing.clear();
+      // close() stops their timers; closeAllConnections ends idle keep-alive connections too.
+      this.http.close();
+      this.https?.close();
       this.http.closeAllConnections();
+      this.https?.closeAllConnections();
     });
   }
 
@@ -95,6 +171,7 @@ export class ApiServer {
       if (body.length && (req.method === 'POST' || contentType.includes('x-www-form-urlencoded'))) {
         for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.set(k, v);
       }
+      refuseXmlForbidden(params);
       const action = params.get('Action');
       params.delete('Action');
       for (const k of [...params.keys()]) if (k.startsWith('X-Amz-')) params.delete(k);

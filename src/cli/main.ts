@@ -5,11 +5,14 @@ import { ADMIN_ACCOUNT_NAME } from '../services/accounts.js';
 import { imagesCommand } from './images.js';
 import { limitsCommand, limitsUsage } from './limits.js';
 import { prepareStateFolder, usePrivateUmask } from '../state-folder.js';
+import { caFileOf } from '../host/tls/certificates.js';
+import { existsSync } from 'node:fs';
 
 const usage = `usage: cumulo <command>
 
   start                     serve the API on $CUMULO_HOST:$CUMULO_PORT (default 127.0.0.1:8773)
   env [--account NAME]      print export lines for the AWS CLI and SDKs (admin account by default)
+      [--https]             with the endpoint as https:// (verified with AWS_CA_BUNDLE)
   accounts create NAME      add an account with an access key, and print its credentials
   accounts list             list the accounts
 ${limitsUsage}
@@ -20,14 +23,17 @@ ${limitsUsage}
 environment: CUMULO_HOME (state folder, default ~/.cumulo), CUMULO_PORT, CUMULO_HOST,
              CUMULO_AUTH=permissive (accept any access key: for local testing only), CUMULO_DRIVER,
              CUMULO_IMAGE_CACHE (a machine-wide image cache shared by state folders),
-             CUMULO_MASTER_KEY_FILE (the key that wraps stored secrets, default $CUMULO_HOME/master.key)`;
+             CUMULO_MASTER_KEY_FILE (the key that wraps stored secrets, default $CUMULO_HOME/master.key),
+             CUMULO_TLS_CERT + CUMULO_TLS_KEY (your own HTTPS certificate chain and key, PEM; default: a
+             CA made in $CUMULO_HOME/tls signs one), CUMULO_TLS_NAMES (more names for that certificate)`;
 
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function endpoint(config: Config): string {
-  return `http://${config.host}:${config.port}`;
+/** HTTP and HTTPS share the port (src/api/server.ts). */
+function endpoint(config: Config, scheme: 'http' | 'https' = 'http'): string {
+  return `${scheme}://${config.host}:${config.port}`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -41,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       const app = await startApp(config);
       const info = app.driver.info();
       console.log(`cumulo: serving the EC2 API on ${app.url}  (state: ${config.home})`);
+      console.log(`cumulo: and on ${app.httpsUrl}: ${app.tls.caFile ? `clients verify it with AWS_CA_BUNDLE=${app.tls.caFile}` : `certificate from CUMULO_TLS_CERT`} (names: ${app.tls.names.join(', ')})`);
       console.log(`cumulo: instance driver: ${info.name} — ${info.description}`);
       if (info.isolation === 'none') console.log('cumulo: WARNING: the fake driver runs nothing; instances only change state in the store.');
       if (config.auth === 'permissive') {
@@ -64,7 +71,17 @@ async function main(argv: string[]): Promise<number> {
       try {
         const creds = name === ADMIN_ACCOUNT_NAME ? await accounts.ensureAdmin() : await accounts.credentialsOf(name);
         if (!creds) throw new Error(`no account named ${name}`);
-        console.log(`export AWS_ENDPOINT_URL=${shellQuote(endpoint(config))}`);
+        // http stays the default: the JavaScript SDK v3 ignores AWS_CA_BUNDLE (Node reads
+        // NODE_EXTRA_CA_CERTS instead), so an https default would break Node users' eval.
+        const https = rest.includes('--https');
+        console.log(`export AWS_ENDPOINT_URL=${shellQuote(endpoint(config, https ? 'https' : 'http'))}`);
+        // The state folder's CA, made on the server's first start; an operator's certificate is
+        // verified by whatever CA the operator's clients already trust.
+        if (!config.tls.certFile) {
+          const ca = caFileOf(config.home);
+          console.log(`export AWS_CA_BUNDLE=${shellQuote(ca)}`);
+          if (!existsSync(ca)) console.error(`cumulo: ${ca} is made when \`cumulo start\` first runs`);
+        }
         console.log(`export AWS_ACCESS_KEY_ID=${shellQuote(creds.accessKeyId)}`);
         console.log(`export AWS_SECRET_ACCESS_KEY=${shellQuote(creds.secretAccessKey)}`);
         console.log(`export AWS_DEFAULT_REGION=${shellQuote(config.defaultRegion)}`);

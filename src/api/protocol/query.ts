@@ -6,6 +6,7 @@
 //   Action=DescribeTargetGroups&Names.member.1=web
 import { ApiError, Errors } from '../errors.js';
 import type { Member, Shape } from '../../models/index.js';
+import { XML_FORBIDDEN } from './xml.js';
 
 export type Dialect = 'ec2' | 'query';
 
@@ -28,6 +29,28 @@ export function buildParamTree(params: Iterable<[string, string]>): ParamNode {
     node.value = value;
   }
   return root;
+}
+
+/**
+ * Refuses a request whose parameter names or values (Action and Version included) hold a character
+ * XML 1.0 forbids: stored, it would come back in some answer, perhaps another account's. The message
+ * names the character by its code point, never the character itself.
+ */
+export function refuseXmlForbidden(params: Iterable<[string, string]>): void {
+  for (const [key, value] of params) {
+    const inKey = XML_FORBIDDEN.exec(key);
+    if (inKey) {
+      throw Errors.invalidParameterValue(`A parameter name contains the character ${codePoint(inKey[0])}, which XML 1.0 does not allow.`);
+    }
+    const inValue = XML_FORBIDDEN.exec(value);
+    if (inValue) {
+      throw Errors.invalidParameterValue(`Value for parameter ${key} is invalid: it contains the character ${codePoint(inValue[0])}, which XML 1.0 does not allow.`);
+    }
+  }
+}
+
+function codePoint(c: string): string {
+  return 'U+' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
 }
 
 /** The wire name of a structure member. */

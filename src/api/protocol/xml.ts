@@ -19,13 +19,23 @@ import type { Operation, ServiceModel, Shape } from '../../models/index.js';
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
-const NEEDS_ESCAPE = /[&<>"'\r]/;
-const ESCAPE_ALL = /[&<>"'\r]/g;
+/**
+ * What XML 1.0 forbids in a document (§2.2 Char): C0 controls but tab, LF and CR; U+FFFE and
+ * U+FFFF; and UTF-16 surrogates that are not a pair. A character reference cannot carry them either.
+ */
+export const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NEEDS_ESCAPE = new RegExp(`[&<>"'\\r]|${XML_FORBIDDEN.source}`);
+const ESCAPE_ALL = new RegExp(NEEDS_ESCAPE.source, 'g');
 
-// XML parsers turn a raw CR (and CRLF) into LF before anything else (XML 1.0 §2.11), so a value
-// holding '\r' must carry it as a character reference: <description>a&#13;\nb</description>.
+/**
+ * The one escape for everything the writer puts between tags or in an attribute. XML parsers turn
+ * a raw CR (and CRLF) into LF before anything else (XML 1.0 §2.11), so a value holding '\r' carries
+ * it as a character reference: <description>a&#13;\nb</description>. A character XML forbids
+ * becomes U+FFFD: the parser refuses such input, but a value already stored (or an error message
+ * quoting one) must never make an answer ill-formed for the client that reads it.
+ */
 export function escapeXml(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPE_ALL, (c) => ESCAPES[c]!) : s;
+  return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPE_ALL, (c) => ESCAPES[c] ?? '\uFFFD') : s;
 }
 
 function scalar(shape: Shape, v: unknown): string {
@@ -36,10 +46,9 @@ function scalar(shape: Shape, v: unknown): string {
       return v ? 'true' : 'false';
     case 'blob':
       return Buffer.from(v as Uint8Array | string).toString('base64');
-    case 'string':
-      return escapeXml(String(v));
     default:
-      return String(v);
+      // Strings, and numbers too: a column that should hold one is still written through the escape.
+      return escapeXml(String(v));
   }
 }
 
