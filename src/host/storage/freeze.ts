@@ -15,7 +15,7 @@ import { CommandError, run } from './exec.js';
 export interface FreezeOptions {
   /** How long `fsfreeze -f` and the step together may take (default 10 s). */
   timeoutMs?: number;
-  /** The deadman thaws after this long whatever happened to this process (default 60 s). */
+  /** The deadman thaws after this long whatever happened to this process (default 60 s, or twice timeoutMs). */
   deadmanMs?: number;
 }
 
@@ -114,7 +114,7 @@ export async function thawLeftover(marker: string): Promise<string | undefined> 
  */
 export async function whileFrozen<T>(marker: string, path: string, fn: () => Promise<T>, opts: FreezeOptions = {}): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const deadmanMs = Math.max(opts.deadmanMs ?? 60_000, timeoutMs * 2);
+  const deadmanMs = opts.deadmanMs ?? Math.max(60_000, timeoutMs * 2);
   await thawLeftover(marker);
   const deadman = startDeadman(path, deadmanMs);
   let freeze: Promise<unknown> = Promise.resolve();
