@@ -114,7 +114,7 @@ describe.runIf(canRunInstances)('snapshots across a SIGKILLed server (root)', ()
     await waitUntilVolumeAvailable(fast(ec2), { VolumeIds: [vol] });
     await attach(ec2, vol, a, DEVICE);
     // Data enough that storing a snapshot takes a while (the kill comes while they are pending).
-    await ok(a, `sudo -n dd if=/dev/urandom of=${DEVICE} bs=1M count=384 seek=8 oflag=direct 2>/dev/null`, 300_000);
+    await ok(a, `sudo -n dd if=/dev/urandom of=${DEVICE} bs=1M count=256 seek=8 oflag=direct 2>/dev/null`, 300_000);
     // … and the volume is written all the time, past its first MiB (where the markers are).
     await ok(a, `sudo -n sh -c 'i=0; while :; do i=$(( (i + 37) % 1900 )); dd if=/dev/urandom of=${DEVICE} bs=1M count=4 seek=$(( i + 8 )) conv=notrunc oflag=direct 2>/dev/null; done' >/dev/null 2>&1 </dev/null &`);
     await setup.stop();
@@ -161,11 +161,17 @@ describe.runIf(canRunInstances)('snapshots across a SIGKILLed server (root)', ()
     const ec2b = clientFor(second.url, admin);
     // No snapshot (nor the image) stays pending for more than a minute after the restart.
     const ids = taken.map((t) => t.id);
+    let seen = '';
+    const restarted = Date.now();
     const final = await until('no pending snapshot', async () => {
       const d = await ec2b.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
       const img = (await ec2b.send(new DescribeImagesCommand({ ImageIds: [image] }))).Images![0]!;
+      seen = `${d.Snapshots!.map((s) => `${s.SnapshotId} ${s.State} ${s.Progress}`).join(', ')}; image ${img.State}`;
       return d.Snapshots!.every((s) => s.State !== 'pending') && img.State !== 'pending' ? { snapshots: d.Snapshots!, image: img } : undefined;
-    }, 60_000, 500);
+    }, 60_000, 500).catch((e: Error) => {
+      throw new Error(`${e.message}: ${seen}\n--- server output ---\n${second.output().slice(-6000)}`);
+    });
+    process.stderr.write(`no snapshot pending ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart\n`);
     const byId = new Map(final.snapshots.map((s) => [s.SnapshotId!, s]));
     for (const t of taken) expect(byId.get(t.id), `${t.id}: ${byId.get(t.id)?.StateMessage ?? ''}`).toMatchObject({ State: 'completed' });
     expect(final.image.State).toBe('available');
