@@ -494,9 +494,9 @@ class ScriptedDriver extends FakeDriver implements BlockStorage {
   }
   async snapshotVolume(o: Parameters<BlockStorage['snapshotVolume']>[0]): Promise<SnapshotResult> {
     this.calls.push({ op: 'snapshot', args: { ...o, onProgress: undefined } });
-    if (!this.captured.has(o.snapshotId)) throw new Error(`no capture of ${o.snapshotId}`);
     o.onProgress?.(40);
     if (this.gate) await this.gate;
+    if (!this.captured.has(o.snapshotId)) throw new Error(`no capture of ${o.snapshotId}`);
     if (this.failSnapshot) {
       const m = this.failSnapshot;
       this.failSnapshot = undefined;
