@@ -114,7 +114,7 @@ describe.runIf(canRunInstances)('snapshots across a SIGKILLed server (root)', ()
     await waitUntilVolumeAvailable(fast(ec2), { VolumeIds: [vol] });
     await attach(ec2, vol, a, DEVICE);
     // Data enough that storing a snapshot takes a while (the kill comes while they are pending).
-    await ok(a, `sudo -n dd if=/dev/urandom of=${DEVICE} bs=1M count=256 seek=8 oflag=direct 2>/dev/null`, 300_000);
+    await ok(a, `sudo -n dd if=/dev/urandom of=${DEVICE} bs=1M count=128 seek=8 oflag=direct 2>/dev/null`, 300_000);
     // … and the volume is written all the time, past its first MiB (where the markers are).
     await ok(a, `sudo -n sh -c 'i=0; while :; do i=$(( (i + 37) % 1900 )); dd if=/dev/urandom of=${DEVICE} bs=1M count=4 seek=$(( i + 8 )) conv=notrunc oflag=direct 2>/dev/null; done' >/dev/null 2>&1 </dev/null &`);
     await setup.stop();
