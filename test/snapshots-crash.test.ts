@@ -110,13 +110,15 @@ describe.runIf(canRunInstances)('snapshots across a SIGKILLed server (root)', ()
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groups.SecurityGroups![0]!.GroupId!, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
     ami = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }))).Images![0]!.ImageId!;
     a = await launch(ec2);
-    vol = (await ec2.send(new CreateVolumeCommand({ Size: 2, VolumeType: 'gp3', AvailabilityZone: 'us-east-1a' }))).VolumeId!;
+    vol = (await ec2.send(new CreateVolumeCommand({ Size: 1, VolumeType: 'gp3', AvailabilityZone: 'us-east-1a' }))).VolumeId!;
     await waitUntilVolumeAvailable(fast(ec2), { VolumeIds: [vol] });
     await attach(ec2, vol, a, DEVICE);
     // Data enough that storing a snapshot takes a while (the kill comes while they are pending).
     await ok(a, `sudo -n dd if=/dev/urandom of=${DEVICE} bs=1M count=128 seek=8 oflag=direct 2>/dev/null`, 300_000);
-    // … and the volume is written all the time, past its first MiB (where the markers are).
-    await ok(a, `sudo -n sh -c 'i=0; while :; do i=$(( (i + 37) % 1900 )); dd if=/dev/urandom of=${DEVICE} bs=1M count=4 seek=$(( i + 8 )) conv=notrunc oflag=direct 2>/dev/null; done' >/dev/null 2>&1 </dev/null &`);
+    // … and the volume is written all the time, past its first MiB (where the markers are): within
+    // those 128 MiB (what a snapshot has to store stays the same however long the test runs), at
+    // about 10 MiB/s (the snapshots' reads compete with it).
+    await ok(a, `sudo -n sh -c 'i=0; while :; do i=$(( (i + 37) % 128 )); dd if=/dev/urandom of=${DEVICE} bs=1M count=1 seek=$(( i + 8 )) conv=notrunc oflag=direct 2>/dev/null; sleep 0.1 2>/dev/null || sleep 1; done' >/dev/null 2>&1 </dev/null &`);
     await setup.stop();
     setup = undefined;
   }, 900_000);
