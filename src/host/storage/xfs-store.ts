@@ -503,15 +503,19 @@ export class XfsVolumeStore implements VolumeStore {
     if (!(await exists(file))) throw new Error(`volume ${volumeId} does not exist`);
     const tmp = `${target}.tmp`;
     await rm(tmp, { force: true });
-    // Whatever the loop device holds buffered reaches the file before the clone (through the
-    // plaintext export, for an encrypted volume: the clone is then of its LUKS image, point in time).
     const plain = this.luks.plainOf(volumeId);
     const encrypted = await this.luks.isOpen(volumeId);
-    for (const loop of await loopsOf(encrypted ? plain : file)) await run('blockdev', ['--flushbufs', loop.device]).catch(() => undefined);
-    if (encrypted) await run('sync', [plain]).catch(() => undefined);
+    const loops = await loopsOf(encrypted ? plain : file);
     let cloning: Promise<void> | undefined;
     try {
-      await quiesce(() => (cloning = copyFile(file, tmp, constants.COPYFILE_FICLONE_FORCE)));
+      await quiesce(async () => {
+        // Inside the quiesce (what a freeze flushed is below the filesystem now): whatever the loop
+        // device holds buffered reaches the file, through the plaintext export for an encrypted
+        // volume (its daemon writes its image); the clone is then of the file as it is.
+        for (const loop of loops) await run('blockdev', ['--flushbufs', loop.device]).catch(() => undefined);
+        if (encrypted) await run('sync', [plain]).catch(() => undefined);
+        await (cloning = copyFile(file, tmp, constants.COPYFILE_FICLONE_FORCE));
+      });
       await syncFile(tmp);
       await rename(tmp, target);
       await syncFile(this.capturesDir);

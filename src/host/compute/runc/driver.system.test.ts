@@ -488,6 +488,23 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
       expect(inGuest(D, 'cat /root/enc').trim()).toBe('encrypted-root');
       expect(Number(inGuest(D, 'df -k / | tail -1').split(/\s+/)[1])).toBeGreaterThan(1.5 * 2 ** 20); // grown to 2 GiB
       expect(execFileSync('sh', ['-c', `grep -a -c -F encrypted-root ${vfile(D.rootVolume!.volumeId)} || true`], { encoding: 'utf8' }).trim()).toBe('0');
+      // Its own snapshot, of a write not synced: the freeze flushes it through the encrypted image.
+      inGuest(D, 'echo unsynced-encrypted > /root/unsynced');
+      const again = 'snap-0e000000000000024';
+      const VR = 'vol-0e000000000000025';
+      await driver.captureVolume({ volumeId: D.rootVolume!.volumeId, snapshotId: again });
+      await driver.snapshotVolume({ volumeId: D.rootVolume!.volumeId, snapshotId: again, region: 'us-east-1', accountId: ACCOUNT, encrypted: true });
+      await driver.createVolume({ volumeId: VR, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 2, snapshotId: again, encrypted: true });
+      const check = join(home, 'check-unsynced');
+      mkdirSync(check);
+      await volumes.mount(VR, check, { key: async () => EBS_KEY });
+      try {
+        expect(readFileSync(join(check, 'root', 'unsynced'), 'utf8').trim()).toBe('unsynced-encrypted');
+      } finally {
+        await volumes.unmount(check);
+      }
+      await volumes.delete(VR);
+      await driver.deleteSnapshot('us-east-1', again);
       await driver.delete(D.instanceId);
       expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(D.rootVolume!.volumeId);
       await volumes.delete(D.rootVolume!.volumeId);
