@@ -8,9 +8,10 @@ import type { Config } from './config.js';
 import { Runner } from './controllers/runner.js';
 import { registerControllers } from './controllers/index.js';
 import { createDriver, hostDrivers } from './host/compute/registry.js';
-import { hasAbility, type ExitEvents, type HostLifecycle, type InstanceDriver } from './host/compute/driver.js';
+import { hasAbility, type BlockStorage, type ExitEvents, type HostLifecycle, type InstanceDriver } from './host/compute/driver.js';
 import { openHostStack, type HostStack } from './host/stack.js';
 import { adoptHost, watchNow } from './controllers/host.js';
+import { adoptCaptures } from './controllers/snapshots.js';
 import { Accounts, type Credentials } from './services/accounts.js';
 import { serviceHandlers, setupRegion } from './services/registry.js';
 import { seedBuiltinImages } from './services/ec2/images/builtin.js';
@@ -109,10 +110,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   registerControllers(runner);
   await runner.recover();
   await adoptHost({ db, driver, log });
+  await adoptCaptures({ db, driver, log });
   if (hasAbility<ExitEvents>(driver, 'onExit')) {
     driver.onExit((id) => void watchNow({ db }, id).then(() => runner.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
   }
-  const dispatcher = new Dispatcher({ db, config, wake: () => runner.wake(), setupRegion }, serviceHandlers());
+  // A snapshot's point in time is taken by the host inside its request (CreateSnapshot, CreateImage).
+  const captures = hasAbility<BlockStorage>(driver, 'captureVolume') ? { capture: (o: { volumeId: string; snapshotId: string }) => driver.captureVolume(o) } : undefined;
+  const dispatcher = new Dispatcher({ db, config, wake: () => runner.wake(), setupRegion, captures }, serviceHandlers());
   const server = new ApiServer({
     config,
     dispatcher,

@@ -2,11 +2,13 @@
 // DescribeSnapshots (owners, restorable-by, filters, pages), DeleteSnapshot, the create-volume
 // permission attribute, CopySnapshot across accounts and regions, tags, DryRun. The fake driver
 // has no BlockStorage (rows complete at once); a second server runs a driver with a scripted
-// BlockStorage to see progress, the host's accounting, failures and deletes reach the rows.
+// BlockStorage to see progress, the host's accounting, failures and deletes reach the rows, and
+// that each snapshot's point in time is captured inside its request (never by the job).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   CopySnapshotCommand,
   CreateSnapshotCommand,
+  CreateImageCommand,
   CreateSnapshotsCommand,
   CreateTagsCommand,
   DeleteSnapshotCommand,
@@ -16,6 +18,7 @@ import {
   ModifySnapshotAttributeCommand,
   ResetSnapshotAttributeCommand,
   RunInstancesCommand,
+  waitUntilImageAvailable,
   waitUntilSnapshotCompleted,
   type EC2Client,
   type Instance,
@@ -25,6 +28,7 @@ import {
 import { startTestServer, type TestServer, errorOf } from './harness.js';
 import { FakeDriver } from '../src/host/compute/fake.js';
 import type { BlockStorage, SnapshotResult } from '../src/host/compute/driver.js';
+import { adoptCaptures } from '../src/controllers/snapshots.js';
 
 const GiB = 1024 ** 3;
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 } as const;
@@ -460,10 +464,15 @@ describe('with the fake driver (no BlockStorage)', () => {
   });
 });
 
-/** A BlockStorage scripted by the test: records calls, reports progress, fails on demand. */
+/**
+ * A BlockStorage scripted by the test: records calls, reports progress, fails on demand. Like a real
+ * host, it stores only what was captured (and drops the capture once stored).
+ */
 class ScriptedDriver extends FakeDriver implements BlockStorage {
   calls: { op: string; args: unknown }[] = [];
   failSnapshot: string | undefined;
+  failCapture: string | undefined;
+  captured = new Set<string>();
   /** Resolves the snapshot when the test says so. */
   gate: Promise<void> | undefined;
   async createVolume(): Promise<void> {}
@@ -471,15 +480,29 @@ class ScriptedDriver extends FakeDriver implements BlockStorage {
   async attachVolume(): Promise<void> {}
   async detachVolume(): Promise<void> {}
   async setVolumeLimits(): Promise<void> {}
+  async captureVolume(o: { volumeId: string; snapshotId: string }): Promise<void> {
+    this.calls.push({ op: 'capture', args: o });
+    if (this.failCapture) throw new Error(this.failCapture);
+    this.captured.add(o.snapshotId);
+  }
+  async discardCapture(snapshotId: string): Promise<void> {
+    this.calls.push({ op: 'discard', args: snapshotId });
+    this.captured.delete(snapshotId);
+  }
+  async captures(): Promise<string[]> {
+    return [...this.captured].sort();
+  }
   async snapshotVolume(o: Parameters<BlockStorage['snapshotVolume']>[0]): Promise<SnapshotResult> {
     this.calls.push({ op: 'snapshot', args: { ...o, onProgress: undefined } });
     o.onProgress?.(40);
     if (this.gate) await this.gate;
+    if (!this.captured.has(o.snapshotId)) throw new Error(`no capture of ${o.snapshotId}`);
     if (this.failSnapshot) {
       const m = this.failSnapshot;
       this.failSnapshot = undefined;
       throw new Error(m);
     }
+    this.captured.delete(o.snapshotId);
     return { dataBytes: 123 * 1024 * 1024, addedBytes: 7 * 1024 * 1024 };
   }
   async deleteSnapshot(region: string, snapshotId: string): Promise<void> {
@@ -569,5 +592,74 @@ describe('with a driver that has BlockStorage', () => {
     const taken = driver.calls.slice(before).filter((c) => c.op === 'snapshot').map((c) => (c.args as { snapshotId: string }).snapshotId);
     expect(taken.sort()).toEqual(out.Snapshots!.map((x) => x.SnapshotId!).sort());
     expect(taken).toHaveLength(3);
+  });
+
+  test('the point in time is captured inside the request, not by the job; a DryRun captures nothing', async () => {
+    let open!: () => void;
+    driver.gate = new Promise((r) => (open = r));
+    const before = driver.calls.length;
+    const snap = await ec2.send(new CreateSnapshotCommand({ VolumeId: vol }));
+    // Answered: the capture is there already, while the job has not stored anything yet.
+    expect(driver.calls.slice(before).find((c) => c.op === 'capture')?.args).toEqual({ volumeId: vol, snapshotId: snap.SnapshotId });
+    expect(driver.captured.has(snap.SnapshotId!)).toBe(true);
+    open();
+    driver.gate = undefined;
+    await completed(ec2, [snap.SnapshotId!]);
+    expect(driver.captured.has(snap.SnapshotId!)).toBe(false); // dropped once stored
+    const captures = driver.calls.slice(before).filter((c) => c.op === 'capture');
+    expect(captures).toHaveLength(1);
+    const dry = driver.calls.length;
+    expect((await errorOf(ec2.send(new CreateSnapshotCommand({ VolumeId: vol, DryRun: true })))).name).toBe('DryRunOperation');
+    expect(driver.calls.slice(dry)).toEqual([]);
+  });
+
+  test('a capture the host cannot take: the snapshot ends in error with the reason, and nothing is stored', async () => {
+    driver.failCapture = 'freezing the root took too long';
+    const before = driver.calls.length;
+    const snap = await ec2.send(new CreateSnapshotCommand({ VolumeId: vol }));
+    driver.failCapture = undefined;
+    expect(snap.State).toBe('pending');
+    await s.app.runner.idle();
+    const d = await describe1(ec2, snap.SnapshotId!);
+    expect(d.State).toBe('error');
+    expect(d.StateMessage).toContain('freezing the root took too long');
+    expect(driver.calls.slice(before).filter((c) => c.op === 'snapshot')).toEqual([]);
+  });
+
+  test('a snapshot whose capture is gone fails rather than being taken later', async () => {
+    let open!: () => void;
+    driver.gate = new Promise((r) => (open = r));
+    const snap = await ec2.send(new CreateSnapshotCommand({ VolumeId: vol }));
+    // The host lost it (as a store would that a crash left without the clone).
+    driver.captured.delete(snap.SnapshotId!);
+    open();
+    driver.gate = undefined;
+    await s.app.runner.idle();
+    expect(await describe1(ec2, snap.SnapshotId!)).toMatchObject({ State: 'error', StateMessage: `no capture of ${snap.SnapshotId}` });
+  });
+
+  test('CreateImage captures every volume of the instance inside the request', async () => {
+    const i = await launch(ec2, { BlockDeviceMappings: [DATA_DISKS[0]!] });
+    const vols = volumesOf(i);
+    await s.app.runner.idle();
+    const before = driver.calls.length;
+    const img = await ec2.send(new CreateImageCommand({ InstanceId: i.InstanceId, Name: `capture-${Date.now()}` }));
+    const captured = driver.calls.slice(before).filter((c) => c.op === 'capture').map((c) => (c.args as { volumeId: string }).volumeId);
+    expect(captured.sort()).toEqual(Object.values(vols).sort());
+    await waitUntilImageAvailable({ client: ec2, ...wait }, { ImageIds: [img.ImageId!] });
+  });
+
+  test('at start, captures no pending snapshot needs are dropped; those of pending ones kept', async () => {
+    let open!: () => void;
+    driver.gate = new Promise((r) => (open = r));
+    const snap = await ec2.send(new CreateSnapshotCommand({ VolumeId: vol }));
+    const orphan = 'snap-0fffffffffffffff1'; // a request that died before its commit
+    driver.captured.add(orphan);
+    await adoptCaptures({ db: s.app.db, driver, log: () => {} });
+    expect(driver.captured.has(orphan)).toBe(false);
+    expect(driver.captured.has(snap.SnapshotId!)).toBe(true);
+    open();
+    driver.gate = undefined;
+    await completed(ec2, [snap.SnapshotId!]);
   });
 });

@@ -70,6 +70,7 @@ export class Dispatcher {
       out = await this.deps.db.transaction().execute(async (trx) => {
         const result = await handler(this.ctx(inv, trx, effects), inv.input);
         if (dryRun) throw rollback;
+        for (const fn of effects.before) await fn();
         return result;
       });
     } catch (e) {
@@ -96,6 +97,10 @@ export class Dispatcher {
       afterCommit(fn) {
         effects.after.push(fn);
       },
+      beforeCommit(fn) {
+        effects.before.push(fn);
+      },
+      captures: this.deps.captures,
     };
   }
 }
@@ -104,6 +109,8 @@ export class Dispatcher {
 class Effects {
   queued = false;
   after: (() => void)[] = [];
+  /** Run in the transaction, after the handler (not for a DryRun). */
+  before: (() => Promise<void>)[] = [];
 
   fire(wake: () => void): void {
     if (this.queued) wake();

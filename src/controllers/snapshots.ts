@@ -1,6 +1,8 @@
-// The snapshot reconcilers (issue 5: EBS). Handlers write the rows and queue these jobs:
-//   snapshot.create      take one volume's snapshot into the region's block store
-//   snapshot.create-set  CreateSnapshots: the volumes of one instance, one right after the other
+// The snapshot reconcilers (issue 5: EBS). Handlers write the rows, have the host capture each
+// volume's point in time inside the request (a reflink clone kept under the snapshot's id:
+// BlockStorage.captureVolume), and queue these jobs:
+//   snapshot.create      store one snapshot's capture in the region's block store
+//   snapshot.create-set  CreateSnapshots, CreateImage: the captures of one instance's volumes
 //   snapshot.copy        CopySnapshot: copy a snapshot from its region's store into this one's
 //   snapshot.delete      free a deleted snapshot's chunks (those no other snapshot holds)
 // A driver without BlockStorage (the fake one) has no data to move: the rows just complete.
@@ -64,6 +66,8 @@ async function complete(deps: ControllerDeps, id: string, dataBytes: number, add
 
 async function fail(deps: ControllerDeps, id: string, message: string): Promise<void> {
   deps.log(`snapshots: ${id} failed: ${message}`);
+  // Its capture is of no use any more (and may be large): the failed snapshot never gets data.
+  await blockStorage(deps.driver)?.discardCapture(id).catch((e) => deps.log(`snapshots: dropping the capture of ${id}: ${(e as Error).message}`));
   await deps.db
     .updateTable('snapshots')
     .set({ state: 'error', state_message: message.slice(0, 1000), completion_time: new Date().toISOString() })
@@ -115,9 +119,9 @@ async function createOne(job: { resource_id: string }, deps: ControllerDeps): Pr
 }
 
 /**
- * CreateSnapshots: every volume of the set in turn, with nothing else in between. Each volume is
- * reflink-cloned by the host as its snapshot starts, so the point in time is per volume, the
- * volumes a few milliseconds apart (crash-consistent per volume, not across volumes).
+ * CreateSnapshots and CreateImage: every capture of the set in turn. The volumes were captured in
+ * the request one right after the other, so the point in time is per volume, the volumes
+ * milliseconds apart (crash-consistent per volume, not across volumes).
  */
 async function createSet(job: { data: { snapshotIds?: string[] } }, deps: ControllerDeps): Promise<void> {
   for (const id of job.data.snapshotIds ?? []) await takeOne(deps, id);
@@ -162,6 +166,27 @@ async function remove(job: { resource_id: string; region: string; data: { region
   const bs = blockStorage(deps.driver);
   if (!bs) return;
   await bs.deleteSnapshot(job.data.region ?? job.region, job.resource_id);
+}
+
+/**
+ * At server start (before requests and jobs): drop the captures no pending snapshot needs: those of
+ * requests that never committed (the server died between the capture and the commit) or of
+ * snapshots that went meanwhile.
+ */
+export async function adoptCaptures(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>): Promise<void> {
+  const bs = blockStorage(deps.driver);
+  if (!bs) return;
+  const ids = await bs.captures();
+  const pending = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await deps.db.selectFrom('snapshots').select('id').where('id', 'in', ids.slice(i, i + 500)).where('state', '=', 'pending').execute();
+    for (const r of rows) pending.add(r.id);
+  }
+  for (const id of ids) {
+    if (pending.has(id)) continue;
+    deps.log(`snapshots: dropping the capture of ${id} (no pending snapshot needs it)`);
+    await bs.discardCapture(id).catch((e) => deps.log(`snapshots: dropping the capture of ${id}: ${(e as Error).message}`));
+  }
 }
 
 export function registerSnapshotControllers(runner: Runner): void {

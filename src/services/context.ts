@@ -17,6 +17,22 @@ export interface Ctx {
   enqueue(kind: string, resourceId: string, payload?: unknown, runAt?: Date): Promise<void>;
   /** Run after the transaction commits (never if it rolls back), e.g. to wake a controller. */
   afterCommit(fn: () => void): void;
+  /**
+   * Run inside the transaction once the handler has returned, before it commits; never for a
+   * DryRun. A throw rolls the request back. For host work that is part of the request's effect
+   * (a snapshot's point in time).
+   */
+  beforeCommit(fn: () => Promise<void>): void;
+  /** The host's point-in-time copies of volumes; absent when the driver keeps no volume data. */
+  readonly captures?: VolumeCaptures;
+}
+
+/**
+ * A volume's point-in-time copy for a snapshot, taken by the host inside the request (app.ts wires
+ * it to the driver): the snapshot is of this instant, whenever its data is stored.
+ */
+export interface VolumeCaptures {
+  capture(o: { volumeId: string; snapshotId: string }): Promise<void>;
 }
 
 export type Handler<I = any, O = any> = (ctx: Ctx, input: I) => Promise<O>;
@@ -37,4 +53,5 @@ export interface CtxDeps {
    * whatever else a fresh region has. Runs in its own transaction.
    */
   setupRegion?: (ctx: Ctx) => Promise<void>;
+  captures?: VolumeCaptures;
 }

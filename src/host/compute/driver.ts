@@ -202,7 +202,21 @@ export interface BlockStorage {
   attachVolume(instanceId: string, volume: AttachedVolumeSpec): Promise<void>;
   detachVolume(instanceId: string, volumeId: string, opts?: { force?: boolean }): Promise<void>;
   setVolumeLimits(instanceId: string, volumeId: string, limits: VolumeLimits): Promise<void>;
-  /** A point-in-time snapshot of the volume into the region's store, building on `parentSnapshotId`. */
+  /**
+   * The snapshot's point in time: the volume as it is now (a mounted root frozen for that instant),
+   * kept on the host under the snapshot's id until snapshotVolume has stored it. Called inside the
+   * request (CreateSnapshot, CreateSnapshots, CreateImage); quick (a reflink clone).
+   */
+  captureVolume(o: { volumeId: string; snapshotId: string }): Promise<void>;
+  /** Drop a snapshot's capture (the snapshot failed or went, or its request never committed). */
+  discardCapture(snapshotId: string): Promise<void>;
+  /** The snapshot ids whose capture the host holds. */
+  captures(): Promise<string[]>;
+  /**
+   * Store the snapshot's capture in the region's store, building on `parentSnapshotId`, then drop
+   * the capture. Without a capture (and the snapshot not stored yet) it fails: it never takes the
+   * volume as it is later.
+   */
   snapshotVolume(o: { volumeId: string; snapshotId: string; region: string; accountId: string; parentSnapshotId?: string; encrypted: boolean; onProgress?: (percent: number) => void }): Promise<SnapshotResult>;
   deleteSnapshot(region: string, snapshotId: string): Promise<void>;
   /** Copy a snapshot into another region's store, copying only the chunks that store lacks. */

@@ -62,16 +62,25 @@ describe.skipIf(!isRoot)('XfsVolumeStore for EBS (root)', () => {
     execFileSync('dd', ['if=/dev/urandom', `of=${file}`, 'bs=1M', 'count=16', 'seek=100', 'conv=notrunc', 'status=none']);
     const want = execFileSync('sh', ['-c', `dd if=${file} bs=1M skip=100 count=16 status=none | sha256sum`], { encoding: 'utf8' });
     let quiesced = 0;
-    const clone = await store.cloneForSnapshot('vol-1', 'snap-1-x', async (fn) => {
+    const clone = await store.captureForSnapshot('vol-1', 'snap-1', async (fn) => {
       quiesced++;
       return fn();
     });
     expect(quiesced).toBe(1);
     // The volume goes on being written: the clone keeps the instant.
     execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=1', 'seek=100', 'conv=notrunc', 'status=none']);
+    // Kept under the snapshot's id across a restart of the store (a half-made one is not).
+    writeFileSync(`${clone}.tmp`, 'half-made');
+    const again = new XfsVolumeStore({ home, sizeGiB: 16 }); // the same store, as a restarted server opens it
+    await again.init();
+    expect(await again.captureOf('snap-1')).toBe(clone);
+    expect(await again.captures()).toEqual(['snap-1']);
+    expect(existsSync(`${clone}.tmp`)).toBe(false);
+    expect(await again.captureOf('snap-9')).toBeUndefined();
     const blocks = await regions.of('us-east-1');
     await blocks.snapshot('snap-1', clone);
-    rmSync(clone);
+    await again.dropCapture('snap-1');
+    expect(await store.captures()).toEqual([]);
     const t0 = performance.now();
     await store.createWith('vol-2', 4, (tmp) => blocks.restore('snap-1', tmp, 3 * GiB).then(() => undefined));
     const ms = performance.now() - t0;
@@ -186,11 +195,11 @@ describe.skipIf(!isRoot)('encrypted volumes at rest (root)', () => {
     expect(devSha(again.device, 100, 16)).toBe(want);
 
     // A snapshot: a reflink clone of the encrypted image (point in time), read through a read-only export.
-    const clone = await store.cloneForSnapshot('vol-e1', 'snap-e1-x');
+    const clone = await store.captureForSnapshot('vol-e1', 'snap-e1');
     expect(count(clone, marker)).toBe(0);
     const blocks = await regions.of('us-east-1');
     const stats = await store.withPlaintext(clone, keySource, (p) => blocks.snapshot('snap-e1', p, { key }));
-    rmSync(clone);
+    await store.dropCapture('snap-e1');
     expect(stats.sizeBytes).toBe(2 * GiB);
     expect(stats.chunksWritten).toBeLessThan(64); // zeros read as zeros: only the written chunks are stored
     expect(stats.chunksWritten).toBeGreaterThanOrEqual(33);

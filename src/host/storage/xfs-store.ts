@@ -7,6 +7,8 @@
 //   $CUMULO_HOME/volumes/                 its mount point
 //   $CUMULO_HOME/volumes/<vol-id>.raw     a volume (ext4 for volumes made from image snapshots)
 //   $CUMULO_HOME/volumes/snapshots/*.raw  snapshots copied into the store once, to reflink from
+//   $CUMULO_HOME/volumes/captures/<snap-id>.raw  a volume as it was at a CreateSnapshot (a reflink
+//                                          clone), kept until the snapshot is in the block store
 //   $CUMULO_HOME/volumes/luks/             encrypted volumes' plaintext, exported by qemu-storage-daemon
 //                                          as FUSE files (<vol-id>.plain, .pid): see luks.ts
 //
@@ -65,6 +67,8 @@ export class XfsVolumeStore implements VolumeStore {
   readonly storeFile: string;
   readonly dir: string;
   readonly snapshotsDir: string;
+  /** Point-in-time clones of volumes for snapshots being taken (captureForSnapshot). */
+  readonly capturesDir: string;
   readonly sizeGiB: number;
   private readonly onProgress: NonNullable<XfsVolumeStoreOptions['onProgress']>;
   private ready?: Promise<void>;
@@ -80,6 +84,7 @@ export class XfsVolumeStore implements VolumeStore {
     this.storeFile = join(this.home, 'volumes.xfs');
     this.dir = join(this.home, 'volumes');
     this.snapshotsDir = join(this.dir, 'snapshots');
+    this.capturesDir = join(this.dir, 'captures');
     this.luks = new LuksExports(join(this.dir, 'luks'));
     const envGiB = Number(process.env.CUMULO_VOLUME_STORE_GIB);
     this.sizeGiB = opts.sizeGiB ?? (envGiB > 0 ? envGiB : 512);
@@ -131,6 +136,7 @@ export class XfsVolumeStore implements VolumeStore {
       // mkfs.xfs makes its root 0755: the store is the host's alone, like the state folder around it.
       await chmod(dir, 0o700);
       await mkdir(this.snapshotsDir, { recursive: true });
+      await mkdir(this.capturesDir, { recursive: true, mode: 0o700 });
       await this.removeTemporaries();
       for (const name of await this.luks.list()) {
         if (name.endsWith('.tmp') || name.endsWith('.clone') || !(await this.luks.isOpen(name))) await this.luks.close(name);
@@ -170,7 +176,7 @@ export class XfsVolumeStore implements VolumeStore {
 
   /** Leftovers of creates interrupted by a kill: nothing else writes here while init runs. */
   private async removeTemporaries(): Promise<void> {
-    for (const d of [this.dir, this.snapshotsDir]) {
+    for (const d of [this.dir, this.snapshotsDir, this.capturesDir]) {
       for (const name of await readdir(d)) {
         if (name.endsWith('.tmp')) await rm(join(d, name), { force: true });
       }
@@ -483,24 +489,68 @@ export class XfsVolumeStore implements VolumeStore {
   }
 
   /**
-   * A point-in-time reflink clone of the volume, made while `quiesce` holds (e.g. a host-side
-   * fsfreeze of the mounted root volume), for a snapshot taken from it at leisure. The caller removes it.
+   * The volume as it is now, for the snapshot `snapshotId`: a reflink clone made while `quiesce`
+   * holds (e.g. a host-side fsfreeze of the mounted root volume), kept durably under the snapshot's
+   * id (captureOf) until the snapshot is stored, then dropped (dropCapture). Made under a temporary
+   * name and renamed when whole: a capture that exists is whole and of its request's moment. An
+   * encrypted volume's capture is of its LUKS image.
    */
-  async cloneForSnapshot(volumeId: string, name: string, quiesce: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): Promise<string> {
+  async captureForSnapshot(volumeId: string, snapshotId: string, quiesce: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): Promise<string> {
     const file = this.volumeFile(volumeId);
-    checkName('clone name', name);
+    const target = this.captureFile(snapshotId);
     await this.init();
+    if (await exists(target)) return target;
     if (!(await exists(file))) throw new Error(`volume ${volumeId} does not exist`);
-    const clone = join(this.dir, `${name}.clone.tmp`);
-    await rm(clone, { force: true });
-    // Whatever the loop device holds buffered reaches the file before the clone (through the
-    // plaintext export, for an encrypted volume: the clone is then of its LUKS image, point in time).
+    const tmp = `${target}.tmp`;
+    await rm(tmp, { force: true });
     const plain = this.luks.plainOf(volumeId);
     const encrypted = await this.luks.isOpen(volumeId);
-    for (const loop of await loopsOf(encrypted ? plain : file)) await run('blockdev', ['--flushbufs', loop.device]).catch(() => undefined);
-    if (encrypted) await run('sync', [plain]).catch(() => undefined);
-    await quiesce(() => copyFile(file, clone, constants.COPYFILE_FICLONE_FORCE));
-    return clone;
+    const loops = await loopsOf(encrypted ? plain : file);
+    let cloning: Promise<void> | undefined;
+    try {
+      await quiesce(async () => {
+        // Inside the quiesce (what a freeze flushed is below the filesystem now): whatever the loop
+        // device holds buffered reaches the file, through the plaintext export for an encrypted
+        // volume (its daemon writes its image); the clone is then of the file as it is.
+        for (const loop of loops) await run('blockdev', ['--flushbufs', loop.device]).catch(() => undefined);
+        if (encrypted) await run('sync', [plain]).catch(() => undefined);
+        await (cloning = copyFile(file, tmp, constants.COPYFILE_FICLONE_FORCE));
+      });
+      await syncFile(tmp);
+      await rename(tmp, target);
+      await syncFile(this.capturesDir);
+    } catch (e) {
+      // A quiesce that gave up (timed out) may leave the clone still being made: remove it once done.
+      void (cloning ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => rm(tmp, { force: true }))
+        .catch(() => undefined);
+      throw e;
+    }
+    return target;
+  }
+
+  private captureFile(snapshotId: string): string {
+    checkName('snapshot id', snapshotId);
+    return join(this.capturesDir, `${snapshotId}.raw`);
+  }
+
+  /** The capture of a snapshot (captureForSnapshot), if the host has it. */
+  async captureOf(snapshotId: string): Promise<string | undefined> {
+    await this.init();
+    const file = this.captureFile(snapshotId);
+    return (await exists(file)) ? file : undefined;
+  }
+
+  async dropCapture(snapshotId: string): Promise<void> {
+    await this.init();
+    await rm(this.captureFile(snapshotId), { force: true });
+  }
+
+  /** The snapshot ids with a capture on the host. */
+  async captures(): Promise<string[]> {
+    await this.init();
+    return (await readdir(this.capturesDir)).filter((n) => n.endsWith('.raw')).map((n) => n.slice(0, -'.raw'.length)).sort();
   }
 
   async attach(volumeId: string, opts: { key?: KeySource } = {}): Promise<{ device: string }> {
@@ -637,6 +687,16 @@ export class XfsVolumeStore implements VolumeStore {
 }
 
 /** Grow a raw image to size bytes, and the ext4 inside it with it. */
+/** fsync a file or a folder (a rename's entry). */
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 async function growImage(file: string, size: number): Promise<void> {
   await truncate(file, size);
   if ((await ext4BlockSize(file)) === undefined) return; // a raw volume: nothing to grow inside

@@ -316,6 +316,15 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
 
     test('snapshot → volume from it: the same bytes, restored in well under a second; encrypted too', async () => {
       const pct: number[] = [];
+      // Nothing captured at the request: the snapshot fails rather than copying the volume as it is now.
+      await expect(driver.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).rejects.toThrow(/No copy of vol-0e00000000000000e from the moment of the request/);
+      // The request's moment: what the volume holds at the capture, not what is written after it.
+      const at = (file: string) => execFileSync('sh', ['-c', `dd if=${file} bs=1M skip=100 count=4 status=none | sha256sum`], { encoding: 'utf8' }).split(' ')[0];
+      const captured = at(vfile(V1));
+      await driver.captureVolume({ volumeId: V1, snapshotId: S1 });
+      expect(await driver.captures()).toEqual([S1]);
+      inGuest(B, 'dd if=/dev/urandom of=/dev/xvdg bs=1M count=4 seek=100 conv=notrunc,fsync 2>/dev/null');
+      expect(at(vfile(V1))).not.toBe(captured);
       const r = await driver.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false, onProgress: (p) => pct.push(p) });
       expect(r.dataBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
       expect(r.addedBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
@@ -327,7 +336,10 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
       process.stderr.write(`volume of 2 GiB from a snapshot: ${ms.toFixed(0)} ms\n`);
       expect(ms).toBeLessThan(1_000);
       expect(sha(vfile(V2), 8)).toBe(written);
+      expect(at(vfile(V2))).toBe(captured);
+      expect(await driver.captures()).toEqual([]); // dropped once stored
       // Encrypted: sealed with the account's key, restored with it.
+      await driver.captureVolume({ volumeId: V1, snapshotId: S2 });
       await driver.snapshotVolume({ volumeId: V1, snapshotId: S2, region: 'us-east-1', accountId: ACCOUNT, encrypted: true, parentSnapshotId: S1 });
       const store = await driver.snapshots.of('us-east-1');
       expect((await store.info(S2))!.encrypted).toBe(true);
@@ -356,8 +368,12 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
     });
 
     test('the root volume of a running instance (frozen for the clone); an instance booted from that snapshot', async () => {
-      inGuest(A, 'echo from-the-snapshot > /root/imaged; sync');
+      // Not synced: the freeze flushes it into the clone.
+      inGuest(A, 'echo from-the-snapshot > /root/imaged');
       const rootSnap = 'snap-0e000000000000013';
+      await driver.captureVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap });
+      expect(existsSync(join(home, 'instances', A.instanceId, 'frozen'))).toBe(false); // the freeze's marker went with the thaw
+      inGuest(A, 'echo too-late > /root/imaged; sync');
       await driver.snapshotVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap, region: 'us-east-1', accountId: ACCOUNT, encrypted: false });
       expect(inGuest(A, 'echo still-writable > /root/after; cat /root/after').trim()).toBe('still-writable'); // unfrozen
       const C = spec(5, { rootSnapshotId: rootSnap, rootVolume: { volumeId: 'vol-0e000000000000014', deviceName: '/dev/xvda', sizeGiB: 2 } });
@@ -370,6 +386,26 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
       await driver.delete(C.instanceId);
       await volumes.delete(C.rootVolume!.volumeId);
       await driver.deleteSnapshot('us-east-1', rootSnap);
+    });
+
+    test('a freeze a crash left on a running root: thawed when a driver starts on the home', async () => {
+      const root = rootfs(A);
+      const marker = join(home, 'instances', A.instanceId, 'frozen');
+      // As a server SIGKILLed between fsfreeze -f and -u leaves it: the marker, and the root frozen.
+      writeFileSync(marker, JSON.stringify({ path: root }));
+      execFileSync('fsfreeze', ['-f', root]);
+      try {
+        expect(spawnSync('fsfreeze', ['-f', root]).status).not.toBe(0); // frozen: a second freeze is refused
+        const next = new RuncDriver({ home, images, volumes, network, instanceStore, stopTimeoutMs: 5_000, keyOf: async () => EBS_KEY, log: (l) => process.stderr.write(l + '\n') });
+        await next.init();
+        await next.close();
+        expect(existsSync(marker)).toBe(false);
+        expect(spawnSync('fsfreeze', ['-f', root]).status).toBe(0); // not frozen any more: it can be frozen again
+        execFileSync('fsfreeze', ['-u', root]);
+      } finally {
+        spawnSync('fsfreeze', ['-u', root]); // never left frozen by this test
+      }
+      expect(inGuest(A, 'echo thawed > /root/thawed; sync; cat /root/thawed').trim()).toBe('thawed');
     });
 
     test('an encrypted volume: no plaintext on the host disk; live attach, detach, another instance, a new daemon; grown live; snapshot → volume', async () => {
@@ -412,6 +448,7 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
       await driver.resizeVolume(VE, 2);
       expect(inGuest(B, 'blockdev --getsize64 /dev/xvdk').trim()).toBe(String(2 * 2 ** 30));
       // Its snapshot: encrypted whatever is asked; a volume from it: encrypted, the same bytes.
+      await driver.captureVolume({ volumeId: VE, snapshotId: SE });
       await driver.snapshotVolume({ volumeId: VE, snapshotId: SE, region: 'us-east-1', accountId: ACCOUNT, encrypted: false });
       const store = await driver.snapshots.of('us-east-1');
       expect((await store.info(SE))!.encrypted).toBe(true);
@@ -441,6 +478,7 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
     test('an instance booted from an encrypted snapshot of a root volume: its root is encrypted at rest', async () => {
       inGuest(A, 'echo encrypted-root > /root/enc; sync');
       const rootSnap = 'snap-0e000000000000022';
+      await driver.captureVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap });
       await driver.snapshotVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap, region: 'us-east-1', accountId: ACCOUNT, encrypted: true });
       const D = spec(6, { rootSnapshotId: rootSnap, rootVolume: { volumeId: 'vol-0e000000000000023', deviceName: '/dev/xvda', sizeGiB: 2 } });
       await driver.create(D);
@@ -450,6 +488,23 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
       expect(inGuest(D, 'cat /root/enc').trim()).toBe('encrypted-root');
       expect(Number(inGuest(D, 'df -k / | tail -1').split(/\s+/)[1])).toBeGreaterThan(1.5 * 2 ** 20); // grown to 2 GiB
       expect(execFileSync('sh', ['-c', `grep -a -c -F encrypted-root ${vfile(D.rootVolume!.volumeId)} || true`], { encoding: 'utf8' }).trim()).toBe('0');
+      // Its own snapshot, of a write not synced: the freeze flushes it through the encrypted image.
+      inGuest(D, 'echo unsynced-encrypted > /root/unsynced');
+      const again = 'snap-0e000000000000024';
+      const VR = 'vol-0e000000000000025';
+      await driver.captureVolume({ volumeId: D.rootVolume!.volumeId, snapshotId: again });
+      await driver.snapshotVolume({ volumeId: D.rootVolume!.volumeId, snapshotId: again, region: 'us-east-1', accountId: ACCOUNT, encrypted: true });
+      await driver.createVolume({ volumeId: VR, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 2, snapshotId: again, encrypted: true });
+      const check = join(home, 'check-unsynced');
+      mkdirSync(check);
+      await volumes.mount(VR, check, { key: async () => EBS_KEY });
+      try {
+        expect(readFileSync(join(check, 'root', 'unsynced'), 'utf8').trim()).toBe('unsynced-encrypted');
+      } finally {
+        await volumes.unmount(check);
+      }
+      await volumes.delete(VR);
+      await driver.deleteSnapshot('us-east-1', again);
       await driver.delete(D.instanceId);
       expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(D.rootVolume!.volumeId);
       await volumes.delete(D.rootVolume!.volumeId);

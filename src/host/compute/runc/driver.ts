@@ -11,6 +11,8 @@
 //   /run/cumulo/<tag>/<id>/dev            its /dev, a tmpfs the host fills (volumes appear here)
 //   /run/cumulo/<tag>/<id>/userns         its user namespace, held (userns.ts)
 //   $CUMULO_HOME/instances/<id>/stopped   marker: stopped through the driver (not lost)
+//   $CUMULO_HOME/instances/<id>/frozen    marker: its root is frozen for a snapshot's instant
+//                                          (storage/freeze.ts); thawed at init if a crash left it
 //   $CUMULO_HOME/runc/                    runc's state (`runc --root`): survives a server restart
 //   $CUMULO_HOME/runc-exits/<id>          conmon's record of how the init ended
 //
@@ -18,7 +20,6 @@
 // create() prepares (volume, mounts, guest files, network); start() runs the container; stop()
 // shuts it down and lets go of everything but the disks; delete() removes all of it.
 import { watch, type FSWatcher } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, open, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { cpus as hostCpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -43,6 +44,8 @@ import { cpuSet, ociConfig, withVolumes, type OciVolume } from './oci.js';
 import { LiveVolumes, ociVolume } from './volumes.js';
 import { parseDevNo } from '../../storage/devno.js';
 import { unmountTree } from '../../storage/mounts.js';
+import { thawLeftover, whileFrozen } from '../../storage/freeze.js';
+import { isLuks } from '../../storage/luks.js';
 import { CommandError, run, Runc } from './runtime.js';
 import { protectHostPids } from './pids.js';
 import { Lxcfs } from './lxcfs.js';
@@ -50,7 +53,7 @@ import { isMountPoint, makeNode, releaseDev, releaseUserNetns, startInstanceSetu
 
 /** What EBS needs of the volume store beyond mounting roots (XfsVolumeStore). */
 export type EbsVolumeStore = VolumeStore &
-  Pick<XfsVolumeStore, 'fileOf' | 'blocksDir' | 'createWith' | 'resize' | 'attachDevice' | 'cloneForSnapshot' | 'mount' | 'createEmpty' | 'createEncryptedWith' | 'withPlaintext' | 'isEncrypted' | 'ownerOf' | 'devicesOf' | 'luks'>;
+  Pick<XfsVolumeStore, 'fileOf' | 'blocksDir' | 'createWith' | 'resize' | 'attachDevice' | 'captureForSnapshot' | 'captureOf' | 'dropCapture' | 'captures' | 'mount' | 'createEmpty' | 'createEncryptedWith' | 'withPlaintext' | 'isEncrypted' | 'ownerOf' | 'devicesOf' | 'luks'>;
 
 export interface RuncDriverOptions {
   home: string;
@@ -65,6 +68,8 @@ export interface RuncDriverOptions {
   log?: (line: string) => void;
   /** How long a stop waits for the guest to shut down before killing it (default 30 s). */
   stopTimeoutMs?: number;
+  /** How long a root volume may stay frozen for a snapshot's clone before it is thawed and the capture fails (default 10 s). */
+  freezeTimeoutMs?: number;
 }
 
 /** EC2 keeps the last 64 KiB of console output; the file is cut back to that when it grows past this. */
@@ -151,6 +156,8 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   private readonly lxcfs: Lxcfs;
   private runc?: Runc;
   private readonly locks = new Locks();
+  /** A freeze of an instance's root, its thaw and its unmount: one at a time (never a freeze of an unmounted path). */
+  private readonly freezeLocks = new Locks();
   private readonly log: (line: string) => void;
   private watcher?: FSWatcher;
   private exitListeners: ((instanceId: string) => void)[] = [];
@@ -209,6 +216,8 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     await chmod(this.runDir, 0o711);
     await mkdir(this.exitDir, { recursive: true });
     await mkdir(join(this.home, 'runc'), { recursive: true, mode: 0o700 });
+    // Before anything writes to an instance's root: a crash between fsfreeze -f and -u left it frozen.
+    for (const id of await this.list()) await this.thawLeftover(id).catch((e) => this.log(`runc: thawing the root of ${id}: ${(e as Error).message}`));
     this.nofileHard = await hostNofileHard();
     await protectHostPids(this.cgroupParent, { log: this.log });
     await this.lxcfs.ensure();
@@ -245,6 +254,20 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     return { ...raw, userData: raw.userData ? Buffer.from(raw.userData as unknown as string, 'base64') : undefined };
   }
 
+  /**
+   * Thaw the instance's root if a marker says a freeze was left by a crash (and drop the marker);
+   * waits for a freeze in flight to end. A write to a frozen root would block (uninterruptibly:
+   * not even a kill ends a guest blocked there), so every step that may touch it comes after.
+   */
+  private async thawLeftover(id: string): Promise<void> {
+    await this.freezeLocks.run(id, () => this.thawLeftoverLocked(id));
+  }
+
+  private async thawLeftoverLocked(id: string): Promise<void> {
+    const path = await thawLeftover(join(this.dir(id), 'frozen'));
+    if (path) this.log(`runc: thawed ${path} of ${id}, left frozen by a crash`);
+  }
+
   async create(spec: InstanceSpec): Promise<void> {
     const dir = this.dir(spec.instanceId);
     await this.locks.run(spec.instanceId, async () => {
@@ -269,6 +292,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     const base = spec.uidBase;
     if (base === undefined) throw new Error(`${id} has no uid range: it cannot run in a user namespace`);
     const { volumes, network, images, instanceStore } = this.opts;
+    await this.thawLeftover(id);
     const revert = new Revert();
     const steps = new Steps();
     const mnt = this.mnt(id);
@@ -485,9 +509,15 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       await unmountTree([join(mnt, 'store.raw')]);
     });
     await attempt(() => this.opts.instanceStore.destroy(id));
-    // The idmapped view first: the loop device goes with the host's mount, the last one.
-    await attempt(() => unmountTree([join(mnt, 'rootfs')]));
-    await attempt(() => this.opts.volumes.unmount(join(mnt, 'root')));
+    // The idmapped view first: the loop device goes with the host's mount, the last one. Never
+    // while a snapshot's freeze holds the root, and never left frozen.
+    await attempt(() =>
+      this.freezeLocks.run(id, async () => {
+        await this.thawLeftoverLocked(id);
+        await attempt(() => unmountTree([join(mnt, 'rootfs')]));
+        await attempt(() => this.opts.volumes.unmount(join(mnt, 'root')));
+      }),
+    );
     const spec = await this.readSpec(id).catch(() => undefined);
     for (const v of spec?.volumes ?? []) await attempt(() => this.opts.volumes.detach(v.volumeId));
     if (errors.length) throw errors[0];
@@ -511,6 +541,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       if (!(await fileExists(dir))) return;
       // The marker first: the init's exit while we stop it is ours, not a poweroff or reboot.
       await writeFile(join(dir, 'stopped'), new Date().toISOString());
+      await this.thawLeftover(id);
       await this.halt(id, opts);
       await rm(join(this.exitDir, id), { force: true });
       await this.release(id);
@@ -521,6 +552,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     await this.locks.run(id, async () => {
       const spec = await this.readSpec(id);
       await writeFile(join(this.dir(id), 'stopped'), new Date().toISOString());
+      await this.thawLeftover(id);
       await this.halt(id, {});
       // Disks, mounts and network stay: the instance store keeps its data across a reboot.
       if (!this.prepared.has(id)) await this.prepare(spec);
@@ -533,6 +565,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const dir = this.dir(id);
       const had = await fileExists(dir);
       if (had) await writeFile(join(dir, 'stopped'), new Date().toISOString());
+      if (had) await this.thawLeftover(id);
       await this.halt(id, { timeoutMs: Math.min(this.opts.stopTimeoutMs ?? 30_000, 10_000) });
       await rm(join(this.exitDir, id), { force: true });
       await this.release(id);
@@ -787,62 +820,79 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   }
 
   /** The mounted root (host side) of a running instance whose root volume this is. */
-  private async rootMountOf(volumeId: string): Promise<string | undefined> {
+  private async rootMountOf(volumeId: string): Promise<{ id: string; path: string } | undefined> {
     for (const id of await this.list()) {
       const spec = await this.readSpec(id).catch(() => undefined);
       if (spec?.rootVolume?.volumeId !== volumeId) continue;
-      const rootfs = join(this.mnt(id), 'root');
-      if (await isMountPoint(rootfs)) return rootfs;
+      const path = join(this.mnt(id), 'root');
+      if (await isMountPoint(path)) return { id, path };
     }
     return undefined;
   }
 
   /**
-   * A point-in-time snapshot: the volume is reflink-cloned (with a mounted root volume frozen on
-   * the host for that instant: consistent, not just crash-consistent), then chunked into the region's store.
+   * The snapshot's instant: the volume reflink-cloned under the snapshot's id (a mounted root volume
+   * frozen on the host for that instant: consistent, not just crash-consistent). Taken inside the
+   * request; snapshotVolume stores it later, at leisure, even after a restart.
+   */
+  async captureVolume(o: { volumeId: string; snapshotId: string }): Promise<void> {
+    const root = await this.rootMountOf(o.volumeId);
+    const quiesce = root
+      ? <T>(fn: () => Promise<T>) =>
+          this.freezeLocks.run(root.id, async () => {
+            // Stopped meanwhile: nothing mounted to freeze (and the folder's own filesystem is not ours to freeze).
+            if (!(await isMountPoint(root.path))) return fn();
+            return whileFrozen(join(this.dir(root.id), 'frozen'), root.path, fn, { timeoutMs: this.opts.freezeTimeoutMs });
+          })
+      : undefined;
+    await this.opts.volumes.captureForSnapshot(o.volumeId, o.snapshotId, quiesce);
+  }
+
+  async discardCapture(snapshotId: string): Promise<void> {
+    await this.opts.volumes.dropCapture(snapshotId);
+  }
+
+  async captures(): Promise<string[]> {
+    return this.opts.volumes.captures();
+  }
+
+  /**
+   * The snapshot's capture (captureVolume) chunked into the region's store, then dropped. Without
+   * it the snapshot fails: a copy of the volume as it is now would not be of the request's moment.
    */
   async snapshotVolume(o: { volumeId: string; snapshotId: string; region: string; accountId: string; parentSnapshotId?: string; encrypted: boolean; onProgress?: (percent: number) => void }): Promise<SnapshotResult> {
     const store = await this.snapshots.of(o.region);
     const done = await store.info(o.snapshotId);
-    if (done) return { dataBytes: done.dataBytes, addedBytes: 0 };
+    if (done) {
+      await this.opts.volumes.dropCapture(o.snapshotId);
+      return { dataBytes: done.dataBytes, addedBytes: 0 };
+    }
+    const capture = await this.opts.volumes.captureOf(o.snapshotId);
+    if (!capture) throw new Error(`No copy of ${o.volumeId} from the moment of the request is left on the host: the snapshot cannot be of that moment.`);
     const key = o.encrypted ? await this.keyFor(o.accountId) : undefined;
     const parent = o.parentSnapshotId && (await store.has(o.parentSnapshotId)) ? o.parentSnapshotId : undefined;
-    const root = await this.rootMountOf(o.volumeId);
-    const frozen = async <T>(fn: () => Promise<T>): Promise<T> => {
-      if (!root) return fn();
-      await run('fsfreeze', ['-f', root]);
-      try {
-        return await fn();
-      } finally {
-        await run('fsfreeze', ['-u', root]);
-      }
-    };
-    const encryptedVolume = await this.opts.volumes.isEncrypted(o.volumeId);
-    const clone = await this.opts.volumes.cloneForSnapshot(o.volumeId, `${o.snapshotId}-${randomBytes(4).toString('hex')}`, frozen);
-    try {
-      let last = -1;
-      const take = async (file: string, sealWith: Buffer | undefined) =>
-        store.snapshot(o.snapshotId, file, {
-          parent,
-          key: sealWith,
-          onProgress: (p) => {
-            const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
-            if (pct !== last) o.onProgress?.((last = pct));
-          },
-        });
-      // An encrypted volume: the clone is of its encrypted image (still point in time), read through a
-      // read-only plaintext export of the clone; its snapshot is encrypted whatever was asked.
-      const stats = encryptedVolume
-        ? await this.opts.volumes.withPlaintext(clone, this.volumeKey(o.volumeId, o.accountId), async (plain) => take(plain, key ?? (await this.keyFor(o.accountId))))
-        : await take(clone, key);
-      const info = await store.info(o.snapshotId);
-      return { dataBytes: info?.dataBytes ?? stats.sizeBytes, addedBytes: stats.bytesWritten };
-    } finally {
-      await rm(clone, { force: true });
-    }
+    let last = -1;
+    const take = async (file: string, sealWith: Buffer | undefined) =>
+      store.snapshot(o.snapshotId, file, {
+        parent,
+        key: sealWith,
+        onProgress: (p) => {
+          const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
+          if (pct !== last) o.onProgress?.((last = pct));
+        },
+      });
+    // An encrypted volume: the capture is of its encrypted image, read through a read-only
+    // plaintext export of the capture; its snapshot is encrypted whatever was asked.
+    const stats = (await isLuks(capture))
+      ? await this.opts.volumes.withPlaintext(capture, this.volumeKey(o.volumeId, o.accountId), async (plain) => take(plain, key ?? (await this.keyFor(o.accountId))))
+      : await take(capture, key);
+    const info = await store.info(o.snapshotId);
+    await this.opts.volumes.dropCapture(o.snapshotId);
+    return { dataBytes: info?.dataBytes ?? stats.sizeBytes, addedBytes: stats.bytesWritten };
   }
 
   async deleteSnapshot(region: string, snapshotId: string): Promise<void> {
+    await this.opts.volumes.dropCapture(snapshotId);
     await (await this.snapshots.of(region)).delete(snapshotId);
   }
 

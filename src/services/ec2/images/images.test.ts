@@ -35,6 +35,7 @@ function ctxOf(accountId: string, region = 'us-east-1'): Ctx {
     now: new Date(),
     enqueue: async () => {},
     afterCommit: () => {},
+    beforeCommit: () => {},
   };
 }
 

@@ -23,7 +23,7 @@ import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
 import { getInstanceRows } from '../instances/store.js';
-import { COPY_VOLUME_ID, checkSnapshotId, findVisibleSnapshot, pendingSnapshot } from '../snapshots/store.js';
+import { COPY_VOLUME_ID, captureBeforeCommit, checkSnapshotId, findVisibleSnapshot, pendingSnapshot } from '../snapshots/store.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { builtinSnapshotId, builtinSourceOf } from './builtin.js';
 import { imageNotFound, isImageId, malformedImageId, visibleImages } from './store.js';
@@ -283,6 +283,8 @@ async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateI
   await ctx.enqueue('snapshot.create-set', snapshots[0]!.id, { snapshotIds: snapshots.map((s) => s.id) });
   await putTags(ctx, 'image', imageId, imageTags);
   await ctx.enqueue('image.create', imageId, {});
+  // The instance's volumes as they are at the request (its root frozen on the host for that instant).
+  captureBeforeCommit(ctx, snapshots);
   return { ImageId: imageId };
 }
 

@@ -108,6 +108,7 @@ describe.each(engines)('quotas on $name', ({ open }) => {
     now: new Date(),
     enqueue: async () => {},
     afterCommit: () => {},
+    beforeCommit: () => {},
   });
   /** A handler's transaction: the checks run in it, as they do under dispatch. */
   const inTx = <T>(fn: (ctx: Ctx) => Promise<T>, accountId = A, region = 'us-east-1') => db.transaction().execute((trx) => fn(ctxIn(trx, accountId, region)));

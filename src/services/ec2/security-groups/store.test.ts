@@ -25,6 +25,7 @@ function ctxFor(accountId = account): Ctx {
     now: new Date('2024-01-01T00:00:00Z'),
     enqueue: async () => {},
     afterCommit: () => {},
+    beforeCommit: () => {},
   };
 }
 

@@ -30,6 +30,7 @@ import { findOwned } from '../common/resources.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { snapshotFilters } from './filters.js';
 import {
+  captureBeforeCommit,
   checkSnapshotId,
   COPY_VOLUME_ID,
   findOwnSnapshot,
@@ -86,6 +87,7 @@ async function createSnapshot(ctx: Ctx, input: CreateSnapshotRequest): Promise<S
   snapshotsAble(volume);
   const row = await insertSnapshot(ctx, volume, description, tags);
   await ctx.enqueue('snapshot.create', row.id, {});
+  captureBeforeCommit(ctx, [row]);
   const out = toSnapshot(row, tags);
   out.Progress = '';
   delete out.FullSnapshotSizeInBytes;
@@ -130,6 +132,7 @@ async function createSnapshots(ctx: Ctx, input: CreateSnapshotsRequest): Promise
   const volumeTags = copyTags ? await tagsOf(ctx.db, ctx.accountId, ctx.region, 'volume', chosen.map((v) => v.id)) : new Map<string, Tag[]>();
   const out: SnapshotInfo[] = [];
   const ids: string[] = [];
+  const rows: SnapshotRow[] = [];
   for (const { device: _device, ...volume } of chosen) {
     snapshotsAble(volume);
     // The request's tags win over the volume's for the same key.
@@ -139,6 +142,7 @@ async function createSnapshots(ctx: Ctx, input: CreateSnapshotsRequest): Promise
     const snapTags = [...merged.values()];
     const row = await insertSnapshot(ctx, volume, description, snapTags);
     ids.push(row.id);
+    rows.push(row);
     const info: SnapshotInfo = {
       Description: row.description,
       Encrypted: row.encrypted === 1,
@@ -155,6 +159,7 @@ async function createSnapshots(ctx: Ctx, input: CreateSnapshotsRequest): Promise
   }
   // One job for the set: the host takes the volumes one right after the other.
   if (ids.length) await ctx.enqueue('snapshot.create-set', ids[0]!, { snapshotIds: ids });
+  captureBeforeCommit(ctx, rows);
   return { Snapshots: out };
 }
 
