@@ -152,6 +152,9 @@ function rows(over: Partial<VpcRows> = {}): VpcRows {
       route(RTB_PRIV, '0.0.0.0/0', 'nat-gateway', 'nat-0000000000000000a'),
       route(RTB_PRIV, '192.168.0.0/16', 'network-interface', 'eni-0000000000000000f'),
       route(RTB_PRIV, '172.16.0.0/12', 'instance', I1),
+      route(RTB_PRIV, '203.0.113.0/24', 'network-interface', 'eni-00000000000000011'),
+      route(RTB_PRIV, '198.51.100.0/24', 'network-interface', 'eni-00000000000000002'),
+      route(RTB_PRIV, '192.0.2.0/24', 'network-interface', 'eni-00000000000000099'),
       route(RTB_PRIV, '100.64.0.0/10', 'vpc-peering-connection', 'pcx-0000000000000000a'),
       // A route table of another VPC never leaks in.
       route('rtb-0000000000000000f', '0.0.0.0/0', 'gateway', IGW),
@@ -207,8 +210,8 @@ function rows(over: Partial<VpcRows> = {}): VpcRows {
       eni('eni-00000000000000099', 'i-0000000000000000f', 0, SUB_A, '10.0.1.99', [SG_OTHER]),
     ],
     instances: [
-      { id: I1, metadata_options: JSON.stringify({ HttpPutResponseHopLimit: 2 }) },
-      { id: I2, metadata_options: '{}' },
+      { id: I1, metadata_options: JSON.stringify({ HttpPutResponseHopLimit: 2 }), state: 'running' },
+      { id: I2, metadata_options: '{}', state: 'stopping' },
     ],
     publicIps: new Map([['eni-00000000000000010', [{ publicIp: '198.18.0.2', privateIp: '10.0.1.10' }]]]),
     ...over,
@@ -245,9 +248,24 @@ describe('vpcSpecFromRows', () => {
       { destination: '0.0.0.0/0', target: 'blackhole', targetId: 'nat-0000000000000000a' },
       { destination: '10.0.0.0/16', target: 'local', targetId: 'local' },
       { destination: '100.64.0.0/10', target: 'blackhole', targetId: 'pcx-0000000000000000a' },
-      { destination: '172.16.0.0/12', target: 'blackhole', targetId: I1 },
+      // A running instance: through its primary interface, next hop its primary private IP.
+      { destination: '172.16.0.0/12', target: 'interface', targetId: I1, eniId: 'eni-00000000000000010', nextHop: '10.0.1.10' },
+      // An interface of an instance that is not up (or not running: stopping) forwards nothing.
+      { destination: '192.0.2.0/24', target: 'blackhole', targetId: 'eni-00000000000000099' },
       { destination: '192.168.0.0/16', target: 'blackhole', targetId: 'eni-0000000000000000f' },
+      { destination: '198.51.100.0/24', target: 'blackhole', targetId: 'eni-00000000000000002' },
+      // A running instance's second interface.
+      { destination: '203.0.113.0/24', target: 'interface', targetId: 'eni-00000000000000011', eniId: 'eni-00000000000000011', nextHop: '10.0.2.11' },
     ]);
+  });
+
+  test('a route to an instance that is pending or stopping is a blackhole (only a running instance forwards)', () => {
+    for (const state of ['pending', 'stopping', 'shutting-down']) {
+      const s = vpcSpecFromRows(rows({ instances: [{ id: I1, metadata_options: '{}', state }] }));
+      const routes = subnetOf(s, SUB_B).routes;
+      expect(routes.find((r) => r.destination === '172.16.0.0/12')).toEqual({ destination: '172.16.0.0/12', target: 'blackhole', targetId: I1 });
+      expect(routes.find((r) => r.destination === '203.0.113.0/24')?.target).toBe('blackhole');
+    }
   });
 
   test('a detached (or another VPC’s) gateway: its routes are blackholes and no subnet is public', () => {
@@ -266,7 +284,7 @@ describe('vpcSpecFromRows', () => {
   test('no main association: a subnet without its own table has no routes', () => {
     const s = vpcSpecFromRows(rows({ routeTableAssociations: rows().routeTableAssociations.filter((a) => a.main !== 1) }));
     expect(subnetOf(s, SUB_A).routes).toEqual([]);
-    expect(subnetOf(s, SUB_B).routes).toHaveLength(5);
+    expect(subnetOf(s, SUB_B).routes).toHaveLength(8);
   });
 
   test('the default ACL (associated or by default) and a custom one, IPv4 entries in rule order', () => {

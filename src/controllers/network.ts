@@ -14,6 +14,7 @@ import type { Row } from '../store/schema.js';
 import { VPC_SYNC } from '../services/ec2/common/network-sync.js';
 import { publicIpsOfInterfaces } from '../services/ec2/common/public-ips.js';
 import { buildInterfaceSpec, type InterfaceRow } from '../services/ec2/instances/spec.js';
+import { forwardsThrough } from '../services/ec2/vpcs/route-state.js';
 import { chunks, vpcIpv4Blocks } from '../services/ec2/vpcs/store.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
 
@@ -46,8 +47,8 @@ export interface VpcRows {
   securityGroupRules: Row<'security_group_rules'>[];
   /** Interfaces of this VPC attached to instances in UP_STATES. */
   interfaces: InterfaceRow[];
-  /** Their instances (metadata options give the hop limit). */
-  instances: Pick<Row<'instances'>, 'id' | 'metadata_options'>[];
+  /** Their instances (metadata options give the hop limit; the state whether routes through them forward). */
+  instances: Pick<Row<'instances'>, 'id' | 'metadata_options' | 'state'>[];
   /** NAT mappings by interface id (publicIpsOfInterfaces). */
   publicIps: Map<string, { publicIp: string; privateIp: string }[]>;
 }
@@ -55,12 +56,25 @@ export interface VpcRows {
 const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const isIpv4Cidr = (s: string | null | undefined): s is string => !!s && !s.includes(':') && !s.startsWith('pl-') && s.includes('/');
 
-function routeSpec(r: Row<'routes'>, attachedGateway: string | undefined): RouteSpec {
-  let target: RouteSpec['target'] = 'blackhole';
-  if (r.target_type === 'local') target = 'local';
+/** Where a route to an instance or an interface goes: that interface, while its instance runs here. */
+export interface RouteHops {
+  /** Interface id → its primary private IP, for interfaces of running instances. */
+  forwarding: Map<string, string>;
+  /** Instance id → its primary (device 0) interface id. */
+  primaryOf: Map<string, string>;
+}
+
+function routeSpec(r: Row<'routes'>, attachedGateway: string | undefined, hops: RouteHops): RouteSpec {
+  const out: RouteSpec = { destination: r.destination, target: 'blackhole', targetId: r.target_id };
+  if (r.target_type === 'local') out.target = 'local';
   // A route to a gateway works only while that gateway is attached to this VPC.
-  else if (r.target_type === 'gateway' && r.target_id.startsWith('igw-') && r.target_id === attachedGateway) target = 'internet-gateway';
-  return { destination: r.destination, target, targetId: r.target_id };
+  else if (r.target_type === 'gateway' && r.target_id.startsWith('igw-') && r.target_id === attachedGateway) out.target = 'internet-gateway';
+  else if (r.target_type === 'instance' || r.target_type === 'network-interface') {
+    const eniId = r.target_type === 'instance' ? hops.primaryOf.get(r.target_id) : r.target_id;
+    const nextHop = eniId ? hops.forwarding.get(eniId) : undefined;
+    if (eniId && nextHop) Object.assign(out, { target: 'interface', eniId, nextHop });
+  }
+  return out;
 }
 
 const ACL_PROTOCOLS: Record<string, number> = { all: -1, tcp: 6, udp: 17, icmp: 1, icmpv6: 58 };
@@ -117,6 +131,15 @@ export function vpcSpecFromRows(rows: VpcRows): VpcSpec {
   const cidrs = [vpc.cidr_block, ...blocks.filter((b) => b !== vpc.cidr_block)];
   const gateway = rows.internetGateways.find((g) => g.vpc_id === vpc.id)?.id;
 
+  // Routes to instances and interfaces: the interfaces of running instances of this VPC.
+  const stateOf = new Map(rows.instances.map((i) => [i.id, i.state]));
+  const hops: RouteHops = { forwarding: new Map(), primaryOf: new Map() };
+  for (const e of rows.interfaces) {
+    if (!e.instance_id || e.private_ip === null) continue;
+    if ((e.device_index ?? 0) === 0) hops.primaryOf.set(e.instance_id, e.id);
+    if (forwardsThrough(stateOf.get(e.instance_id))) hops.forwarding.set(e.id, e.private_ip);
+  }
+
   // Route tables: a subnet's explicit association, else the VPC's main table.
   const tables = new Set(rows.routeTables.filter((t) => t.vpc_id === vpc.id).map((t) => t.id));
   const assocs = rows.routeTableAssociations.filter((a) => tables.has(a.route_table_id));
@@ -127,7 +150,7 @@ export function vpcSpecFromRows(rows: VpcRows): VpcSpec {
     if (!tables.has(r.route_table_id) || !isIpv4Cidr(r.destination)) continue;
     let list = routesOf.get(r.route_table_id);
     if (!list) routesOf.set(r.route_table_id, (list = []));
-    list.push(routeSpec(r, gateway));
+    list.push(routeSpec(r, gateway, hops));
   }
   for (const list of routesOf.values()) list.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
 
@@ -241,12 +264,13 @@ export async function loadVpcSpec(db: Tx, vpcId: string): Promise<VpcSpec | unde
       'network_interfaces.security_groups',
       'network_interfaces.source_dest_check',
       'instances.metadata_options',
+      'instances.state',
     ])
     .where('network_interfaces.vpc_id', '=', vpcId)
     .where('instances.state', 'in', UP_STATES)
     .execute();
-  const interfaces: InterfaceRow[] = attached.map(({ metadata_options: _m, ...eni }) => eni);
-  const instances = [...new Map(attached.map((a) => [a.instance_id!, { id: a.instance_id!, metadata_options: a.metadata_options }])).values()];
+  const interfaces: InterfaceRow[] = attached.map(({ metadata_options: _m, state: _s, ...eni }) => eni);
+  const instances = [...new Map(attached.map((a) => [a.instance_id!, { id: a.instance_id!, metadata_options: a.metadata_options, state: a.state }])).values()];
 
   const used = [...new Set(attached.flatMap((a) => groupIdsOf(a.security_groups)))];
   const rulesOfGroups = (ids: string[]) => inChunks(ids, (c) => db.selectFrom('security_group_rules').selectAll().where('group_id', 'in', c).execute());

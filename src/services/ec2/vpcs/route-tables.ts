@@ -29,6 +29,7 @@ import { queueVpcSync } from '../common/network-sync.js';
 import { putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
 import { routeTableFilters } from './filters.js';
+import { forwardsThrough } from './route-state.js';
 import { routeDestination, routeTarget, type RouteDestination } from './rules.js';
 import {
   chunks,
@@ -63,8 +64,8 @@ interface TargetFacts {
   igws: Map<string, string | null>;
   /** instance id → { state, primary ENI } */
   instances: Map<string, { state: string; eni?: string; vpc: string }>;
-  /** ENI id → attached instance */
-  enis: Map<string, { instance: string | null }>;
+  /** ENI id → attached instance and its state */
+  enis: Map<string, { instance: string | null; state?: string }>;
 }
 
 async function targetFacts(db: Tx, ctx: Ctx, routes: RouteRow[]): Promise<TargetFacts> {
@@ -84,8 +85,14 @@ async function targetFacts(db: Tx, ctx: Ctx, routes: RouteRow[]): Promise<Target
     }
   }
   for (const chunk of chunks(ids('network-interface'), 500)) {
-    const rows = await db.selectFrom('network_interfaces').select(['id', 'instance_id']).where('id', 'in', chunk).where('account_id', '=', ctx.accountId).execute();
-    for (const r of rows) facts.enis.set(r.id, { instance: r.instance_id });
+    const rows = await db
+      .selectFrom('network_interfaces')
+      .leftJoin('instances', 'instances.id', 'network_interfaces.instance_id')
+      .select(['network_interfaces.id', 'network_interfaces.instance_id', 'instances.state'])
+      .where('network_interfaces.id', 'in', chunk)
+      .where('network_interfaces.account_id', '=', ctx.accountId)
+      .execute();
+    for (const r of rows) facts.enis.set(r.id, { instance: r.instance_id, state: r.state ?? undefined });
   }
   return facts;
 }
@@ -102,14 +109,15 @@ function toRoute(ctx: Ctx, r: RouteRow, vpcId: string, facts: TargetFacts): Rout
       break;
     case 'instance': {
       const i = facts.instances.get(r.target_id);
-      active = Boolean(i && i.state !== 'terminated' && i.state !== 'shutting-down');
+      // The same rule as the data plane's (controllers/network.ts): it forwards while the instance runs.
+      active = Boolean(i?.eni && forwardsThrough(i.state));
       out.InstanceOwnerId = ctx.accountId;
       if (i?.eni) out.NetworkInterfaceId = i.eni;
       break;
     }
     case 'network-interface': {
       const e = facts.enis.get(r.target_id);
-      active = Boolean(e);
+      active = Boolean(e?.instance && forwardsThrough(e.state));
       if (e?.instance) {
         out.InstanceId = e.instance;
         out.InstanceOwnerId = ctx.accountId;
