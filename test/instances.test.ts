@@ -326,7 +326,6 @@ describe('RunInstances parameters', () => {
       InstanceInitiatedShutdownBehavior: 'terminate',
       Monitoring: { Enabled: true },
       MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
-      IamInstanceProfile: { Name: 'app' },
       DisableApiTermination: true,
     });
     expect(i!.SecurityGroups).toEqual([{ GroupId: sg.GroupId, GroupName: 'web' }]);
@@ -335,7 +334,13 @@ describe('RunInstances parameters', () => {
     expect(i!.SubnetId).not.toBe(undefined);
     expect(i!.Monitoring!.State).toBe('enabled');
     expect(i!.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
-    expect(i!.IamInstanceProfile).toEqual({ Arn: `arn:aws:iam::${s.admin.accountId}:instance-profile/app`, Id: expect.stringMatching(/^AIPA/) });
+    expect(i!.IamInstanceProfile).toBeUndefined();
+    // No IAM yet: no instance profile exists, and EC2 refuses an unknown one.
+    const byName = await errorOf(run({ IamInstanceProfile: { Name: 'app' } }));
+    expect([byName.name, byName.message]).toEqual(['InvalidParameterValue', 'Value (app) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name']);
+    const arn = `arn:aws:iam::${s.admin.accountId}:instance-profile/app`;
+    const byArn = await errorOf(run({ IamInstanceProfile: { Arn: arn } }));
+    expect([byArn.name, byArn.message]).toEqual(['InvalidParameterValue', `Value (${arn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN`]);
     const id = i!.InstanceId!;
     const sdb = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'instanceInitiatedShutdownBehavior' }));
     expect(sdb.InstanceInitiatedShutdownBehavior?.Value).toBe('terminate');

@@ -13,10 +13,11 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../../api/errors.js';
 import { zonesOf } from '../../../config.js';
-import { newId, shortHex } from '../../../lib/ids.js';
+import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { ipInCidr, parseCidrStrict } from '../../../lib/cidr.js';
+import { iamInstanceProfileNotFound } from '../common/unsupported.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { assignEphemeralPublicIpsMany } from '../common/public-ips.js';
 import { getLaunchableImage } from '../images/store.js';
@@ -158,6 +159,8 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     if (new Set(t.map((x) => x.Key)).size > MAX_TAGS) throw new ApiError('TagLimitExceeded', 'The maximum number of Tags for a resource has been reached.');
   }
   if (input.HibernationOptions?.Configured) throw new ApiError('UnsupportedHibernationConfiguration', 'Hibernation is not supported by cumulo instances.');
+  // No IAM yet: no instance profile exists, and the metadata service has no credentials to give.
+  if (input.IamInstanceProfile) throw iamInstanceProfileNotFound(input.IamInstanceProfile);
 
   const typeName = input.InstanceType ?? defaultInstanceType;
   const type = findInstanceType(typeName);
@@ -264,13 +267,6 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     InstanceStoreMappings: plan.ephemeral,
     AssociatePublicIpAddress: ni?.AssociatePublicIpAddress,
   };
-  const profile = input.IamInstanceProfile
-    ? {
-        Arn: input.IamInstanceProfile.Arn ?? `arn:aws:iam::${ctx.accountId}:instance-profile/${input.IamInstanceProfile.Name}`,
-        Id: `AIPA${shortHex(17).toUpperCase()}`,
-      }
-    : null;
-
   const instances: NewRow<'instances'>[] = [];
   const enis: NewRow<'network_interfaces'>[] = [];
   const volumes: NewRow<'volumes'>[] = [];
@@ -312,7 +308,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
       tenancy,
       security_groups: JSON.stringify(groups),
       metadata_options: JSON.stringify(metadata),
-      iam_instance_profile: profile ? JSON.stringify(profile) : null,
+      iam_instance_profile: null,
       root_device_name: image.root_device_name,
       runtime: '{}',
       launch_time: launchTime,
