@@ -324,7 +324,7 @@ describe('RunInstances parameters', () => {
       SecurityGroupIds: [sg.GroupId!],
       Placement: { AvailabilityZone: 'us-east-1c' },
       InstanceInitiatedShutdownBehavior: 'terminate',
-      Monitoring: { Enabled: true },
+      Monitoring: { Enabled: false },
       MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
       DisableApiTermination: true,
     });
@@ -332,7 +332,7 @@ describe('RunInstances parameters', () => {
     expect(i!.NetworkInterfaces![0]!.Groups).toEqual([{ GroupId: sg.GroupId, GroupName: 'web' }]);
     expect(i!.Placement!.AvailabilityZone).toBe('us-east-1c');
     expect(i!.SubnetId).not.toBe(undefined);
-    expect(i!.Monitoring!.State).toBe('enabled');
+    expect(i!.Monitoring!.State).toBe('disabled');
     expect(i!.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
     expect(i!.IamInstanceProfile).toBeUndefined();
     // No IAM yet: no instance profile exists, and EC2 refuses an unknown one.
@@ -341,6 +341,14 @@ describe('RunInstances parameters', () => {
     const arn = `arn:aws:iam::${s.admin.accountId}:instance-profile/app`;
     const byArn = await errorOf(run({ IamInstanceProfile: { Arn: arn } }));
     expect([byArn.name, byArn.message]).toEqual(['InvalidParameterValue', `Value (${arn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN`]);
+    // What nothing here would honour is refused, not shown: detailed monitoring (no CloudWatch),
+    // dedicated tenancy (every account shares the hosts), the metadata service's IPv6 endpoint.
+    const monitoring = await errorOf(run({ Monitoring: { Enabled: true } }));
+    expect([monitoring.name, monitoring.message]).toEqual(['UnsupportedOperation', 'Detailed monitoring needs CloudWatch, which cumulo does not provide yet.']);
+    expect((await errorOf(run({ Placement: { Tenancy: 'dedicated' } }))).name).toBe('UnsupportedOperation');
+    expect((await errorOf(run({ MetadataOptions: { HttpProtocolIpv6: 'enabled' } }))).name).toBe('UnsupportedOperation');
+    const v6Meta = await errorOf(ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: i!.InstanceId, HttpProtocolIpv6: 'enabled' })));
+    expect(v6Meta.name).toBe('UnsupportedOperation');
     const id = i!.InstanceId!;
     const sdb = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'instanceInitiatedShutdownBehavior' }));
     expect(sdb.InstanceInitiatedShutdownBehavior?.Value).toBe('terminate');

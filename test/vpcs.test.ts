@@ -198,6 +198,11 @@ describe('VPCs', () => {
     expect((await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'enableDnsHostnames' }))).EnableDnsHostnames?.Value).toBe(false);
     await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableDnsHostnames: { Value: true } }));
     expect((await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'enableDnsHostnames' }))).EnableDnsHostnames?.Value).toBe(true);
+    // No CloudWatch to publish Network Address Usage metrics to: turning them on is refused, off is what is true.
+    const nau = await errorOf(ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableNetworkAddressUsageMetrics: { Value: true } })));
+    expect([nau.name, nau.message]).toEqual(['UnsupportedOperation', 'Network Address Usage metrics need CloudWatch, which cumulo does not provide yet.']);
+    await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableNetworkAddressUsageMetrics: { Value: false } }));
+    expect((await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'enableNetworkAddressUsageMetrics' }))).EnableNetworkAddressUsageMetrics?.Value).toBe(false);
     const two = await errorOf(ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableDnsHostnames: { Value: true }, EnableDnsSupport: { Value: true } })));
     expect(two.name).toBe('InvalidParameterCombination');
     const bad = await errorOf(ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'nope' as never })));
@@ -238,6 +243,8 @@ describe('VPCs', () => {
     }
     expect((await errorOf(ec2.send(new CreateVpcCommand({})))).name).toBe('MissingParameter');
     expect((await errorOf(ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16', InstanceTenancy: 'host' })))).name).toBe('InvalidParameterValue');
+    // Every account shares the hosts: a dedicated VPC would promise what nothing enforces.
+    expect((await errorOf(ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16', InstanceTenancy: 'dedicated' })))).name).toBe('UnsupportedOperation');
     expect((await errorOf(ec2.send(new DescribeVpcsCommand({ VpcIds: ['vpc-nope'] })))).name).toBe('InvalidVpcID.Malformed');
   });
 

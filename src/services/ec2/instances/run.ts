@@ -17,7 +17,7 @@ import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { ipInCidr, parseCidrStrict } from '../../../lib/cidr.js';
-import { iamInstanceProfileNotFound } from '../common/unsupported.js';
+import { cloudWatchMissing, dedicatedUnsupported, iamInstanceProfileNotFound, ipv6Unsupported } from '../common/unsupported.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { assignEphemeralPublicIpsMany } from '../common/public-ips.js';
 import { getLaunchableImage } from '../images/store.js';
@@ -61,6 +61,8 @@ export function metadataOptions(
   oneOf('HttpEndpoint', g.HttpEndpoint, ['enabled', 'disabled']);
   oneOf('HttpProtocolIpv6', g.HttpProtocolIpv6, ['enabled', 'disabled']);
   oneOf('InstanceMetadataTags', g.InstanceMetadataTags, ['enabled', 'disabled']);
+  // The metadata service answers at 169.254.169.254 only: no IPv6 endpoint (fd00:ec2::254) exists.
+  if (g.HttpProtocolIpv6 === 'enabled') throw ipv6Unsupported('HttpProtocolIpv6');
   const hop = g.HttpPutResponseHopLimit;
   if (hop !== undefined && (!Number.isInteger(hop) || hop < 1 || hop > 64)) {
     throw Errors.invalidParameterValue(`The HttpPutResponseHopLimit value (${hop}) is invalid. The value must be between 1 and 64.`);
@@ -159,6 +161,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     if (new Set(t.map((x) => x.Key)).size > MAX_TAGS) throw new ApiError('TagLimitExceeded', 'The maximum number of Tags for a resource has been reached.');
   }
   if (input.HibernationOptions?.Configured) throw new ApiError('UnsupportedHibernationConfiguration', 'Hibernation is not supported by cumulo instances.');
+  if (input.Monitoring?.Enabled) throw cloudWatchMissing('Detailed monitoring');
   // No IAM yet: no instance profile exists, and the metadata service has no credentials to give.
   if (input.IamInstanceProfile) throw iamInstanceProfileNotFound(input.IamInstanceProfile);
 
@@ -207,6 +210,8 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   const autoPublicIp = ni?.AssociatePublicIpAddress ?? subnet.map_public_ip_on_launch === 1;
   const tenancy = oneOf('tenancy', input.Placement?.Tenancy, ['default', 'dedicated', 'host'] as const, vpc.instance_tenancy === 'dedicated' ? 'dedicated' : 'default');
   if (tenancy === 'host') throw unsupported('Dedicated hosts (tenancy host)');
+  // Every account's instances share this cloud's hosts: nothing here could keep them apart.
+  if (tenancy === 'dedicated') throw dedicatedUnsupported();
   if (vpc.instance_tenancy === 'dedicated' && tenancy === 'default') {
     throw Errors.invalidParameterCombination(`The VPC '${vpc.id}' requires dedicated tenancy.`);
   }

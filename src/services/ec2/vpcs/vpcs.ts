@@ -29,7 +29,7 @@ import { buildDefaultVpc } from './default-vpc.js';
 import { describe } from './describe.js';
 import { dhcpOptionsFilters, vpcFilters } from './filters.js';
 import { secondaryVpcCidr, vpcCidr } from './rules.js';
-import { ipv6Unsupported } from '../common/unsupported.js';
+import { cloudWatchMissing, dedicatedUnsupported, ipv6Unsupported } from '../common/unsupported.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { checkVpcQuota } from '../quotas/check.js';
 import {
@@ -61,6 +61,7 @@ async function createVpc(ctx: Ctx, input: CreateVpcRequest): Promise<CreateVpcRe
   const cidr = vpcCidr(input.CidrBlock);
   const tenancy = input.InstanceTenancy ?? 'default';
   if (!TENANCIES.includes(tenancy)) throw Errors.invalidParameterValue(`Value (${tenancy}) for parameter instanceTenancy is invalid.`);
+  if (tenancy === 'dedicated') throw dedicatedUnsupported();
   const tags = tagsForType(input.TagSpecifications, ['vpc'], 'vpc');
   await checkVpcQuota(ctx);
   const { vpc } = await createVpcRecords(ctx, { cidr: formatCidr(cidr), tenancy });
@@ -172,6 +173,7 @@ async function modifyVpcAttribute(ctx: Ctx, input: ModifyVpcAttributeRequest): P
   if (given.length > 1) throw Errors.invalidParameterCombination('Fields for multiple attribute types specified: only one attribute can be modified at a time.');
   const [name, column, value] = given[0]!;
   if (value!.Value === undefined) throw Errors.missingParameter(`${name}.Value`);
+  if (name === 'EnableNetworkAddressUsageMetrics' && value!.Value) throw cloudWatchMissing('Network Address Usage metrics', 'need');
   await ctx.db.updateTable('vpcs').set({ [column]: value!.Value ? 1 : 0 }).where('id', '=', vpc.id).execute();
   // The resolver's DNAT follows enableDnsSupport.
   if (name === 'EnableDnsSupport') await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
