@@ -162,6 +162,8 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   }
   if (input.HibernationOptions?.Configured) throw new ApiError('UnsupportedHibernationConfiguration', 'Hibernation is not supported by cumulo instances.');
   if (input.Monitoring?.Enabled) throw cloudWatchMissing('Detailed monitoring');
+  if (input.EnclaveOptions?.Enabled) throw new ApiError('UnsupportedOperation', 'Nitro Enclaves are not supported by cumulo.');
+  if (input.PrivateDnsNameOptions?.EnableResourceNameDnsAAAARecord) throw ipv6Unsupported('EnableResourceNameDnsAAAARecord');
   // No IAM yet: no instance profile exists, and the metadata service has no credentials to give.
   if (input.IamInstanceProfile) throw iamInstanceProfileNotFound(input.IamInstanceProfile);
 
