@@ -17,6 +17,7 @@ import {
   AttachInternetGatewayCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateInternetGatewayCommand,
+  CreateManagedPrefixListCommand,
   CreateRouteCommand,
   CreateRouteTableCommand,
   CreateSecurityGroupCommand,
@@ -25,6 +26,7 @@ import {
   DescribeImagesCommand,
   DescribeRouteTablesCommand,
   ModifyInstanceAttributeCommand,
+  ModifyManagedPrefixListCommand,
   ModifyNetworkInterfaceAttributeCommand,
   ModifySubnetAttributeCommand,
   ReplaceRouteCommand,
@@ -44,13 +46,14 @@ process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 describe.runIf(canRunInstances)('a NAT instance (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-nat-instance-'));
   const names = dataPlaneNames(home);
-  const pool = publicPoolFor(250 + (process.pid % 6));
+  const pool = publicPoolFor(253 + (process.pid % 3));
   const CIDR = '10.30.0.0/16';
   const PRIVATE = '10.30.2.0/24';
   let server: RuncServer | undefined;
   let ec2: EC2Client;
   let vpcId = '';
   let rtPriv = '';
+  let prefixList = '';
   let a: Instance;
   let n: Instance;
   /** The host as the internet: the pool's first address (it answers pings). */
@@ -96,9 +99,10 @@ describe.runIf(canRunInstances)('a NAT instance (root)', () => {
     const priv = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: PRIVATE, AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
     rtPriv = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpcId }))).RouteTable!.RouteTableId!;
     await ec2.send(new AssociateRouteTableCommand({ RouteTableId: rtPriv, SubnetId: priv }));
-    // N admits everything from the VPC (what it forwards arrives addressed to others).
+    // N admits everything from the VPC (what it forwards arrives addressed to others), named by a prefix list.
     const sgNat = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: 'nat', Description: 'nat' }))).GroupId!;
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sgNat, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: CIDR }] }] }));
+    prefixList = (await ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'vpc', AddressFamily: 'IPv4', MaxEntries: 2, Entries: [{ Cidr: CIDR }] }))).PrefixList!.PrefixListId!;
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sgNat, IpPermissions: [{ IpProtocol: '-1', PrefixListIds: [{ PrefixListId: prefixList }] }] }));
 
     const run = async (subnetId: string, groups?: string[]) =>
       (await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, SubnetId: subnetId, ...(groups ? { SecurityGroupIds: groups } : {}) }))).Instances![0]!;
@@ -160,6 +164,15 @@ describe.runIf(canRunInstances)('a NAT instance (root)', () => {
     await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: n.NetworkInterfaces![0]!.NetworkInterfaceId!, SourceDestCheck: { Value: true } }));
     await until('A is cut off', async () => !(await pings(a, internet)), 30_000, 200);
     await setSourceDestCheck(false);
+    await until('A through N again', async () => pings(a, internet), 30_000, 200);
+  });
+
+  test('N admits what it forwards through a prefix list: its entries are what the data plane filters on', async () => {
+    expect(await pings(a, internet)).toBe(true);
+    // The VPC's block out of the list (another in): N's group no longer admits A.
+    await ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: prefixList, AddEntries: [{ Cidr: '10.31.0.0/16' }], RemoveEntries: [{ Cidr: CIDR }] }));
+    await until('A is cut off by N’s group', async () => !(await pings(a, internet)), 30_000, 200);
+    await ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: prefixList, AddEntries: [{ Cidr: CIDR }], RemoveEntries: [{ Cidr: '10.31.0.0/16' }] }));
     await until('A through N again', async () => pings(a, internet), 30_000, 200);
   });
 

@@ -363,7 +363,7 @@ describe('vpcSpecFromRows', () => {
     expect(alone.securityGroups.map((g) => g.groupId)).toEqual([SG_WEB]);
   });
 
-  test('rules: IPv6 and prefix-list rules left out, protocols in the data plane’s terms', () => {
+  test('rules: IPv6 rules and rules of unknown prefix lists left out, protocols in the data plane’s terms', () => {
     expect(groupOf(spec, SG_WEB)).toEqual({
       groupId: SG_WEB,
       ingress: [{ protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' }],
@@ -379,6 +379,29 @@ describe('vpcSpecFromRows', () => {
       { protocol: 47, cidr: '0.0.0.0/0' },
       { protocol: 58, cidr: '0.0.0.0/0' },
     ]);
+  });
+
+  test('a rule naming a prefix list is one rule per entry of the list as it is now; an empty or unknown list allows nothing', () => {
+    const lists = new Map([['pl-0123456789abcdef0', ['192.0.2.0/28', '198.51.100.0/24']]]);
+    expect(groupOf(vpcSpecFromRows(rows({ prefixLists: lists })), SG_WEB)!.ingress).toEqual([
+      { protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' },
+      { protocol: 'tcp', fromPort: 443, toPort: 443, cidr: '192.0.2.0/28' },
+      { protocol: 'tcp', fromPort: 443, toPort: 443, cidr: '198.51.100.0/24' },
+    ]);
+    for (const empty of [new Map([['pl-0123456789abcdef0', []]]), new Map<string, string[]>()]) {
+      expect(groupOf(vpcSpecFromRows(rows({ prefixLists: empty })), SG_WEB)!.ingress).toEqual([{ protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' }]);
+    }
+  });
+
+  test('a route to a prefix list is a route per entry; a route given for the same CIDR wins', () => {
+    const withList = rows();
+    withList.routes = [...withList.routes, route(RTB_PRIV, 'pl-0123456789abcdef1', 'network-interface', 'eni-00000000000000011'), route(RTB_PRIV, '100.64.0.0/10', 'vpc-peering-connection', 'pcx-0000000000000000a')];
+    withList.routes = withList.routes.filter((r, i, all) => all.findIndex((x) => x.route_table_id === r.route_table_id && x.destination === r.destination) === i);
+    const s = vpcSpecFromRows({ ...withList, prefixLists: new Map([['pl-0123456789abcdef1', ['100.64.0.0/10', '192.0.2.128/25']]]) });
+    const routes = subnetOf(s, SUB_B).routes;
+    expect(routes.filter((r) => r.destination === '100.64.0.0/10')).toEqual([{ destination: '100.64.0.0/10', target: 'blackhole', targetId: 'pcx-0000000000000000a' }]);
+    expect(routes.find((r) => r.destination === '192.0.2.128/25')).toEqual({ destination: '192.0.2.128/25', target: 'interface', targetId: 'eni-00000000000000011', eniId: 'eni-00000000000000011', nextHop: '10.0.2.11' });
+    expect(routes.some((r) => r.destination.startsWith('pl-'))).toBe(false);
   });
 
   test('a group with no rule rows still appears (every interface group is defined)', () => {

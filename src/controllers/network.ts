@@ -14,6 +14,7 @@ import type { Row } from '../store/schema.js';
 import { VPC_SYNC } from '../services/ec2/common/network-sync.js';
 import { publicIpsOfInterfaces } from '../services/ec2/common/public-ips.js';
 import { buildInterfaceSpec, type InterfaceRow } from '../services/ec2/instances/spec.js';
+import { currentCidrs } from '../services/ec2/prefix-lists/store.js';
 import { forwardsThrough } from '../services/ec2/vpcs/route-state.js';
 import { chunks, vpcIpv4Blocks } from '../services/ec2/vpcs/store.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
@@ -51,6 +52,8 @@ export interface VpcRows {
   instances: Pick<Row<'instances'>, 'id' | 'metadata_options' | 'state'>[];
   /** NAT mappings by interface id (publicIpsOfInterfaces). */
   publicIps: Map<string, { publicIp: string; privateIp: string }[]>;
+  /** The current CIDRs of the prefix lists that rules and routes name, by list id. */
+  prefixLists?: Map<string, string[]>;
 }
 
 const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -110,18 +113,18 @@ function sgProtocol(p: string): SgRuleSpec['protocol'] {
   return Number.isInteger(n) && n >= 0 && n <= 255 ? n : 'all';
 }
 
-/** One stored rule in the data plane's terms; undefined for what an IPv4 data plane leaves out. */
-function sgRuleSpec(r: Row<'security_group_rules'>): SgRuleSpec | undefined {
+/** One stored rule in the data plane's terms: a prefix list's rule is one per entry; an IPv6 rule (none is accepted any more) none. */
+function sgRuleSpecs(r: Row<'security_group_rules'>, prefixLists: Map<string, string[]>): SgRuleSpec[] {
   const protocol = sgProtocol(r.ip_protocol);
-  const out: SgRuleSpec = { protocol };
-  if (r.referenced_group_id) out.groupId = r.referenced_group_id;
-  else if (isIpv4Cidr(r.cidr_ipv4)) out.cidr = r.cidr_ipv4;
-  else return undefined; // IPv6 and prefix-list rules
+  const base: SgRuleSpec = { protocol };
   if ((protocol === 'tcp' || protocol === 'udp' || protocol === 'icmp') && r.from_port !== null && r.to_port !== null) {
-    out.fromPort = r.from_port;
-    out.toPort = r.to_port;
+    base.fromPort = r.from_port;
+    base.toPort = r.to_port;
   }
-  return out;
+  if (r.referenced_group_id) return [{ ...base, groupId: r.referenced_group_id }];
+  if (isIpv4Cidr(r.cidr_ipv4)) return [{ ...base, cidr: r.cidr_ipv4 }];
+  if (r.prefix_list_id) return (prefixLists.get(r.prefix_list_id) ?? []).filter(isIpv4Cidr).map((cidr) => ({ ...base, cidr }));
+  return [];
 }
 
 /** The VPC's desired data plane, from its rows alone (pure: table-tested). */
@@ -145,12 +148,23 @@ export function vpcSpecFromRows(rows: VpcRows): VpcSpec {
   const assocs = rows.routeTableAssociations.filter((a) => tables.has(a.route_table_id));
   const mainTable = assocs.find((a) => a.main === 1)?.route_table_id;
   const tableOf = new Map(assocs.filter((a) => a.subnet_id && a.main !== 1).map((a) => [a.subnet_id!, a.route_table_id]));
+  const prefixLists = rows.prefixLists ?? new Map<string, string[]>();
   const routesOf = new Map<string, RouteSpec[]>();
+  const add = (table: string, route: RouteSpec) => {
+    let list = routesOf.get(table);
+    if (!list) routesOf.set(table, (list = []));
+    list.push(route);
+  };
+  for (const r of rows.routes) if (tables.has(r.route_table_id) && isIpv4Cidr(r.destination)) add(r.route_table_id, routeSpec(r, gateway, hops));
+  // A route to a prefix list is a route per entry; a route to that CIDR given explicitly wins.
   for (const r of rows.routes) {
-    if (!tables.has(r.route_table_id) || !isIpv4Cidr(r.destination)) continue;
-    let list = routesOf.get(r.route_table_id);
-    if (!list) routesOf.set(r.route_table_id, (list = []));
-    list.push(routeSpec(r, gateway, hops));
+    if (!tables.has(r.route_table_id) || !r.destination.startsWith('pl-')) continue;
+    const taken = new Set((routesOf.get(r.route_table_id) ?? []).map((x) => x.destination));
+    for (const cidr of prefixLists.get(r.destination) ?? []) {
+      if (!isIpv4Cidr(cidr) || taken.has(cidr)) continue;
+      taken.add(cidr);
+      add(r.route_table_id, { ...routeSpec(r, gateway, hops), destination: cidr });
+    }
   }
   for (const list of routesOf.values()) list.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
 
@@ -200,7 +214,7 @@ export function vpcSpecFromRows(rows: VpcRows): VpcSpec {
   for (const g of used) for (const r of rulesOf.get(g) ?? []) if (r.referenced_group_id) wanted.add(r.referenced_group_id);
   const securityGroups: SecurityGroupSpec[] = [...wanted].sort().map((groupId) => {
     const mine = rulesOf.get(groupId) ?? [];
-    const specs = (egress: number) => mine.filter((r) => r.is_egress === egress).flatMap((r) => sgRuleSpec(r) ?? []);
+    const specs = (egress: number) => mine.filter((r) => r.is_egress === egress).flatMap((r) => sgRuleSpecs(r, prefixLists));
     return { groupId, ingress: specs(0), egress: specs(1) };
   });
 
@@ -279,6 +293,8 @@ export async function loadVpcSpec(db: Tx, vpcId: string): Promise<VpcSpec | unde
   securityGroupRules.push(...(await rulesOfGroups(referenced)));
 
   const publicIps = interfaces.length ? await publicIpsOfInterfaces(db, interfaces.map((e) => e.id)) : new Map<string, { publicIp: string; privateIp: string }[]>();
+  const listIds = [...securityGroupRules.flatMap((r) => (r.prefix_list_id ? [r.prefix_list_id] : [])), ...routes.flatMap((r) => (r.destination.startsWith('pl-') ? [r.destination] : []))];
+  const prefixLists = listIds.length ? await currentCidrs(db, listIds) : new Map<string, string[]>();
   return vpcSpecFromRows({
     vpc,
     subnets,
@@ -293,6 +309,7 @@ export async function loadVpcSpec(db: Tx, vpcId: string): Promise<VpcSpec | unde
     interfaces,
     instances,
     publicIps,
+    prefixLists,
   });
 }
 

@@ -39,7 +39,8 @@ import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
-import { ipv6Unsupported, prefixListNotFound } from '../common/unsupported.js';
+import { ipv6Unsupported } from '../common/unsupported.js';
+import { getPrefixList } from '../prefix-lists/store.js';
 import { checkRulesQuota, checkSecurityGroupQuota, holdQuotaLock } from '../quotas/check.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { securityGroupFilters, securityGroupRuleFilters, type RuleView, type SecurityGroupView } from './filters.js';
@@ -93,8 +94,8 @@ interface ResolvedRule extends Omit<RuleFields, 'id'> {
 
 async function resolveRule(ctx: Ctx, group: SecurityGroupRow, spec: RuleSpec): Promise<ResolvedRule> {
   const s = spec.source;
-  // No managed prefix list exists here: a rule can never name one.
-  if (s.prefixListId) throw prefixListNotFound(s.prefixListId);
+  // A prefix list of the caller's (its entries are what the data plane filters on).
+  if (s.prefixListId) await getPrefixList(ctx, s.prefixListId);
   let refId: string | null = null;
   let refOwner: string | null = null;
   if (s.group) {

@@ -26,7 +26,8 @@ import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { queueVpcSync } from '../common/network-sync.js';
-import { ipv6Unsupported, prefixListNotFound } from '../common/unsupported.js';
+import { ipv6Unsupported } from '../common/unsupported.js';
+import { getPrefixList } from '../prefix-lists/store.js';
 import { putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
 import { routeTableFilters } from './filters.js';
@@ -306,17 +307,17 @@ async function findRoute(ctx: Ctx, tableId: string, destination: string): Promis
   return ctx.db.selectFrom('routes').selectAll().where('route_table_id', '=', tableId).where('destination', '=', destination).executeTakeFirst();
 }
 
-/** A destination the data plane can route: IPv4 (no prefix list exists, and IPv6 is not carried). */
-function routableDestination(input: CreateRouteRequest | ReplaceRouteRequest): RouteDestination {
+/** A destination the data plane can route: IPv4, or a prefix list of the caller's (IPv6 is not carried). */
+async function routableDestination(ctx: Ctx, input: CreateRouteRequest | ReplaceRouteRequest): Promise<RouteDestination> {
   const dest = routeDestination(input);
   if (dest.family === 6) throw ipv6Unsupported('DestinationIpv6CidrBlock');
-  if (dest.family === 0) throw prefixListNotFound(dest.destination);
+  if (dest.family === 0) await getPrefixList(ctx, dest.destination);
   return dest;
 }
 
 async function createRoute(ctx: Ctx, input: CreateRouteRequest): Promise<CreateRouteResult> {
   const table = await getRouteTable(ctx, input.RouteTableId!);
-  const dest = routableDestination(input);
+  const dest = await routableDestination(ctx, input);
   const target = await resolveTarget(ctx, table, input);
   if (await findRoute(ctx, table.id, dest.destination)) {
     throw new ApiError('RouteAlreadyExists', `The route identified by ${dest.destination} already exists.`);
@@ -351,7 +352,7 @@ async function deleteRoute(ctx: Ctx, input: DeleteRouteRequest): Promise<Record<
 
 async function replaceRoute(ctx: Ctx, input: ReplaceRouteRequest): Promise<Record<string, never>> {
   const table = await getRouteTable(ctx, input.RouteTableId!);
-  const dest = routableDestination(input);
+  const dest = await routableDestination(ctx, input);
   const route = await findRoute(ctx, table.id, dest.destination);
   if (!route) {
     throw Errors.invalidParameterValue(`There is no route defined for '${dest.destination}' in the route table. Use CreateRoute instead.`);
