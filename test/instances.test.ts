@@ -20,6 +20,7 @@ import {
   GetConsoleOutputCommand,
   ModifyInstanceAttributeCommand,
   ModifyInstanceMetadataOptionsCommand,
+  ModifySubnetAttributeCommand,
   RebootInstancesCommand,
   RunInstancesCommand,
   StartInstancesCommand,
@@ -348,6 +349,21 @@ describe('RunInstances parameters', () => {
     expect((await errorOf(run({ Placement: { Tenancy: 'dedicated' } }))).name).toBe('UnsupportedOperation');
     expect((await errorOf(run({ MetadataOptions: { HttpProtocolIpv6: 'enabled' } }))).name).toBe('UnsupportedOperation');
     expect((await errorOf(run({ EnclaveOptions: { Enabled: true } }))).name).toBe('UnsupportedOperation');
+    // Nothing here is a placement group, a dedicated host, a capacity reservation or a license; no credits, no resource hostnames.
+    expect((await errorOf(run({ Placement: { GroupName: 'cluster' } }))).name).toBe('InvalidPlacementGroup.Unknown');
+    expect((await errorOf(run({ Placement: { HostId: 'h-0123456789abcdef0' } }))).name).toBe('InvalidHostID.NotFound');
+    expect((await errorOf(run({ CapacityReservationSpecification: { CapacityReservationTarget: { CapacityReservationId: 'cr-0123456789abcdef0' } } }))).name).toBe('InvalidCapacityReservationId.NotFound');
+    expect((await errorOf(run({ CreditSpecification: { CpuCredits: 'standard' } }))).name).toBe('Unsupported');
+    expect((await errorOf(run({ LicenseSpecifications: [{ LicenseConfigurationArn: 'arn:aws:license-manager:us-east-1:123456789012:license-configuration:lic-1' }] }))).name).toBe('Unsupported');
+    expect((await errorOf(run({ PrivateDnsNameOptions: { HostnameType: 'resource-name' } }))).name).toBe('Unsupported');
+    // The subnet's settings for launches apply when the request says nothing.
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16' }))).Vpc!.VpcId!;
+    const named = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.77.1.0/24' }))).Subnet!.SubnetId!;
+    await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: named, EnableResourceNameDnsARecordOnLaunch: { Value: true } }));
+    const [inherits] = await run({ SubnetId: named });
+    expect(inherits!.PrivateDnsNameOptions).toEqual({ HostnameType: 'ip-name', EnableResourceNameDnsARecord: true, EnableResourceNameDnsAAAARecord: false });
+    const [overrides] = await run({ SubnetId: named, PrivateDnsNameOptions: { EnableResourceNameDnsARecord: false } });
+    expect(overrides!.PrivateDnsNameOptions!.EnableResourceNameDnsARecord).toBe(false);
     expect((await errorOf(run({ PrivateDnsNameOptions: { EnableResourceNameDnsAAAARecord: true } }))).name).toBe('UnsupportedOperation');
     const v6Meta = await errorOf(ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: i!.InstanceId, HttpProtocolIpv6: 'enabled' })));
     expect(v6Meta.name).toBe('UnsupportedOperation');

@@ -371,9 +371,12 @@ describe('subnets', () => {
     expect(anywhere.AvailabilityZone).toBe('us-east-1a');
 
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sn.SubnetId, MapPublicIpOnLaunch: { Value: true } }));
-    await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sn.SubnetId, PrivateDnsHostnameTypeOnLaunch: 'resource-name' }));
+    await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sn.SubnetId, EnableResourceNameDnsARecordOnLaunch: { Value: true } }));
+    // Guests' hostnames are the IP-based ones: a subnet cannot promise resource names.
+    const resourceNames = await errorOf(ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sn.SubnetId, PrivateDnsHostnameTypeOnLaunch: 'resource-name' })));
+    expect(resourceNames.name).toBe('Unsupported');
     const [after] = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [sn.SubnetId!] }))).Subnets!;
-    expect(after).toMatchObject({ MapPublicIpOnLaunch: true, PrivateDnsNameOptionsOnLaunch: { HostnameType: 'resource-name' } });
+    expect(after).toMatchObject({ MapPublicIpOnLaunch: true, PrivateDnsNameOptionsOnLaunch: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: true } });
 
     const filtered = (
       await ec2.send(

@@ -172,6 +172,8 @@ async function modifySubnetAttribute(ctx: Ctx, input: ModifySubnetAttributeReque
     if (input.PrivateDnsHostnameTypeOnLaunch !== 'ip-name' && input.PrivateDnsHostnameTypeOnLaunch !== 'resource-name') {
       throw Errors.invalidParameterValue(`Value (${input.PrivateDnsHostnameTypeOnLaunch}) for parameter privateDnsHostnameTypeOnLaunch is invalid.`);
     }
+    // Guests' hostnames and private DNS names are the IP-based ones: resource names are not given.
+    if (input.PrivateDnsHostnameTypeOnLaunch === 'resource-name') throw new ApiError('Unsupported', 'Resource-based hostnames (HostnameType resource-name) is not supported by cumulo yet.');
     dns.HostnameType = input.PrivateDnsHostnameTypeOnLaunch;
     dnsChanged = true;
   }
