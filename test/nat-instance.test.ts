@@ -5,9 +5,10 @@
 // what N sends as others. The route is `active` while N runs, `blackhole` once it is stopped, and
 // the kernel's route table says the same.
 //
-// N's forwarding and masquerade are set up from the host inside N's network namespace (inInstance,
-// as the other data-plane tests act "from inside" an instance): the built-in images carry no
-// iptables or nft, and the runc driver mounts /proc/sys read-only in the guest.
+// N turns on forwarding itself, from its user data (its /proc/sys/net is its own network
+// namespace's, writable). Its masquerade is set up from the host inside N's network namespace
+// (inInstance, as the other data-plane tests act "from inside" an instance): the built-in images
+// carry no iptables or nft.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,14 +105,31 @@ describe.runIf(canRunInstances)('a NAT instance (root)', () => {
     prefixList = (await ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'vpc', AddressFamily: 'IPv4', MaxEntries: 2, Entries: [{ Cidr: CIDR }] }))).PrefixList!.PrefixListId!;
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sgNat, IpPermissions: [{ IpProtocol: '-1', PrefixListIds: [{ PrefixListId: prefixList }] }] }));
 
-    const run = async (subnetId: string, groups?: string[]) =>
-      (await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, SubnetId: subnetId, ...(groups ? { SecurityGroupIds: groups } : {}) }))).Instances![0]!;
-    n = await run(pub, [sgNat]);
+    const run = async (subnetId: string, groups?: string[], userData?: string) =>
+      (
+        await ec2.send(
+          new RunInstancesCommand({
+            ImageId: ami,
+            InstanceType: 't3.nano',
+            MinCount: 1,
+            MaxCount: 1,
+            SubnetId: subnetId,
+            ...(groups ? { SecurityGroupIds: groups } : {}),
+            ...(userData ? { UserData: Buffer.from(userData).toString('base64') } : {}),
+          }),
+        )
+      ).Instances![0]!;
+    // What a NAT AMI's boot does first: forward.
+    n = await run(pub, [sgNat], '#!/bin/sh\necho 1 > /proc/sys/net/ipv4/ip_forward\n');
     a = await run(priv);
     await waitState(ec2, n.InstanceId!, 'running', 300_000);
     await waitState(ec2, a.InstanceId!, 'running', 120_000);
     n = await describe1(ec2, n.InstanceId!);
     a = await describe1(ec2, a.InstanceId!);
+    // The guest turned forwarding on in its own network namespace (not the host's, not A's).
+    const forwarding = async (i: Instance) => (await inInstance(home, i.InstanceId!, 'cat /proc/sys/net/ipv4/ip_forward')).stdout.trim();
+    await until('N forwards (its user data)', async () => (await forwarding(n)) === '1', 30_000, 100);
+    expect(await forwarding(a)).toBe('0');
     await natOn();
   }, 600_000);
 
