@@ -26,6 +26,7 @@ import {
   CreateVpcCommand,
   DescribeImagesCommand,
   DescribeRouteTablesCommand,
+  GetConsoleOutputCommand,
   ModifyInstanceAttributeCommand,
   ModifyManagedPrefixListCommand,
   ModifyNetworkInterfaceAttributeCommand,
@@ -119,8 +120,8 @@ describe.runIf(canRunInstances)('a NAT instance (root)', () => {
           }),
         )
       ).Instances![0]!;
-    // What a NAT AMI's boot does first: forward.
-    n = await run(pub, [sgNat], '#!/bin/sh\necho 1 > /proc/sys/net/ipv4/ip_forward\n');
+    // What a NAT AMI's boot does first: forward. (Only its own network settings are its to change.)
+    n = await run(pub, [sgNat], '#!/bin/sh\necho 1 > /proc/sys/net/ipv4/ip_forward\nif echo 2 > /proc/sys/vm/overcommit_memory; then echo vm-written; else echo vm-refused; fi\n');
     a = await run(priv);
     await waitState(ec2, n.InstanceId!, 'running', 300_000);
     await waitState(ec2, a.InstanceId!, 'running', 120_000);
@@ -130,6 +131,11 @@ describe.runIf(canRunInstances)('a NAT instance (root)', () => {
     const forwarding = async (i: Instance) => (await inInstance(home, i.InstanceId!, 'cat /proc/sys/net/ipv4/ip_forward')).stdout.trim();
     await until('N forwards (its user data)', async () => (await forwarding(n)) === '1', 30_000, 100);
     expect(await forwarding(a)).toBe('0');
+    const console = await until('N’s user data output', async () => {
+      const out = Buffer.from((await ec2.send(new GetConsoleOutputCommand({ InstanceId: n.InstanceId! }))).Output ?? '', 'base64').toString();
+      return /vm-(written|refused)/.test(out) ? out : undefined;
+    });
+    expect(console).toContain('vm-refused');
     await natOn();
   }, 600_000);
 
