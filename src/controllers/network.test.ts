@@ -399,6 +399,11 @@ describe('vpcSpecFromRows', () => {
     withList.routes = withList.routes.filter((r, i, all) => all.findIndex((x) => x.route_table_id === r.route_table_id && x.destination === r.destination) === i);
     const s = vpcSpecFromRows({ ...withList, prefixLists: new Map([['pl-0123456789abcdef1', ['100.64.0.0/10', '192.0.2.128/25']]]) });
     const routes = subnetOf(s, SUB_B).routes;
+    // An entry inside the VPC's blocks only through an appliance (as CreateRoute says of a CIDR): never to the gateway.
+    const viaGateway = rows();
+    viaGateway.routes = [...viaGateway.routes, route(RTB_MAIN, 'pl-0123456789abcdef2', 'gateway', IGW)];
+    const g = vpcSpecFromRows({ ...viaGateway, prefixLists: new Map([['pl-0123456789abcdef2', ['10.0.5.0/24', '203.0.113.0/24']]]) });
+    expect(subnetOf(g, SUB_A).routes.filter((r) => r.target === 'internet-gateway').map((r) => r.destination)).toEqual(['0.0.0.0/0', '203.0.113.0/24']);
     expect(routes.filter((r) => r.destination === '100.64.0.0/10')).toEqual([{ destination: '100.64.0.0/10', target: 'blackhole', targetId: 'pcx-0000000000000000a' }]);
     expect(routes.find((r) => r.destination === '192.0.2.128/25')).toEqual({ destination: '192.0.2.128/25', target: 'interface', targetId: 'eni-00000000000000011', eniId: 'eni-00000000000000011', nextHop: '10.0.2.11' });
     expect(routes.some((r) => r.destination.startsWith('pl-'))).toBe(false);

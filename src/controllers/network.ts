@@ -9,6 +9,7 @@
 // rules must exist first), and adoptHost at server start (the metadata and DNS ports change).
 import { hasAbility, type InstanceDriver, type VpcNetworking } from '../host/compute/driver.js';
 import type { NaclEntrySpec, RouteSpec, SecurityGroupSpec, SgRuleSpec, SubnetSpec, VpcSpec } from '../host/network/vpc-spec.js';
+import { contains, parseCidrStrict, type Cidr } from '../lib/cidr.js';
 import type { Tx } from '../store/db.js';
 import type { Row } from '../store/schema.js';
 import { VPC_SYNC } from '../services/ec2/common/network-sync.js';
@@ -156,12 +157,19 @@ export function vpcSpecFromRows(rows: VpcRows): VpcSpec {
     list.push(route);
   };
   for (const r of rows.routes) if (tables.has(r.route_table_id) && isIpv4Cidr(r.destination)) add(r.route_table_id, routeSpec(r, gateway, hops));
-  // A route to a prefix list is a route per entry; a route to that CIDR given explicitly wins.
+  // A route to a prefix list is a route per entry; a route to that CIDR given explicitly wins. As
+  // CreateRoute says of a CIDR, an entry inside the VPC's blocks may only go to an appliance.
+  const vpcBlocks = cidrs.map((c) => parseCidrStrict(c)).filter((c): c is Cidr => !!c);
+  const insideVpc = (cidr: string) => {
+    const c = parseCidrStrict(cidr);
+    return !c || vpcBlocks.some((b) => contains(b, c));
+  };
   for (const r of rows.routes) {
     if (!tables.has(r.route_table_id) || !r.destination.startsWith('pl-')) continue;
     const taken = new Set((routesOf.get(r.route_table_id) ?? []).map((x) => x.destination));
+    const appliance = r.target_type === 'instance' || r.target_type === 'network-interface';
     for (const cidr of prefixLists.get(r.destination) ?? []) {
-      if (!isIpv4Cidr(cidr) || taken.has(cidr)) continue;
+      if (!isIpv4Cidr(cidr) || taken.has(cidr) || (!appliance && insideVpc(cidr))) continue;
       taken.add(cidr);
       add(r.route_table_id, { ...routeSpec(r, gateway, hops), destination: cidr });
     }
