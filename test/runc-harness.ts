@@ -149,7 +149,7 @@ export function portOpen(ip: string, port: number, timeoutMs = 500): Promise<boo
  * servers running at once (parallel test files, a benchmark) must not hand out the same addresses.
  * From 198.19.0.0/16 (benchmarking space, never routed on the internet); `slot` picks the /24:
  * 0-99 by state folder (startRuncServer's default), 100-149 instances-runc, 150-199 vpc-dataplane,
- * 200-249 bench:net.
+ * 200-249 bench:net, 250-252 isolation, 253-255 nat-instance.
  */
 export function publicPoolFor(slot: number): string {
   return `198.19.${slot % 256}.0/24`;

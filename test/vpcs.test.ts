@@ -45,7 +45,6 @@ import {
   ReplaceRouteTableAssociationCommand,
   type Vpc,
 } from '@aws-sdk/client-ec2';
-import { formatCidr, parseCidr } from '../src/lib/cidr.js';
 import { startTestServer, type TestServer, errorOf } from './harness.js';
 
 let s: TestServer;
@@ -199,6 +198,11 @@ describe('VPCs', () => {
     expect((await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'enableDnsHostnames' }))).EnableDnsHostnames?.Value).toBe(false);
     await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableDnsHostnames: { Value: true } }));
     expect((await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'enableDnsHostnames' }))).EnableDnsHostnames?.Value).toBe(true);
+    // No CloudWatch to publish Network Address Usage metrics to: turning them on is refused, off is what is true.
+    const nau = await errorOf(ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableNetworkAddressUsageMetrics: { Value: true } })));
+    expect([nau.name, nau.message]).toEqual(['UnsupportedOperation', 'Network Address Usage metrics need CloudWatch, which cumulo does not provide yet.']);
+    await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableNetworkAddressUsageMetrics: { Value: false } }));
+    expect((await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'enableNetworkAddressUsageMetrics' }))).EnableNetworkAddressUsageMetrics?.Value).toBe(false);
     const two = await errorOf(ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableDnsHostnames: { Value: true }, EnableDnsSupport: { Value: true } })));
     expect(two.name).toBe('InvalidParameterCombination');
     const bad = await errorOf(ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'nope' as never })));
@@ -239,25 +243,24 @@ describe('VPCs', () => {
     }
     expect((await errorOf(ec2.send(new CreateVpcCommand({})))).name).toBe('MissingParameter');
     expect((await errorOf(ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16', InstanceTenancy: 'host' })))).name).toBe('InvalidParameterValue');
+    // Every account shares the hosts: a dedicated VPC would promise what nothing enforces.
+    expect((await errorOf(ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16', InstanceTenancy: 'dedicated' })))).name).toBe('UnsupportedOperation');
     expect((await errorOf(ec2.send(new DescribeVpcsCommand({ VpcIds: ['vpc-nope'] })))).name).toBe('InvalidVpcID.Malformed');
   });
 
-  test('IPv6 from the account pool, and secondary IPv4 blocks', async () => {
-    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.2.0.0/16', AmazonProvidedIpv6CidrBlock: true }))).Vpc!;
-    const assoc = vpc.Ipv6CidrBlockAssociationSet![0]!;
-    const block = parseCidr(assoc.Ipv6CidrBlock!)!;
-    expect(block).toMatchObject({ family: 6, prefix: 56 });
-    expect(block.network >> 120n).toBe(0xfdn);
-    expect(assoc).toMatchObject({ Ipv6Pool: 'Amazon', NetworkBorderGroup: 'us-east-1' });
-    const other = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.3.0.0/16', AmazonProvidedIpv6CidrBlock: true }))).Vpc!;
-    expect(other.Ipv6CidrBlockAssociationSet![0]!.Ipv6CidrBlock).not.toBe(assoc.Ipv6CidrBlock);
-    const found = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'ipv6-cidr-block-association.ipv6-cidr-block', Values: [assoc.Ipv6CidrBlock!] }] }))).Vpcs!;
-    expect(found.map((v) => v.VpcId)).toEqual([vpc.VpcId]);
-    // IPv6 local route and ACL entries.
-    const main = await mainRouteTable(vpc.VpcId!);
-    expect(main.Routes!.map((r) => r.DestinationCidrBlock ?? r.DestinationIpv6CidrBlock)).toEqual(['10.2.0.0/16', assoc.Ipv6CidrBlock]);
-    const [acl] = (await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }] }))).NetworkAcls!;
-    expect(acl!.Entries!.filter((e) => e.Ipv6CidrBlock === '::/0').map((e) => e.RuleNumber).sort()).toEqual([101, 101, 32768, 32768]);
+  test('IPv6 is refused (the data plane carries IPv4 only), and secondary IPv4 blocks', async () => {
+    const before = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs!.length;
+    const refused = async (p: Promise<unknown>, param: string) => {
+      const e = await errorOf(p);
+      expect([e.name, e.message]).toEqual(['UnsupportedOperation', `IPv6 is not supported by cumulo yet (the VPC data plane carries IPv4 only): ${param} cannot be used.`]);
+    };
+    await refused(ec2.send(new CreateVpcCommand({ CidrBlock: '10.2.0.0/16', AmazonProvidedIpv6CidrBlock: true })), 'AmazonProvidedIpv6CidrBlock');
+    await refused(ec2.send(new CreateVpcCommand({ CidrBlock: '10.2.0.0/16', Ipv6CidrBlockNetworkBorderGroup: 'us-east-1' })), 'Ipv6CidrBlockNetworkBorderGroup');
+    expect((await ec2.send(new DescribeVpcsCommand({}))).Vpcs!.length).toBe(before); // nothing stored
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.2.0.0/16' }))).Vpc!;
+    expect(vpc.Ipv6CidrBlockAssociationSet ?? []).toEqual([]);
+    await refused(ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: vpc.VpcId, AmazonProvidedIpv6CidrBlock: true })), 'AmazonProvidedIpv6CidrBlock');
+    expect((await mainRouteTable(vpc.VpcId!)).Routes!.map((r) => r.DestinationCidrBlock ?? r.DestinationIpv6CidrBlock)).toEqual(['10.2.0.0/16']);
 
     const added = await ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: vpc.VpcId, CidrBlock: '10.20.0.0/16' }));
     expect(added.CidrBlockAssociation).toMatchObject({ CidrBlock: '10.20.0.0/16', CidrBlockState: { State: 'associating' } });
@@ -278,12 +281,24 @@ describe('VPCs', () => {
     expect((await errorOf(ec2.send(new DisassociateVpcCidrBlockCommand({ AssociationId: primary })))).name).toBe('OperationNotPermitted');
     expect((await mainRouteTable(vpc.VpcId!)).Routes!.map((r) => r.DestinationCidrBlock).filter(Boolean)).toEqual(['10.2.0.0/16']);
 
-    // A subnet may take a /64 of the VPC's IPv6 block.
-    const v6 = formatCidr({ family: 6, network: block.network + (1n << 64n), prefix: 64 });
-    const sub6 = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc.VpcId, CidrBlock: '10.2.0.0/24', Ipv6CidrBlock: v6 }))).Subnet!;
-    expect(sub6.Ipv6CidrBlockAssociationSet![0]!.Ipv6CidrBlock).toBe(v6);
-    const clash = await errorOf(ec2.send(new CreateSubnetCommand({ VpcId: vpc.VpcId, CidrBlock: '10.2.1.0/24', Ipv6CidrBlock: v6 })));
-    expect(clash.name).toBe('InvalidSubnet.Conflict');
+    // Subnets: no IPv6 block, no IPv6 settings turned on (turned off is what is true).
+    await refused(ec2.send(new CreateSubnetCommand({ VpcId: vpc.VpcId, CidrBlock: '10.2.0.0/24', Ipv6CidrBlock: 'fd00:1:2:301::/64' })), 'Ipv6CidrBlock');
+    const sub4 = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc.VpcId, CidrBlock: '10.2.0.0/24' }))).Subnet!;
+    expect(sub4.Ipv6CidrBlockAssociationSet ?? []).toEqual([]);
+    await refused(ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sub4.SubnetId, AssignIpv6AddressOnCreation: { Value: true } })), 'AssignIpv6AddressOnCreation');
+    await refused(ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sub4.SubnetId, EnableDns64: { Value: true } })), 'EnableDns64');
+    await refused(ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sub4.SubnetId, EnableResourceNameDnsAAAARecordOnLaunch: { Value: true } })), 'EnableResourceNameDnsAAAARecordOnLaunch');
+    await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sub4.SubnetId, AssignIpv6AddressOnCreation: { Value: false } }));
+    const [after] = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [sub4.SubnetId!] }))).Subnets!;
+    expect([after!.AssignIpv6AddressOnCreation, after!.EnableDns64]).toEqual([false, false]);
+    // Routes and ACL entries: no IPv6 destination or block.
+    await refused(ec2.send(new CreateRouteCommand({ RouteTableId: (await mainRouteTable(vpc.VpcId!)).RouteTableId, DestinationIpv6CidrBlock: '::/0', GatewayId: 'igw-00000000000000000' })), 'DestinationIpv6CidrBlock');
+    const [acl] = (await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }] }))).NetworkAcls!;
+    expect(acl!.Entries!.some((e) => e.Ipv6CidrBlock)).toBe(false);
+    await refused(
+      ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: acl!.NetworkAclId, RuleNumber: 5, Protocol: '-1', RuleAction: 'allow', Egress: false, Ipv6CidrBlock: '::/0' })),
+      'Ipv6CidrBlock',
+    );
   });
 
   test('filters, wildcards and pagination', async () => {
@@ -356,9 +371,12 @@ describe('subnets', () => {
     expect(anywhere.AvailabilityZone).toBe('us-east-1a');
 
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sn.SubnetId, MapPublicIpOnLaunch: { Value: true } }));
-    await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sn.SubnetId, PrivateDnsHostnameTypeOnLaunch: 'resource-name' }));
+    await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sn.SubnetId, EnableResourceNameDnsARecordOnLaunch: { Value: true } }));
+    // Guests' hostnames are the IP-based ones: a subnet cannot promise resource names.
+    const resourceNames = await errorOf(ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sn.SubnetId, PrivateDnsHostnameTypeOnLaunch: 'resource-name' })));
+    expect(resourceNames.name).toBe('Unsupported');
     const [after] = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [sn.SubnetId!] }))).Subnets!;
-    expect(after).toMatchObject({ MapPublicIpOnLaunch: true, PrivateDnsNameOptionsOnLaunch: { HostnameType: 'resource-name' } });
+    expect(after).toMatchObject({ MapPublicIpOnLaunch: true, PrivateDnsNameOptionsOnLaunch: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: true } });
 
     const filtered = (
       await ec2.send(
@@ -446,11 +464,11 @@ describe('subnets', () => {
     const e = await errorOf(ec2.send(new DeleteSubnetCommand({ SubnetId: sn.SubnetId })));
     expect(e.name).toBe('DependencyViolation');
     expect(e.message).toBe(`The subnet '${sn.SubnetId}' has dependencies and cannot be deleted.`);
-    // A route may point at the interface.
+    // A route may point at the interface; detached (no running instance forwards through it), it is a blackhole.
     const rtb = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpc.VpcId }))).RouteTable!;
     await ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationCidrBlock: '10.8.5.0/24', NetworkInterfaceId: 'eni-0123456789abcdef0' }));
     const [t] = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [rtb.RouteTableId!] }))).RouteTables!;
-    expect(t!.Routes![1]).toMatchObject({ DestinationCidrBlock: '10.8.5.0/24', NetworkInterfaceId: 'eni-0123456789abcdef0', State: 'active' });
+    expect(t!.Routes![1]).toMatchObject({ DestinationCidrBlock: '10.8.5.0/24', NetworkInterfaceId: 'eni-0123456789abcdef0', State: 'blackhole' });
     await s.app.db.deleteFrom('network_interfaces').where('id', '=', 'eni-0123456789abcdef0').execute();
     const [t2] = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [rtb.RouteTableId!] }))).RouteTables!;
     expect(t2!.Routes![1]!.State).toBe('blackhole');
@@ -523,7 +541,13 @@ describe('route tables', () => {
     expect(local.name).toBe('RouteAlreadyExists');
     const specific = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationCidrBlock: '10.10.5.0/24', GatewayId: igw.InternetGatewayId })));
     expect(specific.name).toBe('InvalidParameterValue');
-    await ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationIpv6CidrBlock: '::/0', GatewayId: igw.InternetGatewayId }));
+    // The data plane carries no IPv6, and no prefix list exists.
+    const v6 = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationIpv6CidrBlock: '::/0', GatewayId: igw.InternetGatewayId })));
+    expect(v6.name).toBe('UnsupportedOperation');
+    const pl = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationPrefixListId: 'pl-0123456789abcdef0', GatewayId: igw.InternetGatewayId })));
+    expect([pl.name, pl.message]).toEqual(['InvalidPrefixListID.NotFound', "The prefix list ID 'pl-0123456789abcdef0' does not exist"]);
+    const plReplace = await errorOf(ec2.send(new ReplaceRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationPrefixListId: 'pl-0123456789abcdef0', GatewayId: igw.InternetGatewayId })));
+    expect(plReplace.name).toBe('InvalidPrefixListID.NotFound');
     const noNat = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationCidrBlock: '192.0.2.0/24', NatGatewayId: 'nat-0123456789abcdef0' })));
     expect(noNat.name).toBe('InvalidNatGatewayID.NotFound');
     const noTarget = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationCidrBlock: '192.0.2.0/24' })));
@@ -537,7 +561,6 @@ describe('route tables', () => {
     expect(t!.Routes).toEqual([
       { DestinationCidrBlock: '10.10.0.0/16', GatewayId: 'local', Origin: 'CreateRouteTable', State: 'active' },
       { DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw.InternetGatewayId, Origin: 'CreateRoute', State: 'active' },
-      { DestinationIpv6CidrBlock: '::/0', GatewayId: igw.InternetGatewayId, Origin: 'CreateRoute', State: 'active' },
     ]);
 
     // Associations: one per subnet; the route table cannot go while it has one.
@@ -552,14 +575,13 @@ describe('route tables', () => {
     // Detaching the gateway turns its routes into blackholes.
     await ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: vpc.VpcId }));
     const [black] = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [rtb.RouteTableId!], Filters: [{ Name: 'route.state', Values: ['blackhole'] }] }))).RouteTables!;
-    expect(black!.Routes!.filter((r) => r.State === 'blackhole')).toHaveLength(2);
+    expect(black!.Routes!.filter((r) => r.State === 'blackhole')).toHaveLength(1);
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: vpc.VpcId }));
 
     // ReplaceRoute and DeleteRoute.
     const noRoute = await errorOf(ec2.send(new ReplaceRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationCidrBlock: '198.51.100.0/24', GatewayId: igw.InternetGatewayId })));
     expect(noRoute.name).toBe('InvalidParameterValue');
     await ec2.send(new ReplaceRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw.InternetGatewayId }));
-    await ec2.send(new DeleteRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationIpv6CidrBlock: '::/0' }));
     const noSuch = await errorOf(ec2.send(new DeleteRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationIpv6CidrBlock: '::/0' })));
     expect(noSuch.name).toBe('InvalidRoute.NotFound');
     const keepLocal = await errorOf(ec2.send(new DeleteRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationCidrBlock: '10.10.0.0/16' })));

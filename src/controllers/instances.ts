@@ -17,7 +17,7 @@ import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/comp
 import { isUntrustedFilesystemError } from '../host/storage/fsck.js';
 import type { Tx } from '../store/db.js';
 import type { Row } from '../store/schema.js';
-import { queueVpcSync } from '../services/ec2/common/network-sync.js';
+import { queueSyncOfRoutesThrough, queueVpcSync } from '../services/ec2/common/network-sync.js';
 import { publicIpsOfInterfaces, releaseEphemeralPublicIps } from '../services/ec2/common/public-ips.js';
 import { buildInstanceSpec, buildInterfaceSpec } from '../services/ec2/instances/spec.js';
 import { stateReasons, userInitiated } from '../services/ec2/instances/states.js';
@@ -229,6 +229,8 @@ async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start')
     // A stop or terminate arrived while booting: its own job takes over from here.
     if (Number(res.numUpdatedRows) !== 1) return;
     await trx.updateTable('volume_attachments').set({ state: 'attached' }).where('instance_id', '=', row.id).where('state', '=', 'attaching').execute();
+    // Routes through it forward from now on (they are blackholes until it runs).
+    await queueSyncOfRoutesThrough(trx, row);
     await queue(trx, 'instance.watch', row, { boot: row.boots + 1 }, nextWatch(now.getTime(), now.getTime()));
   });
 }

@@ -152,6 +152,9 @@ function rows(over: Partial<VpcRows> = {}): VpcRows {
       route(RTB_PRIV, '0.0.0.0/0', 'nat-gateway', 'nat-0000000000000000a'),
       route(RTB_PRIV, '192.168.0.0/16', 'network-interface', 'eni-0000000000000000f'),
       route(RTB_PRIV, '172.16.0.0/12', 'instance', I1),
+      route(RTB_PRIV, '203.0.113.0/24', 'network-interface', 'eni-00000000000000011'),
+      route(RTB_PRIV, '198.51.100.0/24', 'network-interface', 'eni-00000000000000002'),
+      route(RTB_PRIV, '192.0.2.0/24', 'network-interface', 'eni-00000000000000099'),
       route(RTB_PRIV, '100.64.0.0/10', 'vpc-peering-connection', 'pcx-0000000000000000a'),
       // A route table of another VPC never leaks in.
       route('rtb-0000000000000000f', '0.0.0.0/0', 'gateway', IGW),
@@ -207,8 +210,8 @@ function rows(over: Partial<VpcRows> = {}): VpcRows {
       eni('eni-00000000000000099', 'i-0000000000000000f', 0, SUB_A, '10.0.1.99', [SG_OTHER]),
     ],
     instances: [
-      { id: I1, metadata_options: JSON.stringify({ HttpPutResponseHopLimit: 2 }) },
-      { id: I2, metadata_options: '{}' },
+      { id: I1, metadata_options: JSON.stringify({ HttpPutResponseHopLimit: 2 }), state: 'running' },
+      { id: I2, metadata_options: '{}', state: 'stopping' },
     ],
     publicIps: new Map([['eni-00000000000000010', [{ publicIp: '198.18.0.2', privateIp: '10.0.1.10' }]]]),
     ...over,
@@ -245,9 +248,24 @@ describe('vpcSpecFromRows', () => {
       { destination: '0.0.0.0/0', target: 'blackhole', targetId: 'nat-0000000000000000a' },
       { destination: '10.0.0.0/16', target: 'local', targetId: 'local' },
       { destination: '100.64.0.0/10', target: 'blackhole', targetId: 'pcx-0000000000000000a' },
-      { destination: '172.16.0.0/12', target: 'blackhole', targetId: I1 },
+      // A running instance: through its primary interface, next hop its primary private IP.
+      { destination: '172.16.0.0/12', target: 'interface', targetId: I1, eniId: 'eni-00000000000000010', nextHop: '10.0.1.10' },
+      // An interface of an instance that is not up (or not running: stopping) forwards nothing.
+      { destination: '192.0.2.0/24', target: 'blackhole', targetId: 'eni-00000000000000099' },
       { destination: '192.168.0.0/16', target: 'blackhole', targetId: 'eni-0000000000000000f' },
+      { destination: '198.51.100.0/24', target: 'blackhole', targetId: 'eni-00000000000000002' },
+      // A running instance's second interface.
+      { destination: '203.0.113.0/24', target: 'interface', targetId: 'eni-00000000000000011', eniId: 'eni-00000000000000011', nextHop: '10.0.2.11' },
     ]);
+  });
+
+  test('a route to an instance that is pending or stopping is a blackhole (only a running instance forwards)', () => {
+    for (const state of ['pending', 'stopping', 'shutting-down']) {
+      const s = vpcSpecFromRows(rows({ instances: [{ id: I1, metadata_options: '{}', state }] }));
+      const routes = subnetOf(s, SUB_B).routes;
+      expect(routes.find((r) => r.destination === '172.16.0.0/12')).toEqual({ destination: '172.16.0.0/12', target: 'blackhole', targetId: I1 });
+      expect(routes.find((r) => r.destination === '203.0.113.0/24')?.target).toBe('blackhole');
+    }
   });
 
   test('a detached (or another VPC’s) gateway: its routes are blackholes and no subnet is public', () => {
@@ -266,7 +284,7 @@ describe('vpcSpecFromRows', () => {
   test('no main association: a subnet without its own table has no routes', () => {
     const s = vpcSpecFromRows(rows({ routeTableAssociations: rows().routeTableAssociations.filter((a) => a.main !== 1) }));
     expect(subnetOf(s, SUB_A).routes).toEqual([]);
-    expect(subnetOf(s, SUB_B).routes).toHaveLength(5);
+    expect(subnetOf(s, SUB_B).routes).toHaveLength(8);
   });
 
   test('the default ACL (associated or by default) and a custom one, IPv4 entries in rule order', () => {
@@ -345,7 +363,7 @@ describe('vpcSpecFromRows', () => {
     expect(alone.securityGroups.map((g) => g.groupId)).toEqual([SG_WEB]);
   });
 
-  test('rules: IPv6 and prefix-list rules left out, protocols in the data plane’s terms', () => {
+  test('rules: IPv6 rules and rules of unknown prefix lists left out, protocols in the data plane’s terms', () => {
     expect(groupOf(spec, SG_WEB)).toEqual({
       groupId: SG_WEB,
       ingress: [{ protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' }],
@@ -361,6 +379,34 @@ describe('vpcSpecFromRows', () => {
       { protocol: 47, cidr: '0.0.0.0/0' },
       { protocol: 58, cidr: '0.0.0.0/0' },
     ]);
+  });
+
+  test('a rule naming a prefix list is one rule per entry of the list as it is now; an empty or unknown list allows nothing', () => {
+    const lists = new Map([['pl-0123456789abcdef0', ['192.0.2.0/28', '198.51.100.0/24']]]);
+    expect(groupOf(vpcSpecFromRows(rows({ prefixLists: lists })), SG_WEB)!.ingress).toEqual([
+      { protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' },
+      { protocol: 'tcp', fromPort: 443, toPort: 443, cidr: '192.0.2.0/28' },
+      { protocol: 'tcp', fromPort: 443, toPort: 443, cidr: '198.51.100.0/24' },
+    ]);
+    for (const empty of [new Map([['pl-0123456789abcdef0', []]]), new Map<string, string[]>()]) {
+      expect(groupOf(vpcSpecFromRows(rows({ prefixLists: empty })), SG_WEB)!.ingress).toEqual([{ protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' }]);
+    }
+  });
+
+  test('a route to a prefix list is a route per entry; a route given for the same CIDR wins', () => {
+    const withList = rows();
+    withList.routes = [...withList.routes, route(RTB_PRIV, 'pl-0123456789abcdef1', 'network-interface', 'eni-00000000000000011'), route(RTB_PRIV, '100.64.0.0/10', 'vpc-peering-connection', 'pcx-0000000000000000a')];
+    withList.routes = withList.routes.filter((r, i, all) => all.findIndex((x) => x.route_table_id === r.route_table_id && x.destination === r.destination) === i);
+    const s = vpcSpecFromRows({ ...withList, prefixLists: new Map([['pl-0123456789abcdef1', ['100.64.0.0/10', '192.0.2.128/25']]]) });
+    const routes = subnetOf(s, SUB_B).routes;
+    // An entry inside the VPC's blocks only through an appliance (as CreateRoute says of a CIDR): never to the gateway.
+    const viaGateway = rows();
+    viaGateway.routes = [...viaGateway.routes, route(RTB_MAIN, 'pl-0123456789abcdef2', 'gateway', IGW)];
+    const g = vpcSpecFromRows({ ...viaGateway, prefixLists: new Map([['pl-0123456789abcdef2', ['10.0.5.0/24', '203.0.113.0/24']]]) });
+    expect(subnetOf(g, SUB_A).routes.filter((r) => r.target === 'internet-gateway').map((r) => r.destination)).toEqual(['0.0.0.0/0', '203.0.113.0/24']);
+    expect(routes.filter((r) => r.destination === '100.64.0.0/10')).toEqual([{ destination: '100.64.0.0/10', target: 'blackhole', targetId: 'pcx-0000000000000000a' }]);
+    expect(routes.find((r) => r.destination === '192.0.2.128/25')).toEqual({ destination: '192.0.2.128/25', target: 'interface', targetId: 'eni-00000000000000011', eniId: 'eni-00000000000000011', nextHop: '10.0.2.11' });
+    expect(routes.some((r) => r.destination.startsWith('pl-'))).toBe(false);
   });
 
   test('a group with no rule rows still appears (every interface group is defined)', () => {

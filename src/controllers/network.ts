@@ -9,11 +9,14 @@
 // rules must exist first), and adoptHost at server start (the metadata and DNS ports change).
 import { hasAbility, type InstanceDriver, type VpcNetworking } from '../host/compute/driver.js';
 import type { NaclEntrySpec, RouteSpec, SecurityGroupSpec, SgRuleSpec, SubnetSpec, VpcSpec } from '../host/network/vpc-spec.js';
+import { contains, parseCidrStrict, type Cidr } from '../lib/cidr.js';
 import type { Tx } from '../store/db.js';
 import type { Row } from '../store/schema.js';
 import { VPC_SYNC } from '../services/ec2/common/network-sync.js';
 import { publicIpsOfInterfaces } from '../services/ec2/common/public-ips.js';
 import { buildInterfaceSpec, type InterfaceRow } from '../services/ec2/instances/spec.js';
+import { currentCidrs } from '../services/ec2/prefix-lists/store.js';
+import { forwardsThrough } from '../services/ec2/vpcs/route-state.js';
 import { chunks, vpcIpv4Blocks } from '../services/ec2/vpcs/store.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
 
@@ -46,21 +49,36 @@ export interface VpcRows {
   securityGroupRules: Row<'security_group_rules'>[];
   /** Interfaces of this VPC attached to instances in UP_STATES. */
   interfaces: InterfaceRow[];
-  /** Their instances (metadata options give the hop limit). */
-  instances: Pick<Row<'instances'>, 'id' | 'metadata_options'>[];
+  /** Their instances (metadata options give the hop limit; the state whether routes through them forward). */
+  instances: Pick<Row<'instances'>, 'id' | 'metadata_options' | 'state'>[];
   /** NAT mappings by interface id (publicIpsOfInterfaces). */
   publicIps: Map<string, { publicIp: string; privateIp: string }[]>;
+  /** The current CIDRs of the prefix lists that rules and routes name, by list id. */
+  prefixLists?: Map<string, string[]>;
 }
 
 const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const isIpv4Cidr = (s: string | null | undefined): s is string => !!s && !s.includes(':') && !s.startsWith('pl-') && s.includes('/');
 
-function routeSpec(r: Row<'routes'>, attachedGateway: string | undefined): RouteSpec {
-  let target: RouteSpec['target'] = 'blackhole';
-  if (r.target_type === 'local') target = 'local';
+/** Where a route to an instance or an interface goes: that interface, while its instance runs here. */
+export interface RouteHops {
+  /** Interface id → its primary private IP, for interfaces of running instances. */
+  forwarding: Map<string, string>;
+  /** Instance id → its primary (device 0) interface id. */
+  primaryOf: Map<string, string>;
+}
+
+function routeSpec(r: Row<'routes'>, attachedGateway: string | undefined, hops: RouteHops): RouteSpec {
+  const out: RouteSpec = { destination: r.destination, target: 'blackhole', targetId: r.target_id };
+  if (r.target_type === 'local') out.target = 'local';
   // A route to a gateway works only while that gateway is attached to this VPC.
-  else if (r.target_type === 'gateway' && r.target_id.startsWith('igw-') && r.target_id === attachedGateway) target = 'internet-gateway';
-  return { destination: r.destination, target, targetId: r.target_id };
+  else if (r.target_type === 'gateway' && r.target_id.startsWith('igw-') && r.target_id === attachedGateway) out.target = 'internet-gateway';
+  else if (r.target_type === 'instance' || r.target_type === 'network-interface') {
+    const eniId = r.target_type === 'instance' ? hops.primaryOf.get(r.target_id) : r.target_id;
+    const nextHop = eniId ? hops.forwarding.get(eniId) : undefined;
+    if (eniId && nextHop) Object.assign(out, { target: 'interface', eniId, nextHop });
+  }
+  return out;
 }
 
 const ACL_PROTOCOLS: Record<string, number> = { all: -1, tcp: 6, udp: 17, icmp: 1, icmpv6: 58 };
@@ -96,18 +114,18 @@ function sgProtocol(p: string): SgRuleSpec['protocol'] {
   return Number.isInteger(n) && n >= 0 && n <= 255 ? n : 'all';
 }
 
-/** One stored rule in the data plane's terms; undefined for what an IPv4 data plane leaves out. */
-function sgRuleSpec(r: Row<'security_group_rules'>): SgRuleSpec | undefined {
+/** One stored rule in the data plane's terms: a prefix list's rule is one per entry; an IPv6 rule (none is accepted any more) none. */
+function sgRuleSpecs(r: Row<'security_group_rules'>, prefixLists: Map<string, string[]>): SgRuleSpec[] {
   const protocol = sgProtocol(r.ip_protocol);
-  const out: SgRuleSpec = { protocol };
-  if (r.referenced_group_id) out.groupId = r.referenced_group_id;
-  else if (isIpv4Cidr(r.cidr_ipv4)) out.cidr = r.cidr_ipv4;
-  else return undefined; // IPv6 and prefix-list rules
+  const base: SgRuleSpec = { protocol };
   if ((protocol === 'tcp' || protocol === 'udp' || protocol === 'icmp') && r.from_port !== null && r.to_port !== null) {
-    out.fromPort = r.from_port;
-    out.toPort = r.to_port;
+    base.fromPort = r.from_port;
+    base.toPort = r.to_port;
   }
-  return out;
+  if (r.referenced_group_id) return [{ ...base, groupId: r.referenced_group_id }];
+  if (isIpv4Cidr(r.cidr_ipv4)) return [{ ...base, cidr: r.cidr_ipv4 }];
+  if (r.prefix_list_id) return (prefixLists.get(r.prefix_list_id) ?? []).filter(isIpv4Cidr).map((cidr) => ({ ...base, cidr }));
+  return [];
 }
 
 /** The VPC's desired data plane, from its rows alone (pure: table-tested). */
@@ -117,17 +135,44 @@ export function vpcSpecFromRows(rows: VpcRows): VpcSpec {
   const cidrs = [vpc.cidr_block, ...blocks.filter((b) => b !== vpc.cidr_block)];
   const gateway = rows.internetGateways.find((g) => g.vpc_id === vpc.id)?.id;
 
+  // Routes to instances and interfaces: the interfaces of running instances of this VPC.
+  const stateOf = new Map(rows.instances.map((i) => [i.id, i.state]));
+  const hops: RouteHops = { forwarding: new Map(), primaryOf: new Map() };
+  for (const e of rows.interfaces) {
+    if (!e.instance_id || e.private_ip === null) continue;
+    if ((e.device_index ?? 0) === 0) hops.primaryOf.set(e.instance_id, e.id);
+    if (forwardsThrough(stateOf.get(e.instance_id))) hops.forwarding.set(e.id, e.private_ip);
+  }
+
   // Route tables: a subnet's explicit association, else the VPC's main table.
   const tables = new Set(rows.routeTables.filter((t) => t.vpc_id === vpc.id).map((t) => t.id));
   const assocs = rows.routeTableAssociations.filter((a) => tables.has(a.route_table_id));
   const mainTable = assocs.find((a) => a.main === 1)?.route_table_id;
   const tableOf = new Map(assocs.filter((a) => a.subnet_id && a.main !== 1).map((a) => [a.subnet_id!, a.route_table_id]));
+  const prefixLists = rows.prefixLists ?? new Map<string, string[]>();
   const routesOf = new Map<string, RouteSpec[]>();
+  const add = (table: string, route: RouteSpec) => {
+    let list = routesOf.get(table);
+    if (!list) routesOf.set(table, (list = []));
+    list.push(route);
+  };
+  for (const r of rows.routes) if (tables.has(r.route_table_id) && isIpv4Cidr(r.destination)) add(r.route_table_id, routeSpec(r, gateway, hops));
+  // A route to a prefix list is a route per entry; a route to that CIDR given explicitly wins. As
+  // CreateRoute says of a CIDR, an entry inside the VPC's blocks may only go to an appliance.
+  const vpcBlocks = cidrs.map((c) => parseCidrStrict(c)).filter((c): c is Cidr => !!c);
+  const insideVpc = (cidr: string) => {
+    const c = parseCidrStrict(cidr);
+    return !c || vpcBlocks.some((b) => contains(b, c));
+  };
   for (const r of rows.routes) {
-    if (!tables.has(r.route_table_id) || !isIpv4Cidr(r.destination)) continue;
-    let list = routesOf.get(r.route_table_id);
-    if (!list) routesOf.set(r.route_table_id, (list = []));
-    list.push(routeSpec(r, gateway));
+    if (!tables.has(r.route_table_id) || !r.destination.startsWith('pl-')) continue;
+    const taken = new Set((routesOf.get(r.route_table_id) ?? []).map((x) => x.destination));
+    const appliance = r.target_type === 'instance' || r.target_type === 'network-interface';
+    for (const cidr of prefixLists.get(r.destination) ?? []) {
+      if (!isIpv4Cidr(cidr) || taken.has(cidr) || (!appliance && insideVpc(cidr))) continue;
+      taken.add(cidr);
+      add(r.route_table_id, { ...routeSpec(r, gateway, hops), destination: cidr });
+    }
   }
   for (const list of routesOf.values()) list.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
 
@@ -177,7 +222,7 @@ export function vpcSpecFromRows(rows: VpcRows): VpcSpec {
   for (const g of used) for (const r of rulesOf.get(g) ?? []) if (r.referenced_group_id) wanted.add(r.referenced_group_id);
   const securityGroups: SecurityGroupSpec[] = [...wanted].sort().map((groupId) => {
     const mine = rulesOf.get(groupId) ?? [];
-    const specs = (egress: number) => mine.filter((r) => r.is_egress === egress).flatMap((r) => sgRuleSpec(r) ?? []);
+    const specs = (egress: number) => mine.filter((r) => r.is_egress === egress).flatMap((r) => sgRuleSpecs(r, prefixLists));
     return { groupId, ingress: specs(0), egress: specs(1) };
   });
 
@@ -241,12 +286,13 @@ export async function loadVpcSpec(db: Tx, vpcId: string): Promise<VpcSpec | unde
       'network_interfaces.security_groups',
       'network_interfaces.source_dest_check',
       'instances.metadata_options',
+      'instances.state',
     ])
     .where('network_interfaces.vpc_id', '=', vpcId)
     .where('instances.state', 'in', UP_STATES)
     .execute();
-  const interfaces: InterfaceRow[] = attached.map(({ metadata_options: _m, ...eni }) => eni);
-  const instances = [...new Map(attached.map((a) => [a.instance_id!, { id: a.instance_id!, metadata_options: a.metadata_options }])).values()];
+  const interfaces: InterfaceRow[] = attached.map(({ metadata_options: _m, state: _s, ...eni }) => eni);
+  const instances = [...new Map(attached.map((a) => [a.instance_id!, { id: a.instance_id!, metadata_options: a.metadata_options, state: a.state }])).values()];
 
   const used = [...new Set(attached.flatMap((a) => groupIdsOf(a.security_groups)))];
   const rulesOfGroups = (ids: string[]) => inChunks(ids, (c) => db.selectFrom('security_group_rules').selectAll().where('group_id', 'in', c).execute());
@@ -255,6 +301,8 @@ export async function loadVpcSpec(db: Tx, vpcId: string): Promise<VpcSpec | unde
   securityGroupRules.push(...(await rulesOfGroups(referenced)));
 
   const publicIps = interfaces.length ? await publicIpsOfInterfaces(db, interfaces.map((e) => e.id)) : new Map<string, { publicIp: string; privateIp: string }[]>();
+  const listIds = [...securityGroupRules.flatMap((r) => (r.prefix_list_id ? [r.prefix_list_id] : [])), ...routes.flatMap((r) => (r.destination.startsWith('pl-') ? [r.destination] : []))];
+  const prefixLists = listIds.length ? await currentCidrs(db, listIds) : new Map<string, string[]>();
   return vpcSpecFromRows({
     vpc,
     subnets,
@@ -269,6 +317,7 @@ export async function loadVpcSpec(db: Tx, vpcId: string): Promise<VpcSpec | unde
     interfaces,
     instances,
     publicIps,
+    prefixLists,
   });
 }
 

@@ -15,10 +15,11 @@ import { handlers as addresses } from './ec2/addresses/handlers.js';
 import { handlers as snapshots } from './ec2/snapshots/handlers.js';
 import { createDefaultVpc } from './ec2/vpcs/default-vpc.js';
 import { handlers as vpcs } from './ec2/vpcs/handlers.js';
+import { handlers as prefixLists } from './ec2/prefix-lists/handlers.js';
 
 export function serviceHandlers(): Map<string, HandlerMap> {
   return new Map<string, HandlerMap>([
-    ['ec2', { ...regions, ...tags, ...images, ...instanceTypes, ...securityGroups, ...keyPairs, ...vpcs, ...instances, ...volumes, ...networkInterfaces, ...addresses, ...snapshots }],
+    ['ec2', { ...regions, ...tags, ...images, ...instanceTypes, ...securityGroups, ...keyPairs, ...vpcs, ...instances, ...volumes, ...networkInterfaces, ...addresses, ...snapshots, ...prefixLists }],
     ['sts', { ...sts }],
   ]);
 }

@@ -538,6 +538,8 @@ export interface Database {
   uid_ranges: UidRangesTable;
   instance_status_checks: InstanceStatusChecksTable;
   volume_status_checks: VolumeStatusChecksTable;
+  managed_prefix_lists: ManagedPrefixListsTable;
+  managed_prefix_list_entries: ManagedPrefixListEntriesTable;
 }
 
 /** An instance's range of host uids/gids (its user namespace); see services/ec2/instances/uid-ranges.ts. */
@@ -545,6 +547,28 @@ export interface UidRangesTable {
   slot: number;
   instance_id: string;
   allocated_at: string;
+}
+
+/** A customer-managed prefix list (services/ec2/prefix-lists). */
+export interface ManagedPrefixListsTable {
+  id: string;
+  account_id: string;
+  region: string;
+  name: string;
+  address_family: string;
+  max_entries: number;
+  version: number;
+  state: string;
+  created_at: string;
+}
+
+/** An entry of a prefix list, in the versions [added_version, removed_version). */
+export interface ManagedPrefixListEntriesTable {
+  prefix_list_id: string;
+  cidr: string;
+  description: string | null;
+  added_version: number;
+  removed_version: number | null;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

@@ -175,7 +175,7 @@ describe('host objects of a VPC', () => {
 
 describe('VPC namespace objects', () => {
   const ns = 'cu-ab12-9abcdef0';
-  test('base: loopback with base+2, the local rule, the VPC unreachable, subnets\' tables by their routes', () => {
+  test('base: loopback with base+2, the subnets\' tables by their routes, then main with the VPC unreachable', () => {
     const l = lines(vpcObjects(spec(), u.hostEnd, []));
     expect(l).toEqual([
       'addr replace 172.31.0.2/32 dev lo',
@@ -184,10 +184,15 @@ describe('VPC namespace objects', () => {
       'link set dev up0 up',
       'route replace unreachable 172.31.0.0/16',
       'route replace 169.254.200.7/32 dev up0',
+      // The VPC's own blocks and the host end go on to main unless a route is more specific.
+      `route replace throw 172.31.0.0/16 table ${0xac1f0000}`,
+      `route replace throw 169.254.200.7/32 table ${0xac1f0000}`,
       `route replace default via 169.254.200.7 dev up0 onlink table ${0xac1f0000}`,
+      `route replace throw 172.31.0.0/16 table ${0xac1f1000}`,
+      `route replace throw 169.254.200.7/32 table ${0xac1f1000}`,
       `route replace blackhole 10.9.0.0/16 table ${0xac1f1000}`,
-      'rule del pref 100 lookup main',
-      'rule add pref 100 lookup main',
+      'rule del pref 2000 lookup main',
+      'rule add pref 2000 lookup main',
       `rule del pref 1000 from 172.31.0.0/20 lookup ${0xac1f0000}`,
       `rule add pref 1000 from 172.31.0.0/20 lookup ${0xac1f0000}`,
       `rule del pref 1000 from 172.31.16.0/20 lookup ${0xac1f1000}`,
@@ -198,6 +203,37 @@ describe('VPC namespace objects', () => {
     const l = lines(vpcObjects(spec({ internetGatewayId: undefined }), u.hostEnd, []));
     expect(l).toContain(`route replace blackhole default table ${0xac1f0000}`);
     expect(l.some((x) => x.includes('via 169.254.200.7') && x.includes('table'))).toBe(false);
+  });
+  test('a route to an interface: via its private IP on its veth while it is plugged here, else a blackhole', () => {
+    const base = spec();
+    const routed: typeof base = {
+      ...base,
+      subnets: base.subnets.map((s, n) =>
+        n === 1
+          ? {
+              ...s,
+              routes: [
+                ...s.routes,
+                { destination: '0.0.0.0/0', target: 'interface' as const, targetId: 'i-0123456789abcdef0', eniId: 'eni-0123456789abcdef0', nextHop: '172.31.0.11' },
+                // More specific than the VPC's block (middlebox routing): it wins over the throw to main.
+                { destination: '172.31.0.0/20', target: 'interface' as const, targetId: 'eni-0123456789abcdef0', eniId: 'eni-0123456789abcdef0', nextHop: '172.31.0.11' },
+              ],
+            }
+          : s,
+      ),
+    };
+    const a = eni({ privateIps: ['172.31.0.11'] });
+    const plugged = lines(vpcObjects(routed, u.hostEnd, [{ eni: a, netns: ns }]));
+    expect(plugged).toContain(`route replace default via 172.31.0.11 dev e3456789abcdef0 onlink table ${0xac1f1000}`);
+    expect(plugged).toContain(`route replace 172.31.0.0/20 via 172.31.0.11 dev e3456789abcdef0 onlink table ${0xac1f1000}`);
+    expect(plugged).toContain(`route replace throw 172.31.0.0/16 table ${0xac1f1000}`);
+    const unplugged = lines(vpcObjects(routed, u.hostEnd, []));
+    expect(unplugged).toContain(`route replace blackhole default table ${0xac1f1000}`);
+    expect(unplugged).toContain(`route replace blackhole 172.31.0.0/20 table ${0xac1f1000}`);
+    expect(unplugged.some((l) => l.includes('e3456789abcdef0'))).toBe(false);
+    // Unplugged later: its routes (on its veth) go with the pair, and the next apply makes them blackholes.
+    const after = diffObjects(vpcObjects(routed, u.hostEnd, [{ eni: a, netns: ns }]), vpcObjects(routed, u.hostEnd, []));
+    expect(after.lines).toContain(`route replace blackhole default table ${0xac1f1000}`);
   });
   test('a plugged interface: its pair (made from here), the router address, a /32 per private IP', () => {
     const e = eni({ deviceIndex: 1, privateIps: ['172.31.0.11', '172.31.0.12'] });
@@ -337,7 +373,7 @@ describe('read back from `ip -j`', () => {
     ]),
     JSON.stringify([
       { priority: 0, src: 'all', table: 'local' },
-      { priority: 100, src: 'all', table: 'main' },
+      { priority: 2000, src: 'all', table: 'main' },
       { priority: 1000, src: '172.31.0.0', srclen: 20, table: String(0xac1f0000) },
       { priority: 1000, src: '172.31.16.0', srclen: 20, table: String(0xac1f1000) },
       { priority: 32766, src: 'all', table: 'main' },

@@ -8,10 +8,13 @@
 // aliases, addresses, up, routes, rules). With nothing changed there is nothing to run.
 //
 // VPC namespace (the "VPC router"):
-//   rule 100:  lookup main     main: the VPC's CIDRs (unreachable), a /32 per private IP of each
-//                                      ENI (dev e…), the uplink's host end (dev up0)
-//   rule 1000: from <subnet> lookup <subnet table>   its routes: igw → via the host end, blackholes
-// so the VPC's own addresses are always local, and only what leaves the VPC follows a subnet's table.
+//   rule 1000: from <subnet> lookup <subnet table>   its routes: igw → via the host end, instance or
+//                              interface → via its private IP on its veth, blackholes; the VPC's
+//                              CIDRs (local routes) and the host end `throw` (on to main)
+//   rule 2000: lookup main     main: the VPC's CIDRs (unreachable), a /32 per private IP of each
+//                              ENI (dev e…), the uplink's host end (dev up0)
+// so the VPC's own addresses are local unless a subnet's table has a more specific route (to an
+// appliance: EC2's middlebox routing), and what leaves the VPC follows the subnet's table.
 import { addressAt, formatCidr, parseCidrLoose, parseIp, ipInCidr, type Cidr } from '../../lib/cidr.js';
 import { eniLink, UPLINK_BLOCK_BASE, UPLINK_BLOCK_SIZE } from './names.js';
 import type { InterfaceSpec, VpcSpec } from './vpc-spec.js';
@@ -21,8 +24,8 @@ export const UPLINK = 'up0';
 export const UPLINK_ADDRESS = '169.254.0.2';
 /** Host: `from <uplink host end> lookup <the VPC's host table>`. */
 export const HOST_RULE_PREF = 1000;
-/** VPC namespace: the VPC's own addresses (main) before any subnet's table. */
-export const VPC_MAIN_PREF = 100;
+/** VPC namespace: the VPC's own addresses (main), after the subnets' tables (their local routes throw to it). */
+export const VPC_MAIN_PREF = 2000;
 /** VPC namespace: `from <subnet> lookup <its table>`. */
 export const SUBNET_PREF = 1000;
 /** Instance namespace: table and rule preference of eth<n> (n ≥ 1) are this + n: replies leave by the interface they belong to. */
@@ -222,8 +225,12 @@ export function eniVpcObjects(eni: InterfaceSpec, instanceNetns: string): IpObje
   ];
 }
 
-/** What stays in a VPC namespace whatever its interfaces: loopback (with the resolver's base + 2), up0, the VPC's own addresses, the subnets' tables. */
-export function vpcBaseObjects(spec: VpcSpec, hostEnd: string | undefined): IpObject[] {
+/**
+ * What stays in a VPC namespace whatever its interfaces: loopback (with the resolver's base + 2),
+ * up0, the VPC's own addresses, the subnets' tables. A route to an interface goes through its veth
+ * only when it is plugged here (`plugged`: interface ids), else it is a blackhole.
+ */
+export function vpcBaseObjects(spec: VpcSpec, hostEnd: string | undefined, plugged: ReadonlySet<string> = new Set()): IpObject[] {
   const objs: IpObject[] = [upObject('lo')];
   const cidrs = spec.cidrs.map((c) => formatCidr(cidr4(c, 'VPC CIDR')));
   // Base + 2 is the VPC's resolver: local here, so that an instance whose subnet holds it gets an
@@ -238,19 +245,28 @@ export function vpcBaseObjects(spec: VpcSpec, hostEnd: string | undefined): IpOb
   for (const s of spec.subnets) {
     const table = subnetTable(s.cidr);
     objs.push(ruleObject(SUBNET_PREF, formatCidr(cidr4(s.cidr, 'subnet CIDR')), table));
+    // The VPC's own blocks and the host end (metadata and DNS are DNATed to it) go on to main,
+    // unless a route of the table says otherwise (same key: it replaces the throw).
+    const own = new Map<string, IpObject>();
+    for (const c of cidrs) own.set(c, routeObject(table, c, 'throw $DST'));
+    if (hostEnd) own.set(`${hostEnd}/32`, routeObject(table, `${hostEnd}/32`, 'throw $DST'));
     for (const r of s.routes) {
-      if (r.target === 'local') continue;
       const dst = formatCidr(cidr4(r.destination, 'route destination'));
-      if (r.target === 'internet-gateway' && spec.internetGatewayId && hostEnd) objs.push(routeObject(table, dst, `$DST via ${hostEnd} dev ${UPLINK} onlink`, UPLINK));
-      else objs.push(routeObject(table, dst, 'blackhole $DST'));
+      if (r.target === 'local') own.set(dst, routeObject(table, dst, 'throw $DST'));
+      else if (r.target === 'internet-gateway' && spec.internetGatewayId && hostEnd) own.set(dst, routeObject(table, dst, `$DST via ${hostEnd} dev ${UPLINK} onlink`, UPLINK));
+      else if (r.target === 'interface' && r.eniId && r.nextHop && plugged.has(r.eniId)) {
+        const link = eniLink(r.eniId);
+        own.set(dst, routeObject(table, dst, `$DST via ${ipv4(r.nextHop, 'next hop')} dev ${link} onlink`, link));
+      } else own.set(dst, routeObject(table, dst, 'blackhole $DST'));
     }
+    objs.push(...own.values());
   }
   return objs;
 }
 
 /** Everything of a VPC namespace: the base, and each plugged interface (by its instance's namespace). */
 export function vpcObjects(spec: VpcSpec, hostEnd: string | undefined, plugged: { eni: InterfaceSpec; netns: string }[]): ObjectSet {
-  return objectSet([...vpcBaseObjects(spec, hostEnd), ...plugged.flatMap((p) => eniVpcObjects(p.eni, p.netns))]);
+  return objectSet([...vpcBaseObjects(spec, hostEnd, new Set(plugged.map((p) => p.eni.eniId))), ...plugged.flatMap((p) => eniVpcObjects(p.eni, p.netns))]);
 }
 
 /**
@@ -418,7 +434,7 @@ const KERNEL_RULES = new Set([0, 32766, 32767]);
 
 function routeOf(r: JRoute, owner?: string): IpObject | undefined {
   if (r.table === 'local' || r.protocol === 'kernel') return undefined;
-  if (r.type && !['unicast', 'unreachable', 'blackhole', 'prohibit'].includes(r.type)) return undefined;
+  if (r.type && !['unicast', 'unreachable', 'blackhole', 'prohibit', 'throw'].includes(r.type)) return undefined;
   if (r.dst.includes(':')) return undefined;
   let dst: string;
   try {

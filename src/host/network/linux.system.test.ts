@@ -4,7 +4,7 @@
 // stays itself (public IPs, metadata, DNS), neither reaches the other's private addresses; hot
 // attach and detach, secondary IPs, adoption by a new server, removal; and nothing is left behind.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -167,6 +167,9 @@ describe.skipIf(!canRun)('LinuxHostNetwork: the VPC data plane (root)', () => {
     expect(eth0!.address).toBe(a2.macAddress);
     expect(eth0!.addr_info.filter((a) => a.family === 'inet')).toMatchObject([{ local: '10.77.0.11', prefixlen: 24 }]);
     expect(spawnSync('ip', ['-n', ns(A2), 'route', 'show', 'default'], { encoding: 'utf8' }).stdout).toContain('default via 10.77.0.1 dev eth0');
+    // Not forwarding, as a booted Linux starts (the host does forward; a new namespace copies that).
+    expect(spawnSync('ip', ['netns', 'exec', ns(A2), 'cat', '/proc/sys/net/ipv4/ip_forward'], { encoding: 'utf8' }).stdout.trim()).toBe('0');
+    expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe('1');
     for (const v of [VPC_A, VPC_B]) {
       const n = net.vpcNames(v);
       expect(n.netns).toBe(vpcNetns(net.tag, v));

@@ -534,6 +534,10 @@ export class LinuxHostNetwork implements HostNetwork {
       });
       const eths = spec.interfaces.map(ethOf);
       const made = new Set(plan!.made.map((x) => aliasOf(x)?.eth ?? ''));
+      // Never configured yet: it starts as a booted Linux does, not forwarding (a new namespace copies
+      // the host's settings, and the host forwards). The guest may turn it on (a NAT instance).
+      const configured = [...(await this.current(ns, () => this.observeInstance(ns))).values()].some((x) => x.kind === 'addr');
+      if (!configured) await this.cmd('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
       await this.applyObjects(ns, ns, () => instanceObjects(spec.interfaces), () => this.observeInstance(ns), {
         owners: new Set(['lo', ...eths]),
         resetDevs: new Set(eths.filter((e) => made.has(e))),

@@ -2,7 +2,7 @@
 // src/controllers/network.ts (buildVpcSpec) and applied by HostNetwork.applyVpc. Nothing here knows
 // about rows or nftables; the rulesets are generated from it by pure functions (vpc-rules.ts).
 //
-// The data plane is IPv4. IPv6 CIDRs in rules are carried for completeness and ignored.
+// The data plane is IPv4 (the API refuses IPv6 CIDRs and prefix lists it cannot carry).
 
 export interface VpcSpec {
   vpcId: string;
@@ -38,11 +38,15 @@ export interface RouteSpec {
   destination: string;
   /**
    * local: the VPC's own CIDR (delivered inside the VPC); internet-gateway: through the attached
-   * gateway (the subnet is public); blackhole: a route whose target this data plane cannot reach
-   * (gone, detached, or a kind not implemented: NAT gateway, peering, …): packets are dropped.
+   * gateway (the subnet is public); interface: to an interface of a running instance of this VPC
+   * (a NAT instance, an appliance), next hop its primary private IP; blackhole: a route whose
+   * target this data plane cannot reach (gone, detached, stopped): packets are dropped.
    */
-  target: 'local' | 'internet-gateway' | 'blackhole';
+  target: 'local' | 'internet-gateway' | 'interface' | 'blackhole';
   targetId: string;
+  /** target 'interface': the interface (one of `interfaces`) and its primary private IP. */
+  eniId?: string;
+  nextHop?: string;
 }
 
 export interface NaclEntrySpec {

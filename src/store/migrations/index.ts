@@ -13,6 +13,7 @@ import * as m0010 from './0010_account_quotas.js';
 import * as m0011 from './0011_wrapped_secrets.js';
 import * as m0012 from './0012_uid_ranges.js';
 import * as m0015 from './0015_status_checks.js';
+import * as m0016 from './0016_managed_prefix_lists.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0011_wrapped_secrets': m0011,
   '0012_uid_ranges': m0012,
   '0015_status_checks': m0015,
+  '0016_managed_prefix_lists': m0016,
 };

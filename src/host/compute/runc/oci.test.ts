@@ -125,6 +125,9 @@ describe('ociConfig', () => {
     expect(c.linux.cgroupsPath).toBe('/cumulo_ab12/i-0123456789abcdef0');
     expect(c.linux.maskedPaths).toContain('/proc/kcore');
     expect(c.linux.readonlyPaths).toContain('/proc/sysrq-trigger');
+    // /proc/sys is read-only but for the instance's own network settings.
+    expect(c.linux.readonlyPaths).toEqual(expect.arrayContaining(['/proc/sys/kernel', '/proc/sys/vm', '/proc/sys/fs', '/proc/sys/dev']));
+    expect(c.linux.readonlyPaths.filter((p: string) => p === '/proc/sys' || p.startsWith('/proc/sys/net'))).toEqual([]);
     expect(() => cfg({ cgroupsPath: 'cumulo_ab12/x' })).toThrow(/absolute/);
   });
 

@@ -48,6 +48,9 @@ export interface OciVolume {
 }
 
 /** /dev/sdf, /dev/xvdba, /dev/nvme1n1: a single name right under /dev. */
+/** Every /proc/sys subtree but net/ (the instance's own network namespace's settings). */
+export const PROC_SYS_READONLY = ['abi', 'crypto', 'debug', 'dev', 'fs', 'fscache', 'kernel', 'sunrpc', 'user', 'vm'].map((d) => `/proc/sys/${d}`);
+
 export function checkDevicePath(path: string): void {
   if (!/^\/dev\/[a-z][a-z0-9]{1,31}$/.test(path)) throw new Error(`invalid device name ${JSON.stringify(path)}`);
 }
@@ -220,7 +223,10 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
         '/sys/firmware',
         '/proc/scsi',
       ],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      // /proc/sys read-only but for net/: those settings are the instance's own network namespace's
+      // (owned by its user namespace, so the kernel lets it change only its own), as a NAT instance
+      // turns on ip_forward. Paths the kernel lacks are skipped by runc.
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', ...PROC_SYS_READONLY, '/proc/sysrq-trigger'],
     },
   };
   return input.volumes?.length ? withVolumes(config, input.volumes) : config;

@@ -27,3 +27,24 @@ export async function queueVpcSync(db: Tx | Ctx, vpc: { vpcId: string; accountId
   if (ctx && ctx.accountId === vpc.accountId && ctx.region === vpc.region) await ctx.enqueue(VPC_SYNC, vpc.vpcId);
   else await insertJob(tx, { kind: VPC_SYNC, resourceId: vpc.vpcId, accountId: vpc.accountId, region: vpc.region });
 }
+
+/**
+ * An instance came up (or went): the VPCs with a route to it or to one of its interfaces forward
+ * through it now (or drop), so their data plane follows.
+ */
+export async function queueSyncOfRoutesThrough(db: Tx, instance: { id: string; account_id: string; region: string }): Promise<void> {
+  const enis = db.selectFrom('network_interfaces').select('id').where('instance_id', '=', instance.id);
+  const vpcs = await db
+    .selectFrom('routes')
+    .innerJoin('route_tables', 'route_tables.id', 'routes.route_table_id')
+    .select('route_tables.vpc_id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('routes.target_type', '=', 'instance'), eb('routes.target_id', '=', instance.id)]),
+        eb.and([eb('routes.target_type', '=', 'network-interface'), eb('routes.target_id', 'in', enis)]),
+      ]),
+    )
+    .distinct()
+    .execute();
+  for (const v of vpcs) await queueVpcSync(db, { vpcId: v.vpc_id, accountId: instance.account_id, region: instance.region });
+}

@@ -28,6 +28,7 @@ export const resourceKinds: Record<string, ResourceKind> = {
   snap: { type: 'snapshot', table: 'snapshots', notFound: 'InvalidSnapshot.NotFound', label: 'snapshot ID' },
   dopt: { type: 'dhcp-options', notFound: 'InvalidDhcpOptionID.NotFound', label: 'DHCP options ID' },
   eipalloc: { type: 'elastic-ip', table: 'public_ips', idColumn: 'allocation_id', notFound: 'InvalidAllocationID.NotFound', label: 'allocation ID' },
+  pl: { type: 'prefix-list', table: 'managed_prefix_lists', notFound: 'InvalidPrefixListID.NotFound', label: 'prefix list ID' },
   r: { type: 'reservation', notFound: 'InvalidReservationID.NotFound', label: 'reservation ID' },
 };
 

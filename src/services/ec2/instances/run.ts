@@ -13,10 +13,11 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../../api/errors.js';
 import { zonesOf } from '../../../config.js';
-import { newId, shortHex } from '../../../lib/ids.js';
+import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { ipInCidr, parseCidrStrict } from '../../../lib/cidr.js';
+import { cloudWatchMissing, dedicatedUnsupported, iamInstanceProfileNotFound, ipv6Unsupported } from '../common/unsupported.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { assignEphemeralPublicIpsMany } from '../common/public-ips.js';
 import { getLaunchableImage } from '../images/store.js';
@@ -27,7 +28,7 @@ import { resolveSecurityGroups } from '../security-groups/store.js';
 import { MAX_TAGS, tagsForType } from '../tags/store.js';
 import { admitLaunch, checkGroupsPerInstance } from '../quotas/check.js';
 import { planBlockDevices, type VolumePlan } from '../volumes/store.js';
-import { defaultSubnetFor, getSubnet, getVpc } from '../vpcs/store.js';
+import { defaultSubnetFor, getSubnet, getVpc, privateDnsOptionsOf } from '../vpcs/store.js';
 import { stateReasons } from './states.js';
 import { loadInstanceViews, sortKey, toReservations, type LaunchOptions } from './store.js';
 
@@ -60,6 +61,8 @@ export function metadataOptions(
   oneOf('HttpEndpoint', g.HttpEndpoint, ['enabled', 'disabled']);
   oneOf('HttpProtocolIpv6', g.HttpProtocolIpv6, ['enabled', 'disabled']);
   oneOf('InstanceMetadataTags', g.InstanceMetadataTags, ['enabled', 'disabled']);
+  // The metadata service answers at 169.254.169.254 only: no IPv6 endpoint (fd00:ec2::254) exists.
+  if (g.HttpProtocolIpv6 === 'enabled') throw ipv6Unsupported('HttpProtocolIpv6');
   const hop = g.HttpPutResponseHopLimit;
   if (hop !== undefined && (!Number.isInteger(hop) || hop < 1 || hop > 64)) {
     throw Errors.invalidParameterValue(`The HttpPutResponseHopLimit value (${hop}) is invalid. The value must be between 1 and 64.`);
@@ -74,6 +77,27 @@ export function metadataOptions(
 }
 
 const unsupported = (what: string) => new ApiError('Unsupported', `${what} is not supported by cumulo yet.`);
+
+/** Launch parameters nothing here would honour: refused with EC2's error rather than accepted and ignored. */
+function refuseUnhonoured(input: RunInstancesRequest): void {
+  const p = input.Placement;
+  // No placement groups, dedicated hosts or capacity reservations exist here.
+  if (p?.GroupName || p?.GroupId) throw new ApiError('InvalidPlacementGroup.Unknown', `The Placement Group '${p.GroupName ?? p.GroupId}' is unknown.`);
+  if (p?.PartitionNumber !== undefined || p?.SpreadDomain) throw Errors.invalidParameterCombination('A partition number or spread domain needs a placement group.');
+  if (p?.HostId) throw new ApiError('InvalidHostID.NotFound', `The host ID '${p.HostId}' does not exist`);
+  if (p?.Affinity || p?.HostResourceGroupArn) throw unsupported('Dedicated hosts (Affinity, HostResourceGroupArn)');
+  const target = input.CapacityReservationSpecification?.CapacityReservationTarget;
+  if (target?.CapacityReservationId) throw new ApiError('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${target.CapacityReservationId}' does not exist`);
+  if (target?.CapacityReservationResourceGroupArn) throw unsupported('Capacity reservation resource groups');
+  if (input.CapacityReservationSpecification?.CapacityReservationPreference === 'capacity-reservations-only') throw unsupported('Capacity reservations');
+  // The CPU limit is the type's vCPUs at all times: no credits are earned or spent.
+  if (input.CreditSpecification?.CpuCredits === 'standard') throw unsupported('CPU credits (CpuCredits standard)');
+  if (input.LicenseSpecifications?.length) throw unsupported('License configurations (LicenseSpecifications)');
+  if (input.ElasticGpuSpecification?.length || input.ElasticInferenceAccelerators?.length) throw unsupported('Elastic GPUs and Elastic Inference');
+  // The guest's hostname and private DNS name are the IP-based ones.
+  if (input.PrivateDnsNameOptions?.HostnameType === 'resource-name') throw unsupported('Resource-based hostnames (HostnameType resource-name)');
+  if ((input as { EnablePrimaryIpv6?: boolean }).EnablePrimaryIpv6) throw ipv6Unsupported('EnablePrimaryIpv6');
+}
 
 function checkCount(name: 'minimum' | 'maximum', n: number | undefined): number {
   if (n === undefined) throw Errors.missingParameter(name === 'minimum' ? 'MinCount' : 'MaxCount');
@@ -158,6 +182,12 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     if (new Set(t.map((x) => x.Key)).size > MAX_TAGS) throw new ApiError('TagLimitExceeded', 'The maximum number of Tags for a resource has been reached.');
   }
   if (input.HibernationOptions?.Configured) throw new ApiError('UnsupportedHibernationConfiguration', 'Hibernation is not supported by cumulo instances.');
+  if (input.Monitoring?.Enabled) throw cloudWatchMissing('Detailed monitoring');
+  if (input.EnclaveOptions?.Enabled) throw new ApiError('UnsupportedOperation', 'Nitro Enclaves are not supported by cumulo.');
+  refuseUnhonoured(input);
+  if (input.PrivateDnsNameOptions?.EnableResourceNameDnsAAAARecord) throw ipv6Unsupported('EnableResourceNameDnsAAAARecord');
+  // No IAM yet: no instance profile exists, and the metadata service has no credentials to give.
+  if (input.IamInstanceProfile) throw iamInstanceProfileNotFound(input.IamInstanceProfile);
 
   const typeName = input.InstanceType ?? defaultInstanceType;
   const type = findInstanceType(typeName);
@@ -187,6 +217,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   const zone = input.Placement?.AvailabilityZone;
   const subnetId = ni?.SubnetId ?? input.SubnetId;
   const subnet = subnetId ? await getSubnet(ctx, subnetId) : await defaultSubnetFor(ctx, zone);
+  const subnetDns = privateDnsOptionsOf(subnet);
   if (zone && zone !== subnet.availability_zone) {
     throw Errors.invalidParameterValue(`Value (${zone}) for parameter availabilityZone is invalid. Subnet '${subnet.id}' is in the availability zone ${subnet.availability_zone}`);
   }
@@ -204,6 +235,8 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   const autoPublicIp = ni?.AssociatePublicIpAddress ?? subnet.map_public_ip_on_launch === 1;
   const tenancy = oneOf('tenancy', input.Placement?.Tenancy, ['default', 'dedicated', 'host'] as const, vpc.instance_tenancy === 'dedicated' ? 'dedicated' : 'default');
   if (tenancy === 'host') throw unsupported('Dedicated hosts (tenancy host)');
+  // Every account's instances share this cloud's hosts: nothing here could keep them apart.
+  if (tenancy === 'dedicated') throw dedicatedUnsupported();
   if (vpc.instance_tenancy === 'dedicated' && tenancy === 'default') {
     throw Errors.invalidParameterCombination(`The VPC '${vpc.id}' requires dedicated tenancy.`);
   }
@@ -254,23 +287,17 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     HibernationOptions: { Configured: false },
     EnclaveOptions: { Enabled: Boolean(input.EnclaveOptions?.Enabled) },
     MaintenanceOptions: { AutoRecovery: oneOf('AutoRecovery', input.MaintenanceOptions?.AutoRecovery, ['default', 'disabled'] as const, 'default') },
+    // What the request leaves out comes from the subnet's settings for launches, as on EC2.
     PrivateDnsNameOptions: {
-      HostnameType: oneOf('HostnameType', input.PrivateDnsNameOptions?.HostnameType, ['ip-name', 'resource-name'] as const, 'ip-name'),
-      EnableResourceNameDnsARecord: Boolean(input.PrivateDnsNameOptions?.EnableResourceNameDnsARecord),
-      EnableResourceNameDnsAAAARecord: Boolean(input.PrivateDnsNameOptions?.EnableResourceNameDnsAAAARecord),
+      HostnameType: oneOf('HostnameType', input.PrivateDnsNameOptions?.HostnameType, ['ip-name'] as const, 'ip-name'),
+      EnableResourceNameDnsARecord: input.PrivateDnsNameOptions?.EnableResourceNameDnsARecord ?? subnetDns.EnableResourceNameDnsARecord ?? false,
+      EnableResourceNameDnsAAAARecord: false,
     },
     CurrentInstanceBootMode: currentBootMode(image.boot_mode, bootModes),
     UsageOperation: 'RunInstances',
     InstanceStoreMappings: plan.ephemeral,
     AssociatePublicIpAddress: ni?.AssociatePublicIpAddress,
   };
-  const profile = input.IamInstanceProfile
-    ? {
-        Arn: input.IamInstanceProfile.Arn ?? `arn:aws:iam::${ctx.accountId}:instance-profile/${input.IamInstanceProfile.Name}`,
-        Id: `AIPA${shortHex(17).toUpperCase()}`,
-      }
-    : null;
-
   const instances: NewRow<'instances'>[] = [];
   const enis: NewRow<'network_interfaces'>[] = [];
   const volumes: NewRow<'volumes'>[] = [];
@@ -312,7 +339,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
       tenancy,
       security_groups: JSON.stringify(groups),
       metadata_options: JSON.stringify(metadata),
-      iam_instance_profile: profile ? JSON.stringify(profile) : null,
+      iam_instance_profile: null,
       root_device_name: image.root_device_name,
       runtime: '{}',
       launch_time: launchTime,

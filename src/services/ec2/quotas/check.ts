@@ -157,10 +157,18 @@ export async function holdQuotaLock(ctx: Ctx): Promise<void> {
  * A group's rules in one direction (IPv4 and IPv6 counted apart, as EC2 does) after a change; the
  * caller read them under holdQuotaLock.
  */
-export async function checkRulesQuota(ctx: Ctx, rules: { cidr_ipv6: string | null }[]): Promise<void> {
+export async function checkRulesQuota(ctx: Ctx, rules: { cidr_ipv6: string | null; prefix_list_id?: string | null }[], maxEntriesOf: Map<string, number> = new Map()): Promise<void> {
   const v6 = rules.filter((r) => r.cidr_ipv6).length;
+  // A rule naming a prefix list counts as many rules as the list may hold (its MaxEntries), as on EC2.
+  const lists = [...new Set(rules.flatMap((r) => (r.prefix_list_id && !maxEntriesOf.has(r.prefix_list_id) ? [r.prefix_list_id] : [])))];
+  const weights = new Map(maxEntriesOf);
+  if (lists.length) {
+    const rows = await ctx.db.selectFrom('managed_prefix_lists').select(['id', 'max_entries']).where('id', 'in', lists).execute();
+    for (const r of rows) weights.set(r.id, r.max_entries);
+  }
+  const v4 = rules.reduce((n, r) => n + (r.cidr_ipv6 ? 0 : r.prefix_list_id ? (weights.get(r.prefix_list_id) ?? 1) : 1), 0);
   const limit = await value(ctx, 'rules-per-security-group');
-  if (v6 > limit || rules.length - v6 > limit) throw Errors.rulesPerSecurityGroupLimitExceeded();
+  if (v6 > limit || v4 > limit) throw Errors.rulesPerSecurityGroupLimitExceeded();
 }
 
 /** Security groups of one interface (CreateNetworkInterface, ModifyNetworkInterfaceAttribute). */

@@ -39,6 +39,8 @@ import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
+import { ipv6Unsupported } from '../common/unsupported.js';
+import { getPrefixList } from '../prefix-lists/store.js';
 import { checkRulesQuota, checkSecurityGroupQuota, holdQuotaLock } from '../quotas/check.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { securityGroupFilters, securityGroupRuleFilters, type RuleView, type SecurityGroupView } from './filters.js';
@@ -92,6 +94,8 @@ interface ResolvedRule extends Omit<RuleFields, 'id'> {
 
 async function resolveRule(ctx: Ctx, group: SecurityGroupRow, spec: RuleSpec): Promise<ResolvedRule> {
   const s = spec.source;
+  // A prefix list of the caller's (its entries are what the data plane filters on).
+  if (s.prefixListId) await getPrefixList(ctx, s.prefixListId);
   let refId: string | null = null;
   let refOwner: string | null = null;
   if (s.group) {
@@ -117,6 +121,11 @@ async function resolveRule(ctx: Ctx, group: SecurityGroupRow, spec: RuleSpec): P
   return { ...fields, key: keyOfRow({ ...fields, id: '' }) };
 }
 
+/** The data plane filters IPv4 only: an IPv6 rule would be shown and never enforced. */
+function refuseIpv6(specs: RuleSpec[], param: string): void {
+  if (specs.some((s) => s.source.cidrIpv6)) throw ipv6Unsupported(param);
+}
+
 async function resolveRules(ctx: Ctx, group: SecurityGroupRow, specs: RuleSpec[]): Promise<ResolvedRule[]> {
   const out: ResolvedRule[] = [];
   for (const s of specs) out.push(await resolveRule(ctx, group, s));
@@ -138,6 +147,7 @@ async function authorize(
   tagSpecs: TagSpecification[] | undefined,
 ): Promise<SecurityGroupRule[]> {
   const specs = parsePermissions(perms);
+  refuseIpv6(specs, 'Ipv6Ranges');
   const tags = tagsForType(tagSpecs, ['security-group-rule'], 'security-group-rule');
   const wanted = await resolveRules(ctx, group, specs);
   // The rules quota (60 each way by default) counts what is read next.
@@ -499,7 +509,9 @@ async function modifySecurityGroupRules(ctx: Ctx, input: ModifySecurityGroupRule
       PrefixListIds: req.PrefixListId ? [{ PrefixListId: req.PrefixListId, Description: d }] : undefined,
       UserIdGroupPairs: req.ReferencedGroupId ? [{ GroupId: req.ReferencedGroupId, Description: d }] : undefined,
     };
-    const { key, ...fields } = await resolveRule(ctx, group, parsePermissions([perm])[0]!);
+    const spec = parsePermissions([perm])[0]!;
+    refuseIpv6([spec], 'CidrIpv6');
+    const { key, ...fields } = await resolveRule(ctx, group, spec);
     for (const other of current.values()) {
       if (other.id !== id && other.is_egress === row.is_egress && keyOfRow(other) === key) {
         throw new ApiError('InvalidPermission.Duplicate', describeForDuplicate(fields));

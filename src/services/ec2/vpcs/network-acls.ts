@@ -17,6 +17,7 @@ import { ApiError, Errors } from '../../../api/errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
+import { ipv6Unsupported } from '../common/unsupported.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
@@ -113,9 +114,16 @@ async function findEntry(ctx: Ctx, aclId: string, egress: number, rule: number) 
 const entryMissing = (rule: number, egress: boolean) =>
   new ApiError('InvalidNetworkAclEntry.NotFound', `The network acl entry identified by ${rule} ${egress ? 'egress' : 'ingress'} does not exist.`);
 
+/** An entry the data plane enforces: IPv4 only (an IPv6 entry would be listed and never applied). */
+function carriedAclEntry(input: CreateNetworkAclEntryRequest | ReplaceNetworkAclEntryRequest): ReturnType<typeof aclEntry> {
+  const entry = aclEntry(input);
+  if (entry.ipv6_cidr_block !== null) throw ipv6Unsupported('Ipv6CidrBlock');
+  return entry;
+}
+
 async function createNetworkAclEntry(ctx: Ctx, input: CreateNetworkAclEntryRequest): Promise<Record<string, never>> {
   const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
-  const entry = aclEntry(input);
+  const entry = carriedAclEntry(input);
   if (await findEntry(ctx, acl.id, entry.egress, entry.rule_number)) {
     throw new ApiError('NetworkAclEntryAlreadyExists', `The network acl entry identified by ${entry.rule_number} already exists.`);
   }
@@ -126,7 +134,7 @@ async function createNetworkAclEntry(ctx: Ctx, input: CreateNetworkAclEntryReque
 
 async function replaceNetworkAclEntry(ctx: Ctx, input: ReplaceNetworkAclEntryRequest): Promise<Record<string, never>> {
   const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
-  const entry = aclEntry(input);
+  const entry = carriedAclEntry(input);
   if (!(await findEntry(ctx, acl.id, entry.egress, entry.rule_number))) throw entryMissing(entry.rule_number, entry.egress === 1);
   await ctx.db
     .updateTable('network_acl_entries')

@@ -26,9 +26,12 @@ import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { queueVpcSync } from '../common/network-sync.js';
+import { ipv6Unsupported } from '../common/unsupported.js';
+import { getPrefixList } from '../prefix-lists/store.js';
 import { putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
 import { routeTableFilters } from './filters.js';
+import { forwardsThrough } from './route-state.js';
 import { routeDestination, routeTarget, type RouteDestination } from './rules.js';
 import {
   chunks,
@@ -63,8 +66,8 @@ interface TargetFacts {
   igws: Map<string, string | null>;
   /** instance id → { state, primary ENI } */
   instances: Map<string, { state: string; eni?: string; vpc: string }>;
-  /** ENI id → attached instance */
-  enis: Map<string, { instance: string | null }>;
+  /** ENI id → attached instance and its state */
+  enis: Map<string, { instance: string | null; state?: string }>;
 }
 
 async function targetFacts(db: Tx, ctx: Ctx, routes: RouteRow[]): Promise<TargetFacts> {
@@ -84,8 +87,14 @@ async function targetFacts(db: Tx, ctx: Ctx, routes: RouteRow[]): Promise<Target
     }
   }
   for (const chunk of chunks(ids('network-interface'), 500)) {
-    const rows = await db.selectFrom('network_interfaces').select(['id', 'instance_id']).where('id', 'in', chunk).where('account_id', '=', ctx.accountId).execute();
-    for (const r of rows) facts.enis.set(r.id, { instance: r.instance_id });
+    const rows = await db
+      .selectFrom('network_interfaces')
+      .leftJoin('instances', 'instances.id', 'network_interfaces.instance_id')
+      .select(['network_interfaces.id', 'network_interfaces.instance_id', 'instances.state'])
+      .where('network_interfaces.id', 'in', chunk)
+      .where('network_interfaces.account_id', '=', ctx.accountId)
+      .execute();
+    for (const r of rows) facts.enis.set(r.id, { instance: r.instance_id, state: r.state ?? undefined });
   }
   return facts;
 }
@@ -102,14 +111,15 @@ function toRoute(ctx: Ctx, r: RouteRow, vpcId: string, facts: TargetFacts): Rout
       break;
     case 'instance': {
       const i = facts.instances.get(r.target_id);
-      active = Boolean(i && i.state !== 'terminated' && i.state !== 'shutting-down');
+      // The same rule as the data plane's (controllers/network.ts): it forwards while the instance runs.
+      active = Boolean(i?.eni && forwardsThrough(i.state));
       out.InstanceOwnerId = ctx.accountId;
       if (i?.eni) out.NetworkInterfaceId = i.eni;
       break;
     }
     case 'network-interface': {
       const e = facts.enis.get(r.target_id);
-      active = Boolean(e);
+      active = Boolean(e?.instance && forwardsThrough(e.state));
       if (e?.instance) {
         out.InstanceId = e.instance;
         out.InstanceOwnerId = ctx.accountId;
@@ -297,9 +307,17 @@ async function findRoute(ctx: Ctx, tableId: string, destination: string): Promis
   return ctx.db.selectFrom('routes').selectAll().where('route_table_id', '=', tableId).where('destination', '=', destination).executeTakeFirst();
 }
 
+/** A destination the data plane can route: IPv4, or a prefix list of the caller's (IPv6 is not carried). */
+async function routableDestination(ctx: Ctx, input: CreateRouteRequest | ReplaceRouteRequest): Promise<RouteDestination> {
+  const dest = routeDestination(input);
+  if (dest.family === 6) throw ipv6Unsupported('DestinationIpv6CidrBlock');
+  if (dest.family === 0) await getPrefixList(ctx, dest.destination);
+  return dest;
+}
+
 async function createRoute(ctx: Ctx, input: CreateRouteRequest): Promise<CreateRouteResult> {
   const table = await getRouteTable(ctx, input.RouteTableId!);
-  const dest = routeDestination(input);
+  const dest = await routableDestination(ctx, input);
   const target = await resolveTarget(ctx, table, input);
   if (await findRoute(ctx, table.id, dest.destination)) {
     throw new ApiError('RouteAlreadyExists', `The route identified by ${dest.destination} already exists.`);
@@ -334,7 +352,7 @@ async function deleteRoute(ctx: Ctx, input: DeleteRouteRequest): Promise<Record<
 
 async function replaceRoute(ctx: Ctx, input: ReplaceRouteRequest): Promise<Record<string, never>> {
   const table = await getRouteTable(ctx, input.RouteTableId!);
-  const dest = routeDestination(input);
+  const dest = await routableDestination(ctx, input);
   const route = await findRoute(ctx, table.id, dest.destination);
   if (!route) {
     throw Errors.invalidParameterValue(`There is no route defined for '${dest.destination}' in the route table. Use CreateRoute instead.`);

@@ -19,7 +19,8 @@ import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { defaultSubnetCidr } from './default-vpc.js';
 import { describe } from './describe.js';
 import { subnetFilters } from './filters.js';
-import { subnetCidr, subnetIpv6Cidr } from './rules.js';
+import { ipv6Unsupported } from '../common/unsupported.js';
+import { subnetCidr } from './rules.js';
 import {
   createSubnetRecords,
   dependencies,
@@ -28,11 +29,9 @@ import {
   getVpc,
   missingIds,
   privateDnsOptionsOf,
-  subnetIpv6AssociationsOf,
   toSubnet,
   usedAddressCounts,
   vpcIpv4Blocks,
-  vpcIpv6Blocks,
 } from './store.js';
 
 /** AvailabilityZone or AvailabilityZoneId, checked against the region's zones. */
@@ -66,15 +65,11 @@ async function createSubnet(ctx: Ctx, input: CreateSubnetRequest): Promise<Creat
   if (input.Ipv6IpamPoolId) throw new ApiError('InvalidIpamPoolId.NotFound', `The ipam pool ID '${input.Ipv6IpamPoolId}' does not exist`);
   if (input.OutpostArn) throw Errors.invalidParameterValue(`The Outpost ARN '${input.OutpostArn}' is not valid.`);
   if (input.Ipv6Native) throw Errors.invalidParameterValue('IPv6-only subnets are not supported: give the subnet an IPv4 CidrBlock.');
+  if (input.Ipv6CidrBlock !== undefined) throw ipv6Unsupported('Ipv6CidrBlock');
   const vpc = await getVpc(ctx, input.VpcId!);
   let zone = pickZone(ctx, input);
   const siblings = await ctx.db.selectFrom('subnets').selectAll().where('vpc_id', '=', vpc.id).execute();
   const cidr = formatCidr(subnetCidr(input.CidrBlock, vpcIpv4Blocks(vpc), siblings.map((s) => s.cidr_block)));
-  let ipv6Block: string | undefined;
-  if (input.Ipv6CidrBlock !== undefined) {
-    const siblingV6 = siblings.flatMap((s) => subnetIpv6AssociationsOf(s).map((a) => a.Ipv6CidrBlock!));
-    ipv6Block = formatCidr(subnetIpv6Cidr(input.Ipv6CidrBlock, vpcIpv6Blocks(vpc), siblingV6));
-  }
   const tags = tagsForType(input.TagSpecifications, ['subnet'], 'subnet');
   if (!zone) {
     // EC2 picks a zone; spread the VPC's subnets over the zones, fewest first.
@@ -83,7 +78,7 @@ async function createSubnet(ctx: Ctx, input: CreateSubnetRequest): Promise<Creat
     const counts = zones.map((z) => siblings.filter((s) => s.availability_zone === z).length);
     zone = zones[counts.indexOf(Math.min(...counts))]!;
   }
-  const row = await createSubnetRecords(ctx, { vpcId: vpc.id, cidr, zone, ipv6Block });
+  const row = await createSubnetRecords(ctx, { vpcId: vpc.id, cidr, zone });
   await putTags(ctx, 'subnet', row.id, tags);
   return { Subnet: toSubnet(row, tags, 0) };
 }
@@ -157,9 +152,12 @@ async function modifySubnetAttribute(ctx: Ctx, input: ModifySubnetAttributeReque
   };
   const mapPublic = flag('MapPublicIpOnLaunch', input.MapPublicIpOnLaunch);
   if (mapPublic !== undefined) set.map_public_ip_on_launch = mapPublic;
+  // IPv6 settings: `false` is what is true here; `true` would be stored and never carried.
   const assign6 = flag('AssignIpv6AddressOnCreation', input.AssignIpv6AddressOnCreation);
+  if (assign6 === 1) throw ipv6Unsupported('AssignIpv6AddressOnCreation');
   if (assign6 !== undefined) set.assign_ipv6_on_creation = assign6;
   const dns64 = flag('EnableDns64', input.EnableDns64);
+  if (dns64 === 1) throw ipv6Unsupported('EnableDns64');
   if (dns64 !== undefined) set.enable_dns64 = dns64;
   // Customer-owned IPs and LNIs exist only on Outposts, and no subnet here is on one.
   if (flag('MapCustomerOwnedIpOnLaunch', input.MapCustomerOwnedIpOnLaunch) === 1 || input.CustomerOwnedIpv4Pool !== undefined) {
@@ -174,6 +172,8 @@ async function modifySubnetAttribute(ctx: Ctx, input: ModifySubnetAttributeReque
     if (input.PrivateDnsHostnameTypeOnLaunch !== 'ip-name' && input.PrivateDnsHostnameTypeOnLaunch !== 'resource-name') {
       throw Errors.invalidParameterValue(`Value (${input.PrivateDnsHostnameTypeOnLaunch}) for parameter privateDnsHostnameTypeOnLaunch is invalid.`);
     }
+    // Guests' hostnames and private DNS names are the IP-based ones: resource names are not given.
+    if (input.PrivateDnsHostnameTypeOnLaunch === 'resource-name') throw new ApiError('Unsupported', 'Resource-based hostnames (HostnameType resource-name) is not supported by cumulo yet.');
     dns.HostnameType = input.PrivateDnsHostnameTypeOnLaunch;
     dnsChanged = true;
   }
@@ -183,6 +183,7 @@ async function modifySubnetAttribute(ctx: Ctx, input: ModifySubnetAttributeReque
     dnsChanged = true;
   }
   const aaaa = flag('EnableResourceNameDnsAAAARecordOnLaunch', input.EnableResourceNameDnsAAAARecordOnLaunch);
+  if (aaaa === 1) throw ipv6Unsupported('EnableResourceNameDnsAAAARecordOnLaunch');
   if (aaaa !== undefined) {
     dns.EnableResourceNameDnsAAAARecord = aaaa === 1;
     dnsChanged = true;

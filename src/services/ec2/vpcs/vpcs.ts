@@ -29,11 +29,10 @@ import { buildDefaultVpc } from './default-vpc.js';
 import { describe } from './describe.js';
 import { dhcpOptionsFilters, vpcFilters } from './filters.js';
 import { secondaryVpcCidr, vpcCidr } from './rules.js';
+import { cloudWatchMissing, dedicatedUnsupported, ipv6Unsupported } from '../common/unsupported.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { checkVpcQuota } from '../quotas/check.js';
 import {
-  addIpv6AclEntries,
-  allocateIpv6Block,
   cidrAssociationsOf,
   defaultDhcpOptions,
   deleteNetworkAclRecords,
@@ -46,7 +45,6 @@ import {
   toVpc,
   vpcIpv4Blocks,
   vpcIpv6AssociationsOf,
-  vpcIpv6Association,
   type CidrAssociation,
   type VpcRow,
 } from './store.js';
@@ -58,21 +56,19 @@ async function createVpc(ctx: Ctx, input: CreateVpcRequest): Promise<CreateVpcRe
   if (input.Ipv6IpamPoolId) throw new ApiError('InvalidIpamPoolId.NotFound', `The ipam pool ID '${input.Ipv6IpamPoolId}' does not exist`);
   if (input.Ipv6Pool) throw Errors.invalidParameterValue(`The IPv6 address pool '${input.Ipv6Pool}' does not exist.`);
   if (input.Ipv6CidrBlock !== undefined) throw Errors.missingParameter('Ipv6Pool');
+  if (input.AmazonProvidedIpv6CidrBlock) throw ipv6Unsupported('AmazonProvidedIpv6CidrBlock');
+  if (input.Ipv6CidrBlockNetworkBorderGroup !== undefined) throw ipv6Unsupported('Ipv6CidrBlockNetworkBorderGroup');
   const cidr = vpcCidr(input.CidrBlock);
   const tenancy = input.InstanceTenancy ?? 'default';
   if (!TENANCIES.includes(tenancy)) throw Errors.invalidParameterValue(`Value (${tenancy}) for parameter instanceTenancy is invalid.`);
-  if (input.Ipv6CidrBlockNetworkBorderGroup !== undefined && input.Ipv6CidrBlockNetworkBorderGroup !== ctx.region) {
-    throw Errors.invalidParameterValue(`The network border group '${input.Ipv6CidrBlockNetworkBorderGroup}' is invalid.`);
-  }
+  if (tenancy === 'dedicated') throw dedicatedUnsupported();
   const tags = tagsForType(input.TagSpecifications, ['vpc'], 'vpc');
   await checkVpcQuota(ctx);
-  const ipv6Block = input.AmazonProvidedIpv6CidrBlock ? await allocateIpv6Block(ctx) : undefined;
-  const { vpc } = await createVpcRecords(ctx, { cidr: formatCidr(cidr), tenancy, ipv6Block });
+  const { vpc } = await createVpcRecords(ctx, { cidr: formatCidr(cidr), tenancy });
   await putTags(ctx, 'vpc', vpc.id, tags);
   const out = toVpc(vpc, tags);
-  // EC2 answers CreateVpc with the VPC still pending and its IPv6 block still associating.
+  // EC2 answers CreateVpc with the VPC still pending.
   out.State = 'pending';
-  for (const a of out.Ipv6CidrBlockAssociationSet ?? []) a.Ipv6CidrBlockState = { State: 'associating' };
   return { Vpc: out };
 }
 
@@ -177,6 +173,7 @@ async function modifyVpcAttribute(ctx: Ctx, input: ModifyVpcAttributeRequest): P
   if (given.length > 1) throw Errors.invalidParameterCombination('Fields for multiple attribute types specified: only one attribute can be modified at a time.');
   const [name, column, value] = given[0]!;
   if (value!.Value === undefined) throw Errors.missingParameter(`${name}.Value`);
+  if (name === 'EnableNetworkAddressUsageMetrics' && value!.Value) throw cloudWatchMissing('Network Address Usage metrics', 'need');
   await ctx.db.updateTable('vpcs').set({ [column]: value!.Value ? 1 : 0 }).where('id', '=', vpc.id).execute();
   // The resolver's DNAT follows enableDnsSupport.
   if (name === 'EnableDnsSupport') await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
@@ -201,6 +198,8 @@ async function associateVpcCidrBlock(ctx: Ctx, input: AssociateVpcCidrBlockReque
   if (wantsV6 === (input.CidrBlock !== undefined)) {
     throw Errors.invalidParameterCombination('Exactly one of CidrBlock or AmazonProvidedIpv6CidrBlock must be specified.');
   }
+  if (wantsV6 || input.Ipv6CidrBlock !== undefined) throw ipv6Unsupported(wantsV6 ? 'AmazonProvidedIpv6CidrBlock' : 'Ipv6CidrBlock');
+  if (input.Ipv6CidrBlockNetworkBorderGroup !== undefined) throw ipv6Unsupported('Ipv6CidrBlockNetworkBorderGroup');
   const tables = await ctx.db.selectFrom('route_tables').select('id').where('vpc_id', '=', vpc.id).execute();
   const addLocalRoute = async (destination: string) => {
     for (const t of tables) {
@@ -211,30 +210,16 @@ async function associateVpcCidrBlock(ctx: Ctx, input: AssociateVpcCidrBlockReque
         .execute();
     }
   };
-  if (!wantsV6) {
-    const cidr = formatCidr(secondaryVpcCidr(input.CidrBlock, vpcIpv4Blocks(vpc)));
-    const assoc: CidrAssociation = { AssociationId: newId('vpc-cidr-assoc'), CidrBlock: cidr, CidrBlockState: { State: 'associated' } };
-    await ctx.db
-      .updateTable('vpcs')
-      .set({ cidr_associations: JSON.stringify([...cidrAssociationsOf(vpc), assoc]) })
-      .where('id', '=', vpc.id)
-      .execute();
-    await addLocalRoute(cidr);
-    await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
-    return { VpcId: vpc.id, CidrBlockAssociation: { ...assoc, CidrBlockState: { State: 'associating' } } as VpcCidrBlockAssociation };
-  }
-  const existing = vpcIpv6AssociationsOf(vpc);
-  if (existing.length >= 5) throw new ApiError('CidrLimitExceeded', `This network '${vpc.id}' has met its maximum number of allowed CIDRs: 5`);
-  const block = await allocateIpv6Block(ctx);
-  const assoc = vpcIpv6Association(ctx, block);
+  const cidr = formatCidr(secondaryVpcCidr(input.CidrBlock, vpcIpv4Blocks(vpc)));
+  const assoc: CidrAssociation = { AssociationId: newId('vpc-cidr-assoc'), CidrBlock: cidr, CidrBlockState: { State: 'associated' } };
   await ctx.db
     .updateTable('vpcs')
-    .set({ ipv6_cidr_associations: JSON.stringify([...existing, assoc]) })
+    .set({ cidr_associations: JSON.stringify([...cidrAssociationsOf(vpc), assoc]) })
     .where('id', '=', vpc.id)
     .execute();
-  await addLocalRoute(block);
-  if (!existing.length) await addIpv6AclEntries(ctx, vpc.id);
-  return { VpcId: vpc.id, Ipv6CidrBlockAssociation: { ...assoc, Ipv6CidrBlockState: { State: 'associating' } } };
+  await addLocalRoute(cidr);
+  await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
+  return { VpcId: vpc.id, CidrBlockAssociation: { ...assoc, CidrBlockState: { State: 'associating' } } as VpcCidrBlockAssociation };
 }
 
 async function disassociateVpcCidrBlock(ctx: Ctx, input: DisassociateVpcCidrBlockRequest): Promise<DisassociateVpcCidrBlockResult> {
