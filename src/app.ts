@@ -86,26 +86,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     unlock();
     throw e;
   }
-  let host: HostStack | undefined;
-  let driver: InstanceDriver;
-  try {
-    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
-    driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
-    if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
-  } catch (e) {
-    await host?.close({ cleanup: opts.cleanupHost }).catch(() => undefined);
-    await db.destroy();
-    unlock();
-    throw e;
-  }
-  const runner = new Runner({ db, config, driver, secrets, log });
-  registerControllers(runner);
-  await runner.recover();
-  await adoptHost({ db, driver, log });
-  if (hasAbility<ExitEvents>(driver, 'onExit')) {
-    driver.onExit((id) => void watchNow({ db }, id).then(() => runner.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
-  }
-  const dispatcher = new Dispatcher({ db, config, wake: () => runner.wake(), setupRegion }, serviceHandlers());
+  // The port first: a port in use is refused before the host is touched (no volume store mounted,
+  // no nftables table made). Requests that come before the controllers run only write the store.
+  let runner: Runner | undefined;
+  let driver: InstanceDriver | undefined;
+  const dispatcher = new Dispatcher({ db, config, wake: () => runner?.wake(), setupRegion }, serviceHandlers());
   const server = new ApiServer({
     config,
     dispatcher,
@@ -113,16 +98,60 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     log,
     routes: (req, res, url) => {
       if (url.pathname === '/healthz') {
-        const body = JSON.stringify({ status: 'ok', driver: driver.info() });
-        res.writeHead(200, { 'content-type': 'application/json' });
+        const body = JSON.stringify(driver && runner ? { status: 'ok', driver: driver.info() } : { status: 'starting' });
+        res.writeHead(driver && runner ? 200 : 503, { 'content-type': 'application/json' });
         res.end(body);
         return true;
       }
       return false;
     },
   });
-  const address = await server.listen(config.port, config.host);
-  runner.start();
+  let address: AddressInfo;
+  try {
+    address = await server.listen(config.port, config.host);
+  } catch (e) {
+    await db.destroy();
+    unlock();
+    throw listenError(e, config);
+  }
+  let host: HostStack | undefined;
+  /** Lets go of everything this server holds, in reverse order; the first error is rethrown. */
+  const shutdown = async () => {
+    await server.close();
+    await runner?.stop();
+    const errors: unknown[] = [];
+    if (driver && hasAbility<HostLifecycle>(driver, 'close')) await driver.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
+    // With no instance up, the host keeps nothing of ours: the volume store is unmounted (its
+    // file stays), namespaces and the nftables table go; the next start makes them again.
+    const up = await db
+      .selectFrom('instances')
+      .select('id')
+      .where('state', 'in', ['pending', 'running', 'stopping', 'shutting-down'])
+      .executeTakeFirst()
+      .catch(() => ({ id: 'unknown' }));
+    await host?.close({ cleanup: opts.cleanupHost || !up }).catch((e) => errors.push(e));
+    await db.destroy();
+    unlock();
+    if (errors.length) throw errors[0];
+  };
+  try {
+    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
+    driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
+    if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
+    const d = driver;
+    runner = new Runner({ db, config, driver: d, secrets, log });
+    registerControllers(runner);
+    await runner.recover();
+    await adoptHost({ db, driver: d, log });
+    if (hasAbility<ExitEvents>(d, 'onExit')) {
+      d.onExit((id) => void watchNow({ db }, id).then(() => runner?.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
+    }
+    runner.start();
+  } catch (e) {
+    // A failed start unwinds what it made: nothing stays mounted, no table, no port, no lock.
+    await shutdown().catch((e2) => log(`cumulo: unwinding a failed start: ${(e2 as Error).message}`));
+    throw e;
+  }
   return {
     config,
     db,
@@ -135,23 +164,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     server,
     address,
     url: `http://${address.address}:${address.port}`,
-    async stop() {
-      await server.close();
-      await runner.stop();
-      const errors: unknown[] = [];
-      if (hasAbility<HostLifecycle>(driver, 'close')) await driver.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
-      // With no instance up, the host keeps nothing of ours: the volume store is unmounted (its
-      // file stays), namespaces and the nftables table go; the next start makes them again.
-      const up = await db
-        .selectFrom('instances')
-        .select('id')
-        .where('state', 'in', ['pending', 'running', 'stopping', 'shutting-down'])
-        .executeTakeFirst()
-        .catch(() => ({ id: 'unknown' }));
-      await host?.close({ cleanup: opts.cleanupHost || !up }).catch((e) => errors.push(e));
-      await db.destroy();
-      unlock();
-      if (errors.length) throw errors[0];
-    },
+    stop: shutdown,
   };
+}
+
+/** What an operator needs to read when the port cannot be had. */
+function listenError(e: unknown, config: Config): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') return new Error(`${where} is already in use (another cumulo server or another program); stop it, or set CUMULO_PORT to a free port`);
+  if (code === 'EACCES') return new Error(`not allowed to listen on ${where} (ports below 1024 need root); set CUMULO_PORT to another port`);
+  if (code === 'EADDRNOTAVAIL') return new Error(`${config.host} is not an address of this machine; set CUMULO_HOST to one that is`);
+  return e as Error;
 }

@@ -1,14 +1,16 @@
-// The `cumulo` command: start, env, accounts, images.
+// The `cumulo` command: start, stop, env, accounts, images.
 import { loadConfig, type Config } from '../config.js';
 import { openApp, startApp } from '../app.js';
 import { ADMIN_ACCOUNT_NAME } from '../services/accounts.js';
 import { imagesCommand } from './images.js';
 import { limitsCommand, limitsUsage } from './limits.js';
+import { stopCommand } from './stop.js';
 import { prepareStateFolder, usePrivateUmask } from '../state-folder.js';
 
 const usage = `usage: cumulo <command>
 
   start                     serve the API on $CUMULO_HOST:$CUMULO_PORT (default 127.0.0.1:8773)
+  stop [--timeout SECONDS]  stop the server of $CUMULO_HOME and wait until it has stopped
   env [--account NAME]      print export lines for the AWS CLI and SDKs (admin account by default)
   accounts create NAME      add an account with an access key, and print its credentials
   accounts list             list the accounts
@@ -47,15 +49,33 @@ async function main(argv: string[]): Promise<number> {
         console.log('cumulo: WARNING: CUMULO_AUTH=permissive — ANY access key is accepted and signatures are NOT checked. For local testing only.');
       }
       console.log(`cumulo: admin account ${app.admin.accountId}; run  eval "$(npx cumulo env)"  to point the AWS CLI here`);
-      const shutdown = async (sig: string) => {
-        console.log(`cumulo: ${sig}, stopping`);
-        await app.stop();
-        process.exit(0);
+      let stopping = false;
+      const shutdown = (why: string) => {
+        // Ctrl-C reaches both npm's start script (which passes it on) and this process: once is enough.
+        if (stopping) return;
+        stopping = true;
+        console.log(`cumulo: ${why}, stopping`);
+        app.stop().then(
+          () => process.exit(0),
+          (e) => {
+            console.error(`cumulo: stopping: ${(e as Error).message}`);
+            process.exit(1);
+          },
+        );
       };
-      process.on('SIGINT', () => void shutdown('SIGINT'));
-      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGHUP', () => shutdown('SIGHUP'));
+      // Started by scripts/start.mjs (`npm start`) with a channel to it: when that process is gone,
+      // however it went (SIGKILL included), the server goes too instead of serving on unowned.
+      if (process.channel) {
+        process.channel.unref();
+        process.on('disconnect', () => shutdown('npm start exited'));
+      }
       return new Promise(() => {});
     }
+    case 'stop':
+      return stopCommand(config, rest);
     case 'env': {
       const i = rest.indexOf('--account');
       const name = i >= 0 ? rest[i + 1] : ADMIN_ACCOUNT_NAME;
@@ -109,6 +129,7 @@ main(process.argv.slice(2)).then(
   },
   (e) => {
     console.error(`cumulo: ${(e as Error).message}`);
-    process.exitCode = 1;
+    // A failed start has unwound what it made; nothing left may keep the process from exiting.
+    process.exit(1);
   },
 );
