@@ -1,6 +1,6 @@
 // Wiring: store, accounts, controllers, driver and the API server, started and stopped together.
 import { accountDataKey } from './services/ec2/volumes/keys.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ApiServer } from './api/server.js';
 import { Dispatcher } from './api/dispatch.js';
@@ -11,6 +11,8 @@ import { createDriver, hostDrivers } from './host/compute/registry.js';
 import { hasAbility, type ExitEvents, type HostLifecycle, type InstanceDriver } from './host/compute/driver.js';
 import { openHostStack, type HostStack } from './host/stack.js';
 import { adoptHost, watchNow } from './controllers/host.js';
+import { BuiltinImageBuilds } from './controllers/builtin-images.js';
+import { BuiltinImageStore } from './host/images/builtin-store.js';
 import { Accounts, type Credentials } from './services/accounts.js';
 import { serviceHandlers, setupRegion } from './services/registry.js';
 import { seedBuiltinImages } from './services/ec2/images/builtin.js';
@@ -106,8 +108,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       return false;
     },
   });
+  const hostDriver = !opts.driver && hostDrivers.has(config.driver);
+  const images = hostDriver ? (opts.images ?? new BuiltinImageStore({ home: resolve(config.home) })) : undefined;
+  const builds = new BuiltinImageBuilds({ db, home: config.home, images, log });
   let address: AddressInfo;
   try {
+    // Before the API answers: a built-in image the host has not built yet is pending.
+    await builds.mark();
     address = await server.listen(config.port, config.host);
   } catch (e) {
     await db.destroy();
@@ -117,6 +124,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   let host: HostStack | undefined;
   /** Lets go of everything this server holds, in reverse order; the first error is rethrown. */
   const shutdown = async () => {
+    builds.stop();
     await server.close();
     await runner?.stop();
     const errors: unknown[] = [];
@@ -135,7 +143,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     if (errors.length) throw errors[0];
   };
   try {
-    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
+    if (hostDriver) host = await openHostStack({ home: config.home, db, log, images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
     driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
     if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
     const d = driver;
@@ -147,6 +155,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       d.onExit((id) => void watchNow({ db }, id).then(() => runner?.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
     }
     runner.start();
+    builds.start();
   } catch (e) {
     // A failed start unwinds what it made: nothing stays mounted, no table, no port, no lock.
     await shutdown().catch((e2) => log(`cumulo: unwinding a failed start: ${(e2 as Error).message}`));

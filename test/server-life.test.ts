@@ -2,16 +2,20 @@
 // signal to npm, a port already in use, `cumulo stop`. The built CLI (dist/) is what runs, as in
 // test/cli.test.ts.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { freePort } from './harness.js';
+import { DescribeImagesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { errorOf, freePort } from './harness.js';
 import { hostObjects } from './host-leaks.js';
-import { portOpen, until } from './runc-harness.js';
+import { requires } from './requires.js';
+import { clientFor, portOpen, publicPoolFor, until } from './runc-harness.js';
+import { BuiltinImageStore } from '../src/host/images/builtin-store.js';
 import { hostTag } from '../src/host/tag.js';
+import { builtinImages } from '../src/services/ec2/images/builtin.js';
 import { processAlive } from '../src/lib/process.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -176,5 +180,69 @@ describe('`cumulo stop`', () => {
     expect(await run(['stop'], envFor(b, 0))).toMatchObject({ code: 1 });
     expect(gone(proc.pid!)).toBe(false);
     expect(await run(['stop'], envFor(a, 0))).toMatchObject({ code: 0 });
+  });
+});
+
+// The minimal image built for real (seconds): root and its tools. The Debian image is put in this
+// test's own cache as already built (a manifest and a marker), so that nothing is fetched.
+const canBuild = requires({ root: true, commands: ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs', 'busybox', 'dropbear'] });
+
+canBuild.describe('a built-in image not built yet (root)', () => {
+  test('is pending (RunInstances refused as EC2 refuses a pending AMI), its build shown in `cumulo images` and the log, then available', async () => {
+    const home = newHome();
+    const cache = join(home, 'cache');
+    const [minimal, debian] = builtinImages;
+    const key = new BuiltinImageStore({ home, cacheDir: cache }).key(debian!.source);
+    mkdirSync(join(cache, key), { recursive: true });
+    writeFileSync(join(cache, key, 'manifest.json'), JSON.stringify({ builtin: 'debian-12', version: debian!.source.version, sizeGiB: 8, sshUser: 'admin' }));
+    writeFileSync(join(cache, key, 'root.ext4'), '');
+    writeFileSync(join(cache, key, 'done'), 'test\n');
+    // The minimal image's build lock, held by this (live) process: the server's build waits for
+    // it, so the image is pending for as long as the test needs to look.
+    const minimalKey = new BuiltinImageStore({ home, cacheDir: cache }).key(minimal!.source);
+    const lock = join(cache, `.${minimalKey}.lock`);
+    mkdirSync(lock);
+    writeFileSync(join(lock, 'pid'), String(process.pid));
+
+    const port = await freePort();
+    const env = { ...envFor(home, port, 'runc'), CUMULO_IMAGE_CACHE: cache, CUMULO_PUBLIC_IPV4_POOL: publicPoolFor(200 + (process.pid % 50)) };
+    let log = '';
+    const proc = spawn(process.execPath, [main, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(proc);
+    proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    // The port is served before the host is set up, with the images' states already said.
+    await until(`the port to open:\n${log}`, async () => {
+      if (proc.exitCode !== null) throw new Error(`cumulo start exited ${proc.exitCode}:\n${log}`);
+      return portOpen('127.0.0.1', port);
+    }, 60_000, 20);
+    const creds = Object.fromEntries(
+      (await run(['env'], env)).out.split('\n').flatMap((l) => {
+        const m = /^export (AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=(.*)$/.exec(l);
+        return m ? [[m[1]!, m[2]!]] : [];
+      }),
+    );
+    const ec2 = clientFor(`http://127.0.0.1:${port}`, { accessKeyId: creds.AWS_ACCESS_KEY_ID!, secretAccessKey: creds.AWS_SECRET_ACCESS_KEY! });
+    const stateOf = async (name: string) => (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }))).Images?.[0]?.State;
+    expect(await stateOf(debian!.name)).toBe('available');
+    expect(await stateOf(minimal!.name)).toBe('pending');
+    const imageId = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [minimal!.name] }] }))).Images![0]!.ImageId!;
+    const refused = await errorOf(ec2.send(new RunInstancesCommand({ ImageId: imageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 })));
+    expect(refused.name).toBe('InvalidAMIID.Unavailable');
+    expect(refused.message).toBe(`AMI '${imageId}' is pending, and cannot be run`);
+    // Its build under way (waiting for the lock), in `cumulo images` and in the server's log.
+    await until(`the build to wait for the lock:\n${log}`, async () => log.includes(`images: ${minimal!.name}: waiting for another process (pid ${process.pid})`), 60_000, 50);
+    const building = await run(['images'], env);
+    expect(building.out).toContain(`${minimal!.name}\tpending: building: waiting for another process (pid ${process.pid}) building ${minimalKey}`);
+    expect(building.out).toContain(`${debian!.name}\t${join(cache, key)}/root.ext4`);
+    expect(await stateOf(minimal!.name)).toBe('pending');
+    rmSync(lock, { recursive: true });
+    await until(`${minimal!.name} to be available:\n${log}`, async () => (await stateOf(minimal!.name)) === 'available', 120_000, 100);
+    expect(log).toContain(`images: ${minimal!.name} is not built yet: building it (pending until it is done)`);
+    expect(log).toMatch(new RegExp(`images: ${minimal!.name}: building minimal-`));
+    expect(log).toContain(`images: ${minimal!.name} is available`);
+    const listed = await run(['images'], env);
+    expect(listed.out).toContain(`${minimal!.name}\t${join(cache)}/minimal-`);
+    expect(await run(['stop'], env)).toMatchObject({ code: 0 });
   });
 });

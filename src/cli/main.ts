@@ -17,7 +17,7 @@ const usage = `usage: cumulo <command>
 ${limitsUsage}
   images build [NAME]       build the built-in images ahead of first use (NAME: minimal, debian or an
                             AMI name; default: both)
-  images list               the built-in images and where they are cached
+  images [list]             the built-in images: where they are cached, or how their build goes
 
 environment: CUMULO_HOME (state folder, default ~/.cumulo), CUMULO_PORT, CUMULO_HOST,
              CUMULO_AUTH=permissive (accept any access key: for local testing only), CUMULO_DRIVER,
