@@ -44,7 +44,6 @@ import {
   CreateVolumeCommand,
   CreateVpcCommand,
   DetachVolumeCommand,
-  DescribeImagesCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
@@ -58,7 +57,7 @@ import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { hasAbility, type BlockStorage, type VolumeDeletion } from '../src/host/compute/driver.js';
 import { hostTag } from '../src/host/tag.js';
-import { describe1, hostRun, publicPoolFor, ssh, until, waitState } from '../test/runc-harness.js';
+import { describe1, hostRun, imageAvailable, publicPoolFor, ssh, until, waitState } from '../test/runc-harness.js';
 
 process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 process.env.CUMULO_INSTANCE_POLL_MS ??= '2000';
@@ -158,7 +157,7 @@ async function main(): Promise<void> {
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } }));
     const groups = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: ['default'] }] }));
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groups.SecurityGroups![0]!.GroupId!, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
-    const ami = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }))).Images![0]!.ImageId!;
+    const ami = await imageAvailable(ec2, 'cumulo-minimal-x86_64-*');
     const run = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, KeyName: 'bench-ebs', SubnetId: subnetId }));
     const instanceId = run.Instances![0]!.InstanceId!;
     await waitState(ec2, instanceId, 'running', 300_000);

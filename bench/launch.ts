@@ -28,7 +28,6 @@ import {
   CreateVpcCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   ModifySubnetAttributeCommand,
   RunInstancesCommand,
@@ -36,7 +35,7 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { startApp } from '../src/app.js';
-import { portOpen, sleep } from '../test/runc-harness.js';
+import { imageAvailable, portOpen, sleep } from '../test/runc-harness.js';
 import { spawnServer, type BenchServer } from './server.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
@@ -239,9 +238,9 @@ async function main(): Promise<void> {
       }),
     );
     const amis: Record<string, string> = {};
-    for (const [name, filter, owners] of [['minimal', 'cumulo-minimal-x86_64-*', undefined], ['debian', 'debian-12-amd64-*', ['136693071363']]] as const) {
-      const r = await s.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [filter] }], ...(owners ? { Owners: [...owners] } : {}) }));
-      amis[name] = r.Images![0]!.ImageId!;
+    // The server builds the built-in images it lacks at start; they are pending until then.
+    for (const [name, filter] of [['minimal', 'cumulo-minimal-x86_64-*'], ['debian', 'debian-12-amd64-*']] as const) {
+      if (IMAGES.includes(name)) amis[name] = await imageAvailable(s.ec2, filter, 1_800_000);
     }
 
     console.log(`\ncumulo bench:launch — runc driver, ${N} launches per row, t3.micro, user data starts a web server on 8080\n`);

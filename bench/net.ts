@@ -29,7 +29,6 @@ import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeRouteTablesCommand,
   ModifySubnetAttributeCommand,
@@ -43,7 +42,7 @@ import { loadConfig } from '../src/config.js';
 import { newId } from '../src/lib/ids.js';
 import { openStore } from '../src/store/db.js';
 import { hostTag } from '../src/host/tag.js';
-import { dataPlaneNames, hostRun, inInstance, publicPoolFor, routedToUplink, sleep } from '../test/runc-harness.js';
+import { dataPlaneNames, hostRun, imageAvailable, inInstance, publicPoolFor, routedToUplink, sleep } from '../test/runc-harness.js';
 import { spawnServer, type BenchServer } from './server.js';
 // @ts-expect-error: a plain .mjs script, shared with npm start (no type declarations)
 import { benchPackages, ensurePackages, hostPackages } from '../scripts/ensure.mjs';
@@ -189,7 +188,7 @@ async function main(): Promise<void> {
       }),
     );
 
-    const ami = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }))).Images![0]!.ImageId!;
+    const ami = await imageAvailable(ec2, 'cumulo-minimal-x86_64-*');
     const userData = Buffer.from('#!/bin/sh\nmkdir -p /www && echo bench > /www/index.html && busybox httpd -p 80 -h /www\n').toString('base64');
     process.stderr.write('launching the instance (builds the minimal image on first use)…\n');
     const run = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, SubnetId: subnetId, SecurityGroupIds: [groupId, bulkId], UserData: userData }));
