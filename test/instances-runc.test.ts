@@ -40,7 +40,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
-import { canRunInstances, clientFor, describe1, httpGet, imageAvailable, inInstance, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+import { needsInstances, clientFor, describe1, httpGet, imageAvailable, inInstance, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 import { freePort } from './harness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,7 +50,7 @@ process.env.CUMULO_METRICS_INTERVAL_MS = '1000';
 // Built images are shared by every state folder of the machine: Debian is built once, not per suite.
 process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 
-describe.skipIf(!canRunInstances)('real instances with the runc driver (root)', () => {
+needsInstances.describe('real instances with the runc driver (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-runc-sdk-'));
   let server: RuncServer | undefined;
   let ec2: EC2Client;

@@ -5,7 +5,6 @@
 // The host reaches an instance only through its public IP (private addresses are never routed on
 // the host), and only when the instance's security groups allow it.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import ssh2 from 'ssh2';
@@ -14,14 +13,12 @@ import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
 import { raiseQuotas } from './harness.js';
+import { requires } from './requires.js';
 
 const { Client } = ssh2;
 
-export const canRunInstances = process.getuid?.() === 0 && ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs'].every((c) => commandExists(c));
-
-function commandExists(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']).some((dir) => existsSync(`${dir}/${cmd}`));
-}
+/** Suites with real instances: root and the runc driver's tools (test/requires.ts: under CI=true, missing ones fail). */
+export const needsInstances = requires({ root: true, commands: ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs', 'losetup', 'busybox', 'dropbear'] });
 
 export interface RuncServer {
   app: App;
