@@ -75,6 +75,9 @@ function gone(pid: number): boolean {
   }
 }
 
+/** Servers with the runc driver (host state: the volume store, the nftables table): root and its tools. */
+const canBuild = requires({ root: true, commands: ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs', 'busybox', 'dropbear'] });
+
 beforeAll(() => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm test\` (it builds first) or \`npm run build\`.`);
 });
@@ -183,9 +186,33 @@ describe('`cumulo stop`', () => {
   });
 });
 
-// The minimal image built for real (seconds): root and its tools. The Debian image is put in this
-// test's own cache as already built (a manifest and a marker), so that nothing is fetched.
-const canBuild = requires({ root: true, commands: ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs', 'busybox', 'dropbear'] });
+canBuild.describe('a signal while the host is being set up (root)', () => {
+  test('SIGTERM as soon as the port answers: the start finishes, then the server stops cleanly, leaving nothing on the host', async () => {
+    const home = newHome();
+    const port = await freePort();
+    const env = { ...envFor(home, port, 'runc'), CUMULO_IMAGE_CACHE: process.env.CUMULO_IMAGE_CACHE ?? '/var/cache/cumulo/images', CUMULO_PUBLIC_IPV4_POOL: publicPoolFor(200 + (process.pid % 50)) };
+    let log = '';
+    const proc = spawn(process.execPath, [main, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(proc);
+    proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    await until(`the port to open:\n${log}`, async () => {
+      if (proc.exitCode !== null) throw new Error(`cumulo start exited ${proc.exitCode}:\n${log}`);
+      return portOpen('127.0.0.1', port);
+    }, 60_000, 10);
+    proc.kill('SIGTERM');
+    expect(await exited, log).toBe(0);
+    expect(log).toContain('cumulo: SIGTERM, stopping');
+    expect(existsSync(join(home, 'server.pid'))).toBe(false);
+    const tag = hostTag(home);
+    const left = Object.entries(hostObjects()).flatMap(([kind, xs]) => (xs as string[]).filter((x) => x.includes(home) || x.includes(tag)).map((x) => `${kind}: ${x}`));
+    expect(left).toEqual([]);
+  });
+});
+
+// The minimal image built for real (seconds). The Debian image is put in this test's own cache as
+// already built (a manifest and a marker), so that nothing is fetched.
 
 canBuild.describe('a built-in image not built yet (root)', () => {
   test('is pending (RunInstances refused as EC2 refuses a pending AMI), its build shown in `cumulo images` and the log, then available', async () => {

@@ -1,6 +1,6 @@
 // The `cumulo` command: start, stop, env, accounts, images.
 import { loadConfig, type Config } from '../config.js';
-import { openApp, startApp } from '../app.js';
+import { openApp, startApp, type App } from '../app.js';
 import { ADMIN_ACCOUNT_NAME } from '../services/accounts.js';
 import { imagesCommand } from './images.js';
 import { limitsCommand, limitsUsage } from './limits.js';
@@ -40,28 +40,24 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'start' || cmd === 'env' || cmd === 'accounts' || cmd === 'images') prepareStateFolder(config.home);
   switch (cmd) {
     case 'start': {
-      const app = await startApp(config);
-      const info = app.driver.info();
-      console.log(`cumulo: serving the EC2 API on ${app.url}  (state: ${config.home})`);
-      console.log(`cumulo: instance driver: ${info.name} — ${info.description}`);
-      if (info.isolation === 'none') console.log('cumulo: WARNING: the fake driver runs nothing; instances only change state in the store.');
-      if (config.auth === 'permissive') {
-        console.log('cumulo: WARNING: CUMULO_AUTH=permissive — ANY access key is accepted and signatures are NOT checked. For local testing only.');
-      }
-      console.log(`cumulo: admin account ${app.admin.accountId}; run  eval "$(npx cumulo env)"  to point the AWS CLI here`);
-      let stopping = false;
-      const shutdown = (why: string) => {
-        // Ctrl-C reaches both npm's start script (which passes it on) and this process: once is enough.
-        if (stopping) return;
-        stopping = true;
-        console.log(`cumulo: ${why}, stopping`);
-        app.stop().then(
+      // The handlers come first: a signal while the host is being set up stops the server as soon
+      // as it is up, rather than killing it half-way with its host state made.
+      let app: App | undefined;
+      let stopping: string | undefined;
+      const stop = (a: App) =>
+        a.stop().then(
           () => process.exit(0),
           (e) => {
             console.error(`cumulo: stopping: ${(e as Error).message}`);
             process.exit(1);
           },
         );
+      const shutdown = (why: string) => {
+        // Ctrl-C reaches both npm's start script (which passes it on) and this process: once is enough.
+        if (stopping) return;
+        stopping = why;
+        console.log(`cumulo: ${why}, stopping`);
+        if (app) void stop(app);
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -72,6 +68,16 @@ async function main(argv: string[]): Promise<number> {
         process.channel.unref();
         process.on('disconnect', () => shutdown('npm start exited'));
       }
+      app = await startApp(config);
+      if (stopping) return stop(app).then(() => 0);
+      const info = app.driver.info();
+      console.log(`cumulo: serving the EC2 API on ${app.url}  (state: ${config.home})`);
+      console.log(`cumulo: instance driver: ${info.name} — ${info.description}`);
+      if (info.isolation === 'none') console.log('cumulo: WARNING: the fake driver runs nothing; instances only change state in the store.');
+      if (config.auth === 'permissive') {
+        console.log('cumulo: WARNING: CUMULO_AUTH=permissive — ANY access key is accepted and signatures are NOT checked. For local testing only.');
+      }
+      console.log(`cumulo: admin account ${app.admin.accountId}; run  eval "$(npx cumulo env)"  to point the AWS CLI here`);
       return new Promise(() => {});
     }
     case 'stop':
