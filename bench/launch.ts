@@ -12,6 +12,10 @@
 //   (b) 100 idle minimal instances: host memory per instance, split into what the instance's own
 //       processes use (its cgroup) and what the host spends beyond that (conmon, kernel objects,
 //       the server's rows and watchers)
+//   (c) the minimal image built from scratch (an empty cache), as a server does at its start
+//       (BENCH_LAUNCH_ONLY=build: only this, no server)
+//   (d) StopInstances → `stopped` of running minimal instances, one after another (the guest's
+//       init asked to power off, not killed)
 //
 // Probes go only to addresses whose /32 route points into a veth of this server: never off the
 // machine (an address without its route yet would follow the default route).
@@ -28,15 +32,17 @@ import {
   CreateVpcCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   ModifySubnetAttributeCommand,
   RunInstancesCommand,
+  StopInstancesCommand,
   TerminateInstancesCommand,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { startApp } from '../src/app.js';
-import { portOpen, sleep } from '../test/runc-harness.js';
+import { BuiltinImageStore } from '../src/host/images/builtin-store.js';
+import { builtinImages } from '../src/services/ec2/images/builtin.js';
+import { imageAvailable, portOpen, sleep } from '../test/runc-harness.js';
 import { spawnServer, type BenchServer } from './server.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
@@ -212,9 +218,32 @@ const MiB = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
 
 // ---------------------------------------------------------------------------------------------
 
+/** (c): the minimal image from an empty cache, a few times (moved from images.system.test.ts). */
+async function buildMinimal(home: string): Promise<void> {
+  const source = builtinImages.find((i) => i.source.builtin === 'minimal')!.source;
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const cache = join(home, `build-${i}`);
+    const store = new BuiltinImageStore({ home: cache, cacheDir: cache });
+    const t0 = performance.now();
+    await store.ensure(source);
+    times.push(performance.now() - t0);
+    rmSync(cache, { recursive: true, force: true });
+  }
+  printTable(['the minimal image built from scratch', 'runs', 'p50', 'max'], [['busybox, dropbear, the guest init; mkfs.ext4 -d of 1 GiB', String(times.length), ms(pct(times, 50)), ms(Math.max(...times))]]);
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:launch runs real instances: run it as root');
   const home = mkdtempSync(join(tmpdir(), 'cumulo-bench-launch-'));
+  if (process.env.BENCH_LAUNCH_ONLY === 'build') {
+    try {
+      await buildMinimal(home);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+    return;
+  }
   let s: BenchServer | undefined;
   try {
     // Idle instances use a sliver of the memory and CPU their type promises: the host admits the
@@ -239,13 +268,14 @@ async function main(): Promise<void> {
       }),
     );
     const amis: Record<string, string> = {};
-    for (const [name, filter, owners] of [['minimal', 'cumulo-minimal-x86_64-*', undefined], ['debian', 'debian-12-amd64-*', ['136693071363']]] as const) {
-      const r = await s.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [filter] }], ...(owners ? { Owners: [...owners] } : {}) }));
-      amis[name] = r.Images![0]!.ImageId!;
+    // The server builds the built-in images it lacks at start; they are pending until then.
+    for (const [name, filter] of [['minimal', 'cumulo-minimal-x86_64-*'], ['debian', 'debian-12-amd64-*']] as const) {
+      if (IMAGES.includes(name)) amis[name] = await imageAvailable(s.ec2, filter, 1_800_000);
     }
 
     console.log(`\ncumulo bench:launch — runc driver, ${N} launches per row, t3.micro, user data starts a web server on 8080\n`);
     const rows: string[][] = [];
+    const stopRows: string[][] = [];
     for (const image of IMAGES) {
       // The first launch builds the image and copies its snapshot into the volume store: not timed.
       process.stderr.write(`warming up ${image} (builds the image on first use)…\n`);
@@ -260,6 +290,21 @@ async function main(): Promise<void> {
         seq.push(...r.times);
         seqIds.push(...r.ids);
       }
+      if (image === 'minimal') {
+        // (d) a graceful stop, one after another (moved from driver.system.test.ts).
+        const stops: number[] = [];
+        for (const id of seqIds.slice(0, 5)) {
+          const t0 = performance.now();
+          await s.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+          for (const deadline = Date.now() + 120_000; ; await sleep(20)) {
+            const d = await s.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+            if (d.Reservations![0]!.Instances![0]!.State?.Name === 'stopped') break;
+            if (Date.now() > deadline) throw new Error(`${id} did not stop in 2 minutes`);
+          }
+          stops.push(performance.now() - t0);
+        }
+        stopRows.push([image, String(stops.length), ms(pct(stops, 50)), ms(Math.max(...stops))]);
+      }
       await terminate(s, seqIds);
       process.stderr.write(`${image}: ${N} launches at once…\n`);
       const par = await launch(s, amis[image]!, subnetId, N, 't3.micro');
@@ -272,6 +317,8 @@ async function main(): Promise<void> {
     const head = ['image', 'launches', 'answered p50', 'running p50', 'p95', 'user data p50', 'p95', 'port 22 p50', 'p95'];
     if (rows.length) printTable(head, rows);
     console.log('targets: minimal port 22 under 500 ms p50; Debian under 3 s (EC2: 15-20 s; Firecracker boots a guest in 125 ms)\n');
+    if (stopRows.length) printTable(['image', 'stops', 'StopInstances → stopped p50', 'max'], stopRows);
+    await buildMinimal(home);
 
     // (b) idle memory.
     process.stderr.write(`memory: ${IDLE} idle minimal instances…\n`);

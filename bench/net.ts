@@ -8,6 +8,11 @@
 //       The API stops at EC2's default quota of 60 rules per group (EC2 raises it on request, up
 //       to 1,000 per interface): the instance is in a second group whose 990 rules are written to
 //       the store directly; the measured rule goes in the first.
+//       And from RevokeSecurityGroupIngress (the call's start) to the first fresh connection that
+//       is no longer accepted.
+//   (c) the VPC resolver (src/host/dns/server.ts, its default upstream timeout) with an upstream
+//       that never answers: query → SERVFAIL, against the 5 s a glibc client waits. Runs first,
+//       and alone with BENCH_NET_ONLY=dns (no instance, no root).
 //   (b) TCP throughput host → instance through the full path (public IP, uplink, the VPC router's
 //       NAT, security group and ACL, the interface's veth) with iperf3 (its server in the instance's
 //       network namespace), against a bare veth pair between two namespaces made here, in the same
@@ -17,6 +22,7 @@
 // namespaces: never off the machine.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +35,6 @@ import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeRouteTablesCommand,
   ModifySubnetAttributeCommand,
@@ -38,12 +43,14 @@ import {
   TerminateInstancesCommand,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
+import dnsPacket from 'dns-packet';
 import { startApp } from '../src/app.js';
+import { DnsServer } from '../src/host/dns/server.js';
 import { loadConfig } from '../src/config.js';
 import { newId } from '../src/lib/ids.js';
 import { openStore } from '../src/store/db.js';
 import { hostTag } from '../src/host/tag.js';
-import { dataPlaneNames, hostRun, inInstance, publicPoolFor, routedToUplink, sleep } from '../test/runc-harness.js';
+import { dataPlaneNames, hostRun, imageAvailable, inInstance, publicPoolFor, routedToUplink, sleep } from '../test/runc-harness.js';
 import { spawnServer, type BenchServer } from './server.js';
 // @ts-expect-error: a plain .mjs script, shared with npm start (no type declarations)
 import { benchPackages, ensurePackages, hostPackages } from '../scripts/ensure.mjs';
@@ -51,6 +58,7 @@ import { benchPackages, ensurePackages, hostPackages } from '../scripts/ensure.m
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 5);
 const IPERF_ROUNDS = Number(process.env.BENCH_IPERF_ROUNDS ?? 3);
+const DNS_RUNS = Number(process.env.BENCH_DNS_RUNS ?? 5);
 process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 
 function pct(values: number[], p: number): number {
@@ -125,6 +133,63 @@ async function untilClosed(ip: string, port: number, n = 3): Promise<void> {
   }
 }
 
+/**
+ * Calls `revoke` and, from the same instant, opens fresh connections one after another until one
+ * is not accepted: the time from the call's start to that attempt's start.
+ */
+async function timeToClosed(ip: string, port: number, revoke: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  const call = revoke();
+  for (;;) {
+    if (performance.now() - t0 > 30_000) throw new Error('the revoked rule still lets connections in after 30 s');
+    const at = performance.now();
+    if ((await tryConnect(ip, port, 200)) === undefined) {
+      await call;
+      return at - t0;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) the resolver with a dead upstream.
+
+async function dnsDeadUpstream(): Promise<void> {
+  const dead = createSocket('udp4');
+  await new Promise<void>((r) => dead.bind(0, '127.0.0.1', () => r())); // bound, never answers
+  const server = new DnsServer({
+    lookup: async () => ({ rcode: 'FORWARD', otherwise: 'REFUSED' }),
+    vpcAt: () => 'vpc-bench',
+    log: () => undefined,
+    egress: true,
+    resolvers: [`127.0.0.1:${(dead.address() as { port: number }).port}`],
+  });
+  try {
+    const port = await server.listen(0, '127.0.0.1');
+    const times: number[] = [];
+    for (let i = 0; i < DNS_RUNS; i++) {
+      const q = dnsPacket.encode({ type: 'query', id: i + 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: `n${i}.example`, type: 'A', class: 'IN' }] });
+      const t0 = performance.now();
+      const answer = await new Promise<Buffer | undefined>((resolve) => {
+        const c = createSocket('udp4');
+        const t = setTimeout(() => (c.close(), resolve(undefined)), 10_000);
+        c.on('message', (m) => (clearTimeout(t), c.close(), resolve(m)));
+        c.send(q, port, '127.0.0.1');
+      });
+      const rcode = answer ? (dnsPacket.decode(answer) as { rcode?: string }).rcode : 'no answer in 10 s';
+      if (rcode !== 'SERVFAIL') throw new Error(`expected SERVFAIL, got ${rcode}`);
+      times.push(performance.now() - t0);
+    }
+    printTable(
+      ['VPC resolver, upstream never answers', 'runs', 'query → SERVFAIL p50', 'max'],
+      [['default upstream timeout', String(times.length), `${pct(times, 50).toFixed(0)} ms`, `${Math.max(...times).toFixed(0)} ms`]],
+    );
+    console.log('target: well before a client gives up (glibc: 5 s; the test waits 3 s)\n');
+  } finally {
+    await server.close();
+    dead.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // (b) iperf3.
 
@@ -154,6 +219,9 @@ const median = (xs: number[]) => pct(xs, 50);
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  process.stderr.write('(c) the resolver with a dead upstream…\n');
+  await dnsDeadUpstream();
+  if (process.env.BENCH_NET_ONLY === 'dns') return;
   if (process.getuid?.() !== 0) throw new Error('bench:net runs real instances: run it as root');
   ensurePackages({ ...hostPackages, ...benchPackages });
   const home = mkdtempSync(join(tmpdir(), 'cumulo-bench-net-'));
@@ -189,7 +257,7 @@ async function main(): Promise<void> {
       }),
     );
 
-    const ami = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }))).Images![0]!.ImageId!;
+    const ami = await imageAvailable(ec2, 'cumulo-minimal-x86_64-*');
     const userData = Buffer.from('#!/bin/sh\nmkdir -p /www && echo bench > /www/index.html && busybox httpd -p 80 -h /www\n').toString('base64');
     process.stderr.write('launching the instance (builds the minimal image on first use)…\n');
     const run = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, SubnetId: subnetId, SecurityGroupIds: [groupId, bulkId], UserData: userData }));
@@ -218,14 +286,19 @@ async function main(): Promise<void> {
     const ruleset = async () => (await hostRun(['ip', 'netns', 'exec', names.vpcNetns(vpcId), 'nft', 'list', 'ruleset'])).stdout.split('\n').length;
     const measure = async (label: string): Promise<string[]> => {
       const times: number[] = [];
+      const closes: number[] = [];
       for (let r = 0; r <= RUNS; r++) {
         await untilClosed(ip!, 80);
         const t = await timeToFirstPacket(ip!, 80, () => ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [rule] })));
-        if (r > 0) times.push(t); // the first run warms up (and, after seeding, loads the new rules)
-        await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [rule] }));
+        const c = await timeToClosed(ip!, 80, () => ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [rule] })));
+        // the first run warms up (and, after seeding, loads the new rules)
+        if (r > 0) {
+          times.push(t);
+          closes.push(c);
+        }
       }
       const lines = await ruleset();
-      return [label, String(times.length), `${pct(times, 50).toFixed(0)} ms`, `${pct(times, 90).toFixed(0)} ms`, `${Math.min(...times).toFixed(0)} ms`, `${Math.max(...times).toFixed(0)} ms`, String(lines)];
+      return [label, String(times.length), `${pct(times, 50).toFixed(0)} ms`, `${pct(times, 90).toFixed(0)} ms`, `${Math.min(...times).toFixed(0)} ms`, `${Math.max(...times).toFixed(0)} ms`, `${pct(closes, 50).toFixed(0)} ms`, `${pct(closes, 90).toFixed(0)} ms`, String(lines)];
     };
     process.stderr.write(`(a) Authorize → first packet, 10 rules, ${RUNS} runs…\n`);
     const rows = [await measure('10')];
@@ -257,7 +330,7 @@ async function main(): Promise<void> {
     process.stderr.write(`(a) Authorize → first packet, 1,000 rules, ${RUNS} runs…\n`);
     rows.push(await measure('1,000'));
     console.log(`\ncumulo bench:net — runc driver, t3.nano, minimal image; the host connects to the instance's public IP every 3 ms\n`);
-    printTable(['rules in the instance’s groups', 'runs', 'Authorize → first packet p50', 'p90', 'min', 'max', 'VPC ruleset lines (nft)'], rows);
+    printTable(['rules in the instance’s groups', 'runs', 'Authorize → first packet p50', 'p90', 'min', 'max', 'Revoke → first refused p50', 'p90', 'VPC ruleset lines (nft)'], rows);
     console.log('target: within a second (issue 4: "changes reach running instances within a second")\n');
 
     // (b)

@@ -10,6 +10,10 @@
 //   - the sandboxed full check (e2fsck -fp) that a volume not built by cumulo gets before the host
 //     mounts it, of clones of the 1 GiB and the 8 GiB snapshot
 //   - BENCH_DIO=1: a volume's loop device with and without direct I/O (host page cache, speed)
+//   - the largest instance store (i3en.24xlarge: 8 × 7500 GiB, sparse ext4) made and destroyed
+//   - how soon a timeout ends a host command that outlives it: exec's 200 ms timeout on a shell
+//     and its children, and checkFilesystem's 150 ms timeout on e2fsck of a 200 GiB filesystem
+//   (BENCH_STORAGE_ONLY=extra: only these last two)
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +21,8 @@ import { copyFile, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { CommandError, exec } from '../src/host/exec.js';
+import { InstanceStoreDisks } from '../src/host/storage/instance-store.js';
 import { run } from '../src/host/storage/exec.js';
 import { checkFilesystem } from '../src/host/storage/fsck.js';
 import { attachLoop, detachLoop, listLoopDevicesUnder } from '../src/host/storage/loop.js';
@@ -92,9 +98,45 @@ async function directIo(store: XfsVolumeStore, snap: string, home: string): Prom
   }
 }
 
+/** The instance store's largest disks, and the timeouts of host commands (moved here from the tests). */
+async function extra(home: string): Promise<void> {
+  const disks = new InstanceStoreDisks({ home });
+  await series('instance store 8 × 7500 GiB: create (sparse files, mkfs.ext4, losetup)', 3, async (i) => {
+    await disks.create(`i-0000000000000big${i}`, [{ count: 8, sizeGiB: 7500, type: 'ssd' }]);
+  });
+  await series('instance store 8 × 7500 GiB: destroy', 3, (i) => disks.destroy(`i-0000000000000big${i}`));
+  await series('exec with a 200 ms timeout: a shell and its children killed, the error back', 5, async () => {
+    const e = await exec('sh', ['-c', 'sleep 20 & sleep 20; echo done'], { timeoutMs: 200 }).catch((x: unknown) => x);
+    if (!(e instanceof CommandError) || !e.timedOut) throw new Error(`expected a timeout, got ${String(e)}`);
+  });
+  const big = join(home, 'big-200g.img');
+  execFileSync('truncate', ['-s', '200G', big]);
+  execFileSync('mkfs.ext4', ['-q', '-F', big]);
+  await series('checkFilesystem with a 150 ms timeout, e2fsck of 200 GiB: the answer back', 3, async () => {
+    const r = await checkFilesystem(big, { timeoutMs: 150 });
+    if (r.ok) throw new Error('e2fsck of 200 GiB finished within 150 ms: the timeout was not exercised');
+  });
+  await rm(big);
+}
+
+function print(): void {
+  const w = Math.max(...rows.map(([l]) => l.length));
+  console.log('\nvolume store (XFS reflink + loop devices), ' + new Date().toISOString());
+  for (const [l, v] of rows) console.log(`${l.padEnd(w)}  ${v}`);
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/storage.ts needs root (loop devices, mounts)');
   const home = mkdtempSync(join(tmpdir(), 'cumulo-bench-storage-'));
+  if (process.env.BENCH_STORAGE_ONLY === 'extra') {
+    try {
+      await extra(home);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+    print();
+    return;
+  }
   const store = new XfsVolumeStore({ home });
   try {
     once('init, fresh 512 GiB store (sparse file, mkfs.xfs, losetup, mount)', await time(() => store.init()));
@@ -169,6 +211,7 @@ async function main(): Promise<void> {
       rows.push([`root volume ready, ${tag}, 20 at once`, `${stats(each)}; all in ${all.toFixed(0)} ms`]);
     }
     if (process.env.BENCH_DIO) await directIo(store, snap8, home);
+    await extra(home);
   } finally {
     const t = performance.now();
     await store.close();
@@ -177,9 +220,7 @@ async function main(): Promise<void> {
     if (leaks.length) console.error('LEFT BEHIND:', leaks);
     rmSync(home, { recursive: true, force: true });
   }
-  const w = Math.max(...rows.map(([l]) => l.length));
-  console.log('\nvolume store (XFS reflink + loop devices), ' + new Date().toISOString());
-  for (const [l, v] of rows) console.log(`${l.padEnd(w)}  ${v}`);
+  print();
 }
 
 await main();

@@ -1,6 +1,6 @@
 // Wiring: store, accounts, controllers, driver and the API server, started and stopped together.
 import { accountDataKey } from './services/ec2/volumes/keys.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ApiServer } from './api/server.js';
 import { Dispatcher } from './api/dispatch.js';
@@ -12,6 +12,8 @@ import { hasAbility, type BlockStorage, type ExitEvents, type HostLifecycle, typ
 import { openHostStack, type HostStack } from './host/stack.js';
 import { adoptHost, watchNow } from './controllers/host.js';
 import { adoptCaptures } from './controllers/snapshots.js';
+import { BuiltinImageBuilds } from './controllers/builtin-images.js';
+import { BuiltinImageStore } from './host/images/builtin-store.js';
 import { Accounts, type Credentials } from './services/accounts.js';
 import { serviceHandlers, setupRegion } from './services/registry.js';
 import { seedBuiltinImages } from './services/ec2/images/builtin.js';
@@ -94,29 +96,27 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     unlock();
     throw e;
   }
-  let host: HostStack | undefined;
-  let driver: InstanceDriver;
-  try {
-    if (!opts.driver && hostDrivers.has(config.driver)) host = await openHostStack({ home: config.home, db, log, images: opts.images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
-    driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
-    if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
-  } catch (e) {
-    await host?.close({ cleanup: opts.cleanupHost }).catch(() => undefined);
-    await db.destroy();
-    unlock();
-    throw e;
-  }
-  const runner = new Runner({ db, config, driver, secrets, log });
-  registerControllers(runner);
-  await runner.recover();
-  await adoptHost({ db, driver, log });
-  await adoptCaptures({ db, driver, log });
-  if (hasAbility<ExitEvents>(driver, 'onExit')) {
-    driver.onExit((id) => void watchNow({ db }, id).then(() => runner.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
-  }
-  // A snapshot's point in time is taken by the host inside its request (CreateSnapshot, CreateImage).
-  const captures = hasAbility<BlockStorage>(driver, 'captureVolume') ? { capture: (o: { volumeId: string; snapshotId: string }) => driver.captureVolume(o) } : undefined;
-  const dispatcher = new Dispatcher({ db, config, wake: () => runner.wake(), setupRegion, captures }, serviceHandlers());
+  // The port first: a port in use is refused before the host is touched (no volume store mounted,
+  // no nftables table made). Requests that come before the controllers run only write the store.
+  let runner: Runner | undefined;
+  let driver: InstanceDriver | undefined;
+  // A snapshot's point in time is taken by the host inside its request (CreateSnapshot, CreateImage);
+  // a request that comes while the host is still starting waits for it.
+  let hostUp!: (d: InstanceDriver) => void;
+  let hostFailed!: (e: unknown) => void;
+  const hostReady = new Promise<InstanceDriver>((ok, fail) => ((hostUp = ok), (hostFailed = fail)));
+  hostReady.catch(() => undefined);
+  const mayCapture = opts.driver ? hasAbility<BlockStorage>(opts.driver, 'captureVolume') : hostDrivers.has(config.driver);
+  const captures = mayCapture
+    ? {
+        capture: async (o: { volumeId: string; snapshotId: string }) => {
+          const d = await hostReady;
+          if (!hasAbility<BlockStorage>(d, 'captureVolume')) throw new Error(`the ${d.info().name} driver keeps no volume data`);
+          await d.captureVolume(o);
+        },
+      }
+    : undefined;
+  const dispatcher = new Dispatcher({ db, config, wake: () => runner?.wake(), setupRegion, captures }, serviceHandlers());
   const server = new ApiServer({
     config,
     dispatcher,
@@ -125,16 +125,70 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     tls,
     routes: (req, res, url) => {
       if (url.pathname === '/healthz') {
-        const body = JSON.stringify({ status: 'ok', driver: driver.info() });
-        res.writeHead(200, { 'content-type': 'application/json' });
+        const body = JSON.stringify(driver && runner ? { status: 'ok', driver: driver.info() } : { status: 'starting' });
+        res.writeHead(driver && runner ? 200 : 503, { 'content-type': 'application/json' });
         res.end(body);
         return true;
       }
       return false;
     },
   });
-  const address = await server.listen(config.port, config.host);
-  runner.start();
+  const hostDriver = !opts.driver && hostDrivers.has(config.driver);
+  const images = hostDriver ? (opts.images ?? new BuiltinImageStore({ home: resolve(config.home) })) : undefined;
+  const builds = new BuiltinImageBuilds({ db, home: config.home, images, log });
+  let address: AddressInfo;
+  try {
+    // Before the API answers: a built-in image the host has not built yet is pending.
+    await builds.mark();
+    address = await server.listen(config.port, config.host);
+  } catch (e) {
+    await db.destroy();
+    unlock();
+    throw listenError(e, config);
+  }
+  let host: HostStack | undefined;
+  /** Lets go of everything this server holds, in reverse order; the first error is rethrown. */
+  const shutdown = async () => {
+    builds.stop();
+    await server.close();
+    await runner?.stop();
+    const errors: unknown[] = [];
+    if (driver && hasAbility<HostLifecycle>(driver, 'close')) await driver.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
+    // With no instance up, the host keeps nothing of ours: the volume store is unmounted (its
+    // file stays), namespaces and the nftables table go; the next start makes them again.
+    const up = await db
+      .selectFrom('instances')
+      .select('id')
+      .where('state', 'in', ['pending', 'running', 'stopping', 'shutting-down'])
+      .executeTakeFirst()
+      .catch(() => ({ id: 'unknown' }));
+    await host?.close({ cleanup: opts.cleanupHost || !up }).catch((e) => errors.push(e));
+    await db.destroy();
+    unlock();
+    if (errors.length) throw errors[0];
+  };
+  try {
+    if (hostDriver) host = await openHostStack({ home: config.home, db, log, images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
+    driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
+    if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
+    const d = driver;
+    runner = new Runner({ db, config, driver: d, secrets, log });
+    registerControllers(runner);
+    await runner.recover();
+    await adoptHost({ db, driver: d, log });
+    await adoptCaptures({ db, driver: d, log });
+    if (hasAbility<ExitEvents>(d, 'onExit')) {
+      d.onExit((id) => void watchNow({ db }, id).then(() => runner?.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
+    }
+    runner.start();
+    builds.start();
+    hostUp(d);
+  } catch (e) {
+    hostFailed(e);
+    // A failed start unwinds what it made: nothing stays mounted, no table, no port, no lock.
+    await shutdown().catch((e2) => log(`cumulo: unwinding a failed start: ${(e2 as Error).message}`));
+    throw e;
+  }
   return {
     config,
     db,
@@ -149,23 +203,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     httpsUrl: `https://${address.address}:${address.port}`,
     tls,
     url: `http://${address.address}:${address.port}`,
-    async stop() {
-      await server.close();
-      await runner.stop();
-      const errors: unknown[] = [];
-      if (hasAbility<HostLifecycle>(driver, 'close')) await driver.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
-      // With no instance up, the host keeps nothing of ours: the volume store is unmounted (its
-      // file stays), namespaces and the nftables table go; the next start makes them again.
-      const up = await db
-        .selectFrom('instances')
-        .select('id')
-        .where('state', 'in', ['pending', 'running', 'stopping', 'shutting-down'])
-        .executeTakeFirst()
-        .catch(() => ({ id: 'unknown' }));
-      await host?.close({ cleanup: opts.cleanupHost || !up }).catch((e) => errors.push(e));
-      await db.destroy();
-      unlock();
-      if (errors.length) throw errors[0];
-    },
+    stop: shutdown,
   };
+}
+
+/** What an operator needs to read when the port cannot be had. */
+function listenError(e: unknown, config: Config): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') return new Error(`${where} is already in use (another cumulo server or another program); stop it, or set CUMULO_PORT to a free port`);
+  if (code === 'EACCES') return new Error(`not allowed to listen on ${where} (ports below 1024 need root); set CUMULO_PORT to another port`);
+  if (code === 'EADDRNOTAVAIL') return new Error(`${config.host} is not an address of this machine; set CUMULO_HOST to one that is`);
+  return e as Error;
 }

@@ -3,6 +3,17 @@ import { openSync, closeSync, readFileSync, unlinkSync, writeSync } from 'node:f
 import { join } from 'node:path';
 import { processAlive } from './lib/process.js';
 
+/** The pid of the live server that holds the folder, if one does (a stale pid file names none). */
+export function lockHolder(home: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(home, 'server.pid'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : undefined;
+}
 
 /** Take the folder for this process, or fail naming the server that has it. Returns the release. */
 export function lockStateFolder(home: string): () => void {

@@ -46,7 +46,7 @@ import {
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { canRunInstances, describe1, sleep, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+import { needsInstances, describe1, sleep, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
 process.env.CUMULO_INSTANCE_POLL_MS = '1000';
 // Built images are shared by every state folder of the machine.
@@ -62,7 +62,7 @@ const WEST = 'us-west-2';
 // The SDK's waiters poll every 15 s by default: these answer in well under a second.
 const fast = (client: EC2Client, maxWaitTime = 300) => ({ client, maxWaitTime, minDelay: 1, maxDelay: 2 });
 
-describe.runIf(canRunInstances)('EBS data integrity with real instances (root)', () => {
+needsInstances.describe('EBS data integrity with real instances (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-ebs-integrity-'));
   let server: RuncServer | undefined;
   let east: EC2Client;

@@ -40,7 +40,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
-import { canRunInstances, clientFor, describe1, httpGet, inInstance, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+import { needsInstances, clientFor, describe1, httpGet, imageAvailable, inInstance, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 import { freePort } from './harness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,7 +50,7 @@ process.env.CUMULO_METRICS_INTERVAL_MS = '1000';
 // Built images are shared by every state folder of the machine: Debian is built once, not per suite.
 process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 
-describe.skipIf(!canRunInstances)('real instances with the runc driver (root)', () => {
+needsInstances.describe('real instances with the runc driver (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-runc-sdk-'));
   let server: RuncServer | undefined;
   let ec2: EC2Client;
@@ -336,10 +336,11 @@ describe.skipIf(!canRunInstances)('real instances with the runc driver (root)', 
   }, 120_000);
 
   test('the Debian image boots end to end: SSH as admin, sudo, python3, cloud-config user data', async () => {
+    await imageAvailable(ec2, 'debian-12-amd64-*', 1_500_000); // built at the server's start where the machine's cache lacks it
     const images = await ec2.send(new DescribeImagesCommand({ Owners: ['136693071363'], Filters: [{ Name: 'name', Values: ['debian-12-amd64-*'] }] }));
     const userData = ['#cloud-config', 'write_files:', '  - path: /etc/motd-test', '    content: written-by-cloud-config', 'runcmd:', '  - [sh, -c, "echo runcmd-done > /root/runcmd"]'].join('\n');
     let i = await run({ ImageId: images.Images![0]!.ImageId, UserData: Buffer.from(userData).toString('base64') });
-    i = await waitState(ec2, i.InstanceId!, 'running', 1_500_000); // the first launch builds it with debootstrap
+    i = await waitState(ec2, i.InstanceId!, 'running', 300_000);
     await until('ssh as admin', async () => (await ssh(i.PublicIpAddress!, 'admin', key, 'true', 5_000)).code === 0, 60_000, 200);
     // Its user data runs after sshd is up (as cloud-init's final stage does): wait for it as `cloud-init status --wait` would.
     await until('the user data', async () => (await sh(i.PublicIpAddress!, 'test -e /var/lib/cloud/instance/boot-finished', 'admin')).code === 0, 60_000, 200);

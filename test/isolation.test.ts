@@ -42,7 +42,7 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { canRunInstances, clientFor, describe1, hostRun, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+import { needsInstances, clientFor, describe1, hostRun, imageAvailable, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 import { raiseQuotas } from './harness.js';
 import { hostTag } from '../src/host/tag.js';
 
@@ -51,7 +51,7 @@ process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 
 const GUEST_IDS = 65536;
 
-describe.skipIf(!canRunInstances)('tenants are isolated (root)', () => {
+needsInstances.describe('tenants are isolated (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-isolation-'));
   let server: RuncServer | undefined;
   const pool = publicPoolFor(250 + (process.pid % 3));
@@ -109,6 +109,7 @@ describe.skipIf(!canRunInstances)('tenants are isolated (root)', () => {
     const [t1, t2] = tenants as [(typeof tenants)[number], (typeof tenants)[number]];
     a = await launch(t1, minimalAmi);
     b = await launch(t2, minimalAmi);
+    await imageAvailable(server.ec2, 'debian-12-amd64-*', 600_000); // built at the server's start where the machine's cache lacks it
     d = await launch(t1, debianAmi, 't3.micro');
     a = await waitState(t1.ec2, a.InstanceId!, 'running', 300_000);
     b = await waitState(t2.ec2, b.InstanceId!, 'running', 300_000);

@@ -40,12 +40,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { subnetTable } from '../src/host/network/ip.js';
-import { canRunInstances, dataPlaneNames, describe1, inInstance, publicPoolFor, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+import { needsInstances, dataPlaneNames, describe1, inInstance, publicPoolFor, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
 process.env.CUMULO_INSTANCE_POLL_MS = '1000';
 process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 
-describe.runIf(canRunInstances)('a NAT instance (root)', () => {
+needsInstances.describe('a NAT instance (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-nat-instance-'));
   const names = dataPlaneNames(home);
   const pool = publicPoolFor(253 + (process.pid % 3));

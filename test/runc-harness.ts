@@ -5,23 +5,20 @@
 // The host reaches an instance only through its public IP (private addresses are never routed on
 // the host), and only when the instance's security groups allow it.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import ssh2 from 'ssh2';
-import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
 import { raiseQuotas } from './harness.js';
+import { requires } from './requires.js';
 
 const { Client } = ssh2;
 
-export const canRunInstances = process.getuid?.() === 0 && ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs'].every((c) => commandExists(c));
-
-function commandExists(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']).some((dir) => existsSync(`${dir}/${cmd}`));
-}
+/** Suites with real instances: root and the runc driver's tools (test/requires.ts: under CI=true, missing ones fail). */
+export const needsInstances = requires({ root: true, commands: ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs', 'losetup', 'busybox', 'dropbear'] });
 
 export interface RuncServer {
   app: App;
@@ -43,7 +40,26 @@ export async function startRuncServer(home: string, opts: { keepHost?: boolean; 
   // The admin's quotas are raised in the store: servers started later on this home keep them.
   await raiseQuotas(app.db, app.admin.accountId);
   const ec2 = clientFor(app.url, app.admin);
+  try {
+    await imageAvailable(ec2, 'cumulo-minimal-x86_64-*');
+  } catch (e) {
+    await app.stop();
+    throw e;
+  }
   return { app, ec2, stop: () => app.stop() };
+}
+
+/**
+ * The id of the built-in image named like `pattern`, once it is available: a server builds the
+ * built-in images it lacks at start, and they are pending until then (seconds for the minimal
+ * image, minutes for Debian on a machine without the shared cache).
+ */
+export async function imageAvailable(ec2: EC2Client, pattern: string, ms = 120_000): Promise<string> {
+  return until(`the image ${pattern} to be available`, async () => {
+    const img = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [pattern] }] }))).Images?.[0];
+    if (img?.State === 'failed') throw new Error(`${pattern}: its build failed: ${img.StateReason?.Message}`);
+    return img?.State === 'available' ? img.ImageId! : undefined;
+  }, ms, 250);
 }
 
 export function clientFor(url: string, admin: { accessKeyId: string; secretAccessKey: string }): EC2Client {

@@ -37,7 +37,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
-import { canRunInstances, clientFor, describe1, sleep, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+import { needsInstances, clientFor, describe1, sleep, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 import { killServers, spawnServer } from './server-process.js';
 
 process.env.CUMULO_INSTANCE_POLL_MS = '1000';
@@ -51,7 +51,7 @@ const fast = (client: EC2Client, maxWaitTime = 120) => ({ client, maxWaitTime, m
 const mark = (n: number) => `M${String(n).padStart(7, '0')}`;
 const AFTER_CRASH = mark(9999999);
 
-describe.runIf(canRunInstances)('snapshots across a SIGKILLed server (root)', () => {
+needsInstances.describe('snapshots across a SIGKILLed server (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-snap-crash-'));
   let setup: RuncServer | undefined;
   let admin: Credentials;

@@ -24,13 +24,13 @@ import {
   type VolumeStatusItem,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { canRunInstances, dataPlaneNames, hostRun, publicPoolFor, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+import { needsInstances, dataPlaneNames, hostRun, publicPoolFor, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
 process.env.CUMULO_INSTANCE_POLL_MS = '500';
 process.env.CUMULO_METRICS_INTERVAL_MS = '500';
 process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 
-describe.skipIf(!canRunInstances)('status checks from reality (runc driver, root)', () => {
+needsInstances.describe('status checks from reality (runc driver, root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-status-'));
   const names = dataPlaneNames(home);
   // Its own public pool (250-255: no other suite's slot) though nothing here gets a public IP.

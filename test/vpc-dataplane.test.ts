@@ -13,7 +13,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import {
   AllocateAddressCommand,
   AssociateAddressCommand,
@@ -53,7 +52,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { errorOf } from './harness.js';
 import {
-  canRunInstances,
+  needsInstances,
   dataPlaneNames,
   describe1,
   hostRun,
@@ -82,7 +81,7 @@ interface Net {
   def: string;
 }
 
-describe.runIf(canRunInstances)('the VPC data plane with real instances (root)', () => {
+needsInstances.describe('the VPC data plane with real instances (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-vpc-dataplane-'));
   const names = dataPlaneNames(home);
   // Public IPs of its own: the host routes them, so parallel suites must not share a pool.
@@ -243,22 +242,16 @@ describe.runIf(canRunInstances)('the VPC data plane with real instances (root)',
     expect(await page('i2', priv4('i4'))).toBeUndefined();
   });
 
-  test('an ingress rule reaches a running instance within a second; after its revocation new connections fail', async () => {
+  // How soon is bench:net's (a).
+  test('an ingress rule reaches a running instance; after its revocation new connections fail', async () => {
     const ip = pub4('i3');
     expect(routedToUplink(home, ip)).toBe(true);
     expect(await hostPage(ip, 500)).toBeUndefined();
-    const t0 = performance.now();
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sgA, IpPermissions: [tcpFrom(80, pool)] }));
     // A fresh connection every few ms (a dropped SYN would be retried only after a second).
     await until('the new rule to let the host in', async () => (await hostPage(ip, 100)) === 'i3', 5_000, 5);
-    const opened = performance.now() - t0;
-    expect(opened, `Authorize → first page: ${opened.toFixed(0)} ms`).toBeLessThan(1000);
-
-    const t1 = performance.now();
     await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: sgA, IpPermissions: [tcpFrom(80, pool)] }));
     await until('the revocation to shut new connections out', async () => (await hostPage(ip, 200)) === undefined, 5_000, 5);
-    const closed = performance.now() - t1;
-    expect(closed, `Revoke → first refused connection: ${closed.toFixed(0)} ms`).toBeLessThan(1200);
     for (let k = 0; k < 3; k++) expect(await hostPage(ip, 500)).toBeUndefined();
   });
 

@@ -6,6 +6,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest, HttpResponse } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { probe, requires } from '../../test/requires.js';
 import { ApiError } from './errors.js';
 import { type IncomingRequest, parseAuthorization, verifySigV4 } from './sigv4.js';
 
@@ -582,7 +583,8 @@ describe('real clients: AWS SDK for JavaScript v3', () => {
 // ---------------------------------------------------------------------------------------------
 // botocore (what the AWS CLI v1 and boto3 sign with), when it is installed.
 
-const hasBotocore = spawnSync('python3', ['-c', 'import botocore'], { stdio: 'ignore' }).status === 0;
+const botocore = requires({ other: { 'python3 with botocore (the AWS CLI v1)': probe('python3', ['-c', 'import botocore']) } });
+const hasBotocore = botocore.ok;
 
 const BOTOCORE_SCRIPT = String.raw`
 import json, sys
@@ -663,7 +665,7 @@ describe('real clients: botocore (AWS CLI v1, boto3)', () => {
     boto = JSON.parse(run.stdout);
   });
 
-  test.skipIf(!hasBotocore)('EC2 DescribeRegions (form body, content-type;host;x-amz-date)', async () => {
+  botocore.test('EC2 DescribeRegions (form body, content-type;host;x-amz-date)', async () => {
     const req = fromBotocore(boto.ec2);
     expect(parseAuthorization(req).signedHeaders).toEqual(['content-type', 'host', 'x-amz-date']);
     await expect(verifySigV4(req, lookup)).resolves.toMatchObject({ accessKeyId: AKID, region: 'eu-west-3', service: 'ec2' });
@@ -671,17 +673,17 @@ describe('real clients: botocore (AWS CLI v1, boto3)', () => {
     expect((await rejection(verifySigV4(tampered, lookup))).code).toBe('SignatureDoesNotMatch');
   });
 
-  test.skipIf(!hasBotocore)('EC2 with a session token', async () => {
+  botocore.test('EC2 with a session token', async () => {
     const req = fromBotocore(boto.ec2_token);
     expect(parseAuthorization(req).signedHeaders).toContain('x-amz-security-token');
     await expect(verifySigV4(req, lookup)).resolves.toMatchObject({ accessKeyId: AKID });
   });
 
-  test.skipIf(!hasBotocore)('STS GetCallerIdentity', async () => {
+  botocore.test('STS GetCallerIdentity', async () => {
     await expect(verifySigV4(fromBotocore(boto.sts), lookup)).resolves.toMatchObject({ service: 'sts', region: 'us-east-1' });
   });
 
-  test.skipIf(!hasBotocore)('presigned EC2 GET (generate_presigned_url)', async () => {
+  botocore.test('presigned EC2 GET (generate_presigned_url)', async () => {
     const req = fromBotocore(boto.presigned);
     expect(parseAuthorization(req)).toMatchObject({ presigned: true, expiresSeconds: 300 });
     await expect(verifySigV4(req, lookup)).resolves.toMatchObject({ accessKeyId: AKID, service: 'ec2' });
@@ -689,13 +691,13 @@ describe('real clients: botocore (AWS CLI v1, boto3)', () => {
     expect((await rejection(verifySigV4(req, lookup, new Date(signedAt + 301_000)))).code).toBe('RequestExpired');
   });
 
-  test.skipIf(!hasBotocore)('presigned URL signed as POST (no HttpMethod): valid as POST only, as on AWS', async () => {
+  botocore.test('presigned URL signed as POST (no HttpMethod): valid as POST only, as on AWS', async () => {
     const req = fromBotocore(boto.presigned_post);
     await expect(verifySigV4(req, lookup)).resolves.toMatchObject({ accessKeyId: AKID });
     expect((await rejection(verifySigV4({ ...req, method: 'GET' }, lookup))).code).toBe('SignatureDoesNotMatch');
   });
 
-  test.skipIf(!hasBotocore)('signed with the Date header (no X-Amz-Date)', async () => {
+  botocore.test('signed with the Date header (no X-Amz-Date)', async () => {
     const req = fromBotocore(boto.date_header);
     expect(req.headers['x-amz-date']).toBeUndefined();
     expect(parseAuthorization(req).signedHeaders).toEqual(['content-type', 'date', 'host']);

@@ -1,9 +1,10 @@
-// The `cumulo` command: start, env, accounts, images.
+// The `cumulo` command: start, stop, env, accounts, images.
 import { loadConfig, type Config } from '../config.js';
-import { openApp, startApp } from '../app.js';
+import { openApp, startApp, type App } from '../app.js';
 import { ADMIN_ACCOUNT_NAME } from '../services/accounts.js';
 import { imagesCommand } from './images.js';
 import { limitsCommand, limitsUsage } from './limits.js';
+import { stopCommand } from './stop.js';
 import { prepareStateFolder, usePrivateUmask } from '../state-folder.js';
 import { caFileOf } from '../host/tls/certificates.js';
 import { existsSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { existsSync } from 'node:fs';
 const usage = `usage: cumulo <command>
 
   start                     serve the API on $CUMULO_HOST:$CUMULO_PORT (default 127.0.0.1:8773)
+  stop [--timeout SECONDS]  stop the server of $CUMULO_HOME and wait until it has stopped
   env [--account NAME]      print export lines for the AWS CLI and SDKs (admin account by default)
       [--https]             with the endpoint as https:// (verified with AWS_CA_BUNDLE)
   accounts create NAME      add an account with an access key, and print its credentials
@@ -18,7 +20,7 @@ const usage = `usage: cumulo <command>
 ${limitsUsage}
   images build [NAME]       build the built-in images ahead of first use (NAME: minimal, debian or an
                             AMI name; default: both)
-  images list               the built-in images and where they are cached
+  images [list]             the built-in images: where they are cached, or how their build goes
 
 environment: CUMULO_HOME (state folder, default ~/.cumulo), CUMULO_PORT, CUMULO_HOST,
              CUMULO_AUTH=permissive (accept any access key: for local testing only), CUMULO_DRIVER,
@@ -44,7 +46,36 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'start' || cmd === 'env' || cmd === 'accounts' || cmd === 'images') prepareStateFolder(config.home);
   switch (cmd) {
     case 'start': {
-      const app = await startApp(config);
+      // The handlers come first: a signal while the host is being set up stops the server as soon
+      // as it is up, rather than killing it half-way with its host state made.
+      let app: App | undefined;
+      let stopping: string | undefined;
+      const stop = (a: App) =>
+        a.stop().then(
+          () => process.exit(0),
+          (e) => {
+            console.error(`cumulo: stopping: ${(e as Error).message}`);
+            process.exit(1);
+          },
+        );
+      const shutdown = (why: string) => {
+        // Ctrl-C reaches both npm's start script (which passes it on) and this process: once is enough.
+        if (stopping) return;
+        stopping = why;
+        console.log(`cumulo: ${why}, stopping`);
+        if (app) void stop(app);
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGHUP', () => shutdown('SIGHUP'));
+      // Started by scripts/start.mjs (`npm start`) with a channel to it: when that process is gone,
+      // however it went (SIGKILL included), the server goes too instead of serving on unowned.
+      if (process.channel) {
+        process.channel.unref();
+        process.on('disconnect', () => shutdown('npm start exited'));
+      }
+      app = await startApp(config);
+      if (stopping) return stop(app).then(() => 0);
       const info = app.driver.info();
       console.log(`cumulo: serving the EC2 API on ${app.url}  (state: ${config.home})`);
       console.log(`cumulo: and on ${app.httpsUrl}: ${app.tls.caFile ? `clients verify it with AWS_CA_BUNDLE=${app.tls.caFile}` : `certificate from CUMULO_TLS_CERT`} (names: ${app.tls.names.join(', ')})`);
@@ -54,15 +85,10 @@ async function main(argv: string[]): Promise<number> {
         console.log('cumulo: WARNING: CUMULO_AUTH=permissive — ANY access key is accepted and signatures are NOT checked. For local testing only.');
       }
       console.log(`cumulo: admin account ${app.admin.accountId}; run  eval "$(npx cumulo env)"  to point the AWS CLI here`);
-      const shutdown = async (sig: string) => {
-        console.log(`cumulo: ${sig}, stopping`);
-        await app.stop();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void shutdown('SIGINT'));
-      process.on('SIGTERM', () => void shutdown('SIGTERM'));
       return new Promise(() => {});
     }
+    case 'stop':
+      return stopCommand(config, rest);
     case 'env': {
       const i = rest.indexOf('--account');
       const name = i >= 0 ? rest[i + 1] : ADMIN_ACCOUNT_NAME;
@@ -126,6 +152,7 @@ main(process.argv.slice(2)).then(
   },
   (e) => {
     console.error(`cumulo: ${(e as Error).message}`);
-    process.exitCode = 1;
+    // A failed start has unwound what it made; nothing left may keep the process from exiting.
+    process.exit(1);
   },
 );

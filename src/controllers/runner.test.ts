@@ -103,7 +103,8 @@ describe('Runner', () => {
     expect(logs.some((l) => l.includes('flaky r-1 failed (attempt 1): host busy'))).toBe(true);
     await waitFor(async () => (await jobs()).length === 0);
     expect(times).toHaveLength(2);
-    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(450);
+    // Not before its backoff was over.
+    expect(times[1]!).toBeGreaterThanOrEqual(Date.parse(failed!.run_at));
   });
 
   it('records a failure for a job kind with no reconciler, and for a non-Error throw', async () => {
@@ -137,7 +138,7 @@ describe('Runner', () => {
     expect(Date.parse(waiting!.run_at)).toBeGreaterThan(times[0]!);
     // It runs again at retryAt, long before the next regular poll (10 s) would find it.
     await waitFor(() => times.length === 2, 3000);
-    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(290);
+    expect(times[1]!).toBeGreaterThanOrEqual(Date.parse(waiting!.run_at));
     await waitFor(async () => (await jobs()).length === 0);
   });
 
@@ -389,10 +390,9 @@ describe('Runner', () => {
     await db.insertInto('jobs').values(jobRow('now', 'r-1')).execute();
     await sleep(100);
     expect(ran).toEqual([]);
-    const woke = Date.now();
     runner.wake();
+    // Long before the next poll (a minute away) would have found it.
     await waitFor(() => ran.length === 1, 3000);
-    expect(ran[0]! - woke).toBeLessThan(2000);
     // deps.enqueue wakes the runner by itself.
     await runner.deps.enqueue('now', { resourceId: 'r-2', accountId: '000000000000', region: 'us-east-1' });
     await waitFor(() => ran.length === 2, 3000);

@@ -20,9 +20,7 @@ function processes(argv: string[]): string[] {
 describe('exec', () => {
   it('kills the command and its children at the timeout', async () => {
     const marker = String(20 + Math.floor(Math.random() * 1000) / 1000);
-    const t0 = performance.now();
     const e = await exec('sh', ['-c', `sleep ${marker} & sleep ${marker}; echo done`], { timeoutMs: 200 }).catch((x: unknown) => x);
-    expect(performance.now() - t0).toBeLessThan(5000);
     expect(e).toBeInstanceOf(CommandError);
     expect(e).toMatchObject({ timedOut: true, code: null, signal: 'SIGKILL', stdout: '' });
     expect((e as Error).message).toMatch(/failed \(timed out after 200 ms\)/);

@@ -320,9 +320,8 @@ describe('relaying (egress on, to a fake upstream on loopback)', () => {
     const dead = createSocket('udp4');
     await new Promise<void>((res) => dead.bind(0, '127.0.0.1', () => res())); // bound, never answers
     const { port: p } = await start({ vpc: VPC_A, egress: true, resolvers: [`127.0.0.1:${dead.address().port}`] });
-    const t0 = Date.now();
+    // Answered before the client gives up (3 s here; glibc's default is 5 s): how soon is bench:net's.
     expect(dnsPacket.decode((await udpAsk(p, rawQuery('small.example'), '127.0.0.1', 3000))!)).toMatchObject({ rcode: 'SERVFAIL' });
-    expect(Date.now() - t0).toBeLessThan(2000);
     dead.close();
   });
 });

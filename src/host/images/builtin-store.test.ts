@@ -5,9 +5,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { requires } from '../../../test/requires.js';
 import { BuiltinImageStore, type Recipe } from './builtin-store.js';
 
-const hasMkfs = spawnSync('sh', ['-c', 'command -v mkfs.ext4'], { stdio: 'ignore' }).status === 0;
+const needs = requires({ commands: ['mkfs.ext4'] });
 
 let dir: string;
 let builds: number;
@@ -45,7 +46,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe.runIf(hasMkfs)('BuiltinImageStore', () => {
+needs.describe('BuiltinImageStore', () => {
   it('builds once, into <cache>/<builtin>-<version>, with done written last', async () => {
     const s = store();
     const steps: string[] = [];

@@ -9,13 +9,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requires } from '../../../test/requires.js';
 import { builtinImages } from '../../services/ec2/images/builtin.js';
 import { BuiltinImageStore } from './builtin-store.js';
 import { guestAsset } from './guest.js';
 import type { ImageArtifact } from './store.js';
 import { userDataScript } from './userdata.js';
 
-const isRoot = process.getuid?.() === 0;
+const needs = requires({ root: true, commands: ['busybox', 'dropbear', 'mkfs.ext4', 'ssh-keygen', 'ssh', 'nsenter', 'unshare'] });
+const isRoot = needs.ok;
 const SHARED_CACHE = process.env.CUMULO_IMAGE_CACHE || '/var/cache/cumulo/images';
 const minimalSource = builtinImages.find((i) => i.source.builtin === 'minimal')!.source;
 const debianSource = builtinImages.find((i) => i.source.builtin === 'debian-12')!.source;
@@ -190,18 +192,14 @@ function driverFiles(sshUser: string, hostname: string, userData?: string, distr
 
 // ---------------------------------------------------------------------------------------------
 
-describe.runIf(isRoot)('the minimal image', () => {
+needs.describe('the minimal image', () => {
   let artifact: ImageArtifact;
   afterEach(stopAll);
 
   beforeAll(async () => {
-    // A fresh build (no shared cache): it must take seconds.
+    // A fresh build (no shared cache); how long it takes is bench:launch's (c).
     const store = new BuiltinImageStore({ home: join(work, 'home'), cacheDir: join(work, 'cache') });
-    const t0 = Date.now();
     artifact = await store.ensure(minimalSource);
-    const secs = (Date.now() - t0) / 1000;
-    process.stderr.write(`minimal image built in ${secs.toFixed(2)} s\n`);
-    expect(secs).toBeLessThan(30);
   });
 
   it('is a whole ext4 snapshot with busybox, dropbear, sudo, ec2-user and the init', () => {
@@ -294,14 +292,14 @@ describe.runIf(isRoot)('the minimal image', () => {
     process.kill(b.init(), 'SIGTERM');
     expect(await b.exit).toBe(0);
     const took = Date.now() - t1;
+    // Not before its grace period of 5 s (a lower bound: a slow machine cannot break it).
     expect(took).toBeGreaterThan(4_000);
-    expect(took).toBeLessThan(8_000);
     expect(b.console()).toContain('cumulo-init: killing the processes still running');
     stubborn.kill('SIGKILL');
   }, 60_000);
 });
 
-describe.runIf(isRoot)('the Debian image', () => {
+needs.describe('the Debian image', () => {
   let artifact: ImageArtifact;
   afterEach(stopAll);
 
@@ -345,12 +343,9 @@ write_files:
 runcmd:
   - cd /srv/www && nohup python3 -m http.server 80 >/var/log/web.log 2>&1 &
 `;
-    const t0 = Date.now();
     const b = boot(volume, driverFiles('admin', 'ip-172-31-0-6.ec2.internal', userData, 'debian'));
     await b.waitFor(/ssh is listening on port 22/);
-    const portOpen = Date.now() - t0;
-    process.stderr.write(`debian: first boot, ssh listening after ${portOpen} ms\n`);
-    expect(portOpen).toBeLessThan(3_000);
+    // How soon is bench:launch's (a) (port 22, Debian).
     await b.waitFor(/Cloud-init v\. .* finished at/, 20_000);
     expect(b.console()).toMatch(/ec2: 3072 SHA256:\S+ root@ip-172-31-0-6\.ec2\.internal \(RSA\)/);
     const r = ssh(b, 'admin', 'id -un; sudo -n id -u; python3 -c "print(6*7)"');
@@ -366,7 +361,7 @@ runcmd:
   }, 60_000);
 });
 
-describe.runIf(isRoot)('cleanup', () => {
+needs.describe('cleanup', () => {
   it('leaves no process, mount or loop device behind', async () => {
     await stopAll();
     const loops = spawnSync('losetup', ['-a'], { encoding: 'utf8' }).stdout;

@@ -14,4 +14,6 @@ export type Progress = (event: { step: string; done?: number; total?: number }) 
 export interface ImageStore {
   /** Build the image on first use (cached afterwards), reporting progress. Concurrent calls share one build. */
   ensure(source: ImageSource, onProgress?: Progress): Promise<ImageArtifact>;
+  /** The image if it is built already (no build); a store without it builds on first use only. */
+  find?(source: Pick<ImageSource, 'builtin' | 'version'>): ImageArtifact | undefined;
 }

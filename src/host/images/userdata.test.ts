@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasCommand, requires } from '../../../test/requires.js';
 import { commandScript, distroOf, fileContent, fileMode, sq, userDataScript, validName, type Distro } from './userdata.js';
 
-const isRoot = process.getuid?.() === 0;
-const hasBusybox = spawnSync('sh', ['-c', 'command -v busybox'], { stdio: 'ignore' }).status === 0;
+const needs = requires({ root: true, commands: ['busybox'] });
+const hasBusybox = hasCommand('busybox');
 
 // ---------------------------------------------------------------------------------------------
 // A sandbox: the script runs for real, with every path it writes under a temp folder
@@ -224,7 +225,7 @@ final_message: done
 // ---------------------------------------------------------------------------------------------
 // Run for real in a sandbox
 
-describe.runIf(isRoot && hasBusybox).each(['minimal', 'debian'] as Distro[])('userDataScript run for real (%s)', (distro) => {
+needs.describeEach(['minimal', 'debian'] as Distro[])('userDataScript run for real (%s)', (distro) => {
   it('does nothing for empty user data', () => {
     const r = run('', distro);
     expect(r.code).toBe(0);
@@ -240,7 +241,7 @@ describe.runIf(isRoot && hasBusybox).each(['minimal', 'debian'] as Distro[])('us
     expect(modeOf(r, 'var/lib/cloud/instance/scripts/part-001')).toBe('0700');
   });
 
-  it.runIf(existsSync('/usr/bin/python3'))('runs a Python script through its interpreter', () => {
+  needs.and({ other: { '/usr/bin/python3': existsSync('/usr/bin/python3') } }).test('runs a Python script through its interpreter', () => {
     const r = run('#!/usr/bin/python3\nimport os\nopen(os.environ["CUMULO_USERDATA_ROOT"] + "/py", "w").write("from python")\n', distro);
     expect(r.code).toBe(0);
     expect(r.read('py')).toBe('from python');

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { requires } from '../../../test/requires.js';
 import { DnsServer } from '../dns/server.js';
 import { fixtureMetadata } from '../imds/fixture.js';
 import { ImdsServer } from '../imds/server.js';
@@ -15,7 +16,7 @@ import { LinuxHostNetwork } from './linux.js';
 import { eniLink, instanceNetns, uplinkName, vpcNetns } from './names.js';
 import type { InterfaceSpec, SecurityGroupSpec, SubnetSpec, VpcSpec } from './vpc-spec.js';
 
-const canRun = process.getuid?.() === 0 && ['ip', 'nft', 'curl', 'busybox'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+const needs = requires({ root: true, commands: ['ip', 'nft', 'curl', 'busybox'] });
 
 // Private addresses never reach the host's routing table: any CIDR will do, the same in both VPCs.
 // Public addresses are routed on the host: a pool of this file's own.
@@ -92,7 +93,7 @@ function sh(argv: string[], timeoutMs = 8000): Promise<{ code: number; out: stri
   });
 }
 
-describe.skipIf(!canRun)('LinuxHostNetwork: the VPC data plane (root)', () => {
+needs.describe('LinuxHostNetwork: the VPC data plane (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-net-'));
   let net: LinuxHostNetwork;
   let imds: ImdsServer;

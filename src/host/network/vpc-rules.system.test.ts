@@ -7,11 +7,12 @@
 // file makes (random names) and goes with them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { requires } from '../../../test/requires.js';
 import { tableScript } from './nft.js';
 import { closedVpcTableScript, vpcTableScript, type VpcRulesOptions } from './vpc-rules.js';
 import type { InterfaceSpec, SecurityGroupSpec, SgRuleSpec, VpcSpec } from './vpc-spec.js';
 
-const canRun = process.getuid?.() === 0 && ['ip', 'nft', 'busybox', 'node'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+const needs = requires({ root: true, commands: ['ip', 'nft', 'busybox', 'node'] });
 
 const rnd = Math.random().toString(16).slice(2, 8);
 const NS = { vpc: `cu-h1test-${rnd}-v`, host: `cu-h1test-${rnd}-h`, a: `cu-h1test-${rnd}-a`, b: `cu-h1test-${rnd}-b`, c: `cu-h1test-${rnd}-c`, load: `cu-h1test-${rnd}-l` };
@@ -117,7 +118,7 @@ function vpc(over: { webExtra?: SgRuleSpec[]; c?: Partial<InterfaceSpec>; dnsSup
   };
 }
 
-describe.runIf(canRun)('the VPC rulesets, loaded for real (root)', () => {
+needs.describe('the VPC rulesets, loaded for real (root)', () => {
   const servers: ChildProcess[] = [];
   const made: string[] = [];
 

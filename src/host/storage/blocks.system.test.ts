@@ -7,12 +7,13 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { requires } from '../../../test/requires.js';
 import { BlockStore } from './blocks.js';
 import { listLoopDevicesUnder, loopDevicesLeftUnder } from './loop.js';
 import { listMountsUnder } from './mounts.js';
 import { XfsVolumeStore } from './xfs-store.js';
 
-const isRoot = process.getuid?.() === 0;
+const needs = requires({ root: true, commands: ['losetup', 'mkfs.xfs', 'mkfs.ext4'] });
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 const CHUNK = 512 * 1024;
@@ -31,7 +32,7 @@ function extentFlags(file: string): number[] {
   return [...out.matchAll(/\d+\.\.\d+\s+\d+\s+(0x[0-9a-f]+)/g)].map((m) => Number(m[1]));
 }
 
-describe.skipIf(!isRoot)('BlockStore on XFS (root)', () => {
+needs.describe('BlockStore on XFS (root)', () => {
   let home: string;
   let volumes: XfsVolumeStore;
   let east: BlockStore;

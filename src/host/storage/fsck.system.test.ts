@@ -7,12 +7,13 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requires } from '../../../test/requires.js';
 import { checkFilesystem, growFilesystem, NOBODY, runOnDevice, runSandboxed, type SandboxRun } from './fsck.js';
 import { listLoopDevicesUnder } from './loop.js';
 
-const isRoot = process.getuid?.() === 0;
+const needs = requires({ root: true, commands: ['losetup', 'mkfs.xfs', 'mkfs.ext4'] });
 
-describe.skipIf(!isRoot)('checkFilesystem (root)', () => {
+needs.describe('checkFilesystem (root)', () => {
   let dir: string;
   let server: Server;
   let port: number;
@@ -164,9 +165,7 @@ describe.skipIf(!isRoot)('checkFilesystem (root)', () => {
     const big = img('big.img');
     execFileSync('truncate', ['-s', '200G', big]);
     execFileSync('mkfs.ext4', ['-q', '-F', big]);
-    const t0 = performance.now();
     const r = await checkFilesystem(big, { timeoutMs: 150 });
-    expect(performance.now() - t0).toBeLessThan(5000);
     expect(r).toMatchObject({ ok: false, reason: 'e2fsck did not finish in 0.15 s' });
     expect(e2fscks()).toEqual([]);
     expect(await listLoopDevicesUnder(dir)).toEqual([]);
@@ -238,9 +237,7 @@ describe.skipIf(!isRoot)('checkFilesystem (root)', () => {
     it('keeps only the head of what it prints, and kills what outlives the timeout, children included', async () => {
       const r = await sh('yes xxxxxxxxx | head -c 1000000', { maxOutputBytes: 1000 });
       expect(r.stdout).toMatch(/^(x{9}\n){100}\n\[… 999000 more bytes not kept\]\n$/);
-      const t0 = performance.now();
       const slow = await sh('sleep 30 & sleep 30; echo done', { timeoutMs: 300 });
-      expect(performance.now() - t0).toBeLessThan(5000);
       expect(slow).toMatchObject({ timedOut: true, code: null, signal: 'SIGKILL' });
       expect(slow.stdout).not.toContain('done');
       const sleepers = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => {

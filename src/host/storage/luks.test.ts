@@ -1,21 +1,13 @@
 // Encrypted volumes' images and their plaintext exports (luks.ts). The root part runs real
 // qemu-img and qemu-storage-daemon processes in a temporary folder.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requires } from '../../../test/requires.js';
 import { createLuks, growLuks, isLuks, luksSize, LuksExports, passphraseOf } from './luks.js';
 
-const isRoot = process.getuid?.() === 0;
-const hasQemu = (() => {
-  try {
-    execFileSync('qemu-storage-daemon', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const needs = requires({ root: true, commands: ['qemu-storage-daemon', 'qemu-img', 'losetup'] });
 
 describe('encrypted volume images', () => {
   let dir: string;
@@ -53,7 +45,7 @@ describe('encrypted volume images', () => {
   });
 });
 
-describe.skipIf(!isRoot || !hasQemu)('plaintext exports (root, qemu-storage-daemon)', () => {
+needs.describe('plaintext exports (root, qemu-storage-daemon)', () => {
   let dir: string;
   let exports: LuksExports;
   const key = Buffer.alloc(32, 3);

@@ -4,18 +4,19 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requires } from '../../../test/requires.js';
 import { listLoopDevicesUnder, loopDevicesLeftUnder, loopsOf } from './loop.js';
 import { listMountsUnder, readMounts } from './mounts.js';
 import { UntrustedFilesystemError } from './fsck.js';
 import { XfsVolumeStore } from './xfs-store.js';
 
-const isRoot = process.getuid?.() === 0;
+const needs = requires({ root: true, commands: ['losetup', 'mkfs.xfs', 'mkfs.ext4'] });
 const GiB = 1024 ** 3;
 // A loop device detached while another mount namespace holds a copy of its mount (made at that
 // moment by a concurrent process, e.g. another test's container) is freed when that copy goes.
 const released = { timeout: 10_000, interval: 50 };
 
-describe.skipIf(!isRoot)('XfsVolumeStore (root)', () => {
+needs.describe('XfsVolumeStore (root)', () => {
   let home: string;
   let store: XfsVolumeStore;
   let snapshot: string;
@@ -265,7 +266,7 @@ describe.skipIf(!isRoot)('XfsVolumeStore (root)', () => {
   });
 });
 
-describe.skipIf(!isRoot)('XfsVolumeStore after a SIGKILL of the server (root)', () => {
+needs.describe('XfsVolumeStore after a SIGKILL of the server (root)', () => {
   let home: string;
 
   beforeAll(() => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { requires } from '../../../../test/requires.js';
 import type { ImageStore } from '../../images/store.js';
 import { LinuxHostNetwork } from '../../network/linux.js';
 import { InstanceStoreDisks } from '../../storage/instance-store.js';
@@ -17,10 +18,7 @@ import { RuncDriver } from './driver.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const guest = join(here, '..', '..', 'images', 'guest');
-const canRun =
-  process.getuid?.() === 0 &&
-  ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs', 'busybox'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0) &&
-  existsSync(join(guest, 'init.sh'));
+const needs = requires({ root: true, commands: ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs', 'busybox'] });
 
 /** busybox, the guest init and its shutdown commands: enough to boot, reboot and power off. */
 function tinyImage(dir: string): string {
@@ -40,7 +38,7 @@ function tinyImage(dir: string): string {
   return image;
 }
 
-describe.skipIf(!canRun)('RuncDriver (root)', () => {
+needs.describe('RuncDriver (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-runc-'));
   let snapshot = '';
   let volumes: XfsVolumeStore;
@@ -216,9 +214,7 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
   });
 
   test('stop from the host is graceful; a guest that ignores it is killed after the timeout', async () => {
-    let t = performance.now();
     await driver.stop(A.instanceId);
-    expect(performance.now() - t).toBeLessThan(4_000);
     expect((await driver.inspect(A.instanceId)).state).toBe('stopped');
     // The guest init said goodbye: it was asked, not killed.
     expect((await driver.consoleOutput(A.instanceId)).toString().split('cumulo-init: booting').pop()).toMatch(/cumulo-init: .*(stop|power)/);
@@ -226,7 +222,8 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
     await until('the init', () => inGuest(A, '[ -e /run/cumulo/init ] && echo ok; true').includes('ok'));
     // A guest that does not shut down: its init frozen from the host (inside, PID 1 cannot be stopped).
     execFileSync('kill', ['-STOP', readFileSync(join(home, 'instances', A.instanceId, 'init.pid'), 'utf8').trim()]);
-    t = performance.now();
+    // Not killed before its timeout was over (a lower bound: a slow machine cannot break it).
+    const t = performance.now();
     await driver.stop(A.instanceId, { timeoutMs: 1_000 });
     expect(performance.now() - t).toBeGreaterThanOrEqual(1_000);
     expect((await driver.inspect(A.instanceId)).state).toBe('stopped');
@@ -261,16 +258,14 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
     const vfile = (v: string) => join(home, 'volumes', `${v}.raw`);
     let written = '';
 
-    test('an empty volume, attached live: usable inside within a second; detached; attached to another, same bytes', async () => {
+    test('an empty volume, attached live: usable inside at once; detached; attached to another, same bytes', async () => {
       await driver.start(A.instanceId);
       await until('the init', () => inGuest(A, '[ -e /run/cumulo/init ] && echo ok; true').includes('ok'));
       await driver.createVolume({ volumeId: V1, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: false });
       await driver.createVolume({ volumeId: V1, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: false }); // idempotent
       expect(statSync(vfile(V1)).size).toBe(2 ** 30);
       expect(statSync(vfile(V1)).blocks).toBe(0); // sparse: no filesystem, the user formats it
-      const t0 = performance.now();
       await driver.attachVolume(A.instanceId, { volumeId: V1, device: '/dev/sdf', limits: { iops: 3000, throughputMiBps: 125 } });
-      expect(performance.now() - t0).toBeLessThan(1_000);
       expect(inGuest(A, 'blockdev --getsize64 /dev/sdf').trim()).toBe(String(2 ** 30));
       written = inGuest(A, 'dd if=/dev/urandom of=/dev/sdf bs=1M count=8 conv=fsync 2>/dev/null; head -c 8388608 /dev/sdf | sha256sum').split(' ')[0]!;
       expect(written).toMatch(/^[0-9a-f]{64}$/);
@@ -314,7 +309,7 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
       expect(inGuest(B, 'head -c 8388608 /dev/xvdg | sha256sum').split(' ')[0]).toBe(written);
     });
 
-    test('snapshot → volume from it: the same bytes, restored in well under a second; encrypted too', async () => {
+    test('snapshot → volume from it: the same bytes, its extents shared with the snapshot (no copy); encrypted too', async () => {
       const pct: number[] = [];
       // Nothing captured at the request: the snapshot fails rather than copying the volume as it is now.
       await expect(driver.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).rejects.toThrow(/No copy of vol-0e00000000000000e from the moment of the request/);
@@ -330,14 +325,12 @@ describe.skipIf(!canRun)('RuncDriver (root)', () => {
       expect(r.addedBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
       expect(pct.at(-1)).toBe(100);
       expect(await driver.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).toEqual({ dataBytes: r.dataBytes, addedBytes: 0 });
-      const t0 = performance.now();
+      // How long this takes is bench:ebs's (a).
       await driver.createVolume({ volumeId: V2, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 2, snapshotId: S1, encrypted: false });
-      const ms = performance.now() - t0;
-      process.stderr.write(`volume of 2 GiB from a snapshot: ${ms.toFixed(0)} ms\n`);
-      expect(ms).toBeLessThan(1_000);
       expect(sha(vfile(V2), 8)).toBe(written);
       expect(at(vfile(V2))).toBe(captured);
       expect(await driver.captures()).toEqual([]); // dropped once stored
+      expect(execFileSync('filefrag', ['-v', vfile(V2)], { encoding: 'utf8' })).toMatch(/\bshared\b/);
       // Encrypted: sealed with the account's key, restored with it.
       await driver.captureVolume({ volumeId: V1, snapshotId: S2 });
       await driver.snapshotVolume({ volumeId: V1, snapshotId: S2, region: 'us-east-1', accountId: ACCOUNT, encrypted: true, parentSnapshotId: S1 });

@@ -150,7 +150,9 @@ export async function seedBuiltinImages(db: Db, config: Config, now = new Date()
       for (const img of builtinImages) {
         const row = builtinImageRow(region, img);
         current.add(row.id);
-        const { id: _id, ...update } = row;
+        // The state is the server's to say (src/controllers/builtin-images.ts: pending until the
+        // host has built it): another command opening the store must not call it available.
+        const { id: _id, state: _state, ...update } = row;
         await trx
           .insertInto('images')
           .values(row)
@@ -168,4 +170,14 @@ export async function seedBuiltinImages(db: Db, config: Config, now = new Date()
       await trx.updateTable('images').set({ deprecation_time: now.toISOString() }).where('id', 'in', stale).execute();
     }
   });
+}
+
+/** Set the state of a built-in image in every region (pending while the host builds it). */
+export async function setBuiltinImageState(db: Db, name: string, state: 'pending' | 'available' | 'failed', reason?: { Code: string; Message: string }): Promise<void> {
+  await db
+    .updateTable('images')
+    .set({ state, state_reason: reason ? JSON.stringify(reason) : null })
+    .where('name', '=', name)
+    .where('owner_id', 'in', [CUMULO_OWNER_ID, DEBIAN_OWNER_ID])
+    .execute();
 }

@@ -135,6 +135,7 @@ export async function getLaunchableImage(ctx: Ctx, imageId: string): Promise<Row
   if (!isImageId(imageId)) throw malformedImageId(imageId);
   const [row] = await visibleImages(ctx.db, ctx.accountId, ctx.region, [imageId]);
   if (!row || row.state === 'disabled') throw imageNotFound([imageId]);
+  if (row.state === 'pending') throw new ApiError('InvalidAMIID.Unavailable', `AMI '${imageId}' is pending, and cannot be run`);
   if (row.state !== 'available') {
     throw new ApiError('InvalidAMIID.Unavailable', `The image id '[${imageId}]' is not available`);
   }

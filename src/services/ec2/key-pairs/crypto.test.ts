@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, test } from 'vitest';
+import { requires } from '../../../../test/requires.js';
 import { ApiError } from '../../../api/errors.js';
 import {
   ed25519PrivateKeyFromSeed,
@@ -24,9 +25,8 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Test helpers
 
-const hasTool = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-const HAS_SSH_KEYGEN = hasTool('ssh-keygen');
-const HAS_OPENSSL = hasTool('openssl');
+const sshKeygen = requires({ commands: ['ssh-keygen'] });
+const openssl = requires({ commands: ['openssl'] });
 
 const tmp = mkdtempSync(join(tmpdir(), 'cumulo-keypairs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -241,13 +241,13 @@ describe('generateKeyPair rsa pem', () => {
     expect(key.fingerprint).toBe(colonHex(createHash('sha1').update(der).digest()));
   });
 
-  test.skipIf(!HAS_OPENSSL)('matches the User Guide openssl recipe (pkcs8 -topk8 | sha1 -c)', () => {
+  openssl.test('matches the User Guide openssl recipe (pkcs8 -topk8 | sha1 -c)', () => {
     const f = tmpFile(key.keyMaterial);
     const out = sh(`openssl pkcs8 -in '${f}' -inform PEM -outform DER -topk8 -nocrypt | openssl sha1 -c`);
     expect(opensslDigest(out)).toBe(key.fingerprint);
   });
 
-  test.skipIf(!HAS_SSH_KEYGEN)('is loadable by ssh-keygen, which derives the same public key', () => {
+  sshKeygen.test('is loadable by ssh-keygen, which derives the same public key', () => {
     const f = tmpFile(key.keyMaterial);
     const out = sh(`ssh-keygen -y -f '${f}'`).trim().split(' ');
     expect(`${out[0]} ${out[1]}`).toBe(key.publicKeyOpenSsh.split(' ').slice(0, 2).join(' '));
@@ -306,19 +306,19 @@ describe('generateKeyPair ed25519 pem (openssh-key-v1)', () => {
     expect(key.publicKeyOpenSsh).toMatch(/^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43} my-ed-key$/);
   });
 
-  test.skipIf(!HAS_SSH_KEYGEN)('ssh-keygen -y reads it back to the same public key', () => {
+  sshKeygen.test('ssh-keygen -y reads it back to the same public key', () => {
     const f = tmpFile(key.keyMaterial);
     const out = sh(`ssh-keygen -y -f '${f}'`).trim();
     expect(out.split(' ').slice(0, 2).join(' ')).toBe(key.publicKeyOpenSsh.split(' ').slice(0, 2).join(' '));
   });
 
-  test.skipIf(!HAS_SSH_KEYGEN)('ssh-keygen -l shows the same SHA256 fingerprint (less the padding)', () => {
+  sshKeygen.test('ssh-keygen -l shows the same SHA256 fingerprint (less the padding)', () => {
     const f = tmpFile(`${key.publicKeyOpenSsh}\n`);
     const out = sh(`ssh-keygen -l -E sha256 -f '${f}'`);
     expect(`${out.split(' ')[1]}=`).toBe(`SHA256:${key.fingerprint}`);
   });
 
-  test.skipIf(!HAS_SSH_KEYGEN)('round-trips with and without a comment, many times (padding lengths vary)', () => {
+  sshKeygen.test('round-trips with and without a comment, many times (padding lengths vary)', () => {
     for (const comment of ['', 'a', 'ab', 'abc', 'abcd', 'abcdefg', 'user@host.example']) {
       const k = generateKeyPair('ed25519', 'pem', comment);
       const out = sh(`ssh-keygen -y -f '${tmpFile(k.keyMaterial)}'`).trim();
@@ -528,7 +528,7 @@ describe('importPublicKey: RSA', () => {
     }
   });
 
-  test.skipIf(!HAS_SSH_KEYGEN || !HAS_OPENSSL)(
+  sshKeygen.and({ commands: ['openssl'] }).test(
     'agrees with the User Guide recipe (SPKI DER | md5 -c), not with ssh-keygen -E md5 (SSH blob)',
     () => {
       const base = join(tmp, `rsa${fileNo++}`);
@@ -585,7 +585,7 @@ describe('importPublicKey: Ed25519', () => {
     expectInvalidKey(['---- BEGIN SSH2 PUBLIC KEY ----', line.split(' ')[1], '---- END SSH2 PUBLIC KEY ----'].join('\n'));
   });
 
-  test.skipIf(!HAS_SSH_KEYGEN)('agrees with ssh-keygen -l -E sha256 plus the padding', () => {
+  sshKeygen.test('agrees with ssh-keygen -l -E sha256 plus the padding', () => {
     const base = join(tmp, `ed${fileNo++}`);
     sh(`ssh-keygen -q -t ed25519 -N '' -C 'ci@cumulo' -f '${base}'`);
     const got = importPublicKey(sh(`cat '${base}.pub'`));
@@ -649,7 +649,7 @@ describe('importPublicKey: rejects', () => {
     expectInvalidKey(material);
   });
 
-  test.skipIf(!HAS_SSH_KEYGEN)('a DSA key made by ssh-keygen', () => {
+  sshKeygen.test('a DSA key made by ssh-keygen', () => {
     const base = join(tmp, `dsa${fileNo++}`);
     const made = spawnSync('ssh-keygen', ['-q', '-t', 'dsa', '-N', '', '-f', base]);
     if (made.status !== 0) return; // this OpenSSH was built without DSA
