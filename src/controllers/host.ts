@@ -29,7 +29,10 @@ export const samplerId = () => `metrics:${hostname()}`;
 
 export function registerHostControllers(runner: Runner): void {
   runner.register('instance.metadata', updateMetadata);
-  runner.register('metrics.sample', sample);
+  // The sampler is periodic: a sample that kept failing is skipped (logged), the next one is due as usual.
+  runner.register('metrics.sample', sample, {
+    giveUp: async (job, deps) => insertJob(deps.db, { kind: job.kind, resourceId: job.resource_id, accountId: '', region: '', runAt: new Date(Date.now() + metricsInterval()) }),
+  });
 }
 
 /** A job queued by an older server: the hop limit is part of the VPC's data plane now. */

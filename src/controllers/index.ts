@@ -6,6 +6,7 @@ import { registerNetworkControllers } from './network.js';
 import { registerVolumeControllers } from './volumes.js';
 import { registerSnapshotControllers } from './snapshots.js';
 import { registerImageControllers } from './images.js';
+import { registerCleanupControllers } from './cleanup.js';
 
 export function registerControllers(runner: Runner): void {
   registerInstanceControllers(runner);
@@ -14,4 +15,5 @@ export function registerControllers(runner: Runner): void {
   registerVolumeControllers(runner);
   registerSnapshotControllers(runner);
   registerImageControllers(runner);
+  registerCleanupControllers(runner);
 }

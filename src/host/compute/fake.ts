@@ -65,7 +65,12 @@ export class FakeDriver implements InstanceDriver {
 
   async inspect(id: string): Promise<Observed> {
     const i = this.instances.get(id);
-    return { state: i ? i.state : 'missing' };
+    return i ? { state: i.state, bootId: String(i.boots) } : { state: 'missing' };
+  }
+
+  /** Test hook: how many times the instance's init was started (boots and reboots). */
+  bootsOf(id: string): number {
+    return this.instances.get(id)?.boots ?? 0;
   }
 
   async consoleOutput(id: string): Promise<Buffer> {

@@ -12,6 +12,7 @@ import * as m0009 from './0009_public_ip_cursor.js';
 import * as m0010 from './0010_account_quotas.js';
 import * as m0011 from './0011_wrapped_secrets.js';
 import * as m0012 from './0012_uid_ranges.js';
+import * as m0013 from './0013_job_failures.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010_account_quotas': m0010,
   '0011_wrapped_secrets': m0011,
   '0012_uid_ranges': m0012,
+  '0013_job_failures': m0013,
 };
