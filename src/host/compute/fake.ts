@@ -60,6 +60,7 @@ export class FakeDriver implements InstanceDriver {
   }
 
   async delete(id: string): Promise<void> {
+    this.check(id, 'delete');
     this.instances.delete(id);
   }
 
