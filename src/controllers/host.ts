@@ -90,6 +90,15 @@ export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'driver' | 'lo
   const live = new Map(rows.map((r) => [r.id, r.state]));
   for (const id of ids) {
     const state = live.get(id);
+    if (state === 'stopped') {
+      // The store says stopped: nothing of it may run (a stop whose host part was left to a cleanup).
+      const seen = await deps.driver.inspect(id).catch(() => undefined);
+      if (seen?.state === 'running' || seen?.state === 'created') {
+        deps.log(`instances: stopping ${id} on the host (stopped in the store)`);
+        await deps.driver.stop(id, { force: true }).catch((e) => deps.log(`instances: stopping ${id} failed: ${(e as Error).message}`));
+      }
+      continue;
+    }
     if (state !== undefined && state !== 'terminated') continue;
     deps.log(`instances: removing ${id} from the host (${state ?? 'unknown to the store'})`);
     await deps.driver.delete(id).catch((e) => deps.log(`instances: removing ${id} failed: ${(e as Error).message}`));
