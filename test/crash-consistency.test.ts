@@ -8,10 +8,11 @@
 //
 // The kill aims at the window the issue found: the server is SIGKILLed the moment runc shows a
 // container made but not started ('created'), i.e. between `runc create` and `runc start`.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeInstancesCommand, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, RebootInstancesCommand, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
 import { hostTag } from '../src/host/tag.js';
@@ -60,6 +61,16 @@ describe.skipIf(!canRunInstances)('a SIGKILLed server leaves no half-made instan
     }
     await server!.exited;
     server = undefined;
+  }
+
+  /** Jobs of a kind still in the server's store (read beside the running server: SQLite allows it). */
+  function pendingJobs(kind: string): number {
+    const db = new Database(join(home, 'cumulo.db'), { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM jobs WHERE kind = ?').get(kind) as { n: number }).n;
+    } finally {
+      db.close();
+    }
   }
 
   async function states(): Promise<Map<string, string>> {
@@ -145,6 +156,21 @@ describe.skipIf(!canRunInstances)('a SIGKILLed server leaves no half-made instan
       await settledAndTrue(() => 'running');
     }
   }, 600_000);
+
+  test('reboots, SIGKILLed mid-reboot: after a restart each instance rebooted exactly once', async () => {
+    const some = ids.slice(10, 20);
+    const boots = (id: string) => readFileSync(join(home, 'instances', id, 'console.log'), 'utf8').split(`cumulo: booting ${id}`).length - 1;
+    const before = new Map(some.map((id) => [id, boots(id)]));
+    await ec2.send(new RebootInstancesCommand({ InstanceIds: some }));
+    // Mid-way: an instance halted and not booted again yet, or booting.
+    await killWhen('mid-reboot', (cs) => cs.length < COUNT || cs.some((c) => c.status !== 'running'), 60_000);
+    await start();
+    await until('every reboot done', async () => some.every((id) => boots(id) >= before.get(id)! + 1), 60_000, 250);
+    await settledAndTrue(() => 'running');
+    // Not twice: the jobs that ran again after the restart saw their reboot had happened.
+    await until('no reboot job left', async () => pendingJobs('instance.reboot') === 0, 30_000, 250);
+    expect(some.map((id) => boots(id) - before.get(id)!)).toEqual(some.map(() => 1));
+  }, 300_000);
 
   test('everything terminated and the server stopped: nothing of this state folder is left on the host', async () => {
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));

@@ -47,6 +47,8 @@ export class FakeDriver implements InstanceDriver {
 
   async stop(id: string): Promise<void> {
     this.check(id, 'stop');
+    // As every driver: stopping an instance the host does not have is done already.
+    if (!this.instances.has(id)) return;
     const i = this.get(id);
     i.state = 'stopped';
     i.console.push(`[fake] ${id} stopped`);
