@@ -373,7 +373,12 @@ async function reboot(job: Job, deps: ControllerDeps): Promise<JobResult> {
   const seen = await deps.driver.inspect(row.id);
   const before = typeof job.data?.rebooting === 'string' ? (job.data.rebooting as string) : undefined;
   if (before !== undefined && seen.bootId !== before) {
-    deps.log(`instances: ${row.id} rebooted already (before a restart); not again`);
+    // Its new boot began before a restart. Cut short before the guest's init ran (made, never
+    // started; or gone): finish that boot, which is no second reboot. Otherwise: not again.
+    if (seen.state === 'created' || seen.state === 'missing') {
+      deps.log(`instances: ${row.id}: finishing a reboot a restart cut short`);
+      await deps.driver.start(row.id);
+    } else deps.log(`instances: ${row.id} rebooted already (before a restart); not again`);
   } else {
     if (before === undefined && seen.bootId !== undefined) {
       await deps.db.updateTable('jobs').set({ payload: JSON.stringify({ ...job.data, rebooting: seen.bootId }) }).where('id', '=', job.id).execute();
