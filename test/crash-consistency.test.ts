@@ -73,6 +73,15 @@ describe.skipIf(!canRunInstances)('a SIGKILLed server leaves no half-made instan
     }
   }
 
+  function jobRows(): unknown[] {
+    const db = new Database(join(home, 'cumulo.db'), { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare("SELECT kind, resource_id, attempts, last_error, run_at, locked_by FROM jobs WHERE kind NOT IN ('instance.watch', 'instance.purge', 'metrics.sample')").all();
+    } finally {
+      db.close();
+    }
+  }
+
   async function states(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     let token: string | undefined;
@@ -92,7 +101,13 @@ describe.skipIf(!canRunInstances)('a SIGKILLed server leaves no half-made instan
     const seen = await until('no instance in a transitional state', async () => {
       const s = await states();
       return [...s.values()].some((v) => TRANSITIONAL.has(v)) ? undefined : s;
-    }, 60_000, 250);
+    }, 60_000, 250).catch(async (e: unknown) => {
+      // What is stuck, and why: the jobs in the store and the end of the server's log.
+      const s = await states().catch(() => new Map<string, string>());
+      process.stderr.write(`[crash] still transitional: ${JSON.stringify([...s].filter(([, v]) => TRANSITIONAL.has(v)))}\n[crash] jobs: ${JSON.stringify(jobRows())}\n`);
+      process.stderr.write(`[crash] server log:\n${readFileSync(join(home, `server-${serverNo}.log`), 'utf8').split('\n').slice(-80).join('\n')}\n`);
+      throw e;
+    });
     expect([...seen.entries()].filter(([id, v]) => v !== expected(id))).toEqual([]);
     const containers = await runcContainers(home);
     // No container but those of running instances, and each of those running its guest.
