@@ -82,12 +82,21 @@ describe.skipIf(!canRunInstances)('a SIGKILLed server leaves no half-made instan
     }
   }
 
+  /** Each instance's root volume (as the instances' block device mappings name them). */
+  const rootVolumes = new Map<string, string>();
+
   async function states(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     let token: string | undefined;
     do {
       const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids, NextToken: token }));
-      for (const res of r.Reservations ?? []) for (const i of res.Instances ?? []) out.set(i.InstanceId!, i.State!.Name!);
+      for (const res of r.Reservations ?? []) {
+        for (const i of res.Instances ?? []) {
+          out.set(i.InstanceId!, i.State!.Name!);
+          const root = i.BlockDeviceMappings?.[0]?.Ebs?.VolumeId;
+          if (root) rootVolumes.set(i.InstanceId!, root);
+        }
+      }
       token = r.NextToken;
     } while (token);
     return out;
@@ -115,9 +124,13 @@ describe.skipIf(!canRunInstances)('a SIGKILLed server leaves no half-made instan
     for (const [id, state] of seen) {
       if (state === 'running') expect({ id, guest: await guestRuns(home, id) }).toEqual({ id, guest: true });
       else {
-        // Nothing of a stopped instance stays mounted or plugged.
+        // Nothing of a stopped instance stays mounted, plugged or attached (its root volume's loop device).
         expect(existsSync(`/run/netns/cu-${tag}-${id.slice(-8)}`)).toBe(false);
-        expect(hostObjects().mounts.filter((m) => m.includes(`/run/cumulo/${tag}/${id}`))).toEqual([]);
+        const host = hostObjects();
+        expect(host.mounts.filter((m) => m.includes(`/run/cumulo/${tag}/${id}`))).toEqual([]);
+        const vol = rootVolumes.get(id);
+        expect(vol).toBeDefined();
+        expect(host.loopDevices.filter((l) => l.includes(home) && l.includes(vol!))).toEqual([]);
       }
     }
   }
