@@ -40,6 +40,12 @@ export interface Config {
   egress: boolean;
   /** What RunInstances and StartInstances may place on this host (host admission). */
   hostCapacity: HostCapacity;
+  /**
+   * How many times a failing job runs before it gives up (CUMULO_JOB_MAX_ATTEMPTS, 8 by default:
+   * about two minutes of backoff): its resource then goes to EC2's failure state, or, for host
+   * cleanup, the job is parked until the next server start.
+   */
+  jobMaxAttempts: number;
 }
 
 /**
@@ -108,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cpuOvercommit: positiveNumber(env, 'CUMULO_CPU_OVERCOMMIT', () => 8),
       memoryOvercommit: positiveNumber(env, 'CUMULO_MEMORY_OVERCOMMIT', () => 1),
     },
+    jobMaxAttempts: integer(env, 'CUMULO_JOB_MAX_ATTEMPTS', 8, { min: 1, max: 1000 }),
   };
 }
 

@@ -203,7 +203,7 @@ describe('the lifecycle', () => {
     expect(i.BlockDeviceMappings).toHaveLength(1); // EBS stays attached across a stop
     const again = await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
     expect(again.StoppingInstances![0]).toMatchObject({ PreviousState: { Name: 'stopped' }, CurrentState: { Name: 'stopped' } });
-    expect(await s.app.driver.inspect(id)).toEqual({ state: 'stopped' });
+    expect(await s.app.driver.inspect(id)).toMatchObject({ state: 'stopped' });
   });
 
   test('a stopped instance is not rebooted, and shows no status unless asked', async () => {

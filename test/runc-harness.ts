@@ -4,7 +4,10 @@
 //
 // The host reaches an instance only through its public IP (private addresses are never routed on
 // the host), and only when the instance's security groups allow it.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import ssh2 from 'ssh2';
@@ -12,7 +15,7 @@ import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, type Instan
 import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { hostTag } from '../src/host/tag.js';
-import { raiseQuotas } from './harness.js';
+import { freePort, raiseQuotas } from './harness.js';
 import { requires } from './requires.js';
 
 const { Client } = ssh2;
@@ -229,4 +232,67 @@ export function routedToUplink(home: string, ip: string): boolean {
   } catch {
     return false; // unreachable, blackhole, prohibit: no route
   }
+}
+
+export interface ServerProcess {
+  proc: ChildProcess;
+  url: string;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<number | string | null>;
+}
+
+/**
+ * `cumulo start` in a process of its own on `home` (so that a test can SIGKILL it mid-work and
+ * start another on the same state folder), with the runc driver and the suites' overcommit. Its
+ * output is appended to `logFile` when given.
+ */
+export async function spawnServer(home: string, opts: { env?: Record<string, string>; logFile?: string } = {}): Promise<ServerProcess> {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const port = await freePort();
+  // One process, not the tsx wrapper: the wrapper runs the server as its child, which a SIGKILL of
+  // the wrapper would leave running (still writing to the store).
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'start'], {
+    env: { ...process.env, CUMULO_CPU_OVERCOMMIT: '64', ...opts.env, CUMULO_HOME: home, CUMULO_PORT: String(port), CUMULO_DRIVER: 'runc' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | string | null>((r) => proc.once('exit', (code, signal) => r(code ?? signal)));
+  const file = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
+  let log = '';
+  const take = (d: Buffer) => {
+    log += d.toString();
+    file?.write(d);
+  };
+  proc.stdout!.on('data', take);
+  proc.stderr!.on('data', take);
+  void exited.then(() => file?.end());
+  await until('the server to serve', async () => {
+    if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${log}`);
+    return log.includes('serving the EC2 API on');
+  }, 120_000);
+  return { proc, url: `http://127.0.0.1:${port}`, exited };
+}
+
+/** The containers runc has for the server of `home`, with their status. */
+export async function runcContainers(home: string): Promise<{ id: string; status: string; pid: number }[]> {
+  const r = await hostRun(['runc', '--root', join(home, 'runc'), 'list', '--format', 'json']);
+  if (r.code !== 0) throw new Error(`runc list: ${r.stderr}`);
+  return ((JSON.parse(r.stdout || 'null') as { id: string; status: string; pid: number }[] | null) ?? []).map((c) => ({ id: c.id, status: c.status, pid: c.pid }));
+}
+
+/**
+ * Does the guest of this instance really run: runc says its container is running, and its PID 1 is
+ * the guest's init (a container made but never started has runc's own init there, waiting).
+ */
+export async function guestRuns(home: string, instanceId: string): Promise<boolean> {
+  const r = await hostRun(['runc', '--root', join(home, 'runc'), 'state', instanceId]);
+  if (r.code !== 0) return false;
+  const st = JSON.parse(r.stdout) as { status: string; pid: number };
+  if (st.status !== 'running' || !(st.pid > 0)) return false;
+  let comm = '';
+  try {
+    comm = readFileSync(`/proc/${st.pid}/comm`, 'utf8').trim();
+  } catch {
+    return false; // gone
+  }
+  return comm !== '' && !comm.startsWith('runc');
 }

@@ -31,7 +31,10 @@ export const samplerId = () => `metrics:${hostname()}`;
 
 export function registerHostControllers(runner: Runner): void {
   runner.register('instance.metadata', updateMetadata);
-  runner.register('metrics.sample', sample);
+  // The sampler is periodic: a sample that kept failing is skipped (logged), the next one is due as usual.
+  runner.register('metrics.sample', sample, {
+    giveUp: async (job, deps) => insertJob(deps.db, { kind: job.kind, resourceId: job.resource_id, accountId: '', region: '', runAt: new Date(Date.now() + metricsInterval()) }),
+  });
 }
 
 /** A job queued by an older server: the hop limit is part of the VPC's data plane now. */
@@ -92,6 +95,15 @@ export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'driver' | 'lo
   const live = new Map(rows.map((r) => [r.id, r.state]));
   for (const id of ids) {
     const state = live.get(id);
+    if (state === 'stopped') {
+      // The store says stopped: nothing of it may run (a stop whose host part was left to a cleanup).
+      const seen = await deps.driver.inspect(id).catch(() => undefined);
+      if (seen?.state === 'running' || seen?.state === 'created') {
+        deps.log(`instances: stopping ${id} on the host (stopped in the store)`);
+        await deps.driver.stop(id, { force: true }).catch((e) => deps.log(`instances: stopping ${id} failed: ${(e as Error).message}`));
+      }
+      continue;
+    }
     if (state !== undefined && state !== 'terminated') continue;
     deps.log(`instances: removing ${id} from the host (${state ?? 'unknown to the store'})`);
     await deps.driver.delete(id).catch((e) => deps.log(`instances: removing ${id} failed: ${(e as Error).message}`));

@@ -3,7 +3,7 @@
 // image.create / image.copy wait for them: all completed → 'available', one failed or gone →
 // 'failed' with a state reason. The host work is the snapshot controllers'; this one only looks.
 import type { BlockDeviceMapping } from '@aws-sdk/client-ec2';
-import type { Reconciler, Runner } from './runner.js';
+import type { GiveUp, Reconciler, Runner } from './runner.js';
 
 /** How often a pending image looks at its snapshots again. */
 const POLL_MS = 250;
@@ -37,7 +37,13 @@ export const reconcileImage: Reconciler = async (job, deps) => {
   return { retryAt: new Date(Date.now() + POLL_MS) };
 };
 
+/** Waiting on its snapshots kept failing: `failed`, with a state reason. */
+const giveUp: GiveUp = async (job, deps) => {
+  const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error' };
+  await deps.db.updateTable('images').set({ state: 'failed', state_reason: JSON.stringify(reason) }).where('id', '=', job.resource_id).where('state', '=', 'pending').execute();
+};
+
 export function registerImageControllers(runner: Runner): void {
-  runner.register('image.create', reconcileImage);
-  runner.register('image.copy', reconcileImage);
+  runner.register('image.create', reconcileImage, { giveUp });
+  runner.register('image.copy', reconcileImage, { giveUp });
 }

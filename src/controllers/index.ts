@@ -7,6 +7,7 @@ import { registerVolumeControllers } from './volumes.js';
 import { registerSnapshotControllers } from './snapshots.js';
 import { registerImageControllers } from './images.js';
 import { registerStatusCheckControllers } from './status-checks.js';
+import { registerCleanupControllers } from './cleanup.js';
 
 export function registerControllers(runner: Runner): void {
   registerInstanceControllers(runner);
@@ -16,4 +17,5 @@ export function registerControllers(runner: Runner): void {
   registerSnapshotControllers(runner);
   registerImageControllers(runner);
   registerStatusCheckControllers(runner);
+  registerCleanupControllers(runner);
 }

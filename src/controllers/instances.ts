@@ -13,6 +13,12 @@
 //                       InstanceInitiatedShutdownBehavior, a vanished instance is booted again;
 //                       status checks are recorded (status-checks.ts)
 //   instance.purge      terminated for terminatedRetentionMs → the row and its leftovers are deleted
+//
+// Crash consistency: an instance is `running` only once its init runs (driver.inspect tells a
+// container made but never started, 'created', from a running one); a half-made one is removed
+// and booted again by the job that made it, or by its watcher after a restart. A job that keeps
+// failing gives up (runner.ts) through the hooks below: a launch ends terminated, a start stopped,
+// a stop stopped, all with a state reason; host cleanup that fails is queued (cleanup.ts).
 import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/compute/driver.js';
 import { isUntrustedFilesystemError } from '../host/storage/fsck.js';
 import type { Tx } from '../store/db.js';
@@ -27,6 +33,8 @@ import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js'
 import { insertJob } from '../store/jobs.js';
 import { syncVpcNow } from './network.js';
 import { forgetStatusChecks, recordStatusChecks } from './status-checks.js';
+import { queueCleanup } from './cleanup.js';
+import { watchNow } from './host.js';
 
 type InstanceRow = Row<'instances'>;
 type Job = Parameters<Reconciler>[0];
@@ -53,12 +61,13 @@ function nextWatch(bootedAt: number, now: number): Date {
 }
 
 export function registerInstanceControllers(runner: Runner): void {
-  runner.register('instance.launch', (job, deps) => bringUp(job, deps, 'launch'));
-  runner.register('instance.start', (job, deps) => bringUp(job, deps, 'start'));
-  runner.register('instance.stop', stop);
-  runner.register('instance.reboot', reboot);
-  runner.register('instance.terminate', terminate);
-  runner.register('instance.watch', watch);
+  runner.register('instance.launch', (job, deps) => bringUp(job, deps, 'launch'), { giveUp: (job, deps, e) => giveUpBringUp(job, deps, e, 'launch') });
+  runner.register('instance.start', (job, deps) => bringUp(job, deps, 'start'), { giveUp: (job, deps, e) => giveUpBringUp(job, deps, e, 'start') });
+  runner.register('instance.stop', stop, { giveUp: giveUpStop });
+  runner.register('instance.reboot', reboot, { giveUp: giveUpReboot });
+  runner.register('instance.terminate', terminate, { giveUp: giveUpTerminate });
+  runner.register('instance.watch', watch, { giveUp: giveUpWatch });
+  // instance.purge touches only the store: no failure state to show, so it is parked when it gives up.
   runner.register('instance.purge', purge);
 }
 
@@ -155,7 +164,11 @@ async function leaveNetwork(trx: Tx, row: InstanceRow, vpcs: { vpcId: string; ac
   for (const v of vpcs) await queueVpcSync(trx, v);
 }
 
-/** Boot the instance on the driver: create (idempotent) and start unless it already runs. */
+/**
+ * Boot the instance on the driver: create (idempotent) and start unless its init already runs. A
+ * container a crash left made but never started ('created') is not running: start() removes it
+ * and boots the instance again.
+ */
 async function boot(deps: ControllerDeps, row: InstanceRow): Promise<void> {
   // Its VPC's namespace and rules first (pending, so its own interfaces are in them).
   for (const v of await vpcsOf(deps.db, row)) await syncVpcNow(deps, v.vpcId);
@@ -165,6 +178,18 @@ async function boot(deps: ControllerDeps, row: InstanceRow): Promise<void> {
   await deps.driver.create(await specOf(deps, row));
   const seen = await deps.driver.inspect(row.id);
   if (seen.state !== 'running') await deps.driver.start(row.id);
+}
+
+/** Why a launch or start failed, in EC2's words: the client's fault (Client.*) or ours (Server.*). */
+export function failureReason(e: unknown, mode: 'launch' | 'start'): StateReason {
+  // Its root volume's filesystem failed the host's check: the client's image or volume, not ours.
+  // (The reason stays in the log: e2fsck's words about a tenant's bytes are not for the API.)
+  if (isUntrustedFilesystemError(e)) return stateReasons.clientError;
+  const m = message(e);
+  if (/ENOSPC|No space left on device/.test(m)) return stateReasons.volumeLimitExceeded;
+  if (/snapshot \S+ is not in the block store/.test(m)) return stateReasons.snapshotNotFound;
+  if (/no uid range left/.test(m)) return stateReasons.insufficientCapacity;
+  return mode === 'launch' ? stateReasons.internalError : stateReasons.startError;
 }
 
 /**
@@ -202,11 +227,8 @@ async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start')
     await boot(deps, row);
   } catch (e) {
     deps.log(`instances: ${mode} of ${row.id} failed: ${message(e)}`);
-    // Its root volume's filesystem failed the host's check: the client's image or volume, not ours.
-    // (The reason stays in the log: e2fsck's words about a tenant's bytes are not for the API.)
-    const client = isUntrustedFilesystemError(e);
-    if (mode === 'launch') return failLaunch(deps, row, client ? stateReasons.clientError : stateReasons.internalError);
-    return failStart(deps, row, client ? stateReasons.clientError : stateReasons.startError);
+    if (mode === 'launch') return failLaunch(deps, row, failureReason(e, mode));
+    return failStart(deps, row, failureReason(e, mode));
   }
   const output = await consoleOf(deps.driver, row.id);
   const now = new Date();
@@ -237,9 +259,28 @@ async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start')
 
 type StateReason = { Code: string; Message: string };
 
-/** A launch that failed leaves nothing behind: no driver state, no volumes, no interface. */
+/** The launch or start job failed its last attempt (outside boot, which fails at once): the same end. */
+async function giveUpBringUp(job: Job, deps: ControllerDeps, e: unknown, mode: 'launch' | 'start'): Promise<void> {
+  const row = await load(deps, job.resource_id);
+  if (!row || row.state !== 'pending') return;
+  if (mode === 'launch') await failLaunch(deps, row, failureReason(e, mode));
+  else await failStart(deps, row, failureReason(e, mode));
+}
+
+/** Remove the instance from the host; false (logged) when that failed and a cleanup must follow. */
+async function removeFromHost(deps: ControllerDeps, id: string, why: string): Promise<boolean> {
+  try {
+    await deps.driver.delete(id);
+    return true;
+  } catch (e) {
+    deps.log(`instances: ${why} ${id}: removing it from the host failed (queued for cleanup): ${message(e)}`);
+    return false;
+  }
+}
+
+/** A launch that failed leaves nothing behind: no driver state, no volumes, no interface (what the host keeps is queued for cleanup). */
 async function failLaunch(deps: ControllerDeps, row: InstanceRow, reason: StateReason): Promise<void> {
-  await deps.driver.delete(row.id).catch((e) => deps.log(`instances: unwinding ${row.id}: delete failed: ${message(e)}`));
+  const removed = await removeFromHost(deps, row.id, 'unwinding');
   const now = new Date();
   await deps.db.transaction().execute(async (trx) => {
     const res = await trx
@@ -258,23 +299,52 @@ async function failLaunch(deps: ControllerDeps, row: InstanceRow, reason: StateR
     if (Number(res.numUpdatedRows) !== 1) return;
     const vpcs = await vpcsOf(trx, row);
     await leaveNetwork(trx, row, vpcs);
-    await release(trx, row.id, { allVolumes: true });
+    await release(trx, row.id, { allVolumes: true, keepUidRange: !removed });
+    if (!removed) await queueCleanup(trx, { resourceId: row.id, accountId: row.account_id, region: row.region }, { op: 'delete-instance' });
     await queue(trx, 'instance.purge', row, {}, new Date(now.getTime() + deps.config.terminatedRetentionMs));
   });
 }
 
+/** Halt the instance on the host by force; false (logged) when that failed and a cleanup must follow. */
+async function haltOnHost(deps: ControllerDeps, id: string, why: string): Promise<boolean> {
+  try {
+    await deps.driver.stop(id, { force: true });
+    return true;
+  } catch (e) {
+    deps.log(`instances: ${why} ${id}: stopping it on the host failed (queued for cleanup): ${message(e)}`);
+    return false;
+  }
+}
+
 /** A start that failed leaves the instance stopped, its disks intact. */
 async function failStart(deps: ControllerDeps, row: InstanceRow, reason: StateReason): Promise<void> {
-  await deps.driver.stop(row.id, { force: true }).catch(() => undefined);
+  await stopAs(deps, row, 'pending', reason, 'unwinding the start of');
+}
+
+/**
+ * The instance ends stopped with `reason`, from state `from`: halted on the host by force, or, if
+ * that fails, a cleanup queued that halts it (the API says stopped; the host follows).
+ */
+async function stopAs(deps: ControllerDeps, row: InstanceRow, from: string, reason: StateReason, why: string): Promise<void> {
+  const halted = await haltOnHost(deps, row.id, why);
   await deps.db.transaction().execute(async (trx) => {
     const res = await trx
       .updateTable('instances')
       .set({ state: 'stopped', desired_state: 'stopped', state_reason: JSON.stringify(reason), updated_at: new Date().toISOString() })
       .where('id', '=', row.id)
-      .where('state', '=', 'pending')
+      .where('state', '=', from)
       .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 1) await leaveNetwork(trx, row, await vpcsOf(trx, row));
+    if (Number(res.numUpdatedRows) !== 1) return;
+    await leaveNetwork(trx, row, await vpcsOf(trx, row));
+    if (!halted) await queueCleanup(trx, { resourceId: row.id, accountId: row.account_id, region: row.region }, { op: 'stop-instance' });
   });
+}
+
+/** A stop that kept failing: stopped by force, with Server.InternalError. */
+async function giveUpStop(job: Job, deps: ControllerDeps): Promise<void> {
+  const row = await load(deps, job.resource_id);
+  if (!row || row.state !== 'stopping') return;
+  await stopAs(deps, row, 'stopping', stateReasons.stopError, 'giving up the stop of');
 }
 
 async function stop(job: Job, deps: ControllerDeps): Promise<JobResult> {
@@ -296,21 +366,58 @@ async function stop(job: Job, deps: ControllerDeps): Promise<JobResult> {
   });
 }
 
+/**
+ * Reboot once, even across a crash: the boot it replaces (Observed.bootId) goes into the job's
+ * payload before the driver acts, so a job run again after a crash reboots only if that boot is
+ * still the current one.
+ */
 async function reboot(job: Job, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'running') return;
-  await deps.driver.reboot(row.id);
+  const seen = await deps.driver.inspect(row.id);
+  const before = typeof job.data?.rebooting === 'string' ? (job.data.rebooting as string) : undefined;
+  if (before !== undefined && seen.bootId !== before) {
+    // Its new boot began before a restart. Cut short before the guest's init ran (made, never
+    // started; or gone): finish that boot, which is no second reboot. Otherwise: not again.
+    if (seen.state === 'created' || seen.state === 'missing') {
+      deps.log(`instances: ${row.id}: finishing a reboot a restart cut short`);
+      await deps.driver.start(row.id);
+    } else deps.log(`instances: ${row.id} rebooted already (before a restart); not again`);
+  } else {
+    if (before === undefined && seen.bootId !== undefined) {
+      await deps.db.updateTable('jobs').set({ payload: JSON.stringify({ ...job.data, rebooting: seen.bootId }) }).where('id', '=', job.id).execute();
+    }
+    await deps.driver.reboot(row.id);
+  }
   const output = await consoleOf(deps.driver, row.id);
   const now = new Date().toISOString();
   // updated_at marks the reboot, so the watcher keeps posting the console while it boots again.
   await deps.db.updateTable('instances').set({ updated_at: now, ...consoleSet(output, now) }).where('id', '=', row.id).execute();
 }
 
+/** A reboot that kept failing: the instance stays as the host has it; its watcher looks now. */
+async function giveUpReboot(job: Job, deps: ControllerDeps): Promise<void> {
+  await watchNow(deps, job.resource_id);
+}
+
+/**
+ * Terminated as soon as asked: a host that fails to let go of the instance gets a cleanup job
+ * (retried, never dropped), and the instance keeps its uid range until that is done.
+ */
 async function terminate(job: Job, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'shutting-down') return;
   const output = await consoleOf(deps.driver, row.id);
-  await deps.driver.delete(row.id);
+  await finishTerminate(deps, row, await removeFromHost(deps, row.id, 'terminating'), output);
+}
+
+async function giveUpTerminate(job: Job, deps: ControllerDeps): Promise<void> {
+  const row = await load(deps, job.resource_id);
+  if (!row || row.state !== 'shutting-down') return;
+  await finishTerminate(deps, row, await removeFromHost(deps, row.id, 'terminating'), undefined);
+}
+
+async function finishTerminate(deps: ControllerDeps, row: InstanceRow, removed: boolean, output: string | undefined): Promise<void> {
   const now = new Date();
   await deps.db.transaction().execute(async (trx) => {
     const res = await trx
@@ -323,7 +430,8 @@ async function terminate(job: Job, deps: ControllerDeps): Promise<JobResult> {
     // The VPCs before release() detaches and deletes the interfaces.
     const vpcs = await vpcsOf(trx, row);
     await leaveNetwork(trx, row, vpcs);
-    await release(trx, row.id, { allVolumes: false });
+    await release(trx, row.id, { allVolumes: false, keepUidRange: !removed });
+    if (!removed) await queueCleanup(trx, { resourceId: row.id, accountId: row.account_id, region: row.region }, { op: 'delete-instance' });
     await queue(trx, 'instance.purge', row, {}, new Date(now.getTime() + deps.config.terminatedRetentionMs));
   });
 }
@@ -333,12 +441,12 @@ async function terminate(job: Job, deps: ControllerDeps): Promise<JobResult> {
  * failed) are deleted, the others detached (available at once; a volume.detach job with
  * `released` makes the host let go of them too); interfaces likewise by their DeleteOnTermination.
  */
-export async function release(db: Tx, instanceId: string, opts: { allVolumes: boolean }): Promise<void> {
+export async function release(db: Tx, instanceId: string, opts: { allVolumes: boolean; keepUidRange?: boolean }): Promise<void> {
   const attachments = await db.selectFrom('volume_attachments').selectAll().where('instance_id', '=', instanceId).execute();
   const doomed = attachments.filter((a) => opts.allVolumes || a.delete_on_termination === 1).map((a) => a.volume_id);
   const kept = attachments.filter((a) => !doomed.includes(a.volume_id)).map((a) => a.volume_id);
-  // The host has let go of the instance: its uid range may serve another.
-  await releaseUidRange(db, instanceId);
+  // The host has let go of the instance: its uid range may serve another (else its cleanup frees it).
+  if (!opts.keepUidRange) await releaseUidRange(db, instanceId);
   await db.deleteFrom('volume_attachments').where('instance_id', '=', instanceId).execute();
   if (doomed.length) {
     // Their data on the host goes too, once the instance has let go of them.
@@ -392,9 +500,10 @@ async function watch(job: Job, deps: ControllerDeps): Promise<JobResult> {
     await recordStatusChecks(deps, row);
     return next;
   }
-  if (seen.state === 'missing') {
-    // The host lost it (a host reboot, a wiped runtime): boot it again, as EC2 recovers an instance.
-    deps.log(`instances: ${row.id} is missing on the host; booting it again`);
+  if (seen.state === 'missing' || seen.state === 'created') {
+    // The host lost it (a host reboot, a wiped runtime), or a crash left it made but never
+    // started: boot it again, as EC2 recovers an instance.
+    deps.log(`instances: ${row.id} is ${seen.state === 'missing' ? 'missing on the host' : 'made but not started'}; booting it again`);
     await boot(deps, row);
     return next;
   }
@@ -416,6 +525,17 @@ async function watch(job: Job, deps: ControllerDeps): Promise<JobResult> {
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) === 1) await queue(trx, terminate ? 'instance.terminate' : 'instance.stop', row, {}, now);
   });
+}
+
+/**
+ * The watcher kept failing (the host cannot say how the instance is, or cannot boot it again): it
+ * is not called running any longer. It is stopped, with Server.InternalError, as EC2 stops an
+ * instance it cannot recover.
+ */
+async function giveUpWatch(job: Job, deps: ControllerDeps): Promise<void> {
+  const row = await load(deps, job.resource_id);
+  if (!row || row.state !== 'running' || row.desired_state !== 'running' || job.data?.boot !== row.boots) return;
+  await stopAs(deps, row, 'running', stateReasons.recoveryError, 'giving up the recovery of');
 }
 
 async function purge(job: Job, deps: ControllerDeps): Promise<JobResult> {

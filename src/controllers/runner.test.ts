@@ -33,8 +33,8 @@ let db: Db;
 let logs: string[];
 const runners: Runner[] = [];
 
-function newRunner(opts: { concurrency?: number; pollMs?: number; leaseMs?: number } = {}): Runner {
-  const r = new Runner({ db, config: loadConfig({ CUMULO_HOME: dir }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, opts);
+function newRunner(opts: { concurrency?: number; pollMs?: number; leaseMs?: number; maxAttempts?: number } = {}, env: Record<string, string> = {}): Runner {
+  const r = new Runner({ db, config: loadConfig({ CUMULO_HOME: dir, ...env }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, opts);
   runners.push(r);
   return r;
 }
@@ -100,7 +100,7 @@ describe('Runner', () => {
     expect(failed).toMatchObject({ attempts: 1, last_error: 'host busy', locked_by: null, locked_until: null });
     // First backoff: 500 ms.
     expect(Date.parse(failed!.run_at) - before).toBeGreaterThanOrEqual(450);
-    expect(logs.some((l) => l.includes('flaky r-1 failed (attempt 1): host busy'))).toBe(true);
+    expect(logs.some((l) => l.includes('flaky r-1 failed (attempt 1 of 8): host busy'))).toBe(true);
     await waitFor(async () => (await jobs()).length === 0);
     expect(times).toHaveLength(2);
     // Not before its backoff was over.
@@ -399,3 +399,110 @@ describe('Runner', () => {
   });
 });
 
+
+// Issue 10: failures end in a state, never in a loop.
+describe('Runner: bounded attempts', () => {
+  const enqueue = (runner: Runner, kind: string, resourceId: string, payload: unknown = {}) =>
+    runner.deps.enqueue(kind, { resourceId, accountId: '000000000000', region: 'us-east-1', payload });
+
+  it('gives up after CUMULO_JOB_MAX_ATTEMPTS failures in a row: the hook gets the last error, then the job goes', async () => {
+    const runner = newRunner({ pollMs: 50 }, { CUMULO_JOB_MAX_ATTEMPTS: '3' });
+    expect(runner.maxAttempts).toBe(3);
+    let runs = 0;
+    const gaveUp: { resource: string; data: unknown; error: string }[] = [];
+    runner.register(
+      'always.fails',
+      async () => {
+        runs++;
+        throw new Error(`host broken (${runs})`);
+      },
+      { giveUp: async (job, _deps, e) => void gaveUp.push({ resource: job.resource_id, data: job.data, error: (e as Error).message }) },
+    );
+    runner.start();
+    await enqueue(runner, 'always.fails', 'r-1', { n: 7 });
+    await waitFor(async () => (await jobs()).length === 0, 10_000);
+    expect(runs).toBe(3);
+    expect(gaveUp).toEqual([{ resource: 'r-1', data: { n: 7 }, error: 'host broken (3)' }]);
+    expect(logs.some((l) => l.includes('always.fails r-1 gave up after 3 attempts: host broken (3)'))).toBe(true);
+    await runner.idle();
+    expect(runs).toBe(3); // never again
+  });
+
+  it('parks a failing job that has no give-up hook (kept, not run, not counted by idle), and recover() at the next start runs it again', async () => {
+    const runner = newRunner({ pollMs: 50, maxAttempts: 2 });
+    let runs = 0;
+    let healthy = false;
+    runner.register('cleanup.thing', async () => {
+      runs++;
+      if (!healthy) throw new Error('device busy');
+    });
+    runner.start();
+    await enqueue(runner, 'cleanup.thing', 'r-1');
+    await waitFor(async () => (await jobs())[0]?.failed_at != null, 10_000);
+    const [parked] = await jobs();
+    expect(parked).toMatchObject({ attempts: 2, last_error: 'device busy', locked_by: null });
+    expect(runs).toBe(2);
+    await runner.idle(); // a parked job is not work to wait for
+    runner.wake();
+    await runner.idle();
+    expect(runs).toBe(2);
+    expect(logs.some((l) => l.includes('cleanup.thing r-1 failed 2 times; parked until the next server start'))).toBe(true);
+
+    // The next server: the parked job is queued again with fresh attempts, and now succeeds.
+    await runner.stop();
+    healthy = true;
+    const next = newRunner({ pollMs: 50, maxAttempts: 2 });
+    next.register('cleanup.thing', async () => {
+      runs++;
+    });
+    await next.recover();
+    const [rearmed] = await jobs();
+    expect(rearmed).toMatchObject({ attempts: 0, failed_at: null });
+    next.start();
+    await waitFor(async () => (await jobs()).length === 0);
+    expect(runs).toBe(3);
+  });
+
+  it('parks the job when its give-up hook fails', async () => {
+    const runner = newRunner({ pollMs: 50, maxAttempts: 1 });
+    runner.register(
+      'fails.twice',
+      async () => {
+        throw new Error('step failed');
+      },
+      {
+        giveUp: async () => {
+          throw new Error('store gone');
+        },
+      },
+    );
+    runner.start();
+    await enqueue(runner, 'fails.twice', 'r-1');
+    await waitFor(async () => (await jobs())[0]?.failed_at != null);
+    expect((await jobs())[0]).toMatchObject({ attempts: 1, last_error: 'step failed' });
+    expect(logs.some((l) => l.includes('fails.twice r-1: giving up failed: store gone'))).toBe(true);
+  });
+
+  it('counts failures in a row: a step that succeeds (retryAt) resets the count, so a long-lived watcher never gives up on rare failures', async () => {
+    const runner = newRunner({ pollMs: 50, maxAttempts: 2 });
+    let runs = 0;
+    let gaveUp = false;
+    // fail, ok, fail, ok, fail, done: never two failures in a row.
+    runner.register(
+      'watcher',
+      async () => {
+        runs++;
+        if (runs % 2 === 1 && runs < 5) throw new Error(`blip ${runs}`);
+        if (runs < 6) return { retryAt: new Date() };
+      },
+      { giveUp: async () => void (gaveUp = true) },
+    );
+    runner.start();
+    await enqueue(runner, 'watcher', 'r-1');
+    await waitFor(async () => runs >= 2 && (await jobs())[0]?.locked_by === null && (await jobs())[0]?.attempts === 0, 10_000);
+    expect((await jobs())[0]).toMatchObject({ attempts: 0, last_error: null });
+    await waitFor(async () => (await jobs()).length === 0, 10_000);
+    expect(runs).toBe(6);
+    expect(gaveUp).toBe(false);
+  });
+});

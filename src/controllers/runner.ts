@@ -2,6 +2,13 @@
 // runner claims due jobs, hands each to the reconciler registered for its kind, and deletes it when
 // the step is done. A crash leaves the job in the table: its lease runs out and it runs again, so
 // every reconciler step must be idempotent (observe, then act toward the goal).
+//
+// A step that throws runs again with backoff, at most config.jobMaxAttempts times in a row. Then
+// the job gives up: the give-up hook registered with its reconciler moves the resource to EC2's
+// failure state (an instance terminated with Server.InternalError, a volume in `error`, …) and
+// the job goes. A kind without a hook (host cleanup: a volume's data, a snapshot's chunks, a
+// terminated instance's leftovers) is parked instead: kept with failed_at set, never dropped, and
+// run again at the next server start.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
@@ -24,11 +31,23 @@ export interface ControllerDeps {
 
 export type JobResult = void | { retryAt: Date };
 export type Reconciler = (job: Row<'jobs'> & { data: any }, deps: ControllerDeps) => Promise<JobResult>;
+/**
+ * What a job that used up its attempts leaves behind: its resource in EC2's failure state, with a
+ * state reason. Called once, with the last error; the job is deleted when it returns. It must not
+ * throw for a resource already gone or moved on (check the state, as reconcilers do); a hook that
+ * throws leaves the job parked.
+ */
+export type GiveUp = (job: Row<'jobs'> & { data: any }, deps: ControllerDeps, error: unknown) => Promise<void>;
+
+export interface ReconcilerOptions {
+  giveUp?: GiveUp;
+}
 
 const LEASE_MS = 5 * 60_000;
 
 export class Runner {
   private reconcilers = new Map<string, Reconciler>();
+  private giveUps = new Map<string, GiveUp>();
   private timer: NodeJS.Timeout | undefined;
   private running = new Set<string>(); // resource ids with a job in flight
   private inflight = new Set<Promise<void>>();
@@ -43,7 +62,7 @@ export class Runner {
 
   constructor(
     deps: Omit<ControllerDeps, 'enqueue'>,
-    private opts: { concurrency?: number; pollMs?: number; leaseMs?: number } = {},
+    private opts: { concurrency?: number; pollMs?: number; leaseMs?: number; maxAttempts?: number } = {},
   ) {
     this.deps = {
       ...deps,
@@ -54,8 +73,15 @@ export class Runner {
     };
   }
 
-  register(kind: string, r: Reconciler): void {
+  register(kind: string, r: Reconciler, opts: ReconcilerOptions = {}): void {
     this.reconcilers.set(kind, r);
+    if (opts.giveUp) this.giveUps.set(kind, opts.giveUp);
+    else this.giveUps.delete(kind);
+  }
+
+  /** How many failures in a row a job may have before it gives up. */
+  get maxAttempts(): number {
+    return this.opts.maxAttempts ?? this.deps.config.jobMaxAttempts ?? 8;
   }
 
   /** Take back jobs that a previous process on this host held when it died. */
@@ -69,6 +95,14 @@ export class Runner {
       .where('locked_by', '<', `${this.host};`)
       .where('locked_by', '!=', this.owner)
       .execute();
+    // Jobs parked by an earlier server (their attempts used up, no give-up hook): each start tries again.
+    const rearmed = await this.deps.db
+      .updateTable('jobs')
+      .set({ failed_at: null, attempts: 0, run_at: new Date().toISOString(), locked_by: null, locked_until: null })
+      .where('failed_at', 'is not', null)
+      .executeTakeFirst();
+    const n = Number(rearmed.numUpdatedRows);
+    if (n) this.deps.log(`controllers: ${n} parked job${n === 1 ? '' : 's'} queued again`);
   }
 
   start(): void {
@@ -104,6 +138,7 @@ export class Runner {
         .selectFrom('jobs')
         .select('id')
         .where('run_at', '<=', new Date().toISOString())
+        .where('failed_at', 'is', null)
         .executeTakeFirst();
       if (!due && this.inflight.size === 0) return;
       if (Date.now() > end) throw new Error('controllers did not become idle');
@@ -129,6 +164,7 @@ export class Runner {
           .selectFrom('jobs')
           .selectAll()
           .where('run_at', '<=', now)
+          .where('failed_at', 'is', null)
           .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]));
         // Skip busy resources in SQL, so their queued jobs cannot crowd others out of the batch.
         if (this.running.size) q = q.where('resource_id', 'not in', [...this.running]);
@@ -179,6 +215,7 @@ export class Runner {
         .selectFrom('jobs')
         .select('run_at')
         .where('locked_until', 'is', null)
+        .where('failed_at', 'is', null)
         .where('run_at', '>', now)
         .orderBy('run_at')
         .limit(1)
@@ -233,9 +270,10 @@ export class Runner {
       if (!r) throw new Error(`no reconciler for job kind ${job.kind}`);
       const result = await r({ ...job, data: JSON.parse(job.payload) }, this.deps);
       if (result && 'retryAt' in result) {
+        // A step that succeeded ends a run of failures: the bound is on failures in a row.
         await this.deps.db
           .updateTable('jobs')
-          .set({ run_at: result.retryAt.toISOString(), locked_by: null, locked_until: null })
+          .set({ run_at: result.retryAt.toISOString(), attempts: 0, last_error: null, locked_by: null, locked_until: null })
           .where('id', '=', job.id)
           .execute();
       } else {
@@ -245,7 +283,11 @@ export class Runner {
       const attempts = job.attempts + 1;
       const backoff = Math.min(60_000, 250 * 2 ** Math.min(attempts, 8));
       const message = errorMessage(e);
-      this.deps.log(`controllers: ${job.kind} ${job.resource_id} failed (attempt ${attempts}): ${message}`);
+      this.deps.log(`controllers: ${job.kind} ${job.resource_id} failed (attempt ${attempts} of ${this.maxAttempts}): ${message}`);
+      if (attempts >= this.maxAttempts) {
+        await this.giveUp(job, attempts, e);
+        return;
+      }
       await this.deps.db
         .updateTable('jobs')
         .set({
@@ -259,9 +301,32 @@ export class Runner {
         .execute();
     }
   }
+
+  /** The job failed maxAttempts times in a row: its hook ends the resource in a state, or it is parked. */
+  private async giveUp(job: Row<'jobs'>, attempts: number, error: unknown): Promise<void> {
+    const message = errorMessage(error);
+    const hook = this.giveUps.get(job.kind);
+    if (hook) {
+      try {
+        await hook({ ...job, data: JSON.parse(job.payload) }, this.deps, error);
+        await this.deps.db.deleteFrom('jobs').where('id', '=', job.id).execute();
+        this.deps.log(`controllers: ${job.kind} ${job.resource_id} gave up after ${attempts} attempts: ${message}`);
+        return;
+      } catch (e) {
+        this.deps.log(`controllers: ${job.kind} ${job.resource_id}: giving up failed: ${errorMessage(e)}`);
+      }
+    }
+    this.deps.log(`controllers: ${job.kind} ${job.resource_id} failed ${attempts} times; parked until the next server start`);
+    await this.deps.db
+      .updateTable('jobs')
+      .set({ attempts, last_error: message.slice(0, 2000), failed_at: new Date().toISOString(), locked_by: null, locked_until: null })
+      .where('id', '=', job.id)
+      .execute();
+  }
 }
 
 /** A reconciler may throw anything, even undefined. */
+
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

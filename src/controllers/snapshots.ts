@@ -189,9 +189,19 @@ export async function adoptCaptures(deps: Pick<ControllerDeps, 'db' | 'driver' |
   }
 }
 
+/**
+ * A take or a copy that kept failing outside the host's work (which fails the snapshot at once):
+ * `error` with a state message. snapshot.delete has no hook: freeing chunks is host cleanup, parked
+ * and retried at the next start.
+ */
+async function giveUp(job: { resource_id: string; data: { snapshotIds?: string[] } }, deps: ControllerDeps): Promise<void> {
+  const ids = job.data?.snapshotIds ?? [job.resource_id];
+  for (const id of ids) await fail(deps, id, 'The snapshot could not be completed: internal error');
+}
+
 export function registerSnapshotControllers(runner: Runner): void {
-  runner.register('snapshot.create', createOne);
-  runner.register('snapshot.create-set', createSet);
-  runner.register('snapshot.copy', copy);
+  runner.register('snapshot.create', createOne, { giveUp });
+  runner.register('snapshot.create-set', createSet, { giveUp });
+  runner.register('snapshot.copy', copy, { giveUp });
   runner.register('snapshot.delete', remove);
 }

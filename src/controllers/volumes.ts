@@ -14,10 +14,15 @@
 //   volume.modify   modification modifying → driver.resizeVolume / setVolumeLimits (live on the
 //                   running instances it is attached to) → the volume takes the target → optimizing
 //                   → completed
+//
+// When a job gives up (runner.ts): a create ends in `error`, a delete lets the row go and queues
+// the host part as a cleanup, an attach or detach ends the attachment (the volume available) and
+// queues the host's detach, a modification ends `failed`.
 import { hasAbility, PermanentFailure, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
 import { accountDataKey } from '../services/ec2/volumes/keys.js';
 import { volumeLimits, type VolumeShape } from '../services/ec2/volumes/store.js';
 import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+import { queueCleanup } from './cleanup.js';
 
 type Job = Parameters<Reconciler>[0];
 
@@ -28,11 +33,52 @@ export function optimizeMs(): number {
 }
 
 export function registerVolumeControllers(runner: Runner): void {
-  runner.register('volume.create', createVolume);
-  runner.register('volume.delete', deleteVolume);
-  runner.register('volume.attach', attachVolume);
-  runner.register('volume.detach', detachVolume);
-  runner.register('volume.modify', modifyVolume);
+  runner.register('volume.create', createVolume, { giveUp: giveUpCreate });
+  runner.register('volume.delete', deleteVolume, { giveUp: giveUpDelete });
+  runner.register('volume.attach', attachVolume, { giveUp: giveUpAttachment });
+  runner.register('volume.detach', detachVolume, { giveUp: giveUpAttachment });
+  runner.register('volume.modify', modifyVolume, { giveUp: giveUpModify });
+}
+
+/** The host could not make it: `error`, as EC2 shows a volume whose creation failed (the user deletes it). */
+async function giveUpCreate(job: Job, deps: ControllerDeps): Promise<void> {
+  await deps.db.updateTable('volumes').set({ state: 'error' }).where('id', '=', job.resource_id).where('state', '=', 'creating').execute();
+}
+
+/** Deleted as asked; the host's part goes on as a cleanup (retried, never dropped). */
+async function giveUpDelete(job: Job, deps: ControllerDeps): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    const res = await trx.deleteFrom('volumes').where('id', '=', job.resource_id).where('state', '=', 'deleting').executeTakeFirst();
+    if (Number(res.numDeletedRows) === 1) await trx.deleteFrom('tags').where('resource_id', '=', job.resource_id).execute();
+    await queueCleanup(trx, { resourceId: job.resource_id, accountId: job.account_id, region: job.region }, { op: 'delete-volume' });
+  });
+}
+
+/**
+ * An attach or detach that kept failing: the attachment ends (the volume available again unless
+ * another instance holds it) and the host's detach goes on as a cleanup.
+ */
+async function giveUpAttachment(job: Job, deps: ControllerDeps): Promise<void> {
+  const instanceId = String(job.data?.instanceId ?? '');
+  await deps.db.transaction().execute(async (trx) => {
+    const from = job.kind === 'volume.attach' ? 'attaching' : 'detaching';
+    await trx.deleteFrom('volume_attachments').where('volume_id', '=', job.resource_id).where('instance_id', '=', instanceId).where('state', '=', from).execute();
+    const left = await trx.selectFrom('volume_attachments').select('instance_id').where('volume_id', '=', job.resource_id).executeTakeFirst();
+    if (!left) await trx.updateTable('volumes').set({ state: 'available' }).where('id', '=', job.resource_id).where('state', '=', 'in-use').execute();
+    if (instanceId) await queueCleanup(trx, { resourceId: job.resource_id, accountId: job.account_id, region: job.region }, { op: 'detach-volume', instanceId });
+  });
+}
+
+/**
+ * A modification the host could not make ends `failed` (the volume keeps what it had; the host's
+ * words stay in the log); one that was only optimizing has taken effect already, so it completes.
+ */
+async function giveUpModify(job: Job, deps: ControllerDeps): Promise<void> {
+  const startTime = String(job.data?.startTime ?? '');
+  const now = new Date().toISOString();
+  const mod = deps.db.updateTable('volume_modifications').where('volume_id', '=', job.resource_id).where('start_time', '=', startTime);
+  await mod.set({ state: 'failed', status_message: 'The modification failed on the host', end_time: now }).where('state', '=', 'modifying').execute();
+  await mod.set({ state: 'completed', progress: 100, end_time: now }).where('state', '=', 'optimizing').execute();
 }
 
 const blockStorage = (deps: ControllerDeps) => (hasAbility<BlockStorage>(deps.driver, 'createVolume') ? deps.driver : undefined);

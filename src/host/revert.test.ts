@@ -4,7 +4,8 @@ import { hostTag } from './tag.js';
 
 describe('Revert', () => {
   it('unwinds newest first, past failing undos', async () => {
-    const r = new Revert();
+    const logged: string[] = [];
+    const r = new Revert((l) => logged.push(l));
     const done: number[] = [];
     r.add(() => void done.push(1));
     r.add(() => {
@@ -14,6 +15,7 @@ describe('Revert', () => {
     await r.unwind();
     expect(done).toEqual([3, 1]);
     expect(r.failures).toHaveLength(1);
+    expect(logged).toEqual(['revert: an undo failed (left for cleanup): boom']);
     await r.unwind(); // nothing left
     expect(done).toEqual([3, 1]);
   });

@@ -73,6 +73,8 @@ export interface JobsTable {
   locked_until: Time | null;
   last_error: string | null;
   created_at: Time;
+  /** 0013: set when the job used up its attempts with no give-up hook (parked until the next start). */
+  failed_at: ColumnType<Time | null, Time | null | undefined, Time | null>;
 }
 
 export interface VpcsTable {

@@ -64,12 +64,23 @@ export interface ImageSource {
   sshUser: string;
 }
 
-export type ObservedState = 'running' | 'stopped' | 'missing';
+/**
+ * 'created': made on the host but its init never started (a server killed between `runc create`
+ * and `runc start`): not running, and not stopped by anyone either; the controllers remove it and
+ * boot it again.
+ */
+export type ObservedState = 'running' | 'created' | 'stopped' | 'missing';
 
 export interface Observed {
   state: ObservedState;
   /** Set when the instance stopped by itself (e.g. `poweroff` inside it). */
   exitedAt?: Date;
+  /**
+   * Names the instance's current boot: it changes whenever its init is started again (a start, a
+   * reboot, a reboot from inside). A reboot job records it before acting, so a job run again after
+   * a crash knows whether the reboot happened. Undefined when the driver cannot tell.
+   */
+  bootId?: string;
 }
 
 export interface InstanceDriver {

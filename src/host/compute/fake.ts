@@ -49,6 +49,8 @@ export class FakeDriver implements InstanceDriver, StatusChecks {
 
   async stop(id: string): Promise<void> {
     this.check(id, 'stop');
+    // As every driver: stopping an instance the host does not have is done already.
+    if (!this.instances.has(id)) return;
     const i = this.get(id);
     i.state = 'stopped';
     i.console.push(`[fake] ${id} stopped`);
@@ -62,12 +64,18 @@ export class FakeDriver implements InstanceDriver, StatusChecks {
   }
 
   async delete(id: string): Promise<void> {
+    this.check(id, 'delete');
     this.instances.delete(id);
   }
 
   async inspect(id: string): Promise<Observed> {
     const i = this.instances.get(id);
-    return { state: i ? i.state : 'missing' };
+    return i ? { state: i.state, bootId: String(i.boots) } : { state: 'missing' };
+  }
+
+  /** Test hook: how many times the instance's init was started (boots and reboots). */
+  bootsOf(id: string): number {
+    return this.instances.get(id)?.boots ?? 0;
   }
 
   async consoleOutput(id: string): Promise<Buffer> {

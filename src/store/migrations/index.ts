@@ -12,6 +12,7 @@ import * as m0009 from './0009_public_ip_cursor.js';
 import * as m0010 from './0010_account_quotas.js';
 import * as m0011 from './0011_wrapped_secrets.js';
 import * as m0012 from './0012_uid_ranges.js';
+import * as m0013 from './0013_job_failures.js';
 import * as m0015 from './0015_status_checks.js';
 import * as m0016 from './0016_managed_prefix_lists.js';
 
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   '0010_account_quotas': m0010,
   '0011_wrapped_secrets': m0011,
   '0012_uid_ranges': m0012,
+  '0013_job_failures': m0013,
   '0015_status_checks': m0015,
   '0016_managed_prefix_lists': m0016,
 };

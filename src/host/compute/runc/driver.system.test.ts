@@ -528,6 +528,25 @@ needs.describe('RuncDriver (root)', () => {
     expect(await driver.list()).not.toContain(bad.instanceId);
   });
 
+  test('a container made and never started (a server killed between runc create and start) is created, not running; start removes it and boots; each boot has its own id', async () => {
+    const C = spec(5);
+    await driver.create(C);
+    // What a killed server leaves: runc create done, runc start never run.
+    const made = spawnSync('runc', ['--root', join(home, 'runc'), 'create', '--bundle', join(driver.instancesDir, C.instanceId), C.instanceId], { stdio: 'ignore' });
+    expect(made.status).toBe(0);
+    expect(await driver.inspect(C.instanceId)).toEqual({ state: 'created' });
+    await driver.start(C.instanceId);
+    const first = await driver.inspect(C.instanceId);
+    expect(first).toMatchObject({ state: 'running', bootId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(inGuest(C, 'cat /proc/1/cmdline')).toContain('/sbin/init');
+    await driver.reboot(C.instanceId);
+    const second = await driver.inspect(C.instanceId);
+    expect(second.state).toBe('running');
+    expect(second.bootId).not.toBe(first.bootId);
+    await driver.delete(C.instanceId);
+    expect((await driver.inspect(C.instanceId)).state).toBe('missing');
+  });
+
   test('an instance without interfaces is refused', async () => {
     await expect(driver.create(spec(4, { interfaces: [] }))).rejects.toThrow(/no network interface/);
     await driver.delete(spec(4).instanceId);

@@ -13,12 +13,14 @@
 //   $CUMULO_HOME/instances/<id>/stopped   marker: stopped through the driver (not lost)
 //   $CUMULO_HOME/instances/<id>/frozen    marker: its root is frozen for a snapshot's instant
 //                                          (storage/freeze.ts); thawed at init if a crash left it
+//   $CUMULO_HOME/instances/<id>/boot-id   names the current boot (Observed.bootId), new at each start
 //   $CUMULO_HOME/runc/                    runc's state (`runc --root`): survives a server restart
 //   $CUMULO_HOME/runc-exits/<id>          conmon's record of how the init ended
 //
 // Everything is on disk, so a new server adopts what an old one (even a SIGKILLed one) started.
 // create() prepares (volume, mounts, guest files, network); start() runs the container; stop()
 // shuts it down and lets go of everything but the disks; delete() removes all of it.
+import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { chmod, chown, mkdir, open, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { cpus as hostCpus } from 'node:os';
@@ -293,7 +295,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     if (base === undefined) throw new Error(`${id} has no uid range: it cannot run in a user namespace`);
     const { volumes, network, images, instanceStore } = this.opts;
     await this.thawLeftover(id);
-    const revert = new Revert();
+    const revert = new Revert((l) => this.log(`runc: preparing ${id}: ${l}`));
     const steps = new Steps();
     const mnt = this.mnt(id);
     let setup: ReturnType<typeof startInstanceSetup> | undefined;
@@ -425,10 +427,19 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     const dir = this.dir(id);
     const seen = await this.rt.state(id);
     if (seen?.status === 'running') return;
-    if (seen) await this.rt.delete(id);
+    if (seen) {
+      // Made and never started (a server killed between `runc create` and `runc start`), or
+      // ended: removed. Its conmon records the end of the old init; that record is waited for and
+      // dropped here, so it is never taken for an end of the boot that follows.
+      if (seen.status !== 'stopped') this.log(`runc: ${id}: removing a container that was made but never started (${seen.status})`);
+      await this.rt.delete(id);
+      await this.waitMonitorGone(id, 5_000);
+    }
     await rm(join(this.exitDir, id), { force: true });
     await rm(join(dir, 'stopped'), { force: true });
     await this.trimConsole(id);
+    // A new boot, named before it starts: a reboot job run again after a crash sees that one began.
+    await writeFile(join(dir, 'boot-id'), randomBytes(8).toString('hex'));
     const fh = await open(join(dir, 'console.log'), 'a', 0o600);
     const steps = new Steps();
     try {
@@ -461,6 +472,12 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       if (Date.now() >= end) return false;
       await sleep(20);
     }
+  }
+
+  /** Until the instance's conmon is gone (it has written how the init ended) or ms have passed. */
+  private async waitMonitorGone(id: string, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while ((await this.monitorAlive(id)) && Date.now() < end) await sleep(20);
   }
 
   /** Is the instance's conmon still there (it writes the exit file, then exits)? */
@@ -575,6 +592,13 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   }
 
   async inspect(id: string): Promise<Observed> {
+    const seen = await this.observe(id);
+    if (seen.state === 'missing') return seen;
+    const bootId = (await readFile(join(this.dir(id), 'boot-id'), 'utf8').catch(() => '')).trim();
+    return bootId ? { ...seen, bootId } : seen;
+  }
+
+  private async observe(id: string): Promise<Observed> {
     const dir = this.dir(id);
     if (!(await fileExists(dir))) return { state: 'missing' };
     const exit = await this.exitOf(id);
@@ -586,13 +610,16 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       }
       return { state: 'stopped', exitedAt: exit.at };
     }
-    // conmon there and no exit recorded: running, known without spawning runc (watchers ask often).
-    if (!exit && !stopped && (await this.monitorAlive(id))) return { state: 'running' };
+    // conmon there, no exit recorded and the container started (runc keeps its exec.fifo until
+    // `runc start` opens it): running, known without spawning runc (watchers ask often).
+    if (!exit && !stopped && (await this.monitorAlive(id)) && !(await fileExists(join(this.rt.root, id, 'exec.fifo')))) return { state: 'running' };
     const state = await this.rt.state(id);
+    // Its init never started: whatever the monitor says, nothing of the guest runs.
+    if (state && (state.status === 'created' || state.status === 'creating')) return { state: 'created' };
     if (state && state.status !== 'stopped') return { state: 'running' };
     if (stopped) return { state: 'stopped' };
     // Ended a moment ago: conmon is about to record how (a poweroff must not pass for a lost instance).
-    if (state && !exit && (await this.waitExit(id, 1_000)) && (await this.exitOf(id))) return this.inspect(id);
+    if (state && !exit && (await this.waitExit(id, 1_000)) && (await this.exitOf(id))) return this.observe(id);
     // Neither running nor stopped by anyone: lost (a host reboot, a crash mid-start).
     return { state: 'missing' };
   }

@@ -108,6 +108,14 @@ export const stateReasons = {
   /** Refused because of what the client brought (an image or volume whose filesystem failed the host's check). */
   clientError: { Code: 'Client.InternalError', Message: 'Client.InternalError: Client error on launch' },
   startError: { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on start' },
+  /** The host could not stop it cleanly (it was stopped by force, or its leftovers queued for cleanup). */
+  stopError: { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on stop' },
+  /** It stopped running on the host and could not be booted again. */
+  recoveryError: { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on recovery' },
+  /** The host's EBS storage is full. */
+  volumeLimitExceeded: { Code: 'Client.VolumeLimitExceeded', Message: 'Client.VolumeLimitExceeded: Volume limit exceeded' },
+  snapshotNotFound: { Code: 'Client.InvalidSnapshot.NotFound', Message: 'Client.InvalidSnapshot.NotFound: The specified snapshot was not found' },
+  insufficientCapacity: { Code: 'Server.InsufficientInstanceCapacity', Message: 'Server.InsufficientInstanceCapacity: Insufficient capacity' },
 } as const;
 
 export function operationNotPermitted(message: string): ApiError {

@@ -1,0 +1,76 @@
+// Host cleanup that failed, queued so that it is retried rather than dropped (issue 10):
+//
+//   host.cleanup  { op: 'delete-instance' }    a terminated instance's (or failed launch's) container,
+//                                               mounts, namespaces and interfaces → driver.delete;
+//                                               its uid range is free only then
+//                 { op: 'stop-instance' }      a stopped instance the host still runs → driver.stop (forced)
+//                 { op: 'delete-volume' }      a deleted volume's data → driver.deleteVolume
+//                 { op: 'detach-volume', instanceId }  a volume the instance no longer has → driver.detachVolume
+//
+// Each looks at the store first, so a cleanup never undoes what came after it (an instance started
+// again, a volume attached again). No give-up hook: after its attempts a cleanup is parked and the
+// next server start runs it again; adoptHost also removes whatever the store no longer knows.
+import { hasAbility, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
+import { releaseUidRange } from '../services/ec2/instances/uid-ranges.js';
+import type { Tx } from '../store/db.js';
+import { insertJob } from '../store/jobs.js';
+import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+
+type Job = Parameters<Reconciler>[0];
+
+export const CLEANUP = 'host.cleanup';
+
+export type CleanupOp = { op: 'delete-instance' } | { op: 'stop-instance' } | { op: 'delete-volume' } | { op: 'detach-volume'; instanceId: string };
+
+/** Queue a cleanup of `resourceId` (an instance or a volume id), inside the caller's transaction when it has one. */
+export async function queueCleanup(db: Tx, what: { resourceId: string; accountId: string; region: string }, op: CleanupOp): Promise<void> {
+  await insertJob(db, { kind: CLEANUP, ...what, payload: op });
+}
+
+export function registerCleanupControllers(runner: Runner): void {
+  runner.register(CLEANUP, cleanup);
+}
+
+async function cleanup(job: Job, deps: ControllerDeps): Promise<JobResult> {
+  const op = job.data as CleanupOp;
+  const id = job.resource_id;
+  switch (op.op) {
+    case 'delete-instance': {
+      const row = await deps.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst();
+      if (row && row.state !== 'terminated') return; // not ours to remove
+      await deps.driver.delete(id);
+      // The host has let go of it: its uids may serve another instance.
+      await releaseUidRange(deps.db, id);
+      deps.log(`cleanup: ${id} removed from the host`);
+      return;
+    }
+    case 'stop-instance': {
+      const row = await deps.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst();
+      if (row?.state !== 'stopped') return; // started again (or gone: adoption removes it)
+      await deps.driver.stop(id, { force: true });
+      deps.log(`cleanup: ${id} stopped on the host`);
+      return;
+    }
+    case 'delete-volume': {
+      const row = await deps.db.selectFrom('volumes').select('state').where('id', '=', id).executeTakeFirst();
+      if (row && row.state !== 'deleting') return;
+      if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(id);
+      deps.log(`cleanup: the data of ${id} removed from the host`);
+      return;
+    }
+    case 'detach-volume': {
+      const still = await deps.db
+        .selectFrom('volume_attachments')
+        .select('state')
+        .where('volume_id', '=', id)
+        .where('instance_id', '=', op.instanceId)
+        .where('state', 'in', ['attaching', 'attached'])
+        .executeTakeFirst();
+      if (still) return; // attached again since
+      if (hasAbility<BlockStorage>(deps.driver, 'detachVolume')) await deps.driver.detachVolume(op.instanceId, id, { force: true });
+      return;
+    }
+    default:
+      throw new Error(`unknown cleanup ${JSON.stringify(op)}`);
+  }
+}
