@@ -26,6 +26,7 @@ import {
 import { errorOf, startTestServer, type TestServer } from './harness.js';
 import { builtinImageId, builtinImages } from '../src/services/ec2/images/builtin.js';
 import { reconcileImage } from '../src/controllers/images.js';
+import { FakeDriver } from '../src/host/compute/fake.js';
 
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 };
 const minimal = builtinImages.find((i) => i.source.builtin === 'minimal')!;
@@ -133,6 +134,21 @@ describe('CreateImage', () => {
     const added = img.BlockDeviceMappings!.find((m) => m.DeviceName === '/dev/sdf')!.Ebs!;
     expect(added).toMatchObject({ VolumeSize: 2, VolumeType: 'gp3' });
     expect(added.SnapshotId).toBeUndefined();
+  });
+
+  test('without NoReboot a running instance is rebooted (after its volumes are captured); with it, not', async () => {
+    const driver = s.app.driver as FakeDriver;
+    const [id] = await runningInstance(ec2, MINIMAL);
+    const boots = driver.bootsOf(id!);
+    const quiet = await ec2.send(new CreateImageCommand({ InstanceId: id!, Name: 'no-reboot', NoReboot: true }));
+    await waitUntilImageAvailable({ client: ec2, ...wait }, { ImageIds: [quiet.ImageId!] });
+    await s.app.runner.idle();
+    expect(driver.bootsOf(id!)).toBe(boots);
+    const loud = await ec2.send(new CreateImageCommand({ InstanceId: id!, Name: 'with-reboot' }));
+    await waitUntilImageAvailable({ client: ec2, ...wait }, { ImageIds: [loud.ImageId!] });
+    await s.app.runner.idle();
+    expect(driver.bootsOf(id!)).toBe(boots + 1);
+    expect((await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id!] }))).Reservations![0]!.Instances![0]!.State!.Name).toBe('running');
   });
 
   test('a stopped instance can be imaged too', async () => {

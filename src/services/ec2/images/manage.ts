@@ -285,6 +285,9 @@ async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateI
   await ctx.enqueue('image.create', imageId, {});
   // The instance's volumes as they are at the request (its root frozen on the host for that instant).
   captureBeforeCommit(ctx, snapshots);
+  // Without NoReboot, EC2 reboots a running instance for its image: the reboot follows the capture
+  // (the job runs only once this request has committed).
+  if (input.NoReboot !== true && inst.state === 'running') await ctx.enqueue('instance.reboot', inst.id, {});
   return { ImageId: imageId };
 }
 
