@@ -164,7 +164,7 @@ async function makeCa(dir: string): Promise<void> {
     // A random part in the name, so two state folders' CAs are told apart in a trust store.
     const cn = `cumulo local CA ${randomBytes(4).toString('hex')}`;
     await exec('openssl', ['req', '-config', cfg, '-new', '-x509', '-key', key, '-out', pem, '-days', String(CA_DAYS), '-subj', `/O=cumulo/CN=${cn}`, '-extensions', 'ca', '-set_serial', serial(), '-sha256'], { timeoutMs: 60_000 });
-    chmodSync(pem, 0o644);
+    chmodSync(pem, 0o600); // public, but the state folder keeps nothing readable by others (copy it for another user)
     renameSync(key, join(dir, 'ca.key'));
     renameSync(pem, join(dir, 'ca.pem'));
   } finally {
@@ -190,7 +190,7 @@ async function makeServerCert(dir: string, names: string[]): Promise<void> {
     );
     // The chain the server sends: its certificate, then the CA's.
     writeFileSync(pem, Buffer.concat([readFileSync(pem), readFileSync(join(dir, 'ca.pem'))]));
-    chmodSync(pem, 0o644);
+    chmodSync(pem, 0o600); // public, but the state folder keeps nothing readable by others (copy it for another user)
     renameSync(key, join(dir, 'server.key'));
     renameSync(pem, join(dir, 'server.pem'));
   } finally {
