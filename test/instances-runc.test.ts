@@ -9,11 +9,9 @@
 // launch, its route table sends 0.0.0.0/0 to an attached internet gateway), on the ports the
 // security group opens (22 and 80 on the VPC's default group, which otherwise admits only itself).
 // A public IP changes on stop/start; the private one does not.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import {
   AttachInternetGatewayCommand,
   AuthorizeSecurityGroupIngressCommand,
@@ -40,10 +38,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
-import { needsInstances, clientFor, describe1, httpGet, imageAvailable, inInstance, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
-import { freePort } from './harness.js';
+import { needsInstances, killServers, spawnServer, clientFor, describe1, httpGet, imageAvailable, inInstance, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The watcher notices a poweroff inside at once (conmon's exit file); its poll is the fallback.
 process.env.CUMULO_INSTANCE_POLL_MS = '1000';
 process.env.CUMULO_METRICS_INTERVAL_MS = '1000';
@@ -58,7 +54,6 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
   let key = '';
   let subnetId = '';
   let minimalAmi = '';
-  const children: ChildProcess[] = [];
   // Public IPs of its own: the host routes them, so parallel suites must not share a pool.
   const pool = publicPoolFor(100 + (process.pid % 50));
   const env = { CUMULO_PUBLIC_IPV4_POOL: pool };
@@ -102,7 +97,7 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
   }, 600_000);
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await killServers();
     // Whatever happened above, a server on this home with cleanup removes every instance and host object.
     if (server) await server.stop().catch((e) => process.stderr.write(`stop: ${(e as Error).message}\n`));
     const cleaner = await startRuncServer(home, { env });
@@ -305,20 +300,19 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
     const ip = web.PublicIpAddress!;
     expect((await sh(ip, 'echo still-up')).stdout.trim()).toBe('still-up');
 
-    const child1 = await spawnServer(home);
+    const child1 = await spawnServer(home, { env });
     const ec2a = clientFor(child1.url, admin);
     const launched = (await ec2a.send(new RunInstancesCommand({ ImageId: minimalAmi, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'runc-test', SubnetId: subnetId }))).Instances![0]!;
     // Killed mid-launch, perhaps mid-step: no chance to clean up anything.
     await new Promise((r) => setTimeout(r, 60));
-    child1.proc.kill('SIGKILL');
-    await new Promise((r) => child1.proc.once('exit', r));
+    await child1.kill('SIGKILL');
 
     // A bundle whose instance the store never knew (a launch whose row was never committed).
     const orphan = join(home, 'instances', 'i-0fffffffffffffff0');
     mkdirSync(orphan, { recursive: true });
     writeFileSync(join(orphan, 'spec.json'), '{}');
 
-    const child2 = await spawnServer(home);
+    const child2 = await spawnServer(home, { env });
     expect(existsSync(orphan)).toBe(false);
     const ec2b = clientFor(child2.url, admin);
     expect((await describe1(ec2b, web.InstanceId!)).State?.Name).toBe('running');
@@ -327,8 +321,7 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
     await sshOk(done.PublicIpAddress!);
     await ec2b.send(new TerminateInstancesCommand({ InstanceIds: [launched.InstanceId!] }));
     await waitState(ec2b, launched.InstanceId!, 'terminated');
-    child2.proc.kill('SIGTERM');
-    await new Promise((r) => child2.proc.once('exit', r));
+    await child2.kill('SIGTERM');
     server = await startRuncServer(home, { keepHost: true, env });
     ec2 = server.ec2;
     expect((await describe1(ec2, web.InstanceId!)).State?.Name).toBe('running');
@@ -349,24 +342,4 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [i.InstanceId!] }));
     await waitState(ec2, i.InstanceId!, 'terminated');
   }, 1_800_000);
-
-  /** `cumulo start` in a process of its own (so that it can be SIGKILLed), on the same home. */
-  async function spawnServer(h: string): Promise<{ proc: ChildProcess; url: string }> {
-    const port = await freePort();
-    // One process, not the tsx wrapper: the wrapper runs the server as its child, which a SIGKILL of
-    // the wrapper would leave running (still writing to the store).
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'start'], {
-      env: { ...process.env, ...env, CUMULO_HOME: h, CUMULO_PORT: String(port), CUMULO_DRIVER: 'runc' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(proc);
-    let log = '';
-    proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    await until('the server to serve', async () => {
-      if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${log}`);
-      return log.includes('serving the EC2 API on');
-    }, 60_000);
-    return { proc, url: `http://127.0.0.1:${port}` };
-  }
 });

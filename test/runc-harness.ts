@@ -239,12 +239,29 @@ export interface ServerProcess {
   url: string;
   /** Resolves with the exit code (or signal) once the process is gone. */
   exited: Promise<number | string | null>;
+  /** What it printed so far (stdout and stderr). */
+  output(): string;
+  /** Send the signal (SIGKILL by default) and wait for the process to end. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
 }
+
+/** The environment startRuncServer gives a server on `home` (its own public pool), for a process. */
+export function runcServerEnv(home: string): Record<string, string> {
+  return {
+    CUMULO_HOME: home,
+    CUMULO_DRIVER: 'runc',
+    CUMULO_PUBLIC_IPV4_POOL: publicPoolFor(parseInt(hostTag(home), 16) % 100),
+    CUMULO_CPU_OVERCOMMIT: '64',
+  };
+}
+
+/** Every server process started here and not ended: a suite's afterAll kills what is left (killServers). */
+const spawned = new Set<ServerProcess>();
 
 /**
  * `cumulo start` in a process of its own on `home` (so that a test can SIGKILL it mid-work and
- * start another on the same state folder), with the runc driver and the suites' overcommit. Its
- * output is appended to `logFile` when given.
+ * start another on the same state folder, as an operator's restart would), with the runc driver
+ * and the suites' overcommit. Its output is appended to `logFile` when given.
  */
 export async function spawnServer(home: string, opts: { env?: Record<string, string>; logFile?: string } = {}): Promise<ServerProcess> {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -252,7 +269,7 @@ export async function spawnServer(home: string, opts: { env?: Record<string, str
   // One process, not the tsx wrapper: the wrapper runs the server as its child, which a SIGKILL of
   // the wrapper would leave running (still writing to the store).
   const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'start'], {
-    env: { ...process.env, CUMULO_CPU_OVERCOMMIT: '64', ...opts.env, CUMULO_HOME: home, CUMULO_PORT: String(port), CUMULO_DRIVER: 'runc' },
+    env: { ...process.env, ...runcServerEnv(home), ...opts.env, CUMULO_HOME: home, CUMULO_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | string | null>((r) => proc.once('exit', (code, signal) => r(code ?? signal)));
@@ -264,12 +281,31 @@ export async function spawnServer(home: string, opts: { env?: Record<string, str
   };
   proc.stdout!.on('data', take);
   proc.stderr!.on('data', take);
-  void exited.then(() => file?.end());
+  const server: ServerProcess = {
+    proc,
+    url: `http://127.0.0.1:${port}`,
+    exited,
+    output: () => log,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+  };
+  spawned.add(server);
+  void exited.then(() => {
+    spawned.delete(server);
+    file?.end();
+  });
   await until('the server to serve', async () => {
-    if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${log}`);
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited (${proc.exitCode ?? proc.signalCode}): ${log}`);
     return log.includes('serving the EC2 API on');
   }, 120_000);
-  return { proc, url: `http://127.0.0.1:${port}`, exited };
+  return server;
+}
+
+/** SIGKILL every server process spawnServer started that still runs (a suite's afterAll). */
+export async function killServers(): Promise<void> {
+  await Promise.all([...spawned].map((s) => s.kill('SIGKILL')));
 }
 
 /** The containers runc has for the server of `home`, with their status. */

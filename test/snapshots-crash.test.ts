@@ -37,8 +37,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
-import { needsInstances, clientFor, describe1, sleep, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
-import { killServers, spawnServer } from './server-process.js';
+import { needsInstances, killServers, spawnServer, clientFor, describe1, sleep, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
 process.env.CUMULO_INSTANCE_POLL_MS = '1000';
 // Built images are shared by every state folder of the machine.
