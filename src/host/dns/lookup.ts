@@ -11,9 +11,8 @@
 // Who asks (the VPC) comes from the host network, never from the packet: a query from inside a VPC
 // sees that VPC's private names; the public name of an address mapped into the asking VPC answers
 // its private IP (EC2 does this); from anywhere else the public IP.
-import { privateDnsName } from '../../services/ec2/network-interfaces/store.js';
+import { privateDnsName, publicDnsName } from '../../lib/ec2-names.js';
 import type { Tx } from '../../store/db.js';
-import { publicDnsName } from '../imds/lookup.js';
 
 export const TTL = 60;
 

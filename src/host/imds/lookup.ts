@@ -4,7 +4,7 @@
 import { zoneId } from '../../config.js';
 import type { Tx } from '../../store/db.js';
 import type { Row } from '../../store/schema.js';
-import { privateDnsName } from '../../services/ec2/network-interfaces/store.js';
+import { privateDnsName, publicDnsName } from '../../lib/ec2-names.js';
 import type { InstanceMetadata, InterfaceMetadata } from './metadata.js';
 import type { MetadataLookup } from './server.js';
 
@@ -24,12 +24,6 @@ function json<T>(s: string | null | undefined, fallback: T): T {
 
 const groupsOf = (s: string | null | undefined) => json<Group[]>(s, []).map((g) => ({ id: g.GroupId ?? '', name: g.GroupName ?? '' }));
 const bare = (device: string) => device.replace(/^\/dev\//, '');
-
-/** ec2-54-1-2-3.compute-1.amazonaws.com in us-east-1, ec2-….<region>.compute.amazonaws.com elsewhere. */
-export function publicDnsName(ip: string, region: string): string {
-  const host = `ec2-${ip.replace(/\./g, '-')}`;
-  return region === 'us-east-1' ? `${host}.compute-1.amazonaws.com` : `${host}.${region}.compute.amazonaws.com`;
-}
 
 export interface MetadataRows {
   instance: Row<'instances'>;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig, type Config } from '../../../config.js';
 import { openStore, type Db } from '../../../store/db.js';
-import { allocatePublicIp, claimPublicIp, poolExhausted, poolRange, publicDnsName } from './public-ips.js';
+import { allocatePublicIp, claimPublicIp, poolExhausted, poolRange } from './public-ips.js';
 
 describe('the pool (pure)', () => {
   test('never its network, first (the host) or broadcast address', () => {
@@ -20,11 +20,6 @@ describe('the pool (pure)', () => {
     expect(poolRange('198.18.5.9/16').host).toBe('198.18.0.1');
     expect(() => poolRange('2001:db8::/64')).toThrow(/not an IPv4/);
     expect(() => poolRange('nonsense')).toThrow(/not an IPv4/);
-  });
-
-  test("public DNS names, as EC2 spells them", () => {
-    expect(publicDnsName('198.18.0.2', 'us-east-1')).toBe('ec2-198-18-0-2.compute-1.amazonaws.com');
-    expect(publicDnsName('198.18.3.4', 'eu-west-1')).toBe('ec2-198-18-3-4.eu-west-1.compute.amazonaws.com');
   });
 
   test("EC2's error when it runs out: capacity (a server error), for elastic and ephemeral addresses alike", () => {

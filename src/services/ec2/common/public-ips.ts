@@ -9,6 +9,7 @@ import type { NetworkInterfaceAssociation } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../../api/errors.js';
 import type { Config } from '../../../config.js';
 import { formatIp, ipInCidr, parseCidrLoose, parseIp, size, type Cidr } from '../../../lib/cidr.js';
+import { publicDnsName } from '../../../lib/ec2-names.js';
 import type { Tx } from '../../../store/db.js';
 
 export type PublicIpKind = 'elastic' | 'ephemeral';
@@ -22,12 +23,6 @@ export function poolRange(pool: string): { block: Cidr; host: string; first: big
   return { block, host: formatIp(4, block.network + 1n), first: block.network + 2n, last: block.network + n - 2n };
 }
 
-
-/** ec2-198-18-0-2.compute-1.amazonaws.com in us-east-1, ec2-….<region>.compute.amazonaws.com elsewhere. */
-export function publicDnsName(ip: string, region: string): string {
-  const host = `ec2-${ip.replace(/\./g, '-')}`;
-  return region === 'us-east-1' ? `${host}.compute-1.amazonaws.com` : `${host}.${region}.compute.amazonaws.com`;
-}
 
 /**
  * EC2's answer when the pool has no address left, to AllocateAddress and to a launch or start that

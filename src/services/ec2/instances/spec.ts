@@ -2,9 +2,9 @@
 import type { AttachedVolumeSpec, ImageSource, InstanceSpec } from '../../../host/compute/driver.js';
 import type { InterfaceSpec } from '../../../host/network/vpc-spec.js';
 import { addressAt, parseCidrLoose } from '../../../lib/cidr.js';
+import { privateDnsName } from '../../../lib/ec2-names.js';
 import type { Row } from '../../../store/schema.js';
 import { findInstanceType, runtimeMemoryMiB, runtimeVcpus } from '../instance-types/catalog.js';
-import { privateDnsName } from '../network-interfaces/store.js';
 import { launchOptionsOf } from './store.js';
 
 /** What the spec needs beyond the instance row: its image's host source and its root volume. */

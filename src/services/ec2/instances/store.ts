@@ -20,11 +20,12 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { Errors } from '../../../api/errors.js';
 import { zoneId } from '../../../config.js';
+import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
-import { attachmentStatusFor, privateDnsName, toInstanceNetworkInterface, type Associations, type EniRow } from '../network-interfaces/store.js';
+import { attachmentStatusFor, toInstanceNetworkInterface, type Associations, type EniRow } from '../network-interfaces/store.js';
 import { associationsOfInterfaces } from '../common/public-ips.js';
 import { tagsOf } from '../tags/store.js';
 import type { AttachmentRow } from '../volumes/store.js';

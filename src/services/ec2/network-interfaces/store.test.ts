@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { attachmentStatusFor, lowestFree, newMacAddress, privateDnsName, reservedOrOutside, toInstanceNetworkInterface, toNetworkInterface, type EniRow } from './store.js';
+import { attachmentStatusFor, lowestFree, newMacAddress, reservedOrOutside, toInstanceNetworkInterface, toNetworkInterface, type EniRow } from './store.js';
 
 describe('private address allocation', () => {
   test('skips the four reserved addresses at the start', () => {
@@ -39,11 +39,6 @@ describe('private address allocation', () => {
     const macs = new Set(Array.from({ length: 100 }, newMacAddress));
     expect(macs.size).toBe(100);
     for (const m of macs) expect(m).toMatch(/^02(:[0-9a-f]{2}){5}$/);
-  });
-
-  test('private DNS names', () => {
-    expect(privateDnsName('172.31.5.9', 'us-east-1')).toBe('ip-172-31-5-9.ec2.internal');
-    expect(privateDnsName('10.0.0.5', 'eu-west-1')).toBe('ip-10-0-0-5.eu-west-1.compute.internal');
   });
 
   test('attachment status follows the instance', () => {

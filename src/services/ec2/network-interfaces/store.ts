@@ -13,6 +13,7 @@ import type {
 import { ApiError, Errors } from '../../../api/errors.js';
 import { zoneId } from '../../../config.js';
 import { formatIp, ipInCidr, parseCidr, parseIp, size, type Cidr } from '../../../lib/cidr.js';
+import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern, shortHex } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
@@ -74,12 +75,6 @@ export function newMacAddress(): string {
 
 export function newAttachmentId(): string {
   return `eni-attach-${shortHex(17)}`;
-}
-
-/** ip-172-31-5-9.ec2.internal in us-east-1, ip-10-0-0-5.eu-west-1.compute.internal elsewhere. */
-export function privateDnsName(ip: string, region: string): string {
-  const host = `ip-${ip.replace(/\./g, '-')}`;
-  return region === 'us-east-1' ? `${host}.ec2.internal` : `${host}.${region}.compute.internal`;
 }
 
 /** The secondary private addresses of an interface, in the order they were assigned. */
