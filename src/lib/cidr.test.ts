@@ -5,7 +5,9 @@ import {
   formatCidr,
   formatIp,
   ipInCidr,
+  ipv4ToNumber,
   isRfc1918,
+  numberToIpv4,
   overlaps,
   parseCidr,
   parseCidrLoose,
@@ -384,5 +386,21 @@ describe('isRfc1918', () => {
     ['::ffff:a00:0/104', false],
   ])('%s → %s', (s, expected) => {
     expect(isRfc1918(strict(s))).toBe(expected);
+  });
+});
+
+describe('IPv4 as 32-bit numbers', () => {
+  test.each([
+    ['0.0.0.0', 0],
+    ['10.0.1.5', 0x0a000105],
+    ['169.254.128.1', 0xa9fe8001],
+    ['255.255.255.255', 0xffffffff],
+  ])('%s ⇄ %d', (ip, n) => {
+    expect(ipv4ToNumber(ip)).toBe(n);
+    expect(numberToIpv4(n)).toBe(ip);
+  });
+
+  test('only a strict dotted quad is a number', () => {
+    for (const bad of ['', '10.0.0', '10.0.0.256', '010.0.0.1', ' 10.0.0.1', '10.0.0.1/32', '::1', '10.0.0.1; flush ruleset']) expect(() => ipv4ToNumber(bad)).toThrow('not an IPv4 address');
   });
 });

@@ -206,3 +206,18 @@ const RFC1918: readonly Cidr[] = [
 export function isRfc1918(c: Cidr): boolean {
   return RFC1918.some((r) => contains(r, c));
 }
+
+// ---------------------------------------------------------------------------------------------
+// IPv4 as 32-bit numbers (the host's nft sets and uplink pool)
+
+/** A strict dotted quad as a 32-bit number; throws on anything else. */
+export function ipv4ToNumber(ip: string): number {
+  const v = typeof ip === 'string' ? parseIpv4(ip) : undefined;
+  if (v === undefined) throw new Error(`not an IPv4 address: ${ip}`);
+  return Number(v);
+}
+
+/** A 32-bit number as a dotted quad. */
+export function numberToIpv4(n: number): string {
+  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}

@@ -15,7 +15,7 @@
 //                              ENI (dev e…), the uplink's host end (dev up0)
 // so the VPC's own addresses are local unless a subnet's table has a more specific route (to an
 // appliance: EC2's middlebox routing), and what leaves the VPC follows the subnet's table.
-import { addressAt, formatCidr, parseCidrLoose, parseIp, ipInCidr, type Cidr } from '../../lib/cidr.js';
+import { addressAt, formatCidr, ipInCidr, numberToIpv4, parseCidrLoose, parseIp, type Cidr } from '../../lib/cidr.js';
 import { eniLink, UPLINK_BLOCK_BASE, UPLINK_BLOCK_SIZE } from './names.js';
 import type { InterfaceSpec, VpcSpec } from './vpc-spec.js';
 
@@ -92,15 +92,6 @@ function name(s: string): string {
 export function normalizeDst(dst: string): string {
   if (dst === 'default') return '0.0.0.0/0';
   return dst.includes('/') ? formatCidr(cidr4(dst, 'destination')) : `${ipv4(dst, 'destination')}/32`;
-}
-
-/** The IPv4 address as a 32-bit number. */
-export function ipToInt(ip: string): number {
-  return Number(parseIp(ipv4(ip, 'address'))!.value);
-}
-
-export function intToIp(n: number): string {
-  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
 /** A subnet's route table in its VPC namespace: its network address as a number (subnets of a VPC never overlap). */
@@ -570,7 +561,7 @@ export function pickUplinkAddress(tag: string, vpcId: string, used: Set<string>)
   const start = fnv1a(`${tag}/${vpcId}`) % span;
   for (let k = 0; k < span; k++) {
     const index = ((start + k) % span) + 1;
-    const address = intToIp(UPLINK_BLOCK_BASE + index);
+    const address = numberToIpv4(UPLINK_BLOCK_BASE + index);
     const last = index & 255;
     if (last === 0 || last === 255 || RESERVED.has(address) || used.has(address)) continue;
     return { address, index };

@@ -22,6 +22,7 @@
 // Per-interface dispatch is one verdict-map lookup (`iifname vmap @…`), so the cost of a packet does
 // not grow with the number of interfaces; rules with the same protocol and ports share one CIDR set.
 import { createHash } from 'node:crypto';
+import { addressAt, contains, formatCidr, formatIp, ipv4ToNumber, numberToIpv4, parseCidrLoose, type Cidr } from '../../lib/cidr.js';
 import { AMAZON_DNS_LINK_LOCAL, type InterfaceSpec, type NaclEntrySpec, type SgRuleSpec, type SubnetSpec, type VpcSpec } from './vpc-spec.js';
 
 export const METADATA_ADDRESS = '169.254.169.254';
@@ -41,34 +42,19 @@ export interface VpcRulesOptions {
   ifname(eniId: string): string;
 }
 
-// ── IPv4 arithmetic ───────────────────────────────────────────────────────────────────────────────
+// ── IPv4 blocks (the arithmetic is src/lib/cidr.ts's) ─────────────────────────────────────────────
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function ipToNumber(ip: string): number {
-  if (!IPV4.test(ip)) throw new Error(`not an IPv4 address: ${ip}`);
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+/** An IPv4 CIDR, a bare address being a /32, with host bits cleared (nft wants a network address); throws on a malformed one. */
+function parseBlock(cidr: string): Cidr {
+  const c = typeof cidr === 'string' ? parseCidrLoose(cidr.includes('/') ? cidr : `${cidr}/32`) : undefined;
+  if (!c || c.family !== 4) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  return c;
 }
 
-export function numberToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
+/** A dotted quad, checked (it ends up in a script). */
+const ipv4 = (ip: string) => numberToIpv4(ipv4ToNumber(ip));
 
-interface Block {
-  base: number;
-  prefix: number;
-}
-
-function parseCidr(cidr: string): Block {
-  const [ip, p, ...rest] = cidr.split('/');
-  const prefix = p === undefined ? 32 : Number(p);
-  if (rest.length || !Number.isInteger(prefix) || prefix < 0 || prefix > 32 || (p !== undefined && !/^\d+$/.test(p))) throw new Error(`not an IPv4 CIDR: ${cidr}`);
-  const size = 2 ** (32 - prefix);
-  // Host bits are cleared: nft wants a network address.
-  return { base: ipToNumber(ip!) - (ipToNumber(ip!) % size), prefix };
-}
-
-const blockText = (b: Block) => (b.prefix === 32 ? numberToIp(b.base) : `${numberToIp(b.base)}/${b.prefix}`);
+const blockText = (b: Cidr) => (b.prefix === 32 ? formatIp(4, b.network) : formatCidr(b));
 const isIpv4Cidr = (c: string) => !c.includes(':');
 
 /**
@@ -76,11 +62,11 @@ const isIpv4Cidr = (c: string) => !c.includes(':');
  * sorted: what an nft interval set accepts (no overlapping elements). Throws on a malformed one.
  */
 export function mergeCidrs(cidrs: string[]): string[] {
-  const blocks = cidrs.filter(isIpv4Cidr).map(parseCidr).sort((a, b) => a.base - b.base || a.prefix - b.prefix);
-  const out: Block[] = [];
+  const blocks = cidrs.filter(isIpv4Cidr).map(parseBlock).sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : a.prefix - b.prefix));
+  const out: Cidr[] = [];
   for (const b of blocks) {
     const last = out[out.length - 1];
-    if (last && b.base < last.base + 2 ** (32 - last.prefix)) continue; // inside last (blocks nest or are disjoint)
+    if (last && contains(last, b)) continue; // sorted, blocks nest or are disjoint: only the last can hold it
     out.push(b);
   }
   return out.map(blockText);
@@ -272,28 +258,27 @@ function hopLimit(i: InterfaceSpec): number {
 /** The VPC's Amazon-provided resolver: base of its primary CIDR + 2. */
 export function vpcResolver(spec: VpcSpec): string {
   if (!spec.cidrs[0]) throw new Error(`${spec.vpcId} has no IPv4 CIDR`);
-  const b = parseCidr(spec.cidrs[0]);
-  return numberToIp(b.base + 2);
+  return addressAt(parseBlock(spec.cidrs[0]), 2n);
 }
 
 /** One nft transaction that replaces the whole `inet vpc` table of a VPC namespace atomically (run with `ip netns exec <ns> nft -f -`). */
 export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
   const up = q(checkIfname(o.uplink));
   for (const t of [o.metadata, o.dns]) {
-    ipToNumber(t.address);
+    ipv4ToNumber(t.address);
     if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) throw new Error(`bad port: ${t.port}`);
   }
   const resolver = vpcResolver(spec);
   const ifs = spec.interfaces.map((i) => ({ i, name: checkIfname(o.ifname(i.eniId)) }));
 
   // Sets of facts.
-  const addrs = ifs.flatMap(({ i, name }) => i.privateIps.map((ip) => `${q(name)} . ${numberToIp(ipToNumber(ip))}`));
+  const addrs = ifs.flatMap(({ i, name }) => i.privateIps.map((ip) => `${q(name)} . ${ipv4(ip)}`));
   const pubToPriv = new Map<string, string>();
   const privToPub = new Map<string, string>();
   for (const { i } of ifs) {
     for (const m of i.publicIps) {
-      const pub = numberToIp(ipToNumber(m.publicIp));
-      const priv = numberToIp(ipToNumber(m.privateIp));
+      const pub = ipv4(m.publicIp);
+      const priv = ipv4(m.privateIp);
       if (!pubToPriv.has(pub) && !privToPub.has(priv)) {
         pubToPriv.set(pub, priv);
         privToPub.set(priv, pub);
@@ -305,7 +290,7 @@ export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
     groupIds.add(g.groupId);
     for (const r of [...g.ingress, ...g.egress]) if (r.groupId) groupIds.add(r.groupId);
   }
-  const members = (g: string) => [...new Set(spec.interfaces.filter((i) => i.groups.includes(g)).flatMap((i) => i.privateIps.map((ip) => numberToIp(ipToNumber(ip)))))];
+  const members = (g: string) => [...new Set(spec.interfaces.filter((i) => i.groups.includes(g)).flatMap((i) => i.privateIps.map((ip) => ipv4(ip))))];
 
   const sets: string[] = [
     setDecl('ifaces', 'ifname', [q('lo'), up, ...ifs.map(({ name }) => q(name))]),
