@@ -6,14 +6,15 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FakeDriver } from '../src/host/compute/fake.js';
 import { registerControllers } from '../src/controllers/index.js';
-import type { GiveUp, Reconciler, Runner } from '../src/controllers/runner.js';
+import type { GiveUp, Job, Reconciler, Runner } from '../src/controllers/runner.js';
+import type { JobKind } from '../src/store/job-kinds.js';
 import { insertJob } from '../src/store/jobs.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 /** The reconcilers and give-up hooks by kind, to run one step at a time as a crash would leave it. */
-function controllers(): Map<string, { run: Reconciler; giveUp?: GiveUp }> {
-  const map = new Map<string, { run: Reconciler; giveUp?: GiveUp }>();
-  registerControllers({ register: (kind: string, run: Reconciler, o: { giveUp?: GiveUp } = {}) => void map.set(kind, { run, giveUp: o.giveUp }) } as unknown as Runner);
+function controllers(): Map<string, { run: Reconciler<JobKind>; giveUp?: GiveUp<JobKind> }> {
+  const map = new Map<string, { run: Reconciler<JobKind>; giveUp?: GiveUp<JobKind> }>();
+  registerControllers({ register: (kind: string, run: Reconciler<JobKind>, o: { giveUp?: GiveUp<JobKind> } = {}) => void map.set(kind, { run, giveUp: o.giveUp }) } as unknown as Runner);
   return map;
 }
 
@@ -33,9 +34,9 @@ async function launch(): Promise<string> {
 }
 
 /** A job of `kind` for `id` as the store holds it (payload parsed, as the runner hands it over). */
-async function job(kind: string, id: string) {
+async function job<K extends JobKind>(kind: K, id: string): Promise<Job<K>> {
   const row = await s.app.db.selectFrom('jobs').selectAll().where('kind', '=', kind).where('resource_id', '=', id).orderBy('id', 'desc').executeTakeFirstOrThrow();
-  return { ...row, data: JSON.parse(row.payload) };
+  return { ...row, kind, data: JSON.parse(row.payload) } as Job<K>;
 }
 
 beforeAll(async () => {

@@ -49,6 +49,7 @@ const ec2: HandlerMap = {
     // The handler's own transaction sees its writes.
     const mine = await ctx.db.selectFrom('tags').select('key').where('resource_id', '=', input.Id).execute();
     if (mine.length !== 2) throw new Error('handler does not see its own writes');
+    // @ts-expect-error a kind of this suite's own, not in JobPayloads: the dispatcher writes it all the same
     await ctx.enqueue('thing.make', input.Id, { id: input.Id });
     ctx.afterCommit(() => {
       hooks.push(input.Id);
@@ -247,6 +248,7 @@ describe('Dispatcher', () => {
   it("commits the setup's own jobs and hooks, whatever becomes of the request that triggered it", async () => {
     const d = newDispatcher();
     setupExtras = async (ctx) => {
+      // @ts-expect-error a kind of this suite's own, not in JobPayloads
       await ctx.enqueue('vpc.default', `setup-${ctx.region}`);
       ctx.afterCommit(() => hooks.push(`setup ${ctx.region}`));
     };

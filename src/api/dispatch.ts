@@ -3,7 +3,8 @@
 import { ApiError, Errors, isApiError } from './errors.js';
 import type { ServiceModel } from '../models/index.js';
 import { isReadOnly, type Ctx, type CtxDeps, type HandlerMap } from '../services/context.js';
-import { insertJob } from '../store/jobs.js';
+import type { JobPayloads } from '../store/job-kinds.js';
+import { insertJobOf } from '../store/jobs.js';
 
 export interface Invocation {
   model: ServiceModel;
@@ -90,8 +91,8 @@ export class Dispatcher {
       db,
       config: this.deps.config,
       now: new Date(),
-      async enqueue(kind, resourceId, payload, runAt) {
-        await insertJob(db, { kind, resourceId, accountId: inv.accountId, region: inv.region, payload, runAt });
+      async enqueue(kind, resourceId, ...[payload, runAt]) {
+        await insertJobOf<JobPayloads, typeof kind>(db, { kind, resourceId, accountId: inv.accountId, region: inv.region, payload, runAt });
         effects.queued = true;
       },
       afterCommit(fn) {

@@ -14,13 +14,12 @@ import { hasAbility, type BlockStorage, type VolumeDeletion } from '../host/comp
 import { releaseUidRange } from '../services/ec2/instances/uid-ranges.js';
 import type { Tx } from '../store/db.js';
 import { insertJob } from '../store/jobs.js';
-import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
-
-type Job = Parameters<Reconciler>[0];
+import type { CleanupOp } from '../store/job-kinds.js';
+import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 
 export const CLEANUP = 'host.cleanup';
 
-export type CleanupOp = { op: 'delete-instance' } | { op: 'stop-instance' } | { op: 'delete-volume' } | { op: 'detach-volume'; instanceId: string };
+export type { CleanupOp };
 
 /** Queue a cleanup of `resourceId` (an instance or a volume id), inside the caller's transaction when it has one. */
 export async function queueCleanup(db: Tx, what: { resourceId: string; accountId: string; region: string }, op: CleanupOp): Promise<void> {
@@ -31,8 +30,8 @@ export function registerCleanupControllers(runner: Runner): void {
   runner.register(CLEANUP, cleanup);
 }
 
-async function cleanup(job: Job, deps: ControllerDeps): Promise<JobResult> {
-  const op = job.data as CleanupOp;
+async function cleanup(job: Job<typeof CLEANUP>, deps: ControllerDeps): Promise<JobResult> {
+  const op = job.data;
   const id = job.resource_id;
   switch (op.op) {
     case 'delete-instance': {

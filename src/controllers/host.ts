@@ -12,10 +12,8 @@ import { hasAbility, type MetricsSource, type VpcNetworking } from '../host/comp
 import { queueVpcSync } from '../services/ec2/common/network-sync.js';
 import { insertJob } from '../store/jobs.js';
 import { syncVpcNow, vpcsWithInstancesUp } from './network.js';
-import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 import { ensureVolumeChecker, statusDatapoints } from './status-checks.js';
-
-type Job = Parameters<Reconciler>[0];
 
 export function metricsInterval(): number {
   return Number(process.env.CUMULO_METRICS_INTERVAL_MS) || 60_000;
@@ -38,12 +36,12 @@ export function registerHostControllers(runner: Runner): void {
 }
 
 /** A job queued by an older server: the hop limit is part of the VPC's data plane now. */
-async function updateMetadata(job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function updateMetadata(job: Job<'instance.metadata'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await deps.db.selectFrom('instances').select(['vpc_id', 'account_id', 'region']).where('id', '=', job.resource_id).executeTakeFirst();
   if (row) await queueVpcSync(deps.db, { vpcId: row.vpc_id, accountId: row.account_id, region: row.region });
 }
 
-async function sample(_job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function sample(_job: Job<'metrics.sample'>, deps: ControllerDeps): Promise<JobResult> {
   const next = { retryAt: new Date(Date.now() + metricsInterval()) };
   const driver = deps.driver;
   if (!hasAbility<MetricsSource>(driver, 'metrics')) return;

@@ -8,7 +8,7 @@ import type { GiveUp, Reconciler, Runner } from './runner.js';
 /** How often a pending image looks at its snapshots again. */
 const POLL_MS = 250;
 
-export const reconcileImage: Reconciler = async (job, deps) => {
+export const reconcileImage: Reconciler<'image.create' | 'image.copy'> = async (job, deps) => {
   const image = await deps.db.selectFrom('images').select(['id', 'state', 'block_device_mappings']).where('id', '=', job.resource_id).executeTakeFirst();
   // Deregistered (or never written) while its snapshots were taken: nothing left to finish.
   if (!image || image.state !== 'pending') return;
@@ -38,7 +38,7 @@ export const reconcileImage: Reconciler = async (job, deps) => {
 };
 
 /** Waiting on its snapshots kept failing: `failed`, with a state reason. */
-const giveUp: GiveUp = async (job, deps) => {
+const giveUp: GiveUp<'image.create' | 'image.copy'> = async (job, deps) => {
   const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error' };
   await deps.db.updateTable('images').set({ state: 'failed', state_reason: JSON.stringify(reason) }).where('id', '=', job.resource_id).where('state', '=', 'pending').execute();
 };

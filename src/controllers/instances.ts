@@ -29,15 +29,15 @@ import { buildInstanceSpec, buildInterfaceSpec } from '../services/ec2/instances
 import { stateReasons, userInitiated } from '../services/ec2/instances/states.js';
 import { allocateUidRange, releaseUidRange, uidRangeOf } from '../services/ec2/instances/uid-ranges.js';
 import { volumeLimits } from '../services/ec2/volumes/store.js';
-import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
-import { insertJob } from '../store/jobs.js';
+import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
+import type { JobKind, JobPayloads } from '../store/job-kinds.js';
+import { insertJob, insertJobOf } from '../store/jobs.js';
 import { syncVpcNow } from './network.js';
 import { forgetStatusChecks, recordStatusChecks } from './status-checks.js';
 import { queueCleanup } from './cleanup.js';
 import { watchNow } from './host.js';
 
 type InstanceRow = Row<'instances'>;
-type Job = Parameters<Reconciler>[0];
 
 /** How often a running instance is checked (CUMULO_INSTANCE_POLL_MS overrides, for tests). */
 export function pollInterval(): number {
@@ -76,8 +76,8 @@ async function load(deps: ControllerDeps, id: string): Promise<InstanceRow | und
 }
 
 /** Follow-up work goes into the same transaction as the state it follows from. */
-async function queue(db: Tx, kind: string, row: Pick<InstanceRow, 'id' | 'account_id' | 'region'>, payload: unknown, runAt: Date): Promise<void> {
-  await insertJob(db, { kind, resourceId: row.id, accountId: row.account_id, region: row.region, payload, runAt });
+async function queue<K extends JobKind>(db: Tx, kind: K, row: Pick<InstanceRow, 'id' | 'account_id' | 'region'>, payload: JobPayloads[K], runAt: Date): Promise<void> {
+  await insertJobOf<JobPayloads, K>(db, { kind, resourceId: row.id, accountId: row.account_id, region: row.region, payload, runAt });
 }
 
 function message(e: unknown): string {
@@ -220,7 +220,7 @@ async function createDataVolumes(deps: ControllerDeps, row: InstanceRow): Promis
   if (volumes.length) await deps.db.updateTable('volumes').set({ state: 'in-use' }).where('id', 'in', volumes.map((v) => v.id)).where('state', '=', 'creating').execute();
 }
 
-async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start'): Promise<JobResult> {
+async function bringUp(job: Job<'instance.launch' | 'instance.start'>, deps: ControllerDeps, mode: 'launch' | 'start'): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'pending' || row.desired_state !== 'running') return;
   try {
@@ -260,7 +260,7 @@ async function bringUp(job: Job, deps: ControllerDeps, mode: 'launch' | 'start')
 type StateReason = { Code: string; Message: string };
 
 /** The launch or start job failed its last attempt (outside boot, which fails at once): the same end. */
-async function giveUpBringUp(job: Job, deps: ControllerDeps, e: unknown, mode: 'launch' | 'start'): Promise<void> {
+async function giveUpBringUp(job: Job<'instance.launch' | 'instance.start'>, deps: ControllerDeps, e: unknown, mode: 'launch' | 'start'): Promise<void> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'pending') return;
   if (mode === 'launch') await failLaunch(deps, row, failureReason(e, mode));
@@ -341,18 +341,18 @@ async function stopAs(deps: ControllerDeps, row: InstanceRow, from: string, reas
 }
 
 /** A stop that kept failing: stopped by force, with Server.InternalError. */
-async function giveUpStop(job: Job, deps: ControllerDeps): Promise<void> {
+async function giveUpStop(job: Job<'instance.stop'>, deps: ControllerDeps): Promise<void> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'stopping') return;
   await stopAs(deps, row, 'stopping', stateReasons.stopError, 'giving up the stop of');
 }
 
-async function stop(job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function stop(job: Job<'instance.stop'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'stopping') return;
   const seen = await deps.driver.inspect(row.id);
   // Also when it powered itself off: the driver still holds its mounts and network until stopped.
-  if (seen.state !== 'missing') await deps.driver.stop(row.id, { force: Boolean(job.data?.force) });
+  if (seen.state !== 'missing') await deps.driver.stop(row.id, { force: Boolean(job.data.force) });
   const output = await consoleOf(deps.driver, row.id);
   const now = new Date().toISOString();
   await deps.db.transaction().execute(async (trx) => {
@@ -371,11 +371,11 @@ async function stop(job: Job, deps: ControllerDeps): Promise<JobResult> {
  * payload before the driver acts, so a job run again after a crash reboots only if that boot is
  * still the current one.
  */
-async function reboot(job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function reboot(job: Job<'instance.reboot'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'running') return;
   const seen = await deps.driver.inspect(row.id);
-  const before = typeof job.data?.rebooting === 'string' ? (job.data.rebooting as string) : undefined;
+  const before = job.data.rebooting;
   if (before !== undefined && seen.bootId !== before) {
     // Its new boot began before a restart. Cut short before the guest's init ran (made, never
     // started; or gone): finish that boot, which is no second reboot. Otherwise: not again.
@@ -396,7 +396,7 @@ async function reboot(job: Job, deps: ControllerDeps): Promise<JobResult> {
 }
 
 /** A reboot that kept failing: the instance stays as the host has it; its watcher looks now. */
-async function giveUpReboot(job: Job, deps: ControllerDeps): Promise<void> {
+async function giveUpReboot(job: Job<'instance.reboot'>, deps: ControllerDeps): Promise<void> {
   await watchNow(deps, job.resource_id);
 }
 
@@ -404,14 +404,14 @@ async function giveUpReboot(job: Job, deps: ControllerDeps): Promise<void> {
  * Terminated as soon as asked: a host that fails to let go of the instance gets a cleanup job
  * (retried, never dropped), and the instance keeps its uid range until that is done.
  */
-async function terminate(job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function terminate(job: Job<'instance.terminate'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'shutting-down') return;
   const output = await consoleOf(deps.driver, row.id);
   await finishTerminate(deps, row, await removeFromHost(deps, row.id, 'terminating'), output);
 }
 
-async function giveUpTerminate(job: Job, deps: ControllerDeps): Promise<void> {
+async function giveUpTerminate(job: Job<'instance.terminate'>, deps: ControllerDeps): Promise<void> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'shutting-down') return;
   await finishTerminate(deps, row, await removeFromHost(deps, row.id, 'terminating'), undefined);
@@ -483,10 +483,10 @@ export async function release(db: Tx, instanceId: string, opts: { allVolumes: bo
   await db.updateTable('instances').set({ public_ip: null }).where('id', '=', instanceId).where('state', '=', 'terminated').execute();
 }
 
-async function watch(job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function watch(job: Job<'instance.watch'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   // Only the watcher of the current boot keeps going; a stop or terminate ends it.
-  if (!row || row.state !== 'running' || row.desired_state !== 'running' || job.data?.boot !== row.boots) return;
+  if (!row || row.state !== 'running' || row.desired_state !== 'running' || job.data.boot !== row.boots) return;
   const next = { retryAt: nextWatch(Date.parse(row.updated_at), Date.now()) };
   const seen = await deps.driver.inspect(row.id);
   const now = new Date();
@@ -532,13 +532,13 @@ async function watch(job: Job, deps: ControllerDeps): Promise<JobResult> {
  * is not called running any longer. It is stopped, with Server.InternalError, as EC2 stops an
  * instance it cannot recover.
  */
-async function giveUpWatch(job: Job, deps: ControllerDeps): Promise<void> {
+async function giveUpWatch(job: Job<'instance.watch'>, deps: ControllerDeps): Promise<void> {
   const row = await load(deps, job.resource_id);
-  if (!row || row.state !== 'running' || row.desired_state !== 'running' || job.data?.boot !== row.boots) return;
+  if (!row || row.state !== 'running' || row.desired_state !== 'running' || job.data.boot !== row.boots) return;
   await stopAs(deps, row, 'running', stateReasons.recoveryError, 'giving up the recovery of');
 }
 
-async function purge(job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function purge(job: Job<'instance.purge'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'terminated') return;
   const due = Date.parse(row.terminated_at ?? row.updated_at) + deps.config.terminatedRetentionMs;

@@ -18,9 +18,7 @@ import { buildInterfaceSpec, type InterfaceRow } from '../services/ec2/instances
 import { currentCidrs } from '../services/ec2/prefix-lists/store.js';
 import { forwardsThrough } from '../services/ec2/vpcs/route-state.js';
 import { chunks, vpcIpv4Blocks } from '../services/ec2/vpcs/store.js';
-import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
-
-type Job = Parameters<Reconciler>[0];
+import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 
 /** Instance states whose interfaces are in their VPC's data plane: up, or on their way up or down. */
 export const UP_STATES = ['pending', 'running', 'stopping', 'shutting-down'];
@@ -29,7 +27,7 @@ export function registerNetworkControllers(runner: Runner): void {
   runner.register(VPC_SYNC, syncVpc);
 }
 
-async function syncVpc(job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function syncVpc(job: Job<typeof VPC_SYNC>, deps: ControllerDeps): Promise<JobResult> {
   await syncVpcNow(deps, job.resource_id);
 }
 

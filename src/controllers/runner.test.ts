@@ -9,8 +9,27 @@ import { loadConfig } from '../config.js';
 import { FakeDriver } from '../host/compute/fake.js';
 import { SecretBox } from '../lib/secrets.js';
 import { openWithDialect, sqliteDialect, type Db } from '../store/db.js';
+import type { NoPayload } from '../store/job-kinds.js';
 import type { Database, NewRow } from '../store/schema.js';
 import { Runner } from './runner.js';
+
+/** This suite's own kinds: the runner is generic over its payload map (JobPayloads in the product). */
+interface TestJobs {
+  'thing.make': { n: number };
+  flaky: NoPayload;
+  'throws.undefined': NoPayload;
+  waiting: NoPayload;
+  /** i: which of a resource's jobs it is (rows written without it have none). */
+  step: { i?: number };
+  long: NoPayload;
+  slow: NoPayload;
+  quick: NoPayload;
+  now: NoPayload;
+  'always.fails': { n?: number };
+  'cleanup.thing': NoPayload;
+  'fails.twice': NoPayload;
+  watcher: NoPayload;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,10 +50,10 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 let dir: string;
 let db: Db;
 let logs: string[];
-const runners: Runner[] = [];
+const runners: Runner<TestJobs>[] = [];
 
-function newRunner(opts: { concurrency?: number; pollMs?: number; leaseMs?: number; maxAttempts?: number } = {}, env: Record<string, string> = {}): Runner {
-  const r = new Runner({ db, config: loadConfig({ CUMULO_HOME: dir, ...env }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, opts);
+function newRunner(opts: { concurrency?: number; pollMs?: number; leaseMs?: number; maxAttempts?: number } = {}, env: Record<string, string> = {}): Runner<TestJobs> {
+  const r = new Runner<TestJobs>({ db, config: loadConfig({ CUMULO_HOME: dir, ...env }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, opts);
   runners.push(r);
   return r;
 }
@@ -203,7 +222,7 @@ describe('Runner', () => {
     let queries = 0;
     const counted = new Kysely<Database>({ dialect: sqliteDialect(join(dir, 'cumulo.db')), log: () => void queries++ });
     try {
-      const runner = new Runner({ db: counted, config: loadConfig({ CUMULO_HOME: dir }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, { concurrency: 1, pollMs: 100 });
+      const runner = new Runner<TestJobs>({ db: counted, config: loadConfig({ CUMULO_HOME: dir }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, { concurrency: 1, pollMs: 100 });
       runners.push(runner);
       const gate = deferred();
       runner.register('step', async () => {
@@ -402,7 +421,7 @@ describe('Runner', () => {
 
 // Issue 10: failures end in a state, never in a loop.
 describe('Runner: bounded attempts', () => {
-  const enqueue = (runner: Runner, kind: string, resourceId: string, payload: unknown = {}) =>
+  const enqueue = (runner: Runner<TestJobs>, kind: 'always.fails' | 'cleanup.thing' | 'fails.twice' | 'watcher', resourceId: string, payload: TestJobs['always.fails'] = {}) =>
     runner.deps.enqueue(kind, { resourceId, accountId: '000000000000', region: 'us-east-1', payload });
 
   it('gives up after CUMULO_JOB_MAX_ATTEMPTS failures in a row: the hook gets the last error, then the job goes', async () => {

@@ -16,9 +16,11 @@ import type { SecretBox } from '../lib/secrets.js';
 import type { Db } from '../store/db.js';
 import type { Row } from '../store/schema.js';
 import type { InstanceDriver } from '../host/compute/driver.js';
-import { insertJob } from '../store/jobs.js';
+import type { JobPayloads, KindOf, PayloadField } from '../store/job-kinds.js';
+import { insertJobOf } from '../store/jobs.js';
 
-export interface ControllerDeps {
+/** Controllers' dependencies; M is the payload map of the jobs they queue (JobPayloads but in the runner's own tests). */
+export interface ControllerDeps<M = JobPayloads> {
   db: Db;
   config: Config;
   driver: InstanceDriver;
@@ -26,28 +28,32 @@ export interface ControllerDeps {
   secrets: SecretBox;
   log: (line: string) => void;
   /** Queue follow-up work (outside any request). */
-  enqueue(kind: string, job: { resourceId: string; accountId: string; region: string; payload?: unknown; runAt?: Date }): Promise<void>;
+  enqueue<K extends KindOf<M>>(kind: K, job: { resourceId: string; accountId: string; region: string; runAt?: Date } & PayloadField<M, K>): Promise<void>;
 }
 
+/** A claimed job of kind K, its payload decoded as `data`; for a union of kinds, `kind` tells which `data` it has. */
+export type Job<K extends KindOf<M>, M = JobPayloads> = K extends unknown ? Omit<Row<'jobs'>, 'kind'> & { kind: K; data: M[K] } : never;
+
 export type JobResult = void | { retryAt: Date };
-export type Reconciler = (job: Row<'jobs'> & { data: any }, deps: ControllerDeps) => Promise<JobResult>;
+export type Reconciler<K extends KindOf<M>, M = JobPayloads> = (job: Job<K, M>, deps: ControllerDeps<M>) => Promise<JobResult>;
 /**
  * What a job that used up its attempts leaves behind: its resource in EC2's failure state, with a
  * state reason. Called once, with the last error; the job is deleted when it returns. It must not
  * throw for a resource already gone or moved on (check the state, as reconcilers do); a hook that
  * throws leaves the job parked.
  */
-export type GiveUp = (job: Row<'jobs'> & { data: any }, deps: ControllerDeps, error: unknown) => Promise<void>;
+export type GiveUp<K extends KindOf<M>, M = JobPayloads> = (job: Job<K, M>, deps: ControllerDeps<M>, error: unknown) => Promise<void>;
 
-export interface ReconcilerOptions {
-  giveUp?: GiveUp;
+export interface ReconcilerOptions<K extends KindOf<M>, M = JobPayloads> {
+  giveUp?: GiveUp<K, M>;
 }
 
 const LEASE_MS = 5 * 60_000;
 
-export class Runner {
-  private reconcilers = new Map<string, Reconciler>();
-  private giveUps = new Map<string, GiveUp>();
+export class Runner<M = JobPayloads> {
+  // Keyed by kind: each entry holds the reconciler registered for that kind, typed for it there.
+  private reconcilers = new Map<string, Reconciler<KindOf<M>, M>>();
+  private giveUps = new Map<string, GiveUp<KindOf<M>, M>>();
   private timer: NodeJS.Timeout | undefined;
   private running = new Set<string>(); // resource ids with a job in flight
   private inflight = new Set<Promise<void>>();
@@ -58,24 +64,25 @@ export class Runner {
   // Unique per runner: a restarted process may get the same pid (containers), and tests run
   // several runners in one process.
   readonly owner = `${this.host}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  readonly deps: ControllerDeps;
+  readonly deps: ControllerDeps<M>;
 
   constructor(
-    deps: Omit<ControllerDeps, 'enqueue'>,
+    deps: Omit<ControllerDeps<M>, 'enqueue'>,
     private opts: { concurrency?: number; pollMs?: number; leaseMs?: number; maxAttempts?: number } = {},
   ) {
     this.deps = {
       ...deps,
       enqueue: async (kind, j) => {
-        await insertJob(deps.db, { kind, ...j });
+        await insertJobOf<M, typeof kind>(deps.db, { kind, ...j });
         this.wake();
       },
     };
   }
 
-  register(kind: string, r: Reconciler, opts: ReconcilerOptions = {}): void {
-    this.reconcilers.set(kind, r);
-    if (opts.giveUp) this.giveUps.set(kind, opts.giveUp);
+  register<K extends KindOf<M>>(kind: K, r: Reconciler<K, M>, opts: ReconcilerOptions<K, M> = {}): void {
+    // Widened for the map: step() hands each reconciler only jobs of the kind it was registered for.
+    this.reconcilers.set(kind, r as Reconciler<KindOf<M>, M>);
+    if (opts.giveUp) this.giveUps.set(kind, opts.giveUp as GiveUp<KindOf<M>, M>);
     else this.giveUps.delete(kind);
   }
 
@@ -268,7 +275,7 @@ export class Runner {
     const r = this.reconcilers.get(job.kind);
     try {
       if (!r) throw new Error(`no reconciler for job kind ${job.kind}`);
-      const result = await r({ ...job, data: JSON.parse(job.payload) }, this.deps);
+      const result = await r(this.decode(job), this.deps);
       if (result && 'retryAt' in result) {
         // A step that succeeded ends a run of failures: the bound is on failures in a row.
         await this.deps.db
@@ -302,13 +309,22 @@ export class Runner {
     }
   }
 
+  /**
+   * A row as its reconciler sees it. The payload was written by insertJob for this kind (typed by
+   * the payload map), so its JSON is the kind's payload; the one place a payload is trusted.
+   */
+  private decode(job: Row<'jobs'>): Job<KindOf<M>, M> {
+    return { ...job, kind: job.kind, data: JSON.parse(job.payload) } as Job<KindOf<M>, M>;
+  }
+
   /** The job failed maxAttempts times in a row: its hook ends the resource in a state, or it is parked. */
+
   private async giveUp(job: Row<'jobs'>, attempts: number, error: unknown): Promise<void> {
     const message = errorMessage(error);
     const hook = this.giveUps.get(job.kind);
     if (hook) {
       try {
-        await hook({ ...job, data: JSON.parse(job.payload) }, this.deps, error);
+        await hook(this.decode(job), this.deps, error);
         await this.deps.db.deleteFrom('jobs').where('id', '=', job.id).execute();
         this.deps.log(`controllers: ${job.kind} ${job.resource_id} gave up after ${attempts} attempts: ${message}`);
         return;

@@ -10,7 +10,7 @@
 // left as it is.
 import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/compute/driver.js';
 import type { Row } from '../store/schema.js';
-import type { ControllerDeps, Runner } from './runner.js';
+import type { ControllerDeps, Job, Runner } from './runner.js';
 
 type SnapshotRow = Row<'snapshots'>;
 
@@ -114,7 +114,7 @@ async function takeOne(deps: ControllerDeps, id: string): Promise<void> {
   }
 }
 
-async function createOne(job: { resource_id: string }, deps: ControllerDeps): Promise<void> {
+async function createOne(job: Job<'snapshot.create'>, deps: ControllerDeps): Promise<void> {
   await takeOne(deps, job.resource_id);
 }
 
@@ -123,11 +123,11 @@ async function createOne(job: { resource_id: string }, deps: ControllerDeps): Pr
  * the request one right after the other, so the point in time is per volume, the volumes
  * milliseconds apart (crash-consistent per volume, not across volumes).
  */
-async function createSet(job: { data: { snapshotIds?: string[] } }, deps: ControllerDeps): Promise<void> {
-  for (const id of job.data.snapshotIds ?? []) await takeOne(deps, id);
+async function createSet(job: Job<'snapshot.create-set'>, deps: ControllerDeps): Promise<void> {
+  for (const id of job.data.snapshotIds) await takeOne(deps, id);
 }
 
-async function copy(job: { resource_id: string }, deps: ControllerDeps): Promise<void> {
+async function copy(job: Job<'snapshot.copy'>, deps: ControllerDeps): Promise<void> {
   const row = await loadRow(deps, job.resource_id);
   if (!row || row.state !== 'pending') return;
   const source = row.source_snapshot_id ? await loadRow(deps, row.source_snapshot_id) : undefined;
@@ -160,7 +160,7 @@ async function copy(job: { resource_id: string }, deps: ControllerDeps): Promise
   }
 }
 
-async function remove(job: { resource_id: string; region: string; data: { region?: string } }, deps: ControllerDeps): Promise<void> {
+async function remove(job: Job<'snapshot.delete'>, deps: ControllerDeps): Promise<void> {
   // The row is gone already (EC2 shows a deleted snapshot gone at once); a row with the same id
   // would be a bug, never a reason to keep the data of a snapshot the user deleted.
   const bs = blockStorage(deps.driver);
@@ -194,8 +194,8 @@ export async function adoptCaptures(deps: Pick<ControllerDeps, 'db' | 'driver' |
  * `error` with a state message. snapshot.delete has no hook: freeing chunks is host cleanup, parked
  * and retried at the next start.
  */
-async function giveUp(job: { resource_id: string; data: { snapshotIds?: string[] } }, deps: ControllerDeps): Promise<void> {
-  const ids = job.data?.snapshotIds ?? [job.resource_id];
+async function giveUp(job: Job<'snapshot.create' | 'snapshot.create-set' | 'snapshot.copy'>, deps: ControllerDeps): Promise<void> {
+  const ids = job.kind === 'snapshot.create-set' ? job.data.snapshotIds : [job.resource_id];
   for (const id of ids) await fail(deps, id, 'The snapshot could not be completed: internal error');
 }
 

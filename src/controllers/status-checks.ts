@@ -14,9 +14,8 @@ import { hasAbility, type CheckOutcome, type StatusChecks } from '../host/comput
 import type { Tx } from '../store/db.js';
 import type { CheckStatus, Row } from '../store/schema.js';
 import { insertJob } from '../store/jobs.js';
-import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 
-type Job = Parameters<Reconciler>[0];
 
 /** How often checks run: the instance poll (CUMULO_INSTANCE_POLL_MS), 30 s by default. */
 export function checkInterval(): number {
@@ -120,7 +119,7 @@ export async function ensureVolumeChecker(deps: Pick<ControllerDeps, 'db' | 'dri
   if (!have) await insertJob(deps.db, { kind: 'volume.check', resourceId: volumeCheckerId(), accountId: '', region: '', runAt: new Date() });
 }
 
-async function checkVolumes(_job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function checkVolumes(_job: Job<'volume.check'>, deps: ControllerDeps): Promise<JobResult> {
   const driver = deps.driver;
   if (!hasAbility<StatusChecks>(driver, 'checkVolume')) return;
   const next = { retryAt: new Date(Date.now() + checkInterval()) };

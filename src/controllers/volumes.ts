@@ -21,10 +21,9 @@
 import { hasAbility, PermanentFailure, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
 import { accountDataKey } from '../services/ec2/volumes/keys.js';
 import { volumeLimits, type VolumeShape } from '../services/ec2/volumes/store.js';
-import type { ControllerDeps, JobResult, Reconciler, Runner } from './runner.js';
+import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 import { queueCleanup } from './cleanup.js';
 
-type Job = Parameters<Reconciler>[0];
 
 /** How long a modification stays 'optimizing' (CUMULO_VOLUME_OPTIMIZE_MS overrides, for tests). */
 export function optimizeMs(): number {
@@ -41,12 +40,12 @@ export function registerVolumeControllers(runner: Runner): void {
 }
 
 /** The host could not make it: `error`, as EC2 shows a volume whose creation failed (the user deletes it). */
-async function giveUpCreate(job: Job, deps: ControllerDeps): Promise<void> {
+async function giveUpCreate(job: Job<'volume.create'>, deps: ControllerDeps): Promise<void> {
   await deps.db.updateTable('volumes').set({ state: 'error' }).where('id', '=', job.resource_id).where('state', '=', 'creating').execute();
 }
 
 /** Deleted as asked; the host's part goes on as a cleanup (retried, never dropped). */
-async function giveUpDelete(job: Job, deps: ControllerDeps): Promise<void> {
+async function giveUpDelete(job: Job<'volume.delete'>, deps: ControllerDeps): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     const res = await trx.deleteFrom('volumes').where('id', '=', job.resource_id).where('state', '=', 'deleting').executeTakeFirst();
     if (Number(res.numDeletedRows) === 1) await trx.deleteFrom('tags').where('resource_id', '=', job.resource_id).execute();
@@ -58,8 +57,8 @@ async function giveUpDelete(job: Job, deps: ControllerDeps): Promise<void> {
  * An attach or detach that kept failing: the attachment ends (the volume available again unless
  * another instance holds it) and the host's detach goes on as a cleanup.
  */
-async function giveUpAttachment(job: Job, deps: ControllerDeps): Promise<void> {
-  const instanceId = String(job.data?.instanceId ?? '');
+async function giveUpAttachment(job: Job<'volume.attach' | 'volume.detach'>, deps: ControllerDeps): Promise<void> {
+  const instanceId = job.data.instanceId;
   await deps.db.transaction().execute(async (trx) => {
     const from = job.kind === 'volume.attach' ? 'attaching' : 'detaching';
     await trx.deleteFrom('volume_attachments').where('volume_id', '=', job.resource_id).where('instance_id', '=', instanceId).where('state', '=', from).execute();
@@ -73,8 +72,8 @@ async function giveUpAttachment(job: Job, deps: ControllerDeps): Promise<void> {
  * A modification the host could not make ends `failed` (the volume keeps what it had; the host's
  * words stay in the log); one that was only optimizing has taken effect already, so it completes.
  */
-async function giveUpModify(job: Job, deps: ControllerDeps): Promise<void> {
-  const startTime = String(job.data?.startTime ?? '');
+async function giveUpModify(job: Job<'volume.modify'>, deps: ControllerDeps): Promise<void> {
+  const startTime = job.data.startTime;
   const now = new Date().toISOString();
   const mod = deps.db.updateTable('volume_modifications').where('volume_id', '=', job.resource_id).where('start_time', '=', startTime);
   await mod.set({ state: 'failed', status_message: 'The modification failed on the host', end_time: now }).where('state', '=', 'modifying').execute();
@@ -83,7 +82,7 @@ async function giveUpModify(job: Job, deps: ControllerDeps): Promise<void> {
 
 const blockStorage = (deps: ControllerDeps) => (hasAbility<BlockStorage>(deps.driver, 'createVolume') ? deps.driver : undefined);
 
-async function createVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function createVolume(job: Job<'volume.create'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await deps.db.selectFrom('volumes').selectAll().where('id', '=', job.resource_id).executeTakeFirst();
   if (!row || row.state !== 'creating') return;
   const bs = blockStorage(deps);
@@ -119,7 +118,7 @@ async function volumeFailed(deps: ControllerDeps, volumeId: string, why: string)
   await deps.db.updateTable('volumes').set({ state: 'error' }).where('id', '=', volumeId).where('state', '=', 'creating').execute();
 }
 
-async function deleteVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
+async function deleteVolume(job: Job<'volume.delete'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await deps.db.selectFrom('volumes').select(['id', 'state']).where('id', '=', job.resource_id).executeTakeFirst();
   // A row in another state is not being deleted (ids are never reused, but be sure).
   if (row && row.state !== 'deleting') return;
@@ -135,8 +134,8 @@ async function instanceState(deps: ControllerDeps, id: string): Promise<string |
   return (await deps.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst())?.state;
 }
 
-async function attachVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
-  const instanceId = String(job.data?.instanceId ?? '');
+async function attachVolume(job: Job<'volume.attach'>, deps: ControllerDeps): Promise<JobResult> {
+  const instanceId = job.data.instanceId;
   const a = await deps.db.selectFrom('volume_attachments').selectAll().where('volume_id', '=', job.resource_id).where('instance_id', '=', instanceId).executeTakeFirst();
   if (!a || a.state !== 'attaching') return;
   const volume = await deps.db.selectFrom('volumes').selectAll().where('id', '=', a.volume_id).executeTakeFirst();
@@ -154,10 +153,10 @@ async function attachVolume(job: Job, deps: ControllerDeps): Promise<JobResult> 
     .execute();
 }
 
-async function detachVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
-  const instanceId = String(job.data?.instanceId ?? '');
+async function detachVolume(job: Job<'volume.detach'>, deps: ControllerDeps): Promise<JobResult> {
+  const instanceId = job.data.instanceId;
   const bs = blockStorage(deps);
-  if (job.data?.released) {
+  if (job.data.released) {
     // The instance is gone from the store's point of view; the host lets go of the volume.
     if (bs) await bs.detachVolume(instanceId, job.resource_id, { force: true });
     return;
@@ -166,7 +165,7 @@ async function detachVolume(job: Job, deps: ControllerDeps): Promise<JobResult> 
   if (!a || a.state !== 'detaching') return;
   if (bs && (await instanceState(deps, instanceId)) !== undefined) {
     // Idempotent on the host: also when the instance is stopped (nothing to let go of there).
-    await bs.detachVolume(instanceId, a.volume_id, { force: Boolean(job.data?.force) });
+    await bs.detachVolume(instanceId, a.volume_id, { force: Boolean(job.data.force) });
   }
   await deps.db.transaction().execute(async (trx) => {
     const res = await trx
@@ -181,8 +180,8 @@ async function detachVolume(job: Job, deps: ControllerDeps): Promise<JobResult> 
   });
 }
 
-async function modifyVolume(job: Job, deps: ControllerDeps): Promise<JobResult> {
-  const startTime = String(job.data?.startTime ?? '');
+async function modifyVolume(job: Job<'volume.modify'>, deps: ControllerDeps): Promise<JobResult> {
+  const startTime = job.data.startTime;
   const m = await deps.db.selectFrom('volume_modifications').selectAll().where('volume_id', '=', job.resource_id).where('start_time', '=', startTime).executeTakeFirst();
   if (!m) return;
   const volume = await deps.db.selectFrom('volumes').selectAll().where('id', '=', m.volume_id).executeTakeFirst();

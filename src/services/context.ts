@@ -2,6 +2,7 @@
 // Handlers are transport-free: typed input in, typed output out, errors thrown as ApiError.
 import type { Config } from '../config.js';
 import type { Db, Tx } from '../store/db.js';
+import type { JobKind, JobPayloads, PayloadArgs } from '../store/job-kinds.js';
 
 export interface Ctx {
   readonly accountId: string;
@@ -14,7 +15,7 @@ export interface Ctx {
   /** The request's clock: every timestamp a handler writes uses it. */
   readonly now: Date;
   /** Queue work for the controllers, in the same transaction as the handler's writes. */
-  enqueue(kind: string, resourceId: string, payload?: unknown, runAt?: Date): Promise<void>;
+  enqueue<K extends JobKind>(kind: K, resourceId: string, ...args: PayloadArgs<JobPayloads, K>): Promise<void>;
   /** Run after the transaction commits (never if it rolls back), e.g. to wake a controller. */
   afterCommit(fn: () => void): void;
   /**

@@ -1,0 +1,59 @@
+// Every job kind and the payload its reconciler reads (`job.data`). Services, controllers and the
+// store all queue through here, so a kind that no controller registers, or a payload member its
+// reconciler does not read, is a compile error rather than a job that fails at run time.
+//
+// The payload is JSON in jobs.payload: members are plain data (strings, numbers, booleans, arrays).
+
+/** A kind whose reconciler reads nothing but the job's resource id. */
+export type NoPayload = Record<string, never>;
+
+/** What a host.cleanup job undoes on the host (controllers/cleanup.ts). */
+export type CleanupOp = { op: 'delete-instance' } | { op: 'stop-instance' } | { op: 'delete-volume' } | { op: 'detach-volume'; instanceId: string };
+
+export interface JobPayloads {
+  'instance.launch': NoPayload;
+  'instance.start': NoPayload;
+  /** force: StopInstances Force (the driver kills rather than asks). */
+  'instance.stop': { force?: boolean };
+  /** rebooting: the boot id being replaced, written by the reconciler itself before it acts. */
+  'instance.reboot': { rebooting?: string };
+  'instance.terminate': NoPayload;
+  /** boot: the instance's boot count this watcher belongs to (a newer boot has its own). */
+  'instance.watch': { boot: number };
+  'instance.purge': NoPayload;
+  /** Queued by older servers only; now a vpc.sync of the instance's VPC. */
+  'instance.metadata': NoPayload;
+  'metrics.sample': NoPayload;
+  'volume.check': NoPayload;
+  'volume.create': NoPayload;
+  'volume.delete': NoPayload;
+  'volume.attach': { instanceId: string };
+  /** released: the instance let go of it already (terminated); force: DetachVolume Force. */
+  'volume.detach': { instanceId: string; force?: boolean; released?: boolean };
+  /** startTime: the modification's StartTime (ISO 8601), which names it. */
+  'volume.modify': { startTime: string };
+  'snapshot.create': NoPayload;
+  /** snapshotIds: the set taken at one point in time (CreateSnapshots, CreateImage); resource id is the first. */
+  'snapshot.create-set': { snapshotIds: string[] };
+  'snapshot.copy': NoPayload;
+  /** region: the snapshot's region (the block store's key). */
+  'snapshot.delete': { region: string };
+  'image.create': NoPayload;
+  'image.copy': NoPayload;
+  'vpc.sync': NoPayload;
+  'host.cleanup': CleanupOp;
+}
+
+export type JobKind = keyof JobPayloads;
+
+/** The kinds of a payload map (JobPayloads, or a test's own). */
+export type KindOf<M> = keyof M & string;
+
+/**
+ * The payload member of a new job: required when the kind's payload has a required member,
+ * optional otherwise (for a union of kinds: optional when one of them may omit it).
+ */
+export type PayloadField<M, K extends KindOf<M>> = {} extends M[K] ? { payload?: M[K] } : { payload: M[K] };
+
+/** The same as trailing arguments: (payload, runAt). */
+export type PayloadArgs<M, K extends KindOf<M>> = {} extends M[K] ? [payload?: M[K], runAt?: Date] : [payload: M[K], runAt?: Date];
