@@ -14,7 +14,8 @@ import { randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BlockStore, DEFAULT_CHUNK_SIZE, type SnapshotStats } from '../src/host/storage/blocks.js';
+import { BlockStore } from '../src/host/storage/blocks/store.js';
+import { DEFAULT_CHUNK_SIZE, type SnapshotStats } from '../src/host/storage/blocks/types.js';
 import { XfsVolumeStore } from '../src/host/storage/xfs-store.js';
 
 const GiB = 1024 ** 3;

@@ -54,7 +54,7 @@ process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
-const CHUNK = 512 * 1024; // the block store's chunk (src/host/storage/blocks.ts)
+const CHUNK = 512 * 1024; // the block store's chunk (src/host/storage/blocks/types.ts)
 const DATA = 64 * MiB; // what the suite writes and checksums
 const CHANGED = 10 * MiB; // ~1% of the 1 GiB volume, 1 MiB-aligned, inside the checksummed 64 MiB
 const DEVICE = '/dev/sdf';

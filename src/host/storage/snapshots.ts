@@ -3,7 +3,7 @@
 //
 //   $CUMULO_HOME/volumes/blocks/<region>/    a region's BlockStore (manifests, chunks, refs.idx)
 import { join } from 'node:path';
-import { BlockStore } from './blocks.js';
+import { BlockStore } from './blocks/store.js';
 import { checkName } from './paths.js';
 import type { XfsVolumeStore } from './xfs-store.js';
 

@@ -1,5 +1,5 @@
 // EBS beyond the root volume: snapshots (content-addressed and incremental on the host, see
-// src/host/storage/blocks.ts), who may create volumes from them, volume modifications
+// src/host/storage/blocks/), who may create volumes from them, volume modifications
 // (ModifyVolume's history), and each account's data key for encrypted volumes and snapshots.
 import type { Kysely } from 'kysely';
 

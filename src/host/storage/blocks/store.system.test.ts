@@ -7,11 +7,11 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { requires } from '../../../test/requires.js';
-import { BlockStore } from './blocks.js';
-import { listLoopDevicesUnder, loopDevicesLeftUnder } from './loop.js';
-import { listMountsUnder } from './mounts.js';
-import { XfsVolumeStore } from './xfs-store.js';
+import { requires } from '../../../../test/requires.js';
+import { BlockStore } from './store.js';
+import { listLoopDevicesUnder, loopDevicesLeftUnder } from '../loop.js';
+import { listMountsUnder } from '../mounts.js';
+import { XfsVolumeStore } from '../xfs-store.js';
 
 const needs = requires({ root: true, commands: ['losetup', 'mkfs.xfs', 'mkfs.ext4'] });
 const MiB = 1024 ** 2;
