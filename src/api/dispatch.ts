@@ -1,6 +1,6 @@
 // From a parsed, authenticated request to a typed handler and back: one transaction per mutating
 // operation, DryRun answered uniformly, and the answer rendered from the model.
-import { ApiError, Errors, isApiError } from './errors.js';
+import { ApiError, Errors, isApiError } from '../services/errors.js';
 import type { ServiceModel } from '../models/index.js';
 import { isReadOnly, type Ctx, type CtxDeps, type HandlerMap } from '../services/context.js';
 import type { JobPayloads } from '../store/job-kinds.js';

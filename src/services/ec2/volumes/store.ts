@@ -2,7 +2,7 @@
 // mappings, and the Volume shape DescribeVolumes answers with.
 import type { BlockDeviceMapping, EbsBlockDevice, Tag, Volume, VolumeAttachment, VolumeModification } from '@aws-sdk/client-ec2';
 import type { VolumeLimits } from '../../../host/compute/driver.js';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { zoneId } from '../../../config.js';
 import type { Row } from '../../../store/schema.js';
 
