@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import * as ec2sdk from '@aws-sdk/client-ec2';
 import * as stssdk from '@aws-sdk/client-sts';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
-import { ApiError } from '../src/api/errors.js';
+import { ApiError } from '../src/services/errors.js';
 import { buildParamTree, QueryParser, refuseXmlForbidden } from '../src/api/protocol/query.js';
 import { escapeXml, renderError, renderResponse } from '../src/api/protocol/xml.js';
 import { loadModel, type ServiceModel, type Shape } from '../src/models/index.js';

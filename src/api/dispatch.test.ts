@@ -9,7 +9,7 @@ import type { ServiceModel } from '../models/index.js';
 import type { Ctx, CtxDeps, HandlerMap } from '../services/context.js';
 import { openWithDialect, sqliteDialect, type Db } from '../store/db.js';
 import { Dispatcher, type Invocation } from './dispatch.js';
-import { ApiError, Errors } from './errors.js';
+import { ApiError, Errors } from '../services/errors.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,10 +1,8 @@
 // From a parsed, authenticated request to a typed handler and back: one transaction per mutating
 // operation, DryRun answered uniformly, and the answer rendered from the model.
-import { ApiError, Errors, isApiError } from './errors.js';
+import { ApiError, Errors, isApiError } from '../services/errors.js';
 import type { ServiceModel } from '../models/index.js';
-import { isReadOnly, type Ctx, type CtxDeps, type HandlerMap } from '../services/context.js';
-import type { JobPayloads } from '../store/job-kinds.js';
-import { insertJobOf } from '../store/jobs.js';
+import { createCtx, isReadOnly, type Ctx, type CtxDeps, type CtxEffects, type HandlerMap } from '../services/context.js';
 
 export interface Invocation {
   model: ServiceModel;
@@ -83,31 +81,13 @@ export class Dispatcher {
   }
 
   private ctx(inv: Invocation, db: Ctx['db'], effects: Effects): Ctx {
-    return {
-      accountId: inv.accountId,
-      region: inv.region,
-      requestId: inv.requestId,
-      operation: inv.operation,
-      db,
-      config: this.deps.config,
-      now: new Date(),
-      async enqueue(kind, resourceId, ...[payload, runAt]) {
-        await insertJobOf<JobPayloads, typeof kind>(db, { kind, resourceId, accountId: inv.accountId, region: inv.region, payload, runAt });
-        effects.queued = true;
-      },
-      afterCommit(fn) {
-        effects.after.push(fn);
-      },
-      beforeCommit(fn) {
-        effects.before.push(fn);
-      },
-      captures: this.deps.captures,
-    };
+    const { accountId, region, requestId, operation } = inv;
+    return createCtx({ accountId, region, requestId, operation, db, config: this.deps.config, captures: this.deps.captures }, effects);
   }
 }
 
 /** What a transaction leaves to do once it has committed. */
-class Effects {
+class Effects implements CtxEffects {
   queued = false;
   after: (() => void)[] = [];
   /** Run in the transaction, after the handler (not for a DryRun). */

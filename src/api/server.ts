@@ -7,7 +7,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { ApiError, Errors } from './errors.js';
+import { ApiError, Errors } from '../services/errors.js';
 import { toApiError, type Dispatcher } from './dispatch.js';
 import { buildParamTree, QueryParser, refuseXmlForbidden } from './protocol/query.js';
 import { renderError, renderResponse } from './protocol/xml.js';

@@ -7,7 +7,7 @@ import { HttpRequest, HttpResponse } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { probe, requires } from '../../test/requires.js';
-import { ApiError } from './errors.js';
+import { ApiError } from '../services/errors.js';
 import { type IncomingRequest, parseAuthorization, verifySigV4 } from './sigv4.js';
 
 const AKID = 'AKIDCUMULOTEST000001';

@@ -27,7 +27,7 @@ import {
   getCanonicalHeaders,
   getPayloadHash,
 } from '@smithy/signature-v4';
-import { Errors } from './errors.js';
+import { Errors } from '../services/errors.js';
 
 export interface IncomingRequest {
   method: string; // 'GET' | 'POST' ...

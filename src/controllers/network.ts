@@ -14,7 +14,7 @@ import type { Tx } from '../store/db.js';
 import type { Row } from '../store/schema.js';
 import { VPC_SYNC } from '../services/ec2/common/network-sync.js';
 import { publicIpsOfInterfaces } from '../services/ec2/common/public-ips.js';
-import { buildInterfaceSpec, type InterfaceRow } from '../services/ec2/instances/spec.js';
+import { buildInterfaceSpec, type InterfaceRow } from './specs.js';
 import { currentCidrs } from '../services/ec2/prefix-lists/store.js';
 import { forwardsThrough } from '../services/ec2/vpcs/route-state.js';
 import { chunks, vpcIpv4Blocks } from '../services/ec2/vpcs/store.js';

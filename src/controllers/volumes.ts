@@ -20,7 +20,8 @@
 // queues the host's detach, a modification ends `failed`.
 import { hasAbility, PermanentFailure, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
 import { accountDataKey } from '../services/ec2/volumes/keys.js';
-import { volumeLimits, type VolumeShape } from '../services/ec2/volumes/store.js';
+import type { VolumeShape } from '../services/ec2/volumes/store.js';
+import { volumeLimits } from './specs.js';
 import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 import { queueCleanup } from './cleanup.js';
 

@@ -3,6 +3,7 @@
 import type { Config } from '../config.js';
 import type { Db, Tx } from '../store/db.js';
 import type { JobKind, JobPayloads, PayloadArgs } from '../store/job-kinds.js';
+import { insertJobOf } from '../store/jobs.js';
 
 export interface Ctx {
   readonly accountId: string;
@@ -55,4 +56,43 @@ export interface CtxDeps {
    */
   setupRegion?: (ctx: Ctx) => Promise<void>;
   captures?: VolumeCaptures;
+}
+
+/** What a request's handler leaves for around its transaction; the dispatcher fires them. */
+export interface CtxEffects {
+  /** Set once a job was queued: the controllers are woken after the commit. */
+  queued: boolean;
+  after: (() => void)[];
+  before: (() => Promise<void>)[];
+}
+
+/**
+ * The one place a handler's context is built: jobs go into the store through services, in the
+ * transaction `db` is (the API layer never writes the store itself).
+ */
+export function createCtx(
+  o: { accountId: string; region: string; requestId: string; operation: string; db: Tx; config: Config; captures?: VolumeCaptures },
+  effects: CtxEffects,
+): Ctx {
+  const { accountId, region, db } = o;
+  return {
+    accountId,
+    region,
+    requestId: o.requestId,
+    operation: o.operation,
+    db,
+    config: o.config,
+    now: new Date(),
+    async enqueue(kind, resourceId, ...[payload, runAt]) {
+      await insertJobOf<JobPayloads, typeof kind>(db, { kind, resourceId, accountId, region, payload, runAt });
+      effects.queued = true;
+    },
+    afterCommit(fn) {
+      effects.after.push(fn);
+    },
+    beforeCommit(fn) {
+      effects.before.push(fn);
+    },
+    captures: o.captures,
+  };
 }

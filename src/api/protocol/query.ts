@@ -4,7 +4,7 @@
 //   Action=DescribeInstances&Filter.1.Name=instance-state-name&Filter.1.Value.1=running
 // The awsQuery protocol (STS, IAM, Auto Scaling, ELBv2) wraps lists in "member":
 //   Action=DescribeTargetGroups&Names.member.1=web
-import { ApiError, Errors } from '../errors.js';
+import { ApiError, Errors } from '../../services/errors.js';
 import type { Member, Shape } from '../../models/index.js';
 import { XML_FORBIDDEN } from './xml.js';
 

@@ -13,7 +13,7 @@
 // It writes strings straight into one buffer instead of building a tree for a generic XML library
 // first: a DescribeInstances of 1,000 instances is ~3.7 MB of XML, and the tree cost ten times more
 // than the writing.
-import type { ApiError } from '../errors.js';
+import type { ApiError } from '../../services/errors.js';
 import type { Operation, ServiceModel, Shape } from '../../models/index.js';
 
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';

@@ -12,7 +12,7 @@ import type {
   DisassociateAddressRequest,
   ReleaseAddressRequest,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { parseIp } from '../../../lib/cidr.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Ctx, HandlerMap } from '../../context.js';

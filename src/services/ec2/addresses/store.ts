@@ -1,7 +1,7 @@
 // Elastic IP rows (public_ips with kind 'elastic') and the EC2 Address shape. An address's instance
 // is whatever instance its interface is attached to, so it is read through the interface.
 import type { Address, Tag } from '@aws-sdk/client-ec2';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import { parseIp } from '../../../lib/cidr.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';

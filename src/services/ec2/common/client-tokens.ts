@@ -2,7 +2,7 @@
 // token) with a hash of the request; a retry with the same arguments gets that answer again, one
 // with other arguments gets IdempotentParameterMismatch.
 import { createHash } from 'node:crypto';
-import { Errors } from '../../../api/errors.js';
+import { Errors } from '../../errors.js';
 import type { Ctx } from '../../context.js';
 
 export interface ClientToken {

@@ -1,7 +1,7 @@
 // EC2's Describe filters, declaratively: each family gives a map from filter name to a getter over
 // its output objects; matching, wildcards ('*', '?') and tag filters are done once, here.
 import type { Filter, Tag } from '@aws-sdk/client-ec2';
-import { Errors } from '../../../api/errors.js';
+import { Errors } from '../../errors.js';
 
 export type FilterValue = string | number | boolean | null | undefined | readonly (string | number | boolean | null | undefined)[];
 export type FilterMap<T> = Record<string, (item: T) => FilterValue>;

@@ -1,6 +1,6 @@
 // MaxResults/NextToken for Describe calls. Tokens are opaque to clients; inside they carry the
 // sort key of the last item returned, so a page boundary survives inserts and deletes.
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 
 export interface PageOptions {
   maxResults?: number;

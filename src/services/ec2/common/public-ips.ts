@@ -6,7 +6,7 @@
 // The pool's first address is the host itself ("the internet" as instances see it); its network
 // and broadcast addresses are never handed out. The lowest free address is taken: deterministic.
 import type { NetworkInterfaceAssociation } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import type { Config } from '../../../config.js';
 import { formatIp, ipInCidr, parseCidrLoose, parseIp, size, type Cidr } from '../../../lib/cidr.js';
 import { publicDnsName } from '../../../lib/ec2-names.js';

@@ -1,5 +1,5 @@
 // Refusals of what the host cannot do yet: an answer never claims more than the data plane carries.
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 
 /** The VPC data plane is IPv4 only: an IPv6 block, address or rule would be stored and never carried. */
 export const ipv6Unsupported = (param: string) =>

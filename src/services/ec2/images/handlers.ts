@@ -7,7 +7,7 @@ import type {
   LaunchPermission,
   ProductCode,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';

@@ -17,7 +17,7 @@ import type {
   RegisterImageResult,
   ResetImageAttributeRequest,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';

@@ -1,7 +1,7 @@
 // Image rows ↔ EC2's Image shape, who may see and launch an image, and the lookups other
 // families use (RunInstances: getLaunchableImage).
 import type { BlockDeviceMapping, Image, ProductCode, StateReason, Tag } from '@aws-sdk/client-ec2';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';

@@ -24,7 +24,7 @@ import type {
   TerminateInstancesRequest,
   TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { zoneId } from '../../../config.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';

@@ -11,7 +11,7 @@ import type {
   RunInstancesRequest,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { zonesOf } from '../../../config.js';
 import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';

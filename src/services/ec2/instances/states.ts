@@ -1,7 +1,7 @@
 // The instance lifecycle as EC2 answers it: which state an action moves an instance to, what the
 // controllers must then do, and where EC2 refuses. Pure, so the whole table is unit-tested.
 import type { InstanceStateName } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 
 /** EC2's state codes (the low byte of instance-state-code). */
 export const stateCodes: Record<InstanceStateName, number> = {

@@ -18,7 +18,7 @@ import type {
   StateReason,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { Errors } from '../../../api/errors.js';
+import { Errors } from '../../errors.js';
 import { zoneId } from '../../../config.js';
 import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern } from '../../../lib/ids.js';

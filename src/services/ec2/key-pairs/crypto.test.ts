@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, test } from 'vitest';
 import { requires } from '../../../../test/requires.js';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import {
   ed25519PrivateKeyFromSeed,
   encodePpkV2,

@@ -21,7 +21,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 
 export type KeyType = 'rsa' | 'ed25519';
 export type KeyFormat = 'pem' | 'ppk';

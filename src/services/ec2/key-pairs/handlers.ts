@@ -11,7 +11,7 @@ import type {
   KeyPair,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';

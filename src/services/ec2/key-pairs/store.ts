@@ -1,6 +1,6 @@
 // Key pair rows ↔ EC2's KeyPairInfo, and the lookup RunInstances uses.
 import type { KeyPairInfo, Tag } from '@aws-sdk/client-ec2';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 

@@ -20,7 +20,7 @@ import type {
   ResetNetworkInterfaceAttributeRequest,
   UnassignPrivateIpAddressesRequest,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { RowUpdate } from '../../../store/schema.js';

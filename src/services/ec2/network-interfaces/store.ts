@@ -10,7 +10,7 @@ import type {
   NetworkInterfaceAssociation,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { zoneId } from '../../../config.js';
 import { formatIp, ipInCidr, parseCidr, parseIp, size, type Cidr } from '../../../lib/cidr.js';
 import { privateDnsName } from '../../../lib/ec2-names.js';

@@ -16,7 +16,7 @@ import type {
   ModifyManagedPrefixListRequest,
   ModifyManagedPrefixListResult,
 } from '@aws-sdk/client-ec2';
-import { Errors } from '../../../api/errors.js';
+import { Errors } from '../../errors.js';
 import { formatCidr, parseCidrLoose } from '../../../lib/cidr.js';
 import { newId } from '../../../lib/ids.js';
 import type { Ctx, HandlerMap } from '../../context.js';

@@ -4,7 +4,7 @@ import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { prefixListNotFound } from '../common/unsupported.js';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import { chunks } from '../vpcs/store.js';
 
 export type PrefixListRow = Row<'managed_prefix_lists'>;

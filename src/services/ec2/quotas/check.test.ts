@@ -2,7 +2,7 @@
 // over defaults, usage from the rows, how many of a launch fit, and all-or-none starts.
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import { loadConfig } from '../../../config.js';
 import { openWithDialect, sqliteDialect, type Db, type Tx } from '../../../store/db.js';
 import { pgliteDialect } from '../../../store/pglite.js';

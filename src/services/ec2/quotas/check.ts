@@ -1,6 +1,6 @@
 // Enforcement: each check runs in the handler's transaction, before the write it allows, and answers
 // with EC2's own error when the account's quota (or the host's capacity) has no room.
-import { Errors } from '../../../api/errors.js';
+import { Errors } from '../../errors.js';
 import type { Ctx } from '../../context.js';
 import { runtimeMemoryMiB } from '../instance-types/catalog.js';
 import { findQuota, iopsQuotaName, IOPS_QUOTA_TYPES, storageQuotaName, vcpuBucketOf, vcpuQuotaName, type EbsVolumeType, type VcpuBucket } from './catalog.js';

@@ -10,7 +10,7 @@ import type {
   DescribeRegionsResult,
   Region,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { zoneId, zonesOf } from '../../../config.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, type FilterMap } from '../common/filters.js';

@@ -32,7 +32,7 @@ import type {
   UpdateSecurityGroupRuleDescriptionsIngressRequest,
   UpdateSecurityGroupRuleDescriptionsIngressResult,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';

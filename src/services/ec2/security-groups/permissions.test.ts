@@ -1,6 +1,6 @@
 import type { IpPermission } from '@aws-sdk/client-ec2';
 import { describe, expect, test } from 'vitest';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import {
   describeForDuplicate,
   groupRules,

@@ -2,7 +2,7 @@
 // one rule per (protocol, ports, source), validating them with EC2's errors, and grouping stored
 // rules back into IpPermissions the way DescribeSecurityGroups shows them.
 import type { IpPermission, SecurityGroupRule } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { formatCidr, parseCidrLoose } from '../../../lib/cidr.js';
 
 /** A source group as the caller named it; resolved against the store by the handlers. */

@@ -1,7 +1,7 @@
 // resolveSecurityGroups and the lookups other families use, against a real (in-memory) store.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Kysely } from 'kysely';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import { loadConfig } from '../../../config.js';
 import { openStore, type Db } from '../../../store/db.js';
 import type { Ctx } from '../../context.js';

@@ -1,6 +1,6 @@
 // Security group rows shared with other families: the VPC family makes each VPC's default group,
 // the instances family resolves RunInstances' groups.
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { NewRow, Row } from '../../../store/schema.js';

@@ -20,7 +20,7 @@ import type {
   SnapshotInfo,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';

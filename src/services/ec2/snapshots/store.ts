@@ -1,7 +1,7 @@
 // Snapshot rows: who may see them (owner, explicit create-volume permissions, public), the
 // Snapshot shape DescribeSnapshots answers with, and the checks several calls share.
 import type { Snapshot, Tag } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';

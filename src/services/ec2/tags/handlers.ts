@@ -6,7 +6,7 @@ import type {
   DescribeTagsResult,
   TagDescription,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, type FilterMap } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';

@@ -1,6 +1,6 @@
 // Tags live in one table for every resource type, keyed by resource id.
 import type { Tag, TagSpecification } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import type { Tx } from '../../../store/db.js';
 import type { Ctx } from '../../context.js';
 import { taggableTypes } from '../common/resources.js';

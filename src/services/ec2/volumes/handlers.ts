@@ -26,7 +26,7 @@ import type {
   VolumeAttachment,
   VolumeStatusItem,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { zonesOf } from '../../../config.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Ctx, HandlerMap } from '../../context.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { BlockDeviceMapping } from '@aws-sdk/client-ec2';
-import { attachPointKey, planBlockDevices, validAttachDevice, volumeLimits } from './store.js';
+import { attachPointKey, planBlockDevices, validAttachDevice } from './store.js';
 
 const image: BlockDeviceMapping[] = [
   { DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0', VolumeSize: 8, VolumeType: 'gp3', Iops: 3000, Throughput: 125, DeleteOnTermination: true, Encrypted: false } },
@@ -61,27 +61,7 @@ describe('block device plans', () => {
   });
 });
 
-describe('volume limits for the block I/O controller', () => {
-  const row = (volume_type: string, size_gib: number, iops: number | null = null, throughput: number | null = null) => ({ volume_type, size_gib, iops, throughput });
-  test.each([
-    ['gp3 defaults', row('gp3', 100), { iops: 3000, throughputMiBps: 125 }],
-    ['gp3 provisioned', row('gp3', 100, 8000, 600), { iops: 8000, throughputMiBps: 600 }],
-    ['gp2 small: 100 IOPS floor', row('gp2', 10, 100), { iops: 100, throughputMiBps: 250 }],
-    ['gp2 3 IOPS/GiB', row('gp2', 1000, 3000), { iops: 3000, throughputMiBps: 250 }],
-    ['gp2 16,000 IOPS cap', row('gp2', 16000, 16000), { iops: 16000, throughputMiBps: 250 }],
-    ['gp2 follows its size, not a stale iops', row('gp2', 200, 100), { iops: 600, throughputMiBps: 250 }],
-    ['io1 0.256 MiB/s per IOPS', row('io1', 100, 1000), { iops: 1000, throughputMiBps: 256 }],
-    ['io1 capped at 1,000 MiB/s', row('io1', 1000, 64000), { iops: 64000, throughputMiBps: 1000 }],
-    ['io2 capped at 4,000 MiB/s', row('io2', 4000, 256000), { iops: 256000, throughputMiBps: 4000 }],
-    ['st1 small', row('st1', 125), { iops: 500, throughputMiBps: 30 }],
-    ['st1 large: 500 MiB/s cap', row('st1', 16384), { iops: 500, throughputMiBps: 500 }],
-    ['sc1', row('sc1', 1024), { iops: 250, throughputMiBps: 80 }],
-    ['sc1 cap', row('sc1', 16384), { iops: 250, throughputMiBps: 250 }],
-    ['standard', row('standard', 10), { iops: 200, throughputMiBps: 90 }],
-  ])('%s', (_name, r, want) => {
-    expect(volumeLimits(r)).toEqual(want);
-  });
-
+describe('attach points', () => {
   test('attach device names', () => {
     for (const ok of ['/dev/sdf', '/dev/xvdf', 'xvdba', '/dev/sda1', '/dev/hdb']) expect(validAttachDevice(ok)).toBe(true);
     for (const bad of ['floppy', '/dev/nvme0n1', '/dev/sd', '/dev/sdf/x', '']) expect(validAttachDevice(bad)).toBe(false);

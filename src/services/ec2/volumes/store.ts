@@ -1,8 +1,7 @@
 // EBS volume rows: the volumes a launch creates from the image's and the request's block device
 // mappings, and the Volume shape DescribeVolumes answers with.
 import type { BlockDeviceMapping, EbsBlockDevice, Tag, Volume, VolumeAttachment, VolumeModification } from '@aws-sdk/client-ec2';
-import type { VolumeLimits } from '../../../host/compute/driver.js';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { zoneId } from '../../../config.js';
 import type { Row } from '../../../store/schema.js';
 
@@ -207,34 +206,6 @@ export function toVolumeAttachment(a: AttachmentRow): VolumeAttachment {
     VolumeId: a.volume_id,
     DeleteOnTermination: a.delete_on_termination === 1,
   };
-}
-
-/** What a volume of this type, size and provisioning gets from the block I/O controller (EC2's numbers). */
-export function volumeLimits(row: Pick<VolumeRow, 'volume_type' | 'size_gib' | 'iops' | 'throughput'>): VolumeLimits {
-  const size = row.size_gib;
-  const tib = size / 1024;
-  switch (row.volume_type) {
-    case 'gp3':
-      return { iops: row.iops ?? 3000, throughputMiBps: row.throughput ?? 125 };
-    case 'gp2':
-      // 3 IOPS per GiB between 100 and 16,000; up to 250 MiB/s.
-      return { iops: Math.min(16000, Math.max(100, 3 * size)), throughputMiBps: 250 };
-    case 'io1':
-    case 'io2': {
-      // Throughput scales at 0.256 MiB/s per provisioned IOPS, up to 1,000 MiB/s (io1) or 4,000 MiB/s (io2 Block Express).
-      const iops = row.iops ?? 100;
-      return { iops, throughputMiBps: Math.min(row.volume_type === 'io1' ? 1000 : 4000, Math.max(1, Math.floor(iops * 0.256))) };
-    }
-    case 'st1':
-      // Burst: 250 MiB/s per TiB up to 500 MiB/s; 500 IOPS (1 MiB I/O).
-      return { iops: 500, throughputMiBps: Math.min(500, Math.max(1, Math.floor(250 * tib))) };
-    case 'sc1':
-      // Burst: 80 MiB/s per TiB up to 250 MiB/s; 250 IOPS.
-      return { iops: 250, throughputMiBps: Math.min(250, Math.max(1, Math.floor(80 * tib))) };
-    default:
-      // Magnetic: about 100 IOPS on average, bursts to hundreds; 40–90 MiB/s.
-      return { iops: 200, throughputMiBps: 90 };
-  }
 }
 
 /** The device names AttachVolume takes: /dev/sdf, /dev/xvdf, xvdba, /dev/sda1, … */

@@ -1,7 +1,7 @@
 // The default VPC every (account, region) starts with, as EC2 makes it: 172.31.0.0/16 with a /20
 // default subnet per zone, an attached internet gateway, a main route table routing 0.0.0.0/0 to it,
 // the default network ACL and the default security group.
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import { zonesOf } from '../../../config.js';
 import { formatCidr } from '../../../lib/cidr.js';
 import { newId } from '../../../lib/ids.js';

@@ -1,7 +1,7 @@
 // The shared tail of every Describe call in this family: explicit ids (each must exist), filters,
 // a stable order and MaxResults/NextToken.
 import type { Filter, Tag } from '@aws-sdk/client-ec2';
-import type { ApiError } from '../../../api/errors.js';
+import type { ApiError } from '../../errors.js';
 import { applyFilters, validateFilters, type FilterMap } from '../common/filters.js';
 import { byKey, paginate, type Page } from '../common/pagination.js';
 

@@ -8,7 +8,7 @@ import type {
   DescribeInternetGatewaysResult,
   DetachInternetGatewayRequest,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { queueVpcSync } from '../common/network-sync.js';

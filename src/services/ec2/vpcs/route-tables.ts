@@ -19,7 +19,7 @@ import type {
   RouteTable,
   RouteTableAssociation,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { contains, parseCidrStrict } from '../../../lib/cidr.js';
 import { newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';

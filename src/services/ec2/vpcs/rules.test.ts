@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ApiError } from '../../../api/errors.js';
+import { ApiError } from '../../errors.js';
 import { formatCidr } from '../../../lib/cidr.js';
 import { aclEntry, aclProtocol, routeDestination, routeTarget, secondaryVpcCidr, subnetCidr, subnetIpv6Cidr, vpcCidr } from './rules.js';
 

@@ -1,7 +1,7 @@
 // EC2's rules for VPC and subnet CIDR blocks, routes and network ACL entries, as pure functions:
 // each takes the request's values (and what it must fit with) and returns them canonical or throws
 // EC2's error.
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { contains, formatCidr, overlaps, parseCidrLoose, parseCidrStrict, type Cidr } from '../../../lib/cidr.js';
 
 export const VPC_MIN_PREFIX = 16;

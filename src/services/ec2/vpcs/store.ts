@@ -15,7 +15,7 @@ import type {
   VpcCidrBlockAssociation,
   VpcIpv6CidrBlockAssociation,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { zoneId, zonesOf } from '../../../config.js';
 import { formatCidr, parseCidr, size } from '../../../lib/cidr.js';
 import { idPattern, newId } from '../../../lib/ids.js';

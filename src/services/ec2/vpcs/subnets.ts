@@ -10,7 +10,7 @@ import type {
   ModifySubnetAttributeRequest,
   PrivateDnsNameOptionsOnLaunch,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { zoneId, zonesOf } from '../../../config.js';
 import { formatCidr, overlaps, parseCidrStrict } from '../../../lib/cidr.js';
 import type { RowUpdate } from '../../../store/schema.js';

@@ -20,7 +20,7 @@ import type {
   VpcCidrBlockAssociation,
   VpcIpv6CidrBlockAssociation,
 } from '@aws-sdk/client-ec2';
-import { ApiError, Errors } from '../../../api/errors.js';
+import { ApiError, Errors } from '../../errors.js';
 import { contains, formatCidr, parseCidrStrict } from '../../../lib/cidr.js';
 import { newId } from '../../../lib/ids.js';
 import type { Ctx, HandlerMap } from '../../context.js';

@@ -1,11 +1,12 @@
-// The InstanceSpec a driver gets, built from the rows alone (pure: table-tested without a driver).
-import type { AttachedVolumeSpec, ImageSource, InstanceSpec } from '../../../host/compute/driver.js';
-import type { InterfaceSpec } from '../../../host/network/vpc-spec.js';
-import { addressAt, parseCidrLoose } from '../../../lib/cidr.js';
-import { privateDnsName } from '../../../lib/ec2-names.js';
-import type { Row } from '../../../store/schema.js';
-import { findInstanceType, runtimeMemoryMiB, runtimeVcpus } from '../instance-types/catalog.js';
-import { launchOptionsOf } from './store.js';
+// What the controllers hand to the host (instance and interface specs, volume limits), built from
+// the rows alone (pure: table-tested without a driver).
+import type { AttachedVolumeSpec, ImageSource, InstanceSpec, VolumeLimits } from '../host/compute/driver.js';
+import type { InterfaceSpec } from '../host/network/vpc-spec.js';
+import { addressAt, parseCidrLoose } from '../lib/cidr.js';
+import { privateDnsName } from '../lib/ec2-names.js';
+import type { Row } from '../store/schema.js';
+import { findInstanceType, runtimeMemoryMiB, runtimeVcpus } from '../services/ec2/instance-types/catalog.js';
+import { launchOptionsOf } from '../services/ec2/instances/store.js';
 
 /** What the spec needs beyond the instance row: its image's host source and its root volume. */
 export interface SpecRows {
@@ -112,6 +113,34 @@ export function buildInstanceSpec(row: Row<'instances'>, subnetCidr: string, row
     spec.dnsDomain = dnsDomainOf(row.region);
   }
   return spec;
+}
+
+/** What a volume of this type, size and provisioning gets from the block I/O controller (EC2's numbers). */
+export function volumeLimits(row: Pick<Row<'volumes'>, 'volume_type' | 'size_gib' | 'iops' | 'throughput'>): VolumeLimits {
+  const size = row.size_gib;
+  const tib = size / 1024;
+  switch (row.volume_type) {
+    case 'gp3':
+      return { iops: row.iops ?? 3000, throughputMiBps: row.throughput ?? 125 };
+    case 'gp2':
+      // 3 IOPS per GiB between 100 and 16,000; up to 250 MiB/s.
+      return { iops: Math.min(16000, Math.max(100, 3 * size)), throughputMiBps: 250 };
+    case 'io1':
+    case 'io2': {
+      // Throughput scales at 0.256 MiB/s per provisioned IOPS, up to 1,000 MiB/s (io1) or 4,000 MiB/s (io2 Block Express).
+      const iops = row.iops ?? 100;
+      return { iops, throughputMiBps: Math.min(row.volume_type === 'io1' ? 1000 : 4000, Math.max(1, Math.floor(iops * 0.256))) };
+    }
+    case 'st1':
+      // Burst: 250 MiB/s per TiB up to 500 MiB/s; 500 IOPS (1 MiB I/O).
+      return { iops: 500, throughputMiBps: Math.min(500, Math.max(1, Math.floor(250 * tib))) };
+    case 'sc1':
+      // Burst: 80 MiB/s per TiB up to 250 MiB/s; 250 IOPS.
+      return { iops: 250, throughputMiBps: Math.min(250, Math.max(1, Math.floor(80 * tib))) };
+    default:
+      // Magnetic: about 100 IOPS on average, bursts to hundreds; 40–90 MiB/s.
+      return { iops: 200, throughputMiBps: 90 };
+  }
 }
 
 function parseJson<T>(text: string | null | undefined): T | undefined {
