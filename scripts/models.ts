@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NormalizedSchema } from '@smithy/core/schema';
 import type { ModelFile, RawMember, RawShape, WireProtocol } from '../src/models/index.js';
 
@@ -124,6 +124,7 @@ class Builder {
   readonly shapes: Record<string, RawShape> = {};
   readonly enums: Record<string, string[]> = {};
   private floats: Set<string>;
+  readonly floatsSeen = new Set<string>();
   constructor(
     private enumValues: Record<string, string[]>,
     private enumOf: Map<string, string>,
@@ -182,15 +183,21 @@ class Builder {
     const sc = ns.getSchema();
     if (ns.isBlobSchema()) return { type: 'blob' };
     if (ns.isBooleanSchema()) return { type: 'boolean' };
-    if (ns.isNumericSchema()) return { type: this.floats.has(where) ? 'double' : 'integer' };
+    if (ns.isNumericSchema()) {
+      if (!this.floats.has(where)) return { type: 'integer' };
+      this.floatsSeen.add(where);
+      return { type: 'double' };
+    }
     if (ns.isTimestampSchema()) {
       const fmt = sc === 5 ? 'iso8601' : sc === 6 ? 'rfc822' : sc === 7 ? 'unixTimestamp' : undefined;
       return fmt ? { type: 'timestamp', timestampFormat: fmt } : { type: 'timestamp' };
     }
     if (ns.isStringSchema()) {
       if (enumName && this.enumValues[enumName]) {
-        this.enums[enumName] = this.enumValues[enumName];
-        return { type: 'string', enum: enumName };
+        // The SDK renames an enum that shares a structure's name (_InstanceType); the model calls it InstanceType.
+        const key = enumName.startsWith('_') && !this.enumValues[enumName.slice(1)] ? enumName.slice(1) : enumName;
+        this.enums[key] = this.enumValues[enumName];
+        return { type: 'string', enum: key };
       }
       return { type: 'string' };
     }
@@ -237,6 +244,9 @@ async function build(signingName: string, src: Source): Promise<ModelFile> {
     }
     operations[name] = op;
   }
+  // A FLOATS entry that names no numeric member is stale (renamed or removed upstream): say so.
+  const unused = (FLOATS[signingName] ?? []).filter((f) => !b.floatsSeen.has(f));
+  if (unused.length) throw new Error(`${src.pkg}: FLOATS names no numeric member: ${unused.join(', ')}`);
   const sortKeys = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return {
     generatedFrom: `${src.pkg}@${version}`,
@@ -272,36 +282,42 @@ function serialize(m: ModelFile): string {
   return lines.join('\n') + '\n';
 }
 
-const args = process.argv.slice(2);
-const check = args.includes('--check');
-const only = args.filter((a) => !a.startsWith('--'));
-let stale = 0;
-mkdirSync(outDir, { recursive: true });
-for (const [signingName, src] of Object.entries(SOURCES)) {
-  if (only.length && !only.includes(signingName)) continue;
-  try {
-    require.resolve(`${src.pkg}/package.json`);
-  } catch {
-    console.error(`${signingName}: ${src.pkg} is not installed; skipped`);
-    stale++;
-    continue;
-  }
-  const model = await build(signingName, src);
-  const text = serialize(model);
-  const file = join(outDir, `${signingName}.json`);
-  let old = '';
-  try {
-    old = readFileSync(file, 'utf8');
-  } catch {
-    /* new file */
-  }
-  const line = `${signingName}: ${Object.keys(model.operations).length} operations, ${Object.keys(model.shapes).length} shapes, ${model.protocols.join('+')} (${model.generatedFrom})`;
-  if (check) {
-    if (old !== text) stale++;
-    console.log(`${line}${old === text ? '' : ' — STALE'}`);
-  } else {
-    if (old !== text) writeFileSync(file, text);
-    console.log(`${line}${old === text ? ', unchanged' : ', written'}`);
-  }
+export const modelServices = Object.keys(SOURCES);
+export const modelPath = (signingName: string) => join(outDir, `${signingName}.json`);
+
+/** The text of src/models/data/<signingName>.json as the installed client package makes it. */
+export async function generateModel(signingName: string): Promise<string> {
+  const src = SOURCES[signingName];
+  if (!src) throw new Error(`models: unknown service ${signingName}`);
+  return serialize(await build(signingName, src));
 }
-if (stale) process.exitCode = 1;
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const check = args.includes('--check');
+  const only = args.filter((a) => !a.startsWith('--'));
+  let stale = 0;
+  mkdirSync(outDir, { recursive: true });
+  for (const signingName of modelServices) {
+    if (only.length && !only.includes(signingName)) continue;
+    const text = await generateModel(signingName);
+    const model = JSON.parse(text) as ModelFile;
+    let old = '';
+    try {
+      old = readFileSync(modelPath(signingName), 'utf8');
+    } catch {
+      /* new file */
+    }
+    const line = `${signingName}: ${Object.keys(model.operations).length} operations, ${Object.keys(model.shapes).length} shapes, ${model.protocols.join('+')} (${model.generatedFrom})`;
+    if (check) {
+      if (old !== text) stale++;
+      console.log(`${line}${old === text ? '' : ' — STALE'}`);
+    } else {
+      if (old !== text) writeFileSync(modelPath(signingName), text);
+      console.log(`${line}${old === text ? ', unchanged' : ', written'}`);
+    }
+  }
+  if (stale) process.exitCode = 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
