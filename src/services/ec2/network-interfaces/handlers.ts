@@ -150,6 +150,7 @@ async function loadInterfaces(ctx: Ctx, ids: string[] | undefined): Promise<Netw
 // Describe
 
 async function describeNetworkInterfaces(ctx: Ctx, input: DescribeNetworkInterfacesRequest): Promise<DescribeNetworkInterfacesResult> {
+  // IncludeManagedResources changes nothing here: no service manages resources in cumulo (Operator.Managed is always false).
   const ids = input.NetworkInterfaceIds?.length ? [...new Set(input.NetworkInterfaceIds)] : undefined;
   if (ids && input.MaxResults !== undefined) {
     throw Errors.invalidParameterCombination('The parameter networkInterfaceIdSet cannot be used with the parameter maxResults');

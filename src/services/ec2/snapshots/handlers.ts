@@ -27,6 +27,7 @@ import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { findOwned } from '../common/resources.js';
+import { checkSnapshotLocation, memberUnsupported } from '../common/unsupported.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { snapshotFilters } from './filters.js';
 import {
@@ -82,6 +83,7 @@ async function createSnapshot(ctx: Ctx, input: CreateSnapshotRequest): Promise<S
   const description = checkDescription(input.Description);
   const tags = tagsForType(input.TagSpecifications, ['snapshot'], 'snapshot');
   if (input.OutpostArn) throw Errors.invalidParameterValue('Outposts are not supported.');
+  checkSnapshotLocation(input.Location, 'Location');
   const volume = await findOwned(ctx, 'volumes', volumeId);
   if (!volume || volume.state === 'deleted') throw volumeNotFound(volumeId);
   snapshotsAble(volume);
@@ -108,6 +110,7 @@ async function createSnapshots(ctx: Ctx, input: CreateSnapshotsRequest): Promise
     throw Errors.invalidParameterValue(`Value (${copyTags}) for parameter CopyTagsFromSource is invalid. Expected: 'volume'.`);
   }
   if (input.OutpostArn) throw Errors.invalidParameterValue('Outposts are not supported.');
+  checkSnapshotLocation(input.Location, 'Location');
   const instance = await findOwned(ctx, 'instances', instanceId);
   if (!instance || instance.state === 'terminated') {
     throw Errors.notFound('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
@@ -339,6 +342,7 @@ async function copySnapshot(ctx: Ctx, input: CopySnapshotRequest): Promise<CopyS
   if (input.DestinationOutpostArn || input.CompletionDurationMinutes !== undefined) {
     throw Errors.invalidParameterValue('Outposts and time-based copies are not supported.');
   }
+  if (input.DestinationAvailabilityZone !== undefined) throw memberUnsupported('DestinationAvailabilityZone', 'it names a Local Zone, and cumulo has none');
   const description = input.Description !== undefined ? checkDescription(input.Description) : `[Copied ${sourceId} from ${input.SourceRegion}]`;
   const tags = tagsForType(input.TagSpecifications, ['snapshot'], 'snapshot');
   const source = await findVisibleSnapshot(ctx, input.SourceRegion, sourceId);
