@@ -10,6 +10,7 @@ import type {
   CreateImageRequest,
   CreateImageResult,
   DeregisterImageRequest,
+  DeregisterImageResult,
   EbsBlockDevice,
   LaunchPermission,
   ModifyImageAttributeRequest,
@@ -26,6 +27,7 @@ import { checkEbsMappings, checkSnapshotLocation, memberUnsupported, timeBasedCo
 import { getInstanceRows } from '../instances/store.js';
 import { COPY_VOLUME_ID, captureBeforeCommit, checkSnapshotId, findVisibleSnapshot, pendingSnapshot } from '../snapshots/store.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
+import { deleteImageSnapshots } from '../snapshots/remove.js';
 import { builtinSnapshotId, builtinSourceOf } from './builtin.js';
 import { imageNotFound, isImageId, malformedImageId, visibleImages } from './store.js';
 
@@ -565,17 +567,19 @@ async function copyImage(ctx: Ctx, input: CopyImageRequest): Promise<CopyImageRe
 // ---------------------------------------------------------------------------------------------
 // DeregisterImage
 
-async function deregisterImage(ctx: Ctx, input: DeregisterImageRequest): Promise<Record<string, never>> {
+async function deregisterImage(ctx: Ctx, input: DeregisterImageRequest): Promise<DeregisterImageResult> {
   const id = checkImageId(input.ImageId);
   const row = await ownImage(ctx, id);
   if (row.deregistration_protection && row.deregistration_protection.startsWith('enabled')) {
     throw new ApiError('OperationNotPermitted', `Image ${id} has deregistration protection enabled. Disable it before deregistering the image.`);
   }
-  // Its snapshots stay, as in EC2: deleting them is the owner's separate step.
+  // Its snapshots stay unless DeleteAssociatedSnapshots asks for them (those no other image uses).
   await ctx.db.updateTable('images').set({ state: 'deregistered' }).where('id', '=', id).execute();
   await ctx.db.deleteFrom('image_launch_permissions').where('image_id', '=', id).execute();
   await deleteAllTags(ctx, id);
-  return {};
+  if (!input.DeleteAssociatedSnapshots) return { Return: true };
+  const snapshotIds = mappingsOf(row).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
+  return { Return: true, DeleteSnapshotResults: await deleteImageSnapshots(ctx, snapshotIds) };
 }
 
 // ---------------------------------------------------------------------------------------------

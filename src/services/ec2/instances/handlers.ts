@@ -364,7 +364,7 @@ async function describeInstanceAttribute(ctx: Ctx, input: DescribeInstanceAttrib
 type Change =
   | { attr: 'instanceType'; value: string }
   | { attr: 'userData'; value: Buffer }
-  | { attr: 'disableApiTermination' | 'disableApiStop' | 'sourceDestCheck' | 'ebsOptimized' | 'enaSupport'; value: boolean }
+  | { attr: 'disableApiTermination' | 'disableApiStop' | 'sourceDestCheck' | 'ebsOptimized' | 'enaSupport' | 'enclaveOptions'; value: boolean }
   | { attr: 'instanceInitiatedShutdownBehavior' | 'sriovNetSupport'; value: string }
   | { attr: 'groupSet'; value: string[] }
   | { attr: 'blockDeviceMapping'; value: NonNullable<ModifyInstanceAttributeRequest['BlockDeviceMappings']> };
@@ -389,6 +389,7 @@ function changeOf(input: ModifyInstanceAttributeRequest): Change {
   if (input.SourceDestCheck?.Value !== undefined) add({ attr: 'sourceDestCheck', value: input.SourceDestCheck.Value });
   if (input.EbsOptimized?.Value !== undefined) add({ attr: 'ebsOptimized', value: input.EbsOptimized.Value });
   if (input.EnaSupport?.Value !== undefined) add({ attr: 'enaSupport', value: input.EnaSupport.Value });
+  if (input.EnclaveOptions?.Enabled !== undefined) add({ attr: 'enclaveOptions', value: input.EnclaveOptions.Enabled });
   if (input.InstanceInitiatedShutdownBehavior?.Value !== undefined) add({ attr: 'instanceInitiatedShutdownBehavior', value: input.InstanceInitiatedShutdownBehavior.Value });
   if (input.SriovNetSupport?.Value !== undefined) add({ attr: 'sriovNetSupport', value: input.SriovNetSupport.Value });
   if (input.Groups?.length) add({ attr: 'groupSet', value: input.Groups });
@@ -486,6 +487,10 @@ async function modifyInstanceAttribute(ctx: Ctx, input: ModifyInstanceAttributeR
       if (row.state !== 'stopped') throw notStopped(row.id);
       if (change.value !== 'simple') throw Errors.invalidParameterValue(`Value (${change.value}) for parameter sriovNetSupport is invalid. Expected: 'simple'.`);
       await update({ launch_options: JSON.stringify({ ...launchOptionsOf(row), SriovNetSupport: 'simple' }) });
+      break;
+    case 'enclaveOptions':
+      // Enclaves are always off here (RunInstances refuses them): off stays off.
+      if (change.value) throw new ApiError('UnsupportedOperation', 'Nitro Enclaves are not supported by cumulo (EnclaveOptions.Enabled).');
       break;
     case 'sourceDestCheck':
       await singleInterface(ctx, row.id);

@@ -30,6 +30,7 @@ import { findOwned } from '../common/resources.js';
 import { checkSnapshotLocation, memberUnsupported } from '../common/unsupported.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { snapshotFilters } from './filters.js';
+import { removeSnapshot } from './remove.js';
 import {
   captureBeforeCommit,
   checkSnapshotId,
@@ -221,13 +222,7 @@ async function deleteSnapshot(ctx: Ctx, input: DeleteSnapshotRequest): Promise<R
   const row = await findOwnSnapshot(ctx, id);
   const ami = await imageUsing(ctx.db, ctx.region, id);
   if (ami) throw new ApiError('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${ami}`);
-  // Gone at once, as EC2 shows it; the host frees its chunks (those no other snapshot uses) later.
-  await ctx.db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', id).execute();
-  await ctx.db.deleteFrom('snapshots').where('id', '=', id).execute();
-  // Later snapshots of the volume built on this one: they are whole on their own in the store.
-  await ctx.db.updateTable('snapshots').set({ parent_snapshot_id: row.parent_snapshot_id }).where('parent_snapshot_id', '=', id).execute();
-  await deleteAllTags(ctx, id);
-  await ctx.enqueue('snapshot.delete', id, { region: ctx.region });
+  await removeSnapshot(ctx, row);
   return {};
 }
 
