@@ -13,6 +13,15 @@ import type {
   RouteTable,
   Volume,
 } from '@aws-sdk/client-ec2';
+import {
+  CreateVolumeCommand,
+  DeregisterImageCommand,
+  DescribeInstancesCommand,
+  RegisterImageCommand,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { Dispatcher } from '../src/api/dispatch.js';
 import { FakeDriver } from '../src/host/compute/fake.js';
 import { loadModel } from '../src/models/index.js';
@@ -369,5 +378,38 @@ describe('members cumulo cannot honour are refused by name', () => {
     const out = await call<{ ImageId: string }>('CreateImage', { InstanceId: instanceId, Name: 'members-uefi', NoReboot: true, BootModeOverride: 'uefi', SnapshotLocation: 'regional' });
     const row = await s.app.db.selectFrom('images').select('boot_mode').where('id', '=', out.ImageId).executeTakeFirstOrThrow();
     expect(row.boot_mode).toBe('uefi');
+  });
+});
+
+describe('through the SDK v3 on the wire (the current model parses them)', () => {
+  test('terminate-instances --skip-os-shutdown, stop-instances --skip-os-shutdown, run-instances Placement.AvailabilityZoneId, create-volume AvailabilityZoneId', async () => {
+    const ec2 = s.ec2();
+    const r = await ec2.send(new RunInstancesCommand({ ImageId: imageId, InstanceType: 't3.micro', MinCount: 2, MaxCount: 2, Placement: { AvailabilityZoneId: 'use1-az3' } }));
+    const [a, b] = r.Instances!.map((i) => i.InstanceId!);
+    expect(r.Instances!.map((i) => i.Placement?.AvailabilityZone)).toEqual(['us-east-1c', 'us-east-1c']);
+    await until(async () => (await stateOf(a!)) === 'running' && (await stateOf(b!)) === 'running');
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [a!], SkipOsShutdown: true }));
+    const t = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [b!], SkipOsShutdown: true }));
+    expect(t.TerminatingInstances![0]!.CurrentState!.Name).toBe('shutting-down');
+    await until(async () => (await stateOf(a!)) === 'stopped' && (await stateOf(b!)) === 'terminated');
+    expect(driver.of(a!)).toEqual([`stop ${a} force`]);
+    expect(driver.of(b!)).toEqual([`stop ${b} force`, `delete ${b}`]);
+    const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [a!] }));
+    expect(described.Reservations![0]!.Instances![0]!.Placement!.AvailabilityZoneId).toBe('use1-az3');
+
+    const v = await ec2.send(new CreateVolumeCommand({ AvailabilityZoneId: 'use1-az2', Size: 1 }));
+    expect(v.AvailabilityZone).toBe('us-east-1b');
+    const bad = await ec2.send(new CreateVolumeCommand({ AvailabilityZoneId: 'use1-az7', Size: 1 })).catch((e: Error) => e);
+    expect((bad as Error).name).toBe('InvalidParameterValue');
+  });
+
+  test('deregister-image --delete-associated-snapshots answers DeleteSnapshotResults', async () => {
+    const ec2 = s.ec2();
+    const snap = 'snap-0aaaaaaaaaaaaaa05';
+    await insertSnapshot(snap);
+    const img = await ec2.send(new RegisterImageCommand({ Name: 'wire', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snap } }] }));
+    const out = await ec2.send(new DeregisterImageCommand({ ImageId: img.ImageId, DeleteAssociatedSnapshots: true }));
+    expect(out.Return).toBe(true);
+    expect(out.DeleteSnapshotResults).toEqual([{ SnapshotId: snap, ReturnCode: 'success' }]);
   });
 });
