@@ -15,11 +15,12 @@ interface Source {
   /** The service's abbreviation, as the Query error messages name it (the v3 packages record only the sdkId). */
   serviceName: string;
   /**
-   * Protocols the Smithy model lists that the package's client does not use: a v3 client configures
-   * one protocol (plus awsQueryCompatible), the model may list more. From the service's Smithy model
-   * (aws/api-models-aws), which botocore's `metadata.protocols` mirrors.
+   * Every protocol the Smithy model lists, in its order, when it lists more than the one the v3
+   * client is generated with (runtimeConfig.shared.js records only that one, and
+   * awsQueryCompatible). From the service's Smithy model (aws/api-models-aws); botocore's
+   * `metadata.protocols` says the same.
    */
-  alsoListed?: WireProtocol[];
+  listed?: WireProtocol[];
 }
 
 const SOURCES: Record<string, Source> = {
@@ -28,15 +29,19 @@ const SOURCES: Record<string, Source> = {
   iam: { pkg: '@aws-sdk/client-iam', serviceName: 'IAM' },
   elasticloadbalancing: { pkg: '@aws-sdk/client-elastic-load-balancing-v2', serviceName: 'Elastic Load Balancing v2' },
   autoscaling: { pkg: '@aws-sdk/client-auto-scaling', serviceName: 'Auto Scaling' },
-  // CloudWatch's model: @rpcv2Cbor, @awsJson1_0, @awsQuery, and @awsQueryCompatible. SDK v3 speaks CBOR.
-  monitoring: { pkg: '@aws-sdk/client-cloudwatch', serviceName: 'CloudWatch', alsoListed: ['json1.0', 'query'] },
+  // CloudWatch's model: @rpcv2Cbor, @awsJson1_0, @awsQuery (and @awsQueryCompatible). SDK v3 for
+  // JavaScript speaks awsJson1_0; botocore (AWS CLI, boto3) picks the first it knows: CBOR.
+  monitoring: { pkg: '@aws-sdk/client-cloudwatch', serviceName: 'CloudWatch', listed: ['rpcv2-cbor', 'json1.0', 'query'] },
 };
 
 /**
  * Members whose numbers are floating point. The compiled schemas have one numeric kind (`1`) for
  * byte…double, so they cannot say which members take "1.5"; everything else parses as an integer.
- * Taken from the Smithy models (float/double targets); `Shape.member` for list items, `Shape.value`
- * for map values. `--check` cannot verify these: compare with botocore's service-2.json when updating.
+ * Taken from the Smithy models (float/double targets). Named `Structure.Member`; a list item
+ * `ListShape.member` when the list has a schema of its own, else (lists and maps of plain scalars
+ * are bare numbers in the schemas) `Structure.Member.member` / `.value`. The generator fails on an
+ * entry that names no numeric member; a new float member it cannot see: compare with botocore's
+ * service-2.json (float/double shapes) when updating.
  */
 const FLOATS: Record<string, string[]> = {
   ec2: [
@@ -57,18 +62,19 @@ const FLOATS: Record<string, string[]> = {
   ],
   elasticloadbalancing: ['ZonalCapacityReservationState.EffectiveCapacityUnits'],
   autoscaling: [
-    'ExecutePolicyType.MetricValue', 'ExecutePolicyType.BreachThreshold', 'MemoryGiBPerVCpuRequest.Min', 'MemoryGiBPerVCpuRequest.Max',
-    'NetworkBandwidthGbpsRequest.Min', 'NetworkBandwidthGbpsRequest.Max', 'PredictiveScalingForecastValues.member',
+    'CapacityForecast.Values.member', 'ExecutePolicyType.BreachThreshold', 'ExecutePolicyType.MetricValue', 'LoadForecast.Values.member',
+    'MemoryGiBPerVCpuRequest.Max', 'MemoryGiBPerVCpuRequest.Min', 'NetworkBandwidthGbpsRequest.Max', 'NetworkBandwidthGbpsRequest.Min',
     'PredictiveScalingMetricSpecification.TargetValue', 'StepAdjustment.MetricIntervalLowerBound', 'StepAdjustment.MetricIntervalUpperBound',
-    'TargetTrackingConfiguration.TargetValue', 'TotalLocalStorageGBRequest.Min', 'TotalLocalStorageGBRequest.Max',
+    'TargetTrackingConfiguration.TargetValue', 'TotalLocalStorageGBRequest.Max', 'TotalLocalStorageGBRequest.Min',
   ],
   monitoring: [
-    'Counts.member', 'Datapoint.SampleCount', 'Datapoint.Average', 'Datapoint.Sum', 'Datapoint.Minimum', 'Datapoint.Maximum', 'DatapointValueMap.value',
-    'DatapointValues.member', 'GetInsightRuleReportOutput.AggregateValue', 'InsightRuleContributor.ApproximateAggregateValue',
-    'InsightRuleContributorDatapoint.ApproximateValue', 'InsightRuleMetricDatapoint.UniqueContributors', 'InsightRuleMetricDatapoint.MaxContributorValue',
-    'InsightRuleMetricDatapoint.SampleCount', 'InsightRuleMetricDatapoint.Average', 'InsightRuleMetricDatapoint.Sum', 'InsightRuleMetricDatapoint.Minimum',
-    'InsightRuleMetricDatapoint.Maximum', 'MetricAlarm.Threshold', 'MetricDatum.Value', 'PutMetricAlarmInput.Threshold', 'StatisticSet.SampleCount',
-    'StatisticSet.Sum', 'StatisticSet.Minimum', 'StatisticSet.Maximum', 'Values.member',
+    'Datapoint.Average', 'Datapoint.ExtendedStatistics.value', 'Datapoint.Maximum', 'Datapoint.Minimum', 'Datapoint.SampleCount', 'Datapoint.Sum',
+    'GetInsightRuleReportOutput.AggregateValue', 'InsightRuleContributor.ApproximateAggregateValue',
+    'InsightRuleContributorDatapoint.ApproximateValue', 'InsightRuleMetricDatapoint.Average', 'InsightRuleMetricDatapoint.MaxContributorValue',
+    'InsightRuleMetricDatapoint.Maximum', 'InsightRuleMetricDatapoint.Minimum', 'InsightRuleMetricDatapoint.SampleCount',
+    'InsightRuleMetricDatapoint.Sum', 'InsightRuleMetricDatapoint.UniqueContributors', 'MetricAlarm.Threshold', 'MetricDataResult.Values.member',
+    'MetricDatum.Counts.member', 'MetricDatum.Value', 'MetricDatum.Values.member', 'PutMetricAlarmInput.Threshold', 'StatisticSet.Maximum',
+    'StatisticSet.Minimum', 'StatisticSet.SampleCount', 'StatisticSet.Sum',
   ],
 };
 
@@ -138,7 +144,10 @@ class Builder {
     const t = ns.getMergedTraits() as Record<string, unknown>;
     const m: RawMember = {};
     if (ns.isStructSchema() || ns.isListSchema() || ns.isMapSchema()) {
-      const name = ns.getName();
+      // Lists and maps of plain scalars are compact numbers in the schemas (64 | 1: a list of
+      // numbers) and carry no name of their own (getName() gives the member's): kept inline.
+      const sc = ns.getSchema();
+      const name = typeof sc === 'object' && sc !== null ? ns.getName() : undefined;
       if (name) {
         m.shape = name;
         if (!(name in this.shapes)) {
@@ -213,8 +222,8 @@ async function build(signingName: string, src: Source): Promise<ModelFile> {
   const primary = PROTOCOL_CLASSES[protocolClass];
   if (!primary) throw new Error(`${src.pkg}: unknown protocol class ${protocolClass}`);
   const awsQueryCompatible = settings.awsQueryCompatible === true;
-  const protocols: WireProtocol[] = [primary];
-  for (const p of src.alsoListed ?? []) if (!protocols.includes(p)) protocols.push(p);
+  const protocols: WireProtocol[] = src.listed ?? [primary];
+  if (!protocols.includes(primary)) throw new Error(`${src.pkg}: speaks ${primary}, which the listed protocols lack`);
   if (awsQueryCompatible && !protocols.includes('query')) throw new Error(`${src.pkg}: awsQueryCompatible, but awsQuery is not listed`);
 
   // Enum objects are the exports whose values are all strings (commands and classes are functions).

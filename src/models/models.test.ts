@@ -62,6 +62,31 @@ describe('the loaded models', () => {
     expect(m.xmlNamespace).toBe('https://sts.amazonaws.com/doc/2011-06-15/');
   });
 
+  test('CloudWatch: the three protocols its model lists, its JSON target, its floats', () => {
+    const m = loadModel('monitoring')!;
+    expect(m.protocols).toEqual(['rpcv2-cbor', 'json1.0', 'query']);
+    expect(m.protocol).toBe('query');
+    expect(m.awsQueryCompatible).toBe(true);
+    expect(m.targetPrefix).toBe('GraniteServiceVersion20100801');
+    expect(m.xmlNamespace).toBe('http://monitoring.amazonaws.com/doc/2010-08-01/');
+    const datum = m.operations.get('PutMetricData')!.input!.members!.MetricData!.shape.member!.shape;
+    expect(datum.members!.Value!.shape.type).toBe('double');
+    expect(datum.members!.Values!.shape.member!.shape.type).toBe('double');
+    expect(datum.members!.StorageResolution!.shape.type).toBe('integer');
+    expect(m.operations.get('GetMetricStatistics')!.resultWrapper).toBe('GetMetricStatisticsResult');
+  });
+
+  test.each([
+    ['iam', 'AWSIdentityManagementV20100508'],
+    ['autoscaling', 'AutoScaling_2011_01_01'],
+    ['elasticloadbalancing', 'ElasticLoadBalancing_v10'],
+  ])('%s: awsQuery only', (name, target) => {
+    const m = loadModel(name)!;
+    expect(m.protocols).toEqual(['query']);
+    expect(m.awsQueryCompatible).toBe(false);
+    expect(m.targetPrefix).toBe(target);
+  });
+
   test('a service outside the registry has no model', () => {
     expect(loadModel('s3')).toBeUndefined();
   });
