@@ -7,8 +7,8 @@
 //   instance.start      pending → VPC synced, driver.start → running            (a failure falls back to stopped)
 //   instance.stop       stopping → driver.stop → stopped, ephemeral public IPs released, VPC sync queued
 //   instance.reboot     running → driver.reboot
-//   instance.terminate  shutting-down → driver.delete → terminated, volumes, interfaces and public IPs
-//                       released, VPC sync queued
+//   instance.terminate  shutting-down → (driver.stop forced, when the OS shutdown is skipped) driver.delete
+//                       → terminated, volumes, interfaces and public IPs released, VPC sync queued
 //   instance.watch      running: polls the driver; a shutdown from inside follows the instance's
 //                       InstanceInitiatedShutdownBehavior, a vanished instance is booted again;
 //                       status checks are recorded (status-checks.ts)
@@ -406,6 +406,8 @@ async function giveUpReboot(job: Job<'instance.reboot'>, deps: ControllerDeps): 
 async function terminate(job: Job<'instance.terminate'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'shutting-down') return;
+  // SkipOsShutdown: killed at once; the removal below then finds it halted (a failure there is its cleanup's).
+  if (job.data.skipOsShutdown) await haltOnHost(deps, row.id, 'killing');
   const output = await consoleOf(deps.driver, row.id);
   await finishTerminate(deps, row, await removeFromHost(deps, row.id, 'terminating'), output);
 }

@@ -13,11 +13,12 @@ export type CleanupOp = { op: 'delete-instance' } | { op: 'stop-instance' } | { 
 export interface JobPayloads {
   'instance.launch': NoPayload;
   'instance.start': NoPayload;
-  /** force: StopInstances Force (the driver kills rather than asks). */
+  /** force: StopInstances Force or SkipOsShutdown (the driver kills rather than asks). */
   'instance.stop': { force?: boolean };
   /** rebooting: the boot id being replaced, written by the reconciler itself before it acts. */
   'instance.reboot': { rebooting?: string };
-  'instance.terminate': NoPayload;
+  /** skipOsShutdown: killed at once, no graceful OS shutdown (SkipOsShutdown, or Force on one shutting down). */
+  'instance.terminate': { skipOsShutdown?: boolean };
   /** boot: the instance's boot count this watcher belongs to (a newer boot has its own). */
   'instance.watch': { boot: number };
   'instance.purge': NoPayload;

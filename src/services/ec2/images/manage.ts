@@ -10,6 +10,7 @@ import type {
   CreateImageRequest,
   CreateImageResult,
   DeregisterImageRequest,
+  DeregisterImageResult,
   EbsBlockDevice,
   LaunchPermission,
   ModifyImageAttributeRequest,
@@ -22,9 +23,11 @@ import { newId } from '../../../lib/ids.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
+import { checkEbsMappings, checkSnapshotLocation, memberUnsupported, timeBasedCopyUnsupported } from '../common/unsupported.js';
 import { getInstanceRows } from '../instances/store.js';
 import { COPY_VOLUME_ID, captureBeforeCommit, checkSnapshotId, findVisibleSnapshot, pendingSnapshot } from '../snapshots/store.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
+import { deleteImageSnapshots } from '../snapshots/remove.js';
 import { builtinSnapshotId, builtinSourceOf } from './builtin.js';
 import { imageNotFound, isImageId, malformedImageId, visibleImages } from './store.js';
 
@@ -170,6 +173,9 @@ function baseImageRow(ctx: Ctx, id: string, name: string): Omit<Row<'images'>, '
 
 async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateImageResult> {
   if (!input.InstanceId) throw Errors.missingParameter('InstanceId');
+  checkSnapshotLocation(input.SnapshotLocation, 'SnapshotLocation');
+  const bootModeOverride = oneOf('bootModeOverride', input.BootModeOverride, ['legacy-bios', 'uefi']);
+  checkEbsMappings(input.BlockDeviceMappings, 'CreateImage');
   const description = checkDescription(input.Description);
   const imageTags = tagsForType(input.TagSpecifications, ['image', 'snapshot'], 'image');
   const snapshotTags = tagsForType(input.TagSpecifications, ['image', 'snapshot'], 'snapshot');
@@ -256,6 +262,8 @@ async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateI
 
   // The built-in's fields (sshUser) carry over: a launch of the new image logs in as the old one did.
   const { rootSnapshotId: _old, ...inherited } = sourceImage ? sourceOf(sourceImage) : {};
+  const tpm = sourceImage?.tpm_support ?? null;
+  if (bootModeOverride === 'legacy-bios' && tpm === 'v2.0') throw Errors.invalidParameterCombination('TpmSupport v2.0 requires BootMode uefi.');
   await ctx.db
     .insertInto('images')
     .values({
@@ -266,11 +274,11 @@ async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateI
       virtualization_type: inst.virtualization_type,
       hypervisor: inst.hypervisor,
       ena_support: inst.ena_support,
-      boot_mode: sourceImage?.boot_mode ?? inst.boot_mode,
+      boot_mode: bootModeOverride ?? sourceImage?.boot_mode ?? inst.boot_mode,
       platform_details: inst.platform_details,
       sriov_net_support: sourceImage?.sriov_net_support ?? 'simple',
       imds_support: sourceImage?.imds_support ?? null,
-      tpm_support: sourceImage?.tpm_support ?? null,
+      tpm_support: tpm,
       state: 'pending',
       block_device_mappings: JSON.stringify(mappings),
       source: JSON.stringify({ ...inherited, rootSnapshotId, noReboot: input.NoReboot === true }),
@@ -354,6 +362,7 @@ async function registerImage(ctx: Ctx, input: RegisterImageRequest): Promise<Reg
   }
   if (input.KernelId || input.RamdiskId) throw new ApiError('UnsupportedOperation', 'Kernel and RAM disk images (KernelId, RamdiskId) are not supported: register an hvm image.');
   if (input.BillingProducts?.length) throw new ApiError('InvalidParameter', 'BillingProducts can be set only by AWS Marketplace sellers.');
+  checkEbsMappings(input.BlockDeviceMappings, 'RegisterImage');
   const description = checkDescription(input.Description);
   const architecture = oneOf('architecture', input.Architecture, ARCHITECTURES) ?? 'x86_64';
   const virtualization = oneOf('virtualizationType', input.VirtualizationType, ['hvm', 'paravirtual']) ?? 'hvm';
@@ -452,6 +461,10 @@ async function copyImage(ctx: Ctx, input: CopyImageRequest): Promise<CopyImageRe
   if (!input.SourceRegion) throw Errors.missingParameter('SourceRegion');
   const sourceImageId = checkImageId(input.SourceImageId, 'SourceImageId');
   if (input.DestinationOutpostArn) throw new ApiError('UnsupportedOperation', 'Outposts are not supported.');
+  if (input.DestinationAvailabilityZone !== undefined || input.DestinationAvailabilityZoneId !== undefined) {
+    throw memberUnsupported(input.DestinationAvailabilityZone !== undefined ? 'DestinationAvailabilityZone' : 'DestinationAvailabilityZoneId', 'it names a Local Zone, and cumulo has none');
+  }
+  if (input.SnapshotCopyCompletionDurationMinutes !== undefined) throw timeBasedCopyUnsupported('SnapshotCopyCompletionDurationMinutes');
   if (input.KmsKeyId && !input.Encrypted) throw new ApiError('InvalidParameterDependency', 'The parameter KmsKeyId requires the parameter Encrypted to be set.');
   const description = checkDescription(input.Description);
   const imageTags = tagsForType(input.TagSpecifications, ['image'], 'image');
@@ -554,17 +567,19 @@ async function copyImage(ctx: Ctx, input: CopyImageRequest): Promise<CopyImageRe
 // ---------------------------------------------------------------------------------------------
 // DeregisterImage
 
-async function deregisterImage(ctx: Ctx, input: DeregisterImageRequest): Promise<Record<string, never>> {
+async function deregisterImage(ctx: Ctx, input: DeregisterImageRequest): Promise<DeregisterImageResult> {
   const id = checkImageId(input.ImageId);
   const row = await ownImage(ctx, id);
   if (row.deregistration_protection && row.deregistration_protection.startsWith('enabled')) {
     throw new ApiError('OperationNotPermitted', `Image ${id} has deregistration protection enabled. Disable it before deregistering the image.`);
   }
-  // Its snapshots stay, as in EC2: deleting them is the owner's separate step.
+  // Its snapshots stay unless DeleteAssociatedSnapshots asks for them (those no other image uses).
   await ctx.db.updateTable('images').set({ state: 'deregistered' }).where('id', '=', id).execute();
   await ctx.db.deleteFrom('image_launch_permissions').where('image_id', '=', id).execute();
   await deleteAllTags(ctx, id);
-  return {};
+  if (!input.DeleteAssociatedSnapshots) return { Return: true };
+  const snapshotIds = mappingsOf(row).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
+  return { Return: true, DeleteSnapshotResults: await deleteImageSnapshots(ctx, snapshotIds) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ const posOf = (type: string | undefined) => position.get(type ?? '') ?? '999999'
 
 async function describeInstanceTypes(ctx: Ctx, input: DescribeInstanceTypesRequest): Promise<DescribeInstanceTypesResult> {
   void ctx;
+  // IncludeUnsupportedInRegion changes nothing: every type of the catalog is offered in some zone
+  // of every region (isOfferedIn), so none is unsupported in a region.
   let types: InstanceTypeInfo[] = [...instanceTypes];
   if (input.InstanceTypes?.length) {
     const names = [...new Set(input.InstanceTypes as string[])];

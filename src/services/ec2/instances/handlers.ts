@@ -65,6 +65,7 @@ function idsWithMaxResults(ids: string[] | undefined, maxResults: number | undef
 const tagsOfView = (v: InstanceView) => v.instance.Tags;
 
 async function describeInstances(ctx: Ctx, input: DescribeInstancesRequest): Promise<DescribeInstancesResult> {
+  // IncludeManagedResources changes nothing here: no service manages resources in cumulo (Operator.Managed is always false).
   const ids = input.InstanceIds?.length ? [...new Set(input.InstanceIds)] : undefined;
   idsWithMaxResults(ids, input.MaxResults);
   if (ids) checkInstanceIds(ids);
@@ -146,6 +147,7 @@ async function checksOf(ctx: Ctx, rows: InstanceRow[]) {
 }
 
 async function describeInstanceStatus(ctx: Ctx, input: DescribeInstanceStatusRequest): Promise<DescribeInstanceStatusResult> {
+  // IncludeManagedResources changes nothing here: no service manages resources in cumulo (Operator.Managed is always false).
   const ids = input.InstanceIds?.length ? [...new Set(input.InstanceIds)] : undefined;
   idsWithMaxResults(ids, input.MaxResults);
   if (ids) checkInstanceIds(ids);
@@ -170,10 +172,18 @@ async function describeInstanceStatus(ctx: Ctx, input: DescribeInstanceStatusReq
  * Start, stop, reboot and terminate share one shape: check every instance first (all or nothing),
  * then write each one's new state and queue its job.
  */
-async function changeStates(ctx: Ctx, ids: string[] | undefined, action: Action, opts: { force?: boolean } = {}): Promise<InstanceStateChange[]> {
+/** force: StopInstances/TerminateInstances Force; skipOsShutdown: no graceful OS shutdown (the instance is killed at once). */
+interface ChangeOptions {
+  force?: boolean;
+  skipOsShutdown?: boolean;
+}
+
+async function changeStates(ctx: Ctx, ids: string[] | undefined, action: Action, opts: ChangeOptions = {}): Promise<InstanceStateChange[]> {
   const rows = await getInstanceRows(ctx, ids);
   const plans = rows.map((row) => {
-    const t = transition({ id: row.id, state: row.state as never, hasRun: row.boots > 0 }, action, opts);
+    // A stop that skips the OS shutdown kills a stopping instance now, as a forced one does.
+    const force = opts.force || (action === 'stop' && opts.skipOsShutdown);
+    const t = transition({ id: row.id, state: row.state as never, hasRun: row.boots > 0 }, action, { force });
     if (t.job && action === 'terminate' && row.disable_api_termination) {
       throw operationNotPermitted(`The instance '${row.id}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.`);
     }
@@ -205,7 +215,10 @@ async function changeStates(ctx: Ctx, ids: string[] | undefined, action: Action,
     }
     // A starting instance gets new ephemeral public IPs (its old ones went back at the stop).
     if (action === 'start' && t.job) await assignEphemeralPublicIps(ctx.db, ctx.config, row.id);
-    if (t.job) await ctx.enqueue(t.job, row.id, opts.force ? { force: true } : {});
+    if (t.job === 'instance.stop') await ctx.enqueue(t.job, row.id, opts.force || opts.skipOsShutdown ? { force: true } : {});
+    // Force on one shutting down: its graceful attempt was made; this one kills it at once.
+    else if (t.job === 'instance.terminate') await ctx.enqueue(t.job, row.id, opts.skipOsShutdown || row.state === 'shutting-down' ? { skipOsShutdown: true } : {});
+    else if (t.job) await ctx.enqueue(t.job, row.id);
     changes.push({ InstanceId: row.id, PreviousState: stateOf(row.state), CurrentState: stateOf(t.next) });
   }
   return changes;
@@ -220,7 +233,7 @@ async function stopInstances(ctx: Ctx, input: StopInstancesRequest): Promise<Sto
     const rows = await getInstanceRows(ctx, input.InstanceIds);
     throw new ApiError('UnsupportedHibernationConfiguration', `The instance ${rows[0]!.id} does not have hibernation configured. Please enable hibernation on launch.`);
   }
-  return { StoppingInstances: await changeStates(ctx, input.InstanceIds, 'stop', { force: input.Force }) };
+  return { StoppingInstances: await changeStates(ctx, input.InstanceIds, 'stop', { force: input.Force, skipOsShutdown: input.SkipOsShutdown }) };
 }
 
 async function rebootInstances(ctx: Ctx, input: RebootInstancesRequest): Promise<Record<string, never>> {
@@ -229,7 +242,7 @@ async function rebootInstances(ctx: Ctx, input: RebootInstancesRequest): Promise
 }
 
 async function terminateInstances(ctx: Ctx, input: TerminateInstancesRequest): Promise<TerminateInstancesResult> {
-  return { TerminatingInstances: await changeStates(ctx, input.InstanceIds, 'terminate') };
+  return { TerminatingInstances: await changeStates(ctx, input.InstanceIds, 'terminate', { force: input.Force, skipOsShutdown: input.SkipOsShutdown }) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +364,7 @@ async function describeInstanceAttribute(ctx: Ctx, input: DescribeInstanceAttrib
 type Change =
   | { attr: 'instanceType'; value: string }
   | { attr: 'userData'; value: Buffer }
-  | { attr: 'disableApiTermination' | 'disableApiStop' | 'sourceDestCheck' | 'ebsOptimized' | 'enaSupport'; value: boolean }
+  | { attr: 'disableApiTermination' | 'disableApiStop' | 'sourceDestCheck' | 'ebsOptimized' | 'enaSupport' | 'enclaveOptions'; value: boolean }
   | { attr: 'instanceInitiatedShutdownBehavior' | 'sriovNetSupport'; value: string }
   | { attr: 'groupSet'; value: string[] }
   | { attr: 'blockDeviceMapping'; value: NonNullable<ModifyInstanceAttributeRequest['BlockDeviceMappings']> };
@@ -376,6 +389,7 @@ function changeOf(input: ModifyInstanceAttributeRequest): Change {
   if (input.SourceDestCheck?.Value !== undefined) add({ attr: 'sourceDestCheck', value: input.SourceDestCheck.Value });
   if (input.EbsOptimized?.Value !== undefined) add({ attr: 'ebsOptimized', value: input.EbsOptimized.Value });
   if (input.EnaSupport?.Value !== undefined) add({ attr: 'enaSupport', value: input.EnaSupport.Value });
+  if (input.EnclaveOptions?.Enabled !== undefined) add({ attr: 'enclaveOptions', value: input.EnclaveOptions.Enabled });
   if (input.InstanceInitiatedShutdownBehavior?.Value !== undefined) add({ attr: 'instanceInitiatedShutdownBehavior', value: input.InstanceInitiatedShutdownBehavior.Value });
   if (input.SriovNetSupport?.Value !== undefined) add({ attr: 'sriovNetSupport', value: input.SriovNetSupport.Value });
   if (input.Groups?.length) add({ attr: 'groupSet', value: input.Groups });
@@ -473,6 +487,10 @@ async function modifyInstanceAttribute(ctx: Ctx, input: ModifyInstanceAttributeR
       if (row.state !== 'stopped') throw notStopped(row.id);
       if (change.value !== 'simple') throw Errors.invalidParameterValue(`Value (${change.value}) for parameter sriovNetSupport is invalid. Expected: 'simple'.`);
       await update({ launch_options: JSON.stringify({ ...launchOptionsOf(row), SriovNetSupport: 'simple' }) });
+      break;
+    case 'enclaveOptions':
+      // Enclaves are always off here (RunInstances refuses them): off stays off.
+      if (change.value) throw new ApiError('UnsupportedOperation', 'Nitro Enclaves are not supported by cumulo (EnclaveOptions.Enabled).');
       break;
     case 'sourceDestCheck':
       await singleInterface(ctx, row.id);

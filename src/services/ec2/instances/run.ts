@@ -17,7 +17,8 @@ import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { ipInCidr, parseCidrStrict } from '../../../lib/cidr.js';
-import { cloudWatchMissing, dedicatedUnsupported, iamInstanceProfileNotFound, ipv6Unsupported } from '../common/unsupported.js';
+import { checkEbsMappings, cloudWatchMissing, dedicatedUnsupported, iamInstanceProfileNotFound, ipv6Unsupported, operatorUnsupported } from '../common/unsupported.js';
+import { resolveZone } from '../common/zones.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { assignEphemeralPublicIpsMany } from '../common/public-ips.js';
 import { getLaunchableImage } from '../images/store.js';
@@ -97,6 +98,19 @@ function refuseUnhonoured(input: RunInstancesRequest): void {
   // The guest's hostname and private DNS name are the IP-based ones.
   if (input.PrivateDnsNameOptions?.HostnameType === 'resource-name') throw unsupported('Resource-based hostnames (HostnameType resource-name)');
   if ((input as { EnablePrimaryIpv6?: boolean }).EnablePrimaryIpv6) throw ipv6Unsupported('EnablePrimaryIpv6');
+  if (input.Monitoring?.MetricCategoryIds?.length) throw cloudWatchMissing('Monitoring.MetricCategoryIds');
+  // Instances are containers: no virtualization extensions to nest, which 'disabled' says truly.
+  const nested = oneOf('CpuOptions.NestedVirtualization', input.CpuOptions?.NestedVirtualization, ['enabled', 'disabled'] as const, 'disabled');
+  if (nested === 'enabled') throw unsupported('Nested virtualization (CpuOptions.NestedVirtualization enabled)');
+  // One bandwidth for the VPC and EBS: the default weighting is the only one there is.
+  const weighting = oneOf('NetworkPerformanceOptions.BandwidthWeighting', input.NetworkPerformanceOptions?.BandwidthWeighting, ['default', 'vpc-1', 'ebs-1'] as const, 'default');
+  if (weighting !== 'default') throw unsupported(`Bandwidth weighting ${weighting} (NetworkPerformanceOptions.BandwidthWeighting)`);
+  if (input.Operator) throw operatorUnsupported();
+  if (input.SecondaryInterfaces?.length) throw unsupported('Secondary interfaces (SecondaryInterfaces)');
+  for (const [i, ni] of (input.NetworkInterfaces ?? []).entries()) {
+    if (ni.EnaQueueCount !== undefined) throw unsupported(`Setting the ENA queue count (NetworkInterface.${i + 1}.EnaQueueCount)`);
+  }
+  checkEbsMappings(input.BlockDeviceMappings, 'RunInstances');
 }
 
 function checkCount(name: 'minimum' | 'maximum', n: number | undefined): number {
@@ -214,12 +228,15 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
 
   // Where it goes: the subnet (given, or the default one of the zone), its VPC and groups.
   const ni = primaryInterface(input);
-  const zone = input.Placement?.AvailabilityZone;
+  // The zone by its name or its id (use1-az1), never both.
+  const byId = input.Placement?.AvailabilityZoneId;
+  const zone = byId !== undefined ? resolveZone(ctx, { name: input.Placement?.AvailabilityZone, id: byId }) : input.Placement?.AvailabilityZone;
   const subnetId = ni?.SubnetId ?? input.SubnetId;
   const subnet = subnetId ? await getSubnet(ctx, subnetId) : await defaultSubnetFor(ctx, zone);
   const subnetDns = privateDnsOptionsOf(subnet);
   if (zone && zone !== subnet.availability_zone) {
-    throw Errors.invalidParameterValue(`Value (${zone}) for parameter availabilityZone is invalid. Subnet '${subnet.id}' is in the availability zone ${subnet.availability_zone}`);
+    const [param, value] = byId !== undefined ? ['availabilityZoneId', byId] : ['availabilityZone', zone];
+    throw Errors.invalidParameterValue(`Value (${value}) for parameter ${param} is invalid. Subnet '${subnet.id}' is in the availability zone ${subnet.availability_zone}`);
   }
   const zoneIndex = zonesOf(ctx.config, ctx.region).indexOf(subnet.availability_zone);
   if (!isOfferedIn(typeName, zoneIndex)) {

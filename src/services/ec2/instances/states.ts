@@ -41,7 +41,8 @@ const cannot = (id: string, verb: string) => Errors.incorrectInstanceState(`The 
 
 /**
  * What `action` does to an instance in its current state. Throws IncorrectInstanceState where EC2
- * refuses. `force` matters only for stop: a forced stop of a stopping instance is queued again.
+ * refuses. `force` matters only for stop and terminate: a forced stop of a stopping instance (or a
+ * forced termination of one shutting down) is queued again.
  */
 export function transition(cur: Current, action: Action, opts: { force?: boolean } = {}): Transition {
   const { id, state } = cur;
@@ -87,6 +88,7 @@ export function transition(cur: Current, action: Action, opts: { force?: boolean
     case 'terminate':
       switch (state) {
         case 'shutting-down':
+          return opts.force ? { next: state, job: 'instance.terminate' } : { next: state };
         case 'terminated':
           return { next: state };
         default:

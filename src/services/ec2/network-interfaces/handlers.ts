@@ -28,6 +28,7 @@ import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
+import { operatorUnsupported } from '../common/unsupported.js';
 import { assignEphemeralPublicIps, associationsOfInterfaces, refreshPublicIpColumns } from '../common/public-ips.js';
 import { findInstanceType } from '../instance-types/catalog.js';
 import { getInstanceRows } from '../instances/store.js';
@@ -150,6 +151,7 @@ async function loadInterfaces(ctx: Ctx, ids: string[] | undefined): Promise<Netw
 // Describe
 
 async function describeNetworkInterfaces(ctx: Ctx, input: DescribeNetworkInterfacesRequest): Promise<DescribeNetworkInterfacesResult> {
+  // IncludeManagedResources changes nothing here: no service manages resources in cumulo (Operator.Managed is always false).
   const ids = input.NetworkInterfaceIds?.length ? [...new Set(input.NetworkInterfaceIds)] : undefined;
   if (ids && input.MaxResults !== undefined) {
     throw Errors.invalidParameterCombination('The parameter networkInterfaceIdSet cannot be used with the parameter maxResults');
@@ -178,6 +180,7 @@ async function createNetworkInterface(ctx: Ctx, input: CreateNetworkInterfaceReq
     throw unsupported('Prefix delegation');
   }
   if (input.InterfaceType !== undefined && (input.InterfaceType as string) !== 'interface') throw unsupported(`Interface type ${input.InterfaceType}`);
+  if (input.Operator) throw operatorUnsupported();
   checkDescription(input.Description);
   await checkGroupCount(ctx, input.Groups);
   const tags = tagsForType(input.TagSpecifications, ['network-interface'], 'network-interface');
@@ -277,6 +280,7 @@ async function attachNetworkInterface(ctx: Ctx, input: AttachNetworkInterfaceReq
   const card = input.NetworkCardIndex ?? 0;
   if (card !== 0) throw Errors.invalidParameterValue(`Value (${card}) for parameter networkCardIndex is invalid. Instances here have one network card (index 0).`);
   if (input.EnaSrdSpecification?.EnaSrdEnabled) throw unsupported('ENA Express (EnaSrdSpecification)');
+  if (input.EnaQueueCount !== undefined) throw unsupported('Setting the ENA queue count (EnaQueueCount)');
   const eni = await getNetworkInterface(ctx, input.NetworkInterfaceId);
   const inst = (await getInstanceRows(ctx, [input.InstanceId]))[0]!;
 
@@ -452,7 +456,7 @@ async function modifyNetworkInterfaceAttribute(ctx: Ctx, input: ModifyNetworkInt
   const eni = await getNetworkInterface(ctx, input.NetworkInterfaceId);
   if (input.EnaSrdSpecification !== undefined) throw unsupported('ENA Express (EnaSrdSpecification)');
   if (input.ConnectionTrackingSpecification !== undefined) throw unsupported('Connection tracking timeouts');
-  if (input.AssociatedSubnetIds?.length) throw unsupported('Associated subnets');
+  if (input.AssociatedSubnetIds?.length) throw unsupported('Associated subnets (AssociatedSubnetIds)');
   if ((input as unknown as Record<string, unknown>).EnablePrimaryIpv6) throw unsupported('IPv6 addresses');
   const given = (
     [
@@ -490,7 +494,7 @@ async function modifyNetworkInterfaceAttribute(ctx: Ctx, input: ModifyNetworkInt
   if (input.Attachment !== undefined) {
     const a = input.Attachment;
     if (!a.AttachmentId) throw Errors.missingParameter('Attachment.AttachmentId');
-    if (a.EnaQueueCount !== undefined || a.DefaultEnaQueueCount !== undefined) throw unsupported('ENA queue counts');
+    if (a.EnaQueueCount !== undefined || a.DefaultEnaQueueCount !== undefined) throw unsupported('Setting the ENA queue count (Attachment.EnaQueueCount, Attachment.DefaultEnaQueueCount)');
     if (a.AttachmentId !== eni.attachment_id) throw attachmentNotFound(a.AttachmentId);
     if (a.DeleteOnTermination === undefined) throw Errors.missingParameter('Attachment.DeleteOnTermination');
     set.delete_on_termination = a.DeleteOnTermination ? 1 : 0;

@@ -25,7 +25,7 @@ import type { FilterMap } from '../common/filters.js';
 import { paginate } from '../common/pagination.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { checkRulesQuota, holdQuotaLock } from '../quotas/check.js';
-import { ipv6Unsupported, prefixListNotFound } from '../common/unsupported.js';
+import { ipv6Unsupported, memberUnsupported, prefixListNotFound } from '../common/unsupported.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from '../vpcs/describe.js';
 import { checkPrefixListId, entriesAt, getPrefixList, vpcsReferencing, type PrefixListRow } from './store.js';
@@ -186,7 +186,10 @@ async function modifyManagedPrefixList(ctx: Ctx, input: ModifyManagedPrefixListR
   if (input.MaxEntries !== undefined && changesEntries) {
     throw Errors.invalidParameterCombination('MaxEntries cannot be changed in the same request as the entries.');
   }
-  if (!changesEntries && input.MaxEntries === undefined && input.PrefixListName === undefined) throw Errors.missingParameter('an attribute to modify');
+  // No list here is IPAM managed (cumulo has no IPAM): its sync can only be, and stay, disabled.
+  const sync = input.IpamPrefixListResolverSyncEnabled;
+  if (sync) throw memberUnsupported('IpamPrefixListResolverSyncEnabled', `the prefix list ${list.id} is not associated with an IPAM prefix list resolver (cumulo has no IPAM)`);
+  if (!changesEntries && input.MaxEntries === undefined && input.PrefixListName === undefined && sync === undefined) throw Errors.missingParameter('an attribute to modify');
   const set: Partial<PrefixListRow> = {};
   if (input.PrefixListName !== undefined) set.name = checkName(input.PrefixListName);
 

@@ -27,8 +27,10 @@ import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { findOwned } from '../common/resources.js';
+import { checkSnapshotLocation, memberUnsupported } from '../common/unsupported.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { snapshotFilters } from './filters.js';
+import { removeSnapshot } from './remove.js';
 import {
   captureBeforeCommit,
   checkSnapshotId,
@@ -82,6 +84,7 @@ async function createSnapshot(ctx: Ctx, input: CreateSnapshotRequest): Promise<S
   const description = checkDescription(input.Description);
   const tags = tagsForType(input.TagSpecifications, ['snapshot'], 'snapshot');
   if (input.OutpostArn) throw Errors.invalidParameterValue('Outposts are not supported.');
+  checkSnapshotLocation(input.Location, 'Location');
   const volume = await findOwned(ctx, 'volumes', volumeId);
   if (!volume || volume.state === 'deleted') throw volumeNotFound(volumeId);
   snapshotsAble(volume);
@@ -108,6 +111,7 @@ async function createSnapshots(ctx: Ctx, input: CreateSnapshotsRequest): Promise
     throw Errors.invalidParameterValue(`Value (${copyTags}) for parameter CopyTagsFromSource is invalid. Expected: 'volume'.`);
   }
   if (input.OutpostArn) throw Errors.invalidParameterValue('Outposts are not supported.');
+  checkSnapshotLocation(input.Location, 'Location');
   const instance = await findOwned(ctx, 'instances', instanceId);
   if (!instance || instance.state === 'terminated') {
     throw Errors.notFound('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
@@ -218,13 +222,7 @@ async function deleteSnapshot(ctx: Ctx, input: DeleteSnapshotRequest): Promise<R
   const row = await findOwnSnapshot(ctx, id);
   const ami = await imageUsing(ctx.db, ctx.region, id);
   if (ami) throw new ApiError('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${ami}`);
-  // Gone at once, as EC2 shows it; the host frees its chunks (those no other snapshot uses) later.
-  await ctx.db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', id).execute();
-  await ctx.db.deleteFrom('snapshots').where('id', '=', id).execute();
-  // Later snapshots of the volume built on this one: they are whole on their own in the store.
-  await ctx.db.updateTable('snapshots').set({ parent_snapshot_id: row.parent_snapshot_id }).where('parent_snapshot_id', '=', id).execute();
-  await deleteAllTags(ctx, id);
-  await ctx.enqueue('snapshot.delete', id, { region: ctx.region });
+  await removeSnapshot(ctx, row);
   return {};
 }
 
@@ -339,6 +337,7 @@ async function copySnapshot(ctx: Ctx, input: CopySnapshotRequest): Promise<CopyS
   if (input.DestinationOutpostArn || input.CompletionDurationMinutes !== undefined) {
     throw Errors.invalidParameterValue('Outposts and time-based copies are not supported.');
   }
+  if (input.DestinationAvailabilityZone !== undefined) throw memberUnsupported('DestinationAvailabilityZone', 'it names a Local Zone, and cumulo has none');
   const description = input.Description !== undefined ? checkDescription(input.Description) : `[Copied ${sourceId} from ${input.SourceRegion}]`;
   const tags = tagsForType(input.TagSpecifications, ['snapshot'], 'snapshot');
   const source = await findVisibleSnapshot(ctx, input.SourceRegion, sourceId);

@@ -27,7 +27,8 @@ import type {
   VolumeStatusItem,
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
-import { zonesOf } from '../../../config.js';
+import { checkEbsCardIndex, initializationRateUnsupported, operatorUnsupported } from '../common/unsupported.js';
+import { resolveZone } from '../common/zones.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
@@ -59,6 +60,7 @@ export function volumesNotFound(ids: string[]) {
 }
 
 async function describeVolumes(ctx: Ctx, input: DescribeVolumesRequest): Promise<DescribeVolumesResult> {
+  // IncludeManagedResources changes nothing here: no service manages resources in cumulo (Operator.Managed is always false).
   const ids = input.VolumeIds?.length ? [...new Set(input.VolumeIds)] : undefined;
   if (ids && input.MaxResults !== undefined) {
     throw Errors.invalidParameterCombination('The parameter volumeSet cannot be used with the parameter maxResults');
@@ -188,9 +190,10 @@ async function createVolume(ctx: Ctx, input: CreateVolumeRequest): Promise<Volum
     const still = await ctx.db.selectFrom('volumes').select('id').where('id', '=', prior.VolumeId).executeTakeFirst();
     if (still) return describeOne(ctx, prior.VolumeId);
   }
-  const zone = input.AvailabilityZone;
+  const zone = resolveZone(ctx, { name: input.AvailabilityZone, id: input.AvailabilityZoneId });
   if (!zone) throw Errors.missingParameter('AvailabilityZone');
-  if (!zonesOf(ctx.config, ctx.region).includes(zone)) throw Errors.invalidParameterValue(`Invalid availability zone: [${zone}]`);
+  if (input.VolumeInitializationRate !== undefined) throw initializationRateUnsupported();
+  if (input.Operator) throw operatorUnsupported();
   const tags = tagsForType(input.TagSpecifications, ['volume'], 'volume');
   if (new Set(tags.map((t) => t.Key)).size > MAX_TAGS) throw new ApiError('TagLimitExceeded', 'The maximum number of Tags for a resource has been reached.');
 
@@ -270,6 +273,7 @@ async function deleteVolume(ctx: Ctx, input: DeleteVolumeRequest): Promise<Recor
 async function attachVolume(ctx: Ctx, input: AttachVolumeRequest): Promise<VolumeAttachment> {
   const device = input.Device;
   if (!device) throw Errors.missingParameter('Device');
+  checkEbsCardIndex(input.EbsCardIndex);
   const volume = await ownVolume(ctx, input.VolumeId);
   const instance = await ownInstance(ctx, input.InstanceId);
   if (!validAttachDevice(device)) throw Errors.invalidParameterValue(`Value (${device}) for parameter device is invalid. ${device} is not a valid EBS device name.`);
@@ -399,6 +403,7 @@ async function modifyVolume(ctx: Ctx, input: ModifyVolumeRequest): Promise<Modif
 }
 
 async function describeVolumesModifications(ctx: Ctx, input: DescribeVolumesModificationsRequest): Promise<DescribeVolumesModificationsResult> {
+  // IncludeManagedResources changes nothing here: no service manages resources in cumulo (Operator.Managed is always false).
   const ids = input.VolumeIds?.length ? [...new Set(input.VolumeIds)] : undefined;
   for (const id of ids ?? []) checkVolumeId(id);
   validateFilters(input.Filters, volumeModificationFilters);
@@ -455,6 +460,7 @@ function volumeCheckStaleMs(): number {
 }
 
 async function describeVolumeStatus(ctx: Ctx, input: DescribeVolumeStatusRequest): Promise<DescribeVolumeStatusResult> {
+  // IncludeManagedResources changes nothing here: no service manages resources in cumulo (Operator.Managed is always false).
   const ids = input.VolumeIds?.length ? [...new Set(input.VolumeIds)] : undefined;
   for (const id of ids ?? []) checkVolumeId(id);
   validateFilters(input.Filters, volumeStatusFilters);

@@ -282,6 +282,7 @@ async function resolveTarget(ctx: Ctx, table: Row<'route_tables'>, input: Create
         CarrierGatewayId: ['InvalidCarrierGatewayID.NotFound', `The carrierGateway ID '${t.id}' does not exist`],
         VpcEndpointId: ['InvalidVpcEndpointId.NotFound', `The vpcEndpoint ID '${t.id}' does not exist`],
         CoreNetworkArn: ['InvalidParameterValue', `The core network '${t.id}' does not exist`],
+        OdbNetworkArn: ['InvalidParameterValue', `The ODB network '${t.id}' does not exist`],
       };
       const [code, message] = missing[t.field]!;
       throw new ApiError(code, message);
@@ -388,6 +389,8 @@ async function replaceRoute(ctx: Ctx, input: ReplaceRouteRequest): Promise<Recor
 
 async function associateRouteTable(ctx: Ctx, input: AssociateRouteTableRequest): Promise<AssociateRouteTableResult> {
   const table = await getRouteTable(ctx, input.RouteTableId!);
+  // A BYOIP pool for the gateway's addresses: no such pool exists here.
+  if (input.PublicIpv4Pool !== undefined) throw Errors.invalidParameterValue(`Value (${input.PublicIpv4Pool}) for parameter PublicIpv4Pool is invalid. The public IPv4 pool does not exist: cumulo has no BYOIP pools.`);
   if ((input.SubnetId === undefined) === (input.GatewayId === undefined)) {
     if (input.SubnetId === undefined) throw Errors.missingParameter('SubnetId or GatewayId');
     throw Errors.invalidParameterCombination('Only one of SubnetId or GatewayId can be specified.');

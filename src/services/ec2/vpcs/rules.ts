@@ -125,6 +125,7 @@ export const routeTargets = [
   { field: 'CarrierGatewayId', type: 'carrier-gateway' },
   { field: 'VpcEndpointId', type: 'vpc-endpoint' },
   { field: 'CoreNetworkArn', type: 'core-network' },
+  { field: 'OdbNetworkArn', type: 'odb-network' },
 ] as const;
 
 export type RouteTargetField = (typeof routeTargets)[number]['field'];
@@ -132,7 +133,7 @@ export type RouteTargetField = (typeof routeTargets)[number]['field'];
 export function routeTarget(input: Partial<Record<RouteTargetField, string>>): { type: string; id: string; field: RouteTargetField } {
   const given = routeTargets.filter((t) => input[t.field] !== undefined && input[t.field] !== '');
   if (given.length !== 1) {
-    const names = 'gatewayId, natGatewayId, networkInterfaceId, vpcPeeringConnectionId, egressOnlyInternetGatewayId, transitGatewayId, localGatewayId, carrierGatewayId, vpcEndpointId, coreNetworkArn or instanceId';
+    const names = 'gatewayId, natGatewayId, networkInterfaceId, vpcPeeringConnectionId, egressOnlyInternetGatewayId, transitGatewayId, localGatewayId, carrierGatewayId, vpcEndpointId, coreNetworkArn, odbNetworkArn or instanceId';
     if (given.length === 0) throw Errors.missingParameter(`exactly one of ${names}`);
     throw Errors.invalidParameterCombination(`The request must contain exactly one of ${names}`);
   }

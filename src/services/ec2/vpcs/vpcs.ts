@@ -29,7 +29,7 @@ import { buildDefaultVpc } from './default-vpc.js';
 import { describe } from './describe.js';
 import { dhcpOptionsFilters, vpcFilters } from './filters.js';
 import { secondaryVpcCidr, vpcCidr } from './rules.js';
-import { cloudWatchMissing, dedicatedUnsupported, ipv6Unsupported } from '../common/unsupported.js';
+import { cloudWatchMissing, dedicatedUnsupported, ipv6Unsupported, memberUnsupported } from '../common/unsupported.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { checkVpcQuota } from '../quotas/check.js';
 import {
@@ -58,6 +58,7 @@ async function createVpc(ctx: Ctx, input: CreateVpcRequest): Promise<CreateVpcRe
   if (input.Ipv6CidrBlock !== undefined) throw Errors.missingParameter('Ipv6Pool');
   if (input.AmazonProvidedIpv6CidrBlock) throw ipv6Unsupported('AmazonProvidedIpv6CidrBlock');
   if (input.Ipv6CidrBlockNetworkBorderGroup !== undefined) throw ipv6Unsupported('Ipv6CidrBlockNetworkBorderGroup');
+  if (input.VpcEncryptionControl !== undefined) throw memberUnsupported('VpcEncryptionControl', 'VPC encryption controls do not exist in cumulo yet');
   const cidr = vpcCidr(input.CidrBlock);
   const tenancy = input.InstanceTenancy ?? 'default';
   if (!TENANCIES.includes(tenancy)) throw Errors.invalidParameterValue(`Value (${tenancy}) for parameter instanceTenancy is invalid.`);
