@@ -16,6 +16,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const model = (signingName: string): ServiceModel => ({
   signingName,
   protocol: signingName === 'ec2' ? 'ec2' : 'query',
+  protocols: [signingName === 'ec2' ? 'ec2' : 'query'],
+  targetPrefix: signingName,
+  awsQueryCompatible: false,
   apiVersion: '2016-11-15',
   xmlNamespace: '',
   serviceName: signingName,

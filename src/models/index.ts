@@ -54,10 +54,19 @@ export interface Operation {
   resultWrapper?: string;
 }
 
+/** A wire protocol, by the names of the models' metadata.protocols (`json` split by jsonVersion). */
+export type WireProtocol = 'ec2' | 'query' | 'json1.0' | 'json1.1' | 'rpcv2-cbor';
+
 export interface ServiceModel {
   /** Signing name, as in the credential scope: ec2, sts, iam, … */
   signingName: string;
   protocol: 'ec2' | 'query';
+  /** Every protocol the current model lists (the service answers in each). */
+  protocols: WireProtocol[];
+  /** The Smithy service shape's name: X-Amz-Target's prefix and rpcv2Cbor's /service/<name>. */
+  targetPrefix: string;
+  /** aws.protocols#awsQueryCompatible: JSON and CBOR errors also carry x-amzn-query-error. */
+  awsQueryCompatible: boolean;
   apiVersion: string;
   xmlNamespace: string;
   serviceName: string;
@@ -136,6 +145,19 @@ const files: Record<string, string> = {
   iam: 'iam-2010-05-08.min.json',
   autoscaling: 'autoscaling-2011-01-01.min.json',
   elasticloadbalancing: 'elasticloadbalancingv2-2015-12-01.min.json',
+  monitoring: 'monitoring-2010-08-01.min.json',
+};
+
+// Until the loader reads the current models (branch i11-models): what they list, as the v3 clients
+// (runtimeConfig.shared.js protocolSettings) and the Smithy models say. aws-sdk v2's monitoring
+// model predates CloudWatch's JSON 1.0 and RPC v2 CBOR protocols (2025).
+const current: Record<string, Pick<ServiceModel, 'protocols' | 'targetPrefix' | 'awsQueryCompatible'>> = {
+  ec2: { protocols: ['ec2'], targetPrefix: 'AmazonEC2', awsQueryCompatible: false },
+  sts: { protocols: ['query'], targetPrefix: 'AWSSecurityTokenServiceV20110615', awsQueryCompatible: false },
+  iam: { protocols: ['query'], targetPrefix: 'AWSIdentityManagementV20100508', awsQueryCompatible: false },
+  autoscaling: { protocols: ['query'], targetPrefix: 'AutoScaling_2011_01_01', awsQueryCompatible: false },
+  elasticloadbalancing: { protocols: ['query'], targetPrefix: 'ElasticLoadBalancing_v10', awsQueryCompatible: false },
+  monitoring: { protocols: ['rpcv2-cbor', 'json1.0', 'query'], targetPrefix: 'GraniteServiceVersion20100801', awsQueryCompatible: true },
 };
 
 const loaded = new Map<string, ServiceModel>();
@@ -163,6 +185,7 @@ export function loadModel(signingName: string): ServiceModel | undefined {
   const model: ServiceModel = {
     signingName,
     protocol: md.protocol === 'ec2' ? 'ec2' : 'query',
+    ...current[signingName]!,
     apiVersion: md.apiVersion,
     xmlNamespace: typeof md.xmlNamespace === 'string' ? md.xmlNamespace : `https://${md.endpointPrefix}.amazonaws.com/doc/${md.apiVersion}/`,
     serviceName: md.serviceAbbreviation ?? md.serviceFullName,

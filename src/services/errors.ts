@@ -30,6 +30,10 @@ export const Errors = {
   invalidParameter: err('InvalidParameter'),
   invalidParameterCombination: err('InvalidParameterCombination'),
   malformedQueryString: err('MalformedQueryString'),
+  // The JSON and CBOR protocols: a body that does not fit the input shape (Smithy's framework
+  // error), and an X-Amz-Target or /service/…/operation/… that names no operation (Coral's).
+  serialization: err('SerializationException'),
+  unknownOperation: (what: string) => new ApiError('UnknownOperationException', `The operation ${what} is not known to this service.`),
   // EC2 documents no code for an oversized body; InvalidRequest is its documented catch-all.
   requestTooLarge: (limit: number) =>
     new ApiError('InvalidRequest', `Request body exceeds the maximum allowed size of ${limit} bytes`, 413),
