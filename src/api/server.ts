@@ -268,11 +268,12 @@ export class ApiServer {
     if (wire === 'rpcv2-cbor') {
       // POST /service/GraniteServiceVersion20100801/operation/PutMetricData
       const path = CBOR_PATH.exec(url.pathname);
-      if (!path || url.search || decodeURIComponent(path[1]!) !== model.targetPrefix) throw Errors.unknownOperation(url.pathname);
-      action = decodeURIComponent(path[2]!);
+      if (!path || url.search || path[1] !== model.targetPrefix) throw Errors.unknownOperation(url.pathname);
+      // Shape names are [A-Za-z0-9_]: an escaped one names no operation either.
+      action = path[2]!;
       const type = String(req.headers['content-type'] ?? '');
       if (body.length && !type.toLowerCase().startsWith('application/cbor')) {
-        throw Errors.serialization(`A request with a body must have Content-Type application/cbor, not '${type}'.`);
+        throw Errors.unsupportedMediaType(type, 'application/cbor');
       }
     } else {
       // X-Amz-Target: GraniteServiceVersion20100801.PutMetricData

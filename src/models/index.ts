@@ -149,15 +149,16 @@ const files: Record<string, string> = {
 };
 
 // Until the loader reads the current models (branch i11-models): what they list, as the v3 clients
-// (runtimeConfig.shared.js protocolSettings) and the Smithy models say. aws-sdk v2's monitoring
-// model predates CloudWatch's JSON 1.0 and RPC v2 CBOR protocols (2025).
+// say (runtimeConfig.shared.js protocolSettings; @aws-sdk/client-cloudwatch 3.1178's README names
+// awsJson1_0, its default, awsQuery and Smithy RPC v2 CBOR). aws-sdk v2's monitoring model
+// predates CloudWatch's JSON 1.0 and CBOR protocols (2025).
 const current: Record<string, Pick<ServiceModel, 'protocols' | 'targetPrefix' | 'awsQueryCompatible'>> = {
   ec2: { protocols: ['ec2'], targetPrefix: 'AmazonEC2', awsQueryCompatible: false },
   sts: { protocols: ['query'], targetPrefix: 'AWSSecurityTokenServiceV20110615', awsQueryCompatible: false },
   iam: { protocols: ['query'], targetPrefix: 'AWSIdentityManagementV20100508', awsQueryCompatible: false },
   autoscaling: { protocols: ['query'], targetPrefix: 'AutoScaling_2011_01_01', awsQueryCompatible: false },
   elasticloadbalancing: { protocols: ['query'], targetPrefix: 'ElasticLoadBalancing_v10', awsQueryCompatible: false },
-  monitoring: { protocols: ['rpcv2-cbor', 'json1.0', 'query'], targetPrefix: 'GraniteServiceVersion20100801', awsQueryCompatible: true },
+  monitoring: { protocols: ['json1.0', 'rpcv2-cbor', 'query'], targetPrefix: 'GraniteServiceVersion20100801', awsQueryCompatible: true },
 };
 
 const loaded = new Map<string, ServiceModel>();

@@ -34,6 +34,8 @@ export const Errors = {
   // error), and an X-Amz-Target or /service/…/operation/… that names no operation (Coral's).
   serialization: err('SerializationException'),
   unknownOperation: (what: string) => new ApiError('UnknownOperationException', `The operation ${what} is not known to this service.`),
+  unsupportedMediaType: (type: string, expected: string) =>
+    new ApiError('UnsupportedMediaTypeException', `A request with a body must have Content-Type ${expected}, not '${type}'.`, 415),
   // EC2 documents no code for an oversized body; InvalidRequest is its documented catch-all.
   requestTooLarge: (limit: number) =>
     new ApiError('InvalidRequest', `Request body exceeds the maximum allowed size of ${limit} bytes`, 413),
