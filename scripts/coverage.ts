@@ -14,6 +14,7 @@ const titles: Record<string, string> = {
   iam: 'AWS IAM',
   autoscaling: 'Amazon EC2 Auto Scaling',
   elasticloadbalancing: 'Elastic Load Balancing v2',
+  monitoring: 'Amazon CloudWatch',
 };
 
 /** The verb an operation starts with: Describe, Create, Get, … (the first capitalised word). */
