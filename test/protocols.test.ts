@@ -2,6 +2,8 @@
 // speaks RPC v2 CBOR, awsJson1_0 and awsQuery; the others their Query dialect only. Routing by
 // the request's protocol (headers, path) and the credential scope's service, and errors rendered
 // in the protocol the client speaks.
+import { CloudWatchClient, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { AwsJson1_0Protocol, AwsQueryProtocol, AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols';
 import { cbor } from '@smithy/core/cbor';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -113,5 +115,42 @@ describe('awsQuery to CloudWatch', () => {
     const r = await raw({ service: 'monitoring', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'Action=ListMetrics&Version=2010-08-01' });
     expect(r.status).toBe(400);
     expect(r.bytes.toString()).toContain('<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Sender</Type><Code>UnsupportedOperation</Code>');
+  });
+});
+
+describe('the real @aws-sdk/client-cloudwatch, in each protocol it can be made to speak', () => {
+  // The client's default is awsJson1_0; RPC v2 CBOR and awsQuery are chosen by class.
+  const cases = [
+    ['its default (awsJson1_0)', undefined, 'application/x-amz-json-1.0'],
+    ['awsJson1_0', AwsJson1_0Protocol, 'application/x-amz-json-1.0'],
+    ['rpcv2Cbor', AwsSmithyRpcV2CborProtocol, 'application/cbor'],
+    ['awsQuery', AwsQueryProtocol, 'application/x-www-form-urlencoded'],
+  ] as const;
+
+  test.each(cases)('%s: an operation cumulo does not implement yet is an honest UnsupportedOperation', async (_name, protocol, contentType) => {
+    const sent: string[] = [];
+    const client = new CloudWatchClient({
+      endpoint: s.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: s.admin.accessKeyId, secretAccessKey: s.admin.secretAccessKey },
+      maxAttempts: 1,
+      ...(protocol ? { protocol } : {}),
+    });
+    client.middlewareStack.add(
+      (next) => (args) => {
+        sent.push(String((args.request as { headers: Record<string, string> }).headers['content-type']).split(';')[0]!);
+        return next(args);
+      },
+      { step: 'finalizeRequest' },
+    );
+    for (const command of [new ListMetricsCommand({ Namespace: 'AWS/EC2' }), new PutMetricDataCommand({ Namespace: 'app', MetricData: [{ MetricName: 'm', Value: 1, Timestamp: new Date() }] })]) {
+      const e = (await client.send(command as ListMetricsCommand).catch((x: unknown) => x)) as Error & { $fault: string; $metadata: { httpStatusCode: number; requestId?: string } };
+      expect(e.name).toBe('UnsupportedOperation');
+      expect(e.message).toMatch(/^The operation (ListMetrics|PutMetricData) is not implemented by cumulo yet\.$/);
+      expect(e.$fault).toBe('client');
+      expect(e.$metadata.httpStatusCode).toBe(400);
+      expect(e.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(sent).toEqual([contentType, contentType]);
   });
 });
