@@ -25,7 +25,7 @@ import type { HandlerMap } from '../services/context.js';
 import { ApiError } from '../services/errors.js';
 import type { Db } from '../store/db.js';
 import { Dispatcher } from './dispatch.js';
-import { ApiServer } from './server.js';
+import { ApiServer, documentWireOf } from './server.js';
 
 let dir: string;
 let db: Db;
@@ -200,5 +200,21 @@ describe('what the SDKs never send, refused before the handler runs', () => {
     expect(r.status).toBe(415);
     expect(cbor.deserialize(r.bytes)).toEqual({ __type: 'UnsupportedMediaTypeException', message: "A request with a body must have Content-Type application/cbor, not 'application/json'." });
     expect(seen).toEqual([]);
+  });
+});
+
+describe('which protocol a request speaks, from its headers', () => {
+  test.each([
+    [{ 'smithy-protocol': 'rpc-v2-cbor', 'content-type': 'application/cbor' }, 'rpcv2-cbor'],
+    [{ 'smithy-protocol': 'RPC-V2-CBOR' }, 'rpcv2-cbor'],
+    [{ 'x-amz-target': 'GraniteServiceVersion20100801.ListMetrics', 'content-type': 'application/x-amz-json-1.0' }, 'json1.0'],
+    [{ 'x-amz-target': 'X.Y', 'content-type': 'application/x-amz-json-1.1; charset=utf-8' }, 'json1.1'],
+    // Without both halves, or in a protocol no model lists, it is read as Query.
+    [{ 'x-amz-target': 'X.Y', 'content-type': 'application/json' }, undefined],
+    [{ 'content-type': 'application/x-amz-json-1.0' }, undefined],
+    [{ 'smithy-protocol': 'rpc-v2-json' }, undefined],
+    [{ 'content-type': 'application/x-www-form-urlencoded' }, undefined],
+  ])('%j → %s', (headers, wire) => {
+    expect(documentWireOf(headers)).toBe(wire);
   });
 });
