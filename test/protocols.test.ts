@@ -143,8 +143,12 @@ describe('the real @aws-sdk/client-cloudwatch, in each protocol it can be made t
       },
       { step: 'finalizeRequest' },
     );
-    for (const command of [new ListMetricsCommand({ Namespace: 'AWS/EC2' }), new PutMetricDataCommand({ Namespace: 'app', MetricData: [{ MetricName: 'm', Value: 1, Timestamp: new Date() }] })]) {
-      const e = (await client.send(command as ListMetricsCommand).catch((x: unknown) => x)) as Error & { $fault: string; $metadata: { httpStatusCode: number; requestId?: string } };
+    const calls = [
+      () => client.send(new ListMetricsCommand({ Namespace: 'AWS/EC2' })),
+      () => client.send(new PutMetricDataCommand({ Namespace: 'app', MetricData: [{ MetricName: 'm', Value: 1, Timestamp: new Date() }] })),
+    ];
+    for (const call of calls) {
+      const e = (await call().catch((x: unknown) => x)) as Error & { $fault: string; $metadata: { httpStatusCode: number; requestId?: string } };
       expect(e.name).toBe('UnsupportedOperation');
       expect(e.message).toMatch(/^The operation (ListMetrics|PutMetricData) is not implemented by cumulo yet\.$/);
       expect(e.$fault).toBe('client');
