@@ -50,8 +50,6 @@ export function awkwardString(rng: Rng): string {
 }
 
 export interface GenOptions {
-  /** Members to leave out (e.g. members the SDK v3 does not know). */
-  skip?: (shape: Shape, member: Member) => boolean;
   /** Probability of including an optional member; `1` makes the fullest value the budget allows. */
   optional?: number;
   /** Below this depth only required members are generated (recursive shapes end here). */
@@ -77,7 +75,7 @@ function gen(shape: Shape, rng: Rng, opts: GenOptions, depth: number, state: { b
     case 'structure': {
       const out: Record<string, unknown> = {};
       const required = new Set(shape.required ?? []);
-      const members = Object.values(shape.members!).filter((m) => !opts.skip?.(shape, m));
+      const members = Object.values(shape.members!);
       for (const m of members) {
         const must = required.has(m.name);
         if (!must && (starved || !rng.chance(opts.optional ?? 0.5))) continue;

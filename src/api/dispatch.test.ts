@@ -17,7 +17,7 @@ const model = (signingName: string): ServiceModel => ({
   signingName,
   protocol: signingName === 'ec2' ? 'ec2' : 'query',
   protocols: [signingName === 'ec2' ? 'ec2' : 'query'],
-  targetPrefix: signingName,
+  targetPrefix: '',
   awsQueryCompatible: false,
   apiVersion: '2016-11-15',
   xmlNamespace: '',
