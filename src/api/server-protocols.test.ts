@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import {
   CloudWatchClient,
   GetMetricStatisticsCommand,
@@ -25,7 +26,7 @@ import type { HandlerMap } from '../services/context.js';
 import { ApiError } from '../services/errors.js';
 import type { Db } from '../store/db.js';
 import { Dispatcher } from './dispatch.js';
-import { ApiServer, documentWireOf } from './server.js';
+import { ApiServer, decodeContent, documentWireOf } from './server.js';
 
 let dir: string;
 let db: Db;
@@ -86,6 +87,8 @@ const protocols = [
 
 /** Content-Types of the requests the clients sent: proof of the protocol each really spoke. */
 let sent: string[] = [];
+/** Their Content-Encodings ('' when none). */
+let encodings: string[] = [];
 
 const client = (protocol: (typeof protocols)[number][1]) => {
   const c = new CloudWatchClient({
@@ -97,7 +100,9 @@ const client = (protocol: (typeof protocols)[number][1]) => {
   });
   c.middlewareStack.add(
     (next) => (args) => {
-      sent.push(String((args.request as { headers: Record<string, string> }).headers['content-type']).split(';')[0]!);
+      const headers = (args.request as { headers: Record<string, string> }).headers;
+      sent.push(String(headers['content-type']).split(';')[0]!);
+      encodings.push(headers['content-encoding'] ?? '');
       return next(args);
     },
     { step: 'finalizeRequest' },
@@ -108,6 +113,7 @@ const client = (protocol: (typeof protocols)[number][1]) => {
 describe.each(protocols)('round trip over %s', (_name, protocol, contentType) => {
   beforeEach(() => {
     sent = [];
+    encodings = [];
   });
   afterEach(() => {
     expect(sent.length).toBeGreaterThan(0);
@@ -144,6 +150,37 @@ describe.each(protocols)('round trip over %s', (_name, protocol, contentType) =>
       ],
     };
     await client(protocol).send(new PutMetricDataCommand(input));
+    expect(seen).toEqual([{ op: 'PutMetricData', input }]);
+  });
+
+  test('a body past 10 KiB comes gzipped (PutMetricData is @requestCompression) and is read whole', async () => {
+    const input: PutMetricDataCommandInput = {
+      Namespace: 'app',
+      MetricData: Array.from({ length: 300 }, (_, i) => ({ MetricName: `metric-${i}`, Dimensions: [{ Name: 'host', Value: `host-${i}` }], Value: i / 7 })),
+    };
+    const c = client(protocol);
+    if (protocol === AwsSmithyRpcV2CborProtocol) {
+      // @aws-sdk/client-cloudwatch 3.1178 over CBOR sets Content-Length from the body before it
+      // gzips it (SmithyRpcV2CborProtocol.applyEmptyBody), so the request announces more bytes than
+      // it sends and waits for an answer no server can give (AWS's included). Until the SDK is
+      // fixed (then the first expectation fails: drop this), set it from the sent body, after the
+      // compression (build, high) and before signing (finalizeRequest).
+      const lengths: [string, number][] = [];
+      c.middlewareStack.add(
+        (next) => (args) => {
+          const req = args.request as { headers: Record<string, string>; body: Uint8Array };
+          lengths.push([req.headers['content-length']!, req.body.byteLength]);
+          req.headers['content-length'] = String(req.body.byteLength);
+          return next(args);
+        },
+        { step: 'build', priority: 'low' },
+      );
+      await c.send(new PutMetricDataCommand(input));
+      expect(Number(lengths[0]![0])).toBeGreaterThan(lengths[0]![1]);
+    } else {
+      await c.send(new PutMetricDataCommand(input));
+    }
+    expect(encodings).toEqual(['gzip']);
     expect(seen).toEqual([{ op: 'PutMetricData', input }]);
   });
 
@@ -216,5 +253,29 @@ describe('which protocol a request speaks, from its headers', () => {
     [{ 'content-type': 'application/x-www-form-urlencoded' }, undefined],
   ])('%j → %s', (headers, wire) => {
     expect(documentWireOf(headers)).toBe(wire);
+  });
+});
+
+describe('Content-Encoding', () => {
+  const big = Buffer.from('Action=PutMetricData&'.repeat(1000));
+  test('none, identity and gzip are read; gzip is inflated', () => {
+    expect(decodeContent(undefined, big, 1 << 20)).toBe(big);
+    expect(decodeContent('identity', big, 1 << 20)).toBe(big);
+    expect(decodeContent('GZIP', gzipSync(big), 1 << 20)).toEqual(big);
+  });
+
+  test.each([
+    ['a body that inflates past the limit', 'gzip', gzipSync(Buffer.alloc(1 << 20)), 'InvalidRequest', 413],
+    ['bytes that are not gzip', 'gzip', Buffer.from('not gzip'), 'InvalidRequest', 400],
+    ['an encoding no SDK sends', 'br', Buffer.from('x'), 'InvalidRequest', 415],
+    ['two encodings', 'gzip, gzip', gzipSync(gzipSync(Buffer.from('x'))), 'InvalidRequest', 415],
+  ])('%s is refused', (_what, encoding, body, code, status) => {
+    let err: ApiError | undefined;
+    try {
+      decodeContent(encoding, body, 64 * 1024);
+    } catch (e) {
+      err = e as ApiError;
+    }
+    expect([err?.code, err?.status]).toEqual([code, status]);
   });
 });

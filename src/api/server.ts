@@ -6,6 +6,7 @@
 // http://127.0.0.1:8773 keeps working and https://127.0.0.1:8773 is the same API.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { gunzipSync } from 'node:zlib';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { ApiError, Errors } from '../services/errors.js';
 import { toApiError, type Dispatcher } from './dispatch.js';
@@ -190,6 +191,8 @@ export class ApiServer {
 
       // Who is asking, and which service: the credential scope says both.
       const ident = await this.authenticate(incoming);
+      // The signature covers the bytes as sent; what they say is the decompressed body.
+      const payload = decodeContent(req.headers['content-encoding'], body, this.deps.config.maxBodyBytes);
       const m = loadModel(ident.service);
       if (!m) throw new ApiError('InvalidAction', `The service ${ident.service} is not offered by this endpoint.`);
       model = m;
@@ -201,14 +204,14 @@ export class ApiServer {
           wire = undefined;
           throw Errors.missingAction();
         }
-        return await this.serveDocument(req, res, url, body, documents[wire], wire, model, ident, rid);
+        return await this.serveDocument(req, res, url, payload, documents[wire], wire, model, ident, rid);
       }
 
       const params = new Map<string, string>();
       const contentType = String(req.headers['content-type'] ?? '');
       for (const [k, v] of new URLSearchParams(rawQuery)) params.set(k, v);
-      if (body.length && (req.method === 'POST' || contentType.includes('x-www-form-urlencoded'))) {
-        for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.set(k, v);
+      if (payload.length && (req.method === 'POST' || contentType.includes('x-www-form-urlencoded'))) {
+        for (const [k, v] of new URLSearchParams(payload.toString('utf8'))) params.set(k, v);
       }
       refuseXmlForbidden(params);
       const action = params.get('Action');
@@ -324,6 +327,28 @@ export class ApiServer {
     const xml = renderError(model.protocol, err, rid, model.protocol === 'query' ? model.xmlNamespace : undefined);
     res.writeHead(err.status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': rid, 'content-length': Buffer.byteLength(xml) });
     res.end(xml);
+  }
+}
+
+/**
+ * A body sent with Content-Encoding: gzip, inflated. The SDKs gzip bodies of operations with
+ * Smithy's @requestCompression (CloudWatch's PutMetricData) once they pass 10 KiB. The limit
+ * holds for the inflated size too, so a small bomb cannot take the memory a large body may not.
+ */
+export function decodeContent(encoding: string | string[] | undefined, body: Buffer, limit: number): Buffer {
+  const codings = String(encoding ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c && c !== 'identity');
+  if (codings.length === 0) return body;
+  if (codings.length > 1 || codings[0] !== 'gzip') {
+    throw new ApiError('InvalidRequest', `The Content-Encoding ${String(encoding)} is not supported: send gzip or none.`, 415);
+  }
+  try {
+    return gunzipSync(body, { maxOutputLength: limit });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw Errors.requestTooLarge(limit);
+    throw new ApiError('InvalidRequest', 'The request body is not valid gzip data (Content-Encoding: gzip).');
   }
 }
 
