@@ -141,13 +141,20 @@ describe.each(protocols)('round trip over %s', (_name, protocol, contentType) =>
     expect(out.Datapoints).toEqual(datapoints);
   });
 
-  test('lists of doubles and nested structures in a mutating call', async () => {
+  test('lists of doubles, maps, booleans and nested structures in a mutating call', async () => {
     const input: PutMetricDataCommandInput = {
       Namespace: 'app',
       MetricData: [
         { MetricName: 'a', Timestamp: new Date('2024-12-03T08:00:00Z'), Value: 0.30000000000000004, StorageResolution: 1 },
         { MetricName: 'b', Values: [1, 2.5, -3e-7], Counts: [10, 1, 2], StatisticValues: { SampleCount: 13, Sum: 12.5, Minimum: -3e-7, Maximum: 2.5 } },
       ],
+      EntityMetricData: [
+        {
+          Entity: { KeyAttributes: { Type: 'Service', Name: 'web', Environment: 'prod' }, Attributes: { 'team.name': 'a b', empty: '' } },
+          MetricData: [{ MetricName: 'c', Value: -1, Unit: 'Count' }],
+        },
+      ],
+      StrictEntityValidation: false,
     };
     await client(protocol).send(new PutMetricDataCommand(input));
     expect(seen).toEqual([{ op: 'PutMetricData', input }]);
