@@ -68,14 +68,15 @@ export class DocumentReader {
       }
       case 'map': {
         if (!isObject(v)) throw mismatch(path, 'a map');
-        const out: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(v)) {
-          checkString(k, path, 'A key');
-          const p = `${path}.${k}`;
-          if (x === null || x === undefined) throw mismatch(p, 'a value (maps here are dense)');
-          out[k] = this.value(shape.value!.shape, shape.value, x, p);
-        }
-        return out;
+        // fromEntries defines each key as its own property: a key "__proto__" stays a key.
+        return Object.fromEntries(
+          Object.entries(v).map(([k, x]) => {
+            checkString(k, path, 'A key');
+            const p = `${path}.${k}`;
+            if (x === null || x === undefined) throw mismatch(p, 'a value (maps here are dense)');
+            return [k, this.value(shape.value!.shape, shape.value, x, p)];
+          }),
+        );
       }
       case 'string':
         if (typeof v !== 'string') throw mismatch(path, 'a string');
@@ -119,7 +120,8 @@ export class DocumentReader {
     const members = shape.members!;
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      const m = members[k];
+      // Own members only: "constructor" or "__proto__" name no member.
+      const m = Object.hasOwn(members, k) ? members[k] : undefined;
       // Parameters are refused, never ignored: a member this model lacks would do nothing.
       if (!m) throw Errors.serialization(`The member '${join(path, k)}' is not part of the input shape.`);
       // Smithy: a null structure member is an absent one.

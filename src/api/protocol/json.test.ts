@@ -49,6 +49,13 @@ describe('awsJson round trip through every kind of member', () => {
     expect(parse(wire(full()))).toEqual(full());
   });
 
+  test('a map key "__proto__" is a key like any other', () => {
+    const out = parse(JSON.parse('{"Count":1,"Tags":{"__proto__":"x","constructor":"y"}}')) as { Tags: Record<string, string> };
+    expect(Object.getPrototypeOf(out.Tags)).toBe(Object.prototype);
+    expect(Object.keys(out.Tags)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(out.Tags, '__proto__')?.value).toBe('x');
+  });
+
   test('null members are absent; an empty body is an empty input', () => {
     expect(parse({ Count: 3, Name: null, Items: null })).toEqual({ Count: 3 });
     expect(json.input(undefined, Buffer.alloc(0))).toEqual({});
@@ -71,6 +78,8 @@ describe('awsJson refusals', () => {
     ['an object for a list', { Count: 1, Items: {} }, 'SerializationException', "Value at 'Items' cannot be read: a list is expected."],
     ['a null in a list', { Count: 1, Items: [null] }, 'SerializationException', "Value at 'Items[0]' cannot be read: a value (lists here are dense) is expected."],
     ['a list for a map', { Count: 1, Tags: [] }, 'SerializationException', "Value at 'Tags' cannot be read: a map is expected."],
+    ['a member named like an Object property', JSON.parse('{"Count":1,"constructor":{}}') as unknown, 'SerializationException', "The member 'constructor' is not part of the input shape."],
+    ['a member named __proto__', JSON.parse('{"Count":1,"__proto__":{"Name":"x"}}') as unknown, 'SerializationException', "The member '__proto__' is not part of the input shape."],
     ['a list for a structure', [], 'SerializationException', "Value at '$' cannot be read: a structure is expected."],
     ['a missing required member', {}, 'MissingParameter', 'The request must contain the parameter Count'],
     ['a missing nested required member', { Count: 1, Nested: {} }, 'MissingParameter', 'The request must contain the parameter Nested.Name'],
