@@ -34,9 +34,24 @@ interface Raw {
 async function raw(opts: { service: string; path?: string; headers: Record<string, string>; body: string | Uint8Array; secret?: string }): Promise<Raw> {
   const u = new URL(s.url);
   const credentials = { accessKeyId: s.admin.accessKeyId, secretAccessKey: opts.secret ?? s.admin.secretAccessKey };
-  const signer = new SignatureV4({ credentials, region: 'us-east-1', service: opts.service, sha256: Hash.bind(null, 'sha256'), uriEscapePath: true, applyChecksum: false });
+  const signer = new SignatureV4({
+    credentials,
+    region: 'us-east-1',
+    service: opts.service,
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: true,
+    applyChecksum: false,
+  });
   const req = await signer.sign(
-    new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: opts.path ?? '/', headers: { host: u.host, ...opts.headers }, body: opts.body }),
+    new HttpRequest({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: u.hostname,
+      port: Number(u.port),
+      path: opts.path ?? '/',
+      headers: { host: u.host, ...opts.headers },
+      body: opts.body,
+    }),
   );
   const res = await fetch(new URL(opts.path ?? '/', s.url), { method: 'POST', headers: req.headers as Record<string, string>, body: opts.body });
   return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
@@ -83,7 +98,9 @@ describe('awsJson1_0 routing (raw requests)', () => {
     const r = await json('AWSSecurityTokenServiceV20110615.GetCallerIdentity', {}, 'sts');
     expect(r.status).toBe(400);
     expect(r.headers.get('content-type')).toBe('text/xml;charset=UTF-8');
-    expect(r.bytes.toString()).toContain('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>MissingAction</Code>');
+    expect(r.bytes.toString()).toContain(
+      '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>MissingAction</Code>',
+    );
   });
 
   test('EC2 (EC2 Query only) the same, in its own envelope', async () => {
@@ -99,7 +116,10 @@ describe('RPC v2 CBOR routing (raw requests)', () => {
     expect(r.status).toBe(400);
     expect(r.headers.get('smithy-protocol')).toBe('rpc-v2-cbor');
     expect(r.headers.get('content-type')).toBe('application/cbor');
-    expect(cbor.deserialize(r.bytes)).toEqual({ __type: 'UnknownOperationException', message: 'The operation /service/AmazonEC2/operation/ListMetrics is not known to this service.' });
+    expect(cbor.deserialize(r.bytes)).toEqual({
+      __type: 'UnknownOperationException',
+      message: 'The operation /service/AmazonEC2/operation/ListMetrics is not known to this service.',
+    });
   });
 
   test('a bad signature is answered in the protocol the client speaks, found before the service is', async () => {
@@ -114,9 +134,15 @@ describe('RPC v2 CBOR routing (raw requests)', () => {
 
 describe('awsQuery to CloudWatch', () => {
   test('the Query protocol is still served: UnsupportedOperation in the awsQuery envelope with CloudWatch namespace', async () => {
-    const r = await raw({ service: 'monitoring', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'Action=ListMetrics&Version=2010-08-01' });
+    const r = await raw({
+      service: 'monitoring',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: 'Action=ListMetrics&Version=2010-08-01',
+    });
     expect(r.status).toBe(400);
-    expect(r.bytes.toString()).toContain('<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Sender</Type><Code>UnsupportedOperation</Code>');
+    expect(r.bytes.toString()).toContain(
+      '<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Sender</Type><Code>UnsupportedOperation</Code>',
+    );
   });
 });
 
@@ -189,6 +215,8 @@ describe('the AWS CLI', () => {
     expect([254, 255], r.stderr.slice(-3000)).toContain(r.code);
     // The request went as awsJson1_0 (the debug log shows its headers), and the answer was read as such.
     expect(r.stderr).toContain("'X-Amz-Target': b'GraniteServiceVersion20100801.ListMetrics', 'Content-Type': b'application/x-amz-json-1.0'");
-    expect(r.stderr).toContain('An error occurred (UnsupportedOperation) when calling the ListMetrics operation: The operation ListMetrics is not implemented by cumulo yet.');
+    expect(r.stderr).toContain(
+      'An error occurred (UnsupportedOperation) when calling the ListMetrics operation: The operation ListMetrics is not implemented by cumulo yet.',
+    );
   });
 });

@@ -37,7 +37,16 @@ let seen: { op: string; input: unknown }[];
 
 // What the handlers answer: every kind of member the output shapes have.
 const datapoints = [
-  { Timestamp: new Date('2024-12-03T08:00:00.250Z'), SampleCount: 3, Average: 0.1, Sum: 1e300, Minimum: -0.5, Maximum: 42, Unit: 'Milliseconds', ExtendedStatistics: { p99: 41.5, 'p99.9': 42 } },
+  {
+    Timestamp: new Date('2024-12-03T08:00:00.250Z'),
+    SampleCount: 3,
+    Average: 0.1,
+    Sum: 1e300,
+    Minimum: -0.5,
+    Maximum: 42,
+    Unit: 'Milliseconds',
+    ExtendedStatistics: { p99: 41.5, 'p99.9': 42 },
+  },
   { Timestamp: new Date('2024-12-03T08:01:00Z'), Average: 7 },
 ];
 const image = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0x0a]);
@@ -197,7 +206,9 @@ describe.each(protocols)('round trip over %s', (_name, protocol, contentType) =>
   });
 
   test("a handler's error comes back as the modeled exception the Query code names", async () => {
-    const e = (await client(protocol).send(new GetMetricWidgetImageCommand({ MetricWidget: 'refuse' })).catch((x: unknown) => x)) as Error & { $metadata: { httpStatusCode: number } };
+    const e = (await client(protocol)
+      .send(new GetMetricWidgetImageCommand({ MetricWidget: 'refuse' }))
+      .catch((x: unknown) => x)) as Error & { $metadata: { httpStatusCode: number } };
     expect(e.name).toBe('InvalidParameterValueException');
     expect(e.message).toBe('The widget is not valid JSON.');
     expect(e.$metadata.httpStatusCode).toBe(400);
@@ -207,15 +218,25 @@ describe.each(protocols)('round trip over %s', (_name, protocol, contentType) =>
 /** A signed POST to monitoring with a body the SDK would never send. */
 async function raw(path: string, headers: Record<string, string>, body: string | Uint8Array): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
   const u = new URL(url);
-  const signer = new SignatureV4({ credentials: admin, region: 'us-east-1', service: 'monitoring', sha256: Hash.bind(null, 'sha256'), uriEscapePath: true, applyChecksum: false });
-  const req = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, ...headers }, body }));
+  const signer = new SignatureV4({
+    credentials: admin,
+    region: 'us-east-1',
+    service: 'monitoring',
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: true,
+    applyChecksum: false,
+  });
+  const req = await signer.sign(
+    new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, ...headers }, body }),
+  );
   const res = await fetch(new URL(path, url), { method: 'POST', headers: req.headers as Record<string, string>, body });
   return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
 }
 
 describe('what the SDKs never send, refused before the handler runs', () => {
   const GRANITE = 'GraniteServiceVersion20100801';
-  const json = (body: unknown) => raw('/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${GRANITE}.GetMetricWidgetImage` }, JSON.stringify(body));
+  const json = (body: unknown) =>
+    raw('/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${GRANITE}.GetMetricWidgetImage` }, JSON.stringify(body));
   const viaCbor = (body: unknown) =>
     raw(`/service/${GRANITE}/operation/GetMetricWidgetImage`, { 'content-type': 'application/cbor', 'smithy-protocol': 'rpc-v2-cbor' }, cbor.serialize(body));
 
@@ -229,7 +250,10 @@ describe('what the SDKs never send, refused before the handler runs', () => {
 
   test('a member of the wrong type and a missing required one (CBOR)', async () => {
     const wrong = await viaCbor({ MetricWidget: 7 });
-    expect(cbor.deserialize(wrong.bytes)).toEqual({ __type: 'SerializationException', message: "Value at 'MetricWidget' cannot be read: a string is expected." });
+    expect(cbor.deserialize(wrong.bytes)).toEqual({
+      __type: 'SerializationException',
+      message: "Value at 'MetricWidget' cannot be read: a string is expected.",
+    });
     const missing = await viaCbor({ OutputFormat: 'png' });
     expect(missing.headers.get('smithy-protocol')).toBe('rpc-v2-cbor');
     expect(cbor.deserialize(missing.bytes)).toEqual({ __type: 'MissingParameter', message: 'The request must contain the parameter MetricWidget' });
@@ -237,12 +261,23 @@ describe('what the SDKs never send, refused before the handler runs', () => {
   });
 
   test('a body that is not JSON, and a CBOR body sent as something else', async () => {
-    expect(JSON.parse((await raw('/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${GRANITE}.GetMetricWidgetImage` }, '{"MetricWidget":')).bytes.toString()).__type).toBe(
-      'SerializationException',
+    expect(
+      JSON.parse(
+        (
+          await raw('/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${GRANITE}.GetMetricWidgetImage` }, '{"MetricWidget":')
+        ).bytes.toString(),
+      ).__type,
+    ).toBe('SerializationException');
+    const r = await raw(
+      `/service/${GRANITE}/operation/GetMetricWidgetImage`,
+      { 'content-type': 'application/json', 'smithy-protocol': 'rpc-v2-cbor' },
+      '{"MetricWidget":"{}"}',
     );
-    const r = await raw(`/service/${GRANITE}/operation/GetMetricWidgetImage`, { 'content-type': 'application/json', 'smithy-protocol': 'rpc-v2-cbor' }, '{"MetricWidget":"{}"}');
     expect(r.status).toBe(415);
-    expect(cbor.deserialize(r.bytes)).toEqual({ __type: 'UnsupportedMediaTypeException', message: "A request with a body must have Content-Type application/cbor, not 'application/json'." });
+    expect(cbor.deserialize(r.bytes)).toEqual({
+      __type: 'UnsupportedMediaTypeException',
+      message: "A request with a body must have Content-Type application/cbor, not 'application/json'.",
+    });
     expect(seen).toEqual([]);
   });
 });

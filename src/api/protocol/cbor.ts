@@ -16,8 +16,7 @@ import { DocumentReader, DocumentWriter, queryErrorHeader, type DocumentProtocol
 export const CBOR_CONTENT_TYPE = 'application/cbor';
 const HEADERS = { 'content-type': CBOR_CONTENT_TYPE, 'smithy-protocol': 'rpc-v2-cbor' };
 
-const isTag = (v: unknown): v is { tag: number | bigint; value: unknown } =>
-  typeof v === 'object' && v !== null && 'tag' in v && 'value' in v;
+const isTag = (v: unknown): v is { tag: number | bigint; value: unknown } => typeof v === 'object' && v !== null && 'tag' in v && 'value' in v;
 
 export const cborScalars: ScalarCodec = {
   readTimestamp(v) {

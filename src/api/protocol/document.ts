@@ -21,12 +21,10 @@ export interface ScalarCodec {
   readInteger(v: unknown): number | bigint | undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 
 /** Why a body does not fit its shape: Smithy's framework error for a body it cannot deserialize. */
-const mismatch = (path: string, expected: string) =>
-  Errors.serialization(`Value at '${path || '$'}' cannot be read: ${expected} is expected.`);
+const mismatch = (path: string, expected: string) => Errors.serialization(`Value at '${path || '$'}' cannot be read: ${expected} is expected.`);
 
 function checkString(s: string, path: string, what = 'Value'): string {
   const bad = XML_FORBIDDEN.exec(s);
