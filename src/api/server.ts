@@ -342,13 +342,13 @@ export function decodeContent(encoding: string | string[] | undefined, body: Buf
     .filter((c) => c && c !== 'identity');
   if (codings.length === 0) return body;
   if (codings.length > 1 || codings[0] !== 'gzip') {
-    throw new ApiError('InvalidRequest', `The Content-Encoding ${String(encoding)} is not supported: send gzip or none.`, 415);
+    throw Errors.unsupportedContentEncoding(String(encoding));
   }
   try {
     return gunzipSync(body, { maxOutputLength: limit });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw Errors.requestTooLarge(limit);
-    throw new ApiError('InvalidRequest', 'The request body is not valid gzip data (Content-Encoding: gzip).');
+    throw Errors.malformedGzip();
   }
 }
 
