@@ -6,13 +6,17 @@
 // http://127.0.0.1:8773 keeps working and https://127.0.0.1:8773 is the same API.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { gunzipSync } from 'node:zlib';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { ApiError, Errors } from '../services/errors.js';
 import { toApiError, type Dispatcher } from './dispatch.js';
 import { buildParamTree, QueryParser, refuseXmlForbidden } from './protocol/query.js';
 import { renderError, renderResponse } from './protocol/xml.js';
+import { JsonProtocol } from './protocol/json.js';
+import { CborProtocol } from './protocol/cbor.js';
+import type { DocumentProtocol, WireReply } from './protocol/document.js';
 import { parseAuthorization, verifySigV4, type IncomingRequest } from './sigv4.js';
-import { loadModel, type ServiceModel } from '../models/index.js';
+import { loadModel, type ServiceModel, type WireProtocol } from '../models/index.js';
 import type { Accounts } from '../services/accounts.js';
 import type { Config } from '../config.js';
 import { requestId as newRequestId } from '../lib/ids.js';
@@ -34,6 +38,28 @@ const TLS_HANDSHAKE = 0x16;
 const FIRST_BYTE_TIMEOUT_MS = 30_000;
 
 const parsers = { ec2: new QueryParser('ec2'), query: new QueryParser('query') };
+
+type DocumentWire = Exclude<WireProtocol, 'ec2' | 'query'>;
+const documents: Record<DocumentWire, DocumentProtocol> = {
+  'json1.0': new JsonProtocol('1.0'),
+  'json1.1': new JsonProtocol('1.1'),
+  'rpcv2-cbor': new CborProtocol(),
+};
+
+const JSON_CONTENT_TYPE = /^application\/x-amz-json-(1\.[01])\s*(;|$)/i;
+const CBOR_PATH = /^\/service\/([^/]+)\/operation\/([^/]+)$/;
+
+/**
+ * The document protocol a request speaks, from its headers alone (undefined: a Query request).
+ * RPC v2 CBOR says so in `smithy-protocol: rpc-v2-cbor`; awsJson in X-Amz-Target beside an
+ * application/x-amz-json-1.x Content-Type.
+ */
+export function documentWireOf(headers: IncomingMessage['headers']): DocumentWire | undefined {
+  if (String(headers['smithy-protocol'] ?? '').toLowerCase() === 'rpc-v2-cbor') return 'rpcv2-cbor';
+  const json = headers['x-amz-target'] !== undefined ? JSON_CONTENT_TYPE.exec(String(headers['content-type'] ?? '')) : null;
+  if (json) return json[1] === '1.0' ? 'json1.0' : 'json1.1';
+  return undefined;
+}
 
 export class ApiServer {
   readonly http: Server;
@@ -150,6 +176,10 @@ export class ApiServer {
     const rid = newRequestId();
     const url = new URL(req.url ?? '/', 'http://localhost');
     let model = loadModel('ec2')!;
+    // Known before the service is: an error found first (a bad signature) is still answered in
+    // the protocol the client speaks and can read.
+    let wire = documentWireOf(req.headers);
+    let queryCompatible = req.headers['x-amzn-query-mode'] === 'true';
     try {
       if (req.method === 'GET' && this.deps.routes && !url.search && (await this.deps.routes(req, res, url))) return;
       if (req.method !== 'GET' && req.method !== 'POST') {
@@ -161,15 +191,27 @@ export class ApiServer {
 
       // Who is asking, and which service: the credential scope says both.
       const ident = await this.authenticate(incoming);
+      // The signature covers the bytes as sent; what they say is the decompressed body.
+      const payload = decodeContent(req.headers['content-encoding'], body, this.deps.config.maxBodyBytes);
       const m = loadModel(ident.service);
       if (!m) throw new ApiError('InvalidAction', `The service ${ident.service} is not offered by this endpoint.`);
       model = m;
+      if (wire) {
+        queryCompatible = model.awsQueryCompatible;
+        // A service whose model does not list the protocol reads the request as its own Query
+        // protocol, where it names no Action, and answers in its own envelope.
+        if (!model.protocols.includes(wire)) {
+          wire = undefined;
+          throw Errors.missingAction();
+        }
+        return await this.serveDocument(req, res, url, payload, documents[wire], wire, model, ident, rid);
+      }
 
       const params = new Map<string, string>();
       const contentType = String(req.headers['content-type'] ?? '');
       for (const [k, v] of new URLSearchParams(rawQuery)) params.set(k, v);
-      if (body.length && (req.method === 'POST' || contentType.includes('x-www-form-urlencoded'))) {
-        for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.set(k, v);
+      if (payload.length && (req.method === 'POST' || contentType.includes('x-www-form-urlencoded'))) {
+        for (const [k, v] of new URLSearchParams(payload.toString('utf8'))) params.set(k, v);
       }
       refuseXmlForbidden(params);
       const action = params.get('Action');
@@ -207,8 +249,56 @@ export class ApiServer {
     } catch (e) {
       const err = toApiError(e);
       if (err.status >= 500) this.deps.log?.(`error ${rid}: ${(e as Error)?.stack ?? e}`);
-      this.sendError(res, model, err, rid);
+      if (wire) this.sendReply(res, err.status, documents[wire].error(err, queryCompatible), rid);
+      else this.sendError(res, model, err, rid);
     }
+  }
+
+  /** An authenticated awsJson or RPC v2 CBOR request to a service that speaks it. */
+  private async serveDocument(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: Buffer,
+    doc: DocumentProtocol,
+    wire: DocumentWire,
+    model: ServiceModel,
+    ident: { accountId: string; region: string },
+    rid: string,
+  ): Promise<void> {
+    if (req.method !== 'POST') throw new ApiError('InvalidHttpRequest', `The ${wire} protocol takes POST requests, not ${req.method}.`, 405);
+    let action: string;
+    if (wire === 'rpcv2-cbor') {
+      // POST /service/GraniteServiceVersion20100801/operation/PutMetricData
+      const path = CBOR_PATH.exec(url.pathname);
+      if (!path || url.search || path[1] !== model.targetPrefix) throw Errors.unknownOperation(url.pathname);
+      // Shape names are [A-Za-z0-9_]: an escaped one names no operation either.
+      action = path[2]!;
+      const type = String(req.headers['content-type'] ?? '');
+      if (body.length && !type.toLowerCase().startsWith('application/cbor')) {
+        throw Errors.unsupportedMediaType(type, 'application/cbor');
+      }
+    } else {
+      // X-Amz-Target: GraniteServiceVersion20100801.PutMetricData
+      const target = String(req.headers['x-amz-target']);
+      const dot = target.lastIndexOf('.');
+      if (dot < 0 || target.slice(0, dot) !== model.targetPrefix) throw Errors.unknownOperation(target);
+      action = target.slice(dot + 1);
+    }
+    const op = model.operations.get(action);
+    if (!op) throw Errors.unknownOperation(action);
+    if (!this.deps.dispatcher.has(model.signingName, action)) throw Errors.notImplemented(action);
+    const input = doc.input(op.input, body);
+    const parsedAt = performance.now();
+    const output = await this.deps.dispatcher.invoke({ model, operation: action, input, accountId: ident.accountId, region: ident.region, requestId: rid });
+    const reply = doc.reply(op.output, output);
+    reply.headers['server-timing'] = `app;dur=${(performance.now() - parsedAt).toFixed(2)}`;
+    this.sendReply(res, 200, reply, rid);
+  }
+
+  private sendReply(res: ServerResponse, status: number, reply: WireReply, rid: string): void {
+    res.writeHead(status, { ...reply.headers, 'x-amzn-requestid': rid, 'content-length': reply.body.length });
+    res.end(reply.body);
   }
 
   private async authenticate(req: IncomingRequest): Promise<{ accountId: string; region: string; service: string }> {
@@ -237,6 +327,28 @@ export class ApiServer {
     const xml = renderError(model.protocol, err, rid, model.protocol === 'query' ? model.xmlNamespace : undefined);
     res.writeHead(err.status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': rid, 'content-length': Buffer.byteLength(xml) });
     res.end(xml);
+  }
+}
+
+/**
+ * A body sent with Content-Encoding: gzip, inflated. The SDKs gzip bodies of operations with
+ * Smithy's @requestCompression (CloudWatch's PutMetricData) once they pass 10 KiB. The limit
+ * holds for the inflated size too, so a small bomb cannot take the memory a large body may not.
+ */
+export function decodeContent(encoding: string | string[] | undefined, body: Buffer, limit: number): Buffer {
+  const codings = String(encoding ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c && c !== 'identity');
+  if (codings.length === 0) return body;
+  if (codings.length > 1 || codings[0] !== 'gzip') {
+    throw Errors.unsupportedContentEncoding(String(encoding));
+  }
+  try {
+    return gunzipSync(body, { maxOutputLength: limit });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw Errors.requestTooLarge(limit);
+    throw Errors.malformedGzip();
   }
 }
 

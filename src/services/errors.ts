@@ -30,6 +30,15 @@ export const Errors = {
   invalidParameter: err('InvalidParameter'),
   invalidParameterCombination: err('InvalidParameterCombination'),
   malformedQueryString: err('MalformedQueryString'),
+  // The JSON and CBOR protocols: a body that does not fit the input shape (Smithy's framework
+  // error), and an X-Amz-Target or /service/…/operation/… that names no operation (Coral's).
+  serialization: err('SerializationException'),
+  unknownOperation: (what: string) => new ApiError('UnknownOperationException', `The operation ${what} is not known to this service.`),
+  // Content-Encoding: gzip is what the SDKs send for @requestCompression; nothing else is read.
+  unsupportedContentEncoding: (encoding: string) => new ApiError('InvalidRequest', `The Content-Encoding ${encoding} is not supported: send gzip or none.`, 415),
+  malformedGzip: () => new ApiError('InvalidRequest', 'The request body is not valid gzip data (Content-Encoding: gzip).'),
+  unsupportedMediaType: (type: string, expected: string) =>
+    new ApiError('UnsupportedMediaTypeException', `A request with a body must have Content-Type ${expected}, not '${type}'.`, 415),
   // EC2 documents no code for an oversized body; InvalidRequest is its documented catch-all.
   requestTooLarge: (limit: number) =>
     new ApiError('InvalidRequest', `Request body exceeds the maximum allowed size of ${limit} bytes`, 413),
