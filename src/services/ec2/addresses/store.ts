@@ -5,6 +5,20 @@ import { ApiError } from '../../errors.js';
 import { parseIp } from '../../../lib/cidr.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
+import type { Tx } from '../../../store/db.js';
+
+// For the handlers.
+
+/** Whether any public address (ephemeral or elastic) is mapped to an interface of the VPC. */
+export async function hasMappedAddressIn(db: Tx, vpcId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('public_ips')
+    .innerJoin('network_interfaces', 'network_interfaces.id', 'public_ips.network_interface_id')
+    .select('public_ips.public_ip')
+    .where('network_interfaces.vpc_id', '=', vpcId)
+    .executeTakeFirst();
+  return Boolean(row);
+}
 
 export type PublicIpRow = Row<'public_ips'>;
 

@@ -31,6 +31,29 @@ import { tagsOf } from '../tags/store.js';
 import type { AttachmentRow } from '../volumes/store.js';
 import { stateOf } from './states.js';
 
+// For the handlers.
+
+/** The state and VPC of each of the account's instances with these ids. */
+export async function instanceStates(db: Tx, accountId: string, ids: string[]): Promise<Map<string, { state: string; vpc_id: string }>> {
+  const out = new Map<string, { state: string; vpc_id: string }>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db.selectFrom('instances').select(['id', 'state', 'vpc_id']).where('id', 'in', ids.slice(i, i + 500)).where('account_id', '=', accountId).execute();
+    for (const r of rows) out.set(r.id, { state: r.state, vpc_id: r.vpc_id });
+  }
+  return out;
+}
+
+/** The account's instance with this id (terminated ones included), its VPC and state. */
+export async function findInstanceState(db: Tx, accountId: string, region: string, id: string): Promise<Pick<InstanceRow, 'id' | 'vpc_id' | 'state'> | undefined> {
+  return db.selectFrom('instances').select(['id', 'vpc_id', 'state']).where('id', '=', id).where('account_id', '=', accountId).where('region', '=', region).executeTakeFirst();
+}
+
+/** Whether an instance that is not terminated is in this VPC or subnet. */
+export async function hasLiveInstanceIn(db: Tx, where: { vpcId: string } | { subnetId: string }): Promise<boolean> {
+  const q = db.selectFrom('instances').select('id').where('state', '!=', 'terminated');
+  return Boolean(await ('vpcId' in where ? q.where('vpc_id', '=', where.vpcId) : q.where('subnet_id', '=', where.subnetId)).executeTakeFirst());
+}
+
 export type InstanceRow = Row<'instances'>;
 
 /** What Describe calls read: everything but the large columns nothing there shows. */

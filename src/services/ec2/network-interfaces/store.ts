@@ -20,6 +20,50 @@ import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { findOwned } from '../common/resources.js';
 
+// For the handlers.
+
+/** The interfaces attached to these instances: id, instance and device index. */
+export async function interfacesOfInstances(db: Tx, instanceIds: string[]): Promise<Pick<EniRow, 'id' | 'instance_id' | 'device_index'>[]> {
+  const out: Pick<EniRow, 'id' | 'instance_id' | 'device_index'>[] = [];
+  for (let i = 0; i < instanceIds.length; i += 500) {
+    out.push(...(await db.selectFrom('network_interfaces').select(['id', 'instance_id', 'device_index']).where('instance_id', 'in', instanceIds.slice(i, i + 500)).execute()));
+  }
+  return out;
+}
+
+/** Each of the account's interfaces with these ids: the instance it is attached to and that instance's state. */
+export async function interfaceInstanceStates(db: Tx, accountId: string, ids: string[]): Promise<{ id: string; instance_id: string | null; state: string | null }[]> {
+  const out: { id: string; instance_id: string | null; state: string | null }[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    out.push(
+      ...(await db
+        .selectFrom('network_interfaces')
+        .leftJoin('instances', 'instances.id', 'network_interfaces.instance_id')
+        .select(['network_interfaces.id', 'network_interfaces.instance_id', 'instances.state'])
+        .where('network_interfaces.id', 'in', ids.slice(i, i + 500))
+        .where('network_interfaces.account_id', '=', accountId)
+        .execute()),
+    );
+  }
+  return out;
+}
+
+/** The ids of the interfaces attached to an instance. */
+export async function interfaceIdsOfInstance(db: Tx, instanceId: string): Promise<string[]> {
+  return (await db.selectFrom('network_interfaces').select('id').where('instance_id', '=', instanceId).execute()).map((r) => r.id);
+}
+
+/** The account's interface with this id and its VPC, or undefined. */
+export async function findInterfaceVpc(db: Tx, accountId: string, region: string, id: string): Promise<Pick<EniRow, 'id' | 'vpc_id'> | undefined> {
+  return db.selectFrom('network_interfaces').select(['id', 'vpc_id']).where('id', '=', id).where('account_id', '=', accountId).where('region', '=', region).executeTakeFirst();
+}
+
+/** Whether any interface is in this VPC or subnet. */
+export async function hasInterfaceIn(db: Tx, where: { vpcId: string } | { subnetId: string }): Promise<boolean> {
+  const q = db.selectFrom('network_interfaces').select('id');
+  return Boolean(await ('vpcId' in where ? q.where('vpc_id', '=', where.vpcId) : q.where('subnet_id', '=', where.subnetId)).executeTakeFirst());
+}
+
 /** EC2 keeps the first four addresses of a subnet (network, router, DNS, future) and the last. */
 export const RESERVED_AT_START = 4n;
 

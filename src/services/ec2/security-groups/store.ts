@@ -8,6 +8,23 @@ import type { Ctx } from '../../context.js';
 import { checkGroupId } from './permissions.js';
 import { findOwned } from '../common/resources.js';
 
+// For the handlers.
+
+/** Whether the VPC has a security group other than its default one. */
+export async function hasNonDefaultGroup(db: Tx, vpcId: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('security_groups').select('id').where('vpc_id', '=', vpcId).where('group_name', '!=', 'default').executeTakeFirst());
+}
+
+export async function securityGroupIdsOfVpc(db: Tx, vpcId: string): Promise<string[]> {
+  return (await db.selectFrom('security_groups').select('id').where('vpc_id', '=', vpcId).execute()).map((r) => r.id);
+}
+
+/** A group and its rules. */
+export async function deleteSecurityGroupRecords(db: Tx, id: string): Promise<void> {
+  await db.deleteFrom('security_group_rules').where('group_id', '=', id).execute();
+  await db.deleteFrom('security_groups').where('id', '=', id).execute();
+}
+
 /**
  * Every VPC gets a security group named "default", as on EC2: inbound from members of the same
  * group on every protocol, outbound to everywhere (IPv4; IPv6 too when the VPC has an IPv6 block).
