@@ -33,6 +33,27 @@ import { stateOf } from './states.js';
 
 // For the handlers.
 
+/** The account's instance with this id (terminated ones included), as AttachVolume checks it. */
+export async function findInstanceForAttach(
+  db: Tx,
+  accountId: string,
+  region: string,
+  id: string,
+): Promise<Pick<InstanceRow, 'id' | 'state' | 'availability_zone' | 'root_device_name' | 'instance_type'> | undefined> {
+  return db
+    .selectFrom('instances')
+    .select(['id', 'state', 'availability_zone', 'root_device_name', 'instance_type'])
+    .where('id', '=', id)
+    .where('account_id', '=', accountId)
+    .where('region', '=', region)
+    .executeTakeFirst();
+}
+
+/** An instance's state and root device name. */
+export async function instanceRootDevice(db: Tx, id: string): Promise<Pick<InstanceRow, 'state' | 'root_device_name'> | undefined> {
+  return db.selectFrom('instances').select(['state', 'root_device_name']).where('id', '=', id).executeTakeFirst();
+}
+
 /** The state and VPC of each of the account's instances with these ids. */
 export async function instanceStates(db: Tx, accountId: string, ids: string[]): Promise<Map<string, { state: string; vpc_id: string }>> {
   const out = new Map<string, { state: string; vpc_id: string }>();

@@ -7,6 +7,23 @@ import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 
+// For the handlers.
+
+/** A snapshot of the region, whoever owns it: what CreateVolume needs of it. */
+export async function findSnapshotInRegion(
+  db: Tx,
+  region: string,
+  id: string,
+): Promise<Pick<SnapshotRow, 'id' | 'account_id' | 'volume_size' | 'state' | 'encrypted' | 'kms_key_id'> | undefined> {
+  return db.selectFrom('snapshots').select(['id', 'account_id', 'volume_size', 'state', 'encrypted', 'kms_key_id']).where('id', '=', id).where('region', '=', region).executeTakeFirst();
+}
+
+/** Whether the snapshot's create-volume permission names the account or all. */
+export async function snapshotSharedWith(db: Tx, snapshotId: string, accountId: string): Promise<boolean> {
+  const grant = await db.selectFrom('snapshot_permissions').select('grantee').where('snapshot_id', '=', snapshotId).where('grantee', 'in', [accountId, 'all']).executeTakeFirst();
+  return grant !== undefined;
+}
+
 export type SnapshotRow = Row<'snapshots'>;
 
 export const SNAPSHOT_ID = idPattern('snap');
