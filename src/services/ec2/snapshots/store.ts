@@ -4,10 +4,24 @@ import type { Snapshot, Tag } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
-import type { Row } from '../../../store/schema.js';
+import type { NewRow, Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 
 // For the handlers.
+
+export async function insertSnapshots(db: Tx, rows: NewRow<'snapshots'>[]): Promise<void> {
+  if (rows.length) await db.insertInto('snapshots').values(rows).execute();
+}
+
+/** Where a snapshot came from: its volume, or the snapshot it was copied from. */
+export async function snapshotOrigin(db: Tx, id: string): Promise<Pick<SnapshotRow, 'volume_id' | 'source_snapshot_id'> | undefined> {
+  return db.selectFrom('snapshots').select(['volume_id', 'source_snapshot_id']).where('id', '=', id).executeTakeFirst();
+}
+
+/** A snapshot of the region by id, whoever owns it. */
+export async function snapshotInRegion(db: Tx, region: string, id: string): Promise<SnapshotRow | undefined> {
+  return db.selectFrom('snapshots').selectAll().where('id', '=', id).where('region', '=', region).executeTakeFirst();
+}
 
 /** A snapshot of the region, whoever owns it: what CreateVolume needs of it. */
 export async function findSnapshotInRegion(

@@ -8,6 +8,36 @@ import type { Tx } from '../../../store/db.js';
 
 // For the handlers.
 
+/** The volumes attached (or attaching) to an instance, with their device and DeleteOnTermination. */
+export async function attachedVolumesOf(db: Tx, instanceId: string): Promise<(VolumeRow & Pick<AttachmentRow, 'device' | 'delete_on_termination'>)[]> {
+  return db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .selectAll('volumes')
+    .select(['volume_attachments.device', 'volume_attachments.delete_on_termination'])
+    .where('volume_attachments.instance_id', '=', instanceId)
+    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
+    .execute();
+}
+
+/** The images.source of the image that launched the instance a volume is attached to, if any. */
+export async function launchImageSourceOfVolume(db: Tx, volumeId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('volume_attachments')
+    .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
+    .innerJoin('images', 'images.id', 'instances.image_id')
+    .select('images.source')
+    .where('volume_attachments.volume_id', '=', volumeId)
+    .executeTakeFirst();
+  return row?.source;
+}
+
+/** The snapshot a volume was created from (null when none), or undefined when there is no such volume. */
+export async function volumeSourceSnapshot(db: Tx, volumeId: string): Promise<string | null | undefined> {
+  const row = await db.selectFrom('volumes').select('snapshot_id').where('id', '=', volumeId).executeTakeFirst();
+  return row ? row.snapshot_id : undefined;
+}
+
 /** The account's volumes in the region that are not deleted, all or those with these ids. */
 export async function volumesOf(db: Tx, accountId: string, region: string, ids?: string[]): Promise<VolumeRow[]> {
   let q = db.selectFrom('volumes').selectAll().where('account_id', '=', accountId).where('region', '=', region).where('state', '!=', 'deleted');
