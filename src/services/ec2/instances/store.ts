@@ -33,6 +33,16 @@ import { stateOf } from './states.js';
 
 // For the handlers.
 
+/** What releasing an instance's public addresses needs of it. */
+export async function instanceLifecycle(db: Tx, id: string): Promise<Pick<InstanceRow, 'id' | 'account_id' | 'region' | 'state' | 'desired_state'> | undefined> {
+  return db.selectFrom('instances').select(['id', 'account_id', 'region', 'state', 'desired_state']).where('id', '=', id).executeTakeFirst();
+}
+
+/** instances.public_ip: the address of the primary interface, as DescribeInstances shows it. */
+export async function setInstancePublicIp(db: Tx, id: string, ip: string | null): Promise<void> {
+  await db.updateTable('instances').set({ public_ip: ip }).where('id', '=', id).execute();
+}
+
 /** The account's instance with this id (terminated ones included), as AttachVolume checks it. */
 export async function findInstanceForAttach(
   db: Tx,

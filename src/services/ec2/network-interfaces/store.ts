@@ -22,6 +22,25 @@ import { findOwned } from '../common/resources.js';
 
 // For the handlers.
 
+/** The interfaces of these instances, with what an ephemeral public address needs. */
+export async function interfacesForPublicIps(db: Tx, instanceIds: string[]): Promise<Pick<EniRow, 'id' | 'account_id' | 'region' | 'instance_id' | 'private_ip' | 'auto_public_ip'>[]> {
+  return db.selectFrom('network_interfaces').select(['id', 'account_id', 'region', 'instance_id', 'private_ip', 'auto_public_ip']).where('instance_id', 'in', instanceIds).execute();
+}
+
+/** The interfaces attached to an instance and whether each goes with it. */
+export async function interfacesOfInstance(db: Tx, instanceId: string): Promise<Pick<EniRow, 'id' | 'delete_on_termination'>[]> {
+  return db.selectFrom('network_interfaces').select(['id', 'delete_on_termination']).where('instance_id', '=', instanceId).execute();
+}
+
+/** An interface's primary address and attachment. */
+export async function interfacePrimary(db: Tx, id: string): Promise<Pick<EniRow, 'id' | 'private_ip' | 'instance_id' | 'device_index'> | undefined> {
+  return db.selectFrom('network_interfaces').select(['id', 'private_ip', 'instance_id', 'device_index']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function setInterfacePublicIp(db: Tx, id: string, ip: string | null): Promise<void> {
+  await db.updateTable('network_interfaces').set({ public_ip: ip }).where('id', '=', id).execute();
+}
+
 /** The interfaces attached to these instances: id, instance and device index. */
 export async function interfacesOfInstances(db: Tx, instanceIds: string[]): Promise<Pick<EniRow, 'id' | 'instance_id' | 'device_index'>[]> {
   const out: Pick<EniRow, 'id' | 'instance_id' | 'device_index'>[] = [];
