@@ -9,6 +9,11 @@ import type { Tx } from '../../../store/db.js';
 
 // For the handlers.
 
+/** The addresses mapped to an interface. */
+export async function publicIpsOfInterface(db: Tx, eniId: string): Promise<PublicIpRow[]> {
+  return db.selectFrom('public_ips').selectAll().where('network_interface_id', '=', eniId).execute();
+}
+
 /** Every address of the ledger, whoever holds it. */
 export async function allPublicIps(db: Tx): Promise<string[]> {
   return (await db.selectFrom('public_ips').select('public_ip').execute()).map((r) => r.public_ip);

@@ -33,6 +33,16 @@ import { stateOf } from './states.js';
 
 // For the handlers.
 
+/** An instance's id, state and type. */
+export async function instanceTypeAndState(db: Tx, id: string): Promise<Pick<InstanceRow, 'id' | 'state' | 'instance_type'> | undefined> {
+  return db.selectFrom('instances').select(['id', 'state', 'instance_type']).where('id', '=', id).executeTakeFirst();
+}
+
+/** instances.security_groups: its primary interface's groups. */
+export async function setInstanceSecurityGroups(db: Tx, id: string, groupsJson: string): Promise<void> {
+  await db.updateTable('instances').set({ security_groups: groupsJson }).where('id', '=', id).execute();
+}
+
 /** What releasing an instance's public addresses needs of it. */
 export async function instanceLifecycle(db: Tx, id: string): Promise<Pick<InstanceRow, 'id' | 'account_id' | 'region' | 'state' | 'desired_state'> | undefined> {
   return db.selectFrom('instances').select(['id', 'account_id', 'region', 'state', 'desired_state']).where('id', '=', id).executeTakeFirst();

@@ -16,11 +16,50 @@ import { formatIp, ipInCidr, parseCidr, parseIp, size, type Cidr } from '../../.
 import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern, shortHex } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
-import type { Row } from '../../../store/schema.js';
+import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { findOwned } from '../common/resources.js';
 
 // For the handlers.
+
+export async function interfaceExists(db: Tx, id: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('network_interfaces').select('id').where('id', '=', id).executeTakeFirst());
+}
+
+/** The account's interfaces in the region (all, or those with these ids) with their instance's state and boots. */
+export async function describedInterfacesOf(
+  db: Tx,
+  accountId: string,
+  region: string,
+  ids?: string[],
+): Promise<(EniRow & { instance_state: string | null; instance_boots: number | null })[]> {
+  let q = db
+    .selectFrom('network_interfaces')
+    .leftJoin('instances', 'instances.id', 'network_interfaces.instance_id')
+    .selectAll('network_interfaces')
+    .select(['instances.state as instance_state', 'instances.boots as instance_boots'])
+    .where('network_interfaces.account_id', '=', accountId)
+    .where('network_interfaces.region', '=', region);
+  if (ids) q = q.where('network_interfaces.id', 'in', ids);
+  return q.execute();
+}
+
+export async function insertInterface(db: Tx, row: NewRow<'network_interfaces'>): Promise<void> {
+  await db.insertInto('network_interfaces').values(row).execute();
+}
+
+export async function updateInterface(db: Tx, id: string, set: RowUpdate<'network_interfaces'>): Promise<void> {
+  await db.updateTable('network_interfaces').set(set).where('id', '=', id).execute();
+}
+
+export async function deleteInterfaceRow(db: Tx, id: string): Promise<void> {
+  await db.deleteFrom('network_interfaces').where('id', '=', id).execute();
+}
+
+/** The subnet's interfaces whose secondary addresses may include this one (a coarse match: check each). */
+export async function interfacesMentioningIp(db: Tx, subnetId: string, ip: string): Promise<EniRow[]> {
+  return db.selectFrom('network_interfaces').selectAll().where('subnet_id', '=', subnetId).where('secondary_private_ips', 'like', `%"${ip}"%`).execute();
+}
 
 /** The interfaces of these instances, with what an ephemeral public address needs. */
 export async function interfacesForPublicIps(db: Tx, instanceIds: string[]): Promise<Pick<EniRow, 'id' | 'account_id' | 'region' | 'instance_id' | 'private_ip' | 'auto_public_ip'>[]> {
