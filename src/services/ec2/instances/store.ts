@@ -33,6 +33,19 @@ import { stateOf } from './states.js';
 
 // For the handlers.
 
+/** The security_groups JSON of the account's live instances whose groups may include this one (a coarse match: check each). */
+export async function liveInstanceGroupsMentioning(db: Tx, accountId: string, region: string, groupId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('instances')
+    .select('security_groups')
+    .where('account_id', '=', accountId)
+    .where('region', '=', region)
+    .where('state', '!=', 'terminated')
+    .where('security_groups', 'like', `%${groupId}%`)
+    .execute();
+  return rows.map((r) => r.security_groups);
+}
+
 /** An instance's id, state and type. */
 export async function instanceTypeAndState(db: Tx, id: string): Promise<Pick<InstanceRow, 'id' | 'state' | 'instance_type'> | undefined> {
   return db.selectFrom('instances').select(['id', 'state', 'instance_type']).where('id', '=', id).executeTakeFirst();

@@ -22,6 +22,18 @@ import { findOwned } from '../common/resources.js';
 
 // For the handlers.
 
+/** The security_groups JSON of the account's interfaces whose groups may include this one (a coarse match: check each). */
+export async function interfaceGroupsMentioning(db: Tx, accountId: string, region: string, groupId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('network_interfaces')
+    .select('security_groups')
+    .where('account_id', '=', accountId)
+    .where('region', '=', region)
+    .where('security_groups', 'like', `%${groupId}%`)
+    .execute();
+  return rows.map((r) => r.security_groups);
+}
+
 export async function interfaceExists(db: Tx, id: string): Promise<boolean> {
   return Boolean(await db.selectFrom('network_interfaces').select('id').where('id', '=', id).executeTakeFirst());
 }

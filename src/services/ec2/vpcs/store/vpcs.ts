@@ -75,3 +75,8 @@ export async function deleteSubnetRecords(db: Tx, id: string): Promise<void> {
   await db.deleteFrom('network_acl_associations').where('subnet_id', '=', id).execute();
   await db.deleteFrom('subnets').where('id', '=', id).execute();
 }
+
+/** The account's VPC with this id: its id and IPv6 blocks. */
+export async function findVpcIpv6(db: Tx, accountId: string, region: string, id: string): Promise<Pick<Row<'vpcs'>, 'id' | 'ipv6_cidr_associations'> | undefined> {
+  return db.selectFrom('vpcs').select(['id', 'ipv6_cidr_associations']).where('id', '=', id).where('account_id', '=', accountId).where('region', '=', region).executeTakeFirst();
+}
