@@ -10,6 +10,21 @@ import { findOwned } from '../common/resources.js';
 
 // For the handlers.
 
+/** The groups with a rule naming this prefix list. */
+export async function groupsReferencingPrefixList(db: Tx, prefixListId: string): Promise<string[]> {
+  return (await db.selectFrom('security_group_rules').select('group_id').where('prefix_list_id', '=', prefixListId).distinct().execute()).map((r) => r.group_id);
+}
+
+/** What the rules quota counts of a group's rules. */
+export async function ruleQuotaFieldsOf(db: Tx, groupId: string): Promise<Pick<SecurityGroupRuleRow, 'cidr_ipv6' | 'prefix_list_id' | 'is_egress'>[]> {
+  return db.selectFrom('security_group_rules').select(['cidr_ipv6', 'prefix_list_id', 'is_egress']).where('group_id', '=', groupId).execute();
+}
+
+/** The id of a rule naming this prefix list, if any. */
+export async function ruleReferencingPrefixList(db: Tx, prefixListId: string): Promise<string | undefined> {
+  return (await db.selectFrom('security_group_rules').select('id').where('prefix_list_id', '=', prefixListId).executeTakeFirst())?.id;
+}
+
 /** The account's security groups in the region: all, or those with these ids or with these names in this VPC. */
 export async function securityGroupsOf(db: Tx, accountId: string, region: string, match?: { ids: string[]; names: string[]; namesVpcId: string }): Promise<SecurityGroupRow[]> {
   let q = db.selectFrom('security_groups').selectAll().where('account_id', '=', accountId).where('region', '=', region);

@@ -116,3 +116,8 @@ export async function deleteLocalRoutes(db: Tx, tableIds: string[], destination:
   if (!tableIds.length) return;
   await db.deleteFrom('routes').where('route_table_id', 'in', tableIds).where('destination', '=', destination).where('target_type', '=', 'local').execute();
 }
+
+/** The table of a route to this destination (a prefix list id, say), if any. */
+export async function tableRoutingTo(db: Tx, destination: string): Promise<string | undefined> {
+  return (await db.selectFrom('routes').select('route_table_id').where('destination', '=', destination).executeTakeFirst())?.route_table_id;
+}
