@@ -9,6 +9,27 @@ import type { Tx } from '../../../store/db.js';
 
 // For the handlers.
 
+/** Frees one private address of an interface: its ephemeral address is released, an elastic one unmapped. */
+export async function clearPrivateIpMapping(db: Tx, eniId: string, privateIp: string): Promise<void> {
+  await db.deleteFrom('public_ips').where('network_interface_id', '=', eniId).where('private_ip', '=', privateIp).where('kind', '=', 'ephemeral').execute();
+  await db
+    .updateTable('public_ips')
+    .set({ network_interface_id: null, private_ip: null, association_id: null })
+    .where('network_interface_id', '=', eniId)
+    .where('private_ip', '=', privateIp)
+    .where('kind', '=', 'elastic')
+    .execute();
+}
+
+/** Maps an address to a private address of an interface under this association id. */
+export async function mapPublicIp(db: Tx, ip: string, target: { eniId: string; privateIp: string; associationId: string }): Promise<void> {
+  await db
+    .updateTable('public_ips')
+    .set({ network_interface_id: target.eniId, private_ip: target.privateIp, association_id: target.associationId })
+    .where('public_ip', '=', ip)
+    .execute();
+}
+
 /** The addresses mapped to an interface. */
 export async function publicIpsOfInterface(db: Tx, eniId: string): Promise<PublicIpRow[]> {
   return db.selectFrom('public_ips').selectAll().where('network_interface_id', '=', eniId).execute();

@@ -33,6 +33,11 @@ import { stateOf } from './states.js';
 
 // For the handlers.
 
+/** An instance's state and how many times it booted. */
+export async function instanceStateAndBoots(db: Tx, id: string): Promise<Pick<InstanceRow, 'state' | 'boots'> | undefined> {
+  return db.selectFrom('instances').select(['state', 'boots']).where('id', '=', id).executeTakeFirst();
+}
+
 /** The security_groups JSON of the account's live instances whose groups may include this one (a coarse match: check each). */
 export async function liveInstanceGroupsMentioning(db: Tx, accountId: string, region: string, groupId: string): Promise<string[]> {
   const rows = await db

@@ -22,6 +22,27 @@ import { findOwned } from '../common/resources.js';
 
 // For the handlers.
 
+/** An interface by id, whoever owns it. */
+export async function interfaceRow(db: Tx, id: string): Promise<EniRow | undefined> {
+  return db.selectFrom('network_interfaces').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The interfaces attached to an instance, by device index. */
+export async function interfacesAttachedTo(db: Tx, instanceId: string): Promise<EniRow[]> {
+  return db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instanceId).orderBy('device_index').execute();
+}
+
+/** Whether the interface is in a default VPC. */
+export async function isInDefaultVpc(db: Tx, eniId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('network_interfaces')
+    .innerJoin('vpcs', 'vpcs.id', 'network_interfaces.vpc_id')
+    .select('vpcs.is_default')
+    .where('network_interfaces.id', '=', eniId)
+    .executeTakeFirst();
+  return row?.is_default === 1;
+}
+
 /** The security_groups JSON of the account's interfaces whose groups may include this one (a coarse match: check each). */
 export async function interfaceGroupsMentioning(db: Tx, accountId: string, region: string, groupId: string): Promise<string[]> {
   const rows = await db
