@@ -23,7 +23,7 @@ import { zoneId } from '../../../config.js';
 import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
-import type { Row } from '../../../store/schema.js';
+import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { attachmentStatusFor, toInstanceNetworkInterface, type Associations, type EniRow } from '../network-interfaces/store.js';
 import { associationsOfInterfaces } from '../common/public-ips.js';
@@ -32,6 +32,61 @@ import type { AttachmentRow } from '../volumes/store.js';
 import { stateOf } from './states.js';
 
 // For the handlers.
+
+/** The instance's uid range slot, if it has one. */
+export async function uidSlotOf(db: Tx, instanceId: string): Promise<number | undefined> {
+  return (await db.selectFrom('uid_ranges').select('slot').where('instance_id', '=', instanceId).executeTakeFirst())?.slot;
+}
+
+/** Every uid range slot taken, ascending. */
+export async function takenUidSlots(db: Tx): Promise<number[]> {
+  return (await db.selectFrom('uid_ranges').select('slot').orderBy('slot').execute()).map((r) => r.slot);
+}
+
+export async function insertUidSlot(db: Tx, slot: number, instanceId: string, at: Date): Promise<void> {
+  await db.insertInto('uid_ranges').values({ slot, instance_id: instanceId, allocated_at: at.toISOString() }).execute();
+}
+
+export async function deleteUidSlot(db: Tx, instanceId: string): Promise<void> {
+  await db.deleteFrom('uid_ranges').where('instance_id', '=', instanceId).execute();
+}
+
+/** The account's instances in the region: all, or those with these ids. */
+export async function instancesOf(db: Tx, accountId: string, region: string, ids?: string[]): Promise<InstanceRow[]> {
+  let q = db.selectFrom('instances').selectAll().where('account_id', '=', accountId).where('region', '=', region);
+  if (ids) q = q.where('id', 'in', ids);
+  return q.execute();
+}
+
+/** The hosts' last status check of each of these instances. */
+export async function instanceStatusChecks(db: Tx, instanceIds: string[]): Promise<Map<string, Row<'instance_status_checks'>>> {
+  const out = new Map<string, Row<'instance_status_checks'>>();
+  for (let k = 0; k < instanceIds.length; k += 500) {
+    for (const c of await db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', instanceIds.slice(k, k + 500)).execute()) out.set(c.instance_id, c);
+  }
+  return out;
+}
+
+export async function updateInstance(db: Tx, id: string, set: RowUpdate<'instances'>): Promise<void> {
+  await db.updateTable('instances').set(set).where('id', '=', id).execute();
+}
+
+/** Updates the instance only if it is still in `state` (a controller step may have moved it); whether it did. */
+export async function updateInstanceInState(db: Tx, id: string, state: string, set: RowUpdate<'instances'>): Promise<boolean> {
+  const res = await db.updateTable('instances').set(set).where('id', '=', id).where('state', '=', state).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Bounded multi-row inserts: SQLite allows at most 32766 bound parameters per statement. */
+export async function insertChunks<T extends 'instances' | 'network_interfaces' | 'volumes' | 'volume_attachments' | 'tags'>(db: Tx, table: T, rows: NewRow<T>[]): Promise<void> {
+  const per = Math.max(1, Math.floor(30000 / Math.max(1, Object.keys(rows[0] ?? {}).length)));
+  for (let i = 0; i < rows.length; i += per) {
+    await db
+      .insertInto(table)
+      .values(rows.slice(i, i + per) as any)
+      .execute();
+  }
+}
 
 /** An instance's state and how many times it booted. */
 export async function instanceStateAndBoots(db: Tx, id: string): Promise<Pick<InstanceRow, 'state' | 'boots'> | undefined> {

@@ -22,6 +22,20 @@ import { findOwned } from '../common/resources.js';
 
 // For the handlers.
 
+/** The interface at device index 0 of an instance. */
+export async function primaryInterfaceOf(db: Tx, instanceId: string): Promise<EniRow | undefined> {
+  return db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instanceId).where('device_index', '=', 0).executeTakeFirst();
+}
+
+/** Whether more than one interface is attached to the instance. */
+export async function hasSeveralInterfaces(db: Tx, instanceId: string): Promise<boolean> {
+  return (await db.selectFrom('network_interfaces').select('id').where('instance_id', '=', instanceId).limit(2).execute()).length > 1;
+}
+
+export async function updatePrimaryInterface(db: Tx, instanceId: string, set: RowUpdate<'network_interfaces'>): Promise<void> {
+  await db.updateTable('network_interfaces').set(set).where('instance_id', '=', instanceId).where('device_index', '=', 0).execute();
+}
+
 /** An interface by id, whoever owns it. */
 export async function interfaceRow(db: Tx, id: string): Promise<EniRow | undefined> {
   return db.selectFrom('network_interfaces').selectAll().where('id', '=', id).executeTakeFirst();

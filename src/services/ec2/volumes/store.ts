@@ -8,6 +8,33 @@ import type { Tx } from '../../../store/db.js';
 
 // For the handlers.
 
+/** The volumes attached to these instances, with the hosts' last check of each (when there is one). */
+export async function attachedVolumeChecks(
+  db: Tx,
+  instanceIds: string[],
+): Promise<{ instance_id: string; volume_id: string; status: Row<'volume_status_checks'>['status'] | null; failed_since: string | null; checked_at: string | null }[]> {
+  return db
+    .selectFrom('volume_attachments')
+    .leftJoin('volume_status_checks', 'volume_status_checks.volume_id', 'volume_attachments.volume_id')
+    .select(['volume_attachments.instance_id', 'volume_attachments.volume_id', 'volume_status_checks.status', 'volume_status_checks.failed_since', 'volume_status_checks.checked_at'])
+    .where('volume_attachments.instance_id', 'in', instanceIds)
+    .where('volume_attachments.state', '=', 'attached')
+    .execute();
+}
+
+export async function attachmentsOfInstance(db: Tx, instanceId: string): Promise<AttachmentRow[]> {
+  return db.selectFrom('volume_attachments').selectAll().where('instance_id', '=', instanceId).execute();
+}
+
+export async function setDeleteOnTermination(db: Tx, volumeId: string, instanceId: string, value: boolean): Promise<void> {
+  await db
+    .updateTable('volume_attachments')
+    .set({ delete_on_termination: value ? 1 : 0 })
+    .where('volume_id', '=', volumeId)
+    .where('instance_id', '=', instanceId)
+    .execute();
+}
+
 /** The volumes attached (or attaching) to an instance, with their device and DeleteOnTermination. */
 export async function attachedVolumesOf(db: Tx, instanceId: string): Promise<(VolumeRow & Pick<AttachmentRow, 'device' | 'delete_on_termination'>)[]> {
   return db
