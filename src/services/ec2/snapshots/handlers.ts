@@ -41,7 +41,13 @@ import {
   toSnapshot,
   visibleSnapshots,
   type SnapshotRow,
+  addSnapshotPermissions,
+  deleteSnapshotRecords,
+  insertSnapshots,
+  removeSnapshotPermissions,
+  snapshotGrantees,
 } from './store.js';
+import { attachedVolumesByDevice } from '../volumes/store.js';
 
 const VOLUME_ID = idPattern('vol');
 const INSTANCE_ID = idPattern('i');
@@ -66,7 +72,7 @@ function checkVolumeId(id: string | undefined): string {
 /** A pending snapshot row of the volume (the caller queues the job that takes it). */
 async function insertSnapshot(ctx: Ctx, volume: Row<'volumes'>, description: string, tags: Tag[]): Promise<SnapshotRow> {
   const row = await pendingSnapshot(ctx, volume, description);
-  await ctx.db.insertInto('snapshots').values(row).execute();
+  await insertSnapshots(ctx.db, [row]);
   await putTags(ctx, 'snapshot', row.id, tags);
   return row;
 }
@@ -112,15 +118,7 @@ async function createSnapshots(ctx: Ctx, input: CreateSnapshotsRequest): Promise
   if (!instance || instance.state === 'terminated') {
     throw Errors.notFound('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
   }
-  const attachments = await ctx.db
-    .selectFrom('volume_attachments')
-    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
-    .selectAll('volumes')
-    .select('volume_attachments.device')
-    .where('volume_attachments.instance_id', '=', instanceId)
-    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
-    .orderBy('volume_attachments.device')
-    .execute();
+  const attachments = await attachedVolumesByDevice(ctx.db, instanceId);
   const rootKey = instance.root_device_name.replace(/^\/dev\//, '');
   const isRoot = (device: string) => device.replace(/^\/dev\//, '') === rootKey;
   for (const id of excluded) {
@@ -219,10 +217,8 @@ async function deleteSnapshot(ctx: Ctx, input: DeleteSnapshotRequest): Promise<R
   const ami = await imageUsing(ctx.db, ctx.region, id);
   if (ami) throw new ApiError('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${ami}`);
   // Gone at once, as EC2 shows it; the host frees its chunks (those no other snapshot uses) later.
-  await ctx.db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', id).execute();
-  await ctx.db.deleteFrom('snapshots').where('id', '=', id).execute();
   // Later snapshots of the volume built on this one: they are whole on their own in the store.
-  await ctx.db.updateTable('snapshots').set({ parent_snapshot_id: row.parent_snapshot_id }).where('parent_snapshot_id', '=', id).execute();
+  await deleteSnapshotRecords(ctx.db, id, row.parent_snapshot_id);
   await deleteAllTags(ctx, id);
   await ctx.enqueue('snapshot.delete', id, { region: ctx.region });
   return {};
@@ -294,12 +290,8 @@ async function modifySnapshotAttribute(ctx: Ctx, input: ModifySnapshotAttributeR
   if (row.encrypted === 1 && change.add.some((g) => g !== ctx.accountId)) {
     throw new ApiError('UnsupportedOperation', 'Snapshots encrypted with your default KMS key cannot be shared with other accounts.');
   }
-  for (const g of new Set(change.add)) {
-    await ctx.db.insertInto('snapshot_permissions').values({ snapshot_id: id, grantee: g }).onConflict((oc) => oc.doNothing()).execute();
-  }
-  if (change.remove.length) {
-    await ctx.db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', id).where('grantee', 'in', [...new Set(change.remove)]).execute();
-  }
+  await addSnapshotPermissions(ctx.db, id, [...new Set(change.add)]);
+  if (change.remove.length) await removeSnapshotPermissions(ctx.db, id, [...new Set(change.remove)]);
   return {};
 }
 
@@ -308,10 +300,10 @@ async function describeSnapshotAttribute(ctx: Ctx, input: DescribeSnapshotAttrib
   const id = checkSnapshotId(input.SnapshotId);
   await findOwnSnapshot(ctx, id);
   if (attribute === 'productCodes') return { SnapshotId: id, ProductCodes: [] };
-  const rows = await ctx.db.selectFrom('snapshot_permissions').select('grantee').where('snapshot_id', '=', id).orderBy('grantee').execute();
+  const grantees = await snapshotGrantees(ctx.db, id);
   return {
     SnapshotId: id,
-    CreateVolumePermissions: rows.map((r) => (r.grantee === 'all' ? { Group: 'all' } : { UserId: r.grantee })),
+    CreateVolumePermissions: grantees.map((g) => (g === 'all' ? { Group: 'all' } : { UserId: g })),
   };
 }
 
@@ -320,7 +312,7 @@ async function resetSnapshotAttribute(ctx: Ctx, input: ResetSnapshotAttributeReq
   const id = checkSnapshotId(input.SnapshotId);
   await findOwnSnapshot(ctx, id);
   if (attribute === 'productCodes') throw Errors.invalidParameterValue('The attribute productCodes cannot be reset.');
-  await ctx.db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', id).execute();
+  await removeSnapshotPermissions(ctx.db, id);
   return {};
 }
 
@@ -353,9 +345,8 @@ async function copySnapshot(ctx: Ctx, input: CopySnapshotRequest): Promise<CopyS
   const encrypted = source.encrypted === 1;
   const now = ctx.now.toISOString();
   const id = newId('snap');
-  await ctx.db
-    .insertInto('snapshots')
-    .values({
+  await insertSnapshots(ctx.db, [
+    {
       id,
       account_id: ctx.accountId,
       region: ctx.region,
@@ -373,8 +364,8 @@ async function copySnapshot(ctx: Ctx, input: CopySnapshotRequest): Promise<CopyS
       source_region: input.SourceRegion,
       source_snapshot_id: sourceId,
       created_at: now,
-    })
-    .execute();
+    },
+  ]);
   await putTags(ctx, 'snapshot', id, tags);
   await ctx.enqueue('snapshot.copy', id, {});
   const out: CopySnapshotResult = { SnapshotId: id };

@@ -9,6 +9,31 @@ import type { Ctx } from '../../context.js';
 
 // For the handlers.
 
+/** A snapshot deleted: its permissions go; later snapshots built on it take its parent. */
+export async function deleteSnapshotRecords(db: Tx, id: string, parentId: string | null): Promise<void> {
+  await db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', id).execute();
+  await db.deleteFrom('snapshots').where('id', '=', id).execute();
+  await db.updateTable('snapshots').set({ parent_snapshot_id: parentId }).where('parent_snapshot_id', '=', id).execute();
+}
+
+export async function addSnapshotPermissions(db: Tx, snapshotId: string, grantees: string[]): Promise<void> {
+  for (const g of grantees) {
+    await db.insertInto('snapshot_permissions').values({ snapshot_id: snapshotId, grantee: g }).onConflict((oc) => oc.doNothing()).execute();
+  }
+}
+
+/** Removes these grantees' create-volume permissions, or all of the snapshot's. */
+export async function removeSnapshotPermissions(db: Tx, snapshotId: string, grantees?: string[]): Promise<void> {
+  let q = db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', snapshotId);
+  if (grantees) q = q.where('grantee', 'in', grantees);
+  await q.execute();
+}
+
+/** The grantees of a snapshot's create-volume permission, sorted. */
+export async function snapshotGrantees(db: Tx, snapshotId: string): Promise<string[]> {
+  return (await db.selectFrom('snapshot_permissions').select('grantee').where('snapshot_id', '=', snapshotId).orderBy('grantee').execute()).map((r) => r.grantee);
+}
+
 export async function insertSnapshots(db: Tx, rows: NewRow<'snapshots'>[]): Promise<void> {
   if (rows.length) await db.insertInto('snapshots').values(rows).execute();
 }

@@ -8,6 +8,19 @@ import type { Tx } from '../../../store/db.js';
 
 // For the handlers.
 
+/** The volumes attached (or attaching) to an instance with their device, by device. */
+export async function attachedVolumesByDevice(db: Tx, instanceId: string): Promise<(VolumeRow & { device: string })[]> {
+  return db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .selectAll('volumes')
+    .select('volume_attachments.device')
+    .where('volume_attachments.instance_id', '=', instanceId)
+    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
+    .orderBy('volume_attachments.device')
+    .execute();
+}
+
 /** The volumes attached to these instances, with the hosts' last check of each (when there is one). */
 export async function attachedVolumeChecks(
   db: Tx,
