@@ -9,6 +9,12 @@ import { chunks } from '../vpcs/store.js';
 
 // For the handlers.
 
+/** The MaxEntries of each of these prefix lists. */
+export async function prefixListMaxEntries(db: Tx, ids: string[]): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('managed_prefix_lists').select(['id', 'max_entries']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.max_entries]));
+}
+
 /** A prefix list by id, whoever owns it. */
 export async function prefixListRow(db: Tx, id: string): Promise<PrefixListRow | undefined> {
   return db.selectFrom('managed_prefix_lists').selectAll().where('id', '=', id).executeTakeFirst();

@@ -10,6 +10,12 @@ import { findOwned } from '../common/resources.js';
 
 // For the handlers.
 
+/** How many groups the VPC has, its default one included. */
+export async function groupCountOfVpc(db: Tx, vpcId: string): Promise<number> {
+  const row = await db.selectFrom('security_groups').select((eb) => eb.fn.countAll<number | string>().as('n')).where('vpc_id', '=', vpcId).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 /** The groups with a rule naming this prefix list. */
 export async function groupsReferencingPrefixList(db: Tx, prefixListId: string): Promise<string[]> {
   return (await db.selectFrom('security_group_rules').select('group_id').where('prefix_list_id', '=', prefixListId).distinct().execute()).map((r) => r.group_id);

@@ -121,3 +121,21 @@ export async function deleteLocalRoutes(db: Tx, tableIds: string[], destination:
 export async function tableRoutingTo(db: Tx, destination: string): Promise<string | undefined> {
   return (await db.selectFrom('routes').select('route_table_id').where('destination', '=', destination).executeTakeFirst())?.route_table_id;
 }
+
+/** The VPCs with a route through this instance or through one of its interfaces. */
+export async function vpcsRoutingThroughInstance(db: Tx, instanceId: string): Promise<string[]> {
+  const enis = db.selectFrom('network_interfaces').select('id').where('instance_id', '=', instanceId);
+  const rows = await db
+    .selectFrom('routes')
+    .innerJoin('route_tables', 'route_tables.id', 'routes.route_table_id')
+    .select('route_tables.vpc_id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('routes.target_type', '=', 'instance'), eb('routes.target_id', '=', instanceId)]),
+        eb.and([eb('routes.target_type', '=', 'network-interface'), eb('routes.target_id', 'in', enis)]),
+      ]),
+    )
+    .distinct()
+    .execute();
+  return rows.map((r) => r.vpc_id);
+}

@@ -80,3 +80,9 @@ export async function deleteSubnetRecords(db: Tx, id: string): Promise<void> {
 export async function findVpcIpv6(db: Tx, accountId: string, region: string, id: string): Promise<Pick<Row<'vpcs'>, 'id' | 'ipv6_cidr_associations'> | undefined> {
   return db.selectFrom('vpcs').select(['id', 'ipv6_cidr_associations']).where('id', '=', id).where('account_id', '=', accountId).where('region', '=', region).executeTakeFirst();
 }
+
+/** The region's default VPC as region setup recorded it: null when it was deleted, undefined before setup. */
+export async function recordedDefaultVpc(db: Tx, accountId: string, region: string): Promise<string | null | undefined> {
+  const row = await db.selectFrom('region_setup').select('default_vpc_id').where('account_id', '=', accountId).where('region', '=', region).executeTakeFirst();
+  return row ? row.default_vpc_id : undefined;
+}
