@@ -4,6 +4,7 @@
 import type { Db } from '../store/db.js';
 import { newAccessKeyId, newAccountId, newSecretAccessKey } from '../lib/ids.js';
 import type { SecretBox } from '../lib/secrets.js';
+import { accountExists, activeAccessKey, allAccounts, firstActiveKeyOf, insertAccessKey, insertAccount, insertAccountIfAbsent } from './accounts/store.js';
 
 export const ADMIN_ACCOUNT_NAME = 'admin';
 
@@ -38,50 +39,34 @@ export class Accounts {
     const accessKeyId = newAccessKeyId();
     const secretAccessKey = newSecretAccessKey();
     await this.db.transaction().execute(async (trx) => {
-      const clash = await trx.selectFrom('accounts').select('id').where((eb) => eb.or([eb('name', '=', name), eb('id', '=', accountId)])).executeTakeFirst();
-      if (clash) throw new Error(`an account named ${name} or with id ${accountId} exists already`);
-      await trx.insertInto('accounts').values({ id: accountId, name, created_at: now }).execute();
-      await trx
-        .insertInto('access_keys')
-        .values({
-          access_key_id: accessKeyId,
-          account_id: accountId,
-          secret_access_key: this.box.wrap(secretAccessKey, 'access-key-secret', accessKeyId),
-          status: 'Active',
-          created_at: now,
-        })
-        .execute();
+      if (await accountExists(trx, { name, id: accountId })) throw new Error(`an account named ${name} or with id ${accountId} exists already`);
+      await insertAccount(trx, { id: accountId, name, created_at: now });
+      await insertAccessKey(trx, {
+        access_key_id: accessKeyId,
+        account_id: accountId,
+        secret_access_key: this.box.wrap(secretAccessKey, 'access-key-secret', accessKeyId),
+        status: 'Active',
+        created_at: now,
+      });
     });
     return { accountId, accountName: name, accessKeyId, secretAccessKey };
   }
 
   async credentialsOf(name: string): Promise<Credentials | undefined> {
-    const row = await this.db
-      .selectFrom('accounts')
-      .innerJoin('access_keys', 'access_keys.account_id', 'accounts.id')
-      .select(['accounts.id', 'accounts.name', 'access_keys.access_key_id', 'access_keys.secret_access_key'])
-      .where('accounts.name', '=', name)
-      .where('access_keys.status', '=', 'Active')
-      .orderBy('access_keys.created_at')
-      .executeTakeFirst();
+    const row = await firstActiveKeyOf(this.db, name);
     if (!row) return undefined;
     return { accountId: row.id, accountName: row.name, accessKeyId: row.access_key_id, secretAccessKey: this.unwrap(row.access_key_id, row.secret_access_key) };
   }
 
   async list(): Promise<{ id: string; name: string }[]> {
-    return this.db.selectFrom('accounts').select(['id', 'name']).orderBy('created_at').execute();
+    return allAccounts(this.db);
   }
 
   private async lookup(accessKeyId: string): Promise<{ secret: string; accountId: string } | undefined> {
     const hit = this.secrets.get(accessKeyId);
     if (hit) return hit;
     // Keys made by `cumulo accounts create` in another process land in the store: look there.
-    const row = await this.db
-      .selectFrom('access_keys')
-      .select(['secret_access_key', 'account_id'])
-      .where('access_key_id', '=', accessKeyId)
-      .where('status', '=', 'Active')
-      .executeTakeFirst();
+    const row = await activeAccessKey(this.db, accessKeyId);
     if (!row) return undefined;
     const entry = { secret: this.unwrap(accessKeyId, row.secret_access_key), accountId: row.account_id };
     this.secrets.set(accessKeyId, entry);
@@ -105,13 +90,8 @@ export class Accounts {
       const known = await this.accountOfKey(accessKeyId);
       if (known) return known;
       if (/^\d{12}$/.test(accessKeyId)) {
-        const row = await this.db.selectFrom('accounts').select('id').where('id', '=', accessKeyId).executeTakeFirst();
-        if (!row) {
-          await this.db
-            .insertInto('accounts')
-            .values({ id: accessKeyId, name: `account-${accessKeyId}`, created_at: new Date().toISOString() })
-            .onConflict((oc) => oc.doNothing())
-            .execute();
+        if (!(await accountExists(this.db, { id: accessKeyId }))) {
+          await insertAccountIfAbsent(this.db, { id: accessKeyId, name: `account-${accessKeyId}`, created_at: new Date().toISOString() });
         }
         return accessKeyId;
       }

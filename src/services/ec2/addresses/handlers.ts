@@ -21,11 +21,25 @@ import { queueVpcSync } from '../common/network-sync.js';
 import { byKey } from '../common/pagination.js';
 import { allocatePublicIp, assignEphemeralPublicIps, claimPublicIp, refreshPublicIpColumns } from '../common/public-ips.js';
 import { findOwned } from '../common/resources.js';
-import { isInstanceId, malformedInstanceId } from '../instances/store.js';
+import { instanceStateAndBoots, isInstanceId, malformedInstanceId } from '../instances/store.js';
+import { interfaceRow, interfacesAttachedTo, isInDefaultVpc } from '../network-interfaces/store.js';
+import { gatewayOfVpc } from '../vpcs/store/internet-gateways.js';
 import { checkElasticIpQuota } from '../quotas/check.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { addressFilters } from './filters.js';
-import { addressErrors, addressKey, findAddress, loadAddresses, toAddress, type AddressRow } from './store.js';
+import {
+  addressErrors,
+  addressKey,
+  clearPrivateIpMapping,
+  deletePublicIp,
+  findAddress,
+  isPublicIpTaken,
+  loadAddresses,
+  mapPublicIp,
+  toAddress,
+  unmapPublicIp,
+  type AddressRow,
+} from './store.js';
 
 const ENI_ID = idPattern('eni');
 const tagsOfAddress = (a: { Tags?: { Key?: string; Value?: string }[] }) => a.Tags;
@@ -125,16 +139,16 @@ function privateIpsOf(eni: { private_ip: string; secondary_private_ips: string }
 
 /** An interface that lost its address gets an ephemeral one back when it wants one and runs (EC2 does this). */
 async function restoreEphemeral(ctx: Ctx, eniId: string): Promise<void> {
-  const eni = await ctx.db.selectFrom('network_interfaces').select(['instance_id', 'auto_public_ip']).where('id', '=', eniId).executeTakeFirst();
+  const eni = await interfaceRow(ctx.db, eniId);
   if (!eni?.instance_id || eni.auto_public_ip !== 1) return;
-  const instance = await ctx.db.selectFrom('instances').select('state').where('id', '=', eni.instance_id).executeTakeFirst();
+  const instance = await instanceStateAndBoots(ctx.db, eni.instance_id);
   if (instance?.state !== 'pending' && instance?.state !== 'running') return;
   await assignEphemeralPublicIps(ctx.db, ctx.config, eni.instance_id, { bestEffort: true });
 }
 
 async function syncInterfaceVpc(ctx: Ctx, eniId: string | null | undefined): Promise<void> {
   if (!eniId) return;
-  const eni = await ctx.db.selectFrom('network_interfaces').select(['vpc_id', 'account_id', 'region']).where('id', '=', eniId).executeTakeFirst();
+  const eni = await interfaceRow(ctx.db, eniId);
   if (eni) await queueVpcSync(ctx, { vpcId: eni.vpc_id, accountId: eni.account_id, region: eni.region });
 }
 
@@ -164,7 +178,7 @@ async function associateAddress(ctx: Ctx, input: AssociateAddressRequest): Promi
     if (instance.state !== 'running' && instance.state !== 'stopped') {
       throw new ApiError('InvalidInstanceID', `The ${instance.state} instance '${instance.id}' is not in a valid state for this operation.`);
     }
-    const enis = await ctx.db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instance.id).orderBy('device_index').execute();
+    const enis = await interfacesAttachedTo(ctx.db, instance.id);
     if (enis.length > 1) {
       throw new ApiError('InvalidInstanceID', `There are multiple interfaces attached to instance '${instance.id}'. Please specify an interface ID for the operation instead.`);
     }
@@ -174,7 +188,7 @@ async function associateAddress(ctx: Ctx, input: AssociateAddressRequest): Promi
     eni = await findOwned(ctx, 'network_interfaces', input.NetworkInterfaceId!);
     if (!eni) throw Errors.notFound('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${input.NetworkInterfaceId}' does not exist`);
     if (eni.instance_id) {
-      const instance = await ctx.db.selectFrom('instances').select(['state', 'boots']).where('id', '=', eni.instance_id).executeTakeFirst();
+      const instance = await instanceStateAndBoots(ctx.db, eni.instance_id);
       if (instance && instance.state !== 'running' && instance.state !== 'stopped' && instance.state !== 'stopping') {
         const state = instance.state === 'pending' && instance.boots === 0 ? 'pending-instance-creation' : instance.state;
         throw Errors.incorrectInstanceState(`The ${state} instance to which '${eni.id}' is attached is not in a valid state for this operation`);
@@ -183,8 +197,7 @@ async function associateAddress(ctx: Ctx, input: AssociateAddressRequest): Promi
   }
   const privateIp = input.PrivateIpAddress ?? eni.private_ip;
   if (!privateIpsOf(eni).includes(privateIp)) throw Errors.invalidParameterValue(`${privateIp} is not mapped to the interface ${eni.id}`);
-  const gateway = await ctx.db.selectFrom('internet_gateways').select('id').where('vpc_id', '=', eni.vpc_id).executeTakeFirst();
-  if (!gateway) throw new ApiError('Gateway.NotAttached', `Network ${eni.vpc_id} is not attached to any internet gateway`);
+  if ((await gatewayOfVpc(ctx.db, eni.vpc_id)) === undefined) throw new ApiError('Gateway.NotAttached', `Network ${eni.vpc_id} is not attached to any internet gateway`);
 
   // Asked again for what already is: the same association (EC2 calls this idempotent).
   if (address.network_interface_id === eni.id && address.private_ip === privateIp && address.association_id) {
@@ -196,20 +209,9 @@ async function associateAddress(ctx: Ctx, input: AssociateAddressRequest): Promi
   const previousEni = address.network_interface_id;
   // Whatever the target address had goes: an ephemeral address is released, another elastic
   // address is disassociated and stays allocated.
-  await ctx.db.deleteFrom('public_ips').where('network_interface_id', '=', eni.id).where('private_ip', '=', privateIp).where('kind', '=', 'ephemeral').execute();
-  await ctx.db
-    .updateTable('public_ips')
-    .set({ network_interface_id: null, private_ip: null, association_id: null })
-    .where('network_interface_id', '=', eni.id)
-    .where('private_ip', '=', privateIp)
-    .where('kind', '=', 'elastic')
-    .execute();
+  await clearPrivateIpMapping(ctx.db, eni.id, privateIp);
   const associationId = newId('eipassoc');
-  await ctx.db
-    .updateTable('public_ips')
-    .set({ network_interface_id: eni.id, private_ip: privateIp, association_id: associationId })
-    .where('public_ip', '=', address.public_ip)
-    .execute();
+  await mapPublicIp(ctx.db, address.public_ip, { eniId: eni.id, privateIp, associationId });
   await refreshPublicIpColumns(ctx.db, eni.id);
   await syncInterfaceVpc(ctx, eni.id);
   if (previousEni && previousEni !== eni.id) {
@@ -223,7 +225,7 @@ async function associateAddress(ctx: Ctx, input: AssociateAddressRequest): Promi
 /** Unmaps an elastic IP: its interface gets an ephemeral address back if it wants one and runs. */
 async function unmap(ctx: Ctx, address: AddressRow): Promise<void> {
   const eniId = address.network_interface_id;
-  await ctx.db.updateTable('public_ips').set({ network_interface_id: null, private_ip: null, association_id: null }).where('public_ip', '=', address.public_ip).execute();
+  await unmapPublicIp(ctx.db, address.public_ip);
   if (!eniId) return;
   await refreshPublicIpColumns(ctx.db, eniId);
   await restoreEphemeral(ctx, eniId);
@@ -248,8 +250,7 @@ async function releaseAddress(ctx: Ctx, input: ReleaseAddressRequest): Promise<R
   if (!input.AllocationId && input.PublicIp) {
     const row = await findAddress(ctx, 'public_ip', input.PublicIp);
     if (row) throw Errors.invalidParameterValue('You must specify an allocation id when releasing a VPC elastic IP address');
-    const elsewhere = await ctx.db.selectFrom('public_ips').select('public_ip').where('public_ip', '=', input.PublicIp).executeTakeFirst();
-    if (elsewhere) throw Errors.authFailure(`The address '${input.PublicIp}' does not belong to you.`);
+    if (await isPublicIpTaken(ctx.db, input.PublicIp)) throw Errors.authFailure(`The address '${input.PublicIp}' does not belong to you.`);
     throw addressErrors.address([input.PublicIp]);
   }
   const address = await addressOf(ctx, input.AllocationId, undefined);
@@ -258,16 +259,10 @@ async function releaseAddress(ctx: Ctx, input: ReleaseAddressRequest): Promise<R
   }
   if (address.network_interface_id) {
     // In a default VPC releasing disassociates first; elsewhere it must be disassociated.
-    const vpc = await ctx.db
-      .selectFrom('network_interfaces')
-      .innerJoin('vpcs', 'vpcs.id', 'network_interfaces.vpc_id')
-      .select('vpcs.is_default')
-      .where('network_interfaces.id', '=', address.network_interface_id)
-      .executeTakeFirst();
-    if (vpc?.is_default !== 1) throw new ApiError('InvalidIPAddress.InUse', `Address ${address.public_ip} is in use.`);
+    if (!(await isInDefaultVpc(ctx.db, address.network_interface_id))) throw new ApiError('InvalidIPAddress.InUse', `Address ${address.public_ip} is in use.`);
     await unmap(ctx, address);
   }
-  await ctx.db.deleteFrom('public_ips').where('public_ip', '=', address.public_ip).execute();
+  await deletePublicIp(ctx.db, address.public_ip);
   await deleteAllTags(ctx, address.allocation_id!);
   return {};
 }

@@ -5,6 +5,7 @@
 import type { Tx } from '../../../store/db.js';
 import { insertJob } from '../../../store/jobs.js';
 import type { Ctx } from '../../context.js';
+import { vpcsRoutingThroughInstance } from '../vpcs/store/route-tables.js';
 
 export const VPC_SYNC = 'vpc.sync';
 
@@ -33,18 +34,5 @@ export async function queueVpcSync(db: Tx | Ctx, vpc: { vpcId: string; accountId
  * through it now (or drop), so their data plane follows.
  */
 export async function queueSyncOfRoutesThrough(db: Tx, instance: { id: string; account_id: string; region: string }): Promise<void> {
-  const enis = db.selectFrom('network_interfaces').select('id').where('instance_id', '=', instance.id);
-  const vpcs = await db
-    .selectFrom('routes')
-    .innerJoin('route_tables', 'route_tables.id', 'routes.route_table_id')
-    .select('route_tables.vpc_id')
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('routes.target_type', '=', 'instance'), eb('routes.target_id', '=', instance.id)]),
-        eb.and([eb('routes.target_type', '=', 'network-interface'), eb('routes.target_id', 'in', enis)]),
-      ]),
-    )
-    .distinct()
-    .execute();
-  for (const v of vpcs) await queueVpcSync(db, { vpcId: v.vpc_id, accountId: instance.account_id, region: instance.region });
+  for (const vpcId of await vpcsRoutingThroughInstance(db, instance.id)) await queueVpcSync(db, { vpcId, accountId: instance.account_id, region: instance.region });
 }

@@ -11,6 +11,24 @@ import type { Config } from '../../../config.js';
 import { formatIp, ipInCidr, parseCidrLoose, parseIp, size, type Cidr } from '../../../lib/cidr.js';
 import { publicDnsName } from '../../../lib/ec2-names.js';
 import type { Tx } from '../../../store/db.js';
+import {
+  allPublicIps,
+  associationRowsOf,
+  deleteEphemeralIpsOf,
+  deletePublicIp,
+  insertPublicIp,
+  isPublicIpTaken,
+  mappedPrivateIps,
+  poolCursor,
+  publicIpRowsOfInterfaces,
+  publicIpsMappedTo,
+  setPoolCursor,
+  strayPublicIps,
+  unmapElasticIpsOf,
+  unmapPublicIp,
+} from '../addresses/store.js';
+import { instanceLifecycle, setInstancePublicIp } from '../instances/store.js';
+import { interfacePrimary, interfacesForPublicIps, interfacesOfInstance, setInterfacePublicIp } from '../network-interfaces/store.js';
 
 export type PublicIpKind = 'elastic' | 'ephemeral';
 
@@ -34,8 +52,7 @@ export function poolExhausted(): ApiError {
 }
 
 async function usedAddresses(db: Tx, block: Cidr): Promise<Set<string>> {
-  const rows = await db.selectFrom('public_ips').select('public_ip').execute();
-  return new Set(rows.map((r) => r.public_ip).filter((ip) => ipInCidr(ip, block)));
+  return new Set((await allPublicIps(db)).filter((ip) => ipInCidr(ip, block)));
 }
 
 interface AllocateOptions {
@@ -67,8 +84,8 @@ class PoolAllocator {
 
   /** The pool's cursor: allocation goes round the pool (a stopped and started instance gets a new address). */
   private async cursor(): Promise<bigint> {
-    const row = await this.db.selectFrom('public_ip_pools').select('next_address').where('pool', '=', this.pool).executeTakeFirst();
-    const at = row ? parseIp(row.next_address) : undefined;
+    const cursor = await poolCursor(this.db, this.pool);
+    const at = cursor !== undefined ? parseIp(cursor) : undefined;
     return at && at.family === 4 && at.value >= this.range.first && at.value <= this.range.last ? at.value : this.range.first;
   }
 
@@ -89,27 +106,20 @@ class PoolAllocator {
     if (!ip) throw poolExhausted();
     this.used.add(ip);
     const next = formatIp(4, this.next);
-    await this.db
-      .insertInto('public_ip_pools')
-      .values({ pool: this.pool, next_address: next })
-      .onConflict((oc) => oc.column('pool').doUpdateSet({ next_address: next }))
-      .execute();
-    await this.db
-      .insertInto('public_ips')
-      .values({
-        public_ip: ip,
-        kind: o.kind,
-        account_id: o.accountId,
-        region: o.region,
-        allocation_id: o.kind === 'elastic' ? (o.allocationId ?? null) : null,
-        association_id: o.associationId ?? null,
-        network_interface_id: o.networkInterfaceId ?? null,
-        private_ip: o.privateIp ?? null,
-        network_border_group: o.region,
-        public_ipv4_pool: 'amazon',
-        created_at: this.now,
-      })
-      .execute();
+    await setPoolCursor(this.db, this.pool, next);
+    await insertPublicIp(this.db, {
+      public_ip: ip,
+      kind: o.kind,
+      account_id: o.accountId,
+      region: o.region,
+      allocation_id: o.kind === 'elastic' ? (o.allocationId ?? null) : null,
+      association_id: o.associationId ?? null,
+      network_interface_id: o.networkInterfaceId ?? null,
+      private_ip: o.privateIp ?? null,
+      network_border_group: o.region,
+      public_ipv4_pool: 'amazon',
+      created_at: this.now,
+    });
     return ip;
   }
 }
@@ -134,24 +144,20 @@ export async function claimPublicIp(db: Tx, config: Config, ip: string, o: Alloc
   const { first, last } = poolRange(config.publicPool);
   const parsed = parseIp(ip);
   if (!parsed || parsed.family !== 4 || parsed.value < first || parsed.value > last) return undefined;
-  const taken = await db.selectFrom('public_ips').select('public_ip').where('public_ip', '=', ip).executeTakeFirst();
-  if (taken) return undefined;
-  await db
-    .insertInto('public_ips')
-    .values({
-      public_ip: ip,
-      kind: o.kind,
-      account_id: o.accountId,
-      region: o.region,
-      allocation_id: o.allocationId ?? null,
-      association_id: null,
-      network_interface_id: null,
-      private_ip: null,
-      network_border_group: o.region,
-      public_ipv4_pool: 'amazon',
-      created_at: new Date().toISOString(),
-    })
-    .execute();
+  if (await isPublicIpTaken(db, ip)) return undefined;
+  await insertPublicIp(db, {
+    public_ip: ip,
+    kind: o.kind,
+    account_id: o.accountId,
+    region: o.region,
+    allocation_id: o.allocationId ?? null,
+    association_id: null,
+    network_interface_id: null,
+    private_ip: null,
+    network_border_group: o.region,
+    public_ipv4_pool: 'amazon',
+    created_at: new Date().toISOString(),
+  });
   return ip;
 }
 
@@ -176,11 +182,7 @@ async function assignMany(db: Tx, config: Config, instanceIds: string[], opts: {
   if (!instanceIds.length) return;
   const allocator = new PoolAllocator(db, config.publicPool);
   for (const part of chunks(instanceIds, 500)) {
-    const enis = await db
-      .selectFrom('network_interfaces')
-      .select(['id', 'account_id', 'region', 'instance_id', 'private_ip', 'auto_public_ip'])
-      .where('instance_id', 'in', part)
-      .execute();
+    const enis = await interfacesForPublicIps(db, part);
     const byInstance = new Map<string, typeof enis>();
     for (const e of enis) {
       const list = byInstance.get(e.instance_id!) ?? [];
@@ -194,15 +196,10 @@ async function assignMany(db: Tx, config: Config, instanceIds: string[], opts: {
       .sort((a, b) => order.get(a.instance_id!)! - order.get(b.instance_id!)!);
     const mapped = new Set<string>();
     if (wanting.length) {
-      const rows = await db
-        .selectFrom('public_ips')
-        .select(['network_interface_id', 'private_ip'])
-        .where(
-          'network_interface_id',
-          'in',
-          wanting.map((e) => e.id),
-        )
-        .execute();
+      const rows = await mappedPrivateIps(
+        db,
+        wanting.map((e) => e.id),
+      );
       for (const r of rows) mapped.add(`${r.network_interface_id}\u0000${r.private_ip}`);
     }
     for (const e of wanting) {
@@ -227,53 +224,33 @@ async function assignMany(db: Tx, config: Config, instanceIds: string[], opts: {
  * gone, and elastic associations of interfaces that are gone or about to go with the instance.
  */
 export async function releaseEphemeralPublicIps(db: Tx, instanceId: string): Promise<void> {
-  const instance = await db.selectFrom('instances').select(['id', 'account_id', 'region', 'state', 'desired_state']).where('id', '=', instanceId).executeTakeFirst();
-  const enis = await db.selectFrom('network_interfaces').select(['id', 'delete_on_termination']).where('instance_id', '=', instanceId).execute();
+  const instance = await instanceLifecycle(db, instanceId);
+  const enis = await interfacesOfInstance(db, instanceId);
   const touched = new Set(enis.map((e) => e.id));
-  if (enis.length) {
-    await db
-      .deleteFrom('public_ips')
-      .where('kind', '=', 'ephemeral')
-      .where(
-        'network_interface_id',
-        'in',
-        enis.map((e) => e.id),
-      )
-      .execute();
-  }
+  await deleteEphemeralIpsOf(
+    db,
+    enis.map((e) => e.id),
+  );
   if (instance) {
     const terminating = instance.state === 'terminated' || instance.state === 'shutting-down' || instance.desired_state === 'terminated';
     const going = terminating ? enis.filter((e) => e.delete_on_termination === 1).map((e) => e.id) : [];
     if (going.length) await disassociateElastic(db, going);
     // Leftovers of the account: ephemeral addresses need an attached interface, and every
     // address needs its interface to exist.
-    const strays = await db
-      .selectFrom('public_ips')
-      .leftJoin('network_interfaces', 'network_interfaces.id', 'public_ips.network_interface_id')
-      .select(['public_ips.public_ip', 'public_ips.kind', 'public_ips.network_interface_id', 'network_interfaces.id as eni_id', 'network_interfaces.instance_id'])
-      .where('public_ips.account_id', '=', instance.account_id)
-      .where('public_ips.region', '=', instance.region)
-      .where('public_ips.network_interface_id', 'is not', null)
-      .where((eb) => eb.or([eb('network_interfaces.id', 'is', null), eb.and([eb('public_ips.kind', '=', 'ephemeral'), eb('network_interfaces.instance_id', 'is', null)])]))
-      .execute();
+    const strays = await strayPublicIps(db, instance.account_id, instance.region);
     for (const s of strays) {
-      if (s.kind === 'ephemeral') await db.deleteFrom('public_ips').where('public_ip', '=', s.public_ip).execute();
-      else await db.updateTable('public_ips').set({ network_interface_id: null, private_ip: null, association_id: null }).where('public_ip', '=', s.public_ip).execute();
+      if (s.kind === 'ephemeral') await deletePublicIp(db, s.public_ip);
+      else await unmapPublicIp(db, s.public_ip);
       if (s.eni_id) touched.add(s.eni_id);
     }
   }
   for (const id of touched) await refreshPublicIpColumns(db, id);
   // With no interface left (terminated and released), the instance shows no public address.
-  if (!enis.length) await db.updateTable('instances').set({ public_ip: null }).where('id', '=', instanceId).execute();
+  if (!enis.length) await setInstancePublicIp(db, instanceId, null);
 }
 
 async function disassociateElastic(db: Tx, eniIds: string[]): Promise<void> {
-  await db
-    .updateTable('public_ips')
-    .set({ network_interface_id: null, private_ip: null, association_id: null })
-    .where('kind', '=', 'elastic')
-    .where('network_interface_id', 'in', eniIds)
-    .execute();
+  await unmapElasticIpsOf(db, eniIds);
 }
 
 /** The NAT mappings of these interfaces (ephemeral and elastic), for the data plane. */
@@ -281,12 +258,7 @@ export async function publicIpsOfInterfaces(db: Tx, eniIds: string[]): Promise<M
   const out = new Map<string, { publicIp: string; privateIp: string }[]>();
   for (const part of chunks([...new Set(eniIds)], 500)) {
     if (!part.length) continue;
-    const rows = await db
-      .selectFrom('public_ips')
-      .select(['public_ip', 'private_ip', 'network_interface_id'])
-      .where('network_interface_id', 'in', part)
-      .orderBy('public_ip')
-      .execute();
+    const rows = await publicIpRowsOfInterfaces(db, part);
     for (const r of rows) {
       if (!r.private_ip) continue;
       let list = out.get(r.network_interface_id!);
@@ -307,23 +279,7 @@ export async function associationsOfInterfaces(db: Tx, eniIds: string[]): Promis
   const out = new Map<string, Map<string, NetworkInterfaceAssociation>>();
   for (const part of chunks([...new Set(eniIds)], 500)) {
     if (!part.length) continue;
-    const rows = await db
-      .selectFrom('public_ips')
-      .innerJoin('network_interfaces', 'network_interfaces.id', 'public_ips.network_interface_id')
-      .innerJoin('vpcs', 'vpcs.id', 'network_interfaces.vpc_id')
-      .select([
-        'public_ips.public_ip',
-        'public_ips.private_ip',
-        'public_ips.kind',
-        'public_ips.account_id',
-        'public_ips.region',
-        'public_ips.allocation_id',
-        'public_ips.association_id',
-        'public_ips.network_interface_id',
-        'vpcs.enable_dns_hostnames',
-      ])
-      .where('public_ips.network_interface_id', 'in', part)
-      .execute();
+    const rows = await associationRowsOf(db, part);
     for (const r of rows) {
       if (!r.private_ip) continue;
       let byIp = out.get(r.network_interface_id!);
@@ -348,20 +304,13 @@ export async function associationsOfInterfaces(db: Tx, eniIds: string[]): Promis
  * primary interface, instances.public_ip.
  */
 export async function refreshPublicIpColumns(db: Tx, eniId: string): Promise<void> {
-  const eni = await db.selectFrom('network_interfaces').select(['id', 'private_ip', 'instance_id', 'device_index']).where('id', '=', eniId).executeTakeFirst();
+  const eni = await interfacePrimary(db, eniId);
   if (!eni) return;
-  const mapped = await db
-    .selectFrom('public_ips')
-    .select(['public_ip', 'kind'])
-    .where('network_interface_id', '=', eni.id)
-    .where('private_ip', '=', eni.private_ip)
-    .execute();
+  const mapped = await publicIpsMappedTo(db, eni.id, eni.private_ip);
   // Never two at once by construction; if so, the elastic one is what EC2 would show.
   const ip = (mapped.find((m) => m.kind === 'elastic') ?? mapped[0])?.public_ip ?? null;
-  await db.updateTable('network_interfaces').set({ public_ip: ip }).where('id', '=', eni.id).execute();
-  if (eni.instance_id && (eni.device_index ?? 0) === 0) {
-    await db.updateTable('instances').set({ public_ip: ip }).where('id', '=', eni.instance_id).execute();
-  }
+  await setInterfacePublicIp(db, eni.id, ip);
+  if (eni.instance_id && (eni.device_index ?? 0) === 0) await setInstancePublicIp(db, eni.instance_id, ip);
 }
 
 function chunks<T>(items: T[], n: number): T[][] {

@@ -2,6 +2,7 @@
 // when it does not exist. Used by CreateTags/DeleteTags and anything that takes "any resource".
 import type { Database, Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
+import type { Tx } from '../../../store/db.js';
 
 export interface ResourceKind {
   type: string;
@@ -56,4 +57,17 @@ export async function findOwned<T extends OwnedTable>(ctx: Ctx, table: T, id: st
     .where('region', '=', ctx.region)
     .executeTakeFirst();
   return row as Row<T> | undefined;
+}
+
+/** Whether the caller has a resource of this kind with this id in the region (an image: one it owns). */
+export async function ownsResource(db: Tx, kind: ResourceKind & { table: keyof Database }, accountId: string, region: string, id: string): Promise<boolean> {
+  // One table stands for all in the builder's types: every table of a kind has these columns.
+  const row = await db
+    .selectFrom(kind.table as 'vpcs')
+    .select((kind.idColumn ?? 'id') as 'id')
+    .where((kind.idColumn ?? 'id') as 'id', '=', id)
+    .where('region', '=', region)
+    .where(kind.table === 'images' ? ('owner_id' as 'account_id') : 'account_id', '=', accountId)
+    .executeTakeFirst();
+  return Boolean(row);
 }

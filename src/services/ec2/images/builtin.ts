@@ -6,6 +6,7 @@ import type { BlockDeviceMapping } from '@aws-sdk/client-ec2';
 import type { Config } from '../../../config.js';
 import type { Db } from '../../../store/db.js';
 import type { NewRow } from '../../../store/schema.js';
+import { deprecateImages, imagesOwnedBy, setImageStateByName, upsertImage } from './store.js';
 
 /** The account that owns cumulo's own public images; reserved (real account ids never start with 0). */
 export const CUMULO_OWNER_ID = '000000000001';
@@ -153,31 +154,16 @@ export async function seedBuiltinImages(db: Db, config: Config, now = new Date()
         // The state is the server's to say (src/controllers/builtin-images.ts: pending until the
         // host has built it): another command opening the store must not call it available.
         const { id: _id, state: _state, ...update } = row;
-        await trx
-          .insertInto('images')
-          .values(row)
-          .onConflict((oc) => oc.column('id').doUpdateSet(update))
-          .execute();
+        await upsertImage(trx, row, update);
       }
     }
-    const owned = await trx
-      .selectFrom('images')
-      .select(['id', 'source', 'deprecation_time'])
-      .where('owner_id', 'in', [CUMULO_OWNER_ID, DEBIAN_OWNER_ID])
-      .execute();
+    const owned = await imagesOwnedBy(trx, [CUMULO_OWNER_ID, DEBIAN_OWNER_ID]);
     const stale = owned.filter((r) => !current.has(r.id) && r.deprecation_time === null && builtinSourceOf(r.source)).map((r) => r.id);
-    if (stale.length) {
-      await trx.updateTable('images').set({ deprecation_time: now.toISOString() }).where('id', 'in', stale).execute();
-    }
+    await deprecateImages(trx, stale, now);
   });
 }
 
 /** Set the state of a built-in image in every region (pending while the host builds it). */
 export async function setBuiltinImageState(db: Db, name: string, state: 'pending' | 'available' | 'failed', reason?: { Code: string; Message: string }): Promise<void> {
-  await db
-    .updateTable('images')
-    .set({ state, state_reason: reason ? JSON.stringify(reason) : null })
-    .where('name', '=', name)
-    .where('owner_id', 'in', [CUMULO_OWNER_ID, DEBIAN_OWNER_ID])
-    .execute();
+  await setImageStateByName(db, [CUMULO_OWNER_ID, DEBIAN_OWNER_ID], name, state, reason ? JSON.stringify(reason) : null);
 }

@@ -15,6 +15,7 @@ import { paginate } from '../common/pagination.js';
 import { tagsOf } from '../tags/store.js';
 import { CUMULO_OWNER_ALIAS } from './builtin.js';
 import { imageFilters } from './filters.js';
+import { attributeHandlers } from './attributes.js';
 import { manageHandlers } from './manage.js';
 import {
   imageNotFound,
@@ -191,4 +192,5 @@ export const handlers = {
   DescribeImages: describeImages,
   DescribeImageAttribute: describeImageAttribute,
   ...manageHandlers,
+  ...attributeHandlers,
 } satisfies HandlerMap;

@@ -1,6 +1,6 @@
 // Making and unmaking AMIs: CreateImage (snapshots of an instance's EBS volumes), RegisterImage
 // (from completed snapshots), CopyImage (into the caller's region, its snapshots copied),
-// DeregisterImage, and the owner's attributes (launch permissions, description, IMDS support).
+// and DeregisterImage; attributes.ts has the owner's attributes.
 // Handlers write rows and queue jobs; the image.create / image.copy controllers wait for the
 // snapshots (src/controllers/images.ts), the snapshot controllers do the host's work.
 import type {
@@ -12,11 +12,8 @@ import type {
   DeregisterImageRequest,
   DeregisterImageResult,
   EbsBlockDevice,
-  LaunchPermission,
-  ModifyImageAttributeRequest,
   RegisterImageRequest,
   RegisterImageResult,
-  ResetImageAttributeRequest,
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
@@ -29,7 +26,19 @@ import { COPY_VOLUME_ID, captureBeforeCommit, checkSnapshotId, findVisibleSnapsh
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { deleteImageSnapshots } from '../snapshots/remove.js';
 import { builtinSnapshotId, builtinSourceOf } from './builtin.js';
-import { imageNotFound, isImageId, malformedImageId, visibleImages } from './store.js';
+import {
+  deregisterImageRecords,
+  imageNotFound,
+  imageRow,
+  insertImage,
+  isImageId,
+  liveImageNamed,
+  malformedImageId,
+  oldestImageMentioning,
+  visibleImages,
+} from './store.js';
+import { insertSnapshots, snapshotInRegion, snapshotOrigin } from '../snapshots/store.js';
+import { attachedVolumesOf, launchImageSourceOfVolume, volumeSourceSnapshot } from '../volumes/store.js';
 
 /** What an image made here carries in images.source: the built-in's fields (sshUser…) and its root snapshot. */
 export interface ImageSourceJson {
@@ -39,7 +48,6 @@ export interface ImageSourceJson {
   rootSnapshotId?: string;
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
 // EC2: 3–128 characters: letters, digits, ( ) [ ] space . / - ' @ _
 const AMI_NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;
 const DEVICE = /^\/dev\/(sd[a-z]\d{0,2}|xvd[a-z]{1,2}\d{0,2}|nvme\d{1,2}n1)$/;
@@ -72,19 +80,12 @@ async function checkName(ctx: Ctx, name: string | undefined): Promise<string> {
       `AMI names must be between 3 and 128 characters long, and may contain letters, numbers, '(', ')', '[', ']', ' ', '.', '/', '-', ''', '@' and '_'`,
     );
   }
-  const taken = await ctx.db
-    .selectFrom('images')
-    .select('id')
-    .where('owner_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .where('name', '=', name)
-    .where('state', '!=', 'deregistered')
-    .executeTakeFirst();
-  if (taken) throw new ApiError('InvalidAMIName.Duplicate', `AMI name ${name} is already in use by AMI ${taken.id}`);
+  const taken = await liveImageNamed(ctx.db, ctx.accountId, ctx.region, name);
+  if (taken) throw new ApiError('InvalidAMIName.Duplicate', `AMI name ${name} is already in use by AMI ${taken}`);
   return name;
 }
 
-function checkDescription(description: string | undefined): string | null {
+export function checkDescription(description: string | undefined): string | null {
   if (description === undefined) return null;
   if (description.length > 255) {
     throw Errors.invalidParameterValue(`Value (${description.slice(0, 32)}…) for parameter description is invalid. Length exceeds the maximum of 255.`);
@@ -117,14 +118,14 @@ function checkEbsOverride(device: string, e: EbsBlockDevice): void {
 }
 
 /** The one ImageId of a request: present and well formed. */
-function checkImageId(id: string | undefined, param = 'ImageId'): string {
+export function checkImageId(id: string | undefined, param = 'ImageId'): string {
   if (id === undefined || id === '') throw Errors.missingParameter(param);
   if (!isImageId(id)) throw malformedImageId(id);
   return id;
 }
 
 /** The caller's own live image in its region; NotFound for one it cannot see, AuthFailure for one it can but does not own. */
-async function ownImage(ctx: Ctx, id: string): Promise<Row<'images'>> {
+export async function ownImage(ctx: Ctx, id: string): Promise<Row<'images'>> {
   const [row] = await visibleImages(ctx.db, ctx.accountId, ctx.region, [id]);
   if (!row || (row.state === 'disabled' && row.owner_id !== ctx.accountId)) throw imageNotFound([id]);
   if (row.owner_id !== ctx.accountId) throw new ApiError('AuthFailure', `Not authorized for image:${id}`, 400);
@@ -185,17 +186,10 @@ async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateI
     throw Errors.incorrectInstanceState(`The instance '${instance!.id}' is not in the 'running' or 'stopped' state.`);
   }
   const inst = instance!;
-  const sourceImage = await ctx.db.selectFrom('images').selectAll().where('id', '=', inst.image_id).executeTakeFirst();
+  const sourceImage = await imageRow(ctx.db, inst.image_id);
 
   // The instance's EBS volumes as they are now: each becomes a snapshot and a mapping of the image.
-  const attached = await ctx.db
-    .selectFrom('volume_attachments')
-    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
-    .selectAll('volumes')
-    .select(['volume_attachments.device', 'volume_attachments.delete_on_termination'])
-    .where('volume_attachments.instance_id', '=', inst.id)
-    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
-    .execute();
+  const attached = await attachedVolumesOf(ctx.db, inst.id);
 
   // Overrides by device: NoDevice leaves a volume out, Ebs changes what a launch gets, a new device adds a mapping.
   const overrides = new Map<string, BlockDeviceMapping>();
@@ -264,28 +258,25 @@ async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateI
   const { rootSnapshotId: _old, ...inherited } = sourceImage ? sourceOf(sourceImage) : {};
   const tpm = sourceImage?.tpm_support ?? null;
   if (bootModeOverride === 'legacy-bios' && tpm === 'v2.0') throw Errors.invalidParameterCombination('TpmSupport v2.0 requires BootMode uefi.');
-  await ctx.db
-    .insertInto('images')
-    .values({
-      ...baseImageRow(ctx, imageId, name),
-      description,
-      architecture: inst.architecture,
-      root_device_name: inst.root_device_name,
-      virtualization_type: inst.virtualization_type,
-      hypervisor: inst.hypervisor,
-      ena_support: inst.ena_support,
-      boot_mode: bootModeOverride ?? sourceImage?.boot_mode ?? inst.boot_mode,
-      platform_details: inst.platform_details,
-      sriov_net_support: sourceImage?.sriov_net_support ?? 'simple',
-      imds_support: sourceImage?.imds_support ?? null,
-      tpm_support: tpm,
-      state: 'pending',
-      block_device_mappings: JSON.stringify(mappings),
-      source: JSON.stringify({ ...inherited, rootSnapshotId, noReboot: input.NoReboot === true }),
-      source_instance_id: inst.id,
-    })
-    .execute();
-  await ctx.db.insertInto('snapshots').values(snapshots).execute();
+  await insertImage(ctx.db, {
+    ...baseImageRow(ctx, imageId, name),
+    description,
+    architecture: inst.architecture,
+    root_device_name: inst.root_device_name,
+    virtualization_type: inst.virtualization_type,
+    hypervisor: inst.hypervisor,
+    ena_support: inst.ena_support,
+    boot_mode: bootModeOverride ?? sourceImage?.boot_mode ?? inst.boot_mode,
+    platform_details: inst.platform_details,
+    sriov_net_support: sourceImage?.sriov_net_support ?? 'simple',
+    imds_support: sourceImage?.imds_support ?? null,
+    tpm_support: tpm,
+    state: 'pending',
+    block_device_mappings: JSON.stringify(mappings),
+    source: JSON.stringify({ ...inherited, rootSnapshotId, noReboot: input.NoReboot === true }),
+    source_instance_id: inst.id,
+  });
+  await insertSnapshots(ctx.db, snapshots);
   for (const s of snapshots) await putTags(ctx, 'snapshot', s.id, snapshotTags);
   // One job for all the volumes, taken one right after the other (as CreateSnapshots does).
   await ctx.enqueue('snapshot.create-set', snapshots[0]!.id, { snapshotIds: snapshots.map((s) => s.id) });
@@ -320,35 +311,23 @@ function oneOf(param: string, value: string | undefined, allowed: string[]): str
 async function inheritedSource(ctx: Ctx, snapshotId: string): Promise<ImageSourceJson> {
   let id: string | null = snapshotId;
   for (let depth = 0; id && depth < 8; depth++) {
-    const image = await ctx.db
-      .selectFrom('images')
-      .select(['source', 'block_device_mappings'])
-      .where('block_device_mappings', 'like', `%${id}%`)
-      .orderBy('creation_date')
-      .executeTakeFirst();
+    const image = await oldestImageMentioning(ctx.db, id);
     if (image) {
       const { rootSnapshotId: _r, ...rest } = sourceOf(image);
       return rest;
     }
-    const snap = await ctx.db.selectFrom('snapshots').select(['volume_id', 'source_snapshot_id']).where('id', '=', id).executeTakeFirst();
+    const snap = await snapshotOrigin(ctx.db, id);
     if (!snap) break;
     if (snap.source_snapshot_id) {
       id = snap.source_snapshot_id;
       continue;
     }
-    const instance = await ctx.db
-      .selectFrom('volume_attachments')
-      .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
-      .innerJoin('images', 'images.id', 'instances.image_id')
-      .select('images.source')
-      .where('volume_attachments.volume_id', '=', snap.volume_id)
-      .executeTakeFirst();
-    if (instance) {
-      const { rootSnapshotId: _r, ...rest } = sourceOf(instance);
+    const launchSource = await launchImageSourceOfVolume(ctx.db, snap.volume_id);
+    if (launchSource !== undefined) {
+      const { rootSnapshotId: _r, ...rest } = sourceOf({ source: launchSource });
       return rest;
     }
-    const volume = await ctx.db.selectFrom('volumes').select('snapshot_id').where('id', '=', snap.volume_id).executeTakeFirst();
-    id = volume?.snapshot_id ?? null;
+    id = (await volumeSourceSnapshot(ctx.db, snap.volume_id)) ?? null;
   }
   return {};
 }
@@ -432,24 +411,21 @@ async function registerImage(ctx: Ctx, input: RegisterImageRequest): Promise<Reg
   }
 
   const imageId = newId('ami');
-  await ctx.db
-    .insertInto('images')
-    .values({
-      ...baseImageRow(ctx, imageId, name),
-      description,
-      architecture,
-      root_device_name: root,
-      ena_support: input.EnaSupport === false ? 0 : 1,
-      boot_mode: bootMode,
-      imds_support: imds,
-      tpm_support: tpm,
-      uefi_data: input.UefiData ?? null,
-      sriov_net_support: sriov,
-      state: 'available',
-      block_device_mappings: JSON.stringify(mappings),
-      source: JSON.stringify({ ...(await inheritedSource(ctx, rootSnapshotId)), rootSnapshotId }),
-    })
-    .execute();
+  await insertImage(ctx.db, {
+    ...baseImageRow(ctx, imageId, name),
+    description,
+    architecture,
+    root_device_name: root,
+    ena_support: input.EnaSupport === false ? 0 : 1,
+    boot_mode: bootMode,
+    imds_support: imds,
+    tpm_support: tpm,
+    uefi_data: input.UefiData ?? null,
+    sriov_net_support: sriov,
+    state: 'available',
+    block_device_mappings: JSON.stringify(mappings),
+    source: JSON.stringify({ ...(await inheritedSource(ctx, rootSnapshotId)), rootSnapshotId }),
+  });
   await putTags(ctx, 'image', imageId, imageTags);
   return { ImageId: imageId };
 }
@@ -496,7 +472,7 @@ async function copyImage(ctx: Ctx, input: CopyImageRequest): Promise<CopyImageRe
       m.Ebs.SnapshotId = builtinSnapshotId(ctx.region, source.name);
       continue;
     }
-    const snap = await ctx.db.selectFrom('snapshots').selectAll().where('id', '=', old).where('region', '=', input.SourceRegion).executeTakeFirst();
+    const snap = await snapshotInRegion(ctx.db, input.SourceRegion, old);
     if (!snap || snap.state !== 'completed') throw new ApiError('InvalidAMIID.Unavailable', `The snapshot ${old} of image '[${sourceImageId}]' is not available`);
     const id = newId('snap');
     const encrypted = snap.encrypted === 1 || encrypt;
@@ -529,30 +505,27 @@ async function copyImage(ctx: Ctx, input: CopyImageRequest): Promise<CopyImageRe
   const newSource: ImageSourceJson = { ...srcSource };
   if (rootSnapshotId) newSource.rootSnapshotId = rootSnapshotId;
 
-  await ctx.db
-    .insertInto('images')
-    .values({
-      ...baseImageRow(ctx, imageId, name),
-      description: description ?? source.description,
-      architecture: source.architecture,
-      root_device_name: source.root_device_name,
-      virtualization_type: source.virtualization_type,
-      hypervisor: source.hypervisor,
-      ena_support: source.ena_support,
-      boot_mode: source.boot_mode,
-      platform_details: source.platform_details,
-      sriov_net_support: source.sriov_net_support,
-      imds_support: source.imds_support,
-      tpm_support: source.tpm_support,
-      uefi_data: source.uefi_data,
-      state: snapshots.length ? 'pending' : 'available',
-      block_device_mappings: JSON.stringify(mappings),
-      source: JSON.stringify(newSource),
-      source_image_id: sourceImageId,
-      source_image_region: input.SourceRegion,
-    })
-    .execute();
-  if (snapshots.length) await ctx.db.insertInto('snapshots').values(snapshots).execute();
+  await insertImage(ctx.db, {
+    ...baseImageRow(ctx, imageId, name),
+    description: description ?? source.description,
+    architecture: source.architecture,
+    root_device_name: source.root_device_name,
+    virtualization_type: source.virtualization_type,
+    hypervisor: source.hypervisor,
+    ena_support: source.ena_support,
+    boot_mode: source.boot_mode,
+    platform_details: source.platform_details,
+    sriov_net_support: source.sriov_net_support,
+    imds_support: source.imds_support,
+    tpm_support: source.tpm_support,
+    uefi_data: source.uefi_data,
+    state: snapshots.length ? 'pending' : 'available',
+    block_device_mappings: JSON.stringify(mappings),
+    source: JSON.stringify(newSource),
+    source_image_id: sourceImageId,
+    source_image_region: input.SourceRegion,
+  });
+  await insertSnapshots(ctx.db, snapshots);
   for (const s of snapshots) await ctx.enqueue('snapshot.copy', s.id, {});
   // CopyImageTags: the source's user tags, when the caller owns the source.
   const copied = input.CopyImageTags && source.owner_id === ctx.accountId ? ((await tagsOf(ctx.db, ctx.accountId, input.SourceRegion, 'image', [sourceImageId])).get(sourceImageId) ?? []) : [];
@@ -574,105 +547,11 @@ async function deregisterImage(ctx: Ctx, input: DeregisterImageRequest): Promise
     throw new ApiError('OperationNotPermitted', `Image ${id} has deregistration protection enabled. Disable it before deregistering the image.`);
   }
   // Its snapshots stay unless DeleteAssociatedSnapshots asks for them (those no other image uses).
-  await ctx.db.updateTable('images').set({ state: 'deregistered' }).where('id', '=', id).execute();
-  await ctx.db.deleteFrom('image_launch_permissions').where('image_id', '=', id).execute();
+  await deregisterImageRecords(ctx.db, id);
   await deleteAllTags(ctx, id);
   if (!input.DeleteAssociatedSnapshots) return { Return: true };
   const snapshotIds = mappingsOf(row).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
   return { Return: true, DeleteSnapshotResults: await deleteImageSnapshots(ctx, snapshotIds) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// ModifyImageAttribute, ResetImageAttribute
-
-function badItem(kind: 'userId' | 'group', value: string | undefined): ApiError {
-  return new ApiError('InvalidAMIAttributeItemValue', `Invalid attribute item value "${value ?? ''}" for ${kind} item type.`);
-}
-
-function grantees(perms: LaunchPermission[] | undefined): string[] {
-  const out: string[] = [];
-  for (const p of perms ?? []) {
-    if (p.OrganizationArn || p.OrganizationalUnitArn) throw new ApiError('UnsupportedOperation', 'Sharing with organizations is not supported.');
-    if (p.Group !== undefined) {
-      if (p.Group !== 'all') throw badItem('group', p.Group);
-      out.push('all');
-    }
-    if (p.UserId !== undefined) {
-      if (!ACCOUNT_ID.test(p.UserId)) throw badItem('userId', p.UserId);
-      out.push(p.UserId);
-    }
-    if (p.Group === undefined && p.UserId === undefined) throw Errors.missingParameter('LaunchPermission.UserId or LaunchPermission.Group');
-  }
-  return out;
-}
-
-async function setPublic(ctx: Ctx, id: string): Promise<void> {
-  const all = await ctx.db.selectFrom('image_launch_permissions').select('grantee').where('image_id', '=', id).where('grantee', '=', 'all').executeTakeFirst();
-  await ctx.db.updateTable('images').set({ is_public: all ? 1 : 0 }).where('id', '=', id).execute();
-}
-
-async function modifyImageAttribute(ctx: Ctx, input: ModifyImageAttributeRequest): Promise<Record<string, never>> {
-  const id = checkImageId(input.ImageId);
-  if (input.OrganizationArns?.length || input.OrganizationalUnitArns?.length) throw new ApiError('UnsupportedOperation', 'Sharing with organizations is not supported.');
-  if (input.ProductCodes?.length) throw new ApiError('InvalidParameter', 'Product codes can be added only by AWS Marketplace sellers.');
-  const attribute = input.Attribute;
-  if (attribute !== undefined && !['launchPermission', 'description', 'imdsSupport'].includes(attribute)) {
-    throw Errors.invalidParameterValue(`Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
-  }
-  let add: string[] = [];
-  let remove: string[] = [];
-  let description: string | undefined;
-  let imds: string | undefined;
-  if (input.LaunchPermission) {
-    add = grantees(input.LaunchPermission.Add);
-    remove = grantees(input.LaunchPermission.Remove);
-  }
-  if (input.UserIds?.length || input.UserGroups?.length || input.OperationType !== undefined) {
-    if (attribute !== undefined && attribute !== 'launchPermission') {
-      throw Errors.invalidParameterCombination('UserId, UserGroup and OperationType go with the attribute launchPermission only.');
-    }
-    if (input.OperationType === undefined) throw Errors.missingParameter('OperationType');
-    if (input.OperationType !== 'add' && input.OperationType !== 'remove') throw Errors.invalidParameterValue(`Value (${input.OperationType}) for parameter operationType is invalid.`);
-    const list = grantees([...(input.UserIds ?? []).map((u) => ({ UserId: u })), ...(input.UserGroups ?? []).map((g) => ({ Group: g as 'all' }))]);
-    if (!list.length) throw Errors.missingParameter('UserId');
-    if (input.OperationType === 'add') add.push(...list);
-    else remove.push(...list);
-  }
-  if (input.Description?.Value !== undefined) description = input.Description.Value;
-  if (input.ImdsSupport?.Value !== undefined) imds = input.ImdsSupport.Value;
-  if (input.Value !== undefined) {
-    if (attribute === 'description') description = input.Value;
-    else if (attribute === 'imdsSupport') imds = input.Value;
-    else throw Errors.invalidParameterCombination('Value goes with the attributes description and imdsSupport only.');
-  }
-  if (!add.length && !remove.length && description === undefined && imds === undefined) {
-    throw Errors.missingParameter('LaunchPermission, Description or ImdsSupport');
-  }
-  if (description !== undefined) checkDescription(description);
-  if (imds !== undefined && imds !== 'v2.0') throw Errors.invalidParameterValue(`Value (${imds}) for parameter imdsSupport is invalid. Valid values: v2.0`);
-
-  await ownImage(ctx, id);
-  for (const g of add) {
-    await ctx.db.insertInto('image_launch_permissions').values({ image_id: id, grantee: g }).onConflict((oc) => oc.doNothing()).execute();
-  }
-  if (remove.length) await ctx.db.deleteFrom('image_launch_permissions').where('image_id', '=', id).where('grantee', 'in', remove).execute();
-  if (add.length || remove.length) await setPublic(ctx, id);
-  if (description !== undefined) await ctx.db.updateTable('images').set({ description }).where('id', '=', id).execute();
-  if (imds !== undefined) await ctx.db.updateTable('images').set({ imds_support: imds }).where('id', '=', id).execute();
-  return {};
-}
-
-async function resetImageAttribute(ctx: Ctx, input: ResetImageAttributeRequest): Promise<Record<string, never>> {
-  const id = checkImageId(input.ImageId);
-  if (!input.Attribute) throw Errors.missingParameter('Attribute');
-  // EC2 resets only launch permissions ("The only attribute that can be reset is launchPermission").
-  if (input.Attribute !== 'launchPermission') {
-    throw Errors.invalidParameterValue(`Value (${input.Attribute}) for parameter attribute is invalid. Only launchPermission can be reset.`);
-  }
-  await ownImage(ctx, id);
-  await ctx.db.deleteFrom('image_launch_permissions').where('image_id', '=', id).execute();
-  await setPublic(ctx, id);
-  return {};
 }
 
 export const manageHandlers = {
@@ -680,6 +559,4 @@ export const manageHandlers = {
   RegisterImage: registerImage,
   CopyImage: copyImage,
   DeregisterImage: deregisterImage,
-  ModifyImageAttribute: modifyImageAttribute,
-  ResetImageAttribute: resetImageAttribute,
 } satisfies HandlerMap;

@@ -3,8 +3,89 @@
 import type { BlockDeviceMapping, Image, ProductCode, StateReason, Tag } from '@aws-sdk/client-ec2';
 import { ApiError } from '../../errors.js';
 import type { Tx } from '../../../store/db.js';
-import type { Row } from '../../../store/schema.js';
+import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
+
+// For the handlers.
+
+/** Writes an image row, or brings an existing one up to date with `update`. */
+export async function upsertImage(db: Tx, row: NewRow<'images'>, update: RowUpdate<'images'>): Promise<void> {
+  await db
+    .insertInto('images')
+    .values(row)
+    .onConflict((oc) => oc.column('id').doUpdateSet(update))
+    .execute();
+}
+
+/** The images of these owners (every region): id, source and deprecation time. */
+export async function imagesOwnedBy(db: Tx, ownerIds: string[]): Promise<Pick<Row<'images'>, 'id' | 'source' | 'deprecation_time'>[]> {
+  return db.selectFrom('images').select(['id', 'source', 'deprecation_time']).where('owner_id', 'in', ownerIds).execute();
+}
+
+export async function deprecateImages(db: Tx, ids: string[], at: Date): Promise<void> {
+  if (ids.length) await db.updateTable('images').set({ deprecation_time: at.toISOString() }).where('id', 'in', ids).execute();
+}
+
+/** Sets the state (and its reason) of these owners' images of this name, in every region. */
+export async function setImageStateByName(db: Tx, ownerIds: string[], name: string, state: string, reason: string | null): Promise<void> {
+  await db.updateTable('images').set({ state, state_reason: reason }).where('name', '=', name).where('owner_id', 'in', ownerIds).execute();
+}
+
+/** The id of the owner's live (not deregistered) image of this name in the region, if any. */
+export async function liveImageNamed(db: Tx, ownerId: string, region: string, name: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('images')
+    .select('id')
+    .where('owner_id', '=', ownerId)
+    .where('region', '=', region)
+    .where('name', '=', name)
+    .where('state', '!=', 'deregistered')
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/** An image by id, whoever owns it and whatever its state. */
+export async function imageRow(db: Tx, id: string): Promise<Row<'images'> | undefined> {
+  return db.selectFrom('images').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertImage(db: Tx, row: NewRow<'images'>): Promise<void> {
+  await db.insertInto('images').values(row).execute();
+}
+
+export async function updateImage(db: Tx, id: string, set: RowUpdate<'images'>): Promise<void> {
+  await db.updateTable('images').set(set).where('id', '=', id).execute();
+}
+
+/** The oldest image whose block device mappings name this snapshot: its source and mappings. */
+export async function oldestImageMentioning(db: Tx, snapshotId: string): Promise<Pick<Row<'images'>, 'source' | 'block_device_mappings'> | undefined> {
+  return db.selectFrom('images').select(['source', 'block_device_mappings']).where('block_device_mappings', 'like', `%${snapshotId}%`).orderBy('creation_date').executeTakeFirst();
+}
+
+/** An image deregistered: its launch permissions go with it. */
+export async function deregisterImageRecords(db: Tx, id: string): Promise<void> {
+  await db.updateTable('images').set({ state: 'deregistered' }).where('id', '=', id).execute();
+  await db.deleteFrom('image_launch_permissions').where('image_id', '=', id).execute();
+}
+
+export async function addLaunchPermissions(db: Tx, imageId: string, grantees: string[]): Promise<void> {
+  for (const g of grantees) {
+    await db.insertInto('image_launch_permissions').values({ image_id: imageId, grantee: g }).onConflict((oc) => oc.doNothing()).execute();
+  }
+}
+
+/** Removes these grantees' launch permissions, or all of the image's. */
+export async function removeLaunchPermissions(db: Tx, imageId: string, grantees?: string[]): Promise<void> {
+  let q = db.deleteFrom('image_launch_permissions').where('image_id', '=', imageId);
+  if (grantees) q = q.where('grantee', 'in', grantees);
+  await q.execute();
+}
+
+/** is_public follows the launch permission of group all. */
+export async function refreshIsPublic(db: Tx, imageId: string): Promise<void> {
+  const all = await db.selectFrom('image_launch_permissions').select('grantee').where('image_id', '=', imageId).where('grantee', '=', 'all').executeTakeFirst();
+  await db.updateTable('images').set({ is_public: all ? 1 : 0 }).where('id', '=', imageId).execute();
+}
 
 export { CUMULO_OWNER_ALIAS, CUMULO_OWNER_ID, DEBIAN_OWNER_ID, seedBuiltinImages } from './builtin.js';
 

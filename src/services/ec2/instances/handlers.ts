@@ -37,7 +37,7 @@ import { resolveSecurityGroups } from '../security-groups/store.js';
 import { tagsOf } from '../tags/store.js';
 import { instanceFilters, instanceStatusFilters } from './filters.js';
 import { checkSummaries, ebsSummary } from './status.js';
-import type { Row } from '../../../store/schema.js';
+import type { Row, RowUpdate } from '../../../store/schema.js';
 import { decodeUserData, metadataOptions, runInstances } from './run.js';
 import { operationNotPermitted, stateOf, stateReasons, transition, userInitiated, type Action } from './states.js';
 import {
@@ -54,7 +54,13 @@ import {
   viewsOf,
   type InstanceRow,
   type InstanceView,
+  instancesOf,
+  instanceStatusChecks,
+  updateInstance,
+  updateInstanceInState,
 } from './store.js';
+import { hasSeveralInterfaces, primaryInterfaceOf, updatePrimaryInterface } from '../network-interfaces/store.js';
+import { attachedVolumeChecks, attachmentsOfInstance, setDeleteOnTermination } from '../volumes/store.js';
 
 function idsWithMaxResults(ids: string[] | undefined, maxResults: number | undefined): void {
   if (ids?.length && maxResults !== undefined) {
@@ -124,18 +130,11 @@ function statusOf(row: InstanceRow, check: Row<'instance_status_checks'> | undef
 /** What the hosts last observed of these instances and their attached volumes (never asked of the host here). */
 async function checksOf(ctx: Ctx, rows: InstanceRow[]) {
   const ids = rows.filter((r) => r.state === 'running').map((r) => r.id);
-  const checks = new Map<string, Row<'instance_status_checks'>>();
+  const checks = await instanceStatusChecks(ctx.db, ids);
   const volumes = new Map<string, { volumeId: string; check?: Row<'volume_status_checks'> }[]>();
   for (let k = 0; k < ids.length; k += 500) {
     const part = ids.slice(k, k + 500);
-    for (const c of await ctx.db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', part).execute()) checks.set(c.instance_id, c);
-    const attached = await ctx.db
-      .selectFrom('volume_attachments')
-      .leftJoin('volume_status_checks', 'volume_status_checks.volume_id', 'volume_attachments.volume_id')
-      .select(['volume_attachments.instance_id', 'volume_attachments.volume_id', 'volume_status_checks.status', 'volume_status_checks.failed_since', 'volume_status_checks.checked_at'])
-      .where('volume_attachments.instance_id', 'in', part)
-      .where('volume_attachments.state', '=', 'attached')
-      .execute();
+    const attached = await attachedVolumeChecks(ctx.db, part);
     for (const a of attached) {
       const list = volumes.get(a.instance_id) ?? [];
       const check = a.status && a.checked_at ? { volume_id: a.volume_id, status: a.status, failed_since: a.failed_since, checked_at: a.checked_at } : undefined;
@@ -152,9 +151,7 @@ async function describeInstanceStatus(ctx: Ctx, input: DescribeInstanceStatusReq
   idsWithMaxResults(ids, input.MaxResults);
   if (ids) checkInstanceIds(ids);
   validateFilters(input.Filters, instanceStatusFilters);
-  let q = ctx.db.selectFrom('instances').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region);
-  if (ids) q = q.where('id', 'in', ids);
-  let rows = await q.execute();
+  let rows = await instancesOf(ctx.db, ctx.accountId, ctx.region, ids);
   if (ids) {
     const found = new Set(rows.map((r) => r.id));
     const missing = ids.filter((id) => !found.has(id));
@@ -204,14 +201,13 @@ async function changeStates(ctx: Ctx, ids: string[] | undefined, action: Action,
   const changes: InstanceStateChange[] = [];
   for (const { row, t } of plans) {
     if (t.desired) {
-      const set: Record<string, unknown> = { state: t.next, desired_state: t.desired, updated_at: now };
+      const set: RowUpdate<'instances'> = { state: t.next, desired_state: t.desired, updated_at: now };
       if (action === 'start') Object.assign(set, { state_transition_reason: '', state_reason: JSON.stringify(stateReasons.pending) });
       if (action === 'stop' || action === 'terminate') {
         Object.assign(set, { state_transition_reason: userInitiated(ctx.now), state_reason: JSON.stringify(stateReasons.userShutdown) });
       }
       // Guarded by the state read above: a controller step that moved the instance meanwhile wins.
-      const res = await ctx.db.updateTable('instances').set(set).where('id', '=', row.id).where('state', '=', row.state).executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) throw new ApiError('IncorrectInstanceState', `The instance '${row.id}' changed state during the request; try again.`);
+      if (!(await updateInstanceInState(ctx.db, row.id, row.state, set))) throw new ApiError('IncorrectInstanceState', `The instance '${row.id}' changed state during the request; try again.`);
     }
     // A starting instance gets new ephemeral public IPs (its old ones went back at the stop).
     if (action === 'start' && t.job) await assignEphemeralPublicIps(ctx.db, ctx.config, row.id);
@@ -276,13 +272,12 @@ async function oneInstance(ctx: Ctx, id: string | undefined): Promise<InstanceRo
 }
 
 async function primaryInterface(ctx: Ctx, instanceId: string) {
-  return ctx.db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instanceId).where('device_index', '=', 0).executeTakeFirst();
+  return primaryInterfaceOf(ctx.db, instanceId);
 }
 
 /** The instance attributes that are really its interface's (groups, source/dest check) need a single interface. */
 async function singleInterface(ctx: Ctx, instanceId: string): Promise<void> {
-  const enis = await ctx.db.selectFrom('network_interfaces').select('id').where('instance_id', '=', instanceId).limit(2).execute();
-  if (enis.length > 1) {
+  if (await hasSeveralInterfaces(ctx.db, instanceId)) {
     throw new ApiError('InvalidInstanceID', `There are multiple interfaces attached to instance '${instanceId}'. Please specify an interface ID for the operation instead.`);
   }
 }
@@ -440,7 +435,7 @@ async function modifyInstanceAttribute(ctx: Ctx, input: ModifyInstanceAttributeR
     throw Errors.incorrectInstanceState(`The instance '${row.id}' is not in a state from which it can be modified.`);
   }
   const now = ctx.now.toISOString();
-  const update = (set: Record<string, unknown>) => ctx.db.updateTable('instances').set({ ...set, updated_at: now }).where('id', '=', row.id).execute();
+  const update = (set: RowUpdate<'instances'>) => updateInstance(ctx.db, row.id, { ...set, updated_at: now });
   switch (change.attr) {
     case 'instanceType': {
       if (row.state !== 'stopped') throw notStopped(row.id);
@@ -494,7 +489,7 @@ async function modifyInstanceAttribute(ctx: Ctx, input: ModifyInstanceAttributeR
       break;
     case 'sourceDestCheck':
       await singleInterface(ctx, row.id);
-      await ctx.db.updateTable('network_interfaces').set({ source_dest_check: change.value ? 1 : 0 }).where('instance_id', '=', row.id).where('device_index', '=', 0).execute();
+      await updatePrimaryInterface(ctx.db, row.id, { source_dest_check: change.value ? 1 : 0 });
       await syncVpcOf(ctx, row);
       break;
     case 'groupSet': {
@@ -504,12 +499,12 @@ async function modifyInstanceAttribute(ctx: Ctx, input: ModifyInstanceAttributeR
       const json = JSON.stringify(groups);
       await update({ security_groups: json });
       // The groups are the primary interface's: the data plane reads them from there.
-      await ctx.db.updateTable('network_interfaces').set({ security_groups: json }).where('instance_id', '=', row.id).where('device_index', '=', 0).execute();
+      await updatePrimaryInterface(ctx.db, row.id, { security_groups: json });
       await syncVpcOf(ctx, row);
       break;
     }
     case 'blockDeviceMapping': {
-      const attached = await ctx.db.selectFrom('volume_attachments').selectAll().where('instance_id', '=', row.id).execute();
+      const attached = await attachmentsOfInstance(ctx.db, row.id);
       for (const m of change.value) {
         const a = attached.find((x) => x.device === m.DeviceName);
         if (!a) throw new ApiError('InvalidInstanceAttributeValue', `No device is currently mapped at ${m.DeviceName ?? ''}`);
@@ -517,12 +512,7 @@ async function modifyInstanceAttribute(ctx: Ctx, input: ModifyInstanceAttributeR
           throw new ApiError('InvalidInstanceAttributeValue', `The volume ${m.Ebs.VolumeId} is not attached at ${m.DeviceName}`);
         }
         if (m.Ebs?.DeleteOnTermination !== undefined) {
-          await ctx.db
-            .updateTable('volume_attachments')
-            .set({ delete_on_termination: m.Ebs.DeleteOnTermination ? 1 : 0 })
-            .where('volume_id', '=', a.volume_id)
-            .where('instance_id', '=', row.id)
-            .execute();
+          await setDeleteOnTermination(ctx.db, a.volume_id, row.id, m.Ebs.DeleteOnTermination);
         }
       }
       break;
@@ -551,7 +541,7 @@ async function modifyInstanceMetadataOptions(ctx: Ctx, input: ModifyInstanceMeta
   // -1 asks for no change of the hop limit.
   const hop = input.HttpPutResponseHopLimit === -1 ? undefined : input.HttpPutResponseHopLimit;
   const next = metadataOptions({ ...input, HttpPutResponseHopLimit: hop }, current);
-  await ctx.db.updateTable('instances').set({ metadata_options: JSON.stringify(next), updated_at: ctx.now.toISOString() }).where('id', '=', row.id).execute();
+  await updateInstance(ctx.db, row.id, { metadata_options: JSON.stringify(next), updated_at: ctx.now.toISOString() });
   // The hop limit is enforced in the VPC's data plane; HttpTokens is read by the metadata service per request.
   if (next.HttpPutResponseHopLimit !== current.HttpPutResponseHopLimit) await syncVpcOf(ctx, row);
   // EC2 answers "pending" and applies the change shortly after; DescribeInstances shows "applied".

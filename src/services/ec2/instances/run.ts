@@ -31,7 +31,7 @@ import { admitLaunch, checkGroupsPerInstance } from '../quotas/check.js';
 import { planBlockDevices, type VolumePlan } from '../volumes/store.js';
 import { defaultSubnetFor, getSubnet, getVpc, privateDnsOptionsOf } from '../vpcs/store.js';
 import { stateReasons } from './states.js';
-import { loadInstanceViews, sortKey, toReservations, type LaunchOptions } from './store.js';
+import { insertChunks, loadInstanceViews, sortKey, toReservations, type LaunchOptions } from './store.js';
 
 export const USER_DATA_LIMIT = 16384;
 const TAGGABLE = ['instance', 'volume', 'network-interface'];
@@ -410,11 +410,11 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     }
   }
 
-  await insertChunks(ctx, 'instances', instances);
-  await insertChunks(ctx, 'network_interfaces', enis);
-  await insertChunks(ctx, 'volumes', volumes);
-  await insertChunks(ctx, 'volume_attachments', attachments);
-  await insertChunks(ctx, 'tags', tags);
+  await insertChunks(ctx.db, 'instances', instances);
+  await insertChunks(ctx.db, 'network_interfaces', enis);
+  await insertChunks(ctx.db, 'volumes', volumes);
+  await insertChunks(ctx.db, 'volume_attachments', attachments);
+  await insertChunks(ctx.db, 'tags', tags);
   // Public addresses are taken now, with the rows: the answer and DescribeInstances show them at once.
   if (autoPublicIp) await assignEphemeralPublicIpsMany(ctx.db, ctx.config, instances.map((i) => i.id));
   for (const i of instances) await ctx.enqueue('instance.launch', i.id);
@@ -474,16 +474,5 @@ export function volumeRow(ctx: Ctx, id: string, zone: string, v: VolumePlan, now
     state: 'in-use',
     created_at: now,
   };
-}
-
-/** Bounded multi-row inserts: SQLite allows at most 32766 bound parameters per statement. */
-async function insertChunks<T extends 'instances' | 'network_interfaces' | 'volumes' | 'volume_attachments' | 'tags'>(ctx: Ctx, table: T, rows: NewRow<T>[]): Promise<void> {
-  const per = Math.max(1, Math.floor(30000 / Math.max(1, Object.keys(rows[0] ?? {}).length)));
-  for (let i = 0; i < rows.length; i += per) {
-    await ctx.db
-      .insertInto(table)
-      .values(rows.slice(i, i + per) as any)
-      .execute();
-  }
 }
 

@@ -23,13 +23,150 @@ import { zoneId } from '../../../config.js';
 import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
-import type { Row } from '../../../store/schema.js';
+import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { attachmentStatusFor, toInstanceNetworkInterface, type Associations, type EniRow } from '../network-interfaces/store.js';
 import { associationsOfInterfaces } from '../common/public-ips.js';
 import { tagsOf } from '../tags/store.js';
 import type { AttachmentRow } from '../volumes/store.js';
 import { stateOf } from './states.js';
+
+// For the handlers.
+
+/** The instance's uid range slot, if it has one. */
+export async function uidSlotOf(db: Tx, instanceId: string): Promise<number | undefined> {
+  return (await db.selectFrom('uid_ranges').select('slot').where('instance_id', '=', instanceId).executeTakeFirst())?.slot;
+}
+
+/** Every uid range slot taken, ascending. */
+export async function takenUidSlots(db: Tx): Promise<number[]> {
+  return (await db.selectFrom('uid_ranges').select('slot').orderBy('slot').execute()).map((r) => r.slot);
+}
+
+export async function insertUidSlot(db: Tx, slot: number, instanceId: string, at: Date): Promise<void> {
+  await db.insertInto('uid_ranges').values({ slot, instance_id: instanceId, allocated_at: at.toISOString() }).execute();
+}
+
+export async function deleteUidSlot(db: Tx, instanceId: string): Promise<void> {
+  await db.deleteFrom('uid_ranges').where('instance_id', '=', instanceId).execute();
+}
+
+/** The account's instances in the region: all, or those with these ids. */
+export async function instancesOf(db: Tx, accountId: string, region: string, ids?: string[]): Promise<InstanceRow[]> {
+  let q = db.selectFrom('instances').selectAll().where('account_id', '=', accountId).where('region', '=', region);
+  if (ids) q = q.where('id', 'in', ids);
+  return q.execute();
+}
+
+/** The hosts' last status check of each of these instances. */
+export async function instanceStatusChecks(db: Tx, instanceIds: string[]): Promise<Map<string, Row<'instance_status_checks'>>> {
+  const out = new Map<string, Row<'instance_status_checks'>>();
+  for (let k = 0; k < instanceIds.length; k += 500) {
+    for (const c of await db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', instanceIds.slice(k, k + 500)).execute()) out.set(c.instance_id, c);
+  }
+  return out;
+}
+
+export async function updateInstance(db: Tx, id: string, set: RowUpdate<'instances'>): Promise<void> {
+  await db.updateTable('instances').set(set).where('id', '=', id).execute();
+}
+
+/** Updates the instance only if it is still in `state` (a controller step may have moved it); whether it did. */
+export async function updateInstanceInState(db: Tx, id: string, state: string, set: RowUpdate<'instances'>): Promise<boolean> {
+  const res = await db.updateTable('instances').set(set).where('id', '=', id).where('state', '=', state).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Bounded multi-row inserts: SQLite allows at most 32766 bound parameters per statement. */
+export async function insertChunks<T extends 'instances' | 'network_interfaces' | 'volumes' | 'volume_attachments' | 'tags'>(db: Tx, table: T, rows: NewRow<T>[]): Promise<void> {
+  const per = Math.max(1, Math.floor(30000 / Math.max(1, Object.keys(rows[0] ?? {}).length)));
+  for (let i = 0; i < rows.length; i += per) {
+    await db
+      .insertInto(table)
+      .values(rows.slice(i, i + per) as any)
+      .execute();
+  }
+}
+
+/** An instance's state and how many times it booted. */
+export async function instanceStateAndBoots(db: Tx, id: string): Promise<Pick<InstanceRow, 'state' | 'boots'> | undefined> {
+  return db.selectFrom('instances').select(['state', 'boots']).where('id', '=', id).executeTakeFirst();
+}
+
+/** The security_groups JSON of the account's live instances whose groups may include this one (a coarse match: check each). */
+export async function liveInstanceGroupsMentioning(db: Tx, accountId: string, region: string, groupId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('instances')
+    .select('security_groups')
+    .where('account_id', '=', accountId)
+    .where('region', '=', region)
+    .where('state', '!=', 'terminated')
+    .where('security_groups', 'like', `%${groupId}%`)
+    .execute();
+  return rows.map((r) => r.security_groups);
+}
+
+/** An instance's id, state and type. */
+export async function instanceTypeAndState(db: Tx, id: string): Promise<Pick<InstanceRow, 'id' | 'state' | 'instance_type'> | undefined> {
+  return db.selectFrom('instances').select(['id', 'state', 'instance_type']).where('id', '=', id).executeTakeFirst();
+}
+
+/** instances.security_groups: its primary interface's groups. */
+export async function setInstanceSecurityGroups(db: Tx, id: string, groupsJson: string): Promise<void> {
+  await db.updateTable('instances').set({ security_groups: groupsJson }).where('id', '=', id).execute();
+}
+
+/** What releasing an instance's public addresses needs of it. */
+export async function instanceLifecycle(db: Tx, id: string): Promise<Pick<InstanceRow, 'id' | 'account_id' | 'region' | 'state' | 'desired_state'> | undefined> {
+  return db.selectFrom('instances').select(['id', 'account_id', 'region', 'state', 'desired_state']).where('id', '=', id).executeTakeFirst();
+}
+
+/** instances.public_ip: the address of the primary interface, as DescribeInstances shows it. */
+export async function setInstancePublicIp(db: Tx, id: string, ip: string | null): Promise<void> {
+  await db.updateTable('instances').set({ public_ip: ip }).where('id', '=', id).execute();
+}
+
+/** The account's instance with this id (terminated ones included), as AttachVolume checks it. */
+export async function findInstanceForAttach(
+  db: Tx,
+  accountId: string,
+  region: string,
+  id: string,
+): Promise<Pick<InstanceRow, 'id' | 'state' | 'availability_zone' | 'root_device_name' | 'instance_type'> | undefined> {
+  return db
+    .selectFrom('instances')
+    .select(['id', 'state', 'availability_zone', 'root_device_name', 'instance_type'])
+    .where('id', '=', id)
+    .where('account_id', '=', accountId)
+    .where('region', '=', region)
+    .executeTakeFirst();
+}
+
+/** An instance's state and root device name. */
+export async function instanceRootDevice(db: Tx, id: string): Promise<Pick<InstanceRow, 'state' | 'root_device_name'> | undefined> {
+  return db.selectFrom('instances').select(['state', 'root_device_name']).where('id', '=', id).executeTakeFirst();
+}
+
+/** The state and VPC of each of the account's instances with these ids. */
+export async function instanceStates(db: Tx, accountId: string, ids: string[]): Promise<Map<string, { state: string; vpc_id: string }>> {
+  const out = new Map<string, { state: string; vpc_id: string }>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db.selectFrom('instances').select(['id', 'state', 'vpc_id']).where('id', 'in', ids.slice(i, i + 500)).where('account_id', '=', accountId).execute();
+    for (const r of rows) out.set(r.id, { state: r.state, vpc_id: r.vpc_id });
+  }
+  return out;
+}
+
+/** The account's instance with this id (terminated ones included), its VPC and state. */
+export async function findInstanceState(db: Tx, accountId: string, region: string, id: string): Promise<Pick<InstanceRow, 'id' | 'vpc_id' | 'state'> | undefined> {
+  return db.selectFrom('instances').select(['id', 'vpc_id', 'state']).where('id', '=', id).where('account_id', '=', accountId).where('region', '=', region).executeTakeFirst();
+}
+
+/** Whether an instance that is not terminated is in this VPC or subnet. */
+export async function hasLiveInstanceIn(db: Tx, where: { vpcId: string } | { subnetId: string }): Promise<boolean> {
+  const q = db.selectFrom('instances').select('id').where('state', '!=', 'terminated');
+  return Boolean(await ('vpcId' in where ? q.where('vpc_id', '=', where.vpcId) : q.where('subnet_id', '=', where.subnetId)).executeTakeFirst());
+}
 
 export type InstanceRow = Row<'instances'>;
 

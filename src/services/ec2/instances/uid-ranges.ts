@@ -3,6 +3,7 @@
 // Ranges are aligned to their size, so `uid mod size` is the guest's id of a host uid. Slots start
 // at 2^30: far above the host's users and the subordinate ranges of /etc/subuid.
 import type { Db, Tx } from '../../../store/db.js';
+import { deleteUidSlot, insertUidSlot, takenUidSlots, uidSlotOf } from './store.js';
 
 export const UID_RANGE_SIZE = 65536;
 export const UID_RANGE_FIRST = 2 ** 30;
@@ -34,11 +35,10 @@ export async function allocateUidRange(db: Db, instanceId: string): Promise<numb
   for (let attempt = 0; ; attempt++) {
     try {
       return await db.transaction().execute(async (trx) => {
-        const have = await trx.selectFrom('uid_ranges').select('slot').where('instance_id', '=', instanceId).executeTakeFirst();
-        if (have) return uidBaseOfSlot(have.slot);
-        const taken = (await trx.selectFrom('uid_ranges').select('slot').orderBy('slot').execute()).map((r) => r.slot);
-        const slot = firstFreeSlot(taken);
-        await trx.insertInto('uid_ranges').values({ slot, instance_id: instanceId, allocated_at: new Date().toISOString() }).execute();
+        const have = await uidSlotOf(trx, instanceId);
+        if (have !== undefined) return uidBaseOfSlot(have);
+        const slot = firstFreeSlot(await takenUidSlots(trx));
+        await insertUidSlot(trx, slot, instanceId, new Date());
         return uidBaseOfSlot(slot);
       });
     } catch (e) {
@@ -49,11 +49,11 @@ export async function allocateUidRange(db: Db, instanceId: string): Promise<numb
 }
 
 export async function uidRangeOf(db: Tx, instanceId: string): Promise<number | undefined> {
-  const row = await db.selectFrom('uid_ranges').select('slot').where('instance_id', '=', instanceId).executeTakeFirst();
-  return row ? uidBaseOfSlot(row.slot) : undefined;
+  const slot = await uidSlotOf(db, instanceId);
+  return slot !== undefined ? uidBaseOfSlot(slot) : undefined;
 }
 
 /** The instance is gone from the host: its range may go to another. */
 export async function releaseUidRange(db: Tx, instanceId: string): Promise<void> {
-  await db.deleteFrom('uid_ranges').where('instance_id', '=', instanceId).execute();
+  await deleteUidSlot(db, instanceId);
 }

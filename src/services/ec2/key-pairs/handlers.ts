@@ -18,7 +18,7 @@ import { applyFilters, validateFilters } from '../common/filters.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { generateKeyPair, importPublicKey, type KeyFormat, type KeyType } from './crypto.js';
 import { keyPairFilters } from './filters.js';
-import { findKeyPairByName, keyIdNotFound, keyNameNotFound, toKeyPairInfo } from './store.js';
+import { deleteKeyPairRow, findKeyPairByName, insertKeyPair, keyIdNotFound, keyNameNotFound, keyPairIdOf, keyPairsOf, toKeyPairInfo } from './store.js';
 
 /** "Up to 255 ASCII characters"; control characters are refused too (they end up in key comments). */
 export function validateKeyName(name: string | undefined): string {
@@ -44,19 +44,16 @@ function keyFormatOf(v: string | undefined): KeyFormat {
 async function insertKey(ctx: Ctx, name: string, type: KeyType, fingerprint: string, publicKey: string, tags: Tag[]): Promise<string> {
   if (await findKeyPairByName(ctx, name)) throw new ApiError('InvalidKeyPair.Duplicate', `The keypair '${name}' already exists.`);
   const id = newId('key');
-  await ctx.db
-    .insertInto('key_pairs')
-    .values({
-      id,
-      account_id: ctx.accountId,
-      region: ctx.region,
-      key_name: name,
-      key_type: type,
-      fingerprint,
-      public_key: publicKey,
-      created_at: ctx.now.toISOString(),
-    })
-    .execute();
+  await insertKeyPair(ctx.db, {
+    id,
+    account_id: ctx.accountId,
+    region: ctx.region,
+    key_name: name,
+    key_type: type,
+    fingerprint,
+    public_key: publicKey,
+    created_at: ctx.now.toISOString(),
+  });
   await putTags(ctx, 'key-pair', id, tags);
   return id;
 }
@@ -93,16 +90,7 @@ async function describeKeyPairs(ctx: Ctx, input: DescribeKeyPairsRequest): Promi
   validateFilters(input.Filters, keyPairFilters, { tags: () => [] });
   const names = [...new Set(input.KeyNames ?? [])];
   const ids = [...new Set(input.KeyPairIds ?? [])];
-  let q = ctx.db.selectFrom('key_pairs').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region);
-  if (names.length || ids.length) {
-    q = q.where((eb) => {
-      const parts = [];
-      if (names.length) parts.push(eb('key_name', 'in', names));
-      if (ids.length) parts.push(eb('id', 'in', ids));
-      return eb.or(parts);
-    });
-  }
-  const rows = await q.orderBy('key_name').execute();
+  const rows = await keyPairsOf(ctx.db, ctx.accountId, ctx.region, { names, ids });
   for (const n of names) if (!rows.some((r) => r.key_name === n)) throw keyNameNotFound(n);
   for (const id of ids) if (!rows.some((r) => r.id === id)) throw keyIdNotFound(id);
   const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'key-pair', rows.map((r) => r.id));
@@ -112,14 +100,12 @@ async function describeKeyPairs(ctx: Ctx, input: DescribeKeyPairsRequest): Promi
 
 async function deleteKeyPair(ctx: Ctx, input: DeleteKeyPairRequest): Promise<DeleteKeyPairResult> {
   if (!input.KeyName && !input.KeyPairId) throw Errors.missingParameter('KeyName');
-  let q = ctx.db.selectFrom('key_pairs').select('id').where('account_id', '=', ctx.accountId).where('region', '=', ctx.region);
-  q = input.KeyPairId ? q.where('id', '=', input.KeyPairId) : q.where('key_name', '=', input.KeyName!);
-  const row = await q.executeTakeFirst();
+  const id = await keyPairIdOf(ctx.db, ctx.accountId, ctx.region, { id: input.KeyPairId, name: input.KeyName });
   // Deleting a key that does not exist succeeds, as on EC2.
-  if (!row) return { Return: true };
-  await ctx.db.deleteFrom('key_pairs').where('id', '=', row.id).execute();
-  await deleteAllTags(ctx, row.id);
-  return { Return: true, KeyPairId: row.id };
+  if (!id) return { Return: true };
+  await deleteKeyPairRow(ctx.db, id);
+  await deleteAllTags(ctx, id);
+  return { Return: true, KeyPairId: id };
 }
 
 export const handlers = {

@@ -53,7 +53,16 @@ import {
   toNetworkInterface,
   usedAddresses,
   type EniRow,
+  deleteInterfaceRow,
+  describedInterfacesOf,
+  insertInterface,
+  interfaceExists,
+  interfacesMentioningIp,
+  interfacesOfInstances,
+  updateInterface,
 } from './store.js';
+import { deletePublicIp, publicIpsOfInterface, unmapPublicIp } from '../addresses/store.js';
+import { instanceTypeAndState, setInstanceSecurityGroups } from '../instances/store.js';
 
 const tagsOfEni = (n: NetworkInterface) => n.TagSet;
 
@@ -75,15 +84,15 @@ async function syncIfAttached(ctx: Ctx, eni: Pick<EniRow, 'instance_id' | 'vpc_i
  * but are disassociated (unless `keepElastic`), as EC2 does.
  */
 async function dropPublicIps(db: Tx, eniId: string, opts: { privateIps?: string[]; keepElastic?: boolean } = {}): Promise<boolean> {
-  const rows = await db.selectFrom('public_ips').selectAll().where('network_interface_id', '=', eniId).execute();
+  const rows = await publicIpsOfInterface(db, eniId);
   const hit = rows.filter((r) => !opts.privateIps || (r.private_ip !== null && opts.privateIps.includes(r.private_ip)));
   let changed = false;
   for (const r of hit) {
     if (r.kind === 'ephemeral') {
-      await db.deleteFrom('public_ips').where('public_ip', '=', r.public_ip).execute();
+      await deletePublicIp(db, r.public_ip);
       changed = true;
     } else if (!opts.keepElastic) {
-      await db.updateTable('public_ips').set({ network_interface_id: null, private_ip: null, association_id: null }).where('public_ip', '=', r.public_ip).execute();
+      await unmapPublicIp(db, r.public_ip);
       changed = true;
     }
   }
@@ -109,7 +118,7 @@ function checkCount(name: string, n: number | undefined): number {
 /** IPv4 addresses per interface for the instance an interface is attached to (or the unattached bound). */
 async function addressLimitFor(ctx: Ctx, eni: EniRow): Promise<number> {
   if (!eni.instance_id) return MAX_ADDRESSES_UNATTACHED;
-  const inst = await ctx.db.selectFrom('instances').select('instance_type').where('id', '=', eni.instance_id).executeTakeFirst();
+  const inst = await instanceTypeAndState(ctx.db, eni.instance_id);
   return (inst && findInstanceType(inst.instance_type)?.NetworkInfo?.Ipv4AddressesPerInterface) || MAX_ADDRESSES_UNATTACHED;
 }
 
@@ -119,15 +128,7 @@ async function describeOne(ctx: Ctx, id: string): Promise<NetworkInterface> {
 }
 
 async function loadInterfaces(ctx: Ctx, ids: string[] | undefined): Promise<NetworkInterface[]> {
-  let q = ctx.db
-    .selectFrom('network_interfaces')
-    .leftJoin('instances', 'instances.id', 'network_interfaces.instance_id')
-    .selectAll('network_interfaces')
-    .select(['instances.state as instance_state', 'instances.boots as instance_boots'])
-    .where('network_interfaces.account_id', '=', ctx.accountId)
-    .where('network_interfaces.region', '=', ctx.region);
-  if (ids) q = q.where('network_interfaces.id', 'in', ids);
-  const rows = await q.execute();
+  const rows = await describedInterfacesOf(ctx.db, ctx.accountId, ctx.region, ids);
   if (ids) {
     const found = new Set(rows.map((r) => r.id));
     const missing = ids.filter((id) => !found.has(id));
@@ -170,8 +171,7 @@ async function describeNetworkInterfaces(ctx: Ctx, input: DescribeNetworkInterfa
 async function createNetworkInterface(ctx: Ctx, input: CreateNetworkInterfaceRequest): Promise<CreateNetworkInterfaceResult> {
   const { token, prior } = await priorAnswer<{ NetworkInterfaceId: string }>(ctx, 'CreateNetworkInterface', input);
   if (prior) {
-    const still = await ctx.db.selectFrom('network_interfaces').select('id').where('id', '=', prior.NetworkInterfaceId).executeTakeFirst();
-    if (still) return { NetworkInterface: await describeOne(ctx, prior.NetworkInterfaceId), ClientToken: input.ClientToken };
+    if (await interfaceExists(ctx.db, prior.NetworkInterfaceId)) return { NetworkInterface: await describeOne(ctx, prior.NetworkInterfaceId), ClientToken: input.ClientToken };
   }
 
   const more = input as CreateNetworkInterfaceRequest & Record<string, unknown>;
@@ -225,33 +225,30 @@ async function createNetworkInterface(ctx: Ctx, input: CreateNetworkInterfaceReq
 
   const id = newId('eni');
   const now = ctx.now.toISOString();
-  await ctx.db
-    .insertInto('network_interfaces')
-    .values({
-      id,
-      account_id: ctx.accountId,
-      region: ctx.region,
-      subnet_id: subnet.id,
-      vpc_id: subnet.vpc_id,
-      availability_zone: subnet.availability_zone,
-      private_ip: primaryIp,
-      mac_address: newMacAddress(),
-      description: input.Description ?? '',
-      interface_type: 'interface',
-      status: 'available',
-      instance_id: null,
-      device_index: null,
-      attachment_id: null,
-      delete_on_termination: 0,
-      source_dest_check: 1,
-      security_groups: JSON.stringify(groups),
-      secondary_private_ips: JSON.stringify(secondaryIps),
-      public_ip: null,
-      created_at: now,
-      attach_time: null,
-      auto_public_ip: 0,
-    })
-    .execute();
+  await insertInterface(ctx.db, {
+    id,
+    account_id: ctx.accountId,
+    region: ctx.region,
+    subnet_id: subnet.id,
+    vpc_id: subnet.vpc_id,
+    availability_zone: subnet.availability_zone,
+    private_ip: primaryIp,
+    mac_address: newMacAddress(),
+    description: input.Description ?? '',
+    interface_type: 'interface',
+    status: 'available',
+    instance_id: null,
+    device_index: null,
+    attachment_id: null,
+    delete_on_termination: 0,
+    source_dest_check: 1,
+    security_groups: JSON.stringify(groups),
+    secondary_private_ips: JSON.stringify(secondaryIps),
+    public_ip: null,
+    created_at: now,
+    attach_time: null,
+    auto_public_ip: 0,
+  });
   await putTags(ctx, 'network-interface', id, tags);
   await rememberAnswer(ctx, 'CreateNetworkInterface', token, { NetworkInterfaceId: id });
   return { NetworkInterface: await describeOne(ctx, id), ClientToken: input.ClientToken };
@@ -261,7 +258,7 @@ async function deleteNetworkInterface(ctx: Ctx, input: DeleteNetworkInterfaceReq
   const eni = await getNetworkInterface(ctx, input.NetworkInterfaceId);
   if (eni.instance_id) throw new ApiError('InvalidNetworkInterface.InUse', `The network interface '${eni.id}' is currently in use.`);
   await dropPublicIps(ctx.db, eni.id);
-  await ctx.db.deleteFrom('network_interfaces').where('id', '=', eni.id).execute();
+  await deleteInterfaceRow(ctx.db, eni.id);
   await deleteAllTags(ctx, eni.id);
   return {};
 }
@@ -294,7 +291,7 @@ async function attachNetworkInterface(ctx: Ctx, input: AttachNetworkInterfaceReq
   if (eni.vpc_id !== inst.vpc_id) {
     throw Errors.invalidParameterCombination(`Network interface '${eni.id}' and instance '${inst.id}' belong to different networks.`);
   }
-  const attached = await ctx.db.selectFrom('network_interfaces').select(['id', 'device_index']).where('instance_id', '=', inst.id).execute();
+  const attached = await interfacesOfInstances(ctx.db, [inst.id]);
   if (attached.some((a) => a.device_index === index)) {
     throw Errors.invalidParameterValue(`Instance '${inst.id}' already has an interface attached at device index '${index}'.`);
   }
@@ -305,11 +302,14 @@ async function attachNetworkInterface(ctx: Ctx, input: AttachNetworkInterfaceReq
   if (1 + secondaryIpsOf(eni).length > perInterface) throw addressLimit();
 
   const attachmentId = newAttachmentId();
-  await ctx.db
-    .updateTable('network_interfaces')
-    .set({ instance_id: inst.id, device_index: index, attachment_id: attachmentId, attach_time: ctx.now.toISOString(), status: 'in-use', delete_on_termination: 0 })
-    .where('id', '=', eni.id)
-    .execute();
+  await updateInterface(ctx.db, eni.id, {
+    instance_id: inst.id,
+    device_index: index,
+    attachment_id: attachmentId,
+    attach_time: ctx.now.toISOString(),
+    status: 'in-use',
+    delete_on_termination: 0,
+  });
   await queueVpcSync(ctx, { vpcId: eni.vpc_id, accountId: eni.account_id, region: eni.region });
   return { AttachmentId: attachmentId, NetworkCardIndex: 0 };
 }
@@ -319,11 +319,7 @@ async function detachNetworkInterface(ctx: Ctx, input: DetachNetworkInterfaceReq
   if (eni.device_index === 0) throw new ApiError('OperationNotPermitted', 'The network interface at device index 0 and networkCard index 0 cannot be detached.');
   // A public IPv4 address the instance got for this interface goes; an elastic IP stays with the interface.
   const dropped = await dropPublicIps(ctx.db, eni.id, { keepElastic: true });
-  await ctx.db
-    .updateTable('network_interfaces')
-    .set({ instance_id: null, device_index: null, attachment_id: null, attach_time: null, status: 'available', delete_on_termination: 0 })
-    .where('id', '=', eni.id)
-    .execute();
+  await updateInterface(ctx.db, eni.id, { instance_id: null, device_index: null, attachment_id: null, attach_time: null, status: 'available', delete_on_termination: 0 });
   if (dropped) await refreshPublicIpColumns(ctx.db, eni.id);
   await syncIfAttached(ctx, eni);
   return {};
@@ -367,22 +363,14 @@ async function assignPrivateIpAddresses(ctx: Ctx, input: AssignPrivateIpAddresse
       // Only another interface's secondary address can move, and only when asked to.
       const holder = await secondaryHolder(ctx.db, subnet.id, ip);
       if (!holder || !input.AllowReassignment) throw addressInUse(ip);
-      await ctx.db
-        .updateTable('network_interfaces')
-        .set({ secondary_private_ips: JSON.stringify(secondaryIpsOf(holder).filter((x) => x !== ip)) })
-        .where('id', '=', holder.id)
-        .execute();
+      await updateInterface(ctx.db, holder.id, { secondary_private_ips: JSON.stringify(secondaryIpsOf(holder).filter((x) => x !== ip)) });
       if (await dropPublicIps(ctx.db, holder.id, { privateIps: [ip] })) await refreshPublicIpColumns(ctx.db, holder.id);
       await syncIfAttached(ctx, holder);
     }
     added = fresh;
   }
   if (added.length) {
-    await ctx.db
-      .updateTable('network_interfaces')
-      .set({ secondary_private_ips: JSON.stringify([...current, ...added]) })
-      .where('id', '=', eni.id)
-      .execute();
+    await updateInterface(ctx.db, eni.id, { secondary_private_ips: JSON.stringify([...current, ...added]) });
     await syncIfAttached(ctx, eni);
   }
   const reported = count ? added : asked.filter((ip) => ip !== eni.private_ip);
@@ -391,7 +379,7 @@ async function assignPrivateIpAddresses(ctx: Ctx, input: AssignPrivateIpAddresse
 
 /** The interface in this subnet that holds `ip` as a secondary address, if one does. */
 async function secondaryHolder(db: Tx, subnetId: string, ip: string): Promise<EniRow | undefined> {
-  const rows = await db.selectFrom('network_interfaces').selectAll().where('subnet_id', '=', subnetId).where('secondary_private_ips', 'like', `%"${ip}"%`).execute();
+  const rows = await interfacesMentioningIp(db, subnetId, ip);
   return rows.find((r) => secondaryIpsOf(r).includes(ip));
 }
 
@@ -407,11 +395,7 @@ async function unassignPrivateIpAddresses(ctx: Ctx, input: UnassignPrivateIpAddr
   const current = secondaryIpsOf(eni);
   const missing = asked.filter((ip) => !current.includes(ip));
   if (missing.length) throw Errors.invalidParameterValue(`Some of the specified addresses are not assigned to interface ${eni.id}: ${missing.join(', ')}`);
-  await ctx.db
-    .updateTable('network_interfaces')
-    .set({ secondary_private_ips: JSON.stringify(current.filter((ip) => !asked.includes(ip))) })
-    .where('id', '=', eni.id)
-    .execute();
+  await updateInterface(ctx.db, eni.id, { secondary_private_ips: JSON.stringify(current.filter((ip) => !asked.includes(ip))) });
   // An elastic IP associated with an address that goes is disassociated, as EC2 does.
   if (await dropPublicIps(ctx.db, eni.id, { privateIps: asked })) await refreshPublicIpColumns(ctx.db, eni.id);
   await syncIfAttached(ctx, eni);
@@ -487,7 +471,7 @@ async function modifyNetworkInterfaceAttribute(ctx: Ctx, input: ModifyNetworkInt
     set.security_groups = JSON.stringify(groups);
     // An instance's groups are its primary interface's.
     if (eni.instance_id && eni.device_index === 0) {
-      await ctx.db.updateTable('instances').set({ security_groups: set.security_groups }).where('id', '=', eni.instance_id).execute();
+      await setInstanceSecurityGroups(ctx.db, eni.instance_id, set.security_groups);
     }
     sync = true;
   }
@@ -502,10 +486,10 @@ async function modifyNetworkInterfaceAttribute(ctx: Ctx, input: ModifyNetworkInt
   if (input.AssociatePublicIpAddress !== undefined) {
     set.auto_public_ip = input.AssociatePublicIpAddress ? 1 : 0;
   }
-  await ctx.db.updateTable('network_interfaces').set(set).where('id', '=', eni.id).execute();
+  await updateInterface(ctx.db, eni.id, set);
 
   if (set.auto_public_ip !== undefined && set.auto_public_ip !== eni.auto_public_ip && eni.instance_id) {
-    const inst = await ctx.db.selectFrom('instances').select(['id', 'state']).where('id', '=', eni.instance_id).executeTakeFirst();
+    const inst = await instanceTypeAndState(ctx.db, eni.instance_id);
     if (set.auto_public_ip === 1 && inst && (inst.state === 'pending' || inst.state === 'running')) {
       await assignEphemeralPublicIps(ctx.db, ctx.config, inst.id);
     } else if (set.auto_public_ip === 0 && (await dropPublicIps(ctx.db, eni.id, { keepElastic: true }))) {
@@ -522,7 +506,7 @@ async function resetNetworkInterfaceAttribute(ctx: Ctx, input: ResetNetworkInter
   // SourceDestCheck names the attribute to reset (its only resettable one); it goes back to true.
   if (input.SourceDestCheck === undefined) throw Errors.missingParameter('SourceDestCheck');
   if (eni.source_dest_check !== 1) {
-    await ctx.db.updateTable('network_interfaces').set({ source_dest_check: 1 }).where('id', '=', eni.id).execute();
+    await updateInterface(ctx.db, eni.id, { source_dest_check: 1 });
     await syncIfAttached(ctx, eni);
   }
   return {};

@@ -16,9 +16,158 @@ import { formatIp, ipInCidr, parseCidr, parseIp, size, type Cidr } from '../../.
 import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern, shortHex } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
-import type { Row } from '../../../store/schema.js';
+import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { findOwned } from '../common/resources.js';
+
+// For the handlers.
+
+/** The interface at device index 0 of an instance. */
+export async function primaryInterfaceOf(db: Tx, instanceId: string): Promise<EniRow | undefined> {
+  return db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instanceId).where('device_index', '=', 0).executeTakeFirst();
+}
+
+/** Whether more than one interface is attached to the instance. */
+export async function hasSeveralInterfaces(db: Tx, instanceId: string): Promise<boolean> {
+  return (await db.selectFrom('network_interfaces').select('id').where('instance_id', '=', instanceId).limit(2).execute()).length > 1;
+}
+
+export async function updatePrimaryInterface(db: Tx, instanceId: string, set: RowUpdate<'network_interfaces'>): Promise<void> {
+  await db.updateTable('network_interfaces').set(set).where('instance_id', '=', instanceId).where('device_index', '=', 0).execute();
+}
+
+/** An interface by id, whoever owns it. */
+export async function interfaceRow(db: Tx, id: string): Promise<EniRow | undefined> {
+  return db.selectFrom('network_interfaces').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The interfaces attached to an instance, by device index. */
+export async function interfacesAttachedTo(db: Tx, instanceId: string): Promise<EniRow[]> {
+  return db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instanceId).orderBy('device_index').execute();
+}
+
+/** Whether the interface is in a default VPC. */
+export async function isInDefaultVpc(db: Tx, eniId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('network_interfaces')
+    .innerJoin('vpcs', 'vpcs.id', 'network_interfaces.vpc_id')
+    .select('vpcs.is_default')
+    .where('network_interfaces.id', '=', eniId)
+    .executeTakeFirst();
+  return row?.is_default === 1;
+}
+
+/** The security_groups JSON of the account's interfaces whose groups may include this one (a coarse match: check each). */
+export async function interfaceGroupsMentioning(db: Tx, accountId: string, region: string, groupId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('network_interfaces')
+    .select('security_groups')
+    .where('account_id', '=', accountId)
+    .where('region', '=', region)
+    .where('security_groups', 'like', `%${groupId}%`)
+    .execute();
+  return rows.map((r) => r.security_groups);
+}
+
+export async function interfaceExists(db: Tx, id: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('network_interfaces').select('id').where('id', '=', id).executeTakeFirst());
+}
+
+/** The account's interfaces in the region (all, or those with these ids) with their instance's state and boots. */
+export async function describedInterfacesOf(
+  db: Tx,
+  accountId: string,
+  region: string,
+  ids?: string[],
+): Promise<(EniRow & { instance_state: string | null; instance_boots: number | null })[]> {
+  let q = db
+    .selectFrom('network_interfaces')
+    .leftJoin('instances', 'instances.id', 'network_interfaces.instance_id')
+    .selectAll('network_interfaces')
+    .select(['instances.state as instance_state', 'instances.boots as instance_boots'])
+    .where('network_interfaces.account_id', '=', accountId)
+    .where('network_interfaces.region', '=', region);
+  if (ids) q = q.where('network_interfaces.id', 'in', ids);
+  return q.execute();
+}
+
+export async function insertInterface(db: Tx, row: NewRow<'network_interfaces'>): Promise<void> {
+  await db.insertInto('network_interfaces').values(row).execute();
+}
+
+export async function updateInterface(db: Tx, id: string, set: RowUpdate<'network_interfaces'>): Promise<void> {
+  await db.updateTable('network_interfaces').set(set).where('id', '=', id).execute();
+}
+
+export async function deleteInterfaceRow(db: Tx, id: string): Promise<void> {
+  await db.deleteFrom('network_interfaces').where('id', '=', id).execute();
+}
+
+/** The subnet's interfaces whose secondary addresses may include this one (a coarse match: check each). */
+export async function interfacesMentioningIp(db: Tx, subnetId: string, ip: string): Promise<EniRow[]> {
+  return db.selectFrom('network_interfaces').selectAll().where('subnet_id', '=', subnetId).where('secondary_private_ips', 'like', `%"${ip}"%`).execute();
+}
+
+/** The interfaces of these instances, with what an ephemeral public address needs. */
+export async function interfacesForPublicIps(db: Tx, instanceIds: string[]): Promise<Pick<EniRow, 'id' | 'account_id' | 'region' | 'instance_id' | 'private_ip' | 'auto_public_ip'>[]> {
+  return db.selectFrom('network_interfaces').select(['id', 'account_id', 'region', 'instance_id', 'private_ip', 'auto_public_ip']).where('instance_id', 'in', instanceIds).execute();
+}
+
+/** The interfaces attached to an instance and whether each goes with it. */
+export async function interfacesOfInstance(db: Tx, instanceId: string): Promise<Pick<EniRow, 'id' | 'delete_on_termination'>[]> {
+  return db.selectFrom('network_interfaces').select(['id', 'delete_on_termination']).where('instance_id', '=', instanceId).execute();
+}
+
+/** An interface's primary address and attachment. */
+export async function interfacePrimary(db: Tx, id: string): Promise<Pick<EniRow, 'id' | 'private_ip' | 'instance_id' | 'device_index'> | undefined> {
+  return db.selectFrom('network_interfaces').select(['id', 'private_ip', 'instance_id', 'device_index']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function setInterfacePublicIp(db: Tx, id: string, ip: string | null): Promise<void> {
+  await db.updateTable('network_interfaces').set({ public_ip: ip }).where('id', '=', id).execute();
+}
+
+/** The interfaces attached to these instances: id, instance and device index. */
+export async function interfacesOfInstances(db: Tx, instanceIds: string[]): Promise<Pick<EniRow, 'id' | 'instance_id' | 'device_index'>[]> {
+  const out: Pick<EniRow, 'id' | 'instance_id' | 'device_index'>[] = [];
+  for (let i = 0; i < instanceIds.length; i += 500) {
+    out.push(...(await db.selectFrom('network_interfaces').select(['id', 'instance_id', 'device_index']).where('instance_id', 'in', instanceIds.slice(i, i + 500)).execute()));
+  }
+  return out;
+}
+
+/** Each of the account's interfaces with these ids: the instance it is attached to and that instance's state. */
+export async function interfaceInstanceStates(db: Tx, accountId: string, ids: string[]): Promise<{ id: string; instance_id: string | null; state: string | null }[]> {
+  const out: { id: string; instance_id: string | null; state: string | null }[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    out.push(
+      ...(await db
+        .selectFrom('network_interfaces')
+        .leftJoin('instances', 'instances.id', 'network_interfaces.instance_id')
+        .select(['network_interfaces.id', 'network_interfaces.instance_id', 'instances.state'])
+        .where('network_interfaces.id', 'in', ids.slice(i, i + 500))
+        .where('network_interfaces.account_id', '=', accountId)
+        .execute()),
+    );
+  }
+  return out;
+}
+
+/** The ids of the interfaces attached to an instance. */
+export async function interfaceIdsOfInstance(db: Tx, instanceId: string): Promise<string[]> {
+  return (await db.selectFrom('network_interfaces').select('id').where('instance_id', '=', instanceId).execute()).map((r) => r.id);
+}
+
+/** The account's interface with this id and its VPC, or undefined. */
+export async function findInterfaceVpc(db: Tx, accountId: string, region: string, id: string): Promise<Pick<EniRow, 'id' | 'vpc_id'> | undefined> {
+  return db.selectFrom('network_interfaces').select(['id', 'vpc_id']).where('id', '=', id).where('account_id', '=', accountId).where('region', '=', region).executeTakeFirst();
+}
+
+/** Whether any interface is in this VPC or subnet. */
+export async function hasInterfaceIn(db: Tx, where: { vpcId: string } | { subnetId: string }): Promise<boolean> {
+  const q = db.selectFrom('network_interfaces').select('id');
+  return Boolean(await ('vpcId' in where ? q.where('vpc_id', '=', where.vpcId) : q.where('subnet_id', '=', where.subnetId)).executeTakeFirst());
+}
 
 /** EC2 keeps the first four addresses of a subnet (network, router, DNS, future) and the last. */
 export const RESERVED_AT_START = 4n;

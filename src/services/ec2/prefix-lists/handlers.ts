@@ -28,7 +28,22 @@ import { checkRulesQuota, holdQuotaLock } from '../quotas/check.js';
 import { ipv6Unsupported, memberUnsupported, prefixListNotFound } from '../common/unsupported.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from '../vpcs/describe.js';
-import { checkPrefixListId, entriesAt, getPrefixList, vpcsReferencing, type PrefixListRow } from './store.js';
+import {
+  checkPrefixListId,
+  deletePrefixListRecords,
+  entriesAt,
+  getPrefixList,
+  insertEntries,
+  insertPrefixList,
+  prefixListRow,
+  prefixListsOf,
+  removeEntry,
+  updatePrefixList,
+  vpcsReferencing,
+  type PrefixListRow,
+} from './store.js';
+import { groupsReferencingPrefixList, ruleQuotaFieldsOf, ruleReferencingPrefixList } from '../security-groups/store.js';
+import { tableRoutingTo } from '../vpcs/store/route-tables.js';
 
 /** EC2's bound on MaxEntries of a customer-managed list. */
 export const MAX_ENTRIES_LIMIT = 1000;
@@ -98,7 +113,7 @@ async function syncReferences(ctx: Ctx, id: string): Promise<void> {
 async function createManagedPrefixList(ctx: Ctx, input: CreateManagedPrefixListRequest): Promise<CreateManagedPrefixListResult> {
   const { token, prior } = await priorAnswer<{ PrefixListId: string }>(ctx, 'CreateManagedPrefixList', input);
   if (prior) {
-    const still = await ctx.db.selectFrom('managed_prefix_lists').selectAll().where('id', '=', prior.PrefixListId).executeTakeFirst();
+    const still = await prefixListRow(ctx.db, prior.PrefixListId);
     if (still) return { PrefixList: await shapeOf(ctx, still) };
   }
   const name = checkName(input.PrefixListName);
@@ -120,13 +135,8 @@ async function createManagedPrefixList(ctx: Ctx, input: CreateManagedPrefixListR
     state: 'create-complete',
     created_at: ctx.now.toISOString(),
   };
-  await ctx.db.insertInto('managed_prefix_lists').values(row).execute();
-  if (entries.length) {
-    await ctx.db
-      .insertInto('managed_prefix_list_entries')
-      .values(entries.map((e) => ({ prefix_list_id: row.id, cidr: e.cidr, description: e.description, added_version: 1, removed_version: null })))
-      .execute();
-  }
+  await insertPrefixList(ctx.db, row);
+  await insertEntries(ctx.db, row.id, 1, entries);
   await putTags(ctx, 'prefix-list', row.id, tags);
   await rememberAnswer(ctx, 'CreateManagedPrefixList', token, { PrefixListId: row.id });
   return { PrefixList: toPrefixList(row, tags) };
@@ -140,7 +150,7 @@ const prefixListFilters: FilterMap<ManagedPrefixList> = {
 
 async function describeManagedPrefixLists(ctx: Ctx, input: DescribeManagedPrefixListsRequest): Promise<DescribeManagedPrefixListsResult> {
   for (const id of input.PrefixListIds ?? []) checkPrefixListId(id);
-  const rows = await ctx.db.selectFrom('managed_prefix_lists').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).execute();
+  const rows = await prefixListsOf(ctx.db, ctx.accountId, ctx.region);
   const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'prefix-list');
   const page = describe(
     rows.map((r) => toPrefixList(r, tags.get(r.id))),
@@ -201,9 +211,8 @@ async function modifyManagedPrefixList(ctx: Ctx, input: ModifyManagedPrefixListR
     // Each group naming the list counts MaxEntries rules: it must still fit.
     if (max > list.max_entries) {
       await holdQuotaLock(ctx);
-      const groups = await ctx.db.selectFrom('security_group_rules').select('group_id').where('prefix_list_id', '=', list.id).distinct().execute();
-      for (const { group_id } of groups) {
-        const rules = await ctx.db.selectFrom('security_group_rules').select(['cidr_ipv6', 'prefix_list_id', 'is_egress']).where('group_id', '=', group_id).execute();
+      for (const groupId of await groupsReferencingPrefixList(ctx.db, list.id)) {
+        const rules = await ruleQuotaFieldsOf(ctx.db, groupId);
         for (const egress of [0, 1]) await checkRulesQuota(ctx, rules.filter((r) => r.is_egress === egress), new Map([[list.id, max]]));
       }
     }
@@ -217,38 +226,26 @@ async function modifyManagedPrefixList(ctx: Ctx, input: ModifyManagedPrefixListR
     const count = current.length - gone.size + adds.length;
     if (count > list.max_entries) throw Errors.invalidParameterValue(`The prefix list ${list.id} would have ${count} entries, more than its maximum (${list.max_entries}).`);
     for (const cidr of gone) {
-      await ctx.db
-        .updateTable('managed_prefix_list_entries')
-        .set({ removed_version: next })
-        .where('prefix_list_id', '=', list.id)
-        .where('cidr', '=', cidr)
-        .where('removed_version', 'is', null)
-        .execute();
+      await removeEntry(ctx.db, list.id, cidr, next);
     }
-    if (adds.length) {
-      await ctx.db
-        .insertInto('managed_prefix_list_entries')
-        .values(adds.map((e) => ({ prefix_list_id: list.id, cidr: e.cidr, description: e.description, added_version: next, removed_version: null })))
-        .execute();
-    }
+    await insertEntries(ctx.db, list.id, next, adds);
     set.version = next;
   }
   set.state = 'modify-complete';
-  await ctx.db.updateTable('managed_prefix_lists').set(set).where('id', '=', list.id).execute();
+  await updatePrefixList(ctx.db, list.id, set);
   if (changesEntries) await syncReferences(ctx, list.id);
   return { PrefixList: await shapeOf(ctx, { ...list, ...set }) };
 }
 
 async function deleteManagedPrefixList(ctx: Ctx, input: DeleteManagedPrefixListRequest): Promise<DeleteManagedPrefixListResult> {
   const list = await getPrefixList(ctx, input.PrefixListId);
-  const rule = await ctx.db.selectFrom('security_group_rules').select('id').where('prefix_list_id', '=', list.id).executeTakeFirst();
-  const route = await ctx.db.selectFrom('routes').select('route_table_id').where('destination', '=', list.id).executeTakeFirst();
+  const rule = await ruleReferencingPrefixList(ctx.db, list.id);
+  const route = await tableRoutingTo(ctx.db, list.id);
   if (rule || route) {
-    throw Errors.dependencyViolation(`The prefix list '${list.id}' is referenced by ${rule ? `the security group rule ${rule.id}` : `a route of ${route!.route_table_id}`} and cannot be deleted.`);
+    throw Errors.dependencyViolation(`The prefix list '${list.id}' is referenced by ${rule ? `the security group rule ${rule}` : `a route of ${route!}`} and cannot be deleted.`);
   }
   const shape = await shapeOf(ctx, list);
-  await ctx.db.deleteFrom('managed_prefix_list_entries').where('prefix_list_id', '=', list.id).execute();
-  await ctx.db.deleteFrom('managed_prefix_lists').where('id', '=', list.id).execute();
+  await deletePrefixListRecords(ctx.db, list.id);
   await deleteAllTags(ctx, list.id);
   return { PrefixList: { ...shape, State: 'delete-complete' } };
 }

@@ -1,11 +1,63 @@
 // The prefix lists' repository: lists of the caller, their entries at a version, and who refers to
 // them (rules and routes, whose VPCs' data planes hold the entries).
 import type { Tx } from '../../../store/db.js';
-import type { Row } from '../../../store/schema.js';
+import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { prefixListNotFound } from '../common/unsupported.js';
 import { ApiError } from '../../errors.js';
 import { chunks } from '../vpcs/store.js';
+
+// For the handlers.
+
+/** The MaxEntries of each of these prefix lists. */
+export async function prefixListMaxEntries(db: Tx, ids: string[]): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('managed_prefix_lists').select(['id', 'max_entries']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.max_entries]));
+}
+
+/** A prefix list by id, whoever owns it. */
+export async function prefixListRow(db: Tx, id: string): Promise<PrefixListRow | undefined> {
+  return db.selectFrom('managed_prefix_lists').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Every prefix list of the account in the region. */
+export async function prefixListsOf(db: Tx, accountId: string, region: string): Promise<PrefixListRow[]> {
+  return db.selectFrom('managed_prefix_lists').selectAll().where('account_id', '=', accountId).where('region', '=', region).execute();
+}
+
+export async function insertPrefixList(db: Tx, row: NewRow<'managed_prefix_lists'>): Promise<void> {
+  await db.insertInto('managed_prefix_lists').values(row).execute();
+}
+
+export async function updatePrefixList(db: Tx, id: string, set: RowUpdate<'managed_prefix_lists'>): Promise<void> {
+  await db.updateTable('managed_prefix_lists').set(set).where('id', '=', id).execute();
+}
+
+/** Entries added at `version`. */
+export async function insertEntries(db: Tx, id: string, version: number, entries: { cidr: string; description: string | null }[]): Promise<void> {
+  if (!entries.length) return;
+  await db
+    .insertInto('managed_prefix_list_entries')
+    .values(entries.map((e) => ({ prefix_list_id: id, cidr: e.cidr, description: e.description, added_version: version, removed_version: null })))
+    .execute();
+}
+
+/** The current entry for this CIDR is removed as of `version`. */
+export async function removeEntry(db: Tx, id: string, cidr: string, version: number): Promise<void> {
+  await db
+    .updateTable('managed_prefix_list_entries')
+    .set({ removed_version: version })
+    .where('prefix_list_id', '=', id)
+    .where('cidr', '=', cidr)
+    .where('removed_version', 'is', null)
+    .execute();
+}
+
+/** A prefix list and all its entries' versions. */
+export async function deletePrefixListRecords(db: Tx, id: string): Promise<void> {
+  await db.deleteFrom('managed_prefix_list_entries').where('prefix_list_id', '=', id).execute();
+  await db.deleteFrom('managed_prefix_lists').where('id', '=', id).execute();
+}
 
 export type PrefixListRow = Row<'managed_prefix_lists'>;
 export type EntryRow = Row<'managed_prefix_list_entries'>;

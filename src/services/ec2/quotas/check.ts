@@ -3,6 +3,8 @@
 import { Errors } from '../../errors.js';
 import type { Ctx } from '../../context.js';
 import { runtimeMemoryMiB } from '../instance-types/catalog.js';
+import { prefixListMaxEntries } from '../prefix-lists/store.js';
+import { groupCountOfVpc } from '../security-groups/store.js';
 import { findQuota, iopsQuotaName, IOPS_QUOTA_TYPES, storageQuotaName, vcpuBucketOf, vcpuQuotaName, type EbsVolumeType, type VcpuBucket } from './catalog.js';
 import {
   ebsUsage,
@@ -144,8 +146,7 @@ export async function checkVpcQuota(ctx: Ctx): Promise<void> {
 /** CreateSecurityGroup: the VPC's groups (its default one too) stay within the quota. */
 export async function checkSecurityGroupQuota(ctx: Ctx, vpcId: string): Promise<void> {
   await serializeQuotaChecks(ctx.db);
-  const row = await ctx.db.selectFrom('security_groups').select((eb) => eb.fn.countAll<number | string>().as('n')).where('vpc_id', '=', vpcId).executeTakeFirst();
-  if (Number(row?.n ?? 0) >= (await value(ctx, 'security-groups-per-vpc'))) throw Errors.securityGroupLimitExceeded(vpcId);
+  if ((await groupCountOfVpc(ctx.db, vpcId)) >= (await value(ctx, 'security-groups-per-vpc'))) throw Errors.securityGroupLimitExceeded(vpcId);
 }
 
 /** Before a handler reads the rows a quota counts, when it checks them later itself (rules). */
@@ -163,8 +164,7 @@ export async function checkRulesQuota(ctx: Ctx, rules: { cidr_ipv6: string | nul
   const lists = [...new Set(rules.flatMap((r) => (r.prefix_list_id && !maxEntriesOf.has(r.prefix_list_id) ? [r.prefix_list_id] : [])))];
   const weights = new Map(maxEntriesOf);
   if (lists.length) {
-    const rows = await ctx.db.selectFrom('managed_prefix_lists').select(['id', 'max_entries']).where('id', 'in', lists).execute();
-    for (const r of rows) weights.set(r.id, r.max_entries);
+    for (const [id, max] of await prefixListMaxEntries(ctx.db, lists)) weights.set(id, max);
   }
   const v4 = rules.reduce((n, r) => n + (r.cidr_ipv6 ? 0 : r.prefix_list_id ? (weights.get(r.prefix_list_id) ?? 1) : 1), 0);
   const limit = await value(ctx, 'rules-per-security-group');

@@ -15,6 +15,7 @@ import { zoneId, zonesOf } from '../../../config.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, type FilterMap } from '../common/filters.js';
 import { quotaValues } from '../quotas/store.js';
+import { recordedDefaultVpc } from '../vpcs/store/vpcs.js';
 
 export function endpointOf(ctx: Ctx, region: string): string {
   // One endpoint serves every region; the credential scope picks the region.
@@ -90,12 +91,7 @@ async function describeAvailabilityZones(ctx: Ctx, input: DescribeAvailabilityZo
 }
 
 async function describeAccountAttributes(ctx: Ctx, input: DescribeAccountAttributesRequest): Promise<DescribeAccountAttributesResult> {
-  const setup = await ctx.db
-    .selectFrom('region_setup')
-    .select('default_vpc_id')
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const defaultVpc = await recordedDefaultVpc(ctx.db, ctx.accountId, ctx.region);
   // The account's quotas in this region (its overrides, else EC2's defaults). max-instances is no
   // longer a quota of its own on EC2: the Standard vCPU quota bounds how many instances run (the
   // smallest standard types have one vCPU).
@@ -107,7 +103,7 @@ async function describeAccountAttributes(ctx: Ctx, input: DescribeAccountAttribu
     { AttributeName: 'max-elastic-ips', AttributeValues: [{ AttributeValue: q('elastic-ips') }] },
     { AttributeName: 'max-instances', AttributeValues: [{ AttributeValue: q('running-on-demand-standard-vcpus') }] },
     { AttributeName: 'vpc-max-elastic-ips', AttributeValues: [{ AttributeValue: q('elastic-ips') }] },
-    { AttributeName: 'default-vpc', AttributeValues: [{ AttributeValue: setup?.default_vpc_id ?? 'none' }] },
+    { AttributeName: 'default-vpc', AttributeValues: [{ AttributeValue: defaultVpc ?? 'none' }] },
   ];
   const names = input.AttributeNames;
   if (names?.length) {

@@ -70,7 +70,20 @@ import {
   rulesOf,
   type SecurityGroupRow,
   type SecurityGroupRuleRow,
+  deleteRule,
+  deleteSecurityGroupRow,
+  groupNames,
+  groupNamesInVpc,
+  insertRules,
+  insertSecurityGroup,
+  isReferencedByOtherGroup,
+  securityGroupRulesOf,
+  securityGroupsOf,
+  updateRule,
 } from './store.js';
+import { liveInstanceGroupsMentioning } from '../instances/store.js';
+import { interfaceGroupsMentioning } from '../network-interfaces/store.js';
+import { findVpcIpv6 } from '../vpcs/store/vpcs.js';
 
 const ruleNotFound = (id: string) => new ApiError('InvalidSecurityGroupRuleId.NotFound', `The security group rule ID '${id}' does not exist`);
 const permissionNotFound = () => new ApiError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.');
@@ -134,7 +147,7 @@ async function resolveRules(ctx: Ctx, group: SecurityGroupRow, specs: RuleSpec[]
 
 async function deleteRules(ctx: Ctx, ids: string[]): Promise<void> {
   for (const id of ids) {
-    await ctx.db.deleteFrom('security_group_rules').where('id', '=', id).execute();
+    await deleteRule(ctx.db, id);
     await deleteAllTags(ctx, id);
   }
 }
@@ -176,7 +189,7 @@ async function authorize(
     is_egress: isEgress ? 1 : 0,
     created_at: now,
   }));
-  if (rows.length) await ctx.db.insertInto('security_group_rules').values(rows).execute();
+  await insertRules(ctx.db, rows);
   for (const row of rows) await putTags(ctx, 'security-group-rule', row.id, tags);
   await syncGroupVpc(ctx, group);
   return rows.map((row) => toSecurityGroupRule(row as SecurityGroupRuleRow, tags));
@@ -258,28 +271,19 @@ async function createSecurityGroup(ctx: Ctx, input: CreateSecurityGroupRequest):
     vpcId = await defaultVpcId(ctx);
     if (!vpcId) throw new ApiError('VPCIdNotSpecified', 'No default VPC for this user');
   }
-  const vpc = await ctx.db
-    .selectFrom('vpcs')
-    .select(['id', 'ipv6_cidr_associations'])
-    .where('id', '=', vpcId)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const vpc = await findVpcIpv6(ctx.db, ctx.accountId, ctx.region, vpcId);
   if (!vpc) throw new ApiError('InvalidVpcID.NotFound', `The vpc ID '${vpcId}' does not exist`);
 
-  const siblings = await ctx.db.selectFrom('security_groups').select('group_name').where('vpc_id', '=', vpcId).execute();
+  const siblings = await groupNamesInVpc(ctx.db, vpcId);
   // EC2: "Names are case-insensitive and must be unique within the VPC."
-  if (siblings.some((g) => g.group_name.toLowerCase() === name.toLowerCase())) {
+  if (siblings.some((g) => g.toLowerCase() === name.toLowerCase())) {
     throw new ApiError('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`);
   }
   await checkSecurityGroupQuota(ctx, vpcId);
 
   const id = newId('sg');
   const now = ctx.now.toISOString();
-  await ctx.db
-    .insertInto('security_groups')
-    .values({ id, account_id: ctx.accountId, region: ctx.region, vpc_id: vpcId, group_name: name, description, created_at: now })
-    .execute();
+  await insertSecurityGroup(ctx.db, { id, account_id: ctx.accountId, region: ctx.region, vpc_id: vpcId, group_name: name, description, created_at: now });
   // A new group allows all outbound traffic, to ::/0 as well when the VPC has an IPv6 block.
   const egress: NewRow<'security_group_rules'> = {
     id: newId('sgr'),
@@ -300,7 +304,7 @@ async function createSecurityGroup(ctx: Ctx, input: CreateSecurityGroupRequest):
   };
   const rules = [egress];
   if (hasIpv6(vpc.ipv6_cidr_associations)) rules.push({ ...egress, id: newId('sgr'), cidr_ipv4: null, cidr_ipv6: '::/0' });
-  await ctx.db.insertInto('security_group_rules').values(rules).execute();
+  await insertRules(ctx.db, rules);
   await putTags(ctx, 'security-group', id, tags);
   return tags.length ? { GroupId: id, Tags: tags } : { GroupId: id };
 }
@@ -334,18 +338,9 @@ async function describeSecurityGroups(ctx: Ctx, input: DescribeSecurityGroupsReq
   const names = [...new Set(input.GroupNames ?? [])];
   for (const id of ids) checkGroupId(id);
 
-  let q = ctx.db.selectFrom('security_groups').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region);
   let defaultVpc: string | undefined;
   if (names.length) defaultVpc = await defaultVpcId(ctx);
-  if (ids.length || names.length) {
-    q = q.where((eb) => {
-      const parts = [];
-      if (ids.length) parts.push(eb('id', 'in', ids));
-      if (names.length) parts.push(eb.and([eb('vpc_id', '=', defaultVpc ?? ''), eb('group_name', 'in', names)]));
-      return eb.or(parts);
-    });
-  }
-  const groups = await q.execute();
+  const groups = await securityGroupsOf(ctx.db, ctx.accountId, ctx.region, { ids, names, namesVpcId: defaultVpc ?? '' });
   for (const id of ids) if (!groups.some((g) => g.id === id)) throw groupNotFound(id);
   for (const n of names) {
     if (!groups.some((g) => g.group_name === n && g.vpc_id === defaultVpc)) {
@@ -357,7 +352,7 @@ async function describeSecurityGroups(ctx: Ctx, input: DescribeSecurityGroupsReq
   const names_ = new Map(groups.map((g) => [g.id, g.group_name]));
   const missing = [...new Set(rules.map((r) => r.referenced_group_id).filter((x): x is string => !!x && !names_.has(x)))];
   if (missing.length) {
-    const refs = await ctx.db.selectFrom('security_groups').select(['id', 'group_name']).where('id', 'in', missing).execute();
+    const refs = await groupNames(ctx.db, missing);
     for (const r of refs) names_.set(r.id, r.group_name);
   }
   const byGroup = new Map<string, SecurityGroupRuleRow[]>();
@@ -396,13 +391,7 @@ async function deleteSecurityGroup(ctx: Ctx, input: DeleteSecurityGroupRequest):
     throw new ApiError('CannotDelete', `the specified group: "${group.id}" name: "default" cannot be deleted by a user`);
   }
   const dependent = () => Errors.dependencyViolation(`resource ${group.id} has a dependent object`);
-  const referenced = await ctx.db
-    .selectFrom('security_group_rules')
-    .select('id')
-    .where('referenced_group_id', '=', group.id)
-    .where('group_id', '!=', group.id)
-    .executeTakeFirst();
-  if (referenced) throw dependent();
+  if (await isReferencedByOtherGroup(ctx.db, group.id)) throw dependent();
   // Instances and network interfaces keep [{GroupId, GroupName}] as JSON; narrow with LIKE, then parse.
   const uses = (json: string) => {
     try {
@@ -411,27 +400,12 @@ async function deleteSecurityGroup(ctx: Ctx, input: DeleteSecurityGroupRequest):
       return false;
     }
   };
-  const instances = await ctx.db
-    .selectFrom('instances')
-    .select('security_groups')
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .where('state', '!=', 'terminated')
-    .where('security_groups', 'like', `%${group.id}%`)
-    .execute();
-  if (instances.some((i) => uses(i.security_groups))) throw dependent();
-  const enis = await ctx.db
-    .selectFrom('network_interfaces')
-    .select('security_groups')
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .where('security_groups', 'like', `%${group.id}%`)
-    .execute();
-  if (enis.some((e) => uses(e.security_groups))) throw dependent();
+  if ((await liveInstanceGroupsMentioning(ctx.db, ctx.accountId, ctx.region, group.id)).some(uses)) throw dependent();
+  if ((await interfaceGroupsMentioning(ctx.db, ctx.accountId, ctx.region, group.id)).some(uses)) throw dependent();
 
   const ruleIds = (await rulesOf(ctx.db, [group.id])).map((r) => r.id);
   await deleteRules(ctx, ruleIds);
-  await ctx.db.deleteFrom('security_groups').where('id', '=', group.id).execute();
+  await deleteSecurityGroupRow(ctx.db, group.id);
   await deleteAllTags(ctx, group.id);
   await syncGroupVpc(ctx, group);
   return { Return: true, GroupId: group.id };
@@ -469,9 +443,7 @@ async function describeSecurityGroupRules(ctx: Ctx, input: DescribeSecurityGroup
   validateFilters(input.Filters, securityGroupRuleFilters, { tags: () => [] });
   const ids = [...new Set(input.SecurityGroupRuleIds ?? [])];
   for (const id of ids) checkRuleId(id);
-  let q = ctx.db.selectFrom('security_group_rules').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region);
-  if (ids.length) q = q.where('id', 'in', ids);
-  const rows = await q.execute();
+  const rows = await securityGroupRulesOf(ctx.db, ctx.accountId, ctx.region, ids);
   for (const id of ids) if (!rows.some((r) => r.id === id)) throw ruleNotFound(id);
   const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'security-group-rule', rows.map((r) => r.id));
   const all = rows.map((r) => toSecurityGroupRule(r, tags.get(r.id)));
@@ -517,7 +489,7 @@ async function modifySecurityGroupRules(ctx: Ctx, input: ModifySecurityGroupRule
         throw new ApiError('InvalidPermission.Duplicate', describeForDuplicate(fields));
       }
     }
-    await ctx.db.updateTable('security_group_rules').set(fields).where('id', '=', id).execute();
+    await updateRule(ctx.db, id, fields);
     current.set(id, { ...row, ...fields });
   }
   for (const egress of [0, 1]) await checkRulesQuota(ctx, [...current.values()].filter((r) => r.is_egress === egress));
@@ -555,7 +527,7 @@ async function updateDescriptions(ctx: Ctx, input: UpdateDescriptionsInput, isEg
     throw Errors.missingParameter('IpPermissions');
   }
   for (const [id, description] of updates) {
-    await ctx.db.updateTable('security_group_rules').set({ description }).where('id', '=', id).execute();
+    await updateRule(ctx.db, id, { description });
   }
   return { Return: true };
 }

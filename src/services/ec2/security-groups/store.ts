@@ -3,10 +3,104 @@
 import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
-import type { NewRow, Row } from '../../../store/schema.js';
+import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { checkGroupId } from './permissions.js';
 import { findOwned } from '../common/resources.js';
+
+// For the handlers.
+
+/** How many groups the VPC has, its default one included. */
+export async function groupCountOfVpc(db: Tx, vpcId: string): Promise<number> {
+  const row = await db.selectFrom('security_groups').select((eb) => eb.fn.countAll<number | string>().as('n')).where('vpc_id', '=', vpcId).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** The groups with a rule naming this prefix list. */
+export async function groupsReferencingPrefixList(db: Tx, prefixListId: string): Promise<string[]> {
+  return (await db.selectFrom('security_group_rules').select('group_id').where('prefix_list_id', '=', prefixListId).distinct().execute()).map((r) => r.group_id);
+}
+
+/** What the rules quota counts of a group's rules. */
+export async function ruleQuotaFieldsOf(db: Tx, groupId: string): Promise<Pick<SecurityGroupRuleRow, 'cidr_ipv6' | 'prefix_list_id' | 'is_egress'>[]> {
+  return db.selectFrom('security_group_rules').select(['cidr_ipv6', 'prefix_list_id', 'is_egress']).where('group_id', '=', groupId).execute();
+}
+
+/** The id of a rule naming this prefix list, if any. */
+export async function ruleReferencingPrefixList(db: Tx, prefixListId: string): Promise<string | undefined> {
+  return (await db.selectFrom('security_group_rules').select('id').where('prefix_list_id', '=', prefixListId).executeTakeFirst())?.id;
+}
+
+/** The account's security groups in the region: all, or those with these ids or with these names in this VPC. */
+export async function securityGroupsOf(db: Tx, accountId: string, region: string, match?: { ids: string[]; names: string[]; namesVpcId: string }): Promise<SecurityGroupRow[]> {
+  let q = db.selectFrom('security_groups').selectAll().where('account_id', '=', accountId).where('region', '=', region);
+  if (match && (match.ids.length || match.names.length)) {
+    q = q.where((eb) => {
+      const parts = [];
+      if (match.ids.length) parts.push(eb('id', 'in', match.ids));
+      if (match.names.length) parts.push(eb.and([eb('vpc_id', '=', match.namesVpcId), eb('group_name', 'in', match.names)]));
+      return eb.or(parts);
+    });
+  }
+  return q.execute();
+}
+
+/** The names of these groups, whoever owns them. */
+export async function groupNames(db: Tx, ids: string[]): Promise<Pick<SecurityGroupRow, 'id' | 'group_name'>[]> {
+  return db.selectFrom('security_groups').select(['id', 'group_name']).where('id', 'in', ids).execute();
+}
+
+/** The names of a VPC's groups. */
+export async function groupNamesInVpc(db: Tx, vpcId: string): Promise<string[]> {
+  return (await db.selectFrom('security_groups').select('group_name').where('vpc_id', '=', vpcId).execute()).map((g) => g.group_name);
+}
+
+export async function insertSecurityGroup(db: Tx, row: NewRow<'security_groups'>): Promise<void> {
+  await db.insertInto('security_groups').values(row).execute();
+}
+
+export async function deleteSecurityGroupRow(db: Tx, id: string): Promise<void> {
+  await db.deleteFrom('security_groups').where('id', '=', id).execute();
+}
+
+export async function insertRules(db: Tx, rows: NewRow<'security_group_rules'>[]): Promise<void> {
+  if (rows.length) await db.insertInto('security_group_rules').values(rows).execute();
+}
+
+export async function updateRule(db: Tx, id: string, set: RowUpdate<'security_group_rules'>): Promise<void> {
+  await db.updateTable('security_group_rules').set(set).where('id', '=', id).execute();
+}
+
+export async function deleteRule(db: Tx, id: string): Promise<void> {
+  await db.deleteFrom('security_group_rules').where('id', '=', id).execute();
+}
+
+/** The account's rules in the region: all, or those with these ids. */
+export async function securityGroupRulesOf(db: Tx, accountId: string, region: string, ids?: string[]): Promise<SecurityGroupRuleRow[]> {
+  let q = db.selectFrom('security_group_rules').selectAll().where('account_id', '=', accountId).where('region', '=', region);
+  if (ids?.length) q = q.where('id', 'in', ids);
+  return q.execute();
+}
+
+/** Whether a rule of another group references this one. */
+export async function isReferencedByOtherGroup(db: Tx, groupId: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('security_group_rules').select('id').where('referenced_group_id', '=', groupId).where('group_id', '!=', groupId).executeTakeFirst());
+}
+
+/** Whether the VPC has a security group other than its default one. */
+export async function hasNonDefaultGroup(db: Tx, vpcId: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('security_groups').select('id').where('vpc_id', '=', vpcId).where('group_name', '!=', 'default').executeTakeFirst());
+}
+
+export async function securityGroupIdsOfVpc(db: Tx, vpcId: string): Promise<string[]> {
+  return (await db.selectFrom('security_groups').select('id').where('vpc_id', '=', vpcId).execute()).map((r) => r.id);
+}
+
+/** A group and its rules. */
+export async function deleteSecurityGroupRecords(db: Tx, id: string): Promise<void> {
+  await db.deleteFrom('security_group_rules').where('group_id', '=', id).execute();
+  await db.deleteFrom('security_groups').where('id', '=', id).execute();
+}
 
 /**
  * Every VPC gets a security group named "default", as on EC2: inbound from members of the same

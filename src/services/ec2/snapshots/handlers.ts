@@ -43,7 +43,13 @@ import {
   toSnapshot,
   visibleSnapshots,
   type SnapshotRow,
+  addSnapshotPermissions,
+  deleteSnapshotRecords,
+  insertSnapshots,
+  removeSnapshotPermissions,
+  snapshotGrantees,
 } from './store.js';
+import { attachedVolumesByDevice } from '../volumes/store.js';
 
 const VOLUME_ID = idPattern('vol');
 const INSTANCE_ID = idPattern('i');
@@ -68,7 +74,7 @@ function checkVolumeId(id: string | undefined): string {
 /** A pending snapshot row of the volume (the caller queues the job that takes it). */
 async function insertSnapshot(ctx: Ctx, volume: Row<'volumes'>, description: string, tags: Tag[]): Promise<SnapshotRow> {
   const row = await pendingSnapshot(ctx, volume, description);
-  await ctx.db.insertInto('snapshots').values(row).execute();
+  await insertSnapshots(ctx.db, [row]);
   await putTags(ctx, 'snapshot', row.id, tags);
   return row;
 }
@@ -116,15 +122,7 @@ async function createSnapshots(ctx: Ctx, input: CreateSnapshotsRequest): Promise
   if (!instance || instance.state === 'terminated') {
     throw Errors.notFound('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
   }
-  const attachments = await ctx.db
-    .selectFrom('volume_attachments')
-    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
-    .selectAll('volumes')
-    .select('volume_attachments.device')
-    .where('volume_attachments.instance_id', '=', instanceId)
-    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
-    .orderBy('volume_attachments.device')
-    .execute();
+  const attachments = await attachedVolumesByDevice(ctx.db, instanceId);
   const rootKey = instance.root_device_name.replace(/^\/dev\//, '');
   const isRoot = (device: string) => device.replace(/^\/dev\//, '') === rootKey;
   for (const id of excluded) {
@@ -292,12 +290,8 @@ async function modifySnapshotAttribute(ctx: Ctx, input: ModifySnapshotAttributeR
   if (row.encrypted === 1 && change.add.some((g) => g !== ctx.accountId)) {
     throw new ApiError('UnsupportedOperation', 'Snapshots encrypted with your default KMS key cannot be shared with other accounts.');
   }
-  for (const g of new Set(change.add)) {
-    await ctx.db.insertInto('snapshot_permissions').values({ snapshot_id: id, grantee: g }).onConflict((oc) => oc.doNothing()).execute();
-  }
-  if (change.remove.length) {
-    await ctx.db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', id).where('grantee', 'in', [...new Set(change.remove)]).execute();
-  }
+  await addSnapshotPermissions(ctx.db, id, [...new Set(change.add)]);
+  if (change.remove.length) await removeSnapshotPermissions(ctx.db, id, [...new Set(change.remove)]);
   return {};
 }
 
@@ -306,10 +300,10 @@ async function describeSnapshotAttribute(ctx: Ctx, input: DescribeSnapshotAttrib
   const id = checkSnapshotId(input.SnapshotId);
   await findOwnSnapshot(ctx, id);
   if (attribute === 'productCodes') return { SnapshotId: id, ProductCodes: [] };
-  const rows = await ctx.db.selectFrom('snapshot_permissions').select('grantee').where('snapshot_id', '=', id).orderBy('grantee').execute();
+  const grantees = await snapshotGrantees(ctx.db, id);
   return {
     SnapshotId: id,
-    CreateVolumePermissions: rows.map((r) => (r.grantee === 'all' ? { Group: 'all' } : { UserId: r.grantee })),
+    CreateVolumePermissions: grantees.map((g) => (g === 'all' ? { Group: 'all' } : { UserId: g })),
   };
 }
 
@@ -318,7 +312,7 @@ async function resetSnapshotAttribute(ctx: Ctx, input: ResetSnapshotAttributeReq
   const id = checkSnapshotId(input.SnapshotId);
   await findOwnSnapshot(ctx, id);
   if (attribute === 'productCodes') throw Errors.invalidParameterValue('The attribute productCodes cannot be reset.');
-  await ctx.db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', id).execute();
+  await removeSnapshotPermissions(ctx.db, id);
   return {};
 }
 
@@ -352,9 +346,8 @@ async function copySnapshot(ctx: Ctx, input: CopySnapshotRequest): Promise<CopyS
   const encrypted = source.encrypted === 1;
   const now = ctx.now.toISOString();
   const id = newId('snap');
-  await ctx.db
-    .insertInto('snapshots')
-    .values({
+  await insertSnapshots(ctx.db, [
+    {
       id,
       account_id: ctx.accountId,
       region: ctx.region,
@@ -372,8 +365,8 @@ async function copySnapshot(ctx: Ctx, input: CopySnapshotRequest): Promise<CopyS
       source_region: input.SourceRegion,
       source_snapshot_id: sourceId,
       created_at: now,
-    })
-    .execute();
+    },
+  ]);
   await putTags(ctx, 'snapshot', id, tags);
   await ctx.enqueue('snapshot.copy', id, {});
   const out: CopySnapshotResult = { SnapshotId: id };

@@ -2,14 +2,12 @@
 import type { DeleteSnapshotReturnCode } from '@aws-sdk/client-ec2';
 import type { Ctx } from '../../context.js';
 import { deleteAllTags } from '../tags/store.js';
-import { imageUsing, type SnapshotRow } from './store.js';
+import { deleteSnapshotRecords, imageUsing, snapshotInRegion, type SnapshotRow } from './store.js';
 
 /** Gone at once, as EC2 shows it; the host frees its chunks (those no other snapshot uses) later. */
 export async function removeSnapshot(ctx: Ctx, row: SnapshotRow): Promise<void> {
-  await ctx.db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', row.id).execute();
-  await ctx.db.deleteFrom('snapshots').where('id', '=', row.id).execute();
   // Later snapshots of the volume built on this one: they are whole on their own in the store.
-  await ctx.db.updateTable('snapshots').set({ parent_snapshot_id: row.parent_snapshot_id }).where('parent_snapshot_id', '=', row.id).execute();
+  await deleteSnapshotRecords(ctx.db, row.id, row.parent_snapshot_id);
   await deleteAllTags(ctx, row.id);
   await ctx.enqueue('snapshot.delete', row.id, { region: ctx.region });
 }
@@ -22,7 +20,7 @@ export async function removeSnapshot(ctx: Ctx, row: SnapshotRow): Promise<void> 
 export async function deleteImageSnapshots(ctx: Ctx, snapshotIds: string[]): Promise<DeleteSnapshotReturnCode[]> {
   const out: DeleteSnapshotReturnCode[] = [];
   for (const id of [...new Set(snapshotIds)]) {
-    const row = await ctx.db.selectFrom('snapshots').selectAll().where('id', '=', id).where('region', '=', ctx.region).executeTakeFirst();
+    const row = await snapshotInRegion(ctx.db, ctx.region, id);
     if (!row) out.push({ SnapshotId: id, ReturnCode: 'client-error' });
     else if (row.account_id !== ctx.accountId) out.push({ SnapshotId: id, ReturnCode: 'missing-permissions' });
     else if (await imageUsing(ctx.db, ctx.region, id)) out.push({ SnapshotId: id, ReturnCode: 'skipped' });

@@ -4,8 +4,64 @@ import type { Snapshot, Tag } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
-import type { Row } from '../../../store/schema.js';
+import type { NewRow, Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
+
+// For the handlers.
+
+/** A snapshot deleted: its permissions go; later snapshots built on it take its parent. */
+export async function deleteSnapshotRecords(db: Tx, id: string, parentId: string | null): Promise<void> {
+  await db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', id).execute();
+  await db.deleteFrom('snapshots').where('id', '=', id).execute();
+  await db.updateTable('snapshots').set({ parent_snapshot_id: parentId }).where('parent_snapshot_id', '=', id).execute();
+}
+
+export async function addSnapshotPermissions(db: Tx, snapshotId: string, grantees: string[]): Promise<void> {
+  for (const g of grantees) {
+    await db.insertInto('snapshot_permissions').values({ snapshot_id: snapshotId, grantee: g }).onConflict((oc) => oc.doNothing()).execute();
+  }
+}
+
+/** Removes these grantees' create-volume permissions, or all of the snapshot's. */
+export async function removeSnapshotPermissions(db: Tx, snapshotId: string, grantees?: string[]): Promise<void> {
+  let q = db.deleteFrom('snapshot_permissions').where('snapshot_id', '=', snapshotId);
+  if (grantees) q = q.where('grantee', 'in', grantees);
+  await q.execute();
+}
+
+/** The grantees of a snapshot's create-volume permission, sorted. */
+export async function snapshotGrantees(db: Tx, snapshotId: string): Promise<string[]> {
+  return (await db.selectFrom('snapshot_permissions').select('grantee').where('snapshot_id', '=', snapshotId).orderBy('grantee').execute()).map((r) => r.grantee);
+}
+
+export async function insertSnapshots(db: Tx, rows: NewRow<'snapshots'>[]): Promise<void> {
+  if (rows.length) await db.insertInto('snapshots').values(rows).execute();
+}
+
+/** Where a snapshot came from: its volume, or the snapshot it was copied from. */
+export async function snapshotOrigin(db: Tx, id: string): Promise<Pick<SnapshotRow, 'volume_id' | 'source_snapshot_id'> | undefined> {
+  return db.selectFrom('snapshots').select(['volume_id', 'source_snapshot_id']).where('id', '=', id).executeTakeFirst();
+}
+
+/** A snapshot of the region by id, whoever owns it. */
+export async function snapshotInRegion(db: Tx, region: string, id: string): Promise<SnapshotRow | undefined> {
+  return db.selectFrom('snapshots').selectAll().where('id', '=', id).where('region', '=', region).executeTakeFirst();
+}
+
+/** A snapshot of the region, whoever owns it: what CreateVolume needs of it. */
+export async function findSnapshotInRegion(
+  db: Tx,
+  region: string,
+  id: string,
+): Promise<Pick<SnapshotRow, 'id' | 'account_id' | 'volume_size' | 'state' | 'encrypted' | 'kms_key_id'> | undefined> {
+  return db.selectFrom('snapshots').select(['id', 'account_id', 'volume_size', 'state', 'encrypted', 'kms_key_id']).where('id', '=', id).where('region', '=', region).executeTakeFirst();
+}
+
+/** Whether the snapshot's create-volume permission names the account or all. */
+export async function snapshotSharedWith(db: Tx, snapshotId: string, accountId: string): Promise<boolean> {
+  const grant = await db.selectFrom('snapshot_permissions').select('grantee').where('snapshot_id', '=', snapshotId).where('grantee', 'in', [accountId, 'all']).executeTakeFirst();
+  return grant !== undefined;
+}
 
 export type SnapshotRow = Row<'snapshots'>;
 

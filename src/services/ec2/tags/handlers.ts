@@ -10,22 +10,15 @@ import { ApiError, Errors } from '../../errors.js';
 import type { Ctx, HandlerMap } from '../../context.js';
 import { applyFilters, type FilterMap } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';
-import { kindOf } from '../common/resources.js';
-import { putTags, validateTags } from './store.js';
+import { kindOf, ownsResource } from '../common/resources.js';
+import { allTagsOf, deleteTag, deleteTagsOf, putTags, validateTags } from './store.js';
 
 /** The resource must exist and belong to the caller. */
 async function resolveResource(ctx: Ctx, id: string): Promise<string> {
   const kind = kindOf(id);
   if (!kind) throw new ApiError('InvalidID', `The ID '${id}' is not valid`);
   if (!kind.table) throw Errors.notFound(kind.notFound, `The ${kind.label} '${id}' does not exist`);
-  const row = await ctx.db
-    .selectFrom(kind.table as 'vpcs')
-    .select((kind.idColumn ?? 'id') as 'id')
-    .where((kind.idColumn ?? 'id') as 'id', '=', id)
-    .where('region', '=', ctx.region)
-    .where(kind.table === 'images' ? ('owner_id' as 'account_id') : 'account_id', '=', ctx.accountId)
-    .executeTakeFirst();
-  if (!row) throw Errors.notFound(kind.notFound, `The ${kind.label} '${id}' does not exist`);
+  if (!(await ownsResource(ctx.db, { ...kind, table: kind.table }, ctx.accountId, ctx.region, id))) throw Errors.notFound(kind.notFound, `The ${kind.label} '${id}' does not exist`);
   return kind.type;
 }
 
@@ -48,14 +41,12 @@ async function deleteTags(ctx: Ctx, input: DeleteTagsRequest): Promise<Record<st
   for (const id of resources) {
     await resolveResource(ctx, id);
     if (!input.Tags?.length) {
-      await ctx.db.deleteFrom('tags').where('resource_id', '=', id).execute();
+      await deleteTagsOf(ctx.db, id);
       continue;
     }
     for (const t of input.Tags) {
       // A tag given with a value is deleted only if the value matches; without one, whatever it is.
-      let q = ctx.db.deleteFrom('tags').where('resource_id', '=', id).where('key', '=', t.Key!);
-      if (t.Value !== undefined) q = q.where('value', '=', t.Value);
-      await q.execute();
+      await deleteTag(ctx.db, id, t.Key!, t.Value);
     }
   }
   return {};
@@ -69,12 +60,7 @@ const filters: FilterMap<TagDescription> = {
 };
 
 async function describeTags(ctx: Ctx, input: DescribeTagsRequest): Promise<DescribeTagsResult> {
-  const rows = await ctx.db
-    .selectFrom('tags')
-    .select(['resource_id', 'resource_type', 'key', 'value'])
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .execute();
+  const rows = await allTagsOf(ctx.db, ctx.accountId, ctx.region);
   const all: TagDescription[] = rows.map((r) => ({ ResourceId: r.resource_id, ResourceType: r.resource_type as TagDescription['ResourceType'], Key: r.key, Value: r.value }));
   const key = (t: TagDescription) => `${t.ResourceId}\u0000${t.Key}`;
   const matched = applyFilters(all, input.Filters, filters).sort(byKey(key));

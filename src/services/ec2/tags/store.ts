@@ -5,6 +5,25 @@ import type { Tx } from '../../../store/db.js';
 import type { Ctx } from '../../context.js';
 import { taggableTypes } from '../common/resources.js';
 
+// For the handlers.
+
+/** Every tag of the account in the region. */
+export async function allTagsOf(db: Tx, accountId: string, region: string): Promise<{ resource_id: string; resource_type: string; key: string; value: string }[]> {
+  return db.selectFrom('tags').select(['resource_id', 'resource_type', 'key', 'value']).where('account_id', '=', accountId).where('region', '=', region).execute();
+}
+
+/** Deletes a resource's tag with this key (only if its value is `value`, when given). */
+export async function deleteTag(db: Tx, resourceId: string, key: string, value?: string): Promise<void> {
+  let q = db.deleteFrom('tags').where('resource_id', '=', resourceId).where('key', '=', key);
+  if (value !== undefined) q = q.where('value', '=', value);
+  await q.execute();
+}
+
+/** Deletes every tag of a resource. */
+export async function deleteTagsOf(db: Tx, resourceId: string): Promise<void> {
+  await db.deleteFrom('tags').where('resource_id', '=', resourceId).execute();
+}
+
 export const MAX_TAGS = 50;
 
 export function validateTags(tags: Tag[] | undefined, forDelete = false): void {

@@ -51,7 +51,26 @@ import {
   type AttachmentRow,
   type VolumeRow,
   type VolumeShape,
+  activeModificationState,
+  attachedDevices,
+  attachmentsOfVolume,
+  attachmentsOfVolumes,
+  findVolume,
+  insertAttachment,
+  insertModification,
+  insertVolume,
+  liveVolumesOf,
+  modificationsOf,
+  setAttachmentState,
+  setVolumeState,
+  volumeExists,
+  volumeIdsOf,
+  volumeRow,
+  volumesOf,
+  volumeStatusChecks,
 } from './store.js';
+import { findInstanceForAttach, instanceRootDevice } from '../instances/store.js';
+import { findSnapshotInRegion, snapshotSharedWith } from '../snapshots/store.js';
 
 const VOLUME_ID = idPattern('vol');
 
@@ -70,9 +89,7 @@ async function describeVolumes(ctx: Ctx, input: DescribeVolumesRequest): Promise
   }
   const tagsOfVolume = (v: { Tags?: { Key?: string; Value?: string }[] }) => v.Tags;
   validateFilters(input.Filters, volumeFilters, { tags: tagsOfVolume });
-  let q = ctx.db.selectFrom('volumes').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).where('state', '!=', 'deleted');
-  if (ids) q = q.where('id', 'in', ids);
-  const rows = await q.execute();
+  const rows = await volumesOf(ctx.db, ctx.accountId, ctx.region, ids);
   if (ids) {
     const found = new Set(rows.map((r) => r.id));
     const missing = ids.filter((id) => !found.has(id));
@@ -80,15 +97,7 @@ async function describeVolumes(ctx: Ctx, input: DescribeVolumesRequest): Promise
   }
   const few = rows.length <= 500 ? rows.map((r) => r.id) : undefined;
   // A few volumes: by the attachment key alone (they are the caller's already); many: one join.
-  const aq = few
-    ? ctx.db.selectFrom('volume_attachments').selectAll().where('volume_id', 'in', few.length ? few : [''])
-    : ctx.db
-        .selectFrom('volume_attachments')
-        .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
-        .selectAll('volume_attachments')
-        .where('volumes.account_id', '=', ctx.accountId)
-        .where('volumes.region', '=', ctx.region);
-  const [attachments, tags] = await Promise.all([aq.execute(), tagsOf(ctx.db, ctx.accountId, ctx.region, 'volume', few)]);
+  const [attachments, tags] = await Promise.all([attachmentsOfVolumes(ctx.db, ctx.accountId, ctx.region, few), tagsOf(ctx.db, ctx.accountId, ctx.region, 'volume', few)]);
   const byVolume = new Map<string, AttachmentRow[]>();
   for (const a of attachments) {
     let list = byVolume.get(a.volume_id);
@@ -121,14 +130,7 @@ function checkVolumeId(id: string | undefined, param = 'VolumeId'): string {
 /** The caller's volume (deleted ones are gone). */
 async function ownVolume(ctx: Ctx, id: string | undefined): Promise<VolumeRow> {
   const volumeId = checkVolumeId(id);
-  const row = await ctx.db
-    .selectFrom('volumes')
-    .selectAll()
-    .where('id', '=', volumeId)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .where('state', '!=', 'deleted')
-    .executeTakeFirst();
+  const row = await findVolume(ctx.db, ctx.accountId, ctx.region, volumeId);
   if (!row) throw volumesNotFound([volumeId]);
   return row;
 }
@@ -136,23 +138,17 @@ async function ownVolume(ctx: Ctx, id: string | undefined): Promise<VolumeRow> {
 async function ownInstance(ctx: Ctx, id: string | undefined) {
   if (!id) throw Errors.missingParameter('InstanceId');
   if (!INSTANCE_ID.test(id)) throw Errors.notFound('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
-  const row = await ctx.db
-    .selectFrom('instances')
-    .select(['id', 'state', 'availability_zone', 'root_device_name', 'instance_type'])
-    .where('id', '=', id)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const row = await findInstanceForAttach(ctx.db, ctx.accountId, ctx.region, id);
   if (!row || row.state === 'terminated') throw new ApiError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
   return row;
 }
 
 async function attachmentsOf(ctx: Ctx, volumeId: string): Promise<AttachmentRow[]> {
-  return ctx.db.selectFrom('volume_attachments').selectAll().where('volume_id', '=', volumeId).execute();
+  return attachmentsOfVolume(ctx.db, volumeId);
 }
 
 async function describeOne(ctx: Ctx, id: string): Promise<Volume> {
-  const row = await ctx.db.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const row = await volumeRow(ctx.db, id);
   const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'volume', [id]);
   return toVolume(row, await attachmentsOf(ctx, id), tags.get(id));
 }
@@ -160,22 +156,9 @@ async function describeOne(ctx: Ctx, id: string): Promise<Volume> {
 /** A completed snapshot of this region that the caller owns or that is shared with it (or public). */
 async function usableSnapshot(ctx: Ctx, id: string) {
   if (!idPattern('snap').test(id)) throw Errors.notFound('InvalidSnapshotID.Malformed', `Invalid id: "${id}" (expecting "snap-...")`);
-  const row = await ctx.db
-    .selectFrom('snapshots')
-    .select(['id', 'account_id', 'volume_size', 'state', 'encrypted', 'kms_key_id'])
-    .where('id', '=', id)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const row = await findSnapshotInRegion(ctx.db, ctx.region, id);
   let visible = row?.account_id === ctx.accountId;
-  if (row && !visible) {
-    const grant = await ctx.db
-      .selectFrom('snapshot_permissions')
-      .select('grantee')
-      .where('snapshot_id', '=', id)
-      .where('grantee', 'in', [ctx.accountId, 'all'])
-      .executeTakeFirst();
-    visible = grant !== undefined;
-  }
+  if (row && !visible) visible = await snapshotSharedWith(ctx.db, id, ctx.accountId);
   if (!row || !visible) throw new ApiError('InvalidSnapshot.NotFound', `The snapshot '${id}' does not exist.`);
   if (row.state !== 'completed') throw Errors.incorrectState(`Snapshot '${id}' is not 'completed'.`);
   return row;
@@ -187,8 +170,7 @@ async function usableSnapshot(ctx: Ctx, id: string) {
 async function createVolume(ctx: Ctx, input: CreateVolumeRequest): Promise<Volume> {
   const { token, prior } = await priorAnswer<{ VolumeId: string }>(ctx, 'CreateVolume', input);
   if (prior) {
-    const still = await ctx.db.selectFrom('volumes').select('id').where('id', '=', prior.VolumeId).executeTakeFirst();
-    if (still) return describeOne(ctx, prior.VolumeId);
+    if (await volumeExists(ctx.db, prior.VolumeId)) return describeOne(ctx, prior.VolumeId);
   }
   const zone = resolveZone(ctx, { name: input.AvailabilityZone, id: input.AvailabilityZoneId });
   if (!zone) throw Errors.missingParameter('AvailabilityZone');
@@ -229,25 +211,22 @@ async function createVolume(ctx: Ctx, input: CreateVolumeRequest): Promise<Volum
   const iops = input.Iops ?? (type === 'gp3' ? 3000 : type === 'gp2' ? Math.min(16000, Math.max(100, 3 * size)) : null);
   await admitVolume(ctx, { volumeType: type, sizeGiB: size, iops });
   const id = newId('vol');
-  await ctx.db
-    .insertInto('volumes')
-    .values({
-      id,
-      account_id: ctx.accountId,
-      region: ctx.region,
-      availability_zone: zone,
-      size_gib: size,
-      volume_type: type,
-      iops,
-      throughput: type === 'gp3' ? (input.Throughput ?? 125) : null,
-      snapshot_id: snapshot?.id ?? null,
-      encrypted: encrypted ? 1 : 0,
-      kms_key_id: kms,
-      multi_attach_enabled: input.MultiAttachEnabled ? 1 : 0,
-      state: 'creating',
-      created_at: ctx.now.toISOString(),
-    })
-    .execute();
+  await insertVolume(ctx.db, {
+    id,
+    account_id: ctx.accountId,
+    region: ctx.region,
+    availability_zone: zone,
+    size_gib: size,
+    volume_type: type,
+    iops,
+    throughput: type === 'gp3' ? (input.Throughput ?? 125) : null,
+    snapshot_id: snapshot?.id ?? null,
+    encrypted: encrypted ? 1 : 0,
+    kms_key_id: kms,
+    multi_attach_enabled: input.MultiAttachEnabled ? 1 : 0,
+    state: 'creating',
+    created_at: ctx.now.toISOString(),
+  });
   await putTags(ctx, 'volume', id, tags);
   await ctx.enqueue('volume.create', id);
   await rememberAnswer(ctx, 'CreateVolume', token, { VolumeId: id });
@@ -262,7 +241,7 @@ async function deleteVolume(ctx: Ctx, input: DeleteVolumeRequest): Promise<Recor
   }
   if (row.state === 'deleting') return {};
   if (row.state !== 'available' && row.state !== 'error') throw Errors.incorrectState(`The volume '${row.id}' is '${row.state}'.`);
-  await ctx.db.updateTable('volumes').set({ state: 'deleting' }).where('id', '=', row.id).execute();
+  await setVolumeState(ctx.db, row.id, 'deleting');
   await ctx.enqueue('volume.delete', row.id);
   return {};
 }
@@ -294,8 +273,8 @@ async function attachVolume(ctx: Ctx, input: AttachVolumeRequest): Promise<Volum
   } else if (volume.state !== 'available') {
     throw Errors.incorrectState(`${volume.id} is not 'available'.`);
   }
-  const onInstance = await ctx.db.selectFrom('volume_attachments').select('device').where('instance_id', '=', instance.id).execute();
-  const taken = [...onInstance.map((a) => a.device), instance.root_device_name].some((d) => attachPointKey(d) === attachPointKey(device));
+  const onInstance = await attachedDevices(ctx.db, instance.id);
+  const taken = [...onInstance, instance.root_device_name].some((d) => attachPointKey(d) === attachPointKey(device));
   if (taken) throw Errors.invalidParameterValue(`Attachment point ${device} is already in use`);
   const row: AttachmentRow = {
     volume_id: volume.id,
@@ -305,8 +284,8 @@ async function attachVolume(ctx: Ctx, input: AttachVolumeRequest): Promise<Volum
     delete_on_termination: 0,
     attach_time: ctx.now.toISOString(),
   };
-  await ctx.db.insertInto('volume_attachments').values(row).execute();
-  await ctx.db.updateTable('volumes').set({ state: 'in-use' }).where('id', '=', volume.id).execute();
+  await insertAttachment(ctx.db, row);
+  await setVolumeState(ctx.db, volume.id, 'in-use');
   await ctx.enqueue('volume.attach', volume.id, { instanceId: instance.id });
   return toVolumeAttachment(row);
 }
@@ -328,12 +307,12 @@ async function detachVolume(ctx: Ctx, input: DetachVolumeRequest): Promise<Volum
     throw new ApiError('InvalidAttachment.NotFound', `The volume '${volume.id}' is not attached at ${input.Device} of instance '${a.instance_id}'`);
   }
   if (a.state === 'detaching') throw Errors.incorrectState(`Volume '${volume.id}' is already detaching from instance '${a.instance_id}'.`);
-  const instance = await ctx.db.selectFrom('instances').select(['state', 'root_device_name']).where('id', '=', a.instance_id).executeTakeFirst();
+  const instance = await instanceRootDevice(ctx.db, a.instance_id);
   // A root volume leaves only a stopped instance (Force does not change that).
   if (instance && attachPointKey(instance.root_device_name) === attachPointKey(a.device) && instance.state !== 'stopped') {
     throw Errors.incorrectState(`Unable to detach root volume '${volume.id}' from instance '${a.instance_id}'`);
   }
-  await ctx.db.updateTable('volume_attachments').set({ state: 'detaching' }).where('volume_id', '=', volume.id).where('instance_id', '=', a.instance_id).execute();
+  await setAttachmentState(ctx.db, volume.id, a.instance_id, 'detaching');
   await ctx.enqueue('volume.detach', volume.id, { instanceId: a.instance_id, force: Boolean(input.Force) });
   return toVolumeAttachment({ ...a, state: 'detaching' });
 }
@@ -344,13 +323,8 @@ async function detachVolume(ctx: Ctx, input: DetachVolumeRequest): Promise<Volum
 async function modifyVolume(ctx: Ctx, input: ModifyVolumeRequest): Promise<ModifyVolumeResult> {
   const volume = await ownVolume(ctx, input.VolumeId);
   if (volume.state !== 'available' && volume.state !== 'in-use') throw Errors.incorrectState(`The volume '${volume.id}' is '${volume.state}'.`);
-  const busy = await ctx.db
-    .selectFrom('volume_modifications')
-    .select('state')
-    .where('volume_id', '=', volume.id)
-    .where('state', 'in', ['modifying', 'optimizing'])
-    .executeTakeFirst();
-  if (busy) throw new ApiError('IncorrectModificationState', `Cannot modify volume ${volume.id}: a modification is in the '${busy.state}' state.`);
+  const busy = await activeModificationState(ctx.db, volume.id);
+  if (busy) throw new ApiError('IncorrectModificationState', `Cannot modify volume ${volume.id}: a modification is in the '${busy}' state.`);
   if (volume.volume_type === 'standard') throw Errors.invalidParameterValue(`Volume ${volume.id} is a magnetic (standard) volume: it cannot be modified.`);
 
   const original = shapeOf(volume);
@@ -397,7 +371,7 @@ async function modifyVolume(ctx: Ctx, input: ModifyVolumeRequest): Promise<Modif
     target: JSON.stringify(target),
     end_time: null,
   };
-  await ctx.db.insertInto('volume_modifications').values(row).execute();
+  await insertModification(ctx.db, row);
   await ctx.enqueue('volume.modify', volume.id, { startTime: start });
   return { VolumeModification: toVolumeModification(row) };
 }
@@ -407,15 +381,13 @@ async function describeVolumesModifications(ctx: Ctx, input: DescribeVolumesModi
   const ids = input.VolumeIds?.length ? [...new Set(input.VolumeIds)] : undefined;
   for (const id of ids ?? []) checkVolumeId(id);
   validateFilters(input.Filters, volumeModificationFilters);
-  let q = ctx.db.selectFrom('volumes').select('id').where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).where('state', '!=', 'deleted');
-  if (ids) q = q.where('id', 'in', ids);
-  const volumes = (await q.execute()).map((v) => v.id);
+  const volumes = await volumeIdsOf(ctx.db, ctx.accountId, ctx.region, ids);
   if (ids) {
     const found = new Set(volumes);
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length) throw volumesNotFound(missing);
   }
-  const rows = volumes.length ? await ctx.db.selectFrom('volume_modifications').selectAll().where('volume_id', 'in', volumes).execute() : [];
+  const rows = await modificationsOf(ctx.db, volumes);
   // The latest modification of each volume, as EC2 reports it.
   const latest = new Map<string, (typeof rows)[number]>();
   for (const r of rows) {
@@ -464,25 +436,15 @@ async function describeVolumeStatus(ctx: Ctx, input: DescribeVolumeStatusRequest
   const ids = input.VolumeIds?.length ? [...new Set(input.VolumeIds)] : undefined;
   for (const id of ids ?? []) checkVolumeId(id);
   validateFilters(input.Filters, volumeStatusFilters);
-  let q = ctx.db
-    .selectFrom('volumes')
-    .select(['id', 'availability_zone', 'state'])
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .where('state', 'not in', ['deleted', 'deleting']);
-  if (ids) q = q.where('id', 'in', ids);
-  const rows = await q.execute();
+  const rows = await liveVolumesOf(ctx.db, ctx.accountId, ctx.region, ids);
   if (ids) {
     const found = new Set(rows.map((r) => r.id));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length) throw volumesNotFound(missing);
   }
   // The hosts' last check of each volume's backing (controllers/status-checks.ts), never the host itself.
-  const checks = new Map<string, { status: string; failed_since: string | null; checked_at: string }>();
   const live = rows.filter((r) => r.state === 'available' || r.state === 'in-use').map((r) => r.id);
-  for (let k = 0; k < live.length; k += 500) {
-    for (const c of await ctx.db.selectFrom('volume_status_checks').selectAll().where('volume_id', 'in', live.slice(k, k + 500)).execute()) checks.set(c.volume_id, c);
-  }
+  const checks = await volumeStatusChecks(ctx.db, live);
   const items: VolumeStatusItem[] = rows.map((r) => volumeStatusOf(r, checks.get(r.id)));
   const matched = applyFilters(items, input.Filters, volumeStatusFilters).sort(byKey((v) => v.VolumeId!));
   const page = paginate(matched, (v) => v.VolumeId!, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });

@@ -5,19 +5,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { SecretBox } from '../../../lib/secrets.js';
 import type { Tx } from '../../../store/db.js';
+import { ebsKeyOf, insertEbsKeyIfAbsent } from './store.js';
 
 /** The account's 32-byte data key, made (once, race-free) on first use. */
 export async function accountDataKey(db: Tx, secrets: SecretBox, accountId: string): Promise<Buffer> {
-  const have = await db.selectFrom('ebs_keys').select('key').where('account_id', '=', accountId).executeTakeFirst();
-  if (have) return secrets.unwrap(have.key, 'ebs-data-key', accountId);
-  await db
-    .insertInto('ebs_keys')
-    .values({ account_id: accountId, key: secrets.wrap(randomBytes(32), 'ebs-data-key', accountId), created_at: new Date().toISOString() })
-    .onConflict((oc) => oc.column('account_id').doNothing())
-    .execute();
+  const have = await ebsKeyOf(db, accountId);
+  if (have) return secrets.unwrap(have, 'ebs-data-key', accountId);
+  await insertEbsKeyIfAbsent(db, accountId, secrets.wrap(randomBytes(32), 'ebs-data-key', accountId), new Date());
   // Another request may have made it first: the stored one wins.
-  const row = await db.selectFrom('ebs_keys').select('key').where('account_id', '=', accountId).executeTakeFirstOrThrow();
-  return secrets.unwrap(row.key, 'ebs-data-key', accountId);
+  const stored = await ebsKeyOf(db, accountId);
+  if (stored === undefined) throw new Error(`no EBS data key stored for account ${accountId}`);
+  return secrets.unwrap(stored, 'ebs-data-key', accountId);
 }
 
 /** The ARN of the account's AWS managed key for EBS (alias/aws/ebs) in a region: a stable key id per (account, region). */

@@ -3,7 +3,198 @@
 import type { BlockDeviceMapping, EbsBlockDevice, Tag, Volume, VolumeAttachment, VolumeModification } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { zoneId } from '../../../config.js';
-import type { Row } from '../../../store/schema.js';
+import type { NewRow, Row } from '../../../store/schema.js';
+import type { Tx } from '../../../store/db.js';
+
+// For the handlers.
+
+/** The volumes attached (or attaching) to an instance with their device, by device. */
+export async function attachedVolumesByDevice(db: Tx, instanceId: string): Promise<(VolumeRow & { device: string })[]> {
+  return db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .selectAll('volumes')
+    .select('volume_attachments.device')
+    .where('volume_attachments.instance_id', '=', instanceId)
+    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
+    .orderBy('volume_attachments.device')
+    .execute();
+}
+
+/** The volumes attached to these instances, with the hosts' last check of each (when there is one). */
+export async function attachedVolumeChecks(
+  db: Tx,
+  instanceIds: string[],
+): Promise<{ instance_id: string; volume_id: string; status: Row<'volume_status_checks'>['status'] | null; failed_since: string | null; checked_at: string | null }[]> {
+  return db
+    .selectFrom('volume_attachments')
+    .leftJoin('volume_status_checks', 'volume_status_checks.volume_id', 'volume_attachments.volume_id')
+    .select(['volume_attachments.instance_id', 'volume_attachments.volume_id', 'volume_status_checks.status', 'volume_status_checks.failed_since', 'volume_status_checks.checked_at'])
+    .where('volume_attachments.instance_id', 'in', instanceIds)
+    .where('volume_attachments.state', '=', 'attached')
+    .execute();
+}
+
+export async function attachmentsOfInstance(db: Tx, instanceId: string): Promise<AttachmentRow[]> {
+  return db.selectFrom('volume_attachments').selectAll().where('instance_id', '=', instanceId).execute();
+}
+
+export async function setDeleteOnTermination(db: Tx, volumeId: string, instanceId: string, value: boolean): Promise<void> {
+  await db
+    .updateTable('volume_attachments')
+    .set({ delete_on_termination: value ? 1 : 0 })
+    .where('volume_id', '=', volumeId)
+    .where('instance_id', '=', instanceId)
+    .execute();
+}
+
+/** The volumes attached (or attaching) to an instance, with their device and DeleteOnTermination. */
+export async function attachedVolumesOf(db: Tx, instanceId: string): Promise<(VolumeRow & Pick<AttachmentRow, 'device' | 'delete_on_termination'>)[]> {
+  return db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .selectAll('volumes')
+    .select(['volume_attachments.device', 'volume_attachments.delete_on_termination'])
+    .where('volume_attachments.instance_id', '=', instanceId)
+    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
+    .execute();
+}
+
+/** The images.source of the image that launched the instance a volume is attached to, if any. */
+export async function launchImageSourceOfVolume(db: Tx, volumeId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('volume_attachments')
+    .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
+    .innerJoin('images', 'images.id', 'instances.image_id')
+    .select('images.source')
+    .where('volume_attachments.volume_id', '=', volumeId)
+    .executeTakeFirst();
+  return row?.source;
+}
+
+/** The snapshot a volume was created from (null when none), or undefined when there is no such volume. */
+export async function volumeSourceSnapshot(db: Tx, volumeId: string): Promise<string | null | undefined> {
+  const row = await db.selectFrom('volumes').select('snapshot_id').where('id', '=', volumeId).executeTakeFirst();
+  return row ? row.snapshot_id : undefined;
+}
+
+/** The account's volumes in the region that are not deleted, all or those with these ids. */
+export async function volumesOf(db: Tx, accountId: string, region: string, ids?: string[]): Promise<VolumeRow[]> {
+  let q = db.selectFrom('volumes').selectAll().where('account_id', '=', accountId).where('region', '=', region).where('state', '!=', 'deleted');
+  if (ids) q = q.where('id', 'in', ids);
+  return q.execute();
+}
+
+/** The ids of the account's volumes in the region that are not deleted, all or those with these ids. */
+export async function volumeIdsOf(db: Tx, accountId: string, region: string, ids?: string[]): Promise<string[]> {
+  let q = db.selectFrom('volumes').select('id').where('account_id', '=', accountId).where('region', '=', region).where('state', '!=', 'deleted');
+  if (ids) q = q.where('id', 'in', ids);
+  return (await q.execute()).map((v) => v.id);
+}
+
+/** The account's volumes in the region that are neither deleting nor deleted: id, zone and state. */
+export async function liveVolumesOf(db: Tx, accountId: string, region: string, ids?: string[]): Promise<Pick<VolumeRow, 'id' | 'availability_zone' | 'state'>[]> {
+  let q = db
+    .selectFrom('volumes')
+    .select(['id', 'availability_zone', 'state'])
+    .where('account_id', '=', accountId)
+    .where('region', '=', region)
+    .where('state', 'not in', ['deleted', 'deleting']);
+  if (ids) q = q.where('id', 'in', ids);
+  return q.execute();
+}
+
+/**
+ * The attachments of these volumes (a few, by the attachment key alone: they are the account's
+ * already), or without ids those of all the account's volumes in the region (one join).
+ */
+export async function attachmentsOfVolumes(db: Tx, accountId: string, region: string, volumeIds?: string[]): Promise<AttachmentRow[]> {
+  if (volumeIds) return db.selectFrom('volume_attachments').selectAll().where('volume_id', 'in', volumeIds.length ? volumeIds : ['']).execute();
+  return db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .selectAll('volume_attachments')
+    .where('volumes.account_id', '=', accountId)
+    .where('volumes.region', '=', region)
+    .execute();
+}
+
+/** The account's volume with this id unless it is deleted. */
+export async function findVolume(db: Tx, accountId: string, region: string, id: string): Promise<VolumeRow | undefined> {
+  return db.selectFrom('volumes').selectAll().where('id', '=', id).where('account_id', '=', accountId).where('region', '=', region).where('state', '!=', 'deleted').executeTakeFirst();
+}
+
+/** A volume known to exist. */
+export async function volumeRow(db: Tx, id: string): Promise<VolumeRow> {
+  return db.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+export async function volumeExists(db: Tx, id: string): Promise<boolean> {
+  return Boolean(await db.selectFrom('volumes').select('id').where('id', '=', id).executeTakeFirst());
+}
+
+export async function insertVolume(db: Tx, row: NewRow<'volumes'>): Promise<void> {
+  await db.insertInto('volumes').values(row).execute();
+}
+
+export async function setVolumeState(db: Tx, id: string, state: string): Promise<void> {
+  await db.updateTable('volumes').set({ state }).where('id', '=', id).execute();
+}
+
+export async function attachmentsOfVolume(db: Tx, volumeId: string): Promise<AttachmentRow[]> {
+  return db.selectFrom('volume_attachments').selectAll().where('volume_id', '=', volumeId).execute();
+}
+
+/** The devices of the volumes attached to an instance. */
+export async function attachedDevices(db: Tx, instanceId: string): Promise<string[]> {
+  return (await db.selectFrom('volume_attachments').select('device').where('instance_id', '=', instanceId).execute()).map((a) => a.device);
+}
+
+export async function insertAttachment(db: Tx, row: NewRow<'volume_attachments'>): Promise<void> {
+  await db.insertInto('volume_attachments').values(row).execute();
+}
+
+export async function setAttachmentState(db: Tx, volumeId: string, instanceId: string, state: string): Promise<void> {
+  await db.updateTable('volume_attachments').set({ state }).where('volume_id', '=', volumeId).where('instance_id', '=', instanceId).execute();
+}
+
+/** The state of the volume's modification still under way (modifying or optimizing), if any. */
+export async function activeModificationState(db: Tx, volumeId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('volume_modifications').select('state').where('volume_id', '=', volumeId).where('state', 'in', ['modifying', 'optimizing']).executeTakeFirst();
+  return row?.state;
+}
+
+export async function insertModification(db: Tx, row: NewRow<'volume_modifications'>): Promise<void> {
+  await db.insertInto('volume_modifications').values(row).execute();
+}
+
+/** Every modification of these volumes. */
+export async function modificationsOf(db: Tx, volumeIds: string[]): Promise<ModificationRow[]> {
+  return volumeIds.length ? db.selectFrom('volume_modifications').selectAll().where('volume_id', 'in', volumeIds).execute() : [];
+}
+
+/** The hosts' last check of each of these volumes' backing. */
+export async function volumeStatusChecks(db: Tx, volumeIds: string[]): Promise<Map<string, Row<'volume_status_checks'>>> {
+  const out = new Map<string, Row<'volume_status_checks'>>();
+  for (let k = 0; k < volumeIds.length; k += 500) {
+    for (const c of await db.selectFrom('volume_status_checks').selectAll().where('volume_id', 'in', volumeIds.slice(k, k + 500)).execute()) out.set(c.volume_id, c);
+  }
+  return out;
+}
+
+/** The account's wrapped EBS data key, if it has one. */
+export async function ebsKeyOf(db: Tx, accountId: string): Promise<string | undefined> {
+  return (await db.selectFrom('ebs_keys').select('key').where('account_id', '=', accountId).executeTakeFirst())?.key;
+}
+
+/** Stores the account's wrapped EBS data key unless another request stored one first. */
+export async function insertEbsKeyIfAbsent(db: Tx, accountId: string, key: string, now: Date): Promise<void> {
+  await db
+    .insertInto('ebs_keys')
+    .values({ account_id: accountId, key, created_at: now.toISOString() })
+    .onConflict((oc) => oc.column('account_id').doNothing())
+    .execute();
+}
 
 export type VolumeRow = Row<'volumes'>;
 export type AttachmentRow = Row<'volume_attachments'>;

@@ -7,6 +7,9 @@ import { formatCidr } from '../../../lib/cidr.js';
 import { newId } from '../../../lib/ids.js';
 import type { Ctx } from '../../context.js';
 import { createSubnetRecords, createVpcRecords, getDefaultVpc, type CreatedVpc } from './store.js';
+import { insertInternetGateway } from './store/internet-gateways.js';
+import { insertRoute } from './store/route-tables.js';
+import { claimRegionSetup, regionSetupDone, setDefaultVpc } from './store/vpcs.js';
 
 export const DEFAULT_VPC_CIDR = '172.31.0.0/16';
 
@@ -18,25 +21,11 @@ export function defaultSubnetCidr(index: number): string {
 
 /** Once per (account, region): region_setup records that it ran, and the default VPC's id. */
 export async function createDefaultVpc(ctx: Ctx): Promise<void> {
-  const done = await ctx.db
-    .selectFrom('region_setup')
-    .select('account_id')
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
-  if (done) return;
+  if (await regionSetupDone(ctx.db, ctx.accountId, ctx.region)) return;
   // Claim the row first: a concurrent setup of the same pair fails on the primary key and rolls back.
-  await ctx.db
-    .insertInto('region_setup')
-    .values({ account_id: ctx.accountId, region: ctx.region, default_vpc_id: null, created_at: ctx.now.toISOString() })
-    .execute();
+  await claimRegionSetup(ctx.db, ctx.accountId, ctx.region, ctx.now);
   const made = await buildDefaultVpc(ctx);
-  await ctx.db
-    .updateTable('region_setup')
-    .set({ default_vpc_id: made.vpc.id })
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .execute();
+  await setDefaultVpc(ctx.db, ctx.accountId, ctx.region, made.vpc.id);
 }
 
 /** Makes a default VPC and everything in it; CreateDefaultVpc uses it too. */
@@ -48,14 +37,8 @@ export async function buildDefaultVpc(ctx: Ctx): Promise<CreatedVpc & { internet
   const vpcId = made.vpc.id;
 
   const internetGatewayId = newId('igw');
-  await ctx.db
-    .insertInto('internet_gateways')
-    .values({ id: internetGatewayId, account_id: ctx.accountId, region: ctx.region, vpc_id: vpcId, created_at: ctx.now.toISOString() })
-    .execute();
-  await ctx.db
-    .insertInto('routes')
-    .values({ route_table_id: made.mainRouteTableId, destination: '0.0.0.0/0', target_type: 'gateway', target_id: internetGatewayId, origin: 'CreateRoute', state: 'active' })
-    .execute();
+  await insertInternetGateway(ctx.db, { id: internetGatewayId, account_id: ctx.accountId, region: ctx.region, vpc_id: vpcId, created_at: ctx.now.toISOString() });
+  await insertRoute(ctx.db, { route_table_id: made.mainRouteTableId, destination: '0.0.0.0/0', target_type: 'gateway', target_id: internetGatewayId, origin: 'CreateRoute', state: 'active' });
 
   const subnetIds: string[] = [];
   const zones = zonesOf(ctx.config, ctx.region).slice(0, 16);

@@ -16,17 +16,26 @@ import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
 import { internetGatewayFilters } from './filters.js';
 import { dependencies, getInternetGateway, getVpc, missingIds, toInternetGateway } from './store.js';
+import { hasMappedAddressIn } from '../addresses/store.js';
+import {
+  deleteGatewayAssociation,
+  deleteInternetGatewayRow,
+  gatewayOfVpc,
+  insertInternetGateway,
+  internetGatewaysOf,
+  setGatewayVpc,
+} from './store/internet-gateways.js';
 
 async function createInternetGateway(ctx: Ctx, input: CreateInternetGatewayRequest): Promise<CreateInternetGatewayResult> {
   const tags = tagsForType(input.TagSpecifications, ['internet-gateway'], 'internet-gateway');
   const id = newId('igw');
-  await ctx.db.insertInto('internet_gateways').values({ id, account_id: ctx.accountId, region: ctx.region, vpc_id: null, created_at: ctx.now.toISOString() }).execute();
+  await insertInternetGateway(ctx.db, { id, account_id: ctx.accountId, region: ctx.region, vpc_id: null, created_at: ctx.now.toISOString() });
   await putTags(ctx, 'internet-gateway', id, tags);
   return { InternetGateway: toInternetGateway({ id, account_id: ctx.accountId, region: ctx.region, vpc_id: null, created_at: ctx.now.toISOString() }, tags) };
 }
 
 async function describeInternetGateways(ctx: Ctx, input: DescribeInternetGatewaysRequest): Promise<DescribeInternetGatewaysResult> {
-  const rows = await ctx.db.selectFrom('internet_gateways').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).execute();
+  const rows = await internetGatewaysOf(ctx.db, ctx.accountId, ctx.region);
   const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'internet-gateway');
   const page = describe(
     rows.map((r) => toInternetGateway(r, tags.get(r.id))),
@@ -50,8 +59,8 @@ async function deleteInternetGateway(ctx: Ctx, input: DeleteInternetGatewayReque
   const igw = await getInternetGateway(ctx, input.InternetGatewayId!);
   if (igw.vpc_id) throw dependencies('internetGateway', igw.id);
   // Routes that pointed at it stay behind as blackholes, as on EC2.
-  await ctx.db.deleteFrom('route_table_associations').where('gateway_id', '=', igw.id).execute();
-  await ctx.db.deleteFrom('internet_gateways').where('id', '=', igw.id).execute();
+  await deleteGatewayAssociation(ctx.db, igw.id);
+  await deleteInternetGatewayRow(ctx.db, igw.id);
   await deleteAllTags(ctx, igw.id);
   return {};
 }
@@ -60,9 +69,8 @@ async function attachInternetGateway(ctx: Ctx, input: AttachInternetGatewayReque
   const igw = await getInternetGateway(ctx, input.InternetGatewayId!);
   const vpc = await getVpc(ctx, input.VpcId!);
   if (igw.vpc_id) throw new ApiError('Resource.AlreadyAssociated', `resource ${igw.id} is already attached to network ${igw.vpc_id}`);
-  const other = await ctx.db.selectFrom('internet_gateways').select('id').where('vpc_id', '=', vpc.id).executeTakeFirst();
-  if (other) throw Errors.invalidParameterValue(`Network ${vpc.id} already has an internet gateway attached`);
-  await ctx.db.updateTable('internet_gateways').set({ vpc_id: vpc.id }).where('id', '=', igw.id).execute();
+  if ((await gatewayOfVpc(ctx.db, vpc.id)) !== undefined) throw Errors.invalidParameterValue(`Network ${vpc.id} already has an internet gateway attached`);
+  await setGatewayVpc(ctx.db, igw.id, vpc.id);
   // Routes to it start working: the subnets whose tables send traffic to it become public.
   await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
   return {};
@@ -74,18 +82,12 @@ async function detachInternetGateway(ctx: Ctx, input: DetachInternetGatewayReque
   if (igw.vpc_id !== vpc.id) throw new ApiError('Gateway.NotAttached', `resource ${igw.id} is not attached to network ${vpc.id}`);
   // Public addresses need the gateway: EC2 refuses while any are mapped in the VPC.
   // Any address of the ledger mapped to an interface of the VPC (ephemeral or elastic, primary or secondary IP).
-  const mapped = await ctx.db
-    .selectFrom('public_ips')
-    .innerJoin('network_interfaces', 'network_interfaces.id', 'public_ips.network_interface_id')
-    .select('public_ips.public_ip')
-    .where('network_interfaces.vpc_id', '=', vpc.id)
-    .executeTakeFirst();
-  if (mapped) {
+  if (await hasMappedAddressIn(ctx.db, vpc.id)) {
     throw Errors.dependencyViolation(`Network ${vpc.id} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`);
   }
-  await ctx.db.updateTable('internet_gateways').set({ vpc_id: null }).where('id', '=', igw.id).execute();
+  await setGatewayVpc(ctx.db, igw.id, null);
   // A gateway route table association (edge association) goes with the attachment.
-  await ctx.db.deleteFrom('route_table_associations').where('gateway_id', '=', igw.id).execute();
+  await deleteGatewayAssociation(ctx.db, igw.id);
   // Routes to it become blackholes.
   await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
   return {};

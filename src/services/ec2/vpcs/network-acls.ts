@@ -24,7 +24,6 @@ import { describe } from './describe.js';
 import { networkAclFilters } from './filters.js';
 import { aclEntry, aclRuleNumber } from './rules.js';
 import {
-  chunks,
   createNetworkAclRecords,
   deleteNetworkAclRecords,
   dependencies,
@@ -36,6 +35,17 @@ import {
   toAclEntry,
   vpcIpv6Blocks,
 } from './store.js';
+import {
+  aclEntriesAndAssociations,
+  deleteAclEntry,
+  findAclAssociation,
+  findAclEntry,
+  hasAclAssociation,
+  insertAclEntry,
+  networkAclsOf,
+  replaceAclAssociation,
+  replaceAclEntry,
+} from './store/network-acls.js';
 
 /** ACL entries and associations are enforced at the VPC's subnet boundaries: its data plane follows. */
 function syncVpc(ctx: Ctx, vpcId: string): Promise<void> {
@@ -44,12 +54,7 @@ function syncVpc(ctx: Ctx, vpcId: string): Promise<void> {
 
 async function networkAclShapes(ctx: Ctx, acls: Row<'network_acls'>[]): Promise<NetworkAcl[]> {
   const ids = acls.map((a) => a.id);
-  const entries: Row<'network_acl_entries'>[] = [];
-  const assocs: Row<'network_acl_associations'>[] = [];
-  for (const chunk of chunks(ids, 500)) {
-    entries.push(...(await ctx.db.selectFrom('network_acl_entries').selectAll().where('network_acl_id', 'in', chunk).execute()));
-    assocs.push(...(await ctx.db.selectFrom('network_acl_associations').selectAll().where('network_acl_id', 'in', chunk).execute()));
-  }
+  const { entries, assocs } = await aclEntriesAndAssociations(ctx.db, ids);
   const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'network-acl', ids);
   return acls.map((a) => ({
     Associations: assocs
@@ -75,7 +80,7 @@ async function createNetworkAcl(ctx: Ctx, input: CreateNetworkAclRequest): Promi
 }
 
 async function describeNetworkAcls(ctx: Ctx, input: DescribeNetworkAclsRequest): Promise<DescribeNetworkAclsResult> {
-  const rows = await ctx.db.selectFrom('network_acls').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).execute();
+  const rows = await networkAclsOf(ctx.db, ctx.accountId, ctx.region);
   const page = describe(await networkAclShapes(ctx, rows), {
     ids: input.NetworkAclIds,
     idOf: (a) => a.NetworkAclId!,
@@ -94,21 +99,14 @@ async function describeNetworkAcls(ctx: Ctx, input: DescribeNetworkAclsRequest):
 async function deleteNetworkAcl(ctx: Ctx, input: DeleteNetworkAclRequest): Promise<Record<string, never>> {
   const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
   if (acl.is_default) throw Errors.invalidParameterValue(`cannot delete default network ACL ${acl.id}`);
-  const assoc = await ctx.db.selectFrom('network_acl_associations').select('id').where('network_acl_id', '=', acl.id).executeTakeFirst();
-  if (assoc) throw dependencies('networkAcl', acl.id);
+  if (await hasAclAssociation(ctx.db, acl.id)) throw dependencies('networkAcl', acl.id);
   await deleteNetworkAclRecords(ctx, acl.id);
   await syncVpc(ctx, acl.vpc_id);
   return {};
 }
 
 async function findEntry(ctx: Ctx, aclId: string, egress: number, rule: number) {
-  return ctx.db
-    .selectFrom('network_acl_entries')
-    .selectAll()
-    .where('network_acl_id', '=', aclId)
-    .where('egress', '=', egress)
-    .where('rule_number', '=', rule)
-    .executeTakeFirst();
+  return findAclEntry(ctx.db, aclId, egress, rule);
 }
 
 const entryMissing = (rule: number, egress: boolean) =>
@@ -127,7 +125,7 @@ async function createNetworkAclEntry(ctx: Ctx, input: CreateNetworkAclEntryReque
   if (await findEntry(ctx, acl.id, entry.egress, entry.rule_number)) {
     throw new ApiError('NetworkAclEntryAlreadyExists', `The network acl entry identified by ${entry.rule_number} already exists.`);
   }
-  await ctx.db.insertInto('network_acl_entries').values({ network_acl_id: acl.id, ...entry }).execute();
+  await insertAclEntry(ctx.db, { network_acl_id: acl.id, ...entry });
   await syncVpc(ctx, acl.vpc_id);
   return {};
 }
@@ -136,13 +134,7 @@ async function replaceNetworkAclEntry(ctx: Ctx, input: ReplaceNetworkAclEntryReq
   const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
   const entry = carriedAclEntry(input);
   if (!(await findEntry(ctx, acl.id, entry.egress, entry.rule_number))) throw entryMissing(entry.rule_number, entry.egress === 1);
-  await ctx.db
-    .updateTable('network_acl_entries')
-    .set(entry)
-    .where('network_acl_id', '=', acl.id)
-    .where('egress', '=', entry.egress)
-    .where('rule_number', '=', entry.rule_number)
-    .execute();
+  await replaceAclEntry(ctx.db, acl.id, entry);
   await syncVpc(ctx, acl.vpc_id);
   return {};
 }
@@ -153,29 +145,21 @@ async function deleteNetworkAclEntry(ctx: Ctx, input: DeleteNetworkAclEntryReque
   if (input.Egress === undefined) throw Errors.missingParameter('Egress');
   const egress = input.Egress ? 1 : 0;
   if (!(await findEntry(ctx, acl.id, egress, rule))) throw entryMissing(rule, input.Egress);
-  await ctx.db.deleteFrom('network_acl_entries').where('network_acl_id', '=', acl.id).where('egress', '=', egress).where('rule_number', '=', rule).execute();
+  await deleteAclEntry(ctx.db, acl.id, egress, rule);
   await syncVpc(ctx, acl.vpc_id);
   return {};
 }
 
 async function replaceNetworkAclAssociation(ctx: Ctx, input: ReplaceNetworkAclAssociationRequest): Promise<ReplaceNetworkAclAssociationResult> {
   if (!input.AssociationId) throw Errors.missingParameter('AssociationId');
-  const assoc = await ctx.db
-    .selectFrom('network_acl_associations')
-    .innerJoin('network_acls', 'network_acls.id', 'network_acl_associations.network_acl_id')
-    .select(['network_acl_associations.id', 'network_acl_associations.subnet_id', 'network_acls.vpc_id'])
-    .where('network_acl_associations.id', '=', input.AssociationId)
-    .where('network_acls.account_id', '=', ctx.accountId)
-    .where('network_acls.region', '=', ctx.region)
-    .executeTakeFirst();
+  const assoc = await findAclAssociation(ctx.db, ctx.accountId, ctx.region, input.AssociationId);
   if (!assoc) throw notFound.association(input.AssociationId);
   const acl = await getNetworkAcl(ctx, input.NetworkAclId!);
   if (acl.vpc_id !== assoc.vpc_id) {
     throw Errors.invalidParameterValue(`Network acl ${acl.id} and subnet ${assoc.subnet_id} belong to different networks`);
   }
   const id = newId('aclassoc');
-  await ctx.db.deleteFrom('network_acl_associations').where('id', '=', assoc.id).execute();
-  await ctx.db.insertInto('network_acl_associations').values({ id, network_acl_id: acl.id, subnet_id: assoc.subnet_id }).execute();
+  await replaceAclAssociation(ctx.db, assoc.id, { id, network_acl_id: acl.id, subnet_id: assoc.subnet_id });
   await syncVpc(ctx, acl.vpc_id);
   return { NewAssociationId: id };
 }

@@ -33,8 +33,26 @@ import { describe } from './describe.js';
 import { routeTableFilters } from './filters.js';
 import { forwardsThrough } from './route-state.js';
 import { routeDestination, routeTarget, type RouteDestination } from './rules.js';
+import { instanceStates, findInstanceState } from '../instances/store.js';
+import { findInterfaceVpc, interfaceIdsOfInstance, interfaceInstanceStates, interfacesOfInstances } from '../network-interfaces/store.js';
+import { findInternetGateway, internetGatewayVpcs } from './store/internet-gateways.js';
 import {
-  chunks,
+  associationsOfTables,
+  deleteAssociation,
+  deleteRoute as deleteRouteRow,
+  findAssociation,
+  findRoute as findRouteRow,
+  hasAssociation,
+  insertAssociation,
+  insertRoute,
+  isAssociated,
+  routesOfTables,
+  routeTablesOf,
+  setRouteTarget,
+  type AssocRow,
+  type RouteRow,
+} from './store/route-tables.js';
+import {
   createRouteTableRecords,
   deleteRouteTableRecords,
   dependencies,
@@ -49,9 +67,6 @@ import {
   vpcIpv4Blocks,
   vpcIpv6Blocks,
 } from './store.js';
-
-type RouteRow = Row<'routes'>;
-type AssocRow = Row<'route_table_associations'>;
 
 /** Routes and associations are the VPC's data plane: its subnets' kernel route tables follow. */
 function syncVpc(ctx: Ctx, vpcId: string): Promise<void> {
@@ -73,29 +88,14 @@ interface TargetFacts {
 async function targetFacts(db: Tx, ctx: Ctx, routes: RouteRow[]): Promise<TargetFacts> {
   const ids = (type: string) => [...new Set(routes.filter((r) => r.target_type === type).map((r) => r.target_id))];
   const facts: TargetFacts = { igws: new Map(), instances: new Map(), enis: new Map() };
-  for (const chunk of chunks(ids('gateway'), 500)) {
-    const rows = await db.selectFrom('internet_gateways').select(['id', 'vpc_id']).where('id', 'in', chunk).where('account_id', '=', ctx.accountId).execute();
-    for (const r of rows) facts.igws.set(r.id, r.vpc_id);
+  facts.igws = await internetGatewayVpcs(db, ctx.accountId, ids('gateway'));
+  const instanceIds = ids('instance');
+  for (const [id, r] of await instanceStates(db, ctx.accountId, instanceIds)) facts.instances.set(id, { state: r.state, vpc: r.vpc_id });
+  for (const e of await interfacesOfInstances(db, instanceIds)) {
+    const i = facts.instances.get(e.instance_id!);
+    if (i && (e.device_index === 0 || !i.eni)) i.eni = e.id;
   }
-  for (const chunk of chunks(ids('instance'), 500)) {
-    const rows = await db.selectFrom('instances').select(['id', 'state', 'vpc_id']).where('id', 'in', chunk).where('account_id', '=', ctx.accountId).execute();
-    for (const r of rows) facts.instances.set(r.id, { state: r.state, vpc: r.vpc_id });
-    const enis = await db.selectFrom('network_interfaces').select(['id', 'instance_id', 'device_index']).where('instance_id', 'in', chunk).execute();
-    for (const e of enis) {
-      const i = facts.instances.get(e.instance_id!);
-      if (i && (e.device_index === 0 || !i.eni)) i.eni = e.id;
-    }
-  }
-  for (const chunk of chunks(ids('network-interface'), 500)) {
-    const rows = await db
-      .selectFrom('network_interfaces')
-      .leftJoin('instances', 'instances.id', 'network_interfaces.instance_id')
-      .select(['network_interfaces.id', 'network_interfaces.instance_id', 'instances.state'])
-      .where('network_interfaces.id', 'in', chunk)
-      .where('network_interfaces.account_id', '=', ctx.accountId)
-      .execute();
-    for (const r of rows) facts.enis.set(r.id, { instance: r.instance_id, state: r.state ?? undefined });
-  }
+  for (const r of await interfaceInstanceStates(db, ctx.accountId, ids('network-interface'))) facts.enis.set(r.id, { instance: r.instance_id, state: r.state ?? undefined });
   return facts;
 }
 
@@ -150,12 +150,8 @@ function toAssociation(a: AssocRow): RouteTableAssociation {
 /** Route tables of the caller as EC2 describes them (one query per table kind). */
 async function routeTableShapes(ctx: Ctx, tables: Row<'route_tables'>[]): Promise<RouteTable[]> {
   const ids = tables.map((t) => t.id);
-  const routes: RouteRow[] = [];
-  const assocs: AssocRow[] = [];
-  for (const chunk of chunks(ids, 500)) {
-    routes.push(...(await ctx.db.selectFrom('routes').selectAll().where('route_table_id', 'in', chunk).execute()));
-    assocs.push(...(await ctx.db.selectFrom('route_table_associations').selectAll().where('route_table_id', 'in', chunk).execute()));
-  }
+  const routes = await routesOfTables(ctx.db, ids);
+  const assocs = await associationsOfTables(ctx.db, ids);
   const facts = await targetFacts(ctx.db, ctx, routes);
   const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'route-table', ids);
   const byTable = <T extends { route_table_id: string }>(rows: T[]) => {
@@ -199,7 +195,7 @@ async function createRouteTable(ctx: Ctx, input: CreateRouteTableRequest): Promi
 }
 
 async function describeRouteTables(ctx: Ctx, input: DescribeRouteTablesRequest): Promise<DescribeRouteTablesResult> {
-  const rows = await ctx.db.selectFrom('route_tables').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).execute();
+  const rows = await routeTablesOf(ctx.db, ctx.accountId, ctx.region);
   const page = describe(await routeTableShapes(ctx, rows), {
     ids: input.RouteTableIds,
     idOf: (t) => t.RouteTableId!,
@@ -218,8 +214,7 @@ async function describeRouteTables(ctx: Ctx, input: DescribeRouteTablesRequest):
 async function deleteRouteTable(ctx: Ctx, input: DeleteRouteTableRequest): Promise<Record<string, never>> {
   const table = await getRouteTable(ctx, input.RouteTableId!);
   // The main association counts too: the main table cannot go while it is main.
-  const assoc = await ctx.db.selectFrom('route_table_associations').select('id').where('route_table_id', '=', table.id).executeTakeFirst();
-  if (assoc) throw dependencies('routeTable', table.id);
+  if (await hasAssociation(ctx.db, table.id)) throw dependencies('routeTable', table.id);
   await deleteRouteTableRecords(ctx, table.id);
   await syncVpc(ctx, table.vpc_id);
   return {};
@@ -232,41 +227,23 @@ async function resolveTarget(ctx: Ctx, table: Row<'route_tables'>, input: Create
   switch (t.field) {
     case 'GatewayId': {
       if (!t.id.startsWith('igw-')) throw new ApiError('InvalidGatewayID.NotFound', `The gateway ID '${t.id}' does not exist`);
-      const igw = await ctx.db
-        .selectFrom('internet_gateways')
-        .select(['id', 'vpc_id'])
-        .where('id', '=', t.id)
-        .where('account_id', '=', ctx.accountId)
-        .where('region', '=', ctx.region)
-        .executeTakeFirst();
+      const igw = await findInternetGateway(ctx.db, ctx.accountId, ctx.region, t.id);
       if (!igw) throw new ApiError('InvalidGatewayID.NotFound', `The gateway ID '${t.id}' does not exist`);
       if (igw.vpc_id !== table.vpc_id) throw differentNetworks('network gateway');
       return { type: 'gateway', id: igw.id };
     }
     case 'InstanceId': {
-      const inst = await ctx.db
-        .selectFrom('instances')
-        .select(['id', 'vpc_id', 'state'])
-        .where('id', '=', t.id)
-        .where('account_id', '=', ctx.accountId)
-        .where('region', '=', ctx.region)
-        .executeTakeFirst();
+      const inst = await findInstanceState(ctx.db, ctx.accountId, ctx.region, t.id);
       if (!inst || inst.state === 'terminated') throw new ApiError('InvalidInstanceID.NotFound', `The instance ID '${t.id}' does not exist`);
       if (inst.vpc_id !== table.vpc_id) throw differentNetworks('instance');
-      const enis = await ctx.db.selectFrom('network_interfaces').select('id').where('instance_id', '=', inst.id).execute();
+      const enis = await interfaceIdsOfInstance(ctx.db, inst.id);
       if (enis.length > 1) {
         throw new ApiError('InvalidInstanceID', `There are multiple interfaces attached to instance '${inst.id}'. Please specify an interface ID for the operation instead.`);
       }
       return { type: 'instance', id: inst.id };
     }
     case 'NetworkInterfaceId': {
-      const eni = await ctx.db
-        .selectFrom('network_interfaces')
-        .select(['id', 'vpc_id'])
-        .where('id', '=', t.id)
-        .where('account_id', '=', ctx.accountId)
-        .where('region', '=', ctx.region)
-        .executeTakeFirst();
+      const eni = await findInterfaceVpc(ctx.db, ctx.accountId, ctx.region, t.id);
       if (!eni) throw new ApiError('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${t.id}' does not exist`);
       if (eni.vpc_id !== table.vpc_id) throw differentNetworks('interface');
       return { type: 'network-interface', id: eni.id };
@@ -305,7 +282,7 @@ async function checkMoreSpecific(ctx: Ctx, table: Row<'route_tables'>, dest: Rou
 }
 
 async function findRoute(ctx: Ctx, tableId: string, destination: string): Promise<RouteRow | undefined> {
-  return ctx.db.selectFrom('routes').selectAll().where('route_table_id', '=', tableId).where('destination', '=', destination).executeTakeFirst();
+  return findRouteRow(ctx.db, tableId, destination);
 }
 
 /** A destination the data plane can route: IPv4, or a prefix list of the caller's (IPv6 is not carried). */
@@ -324,10 +301,7 @@ async function createRoute(ctx: Ctx, input: CreateRouteRequest): Promise<CreateR
     throw new ApiError('RouteAlreadyExists', `The route identified by ${dest.destination} already exists.`);
   }
   await checkMoreSpecific(ctx, table, dest, target.type);
-  await ctx.db
-    .insertInto('routes')
-    .values({ route_table_id: table.id, destination: dest.destination, target_type: target.type, target_id: target.id, origin: 'CreateRoute', state: 'active' })
-    .execute();
+  await insertRoute(ctx.db, { route_table_id: table.id, destination: dest.destination, target_type: target.type, target_id: target.id, origin: 'CreateRoute', state: 'active' });
   await syncVpc(ctx, table.vpc_id);
   return { Return: true };
 }
@@ -346,7 +320,7 @@ async function deleteRoute(ctx: Ctx, input: DeleteRouteRequest): Promise<Record<
   if (route.target_type === 'local') {
     throw Errors.invalidParameterValue(`cannot remove local route ${dest.destination} in route table ${table.id}`);
   }
-  await ctx.db.deleteFrom('routes').where('route_table_id', '=', table.id).where('destination', '=', dest.destination).execute();
+  await deleteRouteRow(ctx.db, table.id, dest.destination);
   await syncVpc(ctx, table.vpc_id);
   return {};
 }
@@ -377,12 +351,7 @@ async function replaceRoute(ctx: Ctx, input: ReplaceRouteRequest): Promise<Recor
       await checkMoreSpecific(ctx, table, dest, target.type);
     }
   }
-  await ctx.db
-    .updateTable('routes')
-    .set({ target_type: target.type, target_id: target.id, state: 'active' })
-    .where('route_table_id', '=', table.id)
-    .where('destination', '=', dest.destination)
-    .execute();
+  await setRouteTarget(ctx.db, table.id, dest.destination, target);
   await syncVpc(ctx, table.vpc_id);
   return {};
 }
@@ -403,21 +372,15 @@ async function associateRouteTable(ctx: Ctx, input: AssociateRouteTableRequest):
     if (subnet.vpc_id !== table.vpc_id) {
       throw Errors.invalidParameterValue(`Route table ${table.id} and subnet ${subnet.id} belong to different networks`);
     }
-    if (await ctx.db.selectFrom('route_table_associations').select('id').where('subnet_id', '=', subnet.id).executeTakeFirst()) throw conflict();
-    await ctx.db.insertInto('route_table_associations').values({ id, route_table_id: table.id, subnet_id: subnet.id, gateway_id: null, main: 0 }).execute();
+    if (await isAssociated(ctx.db, { subnetId: subnet.id })) throw conflict();
+    await insertAssociation(ctx.db, { id, route_table_id: table.id, subnet_id: subnet.id, gateway_id: null, main: 0 });
   } else {
     const gw = input.GatewayId!;
-    const igw = await ctx.db
-      .selectFrom('internet_gateways')
-      .select(['id', 'vpc_id'])
-      .where('id', '=', gw)
-      .where('account_id', '=', ctx.accountId)
-      .where('region', '=', ctx.region)
-      .executeTakeFirst();
+    const igw = await findInternetGateway(ctx.db, ctx.accountId, ctx.region, gw);
     if (!igw) throw new ApiError('InvalidGatewayID.NotFound', `The gateway ID '${gw}' does not exist`);
     if (igw.vpc_id !== table.vpc_id) throw Errors.invalidParameterValue(`Route table ${table.id} and gateway ${gw} belong to different networks`);
-    if (await ctx.db.selectFrom('route_table_associations').select('id').where('gateway_id', '=', gw).executeTakeFirst()) throw conflict();
-    await ctx.db.insertInto('route_table_associations').values({ id, route_table_id: table.id, subnet_id: null, gateway_id: gw, main: 0 }).execute();
+    if (await isAssociated(ctx.db, { gatewayId: gw })) throw conflict();
+    await insertAssociation(ctx.db, { id, route_table_id: table.id, subnet_id: null, gateway_id: gw, main: 0 });
   }
   await syncVpc(ctx, table.vpc_id);
   return { AssociationId: id, AssociationState: { State: 'associated' } };
@@ -426,15 +389,7 @@ async function associateRouteTable(ctx: Ctx, input: AssociateRouteTableRequest):
 /** An association of one of the caller's route tables. */
 async function getAssociation(ctx: Ctx, associationId: string | undefined): Promise<AssocRow & { vpc_id: string }> {
   if (!associationId) throw Errors.missingParameter('AssociationId');
-  const row = await ctx.db
-    .selectFrom('route_table_associations')
-    .innerJoin('route_tables', 'route_tables.id', 'route_table_associations.route_table_id')
-    .selectAll('route_table_associations')
-    .select('route_tables.vpc_id')
-    .where('route_table_associations.id', '=', associationId)
-    .where('route_tables.account_id', '=', ctx.accountId)
-    .where('route_tables.region', '=', ctx.region)
-    .executeTakeFirst();
+  const row = await findAssociation(ctx.db, ctx.accountId, ctx.region, associationId);
   if (!row) throw notFound.association(associationId);
   return row;
 }
@@ -442,7 +397,7 @@ async function getAssociation(ctx: Ctx, associationId: string | undefined): Prom
 async function disassociateRouteTable(ctx: Ctx, input: DisassociateRouteTableRequest): Promise<Record<string, never>> {
   const assoc = await getAssociation(ctx, input.AssociationId);
   if (assoc.main) throw Errors.invalidParameterValue(`cannot disassociate the main route table association ${assoc.id}`);
-  await ctx.db.deleteFrom('route_table_associations').where('id', '=', assoc.id).execute();
+  await deleteAssociation(ctx.db, assoc.id);
   await syncVpc(ctx, assoc.vpc_id);
   return {};
 }
@@ -456,11 +411,8 @@ async function replaceRouteTableAssociation(ctx: Ctx, input: ReplaceRouteTableAs
   }
   // A new association id each time, the main one included: that is how the main table moves.
   const id = newId('rtbassoc');
-  await ctx.db.deleteFrom('route_table_associations').where('id', '=', assoc.id).execute();
-  await ctx.db
-    .insertInto('route_table_associations')
-    .values({ id, route_table_id: table.id, subnet_id: assoc.subnet_id, gateway_id: assoc.gateway_id, main: assoc.main })
-    .execute();
+  await deleteAssociation(ctx.db, assoc.id);
+  await insertAssociation(ctx.db, { id, route_table_id: table.id, subnet_id: assoc.subnet_id, gateway_id: assoc.gateway_id, main: assoc.main });
   await syncVpc(ctx, table.vpc_id);
   return { NewAssociationId: id, AssociationState: { State: 'associated' } };
 }

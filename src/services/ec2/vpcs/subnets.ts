@@ -33,6 +33,9 @@ import {
   usedAddressCounts,
   vpcIpv4Blocks,
 } from './store.js';
+import { hasLiveInstanceIn } from '../instances/store.js';
+import { hasInterfaceIn } from '../network-interfaces/store.js';
+import { deleteSubnetRecords, subnetsOf, subnetsOfVpc, updateSubnet } from './store/vpcs.js';
 
 /** AvailabilityZone or AvailabilityZoneId, checked against the region's zones. */
 function pickZone(ctx: Ctx, input: { AvailabilityZone?: string; AvailabilityZoneId?: string }): string | undefined {
@@ -68,7 +71,7 @@ async function createSubnet(ctx: Ctx, input: CreateSubnetRequest): Promise<Creat
   if (input.Ipv6CidrBlock !== undefined) throw ipv6Unsupported('Ipv6CidrBlock');
   const vpc = await getVpc(ctx, input.VpcId!);
   let zone = pickZone(ctx, input);
-  const siblings = await ctx.db.selectFrom('subnets').selectAll().where('vpc_id', '=', vpc.id).execute();
+  const siblings = await subnetsOfVpc(ctx.db, vpc.id);
   const cidr = formatCidr(subnetCidr(input.CidrBlock, vpcIpv4Blocks(vpc), siblings.map((s) => s.cidr_block)));
   const tags = tagsForType(input.TagSpecifications, ['subnet'], 'subnet');
   if (!zone) {
@@ -90,7 +93,7 @@ async function createDefaultSubnet(ctx: Ctx, input: CreateDefaultSubnetRequest):
   if (!zone) throw Errors.missingParameter('AvailabilityZone');
   const vpc = await getDefaultVpc(ctx);
   if (!vpc) throw new ApiError('DefaultVpcDoesNotExist', 'No default VPC exists for this account in this region.');
-  const siblings = await ctx.db.selectFrom('subnets').selectAll().where('vpc_id', '=', vpc.id).execute();
+  const siblings = await subnetsOfVpc(ctx.db, vpc.id);
   if (siblings.some((s) => s.default_for_az === 1 && s.availability_zone === zone)) {
     throw new ApiError('DefaultSubnetAlreadyExistsInAvailabilityZone', `A default subnet already exists in ${zone}.`);
   }
@@ -106,7 +109,7 @@ async function createDefaultSubnet(ctx: Ctx, input: CreateDefaultSubnetRequest):
 }
 
 async function describeSubnets(ctx: Ctx, input: DescribeSubnetsRequest): Promise<DescribeSubnetsResult> {
-  const rows = await ctx.db.selectFrom('subnets').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).execute();
+  const rows = await subnetsOf(ctx.db, ctx.accountId, ctx.region);
   const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'subnet');
   const used = await usedAddressCounts(
     ctx.db,
@@ -132,12 +135,10 @@ async function describeSubnets(ctx: Ctx, input: DescribeSubnetsRequest): Promise
 
 async function deleteSubnet(ctx: Ctx, input: DeleteSubnetRequest): Promise<Record<string, never>> {
   const subnet = await getSubnet(ctx, input.SubnetId!);
-  const eni = await ctx.db.selectFrom('network_interfaces').select('id').where('subnet_id', '=', subnet.id).executeTakeFirst();
-  const instance = await ctx.db.selectFrom('instances').select('id').where('subnet_id', '=', subnet.id).where('state', '!=', 'terminated').executeTakeFirst();
+  const eni = await hasInterfaceIn(ctx.db, { subnetId: subnet.id });
+  const instance = await hasLiveInstanceIn(ctx.db, { subnetId: subnet.id });
   if (eni || instance) throw dependencies('subnet', subnet.id);
-  await ctx.db.deleteFrom('route_table_associations').where('subnet_id', '=', subnet.id).execute();
-  await ctx.db.deleteFrom('network_acl_associations').where('subnet_id', '=', subnet.id).execute();
-  await ctx.db.deleteFrom('subnets').where('id', '=', subnet.id).execute();
+  await deleteSubnetRecords(ctx.db, subnet.id);
   await deleteAllTags(ctx, subnet.id);
   return {};
 }
@@ -190,7 +191,7 @@ async function modifySubnetAttribute(ctx: Ctx, input: ModifySubnetAttributeReque
   }
   if (dnsChanged) set.private_dns_name_options = JSON.stringify(dns);
   if (!Object.keys(set).length) throw Errors.missingParameter('an attribute to modify');
-  await ctx.db.updateTable('subnets').set(set).where('id', '=', subnet.id).execute();
+  await updateSubnet(ctx.db, subnet.id, set);
   return {};
 }
 

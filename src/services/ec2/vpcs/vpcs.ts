@@ -48,6 +48,13 @@ import {
   type CidrAssociation,
   type VpcRow,
 } from './store.js';
+import { hasLiveInstanceIn } from '../instances/store.js';
+import { hasInterfaceIn } from '../network-interfaces/store.js';
+import { deleteSecurityGroupRecords, hasNonDefaultGroup, securityGroupIdsOfVpc } from '../security-groups/store.js';
+import { gatewayOfVpc } from './store/internet-gateways.js';
+import { hasNonDefaultAcl, networkAclIdsOfVpc } from './store/network-acls.js';
+import { deleteLocalRoutes, putLocalRoutes, routeTableIdsOfVpc, routeTablesWithMainOf } from './store/route-tables.js';
+import { clearDefaultVpc, deleteVpcRow, hasSubnet, recordDefaultVpc, subnetsOfVpc, updateVpc, vpcsOf } from './store/vpcs.js';
 
 const TENANCIES = ['default', 'dedicated'];
 
@@ -78,18 +85,14 @@ async function createDefaultVpcHandler(ctx: Ctx, input: CreateDefaultVpcRequest)
   // A default VPC that exists already is DefaultVpcAlreadyExists (buildDefaultVpc), not the quota.
   if (!(await getDefaultVpc(ctx))) await checkVpcQuota(ctx);
   const made = await buildDefaultVpc(ctx);
-  await ctx.db
-    .insertInto('region_setup')
-    .values({ account_id: ctx.accountId, region: ctx.region, default_vpc_id: made.vpc.id, created_at: ctx.now.toISOString() })
-    .onConflict((oc) => oc.columns(['account_id', 'region']).doUpdateSet({ default_vpc_id: made.vpc.id }))
-    .execute();
+  await recordDefaultVpc(ctx.db, ctx.accountId, ctx.region, made.vpc.id, ctx.now);
   const out = toVpc(made.vpc, []);
   out.State = 'pending';
   return { Vpc: out };
 }
 
 async function allVpcs(ctx: Ctx): Promise<VpcRow[]> {
-  return ctx.db.selectFrom('vpcs').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).execute();
+  return vpcsOf(ctx.db, ctx.accountId, ctx.region);
 }
 
 async function describeVpcs(ctx: Ctx, input: DescribeVpcsRequest): Promise<DescribeVpcsResult> {
@@ -116,42 +119,25 @@ async function describeVpcs(ctx: Ctx, input: DescribeVpcsRequest): Promise<Descr
 async function deleteVpc(ctx: Ctx, input: DeleteVpcRequest): Promise<Record<string, never>> {
   const vpc = await getVpc(ctx, input.VpcId!);
   const id = vpc.id;
-  const has = async (q: Promise<unknown>) => Boolean(await q);
   const blocked =
-    (await has(ctx.db.selectFrom('subnets').select('id').where('vpc_id', '=', id).executeTakeFirst())) ||
-    (await has(ctx.db.selectFrom('internet_gateways').select('id').where('vpc_id', '=', id).executeTakeFirst())) ||
-    (await has(ctx.db.selectFrom('security_groups').select('id').where('vpc_id', '=', id).where('group_name', '!=', 'default').executeTakeFirst())) ||
-    (await has(ctx.db.selectFrom('network_acls').select('id').where('vpc_id', '=', id).where('is_default', '=', 0).executeTakeFirst())) ||
-    (await has(ctx.db.selectFrom('network_interfaces').select('id').where('vpc_id', '=', id).executeTakeFirst())) ||
-    (await has(ctx.db.selectFrom('instances').select('id').where('vpc_id', '=', id).where('state', '!=', 'terminated').executeTakeFirst()));
-  const tables = await ctx.db
-    .selectFrom('route_tables')
-    .leftJoin('route_table_associations', (j) => j.onRef('route_table_associations.route_table_id', '=', 'route_tables.id').on('route_table_associations.main', '=', 1))
-    .select(['route_tables.id', 'route_table_associations.id as main_assoc'])
-    .where('route_tables.vpc_id', '=', id)
-    .execute();
+    (await hasSubnet(ctx.db, id)) ||
+    (await gatewayOfVpc(ctx.db, id)) !== undefined ||
+    (await hasNonDefaultGroup(ctx.db, id)) ||
+    (await hasNonDefaultAcl(ctx.db, id)) ||
+    (await hasInterfaceIn(ctx.db, { vpcId: id })) ||
+    (await hasLiveInstanceIn(ctx.db, { vpcId: id }));
+  const tables = await routeTablesWithMainOf(ctx.db, id);
   if (blocked || tables.some((t) => !t.main_assoc)) throw dependencies('vpc', id);
 
   for (const t of tables) await deleteRouteTableRecords(ctx, t.id);
-  const acls = await ctx.db.selectFrom('network_acls').select('id').where('vpc_id', '=', id).execute();
-  for (const a of acls) await deleteNetworkAclRecords(ctx, a.id);
-  const groups = await ctx.db.selectFrom('security_groups').select('id').where('vpc_id', '=', id).execute();
-  for (const g of groups) {
-    await ctx.db.deleteFrom('security_group_rules').where('group_id', '=', g.id).execute();
-    await ctx.db.deleteFrom('security_groups').where('id', '=', g.id).execute();
-    await deleteAllTags(ctx, g.id);
+  for (const acl of await networkAclIdsOfVpc(ctx.db, id)) await deleteNetworkAclRecords(ctx, acl);
+  for (const group of await securityGroupIdsOfVpc(ctx.db, id)) {
+    await deleteSecurityGroupRecords(ctx.db, group);
+    await deleteAllTags(ctx, group);
   }
-  await ctx.db.deleteFrom('vpcs').where('id', '=', id).execute();
+  await deleteVpcRow(ctx.db, id);
   await deleteAllTags(ctx, id);
-  if (vpc.is_default) {
-    await ctx.db
-      .updateTable('region_setup')
-      .set({ default_vpc_id: null })
-      .where('account_id', '=', ctx.accountId)
-      .where('region', '=', ctx.region)
-      .where('default_vpc_id', '=', id)
-      .execute();
-  }
+  if (vpc.is_default) await clearDefaultVpc(ctx.db, ctx.accountId, ctx.region, id);
   return {};
 }
 
@@ -175,7 +161,7 @@ async function modifyVpcAttribute(ctx: Ctx, input: ModifyVpcAttributeRequest): P
   const [name, column, value] = given[0]!;
   if (value!.Value === undefined) throw Errors.missingParameter(`${name}.Value`);
   if (name === 'EnableNetworkAddressUsageMetrics' && value!.Value) throw cloudWatchMissing('Network Address Usage metrics', 'need');
-  await ctx.db.updateTable('vpcs').set({ [column]: value!.Value ? 1 : 0 }).where('id', '=', vpc.id).execute();
+  await updateVpc(ctx.db, vpc.id, { [column]: value!.Value ? 1 : 0 });
   // The resolver's DNAT follows enableDnsSupport.
   if (name === 'EnableDnsSupport') await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
   return {};
@@ -201,24 +187,11 @@ async function associateVpcCidrBlock(ctx: Ctx, input: AssociateVpcCidrBlockReque
   }
   if (wantsV6 || input.Ipv6CidrBlock !== undefined) throw ipv6Unsupported(wantsV6 ? 'AmazonProvidedIpv6CidrBlock' : 'Ipv6CidrBlock');
   if (input.Ipv6CidrBlockNetworkBorderGroup !== undefined) throw ipv6Unsupported('Ipv6CidrBlockNetworkBorderGroup');
-  const tables = await ctx.db.selectFrom('route_tables').select('id').where('vpc_id', '=', vpc.id).execute();
-  const addLocalRoute = async (destination: string) => {
-    for (const t of tables) {
-      await ctx.db
-        .insertInto('routes')
-        .values({ route_table_id: t.id, destination, target_type: 'local', target_id: 'local', origin: 'CreateRouteTable', state: 'active' })
-        .onConflict((oc) => oc.columns(['route_table_id', 'destination']).doUpdateSet({ target_type: 'local', target_id: 'local', origin: 'CreateRouteTable' }))
-        .execute();
-    }
-  };
+  const tables = await routeTableIdsOfVpc(ctx.db, vpc.id);
   const cidr = formatCidr(secondaryVpcCidr(input.CidrBlock, vpcIpv4Blocks(vpc)));
   const assoc: CidrAssociation = { AssociationId: newId('vpc-cidr-assoc'), CidrBlock: cidr, CidrBlockState: { State: 'associated' } };
-  await ctx.db
-    .updateTable('vpcs')
-    .set({ cidr_associations: JSON.stringify([...cidrAssociationsOf(vpc), assoc]) })
-    .where('id', '=', vpc.id)
-    .execute();
-  await addLocalRoute(cidr);
+  await updateVpc(ctx.db, vpc.id, { cidr_associations: JSON.stringify([...cidrAssociationsOf(vpc), assoc]) });
+  await putLocalRoutes(ctx.db, tables, cidr);
   await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
   return { VpcId: vpc.id, CidrBlockAssociation: { ...assoc, CidrBlockState: { State: 'associating' } } as VpcCidrBlockAssociation };
 }
@@ -242,7 +215,7 @@ async function disassociateVpcCidrBlock(ctx: Ctx, input: DisassociateVpcCidrBloc
     }
     // A block still holding a subnet cannot go.
     const range = parseCidrStrict(block)!;
-    const subnets = await ctx.db.selectFrom('subnets').select(['cidr_block', 'ipv6_cidr_associations']).where('vpc_id', '=', vpc.id).execute();
+    const subnets = await subnetsOfVpc(ctx.db, vpc.id);
     const used = subnets.some((s) => {
       if (a4) return contains(range, parseCidrStrict(s.cidr_block)!);
       const blocks = (JSON.parse(s.ipv6_cidr_associations || '[]') as VpcIpv6CidrBlockAssociation[]).map((x) => x.Ipv6CidrBlock!);
@@ -250,24 +223,12 @@ async function disassociateVpcCidrBlock(ctx: Ctx, input: DisassociateVpcCidrBloc
     });
     if (used) throw Errors.dependencyViolation(`The vpc CIDR block '${block}' has dependencies and cannot be disassociated.`);
     if (a4) {
-      await ctx.db.updateTable('vpcs').set({ cidr_associations: JSON.stringify(v4.filter((a) => a !== a4)) }).where('id', '=', vpc.id).execute();
+      await updateVpc(ctx.db, vpc.id, { cidr_associations: JSON.stringify(v4.filter((a) => a !== a4)) });
       await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
     } else {
-      await ctx.db.updateTable('vpcs').set({ ipv6_cidr_associations: JSON.stringify(v6.filter((a) => a !== a6)) }).where('id', '=', vpc.id).execute();
+      await updateVpc(ctx.db, vpc.id, { ipv6_cidr_associations: JSON.stringify(v6.filter((a) => a !== a6)) });
     }
-    const tables = await ctx.db.selectFrom('route_tables').select('id').where('vpc_id', '=', vpc.id).execute();
-    if (tables.length) {
-      await ctx.db
-        .deleteFrom('routes')
-        .where(
-          'route_table_id',
-          'in',
-          tables.map((t) => t.id),
-        )
-        .where('destination', '=', block)
-        .where('target_type', '=', 'local')
-        .execute();
-    }
+    await deleteLocalRoutes(ctx.db, await routeTableIdsOfVpc(ctx.db, vpc.id), block);
     return a4
       ? { VpcId: vpc.id, CidrBlockAssociation: { ...a4, CidrBlockState: { State: 'disassociating' } } as VpcCidrBlockAssociation }
       : { VpcId: vpc.id, Ipv6CidrBlockAssociation: { ...a6!, Ipv6CidrBlockState: { State: 'disassociating' } } };
