@@ -16,7 +16,6 @@ import {
   DescribeNetworkInterfacesCommand,
   DescribeVolumesCommand,
   EC2Client,
-  EC2ServiceException,
   GetConsoleOutputCommand,
   ModifyInstanceAttributeCommand,
   ModifyInstanceMetadataOptionsCommand,
