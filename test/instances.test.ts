@@ -16,6 +16,7 @@ import {
   DescribeNetworkInterfacesCommand,
   DescribeVolumesCommand,
   EC2Client,
+  EC2ServiceException,
   GetConsoleOutputCommand,
   ModifyInstanceAttributeCommand,
   ModifyInstanceMetadataOptionsCommand,

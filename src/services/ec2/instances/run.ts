@@ -16,6 +16,7 @@ import { zonesOf } from '../../../config.js';
 import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
+import { ipInCidr, parseCidrStrict } from '../../../lib/cidr.js';
 import { cloudWatchMissing, dedicatedUnsupported, iamInstanceProfileNotFound, ipv6Unsupported } from '../common/unsupported.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { assignEphemeralPublicIpsMany } from '../common/public-ips.js';
@@ -464,7 +465,6 @@ async function insertChunks<T extends 'instances' | 'network_interfaces' | 'volu
   for (let i = 0; i < rows.length; i += per) {
     await ctx.db
       .insertInto(table)
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely cannot relate NewRow<T> to the insert type of a generic table T
       .values(rows.slice(i, i + per) as any)
       .execute();
   }
