@@ -48,7 +48,11 @@ const boundaries = [
   zone(L.api, [L.controllers, L.host, L.console, ...root], 'src/api may import services/, models/, store/ and lib/ only.'),
   // Controllers use the services' repositories and rules, never a handler or the API.
   zone(L.controllers, [L.api, L.console, ...root], "src/controllers import the services' repositories, store and host: never api/."),
-  zone(L.controllers, [`${L.services}/**/handlers.ts`, `${L.services}/{registry,context}.ts`].map(abs), 'src/controllers never import a handler, the registry or the handler context.'),
+  zone(
+    L.controllers,
+    [`${L.services}/**/handlers.ts`, `${L.services}/{registry,context}.ts`].map(abs),
+    'src/controllers never import a handler, the registry or the handler context.',
+  ),
   // The console is a client of the public API only.
   zone(L.console, 'src', 'src/console is a client of the public API only.', ['./console']),
   // The product never imports the tests, benchmarks or scripts.
@@ -67,7 +71,10 @@ export default defineConfig(
       // A variable that callbacks made before it is set will read stays `let` (it is set once, later).
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // A leading underscore marks a parameter, binding or rest sibling left unused on purpose.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {
