@@ -98,7 +98,7 @@ export function ensureBuild() {
   const out = join(root, 'dist', 'cli', 'main.js');
   if (existsSync(out) && statSync(out).mtimeMs >= Math.max(newest(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs)) return;
   log('building');
-  run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  run(process.execPath, [join(root, 'node_modules', 'typescript-go', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
   // tsc leaves an unchanged file's mtime alone; touch the marker so the next check is cheap.
   execFileSync('touch', [out]);
 }

@@ -1,5 +1,6 @@
 // `npm test`: make the clone ready (packages, dependencies, build), type-check sources, tests,
-// benches and scripts (tsconfig.json), then run every test. A type error fails before any suite runs.
+// benches and scripts (tsconfig.json), lint them (eslint.config.js: typescript-eslint and the layer
+// boundaries), then run every test. A type error or a lint error fails before any suite runs.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,16 +9,19 @@ import { ensureAll } from './ensure.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 ensureAll({ forTests: true });
 
-const started = Date.now();
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit'], {
-  stdio: 'inherit',
-  cwd: root,
-});
-if (tsc.status !== 0) {
-  process.stderr.write(`cumulo test: type check failed (tsc -p tsconfig.json --noEmit); no suite was run\n`);
-  process.exit(tsc.status ?? 1);
+/** Runs one gate; on failure says which and that no suite ran, and exits with its status. */
+function gate(name, command, args) {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
+  if (r.status !== 0) {
+    process.stderr.write(`cumulo test: ${name} failed (${command}); no suite was run\n`);
+    process.exit(r.status ?? 1);
+  }
+  process.stderr.write(`cumulo test: ${name} ok in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
-process.stderr.write(`cumulo test: type check ok in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+
+gate('type check', 'tsc -p tsconfig.json --noEmit', [join(root, 'node_modules', 'typescript-go', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit']);
+gate('lint', 'npm run lint', [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
 
 const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...process.argv.slice(2)], {
   stdio: 'inherit',

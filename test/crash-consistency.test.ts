@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeInstancesCommand, RebootInstancesCommand, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
 import { hostTag } from '../src/host/tag.js';
 import { hostObjects, type HostObjects } from './host-leaks.js';
-import { needsInstances, clientFor, guestRuns, publicPoolFor, runcContainers, sleep, spawnServer, startRuncServer, until, type ServerProcess } from './runc-harness.js';
+import { needsInstances, clientFor, guestRuns, publicPoolFor, runcContainers, spawnServer, startRuncServer, until, type ServerProcess } from './runc-harness.js';
 
 process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 

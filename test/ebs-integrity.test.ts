@@ -45,7 +45,7 @@ import {
   type Instance,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { needsInstances, describe1, sleep, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
 process.env.CUMULO_INSTANCE_POLL_MS = '1000';

@@ -34,7 +34,7 @@ interface Target {
   op: Operation;
   leaves: Leaf[];
 }
-let targets: Target[] = [];
+const targets: Target[] = [];
 /** Ids that exist in the store (harvested from Describe answers), to mix with made-up ones. */
 let existingIds: string[] = [];
 

@@ -3,7 +3,6 @@ import {
   CreateTagsCommand,
   DescribeImageAttributeCommand,
   DescribeImagesCommand,
-  EC2ServiceException,
   paginateDescribeImages,
   type EC2Client,
   type Image,

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   DescribeInstanceTypeOfferingsCommand,
   DescribeInstanceTypesCommand,
-  EC2ServiceException,
   paginateDescribeInstanceTypeOfferings,
   paginateDescribeInstanceTypes,
   type EC2Client,

@@ -36,7 +36,7 @@ import {
   type Instance,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
 import { needsInstances, killServers, spawnServer, clientFor, describe1, httpGet, imageAvailable, inInstance, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 

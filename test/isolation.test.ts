@@ -41,7 +41,7 @@ import {
   type Instance,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { needsInstances, clientFor, describe1, hostRun, imageAvailable, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 import { raiseQuotas } from './harness.js';
 import { hostTag } from '../src/host/tag.js';

@@ -7,7 +7,6 @@ import {
   DeleteKeyPairCommand,
   DescribeKeyPairsCommand,
   EC2Client,
-  EC2ServiceException,
   ImportKeyPairCommand,
 } from '@aws-sdk/client-ec2';
 import { startTestServer, type TestServer, errorOf } from './harness.js';

@@ -38,7 +38,7 @@ import {
   type EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { subnetTable } from '../src/host/network/ip.js';
 import { needsInstances, dataPlaneNames, describe1, inInstance, publicPoolFor, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 

@@ -5,7 +5,7 @@
 // The host reaches an instance only through its public IP (private addresses are never routed on
 // the host), and only when the instance's security groups allow it.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';

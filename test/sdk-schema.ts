@@ -6,7 +6,6 @@ import type { Dialect } from '../src/api/protocol/query.js';
 import { wireName } from '../src/api/protocol/query.js';
 import type { ServiceModel, Shape } from '../src/models/index.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type CommandCtor = new (input: any) => { schema?: unknown[] };
 
 /** The SDK's commands of a client package, by operation name. */

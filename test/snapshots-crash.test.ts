@@ -35,7 +35,7 @@ import {
   waitUntilVolumeInUse,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
 import { needsInstances, killServers, spawnServer, clientFor, describe1, sleep, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
@@ -161,7 +161,6 @@ needsInstances.describe('snapshots across a SIGKILLed server (root)', () => {
     const second = await spawnServer(home);
     const ec2b = clientFor(second.url, admin);
     // No snapshot (nor the image) stays pending for more than a minute after the restart.
-    const ids = taken.map((t) => t.id);
     let seen = '';
     const restarted = Date.now();
     const final = await until('no pending snapshot', async () => {

@@ -23,7 +23,7 @@ import {
   type InstanceStatus,
   type VolumeStatusItem,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { needsInstances, dataPlaneNames, hostRun, publicPoolFor, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
 process.env.CUMULO_INSTANCE_POLL_MS = '500';

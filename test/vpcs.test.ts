@@ -36,7 +36,6 @@ import {
   DisassociateRouteTableCommand,
   DisassociateVpcCidrBlockCommand,
   EC2Client,
-  EC2ServiceException,
   ModifySubnetAttributeCommand,
   ModifyVpcAttributeCommand,
   ReplaceNetworkAclAssociationCommand,

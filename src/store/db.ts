@@ -2,7 +2,7 @@
 // CUMULO_DATABASE_URL names one. The dialect is the only engine-specific part; everything above
 // speaks Kysely, and openWithDialect takes any Kysely Dialect (src/store/pglite.ts for PGlite).
 import Sqlite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect, type MigrationProvider, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect, type MigrationProvider, type PostgresPool, type Transaction } from 'kysely';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -66,7 +66,7 @@ export async function postgresDialect(url: string): Promise<Dialect> {
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new Error(`CUMULO_DATABASE_URL must be a postgres:// or postgresql:// URL, not ${JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'))}`);
   }
-  let pg: any;
+  let pg: { Pool: new (config: { connectionString: string }) => PostgresPool };
   try {
     // A variable specifier: pg is not a dependency, so the compiler must not resolve it.
     const name = 'pg';
@@ -84,7 +84,7 @@ export async function openWithDialect(dialect: Dialect): Promise<Db> {
   return db;
 }
 
-export async function migrate(db: Kysely<any>): Promise<void> {
+export async function migrate(db: Db): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {

@@ -6,7 +6,7 @@ import { PostgresAdapter, type Kysely } from 'kysely';
  * usually extends PostgresAdapter. instanceof fails when a dialect package brings its own copy of
  * Kysely, so the prototype chain's class names are checked too.
  */
-export function isPostgres(db: Kysely<any>): boolean {
+export function isPostgres(db: Pick<Kysely<unknown>, 'getExecutor'>): boolean {
   const adapter = db.getExecutor().adapter;
   if (adapter instanceof PostgresAdapter) return true;
   for (let p = Object.getPrototypeOf(adapter); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {

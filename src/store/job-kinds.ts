@@ -54,7 +54,9 @@ export type KindOf<M> = keyof M & string;
  * The payload member of a new job: required when the kind's payload has a required member,
  * optional otherwise (for a union of kinds: optional when one of them may omit it).
  */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{} extends P`: true when every member of P is optional
 export type PayloadField<M, K extends KindOf<M>> = {} extends M[K] ? { payload?: M[K] } : { payload: M[K] };
 
 /** The same as trailing arguments: (payload, runAt). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- as above
 export type PayloadArgs<M, K extends KindOf<M>> = {} extends M[K] ? [payload?: M[K], runAt?: Date] : [payload: M[K], runAt?: Date];

@@ -5,10 +5,10 @@
 // its snapshot, loop-mounted inside the private mount namespace: when the namespace ends the mount
 // goes and the loop device detaches itself. SSH runs inside the instance's network namespace.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { requires } from '../../../test/requires.js';
 import { builtinImages } from '../../services/ec2/images/builtin.js';
 import { BuiltinImageStore } from './builtin-store.js';

@@ -6,7 +6,7 @@
 // processes that answer "<remote address> <local address>". Everything lives in namespaces this
 // file makes (random names) and goes with them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { requires } from '../../../test/requires.js';
 import { tableScript } from './nft.js';
 import { closedVpcTableScript, vpcTableScript, type VpcRulesOptions } from './vpc-rules.js';

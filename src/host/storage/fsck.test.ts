@@ -6,7 +6,6 @@ import {
   e2fsckArgv,
   fsckVerdict,
   isUntrustedFilesystemError,
-  NOBODY,
   SANDBOX_DEVICE,
   SANDBOX_SETUP,
   sandboxArgv,

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { requires } from '../../../test/requires.js';
 import { InstanceStoreDisks } from './instance-store.js';
 import { ext4BlockSize, listLoopDevicesUnder, loopDevicesLeftUnder } from './loop.js';

@@ -513,7 +513,6 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
 
   /** Let go of everything but the instance's disks and its folder. */
   private async release(id: string): Promise<void> {
-    const dir = this.dir(id);
     this.prepared.delete(id);
     const errors: unknown[] = [];
     const attempt = async (fn: () => Promise<unknown>) => fn().catch((e) => errors.push(e));

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { requires } from '../../../../test/requires.js';
 import { BlockStore } from './store.js';
 import { listLoopDevicesUnder, loopDevicesLeftUnder } from '../loop.js';
