@@ -161,7 +161,7 @@ export class ApiServer {
 
       // Who is asking, and which service: the credential scope says both.
       const ident = await this.authenticate(incoming);
-      const m = loadModel(ident.service);
+      const m = this.deps.dispatcher.model(ident.service);
       if (!m) throw new ApiError('InvalidAction', `The service ${ident.service} is not offered by this endpoint.`);
       model = m;
 

@@ -20,7 +20,7 @@ import type {
 import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Row } from '../../../store/schema.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
 import { getInstanceRows } from '../instances/store.js';
 import { COPY_VOLUME_ID, captureBeforeCommit, checkSnapshotId, findVisibleSnapshot, pendingSnapshot } from '../snapshots/store.js';
@@ -667,4 +667,4 @@ export const manageHandlers = {
   DeregisterImage: deregisterImage,
   ModifyImageAttribute: modifyImageAttribute,
   ResetImageAttribute: resetImageAttribute,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;
