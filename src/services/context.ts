@@ -63,7 +63,8 @@ export function handlerMap(handlers: Readonly<Record<string, TypedHandler | unde
  * SDK adds itself). Types only: no SDK code runs in the server.
  */
 export type OperationsOf<Client> = {
-  [K in keyof Client as K extends `${infer Op}Command` ? (IoOf<Client[K]> extends never ? never : Op) : never]: IoOf<Client[K]>;
+  // The key filter is names only, so a map's check resolves just the operations it names.
+  [K in keyof Client as K extends `$${string}` ? never : K extends `${infer Op}Command` ? Op : never]: IoOf<Client[K]>;
 };
 
 // An SDK v3 command's instance: what it sends, and what its middleware answers.
