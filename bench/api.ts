@@ -61,14 +61,14 @@ async function startServer(): Promise<Server> {
   const vars: Record<string, string> = {};
   for (const m of out.stdout.matchAll(/^export (\w+)=(.*)$/gm)) vars[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
   const registry = (await import(pathToFileURL(join(root, 'dist', 'services', 'registry.js')).href)) as {
-    serviceHandlers(): Map<string, Record<string, unknown>>;
+    serviceRegistry(): Map<string, { handlers: Record<string, unknown> }>;
   };
   return {
     child,
     port,
     home,
     creds: { accessKeyId: vars.AWS_ACCESS_KEY_ID!, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY! },
-    implemented: new Set(Object.keys(registry.serviceHandlers().get('ec2') ?? {})),
+    implemented: new Set(Object.keys(registry.serviceRegistry().get('ec2')?.handlers ?? {})),
   };
 }
 

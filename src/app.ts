@@ -15,7 +15,7 @@ import { adoptCaptures } from './controllers/snapshots.js';
 import { BuiltinImageBuilds } from './controllers/builtin-images.js';
 import { BuiltinImageStore } from './host/images/builtin-store.js';
 import { Accounts, type Credentials } from './services/accounts.js';
-import { serviceHandlers, setupRegion } from './services/registry.js';
+import { serviceRegistry } from './services/registry.js';
 import { seedBuiltinImages } from './services/ec2/images/builtin.js';
 import { openStore, type Db } from './store/db.js';
 import { openSecrets } from './store/secrets.js';
@@ -116,7 +116,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         },
       }
     : undefined;
-  const dispatcher = new Dispatcher({ db, config, wake: () => runner?.wake(), setupRegion, captures }, serviceHandlers());
+  const services = serviceRegistry();
+  const dispatcher = new Dispatcher({ db, config, wake: () => runner?.wake(), captures }, services);
   const server = new ApiServer({
     config,
     dispatcher,
@@ -173,7 +174,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
     const d = driver;
     runner = new Runner({ db, config, driver: d, secrets, log });
-    registerControllers(runner);
+    registerControllers(runner, services.keys());
     await runner.recover();
     await adoptHost({ db, driver: d, log });
     await adoptCaptures({ db, driver: d, log });

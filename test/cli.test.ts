@@ -82,9 +82,9 @@ beforeAll(async () => {
   env0 = baseEnv(port);
 
   const registry = (await import(pathToFileURL(join(root, 'dist', 'services', 'registry.js')).href)) as {
-    serviceHandlers(): Map<string, Record<string, unknown>>;
+    serviceRegistry(): Map<string, { handlers: Record<string, unknown> }>;
   };
-  implemented = new Set(Object.keys(registry.serviceHandlers().get('ec2') ?? {}));
+  implemented = new Set(Object.keys(registry.serviceRegistry().get('ec2')?.handlers ?? {}));
 
   server = spawn(process.execPath, [main, 'start'], { env: env0, stdio: ['ignore', 'pipe', 'pipe'] });
   serverExit = new Promise((resolve) => server!.once('exit', (code) => resolve(code)));

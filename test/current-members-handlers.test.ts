@@ -26,7 +26,7 @@ import { Dispatcher } from '../src/api/dispatch.js';
 import { FakeDriver } from '../src/host/compute/fake.js';
 import { loadModel } from '../src/models/index.js';
 import { ApiError } from '../src/services/errors.js';
-import { serviceHandlers, setupRegion } from '../src/services/registry.js';
+import { serviceRegistry } from '../src/services/registry.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 /** The fake driver, recording what the controllers ask of it. */
@@ -118,7 +118,7 @@ async function insertSnapshot(id: string, account = s.admin.accountId): Promise<
 beforeAll(async () => {
   driver = new RecordingDriver();
   s = await startTestServer({ driver });
-  dispatcher = new Dispatcher({ db: s.app.db, config: s.app.config, wake: () => s.app.runner.wake(), setupRegion }, serviceHandlers());
+  dispatcher = new Dispatcher({ db: s.app.db, config: s.app.config, wake: () => s.app.runner.wake() }, serviceRegistry());
   const images = await call<{ Images: { ImageId: string }[] }>('DescribeImages', { Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] });
   imageId = images.Images[0]!.ImageId;
 }, 30_000);

@@ -10,7 +10,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { loadModel, type Operation, type ServiceModel } from '../src/models/index.js';
-import { serviceHandlers } from '../src/services/registry.js';
+import { serviceRegistry } from '../src/services/registry.js';
 import { resourceKinds } from '../src/services/ec2/common/resources.js';
 import { newId } from '../src/lib/ids.js';
 import { startTestServer, type TestServer } from './harness.js';
@@ -43,7 +43,7 @@ beforeAll(async () => {
   const u = new URL(s.url);
   host = u.hostname;
   port = Number(u.port);
-  for (const [service, handlers] of serviceHandlers()) {
+  for (const [service, { handlers }] of serviceRegistry()) {
     if (service !== 'ec2' && service !== 'sts') continue;
     const model = loadModel(service)!;
     for (const name of Object.keys(handlers).sort()) {
@@ -146,7 +146,7 @@ function encodePairs(pairs: [string, string][]): string {
 // every id any Describe call shows.
 
 async function seedResources(): Promise<void> {
-  const ec2 = serviceHandlers().get('ec2') ?? {};
+  const ec2 = serviceRegistry().get('ec2')?.handlers ?? {};
   const client = s.ec2();
   const { CreateKeyPairCommand, CreateVpcCommand, CreateSecurityGroupCommand, CreateSubnetCommand, DescribeImagesCommand, RunInstancesCommand } =
     await import('@aws-sdk/client-ec2');

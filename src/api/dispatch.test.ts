@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import type { ServiceModel } from '../models/index.js';
-import type { Ctx, CtxDeps, HandlerMap } from '../services/context.js';
+import { handlerMap, type Ctx, type CtxDeps, type TypedHandler } from '../services/context.js';
 import { openWithDialect, sqliteDialect, type Db } from '../store/db.js';
 import { Dispatcher, type Invocation } from './dispatch.js';
 import { ApiError, Errors } from '../services/errors.js';
@@ -42,7 +42,7 @@ const tag = (ctx: Ctx, resourceId: string, key: string) =>
 
 const tagsOf = (resourceId: string) => db.selectFrom('tags').select('key').where('resource_id', '=', resourceId).orderBy('key').execute();
 
-const ec2: HandlerMap = {
+const ec2: Record<string, TypedHandler> = {
   // Writes two rows, enqueues a job and registers a hook; fails where the input says.
   async CreateThing(ctx, input: { Id: string; Fail?: 'before-write' | 'after-write'; Hook?: 'throws' }) {
     if (!input.Id) throw Errors.missingParameter('Id');
@@ -73,21 +73,27 @@ function newDispatcher(opts: { setup?: boolean } = {}): Dispatcher {
     db,
     config: loadConfig({ CUMULO_HOME: dir }),
     wake: () => void wakes++,
-    setupRegion:
-      opts.setup === false
-        ? undefined
-        : async (ctx) => {
-            await tag(ctx, `setup-${ctx.accountId}-${ctx.region}`, 'done');
-            if (setupFails > 0) {
-              setupFails--;
-              throw new Error('setup failed');
-            }
-            setups.push(`${ctx.accountId}:${ctx.region}`);
-            await sleep(setupDelay); // a slow setup widens the window for concurrent first requests
-            await setupExtras?.(ctx);
-          },
   };
-  return new Dispatcher(deps, new Map([['ec2', ec2], ['sts', { GetCallerIdentity: async (ctx: Ctx) => ({ Account: ctx.accountId }) }]]));
+  const setupRegion =
+    opts.setup === false
+      ? undefined
+      : async (ctx: Ctx) => {
+          await tag(ctx, `setup-${ctx.accountId}-${ctx.region}`, 'done');
+          if (setupFails > 0) {
+            setupFails--;
+            throw new Error('setup failed');
+          }
+          setups.push(`${ctx.accountId}:${ctx.region}`);
+          await sleep(setupDelay); // a slow setup widens the window for concurrent first requests
+          await setupExtras?.(ctx);
+        };
+  return new Dispatcher(
+    deps,
+    new Map([
+      ['ec2', { handlers: handlerMap(ec2), setupRegion }],
+      ['sts', { handlers: handlerMap({ GetCallerIdentity: async (ctx: Ctx) => ({ Account: ctx.accountId }) }) }],
+    ]),
+  );
 }
 
 let seq = 0;

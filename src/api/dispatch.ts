@@ -4,6 +4,13 @@ import { ApiError, Errors, isApiError } from '../services/errors.js';
 import type { ServiceModel } from '../models/index.js';
 import { createCtx, isReadOnly, type Ctx, type CtxDeps, type CtxEffects, type HandlerMap } from '../services/context.js';
 
+/** What the dispatcher needs of a registered service (services/registry.ts), by signing name. */
+export interface ServiceEntry {
+  handlers: HandlerMap;
+  setupRegion?: (ctx: Ctx) => Promise<void>;
+  model?: () => ServiceModel | undefined;
+}
+
 export interface Invocation {
   model: ServiceModel;
   operation: string;
@@ -16,26 +23,30 @@ export interface Invocation {
 export class Dispatcher {
   constructor(
     private deps: CtxDeps,
-    private handlers: Map<string, HandlerMap>,
+    private services: ReadonlyMap<string, ServiceEntry>,
   ) {}
 
+  /** The model of a registered service; undefined for a service cumulo does not serve. */
+  model(service: string): ServiceModel | undefined {
+    return this.services.get(service)?.model?.();
+  }
+
   implemented(service: string): string[] {
-    return Object.keys(this.handlers.get(service) ?? {}).sort();
+    return Object.keys(this.services.get(service)?.handlers ?? {}).sort();
   }
 
   has(service: string, operation: string): boolean {
-    return Boolean(this.handlers.get(service)?.[operation]);
+    return Object.hasOwn(this.services.get(service)?.handlers ?? {}, operation);
   }
 
   private ready = new Map<string, Promise<void>>();
 
   // The setup is the region's, not the request's: its own transaction, jobs and hooks, so they
   // commit and fire even when the request that triggered it is a Describe, a DryRun or fails.
-  private setupRegion(inv: Invocation): Promise<void> {
-    const key = `${inv.accountId}:${inv.region}`;
+  private setupRegion(inv: Invocation, setup: (ctx: Ctx) => Promise<void>): Promise<void> {
+    const key = `${inv.model.signingName}:${inv.accountId}:${inv.region}`;
     let p = this.ready.get(key);
     if (!p) {
-      const setup = this.deps.setupRegion!;
       const effects = new Effects();
       p = this.deps.db
         .transaction()
@@ -48,11 +59,12 @@ export class Dispatcher {
   }
 
   async invoke(inv: Invocation): Promise<unknown> {
-    const handler = this.handlers.get(inv.model.signingName)?.[inv.operation];
-    if (!handler) throw Errors.notImplemented(inv.operation);
+    const service = this.services.get(inv.model.signingName);
+    if (!service || !this.has(inv.model.signingName, inv.operation)) throw Errors.notImplemented(inv.operation);
+    const handler = service.handlers[inv.operation]!;
     const dryRun = inv.input.DryRun === true;
 
-    if (inv.model.signingName === 'ec2' && this.deps.setupRegion) await this.setupRegion(inv);
+    if (service.setupRegion) await this.setupRegion(inv, service.setupRegion);
 
     const effects = new Effects();
     if (isReadOnly(inv.operation)) {

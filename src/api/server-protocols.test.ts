@@ -10,7 +10,9 @@ import {
   GetMetricStatisticsCommand,
   GetMetricWidgetImageCommand,
   PutMetricDataCommand,
+  type Datapoint,
   type GetMetricStatisticsCommandInput,
+  type GetMetricWidgetImageCommandInput,
   type PutMetricDataCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import { AwsJson1_0Protocol, AwsQueryProtocol, AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols';
@@ -22,7 +24,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { openApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import type { Credentials } from '../services/accounts.js';
-import type { HandlerMap } from '../services/context.js';
+import { handlerMap, type CloudWatchHandlers } from '../services/context.js';
+import { loadModel } from '../models/index.js';
 import { ApiError } from '../services/errors.js';
 import type { Db } from '../store/db.js';
 import { Dispatcher } from './dispatch.js';
@@ -36,7 +39,7 @@ let admin: Credentials;
 let seen: { op: string; input: unknown }[];
 
 // What the handlers answer: every kind of member the output shapes have.
-const datapoints = [
+const datapoints: Datapoint[] = [
   {
     Timestamp: new Date('2024-12-03T08:00:00.250Z'),
     SampleCount: 3,
@@ -51,7 +54,7 @@ const datapoints = [
 ];
 const image = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0x0a]);
 
-const handlers: HandlerMap = {
+const handlers = {
   async GetMetricStatistics(_ctx, input: GetMetricStatisticsCommandInput) {
     seen.push({ op: 'GetMetricStatistics', input });
     return { Label: input.MetricName, Datapoints: datapoints };
@@ -60,12 +63,12 @@ const handlers: HandlerMap = {
     seen.push({ op: 'PutMetricData', input });
     return {};
   },
-  async GetMetricWidgetImage(_ctx, input: { MetricWidget: string }) {
+  async GetMetricWidgetImage(_ctx, input: GetMetricWidgetImageCommandInput) {
     seen.push({ op: 'GetMetricWidgetImage', input });
     if (input.MetricWidget === 'refuse') throw new ApiError('InvalidParameterValue', 'The widget is not valid JSON.');
     return { MetricWidgetImage: image };
   },
-};
+} satisfies CloudWatchHandlers;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cumulo-protocols-'));
@@ -73,7 +76,7 @@ beforeAll(async () => {
   const opened = await openApp(config);
   db = opened.db;
   admin = await opened.accounts.ensureAdmin();
-  const dispatcher = new Dispatcher({ db, config, wake: () => {} }, new Map([['monitoring', handlers]]));
+  const dispatcher = new Dispatcher({ db, config, wake: () => {} }, new Map([['monitoring', { handlers: handlerMap(handlers), model: () => loadModel('monitoring') }]]));
   server = new ApiServer({ config, dispatcher, accounts: opened.accounts });
   const addr = await server.listen(0, '127.0.0.1');
   url = `http://127.0.0.1:${addr.port}`;

@@ -193,7 +193,7 @@ export class ApiServer {
       const ident = await this.authenticate(incoming);
       // The signature covers the bytes as sent; what they say is the decompressed body.
       const payload = decodeContent(req.headers['content-encoding'], body, this.deps.config.maxBodyBytes);
-      const m = loadModel(ident.service);
+      const m = this.deps.dispatcher.model(ident.service);
       if (!m) throw new ApiError('InvalidAction', `The service ${ident.service} is not offered by this endpoint.`);
       model = m;
       if (wire) {

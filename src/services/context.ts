@@ -37,8 +37,82 @@ export interface VolumeCaptures {
   capture(o: { volumeId: string; snapshotId: string }): Promise<void>;
 }
 
-export type Handler<I = any, O = any> = (ctx: Ctx, input: I) => Promise<O>;
-export type HandlerMap = Record<string, Handler>;
+export type Handler<I, O> = (ctx: Ctx, input: I) => Promise<O>;
+
+/**
+ * A handler as the dispatcher holds it: the input is what the protocol parsed against the service
+ * model, which the SDK's types describe (services/registry.ts is where typed maps are erased to it).
+ */
+export type OperationHandler = (ctx: Ctx, input: Record<string, unknown>) => Promise<unknown>;
+export type HandlerMap = Readonly<Record<string, OperationHandler>>;
+
+/** A typed handler of some operation: whatever it takes, it is given what was parsed for it. */
+export type TypedHandler = Handler<never, unknown>;
+
+/**
+ * A typed handler map as the dispatcher holds it. The one erasure of handler types: the protocol
+ * parses each input against the service model, whose shapes the SDK's types are generated from.
+ */
+export function handlerMap(handlers: Readonly<Record<string, TypedHandler | undefined>>): HandlerMap {
+  return handlers as unknown as HandlerMap;
+}
+
+/**
+ * Every operation of an SDK v3 client package (`typeof import('@aws-sdk/client-…')`), from its
+ * `XCommand` classes: the input it takes and the output it answers (without `$metadata`, which the
+ * SDK adds itself). Types only: no SDK code runs in the server.
+ */
+export type OperationsOf<Client> = {
+  // The key filter is names only, so a map's check resolves just the operations it names.
+  [K in keyof Client as K extends `$${string}` ? never : K extends `${infer Op}Command` ? Op : never]: IoOf<Client[K]>;
+};
+
+// An SDK v3 command's instance: what it sends, and what its middleware answers.
+type IoOf<C> = C extends new (...args: never) => {
+  readonly input: infer I;
+  resolveMiddleware(...args: never): (args: never) => Promise<{ output: infer O }>;
+}
+  ? { input: I; output: Omit<O, '$metadata'> }
+  : never;
+
+/** What a service's handler map may hold: any of its operations, each typed from the SDK. */
+export type HandlersOf<Ops extends Record<string, { input: object; output: object }>> = {
+  [Op in keyof Ops]?: Handler<Ops[Op]['input'], Ops[Op]['output']>;
+};
+
+export type Ec2Operations = OperationsOf<typeof import('@aws-sdk/client-ec2')>;
+export type StsOperations = OperationsOf<typeof import('@aws-sdk/client-sts')>;
+export type IamOperations = OperationsOf<typeof import('@aws-sdk/client-iam')>;
+export type Elbv2Operations = OperationsOf<typeof import('@aws-sdk/client-elastic-load-balancing-v2')>;
+export type AutoScalingOperations = OperationsOf<typeof import('@aws-sdk/client-auto-scaling')>;
+export type CloudWatchOperations = OperationsOf<typeof import('@aws-sdk/client-cloudwatch')>;
+export type Ec2Handlers = HandlersOf<Ec2Operations>;
+export type StsHandlers = HandlersOf<StsOperations>;
+export type IamHandlers = HandlersOf<IamOperations>;
+export type Elbv2Handlers = HandlersOf<Elbv2Operations>;
+export type AutoScalingHandlers = HandlersOf<AutoScalingOperations>;
+export type CloudWatchHandlers = HandlersOf<CloudWatchOperations>;
+
+// Members a declared type has that another lacks (an index signature counts as none).
+type Extra<D, E> = string extends keyof D ? never : Exclude<keyof D, keyof E>;
+
+/**
+ * The operations of a handler map whose handler declares an input or output member its operation
+ * does not have. Assignability alone lets one through: the SDK's shapes are all-optional, so
+ * `{ Vpcs?, NextToken? }` is assignable to `{ Tags?, NextToken? }`. Must be `never`.
+ */
+export type Mismatched<H, Ops extends Record<string, { input: object; output: object }>> = {
+  [K in keyof H]: K extends keyof Ops
+    ? H[K] extends (ctx: Ctx, input: infer D) => Promise<infer R>
+      ? [Extra<D, Ops[K]['input']> | Extra<R, Ops[K]['output']>] extends [never]
+        ? never
+        : K
+      : K
+    : K;
+}[keyof H];
+
+/** Fails to compile unless T is never: `type _ = NoMismatch<Mismatched<…>>`. */
+export type NoMismatch<T extends never> = T;
 
 /** Read-only operations run without a transaction; all others run in exactly one. */
 export function isReadOnly(operation: string): boolean {
@@ -50,11 +124,6 @@ export interface CtxDeps {
   config: Config;
   /** Wakes the controllers when jobs were queued. */
   wake: () => void;
-  /**
-   * Called once per (account, region) before its first EC2 request: makes the default VPC and
-   * whatever else a fresh region has. Runs in its own transaction.
-   */
-  setupRegion?: (ctx: Ctx) => Promise<void>;
   captures?: VolumeCaptures;
 }
 

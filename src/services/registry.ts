@@ -1,6 +1,9 @@
-// Every service's handlers, by the signing name of the service (the credential scope's).
-// A family adds itself here with one import and one spread.
-import type { Ctx, HandlerMap } from './context.js';
+// Every service cumulo serves, by its signing name (the credential scope's service): its model, its
+// handlers and what a fresh region of it needs. The API routes requests through this table;
+// controllers/index.ts registers each service's reconcilers under the same names (services never
+// import controllers). A family adds itself with one import and one spread.
+import { loadModel, type ServiceModel } from '../models/index.js';
+import { handlerMap, type Ctx, type Ec2Operations, type HandlerMap, type Mismatched, type NoMismatch, type StsOperations } from './context.js';
 import { handlers as regions } from './ec2/regions/handlers.js';
 import { handlers as images } from './ec2/images/handlers.js';
 import { handlers as instanceTypes } from './ec2/instance-types/handlers.js';
@@ -17,14 +20,43 @@ import { createDefaultVpc } from './ec2/vpcs/default-vpc.js';
 import { handlers as vpcs } from './ec2/vpcs/handlers.js';
 import { handlers as prefixLists } from './ec2/prefix-lists/handlers.js';
 
-export function serviceHandlers(): Map<string, HandlerMap> {
-  return new Map<string, HandlerMap>([
-    ['ec2', { ...regions, ...tags, ...images, ...instanceTypes, ...securityGroups, ...keyPairs, ...vpcs, ...instances, ...volumes, ...networkInterfaces, ...addresses, ...snapshots, ...prefixLists }],
-    ['sts', { ...sts }],
-  ]);
+const ec2 = { ...regions, ...tags, ...images, ...instanceTypes, ...securityGroups, ...keyPairs, ...vpcs, ...instances, ...volumes, ...networkInterfaces, ...addresses, ...snapshots, ...prefixLists };
+
+// Each family's `satisfies` checks its operation names and that its handlers fit their operations;
+// these check that no handler declares an input or output member its operation does not have.
+export type Ec2Checked = NoMismatch<Mismatched<typeof ec2, Ec2Operations>>;
+export type StsChecked = NoMismatch<Mismatched<typeof sts, StsOperations>>;
+
+/** The signing names of the services cumulo serves (or will: a model with no handlers yet). */
+export const serviceNames = ['ec2', 'sts', 'iam', 'elasticloadbalancing', 'autoscaling', 'monitoring'] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+export interface Service {
+  readonly name: ServiceName;
+  /** The service's current model (undefined while none is generated for it: `npm run models`). */
+  model(): ServiceModel | undefined;
+  /** Its handlers by operation name; an operation of the model with none is UnsupportedOperation. */
+  readonly handlers: HandlerMap;
+  /**
+   * Once per (account, region), before its first request to this service, in its own transaction:
+   * what a fresh region has (EC2's default VPC).
+   */
+  readonly setupRegion?: (ctx: Ctx) => Promise<void>;
 }
 
-/** A fresh (account, region): the default VPC and its companions. */
-export async function setupRegion(ctx: Ctx): Promise<void> {
-  await createDefaultVpc(ctx);
+const registrations: { readonly [S in ServiceName]: Omit<Service, 'name' | 'model'> } = {
+  ec2: { handlers: handlerMap(ec2), setupRegion: createDefaultVpc },
+  sts: { handlers: handlerMap(sts) },
+  // Models only, so far: every operation answers UnsupportedOperation in the service's own protocol.
+  // Their handler maps will satisfy IamHandlers, Elbv2Handlers, AutoScalingHandlers and
+  // CloudWatchHandlers (context.ts), as EC2's satisfy Ec2Handlers.
+  iam: { handlers: {} },
+  elasticloadbalancing: { handlers: {} },
+  autoscaling: { handlers: {} },
+  monitoring: { handlers: {} },
+};
+
+/** Every service, by signing name. Models load on first use (EC2's is large). */
+export function serviceRegistry(): ReadonlyMap<string, Service> {
+  return new Map(serviceNames.map((name) => [name, { name, model: () => loadModel(name), ...registrations[name] }]));
 }

@@ -1,6 +1,6 @@
 // STS, the part that infrastructure tools call first: GetCallerIdentity.
 import type { GetCallerIdentityResponse } from '@aws-sdk/client-sts';
-import type { Ctx, HandlerMap } from '../context.js';
+import type { Ctx, StsHandlers } from '../context.js';
 
 async function getCallerIdentity(ctx: Ctx): Promise<GetCallerIdentityResponse> {
   // Access keys belong to the account's root user: UserId is the account id, as AWS answers for root.
@@ -9,4 +9,4 @@ async function getCallerIdentity(ctx: Ctx): Promise<GetCallerIdentityResponse> {
 
 export const handlers = {
   GetCallerIdentity: getCallerIdentity,
-} satisfies HandlerMap;
+} satisfies StsHandlers;

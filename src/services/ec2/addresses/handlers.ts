@@ -15,7 +15,7 @@ import type {
 import { ApiError, Errors } from '../../errors.js';
 import { parseIp } from '../../../lib/cidr.js';
 import { idPattern, newId } from '../../../lib/ids.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { byKey } from '../common/pagination.js';
@@ -273,4 +273,4 @@ export const handlers = {
   DescribeAddresses: describeAddresses,
   DisassociateAddress: disassociateAddress,
   ReleaseAddress: releaseAddress,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

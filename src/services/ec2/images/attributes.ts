@@ -2,7 +2,7 @@
 // support) and ResetImageAttribute.
 import type { LaunchPermission, ModifyImageAttributeRequest, ResetImageAttributeRequest } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { checkDescription, checkImageId, ownImage } from './manage.js';
 import { addLaunchPermissions, refreshIsPublic, removeLaunchPermissions, updateImage } from './store.js';
 
@@ -94,4 +94,4 @@ async function resetImageAttribute(ctx: Ctx, input: ResetImageAttributeRequest):
 export const attributeHandlers = {
   ModifyImageAttribute: modifyImageAttribute,
   ResetImageAttribute: resetImageAttribute,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

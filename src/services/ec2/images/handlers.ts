@@ -9,7 +9,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import type { Row } from '../../../store/schema.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { paginate } from '../common/pagination.js';
 import { tagsOf } from '../tags/store.js';
@@ -193,4 +193,4 @@ export const handlers = {
   DescribeImageAttribute: describeImageAttribute,
   ...manageHandlers,
   ...attributeHandlers,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

@@ -18,7 +18,7 @@ import type {
 import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Row } from '../../../store/schema.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
 import { checkEbsMappings, checkSnapshotLocation, memberUnsupported, timeBasedCopyUnsupported } from '../common/unsupported.js';
 import { getInstanceRows } from '../instances/store.js';
@@ -559,4 +559,4 @@ export const manageHandlers = {
   RegisterImage: registerImage,
   CopyImage: copyImage,
   DeregisterImage: deregisterImage,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

@@ -10,7 +10,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { zoneId, zonesOf } from '../../../config.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { findInstanceType, instanceTypes, isOfferedIn } from './catalog.js';
@@ -82,4 +82,4 @@ async function describeInstanceTypeOfferings(
 export const handlers = {
   DescribeInstanceTypes: describeInstanceTypes,
   DescribeInstanceTypeOfferings: describeInstanceTypeOfferings,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

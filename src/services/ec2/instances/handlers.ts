@@ -26,7 +26,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { zoneId } from '../../../config.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
@@ -560,4 +560,4 @@ export const handlers = {
   ModifyInstanceAttribute: modifyInstanceAttribute,
   GetConsoleOutput: getConsoleOutput,
   ModifyInstanceMetadataOptions: modifyInstanceMetadataOptions,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

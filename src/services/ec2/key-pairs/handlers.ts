@@ -13,7 +13,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { generateKeyPair, importPublicKey, type KeyFormat, type KeyType } from './crypto.js';
@@ -113,4 +113,4 @@ export const handlers = {
   ImportKeyPair: importKeyPair,
   DescribeKeyPairs: describeKeyPairs,
   DeleteKeyPair: deleteKeyPair,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

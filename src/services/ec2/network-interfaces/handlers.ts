@@ -24,7 +24,7 @@ import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { RowUpdate } from '../../../store/schema.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
@@ -523,4 +523,4 @@ export const handlers = {
   DescribeNetworkInterfaceAttribute: describeNetworkInterfaceAttribute,
   ModifyNetworkInterfaceAttribute: modifyNetworkInterfaceAttribute,
   ResetNetworkInterfaceAttribute: resetNetworkInterfaceAttribute,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

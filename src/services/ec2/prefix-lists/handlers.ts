@@ -19,7 +19,7 @@ import type {
 import { Errors } from '../../errors.js';
 import { formatCidr, parseCidrLoose } from '../../../lib/cidr.js';
 import { newId } from '../../../lib/ids.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
 import type { FilterMap } from '../common/filters.js';
 import { paginate } from '../common/pagination.js';
@@ -256,4 +256,4 @@ export const handlers = {
   GetManagedPrefixListEntries: getManagedPrefixListEntries,
   ModifyManagedPrefixList: modifyManagedPrefixList,
   DeleteManagedPrefixList: deleteManagedPrefixList,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

@@ -12,7 +12,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { zoneId, zonesOf } from '../../../config.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, type FilterMap } from '../common/filters.js';
 import { quotaValues } from '../quotas/store.js';
 import { recordedDefaultVpc } from '../vpcs/store/vpcs.js';
@@ -118,4 +118,4 @@ export const handlers = {
   DescribeRegions: describeRegions,
   DescribeAvailabilityZones: describeAvailabilityZones,
   DescribeAccountAttributes: describeAccountAttributes,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

@@ -35,7 +35,7 @@ import type {
 import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { byKey, paginate } from '../common/pagination.js';
@@ -558,4 +558,4 @@ export const handlers = {
   ModifySecurityGroupRules: modifySecurityGroupRules,
   UpdateSecurityGroupRuleDescriptionsIngress: updateSecurityGroupRuleDescriptionsIngress,
   UpdateSecurityGroupRuleDescriptionsEgress: updateSecurityGroupRuleDescriptionsEgress,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

@@ -23,7 +23,7 @@ import type {
 import { ApiError, Errors } from '../../errors.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Row } from '../../../store/schema.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { findOwned } from '../common/resources.js';
@@ -383,4 +383,4 @@ export const handlers = {
   DescribeSnapshotAttribute: describeSnapshotAttribute,
   ResetSnapshotAttribute: resetSnapshotAttribute,
   CopySnapshot: copySnapshot,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

@@ -7,7 +7,7 @@ import type {
   TagDescription,
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, type FilterMap } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { kindOf, ownsResource } from '../common/resources.js';
@@ -72,4 +72,4 @@ export const handlers = {
   CreateTags: createTags,
   DeleteTags: deleteTags,
   DescribeTags: describeTags,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

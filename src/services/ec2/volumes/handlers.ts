@@ -30,7 +30,7 @@ import { ApiError, Errors } from '../../errors.js';
 import { checkEbsCardIndex, initializationRateUnsupported, operatorUnsupported } from '../common/unsupported.js';
 import { resolveZone } from '../common/zones.js';
 import { idPattern, newId } from '../../../lib/ids.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { priorAnswer, rememberAnswer } from '../common/client-tokens.js';
 import { applyFilters, validateFilters } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';
@@ -483,4 +483,4 @@ export const handlers = {
   DescribeVolumeStatus: describeVolumeStatus,
   DescribeVolumeAttribute: describeVolumeAttribute,
   ModifyVolumeAttribute: modifyVolumeAttribute,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

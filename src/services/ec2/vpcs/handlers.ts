@@ -1,6 +1,6 @@
 // The VPC family's operations: VPCs and DHCP options, subnets, internet gateways, route tables and
 // network ACLs, each in its own file.
-import type { HandlerMap } from '../../context.js';
+import type { Ec2Handlers } from '../../context.js';
 import { handlers as internetGateways } from './internet-gateways.js';
 import { handlers as networkAcls } from './network-acls.js';
 import { handlers as routeTables } from './route-tables.js';
@@ -13,4 +13,4 @@ export const handlers = {
   ...internetGateways,
   ...routeTables,
   ...networkAcls,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

@@ -10,7 +10,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
@@ -99,4 +99,4 @@ export const handlers = {
   DeleteInternetGateway: deleteInternetGateway,
   AttachInternetGateway: attachInternetGateway,
   DetachInternetGateway: detachInternetGateway,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

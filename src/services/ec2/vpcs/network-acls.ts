@@ -16,7 +16,7 @@ import type {
 import { ApiError, Errors } from '../../errors.js';
 import { newId } from '../../../lib/ids.js';
 import type { Row } from '../../../store/schema.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { ipv6Unsupported } from '../common/unsupported.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { putTags, tagsForType, tagsOf } from '../tags/store.js';
@@ -172,4 +172,4 @@ export const handlers = {
   ReplaceNetworkAclEntry: replaceNetworkAclEntry,
   DeleteNetworkAclEntry: deleteNetworkAclEntry,
   ReplaceNetworkAclAssociation: replaceNetworkAclAssociation,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

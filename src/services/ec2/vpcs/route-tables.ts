@@ -24,7 +24,7 @@ import { contains, parseCidrStrict } from '../../../lib/cidr.js';
 import { newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { ipv6Unsupported } from '../common/unsupported.js';
 import { getPrefixList } from '../prefix-lists/store.js';
@@ -427,4 +427,4 @@ export const handlers = {
   AssociateRouteTable: associateRouteTable,
   DisassociateRouteTable: disassociateRouteTable,
   ReplaceRouteTableAssociation: replaceRouteTableAssociation,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

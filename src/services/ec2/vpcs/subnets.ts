@@ -14,7 +14,7 @@ import { ApiError, Errors } from '../../errors.js';
 import { zoneId, zonesOf } from '../../../config.js';
 import { formatCidr, overlaps, parseCidrStrict } from '../../../lib/cidr.js';
 import type { RowUpdate } from '../../../store/schema.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { defaultSubnetCidr } from './default-vpc.js';
 import { describe } from './describe.js';
@@ -201,4 +201,4 @@ export const handlers = {
   DescribeSubnets: describeSubnets,
   DeleteSubnet: deleteSubnet,
   ModifySubnetAttribute: modifySubnetAttribute,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;

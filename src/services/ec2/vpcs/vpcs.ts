@@ -23,7 +23,7 @@ import type {
 import { ApiError, Errors } from '../../errors.js';
 import { contains, formatCidr, parseCidrStrict } from '../../../lib/cidr.js';
 import { newId } from '../../../lib/ids.js';
-import type { Ctx, HandlerMap } from '../../context.js';
+import type { Ctx, Ec2Handlers } from '../../context.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { buildDefaultVpc } from './default-vpc.js';
 import { describe } from './describe.js';
@@ -266,4 +266,4 @@ export const handlers = {
   AssociateVpcCidrBlock: associateVpcCidrBlock,
   DisassociateVpcCidrBlock: disassociateVpcCidrBlock,
   DescribeDhcpOptions: describeDhcpOptions,
-} satisfies HandlerMap;
+} satisfies Ec2Handlers;
