@@ -3,6 +3,7 @@
 import type { Address, Tag } from '@aws-sdk/client-ec2';
 import { ApiError } from '../../errors.js';
 import { parseIp } from '../../../lib/cidr.js';
+import type { Tx } from '../../../store/db.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 
@@ -65,4 +66,13 @@ export function toAddress(row: AddressRow, tags: Tag[] | undefined): Address {
 export function addressKey(ip: string): string {
   const v = parseIp(ip);
   return v ? v.value.toString(16).padStart(8, '0') : ip;
+}
+
+// For the controllers and the host.
+
+/** Interfaces that go: their ephemeral addresses are freed, their elastic ones disassociated (still allocated). */
+export async function releasePublicIpsOfInterfaces(db: Tx, eniIds: string[]): Promise<void> {
+  if (!eniIds.length) return;
+  await db.deleteFrom('public_ips').where('kind', '=', 'ephemeral').where('network_interface_id', 'in', eniIds).execute();
+  await db.updateTable('public_ips').set({ network_interface_id: null, private_ip: null, association_id: null }).where('network_interface_id', 'in', eniIds).execute();
 }

@@ -23,7 +23,8 @@ import { zoneId } from '../../../config.js';
 import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
-import type { Row } from '../../../store/schema.js';
+import type { Row, RowUpdate } from '../../../store/schema.js';
+import { jsonColumn } from '../../../store/json-column.js';
 import type { Ctx } from '../../context.js';
 import { attachmentStatusFor, toInstanceNetworkInterface, type Associations, type EniRow } from '../network-interfaces/store.js';
 import { associationsOfInterfaces } from '../common/public-ips.js';
@@ -336,4 +337,111 @@ export function toReservations(views: InstanceView[]): Reservation[] {
     current.Instances!.push(v.instance);
   }
   return out;
+}
+
+// For the controllers and the host.
+
+/** instances.state_reason: why the instance is in its state, in EC2's words. */
+export const stateReasonColumn = jsonColumn<StateReason | null>({ value: null });
+/** instances.runtime: the host-side facts of the instance (the driver that runs it). */
+export const runtimeColumn = jsonColumn<{ driver?: string }>({ value: {} });
+
+export async function instanceById(db: Tx, id: string): Promise<InstanceRow | undefined> {
+  return db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function instanceStateOf(db: Tx, id: string): Promise<string | undefined> {
+  return (await db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst())?.state;
+}
+
+/** The states of those of these instances the store still has. */
+export async function instanceStates(db: Tx, ids: string[]): Promise<Map<string, string>> {
+  const rows = ids.length ? await db.selectFrom('instances').select(['id', 'state']).where('id', 'in', ids).execute() : [];
+  return new Map(rows.map((r) => [r.id, r.state]));
+}
+
+export async function instanceVpcOf(db: Tx, id: string): Promise<Pick<InstanceRow, 'vpc_id' | 'account_id' | 'region'> | undefined> {
+  return db.selectFrom('instances').select(['vpc_id', 'account_id', 'region']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function runningInstances(db: Tx): Promise<Pick<InstanceRow, 'id' | 'account_id' | 'region' | 'boots'>[]> {
+  return db.selectFrom('instances').select(['id', 'account_id', 'region', 'boots']).where('state', '=', 'running').execute();
+}
+
+/** Whether any instance is up or on its way up or down. */
+export async function anyInstanceUp(db: Tx): Promise<boolean> {
+  const up = await db.selectFrom('instances').select('id').where('state', 'in', ['pending', 'running', 'stopping', 'shutting-down']).executeTakeFirst();
+  return up !== undefined;
+}
+
+/** The console columns a controller captured (both or neither). */
+export type ConsoleCapture = { console_output?: string; console_at?: string };
+
+/** What a controller's guarded write changes: the columns, with state_reason and runtime typed. */
+export type InstanceChange = Omit<RowUpdate<'instances'>, 'state_reason' | 'runtime'> & { state_reason?: StateReason | null; runtime?: { driver?: string } };
+
+/**
+ * Write `change` if the instance is still as the controller found it (`state`, and `desired_state`
+ * when given): false when another change won meanwhile.
+ */
+export async function updateInstanceIf(db: Tx, id: string, guard: { state: string; desired_state?: string }, change: InstanceChange): Promise<boolean> {
+  const { state_reason, runtime, ...rest } = change;
+  let q = db
+    .updateTable('instances')
+    .set({
+      ...rest,
+      ...(state_reason !== undefined ? { state_reason: state_reason === null ? null : stateReasonColumn.encode(state_reason) } : {}),
+      ...(runtime !== undefined ? { runtime: runtimeColumn.encode(runtime) } : {}),
+    })
+    .where('id', '=', id)
+    .where('state', '=', guard.state);
+  if (guard.desired_state !== undefined) q = q.where('desired_state', '=', guard.desired_state);
+  const res = await q.executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** The console as captured, and updated_at when `touched` (a reboot: the watcher posts its console while it boots). */
+export async function setInstanceConsole(db: Tx, id: string, capture: ConsoleCapture, touched?: string): Promise<void> {
+  const set = touched === undefined ? capture : { ...capture, updated_at: touched };
+  if (!Object.keys(set).length) return;
+  await db.updateTable('instances').set(set).where('id', '=', id).execute();
+}
+
+/** A terminated instance shows no public address (an elastic IP stays with its kept interface). */
+export async function clearPublicIpIfTerminated(db: Tx, id: string): Promise<void> {
+  await db.updateTable('instances').set({ public_ip: null }).where('id', '=', id).where('state', '=', 'terminated').execute();
+}
+
+/** The row of a terminated instance goes (purge). */
+export async function deleteTerminatedInstance(db: Tx, id: string): Promise<void> {
+  await db.deleteFrom('instances').where('id', '=', id).where('state', '=', 'terminated').execute();
+}
+
+export type StatusCheckRow = Row<'instance_status_checks'>;
+
+export async function statusChecksOf(db: Tx, instanceId: string): Promise<StatusCheckRow | undefined> {
+  return db.selectFrom('instance_status_checks').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+}
+
+/** The last checks of these instances (bounded IN lists). */
+export async function statusChecksOfInstances(db: Tx, ids: string[]): Promise<StatusCheckRow[]> {
+  const rows: StatusCheckRow[] = [];
+  for (let k = 0; k < ids.length; k += 500) rows.push(...(await db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', ids.slice(k, k + 500)).execute()));
+  return rows;
+}
+
+export async function putStatusChecks(db: Tx, row: StatusCheckRow): Promise<void> {
+  const { instance_id: _id, ...values } = row;
+  await db.insertInto('instance_status_checks').values(row).onConflict((oc) => oc.column('instance_id').doUpdateSet(values)).execute();
+}
+
+export async function forgetStatusChecksOf(db: Tx, instanceId: string): Promise<void> {
+  await db.deleteFrom('instance_status_checks').where('instance_id', '=', instanceId).execute();
+}
+
+/** Samples of the instances' metrics, then those older than `keepSince` go. */
+export async function recordInstanceMetrics(db: Tx, rows: Row<'instance_metrics'>[], keepSince: string): Promise<void> {
+  // 22 columns a row: well under SQLite's 32766 bound parameters per statement.
+  for (let k = 0; k < rows.length; k += 1000) await db.insertInto('instance_metrics').values(rows.slice(k, k + 1000)).execute();
+  await db.deleteFrom('instance_metrics').where('at', '<', keepSince).execute();
 }

@@ -79,3 +79,10 @@ export function tagsForType(specs: TagSpecification[] | undefined, allowed: stri
   }
   return out;
 }
+
+// For the controllers and the host.
+
+/** Every tag of these resources goes with them. */
+export async function deleteTagsOf(db: Tx, resourceIds: string[]): Promise<void> {
+  if (resourceIds.length) await db.deleteFrom('tags').where('resource_id', 'in', resourceIds).execute();
+}
