@@ -170,3 +170,15 @@ export async function parkJob(db: Tx, id: number, attempts: number, lastError: s
 export async function deleteJob(db: Tx, id: number): Promise<void> {
   await db.deleteFrom('jobs').where('id', '=', id).execute();
 }
+
+/** Whether a job of this kind is queued for the resource (a singleton such as the metrics sampler). */
+export async function jobQueued(db: Tx, kind: string, resourceId: string): Promise<boolean> {
+  return (await db.selectFrom('jobs').select('id').where('kind', '=', kind).where('resource_id', '=', resourceId).executeTakeFirst()) !== undefined;
+}
+
+/** The unclaimed jobs of this kind (of one resource, when given) are due now. */
+export async function runJobsNow(db: Tx, kind: string, resourceId?: string): Promise<void> {
+  let q = db.updateTable('jobs').set({ run_at: new Date().toISOString() }).where('kind', '=', kind);
+  if (resourceId !== undefined) q = q.where('resource_id', '=', resourceId);
+  await q.where('locked_by', 'is', null).execute();
+}
