@@ -76,3 +76,15 @@ export async function releasePublicIpsOfInterfaces(db: Tx, eniIds: string[]): Pr
   await db.deleteFrom('public_ips').where('kind', '=', 'ephemeral').where('network_interface_id', 'in', eniIds).execute();
   await db.updateTable('public_ips').set({ network_interface_id: null, private_ip: null, association_id: null }).where('network_interface_id', 'in', eniIds).execute();
 }
+
+/** A public IP mapped to an interface, with what its DNS name needs (the interface's VPC and its DNS hostnames attribute). */
+export async function publicAddressForDns(db: Tx, ip: string): Promise<{ region: string; vpcId: string; privateIp: string; dnsHostnames: boolean } | undefined> {
+  const r = await db
+    .selectFrom('public_ips as p')
+    .innerJoin('network_interfaces as n', 'n.id', 'p.network_interface_id')
+    .innerJoin('vpcs as v', 'v.id', 'n.vpc_id')
+    .select(['p.region', 'p.private_ip', 'n.private_ip as eni_ip', 'n.vpc_id', 'v.enable_dns_hostnames'])
+    .where('p.public_ip', '=', ip)
+    .executeTakeFirst();
+  return r && { region: r.region, vpcId: r.vpc_id, privateIp: r.private_ip ?? r.eni_ip, dnsHostnames: r.enable_dns_hostnames === 1 };
+}

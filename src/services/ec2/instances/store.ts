@@ -28,8 +28,10 @@ import { jsonColumn } from '../../../store/json-column.js';
 import type { Ctx } from '../../context.js';
 import { attachmentStatusFor, toInstanceNetworkInterface, type Associations, type EniRow } from '../network-interfaces/store.js';
 import { associationsOfInterfaces } from '../common/public-ips.js';
-import { tagsOf } from '../tags/store.js';
-import type { AttachmentRow } from '../volumes/store.js';
+import { tagPairsOf, tagsOf } from '../tags/store.js';
+import { attachmentDevicesOf, type AttachmentRow } from '../volumes/store.js';
+import { decodedInterfacesOf } from '../network-interfaces/store.js';
+import { subnetsByIds, vpcCidrsByIds } from '../vpcs/store.js';
 import { stateOf } from './states.js';
 
 export type InstanceRow = Row<'instances'>;
@@ -444,4 +446,55 @@ export async function recordInstanceMetrics(db: Tx, rows: Row<'instance_metrics'
   // 22 columns a row: well under SQLite's 32766 bound parameters per statement.
   for (let k = 0; k < rows.length; k += 1000) await db.insertInto('instance_metrics').values(rows.slice(k, k + 1000)).execute();
   await db.deleteFrom('instance_metrics').where('at', '<', keepSince).execute();
+}
+
+/** instances.metadata_options, as ModifyInstanceMetadataOptions left them. */
+export const metadataOptionsColumn = jsonColumn<InstanceMetadataOptionsResponse>({ value: {} });
+/** instances.security_groups and network_interfaces.security_groups. */
+export const groupsColumn = jsonColumn<GroupIdentifier[]>({ value: [] });
+/** instances.iam_instance_profile. */
+export const iamInstanceProfileColumn = jsonColumn<IamInstanceProfile | null>({ value: null });
+/** instances.launch_options. */
+export const launchOptionsColumn = jsonColumn<LaunchOptions>({ value: {} });
+
+/** An instance row with its JSON columns decoded. */
+export type DecodedInstance = Omit<InstanceRow, 'metadata_options' | 'launch_options' | 'iam_instance_profile' | 'security_groups'> & {
+  metadata_options: InstanceMetadataOptionsResponse;
+  launch_options: LaunchOptions;
+  iam_instance_profile: IamInstanceProfile | null;
+  security_groups: GroupIdentifier[];
+};
+
+/**
+ * What the metadata service says about an instance: its row, interfaces, their subnets and VPCs,
+ * its volumes' devices and (when InstanceMetadataTags is enabled) its tags. Undefined when the
+ * instance is gone or terminated (terminated instances have no metadata).
+ */
+export async function instanceMetadataRows(db: Tx, instanceId: string) {
+  const row = await db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirst();
+  if (!row || row.state === 'terminated') return undefined;
+  const instance: DecodedInstance = {
+    ...row,
+    metadata_options: metadataOptionsColumn.decode(row.metadata_options),
+    launch_options: launchOptionsColumn.decode(row.launch_options),
+    iam_instance_profile: iamInstanceProfileColumn.decode(row.iam_instance_profile),
+    security_groups: groupsColumn.decode(row.security_groups),
+  };
+  const [interfaces, attachments] = await Promise.all([decodedInterfacesOf(db, instanceId), attachmentDevicesOf(db, instanceId)]);
+  const [subnets, vpcs] = await Promise.all([
+    subnetsByIds(db, [...new Set([row.subnet_id, ...interfaces.map((e) => e.subnet_id)])]),
+    vpcCidrsByIds(db, [...new Set([row.vpc_id, ...interfaces.map((e) => e.vpc_id)])]),
+  ]);
+  const tags = instance.metadata_options.InstanceMetadataTags === 'enabled' ? await tagPairsOf(db, instanceId) : undefined;
+  return { instance, interfaces, attachments, subnets, vpcs, ...(tags ? { tags } : {}) };
+}
+
+/**
+ * The instance's primary private IP when it is in the VPC, not terminated, and has an A record for
+ * its resource name (EC2: PrivateDnsNameOptions.EnableResourceNameDnsARecord).
+ */
+export async function instanceResourceNameIp(db: Tx, vpcId: string, instanceId: string): Promise<string | undefined> {
+  const r = await db.selectFrom('instances').select(['private_ip', 'launch_options', 'state']).where('id', '=', instanceId).where('vpc_id', '=', vpcId).executeTakeFirst();
+  if (!r || r.state === 'terminated') return undefined;
+  return launchOptionsColumn.decode(r.launch_options).PrivateDnsNameOptions?.EnableResourceNameDnsARecord === true ? r.private_ip : undefined;
 }

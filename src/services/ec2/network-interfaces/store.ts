@@ -355,3 +355,42 @@ export async function releaseInterfacesOf(db: Tx, instanceId: string): Promise<v
     .where('instance_id', '=', instanceId)
     .execute();
 }
+
+/** network_interfaces.secondary_private_ips. */
+export const secondaryIpsColumn = jsonColumn<string[]>({ value: [] });
+
+/** An interface row with its JSON columns decoded. */
+export type DecodedInterface = Omit<EniRow, 'secondary_private_ips' | 'security_groups'> & { secondary_private_ips: string[]; security_groups: GroupIdentifier[] };
+
+export async function decodedInterfacesOf(db: Tx, instanceId: string): Promise<DecodedInterface[]> {
+  const rows = await db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instanceId).execute();
+  return rows.map((e) => ({ ...e, secondary_private_ips: secondaryIpsColumn.decode(e.secondary_private_ips), security_groups: securityGroupsColumn.decode(e.security_groups) }));
+}
+
+/**
+ * The instance whose interface in this VPC holds this private address (primary or secondary).
+ * The VPC's namespace drops packets from an interface with a source that is not its own, so the
+ * address is the asker's.
+ */
+export async function instanceHoldingAddress(db: Tx, vpcId: string, ip: string): Promise<string | undefined> {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return undefined;
+  const rows = await db
+    .selectFrom('network_interfaces')
+    .select(['instance_id', 'private_ip', 'secondary_private_ips'])
+    .where('vpc_id', '=', vpcId)
+    .where('instance_id', 'is not', null)
+    .where((eb) => eb.or([eb('private_ip', '=', ip), eb('secondary_private_ips', 'like', `%"${ip}"%`)]))
+    .execute();
+  const row = rows.find((r) => r.private_ip === ip) ?? rows.find((r) => secondaryIpsColumn.decode(r.secondary_private_ips).includes(ip));
+  return row?.instance_id ?? undefined;
+}
+
+/** Whether an interface of the VPC has this private IP (primary or secondary). */
+export async function vpcHasPrivateIp(db: Tx, vpcId: string, ip: string): Promise<boolean> {
+  const primary = await db.selectFrom('network_interfaces').select('id').where('vpc_id', '=', vpcId).where('private_ip', '=', ip).limit(1).executeTakeFirst();
+  if (primary) return true;
+  // secondary_private_ips is a JSON array of strings; the quotes make the match exact
+  // (an address has no LIKE wildcards in it).
+  const secondary = await db.selectFrom('network_interfaces').select('id').where('vpc_id', '=', vpcId).where('secondary_private_ips', 'like', `%"${ip}"%`).limit(1).executeTakeFirst();
+  return secondary !== undefined;
+}

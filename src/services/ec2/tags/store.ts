@@ -86,3 +86,8 @@ export function tagsForType(specs: TagSpecification[] | undefined, allowed: stri
 export async function deleteTagsOf(db: Tx, resourceIds: string[]): Promise<void> {
   if (resourceIds.length) await db.deleteFrom('tags').where('resource_id', 'in', resourceIds).execute();
 }
+
+/** The resource's tags as key and value. */
+export async function tagPairsOf(db: Tx, resourceId: string): Promise<{ key: string; value: string }[]> {
+  return db.selectFrom('tags').select(['key', 'value']).where('resource_id', '=', resourceId).execute();
+}

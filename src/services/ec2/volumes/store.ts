@@ -470,3 +470,8 @@ export async function putVolumeStatusCheck(db: Tx, row: VolumeStatusCheckRow): P
 export async function forgetVolumeStatusChecks(db: Tx, volumeIds: string[]): Promise<void> {
   for (let k = 0; k < volumeIds.length; k += 500) await db.deleteFrom('volume_status_checks').where('volume_id', 'in', volumeIds.slice(k, k + 500)).execute();
 }
+
+/** The devices the instance's volumes are attached at. */
+export async function attachmentDevicesOf(db: Tx, instanceId: string): Promise<{ device: string }[]> {
+  return db.selectFrom('volume_attachments').select('device').where('instance_id', '=', instanceId).execute();
+}

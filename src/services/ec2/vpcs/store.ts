@@ -20,6 +20,7 @@ import { zoneId, zonesOf } from '../../../config.js';
 import { formatCidr, parseCidr, size } from '../../../lib/cidr.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
+import { jsonColumn } from '../../../store/json-column.js';
 import type { NewRow, Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { createDefaultSecurityGroup } from '../security-groups/store.js';
@@ -615,4 +616,24 @@ export async function vpcDataPlaneRows(db: Tx, vpcId: string) {
     db.selectFrom('network_acl_associations').selectAll().where('network_acl_id', 'in', aclsOfVpc).execute(),
   ]);
   return { subnets, internetGateways, routeTables, routes, routeTableAssociations, networkAcls, networkAclEntries, networkAclAssociations };
+}
+
+/** vpcs.cidr_associations. */
+export const cidrAssociationsColumn = jsonColumn<CidrAssociation[]>({ value: [] });
+
+export async function subnetsByIds(db: Tx, ids: string[]): Promise<Map<string, Pick<SubnetRow, 'id' | 'cidr_block' | 'vpc_id'>>> {
+  const rows = ids.length ? await db.selectFrom('subnets').select(['id', 'cidr_block', 'vpc_id']).where('id', 'in', ids).execute() : [];
+  return new Map(rows.map((s) => [s.id, s]));
+}
+
+/** These VPCs' primary CIDR and CIDR associations, by id. */
+export async function vpcCidrsByIds(db: Tx, ids: string[]): Promise<Map<string, { id: string; cidr_block: string; cidr_associations: CidrAssociation[] }>> {
+  const rows = ids.length ? await db.selectFrom('vpcs').select(['id', 'cidr_block', 'cidr_associations']).where('id', 'in', ids).execute() : [];
+  return new Map(rows.map((v) => [v.id, { ...v, cidr_associations: cidrAssociationsColumn.decode(v.cidr_associations) }]));
+}
+
+/** What the VPC's resolver needs of the VPC: its region and DNS attributes. */
+export async function vpcDnsSettings(db: Tx, id: string): Promise<{ region: string; dnsSupport: boolean; dnsHostnames: boolean } | undefined> {
+  const r = await db.selectFrom('vpcs').select(['region', 'enable_dns_support', 'enable_dns_hostnames']).where('id', '=', id).executeTakeFirst();
+  return r && { region: r.region, dnsSupport: r.enable_dns_support === 1, dnsHostnames: r.enable_dns_hostnames === 1 };
 }
