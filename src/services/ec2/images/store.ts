@@ -170,3 +170,6 @@ export async function finishPendingImage(db: Tx, id: string, state: 'available' 
 export async function imageSourceOf(db: Tx, id: string): Promise<string | undefined> {
   return (await db.selectFrom('images').select('source').where('id', '=', id).executeTakeFirst())?.source;
 }
+
+/** images.source: where the host gets the image (a built-in's name and version, and its login user). */
+export const imageSourceColumn = jsonColumn<{ builtin?: string; version?: string; sshUser?: string } | null>({ value: null });
