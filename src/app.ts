@@ -10,6 +10,7 @@ import { registerControllers } from './controllers/index.js';
 import { createDriver, hostDrivers } from './host/compute/registry.js';
 import { hasAbility, type BlockStorage, type ExitEvents, type HostLifecycle, type InstanceDriver } from './host/compute/driver.js';
 import { openHostStack, type HostStack } from './host/stack.js';
+import { hostFacts } from './host-facts.js';
 import { adoptHost, watchNow } from './controllers/host.js';
 import { adoptCaptures } from './controllers/snapshots.js';
 import { BuiltinImageBuilds } from './controllers/builtin-images.js';
@@ -17,6 +18,7 @@ import { BuiltinImageStore } from './host/images/builtin-store.js';
 import { Accounts, type Credentials } from './services/accounts.js';
 import { serviceRegistry } from './services/registry.js';
 import { seedBuiltinImages } from './services/ec2/images/builtin.js';
+import { anyInstanceUp } from './services/ec2/instances/store.js';
 import { openStore, type Db } from './store/db.js';
 import { openSecrets } from './store/secrets.js';
 import type { SecretBox } from './lib/secrets.js';
@@ -157,19 +159,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     if (driver && hasAbility<HostLifecycle>(driver, 'close')) await driver.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
     // With no instance up, the host keeps nothing of ours: the volume store is unmounted (its
     // file stays), namespaces and the nftables table go; the next start makes them again.
-    const up = await db
-      .selectFrom('instances')
-      .select('id')
-      .where('state', 'in', ['pending', 'running', 'stopping', 'shutting-down'])
-      .executeTakeFirst()
-      .catch(() => ({ id: 'unknown' }));
+    const up = await anyInstanceUp(db).catch(() => true);
     await host?.close({ cleanup: opts.cleanupHost || !up }).catch((e) => errors.push(e));
     await db.destroy();
     unlock();
     if (errors.length) throw errors[0];
   };
   try {
-    if (hostDriver) host = await openHostStack({ home: config.home, db, log, images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
+    if (hostDriver) host = await openHostStack({ home: config.home, facts: hostFacts(db), log, images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
     driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
     if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
     const d = driver;

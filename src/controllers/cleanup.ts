@@ -11,7 +11,9 @@
 // again, a volume attached again). No give-up hook: after its attempts a cleanup is parked and the
 // next server start runs it again; adoptHost also removes whatever the store no longer knows.
 import { hasAbility, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
+import { instanceStateOf } from '../services/ec2/instances/store.js';
 import { releaseUidRange } from '../services/ec2/instances/uid-ranges.js';
+import { isAttachedTo, volumeStateOf } from '../services/ec2/volumes/store.js';
 import type { Tx } from '../store/db.js';
 import { insertJob } from '../store/jobs.js';
 import type { CleanupOp } from '../store/job-kinds.js';
@@ -35,8 +37,8 @@ async function cleanup(job: Job<typeof CLEANUP>, deps: ControllerDeps): Promise<
   const id = job.resource_id;
   switch (op.op) {
     case 'delete-instance': {
-      const row = await deps.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst();
-      if (row && row.state !== 'terminated') return; // not ours to remove
+      const state = await instanceStateOf(deps.db, id);
+      if (state !== undefined && state !== 'terminated') return; // not ours to remove
       await deps.driver.delete(id);
       // The host has let go of it: its uids may serve another instance.
       await releaseUidRange(deps.db, id);
@@ -44,28 +46,20 @@ async function cleanup(job: Job<typeof CLEANUP>, deps: ControllerDeps): Promise<
       return;
     }
     case 'stop-instance': {
-      const row = await deps.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst();
-      if (row?.state !== 'stopped') return; // started again (or gone: adoption removes it)
+      if ((await instanceStateOf(deps.db, id)) !== 'stopped') return; // started again (or gone: adoption removes it)
       await deps.driver.stop(id, { force: true });
       deps.log(`cleanup: ${id} stopped on the host`);
       return;
     }
     case 'delete-volume': {
-      const row = await deps.db.selectFrom('volumes').select('state').where('id', '=', id).executeTakeFirst();
-      if (row && row.state !== 'deleting') return;
+      const state = await volumeStateOf(deps.db, id);
+      if (state !== undefined && state !== 'deleting') return;
       if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(id);
       deps.log(`cleanup: the data of ${id} removed from the host`);
       return;
     }
     case 'detach-volume': {
-      const still = await deps.db
-        .selectFrom('volume_attachments')
-        .select('state')
-        .where('volume_id', '=', id)
-        .where('instance_id', '=', op.instanceId)
-        .where('state', 'in', ['attaching', 'attached'])
-        .executeTakeFirst();
-      if (still) return; // attached again since
+      if (await isAttachedTo(deps.db, id, op.instanceId)) return; // attached again since
       if (hasAbility<BlockStorage>(deps.driver, 'detachVolume')) await deps.driver.detachVolume(op.instanceId, id, { force: true });
       return;
     }

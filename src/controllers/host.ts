@@ -10,7 +10,8 @@
 import { hostname } from 'node:os';
 import { hasAbility, type MetricsSource, type VpcNetworking } from '../host/compute/driver.js';
 import { queueVpcSync } from '../services/ec2/common/network-sync.js';
-import { insertJob } from '../store/jobs.js';
+import { insertJob, jobQueued, runJobsNow } from '../store/jobs.js';
+import { storedInstanceStates, instanceVpcOf, recordInstanceMetrics, runningInstances } from '../services/ec2/instances/store.js';
 import { syncVpcNow, vpcsWithInstancesUp } from './network.js';
 import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 import { ensureVolumeChecker, statusDatapoints } from './status-checks.js';
@@ -37,7 +38,7 @@ export function registerHostControllers(runner: Runner): void {
 
 /** A job queued by an older server: the hop limit is part of the VPC's data plane now. */
 async function updateMetadata(job: Job<'instance.metadata'>, deps: ControllerDeps): Promise<JobResult> {
-  const row = await deps.db.selectFrom('instances').select(['vpc_id', 'account_id', 'region']).where('id', '=', job.resource_id).executeTakeFirst();
+  const row = await instanceVpcOf(deps.db, job.resource_id);
   if (row) await queueVpcSync(deps.db, { vpcId: row.vpc_id, accountId: row.account_id, region: row.region });
 }
 
@@ -45,7 +46,7 @@ async function sample(_job: Job<'metrics.sample'>, deps: ControllerDeps): Promis
   const next = { retryAt: new Date(Date.now() + metricsInterval()) };
   const driver = deps.driver;
   if (!hasAbility<MetricsSource>(driver, 'metrics')) return;
-  const running = await deps.db.selectFrom('instances').select(['id', 'account_id', 'region', 'boots']).where('state', '=', 'running').execute();
+  const running = await runningInstances(deps.db);
   const checks = await statusDatapoints(deps.db, running);
   const at = new Date().toISOString();
   const rows = [];
@@ -75,9 +76,7 @@ async function sample(_job: Job<'metrics.sample'>, deps: ControllerDeps): Promis
       ...(checks.get(i.id) ?? { status_check_failed: null, status_check_failed_system: null, status_check_failed_instance: null }),
     });
   }
-  // 22 columns a row: well under SQLite's 32766 bound parameters per statement.
-  for (let k = 0; k < rows.length; k += 1000) await deps.db.insertInto('instance_metrics').values(rows.slice(k, k + 1000)).execute();
-  await deps.db.deleteFrom('instance_metrics').where('at', '<', new Date(Date.now() - metricsRetention()).toISOString()).execute();
+  await recordInstanceMetrics(deps.db, rows, new Date(Date.now() - metricsRetention()).toISOString());
   return next;
 }
 
@@ -89,8 +88,7 @@ async function sample(_job: Job<'metrics.sample'>, deps: ControllerDeps): Promis
  */
 export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>): Promise<void> {
   const ids = await deps.driver.list();
-  const rows = ids.length ? await deps.db.selectFrom('instances').select(['id', 'state']).where('id', 'in', ids).execute() : [];
-  const live = new Map(rows.map((r) => [r.id, r.state]));
+  const live = await storedInstanceStates(deps.db, ids);
   for (const id of ids) {
     const state = live.get(id);
     if (state === 'stopped') {
@@ -107,12 +105,11 @@ export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'driver' | 'lo
     await deps.driver.delete(id).catch((e) => deps.log(`instances: removing ${id} failed: ${(e as Error).message}`));
   }
   await adoptVpcs(deps);
-  await deps.db.updateTable('jobs').set({ run_at: new Date().toISOString() }).where('kind', '=', 'instance.watch').where('locked_by', 'is', null).execute();
+  await runJobsNow(deps.db, 'instance.watch');
   await ensureVolumeChecker(deps);
   // The sampler: one per host, made once.
   if (hasAbility<MetricsSource>(deps.driver, 'metrics')) {
-    const have = await deps.db.selectFrom('jobs').select('id').where('kind', '=', 'metrics.sample').where('resource_id', '=', samplerId()).executeTakeFirst();
-    if (!have) await insertJob(deps.db, { kind: 'metrics.sample', resourceId: samplerId(), accountId: '', region: '', runAt: new Date(Date.now() + metricsInterval()) });
+    if (!(await jobQueued(deps.db, 'metrics.sample', samplerId()))) await insertJob(deps.db, { kind: 'metrics.sample', resourceId: samplerId(), accountId: '', region: '', runAt: new Date(Date.now() + metricsInterval()) });
   }
 }
 
@@ -145,11 +142,5 @@ async function adoptVpcs(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>): P
 
 /** An instance stopped by itself: its watcher runs now, not at its next poll. */
 export async function watchNow(deps: Pick<ControllerDeps, 'db'>, instanceId: string): Promise<void> {
-  await deps.db
-    .updateTable('jobs')
-    .set({ run_at: new Date().toISOString() })
-    .where('kind', '=', 'instance.watch')
-    .where('resource_id', '=', instanceId)
-    .where('locked_by', 'is', null)
-    .execute();
+  await runJobsNow(deps.db, 'instance.watch', instanceId);
 }

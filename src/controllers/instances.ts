@@ -30,7 +30,21 @@ import { allocateUidRange, releaseUidRange, uidRangeOf } from '../services/ec2/i
 import { buildInstanceSpec, buildInterfaceSpec, volumeLimits } from './specs.js';
 import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 import type { JobKind, JobPayloads } from '../store/job-kinds.js';
-import { insertJob, insertJobOf } from '../store/jobs.js';
+import { insertJobOf, setJobPayload } from '../store/jobs.js';
+import { imageSourceOf } from '../services/ec2/images/store.js';
+import {
+  clearPublicIpIfTerminated,
+  deleteTerminatedInstance,
+  instanceById,
+  setInstanceConsole,
+  updateInstanceIf,
+  type ConsoleCapture,
+} from '../services/ec2/instances/store.js';
+import { interfaceSpecsOfInstance, releaseInterfacesOf, vpcIdsOfInterfacesOf } from '../services/ec2/network-interfaces/store.js';
+import { isBlockStoreSnapshot } from '../services/ec2/snapshots/store.js';
+import { deleteTagsOfAll } from '../services/ec2/tags/store.js';
+import { attachedDataVolumes, dataVolumesOf, markAttachmentsOfInstanceAttached, releaseVolumesOf, rootVolumeOf, moveVolumeState } from '../services/ec2/volumes/store.js';
+import { subnetCidrOf, subnetCidrs, vpcCidrOf } from '../services/ec2/vpcs/store.js';
 import { syncVpcNow } from './network.js';
 import { forgetStatusChecks, recordStatusChecks } from './status-checks.js';
 import { queueCleanup } from './cleanup.js';
@@ -71,7 +85,7 @@ export function registerInstanceControllers(runner: Runner): void {
 }
 
 async function load(deps: ControllerDeps, id: string): Promise<InstanceRow | undefined> {
-  return deps.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+  return instanceById(deps.db, id);
 }
 
 /** Follow-up work goes into the same transaction as the state it follows from. */
@@ -93,65 +107,43 @@ async function consoleOf(driver: InstanceDriver, id: string): Promise<string | u
   }
 }
 
-function consoleSet(output: string | undefined, now: string): { console_output?: string; console_at?: string } {
+function consoleSet(output: string | undefined, now: string): ConsoleCapture {
   return output === undefined ? {} : { console_output: output, console_at: now };
 }
 
 export async function specOf(deps: Pick<ControllerDeps, 'db'>, row: InstanceRow) {
-  const subnet = await deps.db.selectFrom('subnets').select('cidr_block').where('id', '=', row.subnet_id).executeTakeFirst();
-  if (!subnet) throw new Error(`subnet ${row.subnet_id} of ${row.id} is gone`);
-  const image = await deps.db.selectFrom('images').select('source').where('id', '=', row.image_id).executeTakeFirst();
-  const rootVolume = await deps.db
-    .selectFrom('volume_attachments')
-    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
-    .select(['volume_attachments.volume_id', 'volume_attachments.device', 'volumes.size_gib', 'volumes.snapshot_id'])
-    .where('volume_attachments.instance_id', '=', row.id)
-    .where('volume_attachments.device', '=', row.root_device_name)
-    .executeTakeFirst();
+  const subnetCidr = await subnetCidrOf(deps.db, row.subnet_id);
+  if (subnetCidr === undefined) throw new Error(`subnet ${row.subnet_id} of ${row.id} is gone`);
+  const imageSource = await imageSourceOf(deps.db, row.image_id);
+  const rootVolume = await rootVolumeOf(deps.db, row.id, row.root_device_name);
   // The root's snapshot when it is one of the block store's (CreateImage, RegisterImage, CopyImage).
-  const rootSnapshot = rootVolume?.snapshot_id
-    ? await deps.db.selectFrom('snapshots').select('id').where('id', '=', rootVolume.snapshot_id).executeTakeFirst()
-    : undefined;
+  const rootSnapshotId = rootVolume?.snapshot_id && (await isBlockStoreSnapshot(deps.db, rootVolume.snapshot_id)) ? rootVolume.snapshot_id : undefined;
   // The data volumes attached (not those on their way out), with what the block I/O controller enforces.
-  const data = await deps.db
-    .selectFrom('volume_attachments')
-    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
-    .select(['volume_attachments.volume_id', 'volume_attachments.device', 'volumes.volume_type', 'volumes.size_gib', 'volumes.iops', 'volumes.throughput'])
-    .where('volume_attachments.instance_id', '=', row.id)
-    .where('volume_attachments.device', '!=', row.root_device_name)
-    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
-    .orderBy('volume_attachments.device')
-    .execute();
+  const data = await attachedDataVolumes(deps.db, row.id, row.root_device_name);
   const volumes = data.map((v) => ({ volumeId: v.volume_id, device: v.device, limits: volumeLimits(v) }));
-  const enis = await deps.db
-    .selectFrom('network_interfaces')
-    .select(['id', 'instance_id', 'device_index', 'subnet_id', 'mac_address', 'private_ip', 'secondary_private_ips', 'security_groups', 'source_dest_check'])
-    .where('instance_id', '=', row.id)
-    .execute();
-  enis.sort((a, b) => (a.device_index ?? 0) - (b.device_index ?? 0));
-  const subnetIds = [...new Set([row.subnet_id, ...enis.map((e) => e.subnet_id)])];
-  const cidrs = new Map((await deps.db.selectFrom('subnets').select(['id', 'cidr_block']).where('id', 'in', subnetIds).execute()).map((s) => [s.id, s.cidr_block]));
+  const enis = await interfaceSpecsOfInstance(deps.db, row.id);
+  const cidrs = await subnetCidrs(deps.db, [...new Set([row.subnet_id, ...enis.map((e) => e.subnet_id)])]);
   const publicIps = enis.length ? await publicIpsOfInterfaces(deps.db, enis.map((e) => e.id)) : new Map<string, { publicIp: string; privateIp: string }[]>();
   const interfaces = enis.map((e) =>
-    buildInterfaceSpec(e, { subnetCidr: cidrs.get(e.subnet_id) ?? subnet.cidr_block, metadataOptions: row.metadata_options, publicIps: publicIps.get(e.id) }),
+    buildInterfaceSpec(e, { subnetCidr: cidrs.get(e.subnet_id) ?? subnetCidr, metadataOptions: row.metadata_options, publicIps: publicIps.get(e.id) }),
   );
-  const vpc = await deps.db.selectFrom('vpcs').select('cidr_block').where('id', '=', row.vpc_id).executeTakeFirst();
+  const vpcCidr = await vpcCidrOf(deps.db, row.vpc_id);
   const uidBase = await uidRangeOf(deps.db, row.id);
-  return buildInstanceSpec(row, subnet.cidr_block, {
+  return buildInstanceSpec(row, subnetCidr, {
     uidBase,
-    imageSource: image?.source,
+    imageSource,
     rootVolume,
     interfaces,
-    vpcCidr: vpc?.cidr_block,
+    vpcCidr,
     volumes,
-    ...(rootSnapshot ? { rootSnapshotId: rootSnapshot.id } : {}),
+    ...(rootSnapshotId ? { rootSnapshotId } : {}),
   });
 }
 
 /** The VPCs an instance has interfaces in (its own first). */
 async function vpcsOf(db: Tx, row: InstanceRow): Promise<{ vpcId: string; accountId: string; region: string }[]> {
-  const enis = await db.selectFrom('network_interfaces').select('vpc_id').where('instance_id', '=', row.id).execute();
-  return [...new Set([row.vpc_id, ...enis.map((e) => e.vpc_id)])].map((vpcId) => ({ vpcId, accountId: row.account_id, region: row.region }));
+  const vpcIds = await vpcIdsOfInterfacesOf(db, row.id);
+  return [...new Set([row.vpc_id, ...vpcIds])].map((vpcId) => ({ vpcId, accountId: row.account_id, region: row.region }));
 }
 
 /**
@@ -197,26 +189,20 @@ export function failureReason(e: unknown, mode: 'launch' | 'start'): StateReason
  */
 async function createDataVolumes(deps: ControllerDeps, row: InstanceRow): Promise<void> {
   if (!hasAbility<BlockStorage>(deps.driver, 'createVolume')) return;
-  const volumes = await deps.db
-    .selectFrom('volume_attachments')
-    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
-    .select(['volumes.id', 'volumes.account_id', 'volumes.region', 'volumes.size_gib', 'volumes.snapshot_id', 'volumes.encrypted'])
-    .where('volume_attachments.instance_id', '=', row.id)
-    .where('volume_attachments.device', '!=', row.root_device_name)
-    .execute();
+  const volumes = await dataVolumesOf(deps.db, row.id, row.root_device_name);
   for (const v of volumes) {
-    const snapshot = v.snapshot_id ? await deps.db.selectFrom('snapshots').select('id').where('id', '=', v.snapshot_id).executeTakeFirst() : undefined;
+    const snapshotId = v.snapshot_id && (await isBlockStoreSnapshot(deps.db, v.snapshot_id)) ? v.snapshot_id : undefined;
     await deps.driver.createVolume({
       volumeId: v.id,
       accountId: v.account_id,
       region: v.region,
       sizeGiB: v.size_gib,
       encrypted: v.encrypted === 1,
-      ...(snapshot ? { snapshotId: snapshot.id } : {}),
+      ...(snapshotId ? { snapshotId } : {}),
     });
   }
   // What the launch made is there now: the volumes are in use.
-  if (volumes.length) await deps.db.updateTable('volumes').set({ state: 'in-use' }).where('id', 'in', volumes.map((v) => v.id)).where('state', '=', 'creating').execute();
+  await moveVolumeState(deps.db, volumes.map((v) => v.id), 'creating', 'in-use');
 }
 
 async function bringUp(job: Job<'instance.launch' | 'instance.start'>, deps: ControllerDeps, mode: 'launch' | 'start'): Promise<JobResult> {
@@ -232,24 +218,23 @@ async function bringUp(job: Job<'instance.launch' | 'instance.start'>, deps: Con
   const output = await consoleOf(deps.driver, row.id);
   const now = new Date();
   await deps.db.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('instances')
-      .set({
+    const running = await updateInstanceIf(
+      trx,
+      row.id,
+      { state: 'pending', desired_state: 'running' },
+      {
         state: 'running',
         state_transition_reason: '',
         state_reason: null,
         boots: row.boots + 1,
-        runtime: JSON.stringify({ driver: deps.driver.info().name }),
+        runtime: { driver: deps.driver.info().name },
         updated_at: now.toISOString(),
         ...consoleSet(output, now.toISOString()),
-      })
-      .where('id', '=', row.id)
-      .where('state', '=', 'pending')
-      .where('desired_state', '=', 'running')
-      .executeTakeFirst();
+      },
+    );
     // A stop or terminate arrived while booting: its own job takes over from here.
-    if (Number(res.numUpdatedRows) !== 1) return;
-    await trx.updateTable('volume_attachments').set({ state: 'attached' }).where('instance_id', '=', row.id).where('state', '=', 'attaching').execute();
+    if (!running) return;
+    await markAttachmentsOfInstanceAttached(trx, row.id);
     // Routes through it forward from now on (they are blackholes until it runs).
     await queueSyncOfRoutesThrough(trx, row);
     await queue(trx, 'instance.watch', row, { boot: row.boots + 1 }, nextWatch(now.getTime(), now.getTime()));
@@ -282,20 +267,20 @@ async function failLaunch(deps: ControllerDeps, row: InstanceRow, reason: StateR
   const removed = await removeFromHost(deps, row.id, 'unwinding');
   const now = new Date();
   await deps.db.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('instances')
-      .set({
+    const ended = await updateInstanceIf(
+      trx,
+      row.id,
+      { state: 'pending' },
+      {
         state: 'terminated',
         desired_state: 'terminated',
         state_transition_reason: reason.Code,
-        state_reason: JSON.stringify(reason),
+        state_reason: reason,
         terminated_at: now.toISOString(),
         updated_at: now.toISOString(),
-      })
-      .where('id', '=', row.id)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) return;
+      },
+    );
+    if (!ended) return;
     const vpcs = await vpcsOf(trx, row);
     await leaveNetwork(trx, row, vpcs);
     await release(trx, row.id, { allVolumes: true, keepUidRange: !removed });
@@ -327,13 +312,8 @@ async function failStart(deps: ControllerDeps, row: InstanceRow, reason: StateRe
 async function stopAs(deps: ControllerDeps, row: InstanceRow, from: string, reason: StateReason, why: string): Promise<void> {
   const halted = await haltOnHost(deps, row.id, why);
   await deps.db.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('instances')
-      .set({ state: 'stopped', desired_state: 'stopped', state_reason: JSON.stringify(reason), updated_at: new Date().toISOString() })
-      .where('id', '=', row.id)
-      .where('state', '=', from)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) return;
+    const stopped = await updateInstanceIf(trx, row.id, { state: from }, { state: 'stopped', desired_state: 'stopped', state_reason: reason, updated_at: new Date().toISOString() });
+    if (!stopped) return;
     await leaveNetwork(trx, row, await vpcsOf(trx, row));
     if (!halted) await queueCleanup(trx, { resourceId: row.id, accountId: row.account_id, region: row.region }, { op: 'stop-instance' });
   });
@@ -355,13 +335,7 @@ async function stop(job: Job<'instance.stop'>, deps: ControllerDeps): Promise<Jo
   const output = await consoleOf(deps.driver, row.id);
   const now = new Date().toISOString();
   await deps.db.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('instances')
-      .set({ state: 'stopped', updated_at: now, ...consoleSet(output, now) })
-      .where('id', '=', row.id)
-      .where('state', '=', 'stopping')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 1) await leaveNetwork(trx, row, await vpcsOf(trx, row));
+    if (await updateInstanceIf(trx, row.id, { state: 'stopping' }, { state: 'stopped', updated_at: now, ...consoleSet(output, now) })) await leaveNetwork(trx, row, await vpcsOf(trx, row));
   });
 }
 
@@ -384,14 +358,14 @@ async function reboot(job: Job<'instance.reboot'>, deps: ControllerDeps): Promis
     } else deps.log(`instances: ${row.id} rebooted already (before a restart); not again`);
   } else {
     if (before === undefined && seen.bootId !== undefined) {
-      await deps.db.updateTable('jobs').set({ payload: JSON.stringify({ ...job.data, rebooting: seen.bootId }) }).where('id', '=', job.id).execute();
+      await setJobPayload<JobPayloads, 'instance.reboot'>(deps.db, job.id, { ...job.data, rebooting: seen.bootId });
     }
     await deps.driver.reboot(row.id);
   }
   const output = await consoleOf(deps.driver, row.id);
   const now = new Date().toISOString();
   // updated_at marks the reboot, so the watcher keeps posting the console while it boots again.
-  await deps.db.updateTable('instances').set({ updated_at: now, ...consoleSet(output, now) }).where('id', '=', row.id).execute();
+  await setInstanceConsole(deps.db, row.id, consoleSet(output, now), now);
 }
 
 /** A reboot that kept failing: the instance stays as the host has it; its watcher looks now. */
@@ -421,13 +395,13 @@ async function giveUpTerminate(job: Job<'instance.terminate'>, deps: ControllerD
 async function finishTerminate(deps: ControllerDeps, row: InstanceRow, removed: boolean, output: string | undefined): Promise<void> {
   const now = new Date();
   await deps.db.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('instances')
-      .set({ state: 'terminated', terminated_at: now.toISOString(), updated_at: now.toISOString(), ...consoleSet(output, now.toISOString()) })
-      .where('id', '=', row.id)
-      .where('state', '=', 'shutting-down')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) return;
+    const terminated = await updateInstanceIf(
+      trx,
+      row.id,
+      { state: 'shutting-down' },
+      { state: 'terminated', terminated_at: now.toISOString(), updated_at: now.toISOString(), ...consoleSet(output, now.toISOString()) },
+    );
+    if (!terminated) return;
     // The VPCs before release() detaches and deletes the interfaces.
     const vpcs = await vpcsOf(trx, row);
     await leaveNetwork(trx, row, vpcs);
@@ -443,45 +417,13 @@ async function finishTerminate(deps: ControllerDeps, row: InstanceRow, removed: 
  * `released` makes the host let go of them too); interfaces likewise by their DeleteOnTermination.
  */
 export async function release(db: Tx, instanceId: string, opts: { allVolumes: boolean; keepUidRange?: boolean }): Promise<void> {
-  const attachments = await db.selectFrom('volume_attachments').selectAll().where('instance_id', '=', instanceId).execute();
-  const doomed = attachments.filter((a) => opts.allVolumes || a.delete_on_termination === 1).map((a) => a.volume_id);
-  const kept = attachments.filter((a) => !doomed.includes(a.volume_id)).map((a) => a.volume_id);
   // The host has let go of the instance: its uid range may serve another (else its cleanup frees it).
   if (!opts.keepUidRange) await releaseUidRange(db, instanceId);
-  await db.deleteFrom('volume_attachments').where('instance_id', '=', instanceId).execute();
-  if (doomed.length) {
-    // Their data on the host goes too, once the instance has let go of them.
-    const rows = await db.selectFrom('volumes').select(['id', 'account_id', 'region']).where('id', 'in', doomed).execute();
-    for (const v of rows) await insertJob(db, { kind: 'volume.delete', resourceId: v.id, accountId: v.account_id, region: v.region });
-    await db.deleteFrom('tags').where('resource_id', 'in', doomed).execute();
-    await db.deleteFrom('volumes').where('id', 'in', doomed).execute();
-  }
-  if (kept.length) {
-    // A Multi-Attach volume stays in use while another instance holds it.
-    const still = new Set((await db.selectFrom('volume_attachments').select('volume_id').where('volume_id', 'in', kept).execute()).map((a) => a.volume_id));
-    const free = kept.filter((id) => !still.has(id));
-    if (free.length) await db.updateTable('volumes').set({ state: 'available' }).where('id', 'in', free).where('state', '=', 'in-use').execute();
-    const rows = await db.selectFrom('volumes').select(['id', 'account_id', 'region']).where('id', 'in', kept).execute();
-    for (const v of rows) await insertJob(db, { kind: 'volume.detach', resourceId: v.id, accountId: v.account_id, region: v.region, payload: { instanceId, released: true } });
-  }
-
-  const enis = await db.selectFrom('network_interfaces').select(['id', 'delete_on_termination']).where('instance_id', '=', instanceId).execute();
-  const gone = enis.filter((e) => e.delete_on_termination === 1).map((e) => e.id);
-  if (gone.length) {
-    // An elastic IP on an interface that goes is disassociated (it stays allocated); an
-    // interface that stays keeps its elastic IP, as on EC2.
-    await db.deleteFrom('public_ips').where('kind', '=', 'ephemeral').where('network_interface_id', 'in', gone).execute();
-    await db.updateTable('public_ips').set({ network_interface_id: null, private_ip: null, association_id: null }).where('network_interface_id', 'in', gone).execute();
-    await db.deleteFrom('tags').where('resource_id', 'in', gone).execute();
-    await db.deleteFrom('network_interfaces').where('id', 'in', gone).execute();
-  }
-  await db
-    .updateTable('network_interfaces')
-    .set({ instance_id: null, device_index: null, attachment_id: null, attach_time: null, status: 'available' })
-    .where('instance_id', '=', instanceId)
-    .execute();
+  // The data of deleted volumes goes from the host too, once the instance has let go of them.
+  await releaseVolumesOf(db, instanceId, opts.allVolumes);
+  await releaseInterfacesOf(db, instanceId);
   // A terminated instance shows no public address (an elastic IP stays with its kept interface).
-  await db.updateTable('instances').set({ public_ip: null }).where('id', '=', instanceId).where('state', '=', 'terminated').execute();
+  await clearPublicIpIfTerminated(db, instanceId);
 }
 
 async function watch(job: Job<'instance.watch'>, deps: ControllerDeps): Promise<JobResult> {
@@ -495,7 +437,7 @@ async function watch(job: Job<'instance.watch'>, deps: ControllerDeps): Promise<
     if (now.getTime() - Date.parse(row.updated_at) < CONSOLE_WINDOW_MS || !row.console_output) {
       const output = await consoleOf(deps.driver, row.id);
       if (output !== undefined && output !== row.console_output) {
-        await deps.db.updateTable('instances').set(consoleSet(output, now.toISOString())).where('id', '=', row.id).execute();
+        await setInstanceConsole(deps.db, row.id, consoleSet(output, now.toISOString()));
       }
     }
     await recordStatusChecks(deps, row);
@@ -511,20 +453,19 @@ async function watch(job: Job<'instance.watch'>, deps: ControllerDeps): Promise<
   // It shut itself down (poweroff inside): stop or terminate, as InstanceInitiatedShutdownBehavior says.
   const terminate = row.shutdown_behavior === 'terminate';
   await deps.db.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('instances')
-      .set({
+    const ended = await updateInstanceIf(
+      trx,
+      row.id,
+      { state: 'running', desired_state: 'running' },
+      {
         state: terminate ? 'shutting-down' : 'stopping',
         desired_state: terminate ? 'terminated' : 'stopped',
         state_transition_reason: userInitiated(seen.exitedAt ?? now),
-        state_reason: JSON.stringify(stateReasons.instanceShutdown),
+        state_reason: stateReasons.instanceShutdown,
         updated_at: now.toISOString(),
-      })
-      .where('id', '=', row.id)
-      .where('state', '=', 'running')
-      .where('desired_state', '=', 'running')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 1) await queue(trx, terminate ? 'instance.terminate' : 'instance.stop', row, {}, now);
+      },
+    );
+    if (ended) await queue(trx, terminate ? 'instance.terminate' : 'instance.stop', row, {}, now);
   });
 }
 
@@ -546,8 +487,8 @@ async function purge(job: Job<'instance.purge'>, deps: ControllerDeps): Promise<
   if (Date.now() < due) return { retryAt: new Date(due) };
   await deps.db.transaction().execute(async (trx) => {
     await release(trx, row.id, { allVolumes: false });
-    await trx.deleteFrom('tags').where('resource_id', '=', row.id).execute();
+    await deleteTagsOfAll(trx, [row.id]);
     await forgetStatusChecks(trx, row.id);
-    await trx.deleteFrom('instances').where('id', '=', row.id).where('state', '=', 'terminated').execute();
+    await deleteTerminatedInstance(trx, row.id);
   });
 }

@@ -17,7 +17,9 @@ import { publicIpsOfInterfaces } from '../services/ec2/common/public-ips.js';
 import { buildInterfaceSpec, type InterfaceRow } from './specs.js';
 import { currentCidrs } from '../services/ec2/prefix-lists/store.js';
 import { forwardsThrough } from '../services/ec2/vpcs/route-state.js';
-import { chunks, vpcIpv4Blocks } from '../services/ec2/vpcs/store.js';
+import { interfacesUpInVpc, vpcsWithInstancesIn } from '../services/ec2/network-interfaces/store.js';
+import { rulesOf } from '../services/ec2/security-groups/store.js';
+import { vpcById, vpcDataPlaneRows, vpcIpv4Blocks } from '../services/ec2/vpcs/store.js';
 import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 
 /** Instance states whose interfaces are in their VPC's data plane: up, or on their way up or down. */
@@ -238,79 +240,22 @@ export function vpcSpecFromRows(rows: VpcRows): VpcSpec {
   return spec;
 }
 
-/** One query per 500 ids (SQLite bounds the parameters of a statement). */
-async function inChunks<T>(ids: string[], query: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for (const chunk of chunks(ids, 500)) out.push(...(await query(chunk)));
-  return out;
-}
-
-function groupIdsOf(json: string): string[] {
-  try {
-    const v = JSON.parse(json) as { GroupId?: string }[];
-    return Array.isArray(v) ? v.map((g) => g?.GroupId).filter((g): g is string => !!g) : [];
-  } catch {
-    return [];
-  }
-}
-
 /** The VPC's desired data plane as the store has it now; undefined when the VPC is gone. */
 export async function loadVpcSpec(db: Tx, vpcId: string): Promise<VpcSpec | undefined> {
-  const vpc = await db.selectFrom('vpcs').selectAll().where('id', '=', vpcId).executeTakeFirst();
+  const vpc = await vpcById(db, vpcId);
   if (!vpc) return undefined;
-  const tablesOfVpc = db.selectFrom('route_tables').select('id').where('vpc_id', '=', vpcId);
-  const aclsOfVpc = db.selectFrom('network_acls').select('id').where('vpc_id', '=', vpcId);
-  const [subnets, internetGateways, routeTables, routes, routeTableAssociations, networkAcls, networkAclEntries, networkAclAssociations] = await Promise.all([
-    db.selectFrom('subnets').selectAll().where('vpc_id', '=', vpcId).execute(),
-    db.selectFrom('internet_gateways').select(['id', 'vpc_id']).where('vpc_id', '=', vpcId).execute(),
-    db.selectFrom('route_tables').select(['id', 'vpc_id']).where('vpc_id', '=', vpcId).execute(),
-    db.selectFrom('routes').selectAll().where('route_table_id', 'in', tablesOfVpc).execute(),
-    db.selectFrom('route_table_associations').selectAll().where('route_table_id', 'in', tablesOfVpc).execute(),
-    db.selectFrom('network_acls').select(['id', 'vpc_id', 'is_default']).where('vpc_id', '=', vpcId).execute(),
-    db.selectFrom('network_acl_entries').selectAll().where('network_acl_id', 'in', aclsOfVpc).execute(),
-    db.selectFrom('network_acl_associations').selectAll().where('network_acl_id', 'in', aclsOfVpc).execute(),
-  ]);
-  const attached = await db
-    .selectFrom('network_interfaces')
-    .innerJoin('instances', 'instances.id', 'network_interfaces.instance_id')
-    .select([
-      'network_interfaces.id',
-      'network_interfaces.instance_id',
-      'network_interfaces.device_index',
-      'network_interfaces.subnet_id',
-      'network_interfaces.mac_address',
-      'network_interfaces.private_ip',
-      'network_interfaces.secondary_private_ips',
-      'network_interfaces.security_groups',
-      'network_interfaces.source_dest_check',
-      'instances.metadata_options',
-      'instances.state',
-    ])
-    .where('network_interfaces.vpc_id', '=', vpcId)
-    .where('instances.state', 'in', UP_STATES)
-    .execute();
-  const interfaces: InterfaceRow[] = attached.map(({ metadata_options: _m, state: _s, ...eni }) => eni);
-  const instances = [...new Map(attached.map((a) => [a.instance_id!, { id: a.instance_id!, metadata_options: a.metadata_options, state: a.state }])).values()];
-
-  const used = [...new Set(attached.flatMap((a) => groupIdsOf(a.security_groups)))];
-  const rulesOfGroups = (ids: string[]) => inChunks(ids, (c) => db.selectFrom('security_group_rules').selectAll().where('group_id', 'in', c).execute());
-  const securityGroupRules = await rulesOfGroups(used);
+  const own = await vpcDataPlaneRows(db, vpcId);
+  const { interfaces, instances, groupIds: used } = await interfacesUpInVpc(db, vpcId, UP_STATES);
+  const securityGroupRules = await rulesOf(db, used);
   const referenced = [...new Set(securityGroupRules.map((r) => r.referenced_group_id).filter((g): g is string => !!g && !used.includes(g)))];
-  securityGroupRules.push(...(await rulesOfGroups(referenced)));
+  securityGroupRules.push(...(await rulesOf(db, referenced)));
 
   const publicIps = interfaces.length ? await publicIpsOfInterfaces(db, interfaces.map((e) => e.id)) : new Map<string, { publicIp: string; privateIp: string }[]>();
-  const listIds = [...securityGroupRules.flatMap((r) => (r.prefix_list_id ? [r.prefix_list_id] : [])), ...routes.flatMap((r) => (r.destination.startsWith('pl-') ? [r.destination] : []))];
+  const listIds = [...securityGroupRules.flatMap((r) => (r.prefix_list_id ? [r.prefix_list_id] : [])), ...own.routes.flatMap((r) => (r.destination.startsWith('pl-') ? [r.destination] : []))];
   const prefixLists = listIds.length ? await currentCidrs(db, listIds) : new Map<string, string[]>();
   return vpcSpecFromRows({
     vpc,
-    subnets,
-    internetGateways,
-    routeTables,
-    routes,
-    routeTableAssociations,
-    networkAcls,
-    networkAclEntries,
-    networkAclAssociations,
+    ...own,
     securityGroupRules,
     interfaces,
     instances,
@@ -381,12 +326,5 @@ export async function syncVpcNow(deps: Pick<ControllerDeps, 'db' | 'driver'>, vp
 
 /** VPCs with an interface of an instance that is up (or on its way up or down). */
 export async function vpcsWithInstancesUp(db: Tx): Promise<{ vpcId: string; accountId: string; region: string }[]> {
-  const rows = await db
-    .selectFrom('network_interfaces')
-    .innerJoin('instances', 'instances.id', 'network_interfaces.instance_id')
-    .select(['network_interfaces.vpc_id', 'network_interfaces.account_id', 'network_interfaces.region'])
-    .where('instances.state', 'in', UP_STATES)
-    .distinct()
-    .execute();
-  return rows.map((r) => ({ vpcId: r.vpc_id, accountId: r.account_id, region: r.region }));
+  return vpcsWithInstancesIn(db, UP_STATES);
 }

@@ -17,7 +17,21 @@ import type { Db } from '../store/db.js';
 import type { Row } from '../store/schema.js';
 import type { InstanceDriver } from '../host/compute/driver.js';
 import type { JobPayloads, KindOf, PayloadField } from '../store/job-kinds.js';
-import { insertJobOf } from '../store/jobs.js';
+import {
+  anyJobDue,
+  claimJob,
+  deleteJob,
+  dueJobs,
+  insertJobOf,
+  nextJobDueAfter,
+  parkJob,
+  payloadOf,
+  rearmParkedJobs,
+  releaseClaimsOfHost,
+  renewJobLease,
+  rescheduleJob,
+  retryJob,
+} from '../store/jobs.js';
 
 /** Controllers' dependencies; M is the payload map of the jobs they queue (JobPayloads but in the runner's own tests). */
 export interface ControllerDeps<M = JobPayloads> {
@@ -93,22 +107,10 @@ export class Runner<M = JobPayloads> {
 
   /** Take back jobs that a previous process on this host held when it died. */
   async recover(): Promise<void> {
-    // A range instead of LIKE: a hostname may hold LIKE's wildcards ('_'); ';' follows ':'.
     // Never this runner's own claims: it may be running them.
-    await this.deps.db
-      .updateTable('jobs')
-      .set({ locked_by: null, locked_until: null })
-      .where('locked_by', '>=', `${this.host}:`)
-      .where('locked_by', '<', `${this.host};`)
-      .where('locked_by', '!=', this.owner)
-      .execute();
+    await releaseClaimsOfHost(this.deps.db, this.host, this.owner);
     // Jobs parked by an earlier server (their attempts used up, no give-up hook): each start tries again.
-    const rearmed = await this.deps.db
-      .updateTable('jobs')
-      .set({ failed_at: null, attempts: 0, run_at: new Date().toISOString(), locked_by: null, locked_until: null })
-      .where('failed_at', 'is not', null)
-      .executeTakeFirst();
-    const n = Number(rearmed.numUpdatedRows);
+    const n = await rearmParkedJobs(this.deps.db);
     if (n) this.deps.log(`controllers: ${n} parked job${n === 1 ? '' : 's'} queued again`);
   }
 
@@ -141,12 +143,7 @@ export class Runner<M = JobPayloads> {
   async idle(timeoutMs = 30_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const due = await this.deps.db
-        .selectFrom('jobs')
-        .select('id')
-        .where('run_at', '<=', new Date().toISOString())
-        .where('failed_at', 'is', null)
-        .executeTakeFirst();
+      const due = await anyJobDue(this.deps.db, new Date().toISOString());
       if (!due && this.inflight.size === 0) return;
       if (Date.now() > end) throw new Error('controllers did not become idle');
       await new Promise((r) => setTimeout(r, 20));
@@ -167,15 +164,8 @@ export class Runner<M = JobPayloads> {
     try {
       const limit = (this.opts.concurrency ?? 16) - this.inflight.size;
       if (limit > 0) {
-        let q = this.deps.db
-          .selectFrom('jobs')
-          .selectAll()
-          .where('run_at', '<=', now)
-          .where('failed_at', 'is', null)
-          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]));
         // Skip busy resources in SQL, so their queued jobs cannot crowd others out of the batch.
-        if (this.running.size) q = q.where('resource_id', 'not in', [...this.running]);
-        const jobs = await q.orderBy('run_at').orderBy('id').limit(limit * 4).execute();
+        const jobs = await dueJobs(this.deps.db, now, [...this.running], limit * 4);
         let skippedBusy = false;
         for (const job of jobs) {
           if (this.stopped || this.inflight.size >= (this.opts.concurrency ?? 16)) break;
@@ -185,24 +175,7 @@ export class Runner<M = JobPayloads> {
           }
           // One job per resource at a time, across processes too: not while another job of the
           // same resource holds a live lease (e.g. one a dead process still holds until recover()).
-          const claimed = await this.deps.db
-            .updateTable('jobs')
-            .set({ locked_by: this.owner, locked_until: new Date(Date.now() + this.leaseMs).toISOString() })
-            .where('id', '=', job.id)
-            .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
-            .where(({ not, exists, selectFrom }) =>
-              not(
-                exists(
-                  selectFrom('jobs as other')
-                    .select('other.id')
-                    .whereRef('other.resource_id', '=', 'jobs.resource_id')
-                    .whereRef('other.id', '!=', 'jobs.id')
-                    .where('other.locked_until', '>=', now),
-                ),
-              ),
-            )
-            .executeTakeFirst();
-          if (Number(claimed.numUpdatedRows) !== 1) continue;
+          if (!(await claimJob(this.deps.db, job.id, this.owner, new Date(Date.now() + this.leaseMs).toISOString(), now))) continue;
           this.running.add(job.resource_id);
           const p = this.run(job).finally(() => {
             this.running.delete(job.resource_id);
@@ -218,16 +191,7 @@ export class Runner<M = JobPayloads> {
       // Sleep until the next job that comes due later. Jobs due now that this poll left alone
       // (resource busy, runner full, leased elsewhere) wait for a job to end (which wakes us) or
       // for the regular poll: counting them would make the poller spin.
-      const next = await this.deps.db
-        .selectFrom('jobs')
-        .select('run_at')
-        .where('locked_until', 'is', null)
-        .where('failed_at', 'is', null)
-        .where('run_at', '>', now)
-        .orderBy('run_at')
-        .limit(1)
-        .executeTakeFirst();
-      nextDue = next?.run_at;
+      nextDue = await nextJobDueAfter(this.deps.db, now);
     } catch (e) {
       this.deps.log(`controllers: poll failed: ${(e as Error).message}`);
     } finally {
@@ -252,13 +216,7 @@ export class Runner<M = JobPayloads> {
   private async run(job: Row<'jobs'>): Promise<void> {
     // Renewed while the step runs, so a long step (an image build) is not taken for abandoned.
     const renew = setInterval(() => {
-      this.deps.db
-        .updateTable('jobs')
-        .set({ locked_until: new Date(Date.now() + this.leaseMs).toISOString() })
-        .where('id', '=', job.id)
-        .where('locked_by', '=', this.owner)
-        .execute()
-        .catch((e) => this.deps.log(`controllers: lease renewal of job ${job.id} failed: ${(e as Error).message}`));
+      renewJobLease(this.deps.db, job.id, this.owner, new Date(Date.now() + this.leaseMs).toISOString()).catch((e) => this.deps.log(`controllers: lease renewal of job ${job.id} failed: ${(e as Error).message}`));
     }, this.leaseMs / 3);
     renew.unref();
     try {
@@ -278,13 +236,9 @@ export class Runner<M = JobPayloads> {
       const result = await r(this.decode(job), this.deps);
       if (result && 'retryAt' in result) {
         // A step that succeeded ends a run of failures: the bound is on failures in a row.
-        await this.deps.db
-          .updateTable('jobs')
-          .set({ run_at: result.retryAt.toISOString(), attempts: 0, last_error: null, locked_by: null, locked_until: null })
-          .where('id', '=', job.id)
-          .execute();
+        await rescheduleJob(this.deps.db, job.id, result.retryAt);
       } else {
-        await this.deps.db.deleteFrom('jobs').where('id', '=', job.id).execute();
+        await deleteJob(this.deps.db, job.id);
       }
     } catch (e) {
       const attempts = job.attempts + 1;
@@ -295,17 +249,7 @@ export class Runner<M = JobPayloads> {
         await this.giveUp(job, attempts, e);
         return;
       }
-      await this.deps.db
-        .updateTable('jobs')
-        .set({
-          attempts,
-          last_error: message.slice(0, 2000),
-          run_at: new Date(Date.now() + backoff).toISOString(),
-          locked_by: null,
-          locked_until: null,
-        })
-        .where('id', '=', job.id)
-        .execute();
+      await retryJob(this.deps.db, job.id, attempts, message.slice(0, 2000), new Date(Date.now() + backoff));
     }
   }
 
@@ -314,7 +258,7 @@ export class Runner<M = JobPayloads> {
    * the payload map), so its JSON is the kind's payload; the one place a payload is trusted.
    */
   private decode(job: Row<'jobs'>): Job<KindOf<M>, M> {
-    return { ...job, kind: job.kind, data: JSON.parse(job.payload) } as Job<KindOf<M>, M>;
+    return { ...job, kind: job.kind, data: payloadOf<M, KindOf<M>>(job) } as Job<KindOf<M>, M>;
   }
 
   /** The job failed maxAttempts times in a row: its hook ends the resource in a state, or it is parked. */
@@ -325,7 +269,7 @@ export class Runner<M = JobPayloads> {
     if (hook) {
       try {
         await hook(this.decode(job), this.deps, error);
-        await this.deps.db.deleteFrom('jobs').where('id', '=', job.id).execute();
+        await deleteJob(this.deps.db, job.id);
         this.deps.log(`controllers: ${job.kind} ${job.resource_id} gave up after ${attempts} attempts: ${message}`);
         return;
       } catch (e) {
@@ -333,11 +277,7 @@ export class Runner<M = JobPayloads> {
       }
     }
     this.deps.log(`controllers: ${job.kind} ${job.resource_id} failed ${attempts} times; parked until the next server start`);
-    await this.deps.db
-      .updateTable('jobs')
-      .set({ attempts, last_error: message.slice(0, 2000), failed_at: new Date().toISOString(), locked_by: null, locked_until: null })
-      .where('id', '=', job.id)
-      .execute();
+    await parkJob(this.deps.db, job.id, attempts, message.slice(0, 2000));
   }
 }
 

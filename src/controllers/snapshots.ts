@@ -10,6 +10,7 @@
 // left as it is.
 import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/compute/driver.js';
 import type { Row } from '../store/schema.js';
+import { advanceSnapshotProgress, completeSnapshot, failSnapshot, pendingSnapshotIds, snapshotById, snapshotStateOf } from '../services/ec2/snapshots/store.js';
 import type { ControllerDeps, Job, Runner } from './runner.js';
 
 type SnapshotRow = Row<'snapshots'>;
@@ -23,7 +24,7 @@ function blockStorage(driver: InstanceDriver): (InstanceDriver & BlockStorage) |
 }
 
 async function loadRow(deps: ControllerDeps, id: string): Promise<SnapshotRow | undefined> {
-  return deps.db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
+  return snapshotById(deps.db, id);
 }
 
 /** Writes progress to a pending row, at most every PROGRESS_MS; never after `stop()`. */
@@ -38,14 +39,7 @@ function progressWriter(deps: ControllerDeps, id: string): { onProgress: (percen
       last = now;
       // Never 100 before the row is completed: completion writes that.
       const p = Math.max(0, Math.min(99, Math.floor(percent)));
-      pending = deps.db
-        .updateTable('snapshots')
-        .set({ progress: p })
-        .where('id', '=', id)
-        .where('state', '=', 'pending')
-        .where('progress', '<', p)
-        .execute()
-        .catch((e) => deps.log(`snapshots: progress of ${id}: ${(e as Error).message}`));
+      pending = advanceSnapshotProgress(deps.db, id, p).catch((e) => deps.log(`snapshots: progress of ${id}: ${(e as Error).message}`));
     },
     async stop() {
       stopped = true;
@@ -55,32 +49,20 @@ function progressWriter(deps: ControllerDeps, id: string): { onProgress: (percen
 }
 
 async function complete(deps: ControllerDeps, id: string, dataBytes: number, addedBytes: number): Promise<boolean> {
-  const r = await deps.db
-    .updateTable('snapshots')
-    .set({ state: 'completed', progress: 100, data_bytes: dataBytes, added_bytes: addedBytes, completion_time: new Date().toISOString(), state_message: null })
-    .where('id', '=', id)
-    .where('state', '=', 'pending')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  return completeSnapshot(deps.db, id, dataBytes, addedBytes);
 }
 
 async function fail(deps: ControllerDeps, id: string, message: string): Promise<void> {
   deps.log(`snapshots: ${id} failed: ${message}`);
   // Its capture is of no use any more (and may be large): the failed snapshot never gets data.
   await blockStorage(deps.driver)?.discardCapture(id).catch((e) => deps.log(`snapshots: dropping the capture of ${id}: ${(e as Error).message}`));
-  await deps.db
-    .updateTable('snapshots')
-    .set({ state: 'error', state_message: message.slice(0, 1000), completion_time: new Date().toISOString() })
-    .where('id', '=', id)
-    .where('state', '=', 'pending')
-    .execute();
+  await failSnapshot(deps.db, id, message);
 }
 
 /** The parent to build on, if it is still there and completed (a deleted one is no help). */
 async function usableParent(deps: ControllerDeps, row: SnapshotRow): Promise<string | undefined> {
   if (!row.parent_snapshot_id) return undefined;
-  const p = await deps.db.selectFrom('snapshots').select(['id', 'state']).where('id', '=', row.parent_snapshot_id).executeTakeFirst();
-  return p?.state === 'completed' ? p.id : undefined;
+  return (await snapshotStateOf(deps.db, row.parent_snapshot_id)) === 'completed' ? row.parent_snapshot_id : undefined;
 }
 
 /** Take one pending snapshot; a row gone meanwhile (DeleteSnapshot) has its data dropped again. */
@@ -177,11 +159,7 @@ export async function adoptCaptures(deps: Pick<ControllerDeps, 'db' | 'driver' |
   const bs = blockStorage(deps.driver);
   if (!bs) return;
   const ids = await bs.captures();
-  const pending = new Set<string>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await deps.db.selectFrom('snapshots').select('id').where('id', 'in', ids.slice(i, i + 500)).where('state', '=', 'pending').execute();
-    for (const r of rows) pending.add(r.id);
-  }
+  const pending = await pendingSnapshotIds(deps.db, ids);
   for (const id of ids) {
     if (pending.has(id)) continue;
     deps.log(`snapshots: dropping the capture of ${id} (no pending snapshot needs it)`);

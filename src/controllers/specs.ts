@@ -1,12 +1,14 @@
 // What the controllers hand to the host (instance and interface specs, volume limits), built from
 // the rows alone (pure: table-tested without a driver).
-import type { AttachedVolumeSpec, ImageSource, InstanceSpec, VolumeLimits } from '../host/compute/driver.js';
+import type { AttachedVolumeSpec, InstanceSpec, VolumeLimits } from '../host/compute/driver.js';
 import type { InterfaceSpec } from '../host/network/vpc-spec.js';
 import { addressAt, parseCidrLoose } from '../lib/cidr.js';
 import { privateDnsName } from '../lib/ec2-names.js';
 import type { Row } from '../store/schema.js';
 import { findInstanceType, runtimeMemoryMiB, runtimeVcpus } from '../services/ec2/instance-types/catalog.js';
-import { launchOptionsOf } from '../services/ec2/instances/store.js';
+import { imageSourceColumn } from '../services/ec2/images/store.js';
+import { launchOptionsOf, metadataOptionsColumn } from '../services/ec2/instances/store.js';
+import { groupIdsIn, secondaryIpsColumn } from '../services/ec2/network-interfaces/store.js';
 
 /** What the spec needs beyond the instance row: its image's host source and its root volume. */
 export interface SpecRows {
@@ -40,8 +42,9 @@ export function buildInterfaceSpec(
   eni: InterfaceRow,
   o: { subnetCidr: string; metadataOptions: string | null | undefined; publicIps?: { publicIp: string; privateIp: string }[] },
 ): InterfaceSpec {
-  const secondary = (parseJson<unknown[]>(eni.secondary_private_ips) ?? []).filter((ip): ip is string => typeof ip === 'string' && ip !== eni.private_ip);
-  const groups = (parseJson<{ GroupId?: string }[]>(eni.security_groups) ?? []).map((g) => g?.GroupId).filter((g): g is string => !!g);
+  const listed = secondaryIpsColumn.decode(eni.secondary_private_ips) as unknown;
+  const secondary = (Array.isArray(listed) ? (listed as unknown[]) : []).filter((ip): ip is string => typeof ip === 'string' && ip !== eni.private_ip);
+  const groups = groupIdsIn(eni.security_groups);
   return {
     eniId: eni.id,
     instanceId: eni.instance_id ?? '',
@@ -59,7 +62,7 @@ export function buildInterfaceSpec(
 
 /** IMDSv2's PUT response hop limit (ModifyInstanceMetadataOptions); EC2's default is 1. */
 export function metadataHopLimit(metadataOptions: string | null | undefined): number {
-  const n = parseJson<{ HttpPutResponseHopLimit?: number }>(metadataOptions)?.HttpPutResponseHopLimit;
+  const n = metadataOptionsColumn.decode(metadataOptions).HttpPutResponseHopLimit;
   return typeof n === 'number' && n >= 1 ? n : 1;
 }
 
@@ -95,7 +98,7 @@ export function buildInstanceSpec(row: Row<'instances'>, subnetCidr: string, row
     publicKeys: row.ssh_public_key ? [row.ssh_public_key] : [],
   };
   if (row.user_data) spec.userData = Buffer.from(row.user_data, 'base64');
-  const source = parseJson<Partial<ImageSource>>(rows.imageSource);
+  const source = imageSourceColumn.decode(rows.imageSource);
   if (source?.builtin) spec.imageSource = { builtin: source.builtin, version: source.version ?? '', sshUser: source.sshUser ?? 'ec2-user' };
   if (rows.rootVolume) spec.rootVolume = { volumeId: rows.rootVolume.volume_id, deviceName: rows.rootVolume.device, sizeGiB: rows.rootVolume.size_gib };
   if (rows.rootSnapshotId) spec.rootSnapshotId = rows.rootSnapshotId;
@@ -140,14 +143,5 @@ export function volumeLimits(row: Pick<Row<'volumes'>, 'volume_type' | 'size_gib
     default:
       // Magnetic: about 100 IOPS on average, bursts to hundreds; 40–90 MiB/s.
       return { iops: 200, throughputMiBps: 90 };
-  }
-}
-
-function parseJson<T>(text: string | null | undefined): T | undefined {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
   }
 }

@@ -13,7 +13,9 @@ import { hostname } from 'node:os';
 import { hasAbility, type CheckOutcome, type StatusChecks } from '../host/compute/driver.js';
 import type { Tx } from '../store/db.js';
 import type { CheckStatus, Row } from '../store/schema.js';
-import { insertJob } from '../store/jobs.js';
+import { insertJob, jobQueued } from '../store/jobs.js';
+import { forgetStatusChecksOf, putStatusChecks, statusChecksOf, statusChecksOfInstances } from '../services/ec2/instances/store.js';
+import { forgetVolumeStatusChecks, putVolumeStatusCheck, volumeStateOf, allVolumeStatusChecks, volumesToCheck } from '../services/ec2/volumes/store.js';
 import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 
 
@@ -48,7 +50,7 @@ const insufficient = (reason: string): CheckOutcome => ({ status: 'insufficient-
  */
 export async function recordStatusChecks(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>, row: Pick<Row<'instances'>, 'id' | 'account_id' | 'region' | 'boots'>): Promise<void> {
   try {
-    const before = await deps.db.selectFrom('instance_status_checks').selectAll().where('instance_id', '=', row.id).executeTakeFirst();
+    const before = await statusChecksOf(deps.db, row.id);
     const same = before?.boot === row.boots ? before : undefined;
     if (same && Date.now() - Date.parse(same.checked_at) < checkInterval() * 0.9) return;
     const driver = deps.driver;
@@ -72,11 +74,7 @@ export async function recordStatusChecks(deps: Pick<ControllerDeps, 'db' | 'driv
     ] as const) {
       if (is.status !== was && (is.status === 'failed' || was === 'failed')) deps.log(`instances: ${row.id}: ${name} status check ${is.status}${is.reason ? `: ${is.reason}` : ''}`);
     }
-    await deps.db
-      .insertInto('instance_status_checks')
-      .values({ instance_id: row.id, ...values })
-      .onConflict((oc) => oc.column('instance_id').doUpdateSet(values))
-      .execute();
+    await putStatusChecks(deps.db, { instance_id: row.id, ...values });
   } catch (e) {
     deps.log(`instances: ${row.id}: recording status checks failed: ${message(e)}`);
   }
@@ -84,15 +82,14 @@ export async function recordStatusChecks(deps: Pick<ControllerDeps, 'db' | 'driv
 
 /** An instance's checks go with its row (purge). */
 export async function forgetStatusChecks(db: Tx, instanceId: string): Promise<void> {
-  await db.deleteFrom('instance_status_checks').where('instance_id', '=', instanceId).execute();
+  await forgetStatusChecksOf(db, instanceId);
 }
 
 /** The StatusCheckFailed metrics of these running instances now (0 or 1; null where no check of this boot is known). */
 export async function statusDatapoints(db: Tx, instances: Pick<Row<'instances'>, 'id' | 'boots'>[]): Promise<Map<string, { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null }>> {
   const out = new Map<string, { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null }>();
   const ids = instances.map((i) => i.id);
-  const rows = [];
-  for (let k = 0; k < ids.length; k += 500) rows.push(...(await db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', ids.slice(k, k + 500)).execute()));
+  const rows = await statusChecksOfInstances(db, ids);
   const boots = new Map(instances.map((i) => [i.id, i.boots]));
   const fresh = Date.now() - 10 * checkInterval();
   for (const r of rows) {
@@ -115,42 +112,35 @@ export function statusMetrics(system: CheckStatus, instance: CheckStatus): { sta
 /** At server start: the volume checker of this host, once (when the driver can check volumes). */
 export async function ensureVolumeChecker(deps: Pick<ControllerDeps, 'db' | 'driver'>): Promise<void> {
   if (!hasAbility<StatusChecks>(deps.driver, 'checkVolume')) return;
-  const have = await deps.db.selectFrom('jobs').select('id').where('kind', '=', 'volume.check').where('resource_id', '=', volumeCheckerId()).executeTakeFirst();
-  if (!have) await insertJob(deps.db, { kind: 'volume.check', resourceId: volumeCheckerId(), accountId: '', region: '', runAt: new Date() });
+  if (!(await jobQueued(deps.db, 'volume.check', volumeCheckerId()))) await insertJob(deps.db, { kind: 'volume.check', resourceId: volumeCheckerId(), accountId: '', region: '', runAt: new Date() });
 }
 
 async function checkVolumes(_job: Job<'volume.check'>, deps: ControllerDeps): Promise<JobResult> {
   const driver = deps.driver;
   if (!hasAbility<StatusChecks>(driver, 'checkVolume')) return;
   const next = { retryAt: new Date(Date.now() + checkInterval()) };
-  const all = await deps.db.selectFrom('volumes').select(['id', 'state']).where('state', 'in', ['available', 'in-use']).execute();
-  const attached = await deps.db
-    .selectFrom('volume_attachments')
-    .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
-    .select(['volume_attachments.volume_id', 'instances.state'])
-    .where('volume_attachments.state', '=', 'attached')
-    .execute();
+  const { volumes: all, attached } = await volumesToCheck(deps.db);
   // Its data is on the host once it is available, or attached (a root volume being launched, or a
   // volume on its way to an instance, is not there yet: not checked until it is).
   const made = new Set(attached.map((a) => a.volume_id));
   const volumes = all.filter((v) => v.state === 'available' || made.has(v.id));
   // In use: attached to an instance that runs (its block device is then expected on the host).
   const used = new Set(attached.filter((a) => a.state === 'running').map((a) => a.volume_id));
-  const before = new Map((await deps.db.selectFrom('volume_status_checks').selectAll().execute()).map((r) => [r.volume_id, r]));
+  const before = new Map((await allVolumeStatusChecks(deps.db)).map((r) => [r.volume_id, r]));
   for (const v of volumes) {
     const seen = await driver.checkVolume(v.id, { inUse: used.has(v.id) }).catch((e) => insufficient(`the check failed: ${message(e)}`));
     const was = before.get(v.id);
     const now = new Date().toISOString();
     // A volume deleted meanwhile has no row to check any more.
-    const still = await deps.db.selectFrom('volumes').select('state').where('id', '=', v.id).executeTakeFirst();
-    if (!still || (still.state !== 'available' && still.state !== 'in-use')) continue;
+    const still = await volumeStateOf(deps.db, v.id);
+    if (still !== 'available' && still !== 'in-use') continue;
     if (seen.status !== was?.status && (seen.status === 'failed' || was?.status === 'failed')) deps.log(`volumes: ${v.id}: io-enabled check ${seen.status}${seen.reason ? `: ${seen.reason}` : ''}`);
     const values = { status: seen.status, failed_since: failedSince(seen.status, was && { status: was.status, since: was.failed_since }, now), checked_at: now };
-    await deps.db.insertInto('volume_status_checks').values({ volume_id: v.id, ...values }).onConflict((oc) => oc.column('volume_id').doUpdateSet(values)).execute();
+    await putVolumeStatusCheck(deps.db, { volume_id: v.id, ...values });
   }
   // Checks of volumes that are gone.
   const live = new Set(all.map((v) => v.id));
   const gone = [...before.keys()].filter((id) => !live.has(id));
-  for (let k = 0; k < gone.length; k += 500) await deps.db.deleteFrom('volume_status_checks').where('volume_id', 'in', gone.slice(k, k + 500)).execute();
+  await forgetVolumeStatusChecks(deps.db, gone);
   return next;
 }

@@ -20,7 +20,22 @@
 // queues the host's detach, a modification ends `failed`.
 import { hasAbility, PermanentFailure, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
 import { accountDataKey } from '../services/ec2/volumes/keys.js';
-import type { VolumeShape } from '../services/ec2/volumes/store.js';
+import { instanceStateOf } from '../services/ec2/instances/store.js';
+import { snapshotStateOf } from '../services/ec2/snapshots/store.js';
+import {
+  applyVolumeShape,
+  attachmentOf,
+  deleteAttachmentIf,
+  deleteVolumeIfDeleting,
+  freeVolumeIfUnattached,
+  markAttachmentAttached,
+  modificationOf,
+  runningInstancesWithVolume,
+  moveVolumeState,
+  updateModification,
+  volumeById,
+  volumeStateOf,
+} from '../services/ec2/volumes/store.js';
 import { volumeLimits } from './specs.js';
 import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 import { queueCleanup } from './cleanup.js';
@@ -42,14 +57,13 @@ export function registerVolumeControllers(runner: Runner): void {
 
 /** The host could not make it: `error`, as EC2 shows a volume whose creation failed (the user deletes it). */
 async function giveUpCreate(job: Job<'volume.create'>, deps: ControllerDeps): Promise<void> {
-  await deps.db.updateTable('volumes').set({ state: 'error' }).where('id', '=', job.resource_id).where('state', '=', 'creating').execute();
+  await moveVolumeState(deps.db, job.resource_id, 'creating', 'error');
 }
 
 /** Deleted as asked; the host's part goes on as a cleanup (retried, never dropped). */
 async function giveUpDelete(job: Job<'volume.delete'>, deps: ControllerDeps): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    const res = await trx.deleteFrom('volumes').where('id', '=', job.resource_id).where('state', '=', 'deleting').executeTakeFirst();
-    if (Number(res.numDeletedRows) === 1) await trx.deleteFrom('tags').where('resource_id', '=', job.resource_id).execute();
+    await deleteVolumeIfDeleting(trx, job.resource_id);
     await queueCleanup(trx, { resourceId: job.resource_id, accountId: job.account_id, region: job.region }, { op: 'delete-volume' });
   });
 }
@@ -62,9 +76,8 @@ async function giveUpAttachment(job: Job<'volume.attach' | 'volume.detach'>, dep
   const instanceId = job.data.instanceId;
   await deps.db.transaction().execute(async (trx) => {
     const from = job.kind === 'volume.attach' ? 'attaching' : 'detaching';
-    await trx.deleteFrom('volume_attachments').where('volume_id', '=', job.resource_id).where('instance_id', '=', instanceId).where('state', '=', from).execute();
-    const left = await trx.selectFrom('volume_attachments').select('instance_id').where('volume_id', '=', job.resource_id).executeTakeFirst();
-    if (!left) await trx.updateTable('volumes').set({ state: 'available' }).where('id', '=', job.resource_id).where('state', '=', 'in-use').execute();
+    await deleteAttachmentIf(trx, job.resource_id, instanceId, from);
+    await freeVolumeIfUnattached(trx, job.resource_id);
     if (instanceId) await queueCleanup(trx, { resourceId: job.resource_id, accountId: job.account_id, region: job.region }, { op: 'detach-volume', instanceId });
   });
 }
@@ -76,21 +89,20 @@ async function giveUpAttachment(job: Job<'volume.attach' | 'volume.detach'>, dep
 async function giveUpModify(job: Job<'volume.modify'>, deps: ControllerDeps): Promise<void> {
   const startTime = job.data.startTime;
   const now = new Date().toISOString();
-  const mod = deps.db.updateTable('volume_modifications').where('volume_id', '=', job.resource_id).where('start_time', '=', startTime);
-  await mod.set({ state: 'failed', status_message: 'The modification failed on the host', end_time: now }).where('state', '=', 'modifying').execute();
-  await mod.set({ state: 'completed', progress: 100, end_time: now }).where('state', '=', 'optimizing').execute();
+  await updateModification(deps.db, job.resource_id, startTime, 'modifying', { state: 'failed', status_message: 'The modification failed on the host', end_time: now });
+  await updateModification(deps.db, job.resource_id, startTime, 'optimizing', { state: 'completed', progress: 100, end_time: now });
 }
 
 const blockStorage = (deps: ControllerDeps) => (hasAbility<BlockStorage>(deps.driver, 'createVolume') ? deps.driver : undefined);
 
 async function createVolume(job: Job<'volume.create'>, deps: ControllerDeps): Promise<JobResult> {
-  const row = await deps.db.selectFrom('volumes').selectAll().where('id', '=', job.resource_id).executeTakeFirst();
+  const row = await volumeById(deps.db, job.resource_id);
   if (!row || row.state !== 'creating') return;
   const bs = blockStorage(deps);
   // Made from a snapshot that failed or is gone: no retry brings it back.
   if (row.snapshot_id) {
-    const snap = await deps.db.selectFrom('snapshots').select('state').where('id', '=', row.snapshot_id).executeTakeFirst();
-    if (!snap || snap.state === 'error') return volumeFailed(deps, row.id, `its snapshot ${row.snapshot_id} is ${snap ? 'in error' : 'gone'}`);
+    const snap = await snapshotStateOf(deps.db, row.snapshot_id);
+    if (!snap || snap === 'error') return volumeFailed(deps, row.id, `its snapshot ${row.snapshot_id} is ${snap ? 'in error' : 'gone'}`);
   }
   if (bs) {
     // The account's data key exists before its first encrypted volume is written.
@@ -109,49 +121,42 @@ async function createVolume(job: Job<'volume.create'>, deps: ControllerDeps): Pr
       throw e;
     }
   }
-  await deps.db.updateTable('volumes').set({ state: 'available' }).where('id', '=', row.id).where('state', '=', 'creating').execute();
+  await moveVolumeState(deps.db, row.id, 'creating', 'available');
 }
 
 /** A volume whose build cannot succeed: `error`, as EC2 shows it (DeleteVolume still removes it). */
 async function volumeFailed(deps: ControllerDeps, volumeId: string, why: string): Promise<void> {
   deps.log(`volumes: creating ${volumeId} failed for good: ${why}`);
   if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(volumeId).catch(() => undefined);
-  await deps.db.updateTable('volumes').set({ state: 'error' }).where('id', '=', volumeId).where('state', '=', 'creating').execute();
+  await moveVolumeState(deps.db, volumeId, 'creating', 'error');
 }
 
 async function deleteVolume(job: Job<'volume.delete'>, deps: ControllerDeps): Promise<JobResult> {
-  const row = await deps.db.selectFrom('volumes').select(['id', 'state']).where('id', '=', job.resource_id).executeTakeFirst();
+  const state = await volumeStateOf(deps.db, job.resource_id);
   // A row in another state is not being deleted (ids are never reused, but be sure).
-  if (row && row.state !== 'deleting') return;
+  if (state !== undefined && state !== 'deleting') return;
   if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(job.resource_id);
-  if (!row) return;
+  if (state === undefined) return;
   await deps.db.transaction().execute(async (trx) => {
-    const res = await trx.deleteFrom('volumes').where('id', '=', row.id).where('state', '=', 'deleting').executeTakeFirst();
-    if (Number(res.numDeletedRows) === 1) await trx.deleteFrom('tags').where('resource_id', '=', row.id).execute();
+    await deleteVolumeIfDeleting(trx, job.resource_id);
   });
 }
 
 async function instanceState(deps: ControllerDeps, id: string): Promise<string | undefined> {
-  return (await deps.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst())?.state;
+  return instanceStateOf(deps.db, id);
 }
 
 async function attachVolume(job: Job<'volume.attach'>, deps: ControllerDeps): Promise<JobResult> {
   const instanceId = job.data.instanceId;
-  const a = await deps.db.selectFrom('volume_attachments').selectAll().where('volume_id', '=', job.resource_id).where('instance_id', '=', instanceId).executeTakeFirst();
+  const a = await attachmentOf(deps.db, job.resource_id, instanceId);
   if (!a || a.state !== 'attaching') return;
-  const volume = await deps.db.selectFrom('volumes').selectAll().where('id', '=', a.volume_id).executeTakeFirst();
+  const volume = await volumeById(deps.db, a.volume_id);
   if (!volume) return;
   const bs = blockStorage(deps);
   if (bs && (await instanceState(deps, instanceId)) === 'running') {
     await bs.attachVolume(instanceId, { volumeId: volume.id, device: a.device, limits: volumeLimits(volume) });
   }
-  await deps.db
-    .updateTable('volume_attachments')
-    .set({ state: 'attached' })
-    .where('volume_id', '=', a.volume_id)
-    .where('instance_id', '=', instanceId)
-    .where('state', '=', 'attaching')
-    .execute();
+  await markAttachmentAttached(deps.db, a.volume_id, instanceId);
 }
 
 async function detachVolume(job: Job<'volume.detach'>, deps: ControllerDeps): Promise<JobResult> {
@@ -162,66 +167,41 @@ async function detachVolume(job: Job<'volume.detach'>, deps: ControllerDeps): Pr
     if (bs) await bs.detachVolume(instanceId, job.resource_id, { force: true });
     return;
   }
-  const a = await deps.db.selectFrom('volume_attachments').selectAll().where('volume_id', '=', job.resource_id).where('instance_id', '=', instanceId).executeTakeFirst();
+  const a = await attachmentOf(deps.db, job.resource_id, instanceId);
   if (!a || a.state !== 'detaching') return;
   if (bs && (await instanceState(deps, instanceId)) !== undefined) {
     // Idempotent on the host: also when the instance is stopped (nothing to let go of there).
     await bs.detachVolume(instanceId, a.volume_id, { force: Boolean(job.data.force) });
   }
   await deps.db.transaction().execute(async (trx) => {
-    const res = await trx
-      .deleteFrom('volume_attachments')
-      .where('volume_id', '=', a.volume_id)
-      .where('instance_id', '=', instanceId)
-      .where('state', '=', 'detaching')
-      .executeTakeFirst();
-    if (Number(res.numDeletedRows) !== 1) return;
-    const left = await trx.selectFrom('volume_attachments').select('instance_id').where('volume_id', '=', a.volume_id).executeTakeFirst();
-    if (!left) await trx.updateTable('volumes').set({ state: 'available' }).where('id', '=', a.volume_id).where('state', '=', 'in-use').execute();
+    if (await deleteAttachmentIf(trx, a.volume_id, instanceId, 'detaching')) await freeVolumeIfUnattached(trx, a.volume_id);
   });
 }
 
 async function modifyVolume(job: Job<'volume.modify'>, deps: ControllerDeps): Promise<JobResult> {
   const startTime = job.data.startTime;
-  const m = await deps.db.selectFrom('volume_modifications').selectAll().where('volume_id', '=', job.resource_id).where('start_time', '=', startTime).executeTakeFirst();
+  const m = await modificationOf(deps.db, job.resource_id, startTime);
   if (!m) return;
-  const volume = await deps.db.selectFrom('volumes').selectAll().where('id', '=', m.volume_id).executeTakeFirst();
+  const volume = await volumeById(deps.db, m.volume_id);
   if (!volume) {
-    await deps.db.updateTable('volume_modifications').set({ state: 'failed', status_message: 'The volume was deleted', end_time: new Date().toISOString() }).where('volume_id', '=', m.volume_id).where('start_time', '=', startTime).execute();
+    await updateModification(deps.db, m.volume_id, startTime, undefined, { state: 'failed', status_message: 'The volume was deleted', end_time: new Date().toISOString() });
     return;
   }
-  const target = JSON.parse(m.target) as VolumeShape;
+  const target = m.target;
   if (m.state === 'modifying') {
     const bs = blockStorage(deps);
     const next = { ...volume, size_gib: target.Size, volume_type: target.VolumeType, iops: target.Iops ?? null, throughput: target.Throughput ?? null };
     if (bs) {
       if (target.Size > volume.size_gib) await bs.resizeVolume(volume.id, target.Size);
-      const running = await deps.db
-        .selectFrom('volume_attachments')
-        .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
-        .select('instances.id')
-        .where('volume_attachments.volume_id', '=', volume.id)
-        .where('instances.state', '=', 'running')
-        .execute();
-      for (const i of running) await bs.setVolumeLimits(i.id, volume.id, volumeLimits(next));
+      for (const id of await runningInstancesWithVolume(deps.db, volume.id)) await bs.setVolumeLimits(id, volume.id, volumeLimits(next));
     }
     await deps.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('volumes')
-        .set({ size_gib: next.size_gib, volume_type: next.volume_type, iops: next.iops, throughput: next.throughput, multi_attach_enabled: target.MultiAttachEnabled ? 1 : 0 })
-        .where('id', '=', volume.id)
-        .execute();
-      await trx.updateTable('volume_modifications').set({ state: 'optimizing', progress: 50 }).where('volume_id', '=', m.volume_id).where('start_time', '=', startTime).where('state', '=', 'modifying').execute();
+      await applyVolumeShape(trx, volume.id, { size_gib: next.size_gib, volume_type: next.volume_type, iops: next.iops, throughput: next.throughput, multi_attach_enabled: target.MultiAttachEnabled ? 1 : 0 });
+      await updateModification(trx, m.volume_id, startTime, 'modifying', { state: 'optimizing', progress: 50 });
     });
     return { retryAt: new Date(Date.now() + optimizeMs()) };
   }
   if (m.state === 'optimizing') {
-    await deps.db
-      .updateTable('volume_modifications')
-      .set({ state: 'completed', progress: 100, end_time: new Date().toISOString() })
-      .where('volume_id', '=', m.volume_id)
-      .where('start_time', '=', startTime)
-      .where('state', '=', 'optimizing')
-      .execute();
+    await updateModification(deps.db, m.volume_id, startTime, 'optimizing', { state: 'completed', progress: 100, end_time: new Date().toISOString() });
   }
 }

@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Tx } from '../store/db.js';
+import type { DnsFacts } from './dns/lookup.js';
 import { DnsServer, dnsLookup } from './dns/server.js';
-import { metadataLookup } from './imds/lookup.js';
+import { metadataLookup, type MetadataFacts } from './imds/lookup.js';
 import { ImdsServer } from './imds/server.js';
 import { BuiltinImageStore } from './images/builtin-store.js';
 import type { ImageStore } from './images/store.js';
@@ -47,7 +47,8 @@ async function imdsSecret(home: string): Promise<Buffer> {
 
 export interface HostStackOptions {
   home: string;
-  db: Tx;
+  /** What the metadata service and the resolver are told (app.ts injects the repositories' answers). */
+  facts: { metadata: MetadataFacts; dns: DnsFacts };
   log: (line: string) => void;
   images?: ImageStore;
   /** CUMULO_PUBLIC_IPV4_POOL: its first address is the host as the internet. */
@@ -69,8 +70,8 @@ export async function openHostStack(opts: HostStackOptions): Promise<HostStack> 
   // (anti-spoofed) source address the interface in it.
   let network: LinuxHostNetwork | undefined;
   const vpcAt = (a: string) => network?.vpcAt(a);
-  const imds = new ImdsServer({ lookup: metadataLookup(opts.db, vpcAt), secret: await imdsSecret(home), log: opts.log });
-  const dns = new DnsServer({ lookup: dnsLookup(opts.db), vpcAt, log: opts.log, egress: opts.egress });
+  const imds = new ImdsServer({ lookup: metadataLookup(opts.facts.metadata, vpcAt), secret: await imdsSecret(home), log: opts.log });
+  const dns = new DnsServer({ lookup: dnsLookup(opts.facts.dns), vpcAt, log: opts.log, egress: opts.egress });
   let imdsPort: number;
   let dnsPort: number;
   try {

@@ -1,6 +1,7 @@
 // EC2's names: parsing (pure), and resolution against a store with the fixture's rows.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Db } from '../../store/db.js';
+import { hostFacts } from '../../host-facts.js';
 import { fixtureStore, I_EU, I_GONE, I_NAMED, I_PLAIN, VPC_A, VPC_B, VPC_C, VPC_D } from './fixture.js';
 import { canonicalName, dnsLookup, isLocalReverse, parseName, resolveQuery, type DnsFacts, type DnsLookup, type DnsResult } from './lookup.js';
 
@@ -65,7 +66,7 @@ describe('resolveQuery over the store', () => {
   let lookup: DnsLookup;
   beforeAll(async () => {
     db = await fixtureStore();
-    lookup = dnsLookup(db);
+    lookup = dnsLookup(hostFacts(db).dns);
   });
   afterAll(() => db?.destroy());
 

@@ -1,5 +1,5 @@
-// What the VPC's resolver (Amazon-provided DNS) knows: EC2's private and public host names, read
-// from the store. Names are parsed by pure functions; the store is asked only by primary key or by
+// What the VPC's resolver (Amazon-provided DNS) knows: EC2's private and public host names, from
+// the store through DnsFacts (app.ts injects the repositories' answers). Names are parsed by pure functions; the store is asked only by primary key or by
 // (vpc_id, private_ip), both indexed.
 //
 //   ip-10-0-1-5.ec2.internal                  us-east-1 private name (any private IP of an interface)
@@ -12,7 +12,6 @@
 // sees that VPC's private names; the public name of an address mapped into the asking VPC answers
 // its private IP (EC2 does this); from anywhere else the public IP.
 import { privateDnsName, publicDnsName } from '../../lib/ec2-names.js';
-import type { Tx } from '../../store/db.js';
 
 export const TTL = 60;
 
@@ -201,62 +200,7 @@ export async function resolveQuery(q: DnsQuery, facts: DnsFacts): Promise<DnsRes
 // ---------------------------------------------------------------------------------------------
 // The store
 
-function resourceNameARecord(launchOptions: string): boolean {
-  try {
-    const o = JSON.parse(launchOptions) as { PrivateDnsNameOptions?: { EnableResourceNameDnsARecord?: boolean } } | null;
-    return o?.PrivateDnsNameOptions?.EnableResourceNameDnsARecord === true;
-  } catch {
-    return false;
-  }
-}
-
-export function storeFacts(db: Tx): DnsFacts {
-  return {
-    async vpc(vpcId) {
-      const r = await db.selectFrom('vpcs').select(['region', 'enable_dns_support', 'enable_dns_hostnames']).where('id', '=', vpcId).executeTakeFirst();
-      return r && { region: r.region, dnsSupport: r.enable_dns_support === 1, dnsHostnames: r.enable_dns_hostnames === 1 };
-    },
-    async hasPrivateIp(vpcId, ip) {
-      const primary = await db.selectFrom('network_interfaces').select('id').where('vpc_id', '=', vpcId).where('private_ip', '=', ip).limit(1).executeTakeFirst();
-      if (primary) return true;
-      // secondary_private_ips is a JSON array of strings; the quotes make the match exact
-      // (an address has no LIKE wildcards in it).
-      const secondary = await db
-        .selectFrom('network_interfaces')
-        .select('id')
-        .where('vpc_id', '=', vpcId)
-        .where('secondary_private_ips', 'like', `%"${ip}"%`)
-        .limit(1)
-        .executeTakeFirst();
-      return secondary !== undefined;
-    },
-    async instanceIp(vpcId, instanceId) {
-      const r = await db
-        .selectFrom('instances')
-        .select(['private_ip', 'launch_options', 'state'])
-        .where('id', '=', instanceId)
-        .where('vpc_id', '=', vpcId)
-        .executeTakeFirst();
-      // EC2 answers a resource name with an A record only when the instance's
-      // PrivateDnsNameOptions.EnableResourceNameDnsARecord is on.
-      if (!r || r.state === 'terminated' || !resourceNameARecord(r.launch_options)) return undefined;
-      return r.private_ip;
-    },
-    async publicAddress(ip) {
-      const r = await db
-        .selectFrom('public_ips as p')
-        .innerJoin('network_interfaces as n', 'n.id', 'p.network_interface_id')
-        .innerJoin('vpcs as v', 'v.id', 'n.vpc_id')
-        .select(['p.region', 'p.private_ip', 'n.private_ip as eni_ip', 'n.vpc_id', 'v.enable_dns_hostnames'])
-        .where('p.public_ip', '=', ip)
-        .executeTakeFirst();
-      return r && { region: r.region, vpcId: r.vpc_id, privateIp: r.private_ip ?? r.eni_ip, dnsHostnames: r.enable_dns_hostnames === 1 };
-    },
-  };
-}
-
-/** The lookup the DNS server is given: EC2's names from the store. */
-export function dnsLookup(db: Tx): DnsLookup {
-  const facts = storeFacts(db);
+/** The lookup the DNS server is given: EC2's names from the facts app.ts injects (the store's). */
+export function dnsLookup(facts: DnsFacts): DnsLookup {
   return (q) => resolveQuery(q, facts);
 }

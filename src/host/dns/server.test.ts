@@ -8,6 +8,7 @@ import { connect, createServer, type Server } from 'node:net';
 import dnsPacket, { type Answer } from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Db } from '../../store/db.js';
+import { hostFacts } from '../../host-facts.js';
 import { fixtureStore, VPC_A } from './fixture.js';
 import { frame, unframe } from './packet.js';
 import { DnsServer, dnsLookup } from './server.js';
@@ -134,7 +135,7 @@ const logs: string[] = [];
 
 async function start(opts: { vpc?: string; egress?: boolean; resolvers?: string[]; host?: string; vpcAt?: (a: string) => string | undefined; lookup?: ConstructorParameters<typeof DnsServer>[0]['lookup'] }) {
   const server = new DnsServer({
-    lookup: opts.lookup ?? dnsLookup(db),
+    lookup: opts.lookup ?? dnsLookup(hostFacts(db).dns),
     vpcAt: opts.vpcAt ?? ((a) => (a === '127.0.0.1' ? opts.vpc : undefined)),
     log: (l) => logs.push(l),
     egress: opts.egress ?? false,
@@ -336,7 +337,7 @@ describe('failures', () => {
   test('a fixed port whose UDP is taken: listen fails', async () => {
     const taken = createSocket('udp4');
     await new Promise<void>((res) => taken.bind(0, '127.0.0.1', () => res()));
-    const s = new DnsServer({ lookup: dnsLookup(db), vpcAt: () => undefined });
+    const s = new DnsServer({ lookup: dnsLookup(hostFacts(db).dns), vpcAt: () => undefined });
     await expect(s.listen(taken.address().port, '127.0.0.1')).rejects.toMatchObject({ code: 'EADDRINUSE' });
     await s.close();
     taken.close();

@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { startTestServer, type TestServer } from '../../../test/harness.js';
 import { identityDocument, resolvePath } from './metadata.js';
-import { instanceHolding, loadInstanceMetadata, metadataLookup } from './lookup.js';
+import { loadInstanceMetadata, metadataLookup } from './lookup.js';
+import { hostFacts } from '../../host-facts.js';
 
 let server: TestServer;
 let instance: Instance;
@@ -40,7 +41,7 @@ afterAll(() => server?.stop());
 
 describe('loadInstanceMetadata', () => {
   test('says what DescribeInstances says', async () => {
-    const m = (await loadInstanceMetadata(server.app.db, instance.InstanceId!))!;
+    const m = (await loadInstanceMetadata(hostFacts(server.app.db).metadata, instance.InstanceId!))!;
     const d = (await server.ec2().send(new DescribeInstancesCommand({ InstanceIds: [instance.InstanceId!] }))).Reservations![0]!;
     const i = d.Instances![0]!;
     expect(m).toMatchObject({
@@ -77,7 +78,7 @@ describe('loadInstanceMetadata', () => {
     const ec2 = server.ec2();
     await ec2.send(new CreateTagsCommand({ Resources: [instance.InstanceId!], Tags: [{ Key: 'env', Value: 'test' }] }));
     await ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: instance.InstanceId!, InstanceMetadataTags: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 3 }));
-    const m = (await loadInstanceMetadata(server.app.db, instance.InstanceId!))!;
+    const m = (await loadInstanceMetadata(hostFacts(server.app.db).metadata, instance.InstanceId!))!;
     expect(m.tags).toEqual({ Name: 'imds-test', env: 'test' });
     expect(m.options).toEqual({ httpTokens: 'required', httpEndpoint: 'enabled', hopLimit: 3 });
     const r = resolvePath(m, '/latest/meta-data/tags/instance/Name');
@@ -85,10 +86,10 @@ describe('loadInstanceMetadata', () => {
   });
 
   test('unknown instances have no metadata; the lookup asks the host which VPC, then who holds the address there', async () => {
-    expect(await loadInstanceMetadata(server.app.db, 'i-00000000000000000')).toBeUndefined();
+    expect(await loadInstanceMetadata(hostFacts(server.app.db).metadata, 'i-00000000000000000')).toBeUndefined();
     const asked: string[] = [];
     const uplink = '169.254.130.7';
-    const lookup = metadataLookup(server.app.db, (local) => {
+    const lookup = metadataLookup(hostFacts(server.app.db).metadata, (local) => {
       asked.push(local);
       return local === uplink ? instance.VpcId : local === '169.254.130.8' ? 'vpc-0000000000000000f' : undefined;
     });
@@ -106,9 +107,9 @@ describe('loadInstanceMetadata', () => {
     const eni = instance.NetworkInterfaces![0]!.NetworkInterfaceId!;
     await server.app.db.updateTable('network_interfaces').set({ secondary_private_ips: JSON.stringify(['172.31.250.9']) }).where('id', '=', eni).execute();
     try {
-      expect(await instanceHolding(server.app.db, instance.VpcId!, '172.31.250.9')).toBe(instance.InstanceId);
-      expect(await instanceHolding(server.app.db, instance.VpcId!, '172.31.250.99')).toBeUndefined();
-      expect(await instanceHolding(server.app.db, 'vpc-0000000000000000f', '172.31.250.9')).toBeUndefined();
+      expect(await hostFacts(server.app.db).metadata.instanceHolding( instance.VpcId!, '172.31.250.9')).toBe(instance.InstanceId);
+      expect(await hostFacts(server.app.db).metadata.instanceHolding( instance.VpcId!, '172.31.250.99')).toBeUndefined();
+      expect(await hostFacts(server.app.db).metadata.instanceHolding( 'vpc-0000000000000000f', '172.31.250.9')).toBeUndefined();
     } finally {
       await server.app.db.updateTable('network_interfaces').set({ secondary_private_ips: '[]' }).where('id', '=', eni).execute();
     }

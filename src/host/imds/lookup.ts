@@ -1,8 +1,8 @@
-// The metadata of one instance, read from the store: the lookup the metadata service is given.
-// Which VPC asks comes from the host network (the uplink whose address the connection reached),
-// never from the request; private addresses repeat across VPCs, but not within one.
+// The metadata of one instance: the lookup the metadata service is given. Its facts come from the
+// store through MetadataFacts, which app.ts injects (the host asks no table itself). Which VPC asks
+// comes from the host network (the uplink whose address the connection reached), never from the
+// request; private addresses repeat across VPCs, but not within one.
 import { zoneId } from '../../config.js';
-import type { Tx } from '../../store/db.js';
 import type { Row } from '../../store/schema.js';
 import { privateDnsName, publicDnsName } from '../../lib/ec2-names.js';
 import type { InstanceMetadata, InterfaceMetadata } from './metadata.js';
@@ -13,32 +13,47 @@ interface Group {
   GroupName?: string;
 }
 
-function json<T>(s: string | null | undefined, fallback: T): T {
-  if (!s) return fallback;
-  try {
-    return (JSON.parse(s) as T) ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-const groupsOf = (s: string | null | undefined) => json<Group[]>(s, []).map((g) => ({ id: g.GroupId ?? '', name: g.GroupName ?? '' }));
+const groupsOf = (groups: Group[]) => groups.map((g) => ({ id: g.GroupId ?? '', name: g.GroupName ?? '' }));
 const bare = (device: string) => device.replace(/^\/dev\//, '');
 
+/** An instance row, its JSON columns decoded (by the repository that owns the table). */
+export type MetadataInstance = Omit<Row<'instances'>, 'metadata_options' | 'launch_options' | 'iam_instance_profile' | 'security_groups'> & {
+  metadata_options: { HttpTokens?: string; HttpEndpoint?: string; HttpPutResponseHopLimit?: number; InstanceMetadataTags?: string };
+  launch_options: { InstanceStoreMappings?: { DeviceName?: string }[] };
+  iam_instance_profile: { Arn?: string; Id?: string } | null;
+  security_groups: Group[];
+};
+
+export type MetadataInterface = Omit<Row<'network_interfaces'>, 'secondary_private_ips' | 'security_groups'> & { secondary_private_ips: string[]; security_groups: Group[] };
+
+export interface MetadataVpc {
+  id: string;
+  cidr_block: string;
+  cidr_associations: { CidrBlock: string; CidrBlockState?: { State?: string } }[];
+}
+
 export interface MetadataRows {
-  instance: Row<'instances'>;
+  instance: MetadataInstance;
   /** Subnets and VPCs by id: the instance's and its interfaces'. */
   subnets: Map<string, Pick<Row<'subnets'>, 'id' | 'cidr_block' | 'vpc_id'>>;
-  vpcs: Map<string, Pick<Row<'vpcs'>, 'id' | 'cidr_block' | 'cidr_associations'>>;
-  interfaces: Row<'network_interfaces'>[];
+  vpcs: Map<string, MetadataVpc>;
+  interfaces: MetadataInterface[];
   attachments: Pick<Row<'volume_attachments'>, 'device'>[];
   /** Instance tags; read only when InstanceMetadataTags is enabled. */
   tags?: { key: string; value: string }[];
 }
 
-function vpcCidrs(vpc: Pick<Row<'vpcs'>, 'cidr_block' | 'cidr_associations'> | undefined): string[] {
+/** What the metadata service is told by the store (app.ts injects the repositories' answers). */
+export interface MetadataFacts {
+  /** The rows of one instance; undefined when it is gone or terminated (no metadata then). */
+  rows(instanceId: string): Promise<MetadataRows | undefined>;
+  /** The instance whose interface in this VPC holds this private address (primary or secondary). */
+  instanceHolding(vpcId: string, ip: string): Promise<string | undefined>;
+}
+
+function vpcCidrs(vpc: MetadataVpc | undefined): string[] {
   if (!vpc) return [];
-  const assoc = json<{ CidrBlock: string; CidrBlockState?: { State?: string } }[]>(vpc.cidr_associations, []);
+  const assoc = vpc.cidr_associations;
   const live = assoc.filter((a) => !a.CidrBlockState?.State || a.CidrBlockState.State === 'associated').map((a) => a.CidrBlock);
   return live.length ? live : [vpc.cidr_block];
 }
@@ -46,14 +61,14 @@ function vpcCidrs(vpc: Pick<Row<'vpcs'>, 'cidr_block' | 'cidr_associations'> | u
 /** Pure: the rows of one instance → what its metadata service says. */
 export function toInstanceMetadata(r: MetadataRows): InstanceMetadata {
   const row = r.instance;
-  const opts = json<{ HttpTokens?: string; HttpEndpoint?: string; HttpPutResponseHopLimit?: number; InstanceMetadataTags?: string }>(row.metadata_options, {});
-  const launch = json<{ InstanceStoreMappings?: { DeviceName?: string }[] }>(row.launch_options, {});
-  const profile = json<{ Arn?: string; Id?: string } | null>(row.iam_instance_profile, null);
+  const opts = row.metadata_options;
+  const launch = row.launch_options;
+  const profile = row.iam_instance_profile;
   const groups = groupsOf(row.security_groups);
   const hostname = privateDnsName(row.private_ip, row.region);
   const publicHostname = row.public_ip ? publicDnsName(row.public_ip, row.region) : undefined;
 
-  const primaryEni: Row<'network_interfaces'> | undefined = r.interfaces.find((e) => e.device_index === 0);
+  const primaryEni: MetadataInterface | undefined = r.interfaces.find((e) => e.device_index === 0);
   const enis = r.interfaces.length ? [...r.interfaces].sort((a, b) => (a.device_index ?? 0) - (b.device_index ?? 0)) : [];
   const interfaces: InterfaceMetadata[] = enis.map((e) => {
     const subnet = r.subnets.get(e.subnet_id);
@@ -63,7 +78,7 @@ export function toInstanceMetadata(r: MetadataRows): InstanceMetadata {
       interfaceId: e.id,
       ownerId: row.account_id,
       hostname: privateDnsName(e.private_ip, row.region),
-      privateIps: [e.private_ip, ...json<string[]>(e.secondary_private_ips, [])],
+      privateIps: [e.private_ip, ...e.secondary_private_ips],
       publicIp: e.public_ip ?? undefined,
       publicHostname: e.public_ip ? publicDnsName(e.public_ip, row.region) : undefined,
       subnetId: e.subnet_id,
@@ -128,56 +143,17 @@ export function toInstanceMetadata(r: MetadataRows): InstanceMetadata {
   return m;
 }
 
-/** The instance's rows from the store; undefined when it is gone (terminated instances have no metadata). */
-export async function loadInstanceMetadata(db: Tx, instanceId: string): Promise<InstanceMetadata | undefined> {
-  const instance = await db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirst();
-  if (!instance || instance.state === 'terminated') return undefined;
-  const [interfaces, attachments] = await Promise.all([
-    db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instanceId).execute(),
-    db.selectFrom('volume_attachments').select('device').where('instance_id', '=', instanceId).execute(),
-  ]);
-  const subnetIds = [...new Set([instance.subnet_id, ...interfaces.map((e) => e.subnet_id)])];
-  const vpcIds = [...new Set([instance.vpc_id, ...interfaces.map((e) => e.vpc_id)])];
-  const [subnets, vpcs] = await Promise.all([
-    db.selectFrom('subnets').select(['id', 'cidr_block', 'vpc_id']).where('id', 'in', subnetIds).execute(),
-    db.selectFrom('vpcs').select(['id', 'cidr_block', 'cidr_associations']).where('id', 'in', vpcIds).execute(),
-  ]);
-  const rows: MetadataRows = {
-    instance,
-    subnets: new Map(subnets.map((s) => [s.id, s])),
-    vpcs: new Map(vpcs.map((v) => [v.id, v])),
-    interfaces,
-    attachments,
-  };
-  if (json<{ InstanceMetadataTags?: string }>(instance.metadata_options, {}).InstanceMetadataTags === 'enabled') {
-    rows.tags = await db.selectFrom('tags').select(['key', 'value']).where('resource_id', '=', instanceId).execute();
-  }
-  return toInstanceMetadata(rows);
-}
-
-/**
- * The instance whose interface in this VPC holds this private address (primary or secondary). The
- * VPC's namespace drops packets from an interface with a source that is not its own, so the address
- * is the asker's.
- */
-export async function instanceHolding(db: Tx, vpcId: string, ip: string): Promise<string | undefined> {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return undefined;
-  const rows = await db
-    .selectFrom('network_interfaces')
-    .select(['instance_id', 'private_ip', 'secondary_private_ips'])
-    .where('vpc_id', '=', vpcId)
-    .where('instance_id', 'is not', null)
-    .where((eb) => eb.or([eb('private_ip', '=', ip), eb('secondary_private_ips', 'like', `%"${ip}"%`)]))
-    .execute();
-  const row = rows.find((r) => r.private_ip === ip) ?? rows.find((r) => json<string[]>(r.secondary_private_ips, []).includes(ip));
-  return row?.instance_id ?? undefined;
+/** The instance's metadata; undefined when it is gone (terminated instances have no metadata). */
+export async function loadInstanceMetadata(facts: MetadataFacts, instanceId: string): Promise<InstanceMetadata | undefined> {
+  const rows = await facts.rows(instanceId);
+  return rows && toInstanceMetadata(rows);
 }
 
 /** The metadata service's lookup: the host address reached → the VPC; the source address → its instance there → its metadata. */
-export function metadataLookup(db: Tx, vpcAt: (localAddress: string) => string | undefined): MetadataLookup {
+export function metadataLookup(facts: MetadataFacts, vpcAt: (localAddress: string) => string | undefined): MetadataLookup {
   return async (ip, local) => {
     const vpcId = vpcAt(local);
-    const id = vpcId ? await instanceHolding(db, vpcId, ip) : undefined;
-    return id ? loadInstanceMetadata(db, id) : undefined;
+    const id = vpcId ? await facts.instanceHolding(vpcId, ip) : undefined;
+    return id ? loadInstanceMetadata(facts, id) : undefined;
   };
 }

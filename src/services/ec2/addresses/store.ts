@@ -4,8 +4,8 @@ import type { Address, Tag } from '@aws-sdk/client-ec2';
 import { ApiError } from '../../errors.js';
 import { parseIp } from '../../../lib/cidr.js';
 import type { NewRow, Row } from '../../../store/schema.js';
-import type { Ctx } from '../../context.js';
 import type { Tx } from '../../../store/db.js';
+import type { Ctx } from '../../context.js';
 
 // For the handlers.
 
@@ -209,4 +209,25 @@ export function toAddress(row: AddressRow, tags: Tag[] | undefined): Address {
 export function addressKey(ip: string): string {
   const v = parseIp(ip);
   return v ? v.value.toString(16).padStart(8, '0') : ip;
+}
+
+// For the controllers and the host.
+
+/** Interfaces that go: their ephemeral addresses are freed, their elastic ones disassociated (still allocated). */
+export async function releasePublicIpsOfInterfaces(db: Tx, eniIds: string[]): Promise<void> {
+  if (!eniIds.length) return;
+  await db.deleteFrom('public_ips').where('kind', '=', 'ephemeral').where('network_interface_id', 'in', eniIds).execute();
+  await db.updateTable('public_ips').set({ network_interface_id: null, private_ip: null, association_id: null }).where('network_interface_id', 'in', eniIds).execute();
+}
+
+/** A public IP mapped to an interface, with what its DNS name needs (the interface's VPC and its DNS hostnames attribute). */
+export async function publicAddressForDns(db: Tx, ip: string): Promise<{ region: string; vpcId: string; privateIp: string; dnsHostnames: boolean } | undefined> {
+  const r = await db
+    .selectFrom('public_ips as p')
+    .innerJoin('network_interfaces as n', 'n.id', 'p.network_interface_id')
+    .innerJoin('vpcs as v', 'v.id', 'n.vpc_id')
+    .select(['p.region', 'p.private_ip', 'n.private_ip as eni_ip', 'n.vpc_id', 'v.enable_dns_hostnames'])
+    .where('p.public_ip', '=', ip)
+    .executeTakeFirst();
+  return r && { region: r.region, vpcId: r.vpc_id, privateIp: r.private_ip ?? r.eni_ip, dnsHostnames: r.enable_dns_hostnames === 1 };
 }

@@ -4,6 +4,7 @@ import type { BlockDeviceMapping, Image, ProductCode, StateReason, Tag } from '@
 import { ApiError } from '../../errors.js';
 import type { Tx } from '../../../store/db.js';
 import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
+import { jsonColumn } from '../../../store/json-column.js';
 import type { Ctx } from '../../context.js';
 
 // For the handlers.
@@ -222,3 +223,34 @@ export async function getLaunchableImage(ctx: Ctx, imageId: string): Promise<Row
   }
   return row;
 }
+
+// For the controllers and the host.
+
+/** images.block_device_mappings. */
+export const blockDeviceMappingsColumn = jsonColumn<BlockDeviceMapping[]>({ value: [] });
+/** images.state_reason. */
+export const imageStateReasonColumn = jsonColumn<StateReason | null>({ value: null });
+
+/** A pending image and its block device mappings; undefined when it is gone. */
+export async function imageWithMappings(db: Tx, id: string): Promise<{ id: string; state: string; blockDeviceMappings: BlockDeviceMapping[] } | undefined> {
+  const image = await db.selectFrom('images').select(['id', 'state', 'block_device_mappings']).where('id', '=', id).executeTakeFirst();
+  return image && { id: image.id, state: image.state, blockDeviceMappings: blockDeviceMappingsColumn.decode(image.block_device_mappings) };
+}
+
+/** A pending image ends `failed` with `reason`, or `available` (reason null). */
+export async function finishPendingImage(db: Tx, id: string, state: 'available' | 'failed', reason: StateReason | null): Promise<void> {
+  await db
+    .updateTable('images')
+    .set({ state, state_reason: reason === null ? null : imageStateReasonColumn.encode(reason) })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .execute();
+}
+
+/** images.source of the image (its host source, as the controllers hand it to the driver), if any. */
+export async function imageSourceOf(db: Tx, id: string): Promise<string | undefined> {
+  return (await db.selectFrom('images').select('source').where('id', '=', id).executeTakeFirst())?.source;
+}
+
+/** images.source: where the host gets the image (a built-in's name and version, and its login user). */
+export const imageSourceColumn = jsonColumn<{ builtin?: string; version?: string; sshUser?: string } | null>({ value: null });

@@ -24,11 +24,14 @@ import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
+import { jsonColumn } from '../../../store/json-column.js';
 import type { Ctx } from '../../context.js';
 import { attachmentStatusFor, toInstanceNetworkInterface, type Associations, type EniRow } from '../network-interfaces/store.js';
 import { associationsOfInterfaces } from '../common/public-ips.js';
-import { tagsOf } from '../tags/store.js';
-import type { AttachmentRow } from '../volumes/store.js';
+import { tagPairsOf, tagsOf } from '../tags/store.js';
+import { attachmentDevicesOf, type AttachmentRow } from '../volumes/store.js';
+import { decodedInterfacesOf } from '../network-interfaces/store.js';
+import { subnetsByIds, vpcCidrsByIds } from '../vpcs/store.js';
 import { stateOf } from './states.js';
 
 // For the handlers.
@@ -473,4 +476,162 @@ export function toReservations(views: InstanceView[]): Reservation[] {
     current.Instances!.push(v.instance);
   }
   return out;
+}
+
+// For the controllers and the host.
+
+/** instances.state_reason: why the instance is in its state, in EC2's words. */
+export const stateReasonColumn = jsonColumn<StateReason | null>({ value: null });
+/** instances.runtime: the host-side facts of the instance (the driver that runs it). */
+export const runtimeColumn = jsonColumn<{ driver?: string }>({ value: {} });
+
+export async function instanceById(db: Tx, id: string): Promise<InstanceRow | undefined> {
+  return db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function instanceStateOf(db: Tx, id: string): Promise<string | undefined> {
+  return (await db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst())?.state;
+}
+
+/** The states of those of these instances the store still has. */
+export async function storedInstanceStates(db: Tx, ids: string[]): Promise<Map<string, string>> {
+  const rows = ids.length ? await db.selectFrom('instances').select(['id', 'state']).where('id', 'in', ids).execute() : [];
+  return new Map(rows.map((r) => [r.id, r.state]));
+}
+
+export async function instanceVpcOf(db: Tx, id: string): Promise<Pick<InstanceRow, 'vpc_id' | 'account_id' | 'region'> | undefined> {
+  return db.selectFrom('instances').select(['vpc_id', 'account_id', 'region']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function runningInstances(db: Tx): Promise<Pick<InstanceRow, 'id' | 'account_id' | 'region' | 'boots'>[]> {
+  return db.selectFrom('instances').select(['id', 'account_id', 'region', 'boots']).where('state', '=', 'running').execute();
+}
+
+/** Whether any instance is up or on its way up or down. */
+export async function anyInstanceUp(db: Tx): Promise<boolean> {
+  const up = await db.selectFrom('instances').select('id').where('state', 'in', ['pending', 'running', 'stopping', 'shutting-down']).executeTakeFirst();
+  return up !== undefined;
+}
+
+/** The console columns a controller captured (both or neither). */
+export type ConsoleCapture = { console_output?: string; console_at?: string };
+
+/** What a controller's guarded write changes: the columns, with state_reason and runtime typed. */
+export type InstanceChange = Omit<RowUpdate<'instances'>, 'state_reason' | 'runtime'> & { state_reason?: StateReason | null; runtime?: { driver?: string } };
+
+/**
+ * Write `change` if the instance is still as the controller found it (`state`, and `desired_state`
+ * when given): false when another change won meanwhile.
+ */
+export async function updateInstanceIf(db: Tx, id: string, guard: { state: string; desired_state?: string }, change: InstanceChange): Promise<boolean> {
+  const { state_reason, runtime, ...rest } = change;
+  let q = db
+    .updateTable('instances')
+    .set({
+      ...rest,
+      ...(state_reason !== undefined ? { state_reason: state_reason === null ? null : stateReasonColumn.encode(state_reason) } : {}),
+      ...(runtime !== undefined ? { runtime: runtimeColumn.encode(runtime) } : {}),
+    })
+    .where('id', '=', id)
+    .where('state', '=', guard.state);
+  if (guard.desired_state !== undefined) q = q.where('desired_state', '=', guard.desired_state);
+  const res = await q.executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** The console as captured, and updated_at when `touched` (a reboot: the watcher posts its console while it boots). */
+export async function setInstanceConsole(db: Tx, id: string, capture: ConsoleCapture, touched?: string): Promise<void> {
+  const set = touched === undefined ? capture : { ...capture, updated_at: touched };
+  if (!Object.keys(set).length) return;
+  await db.updateTable('instances').set(set).where('id', '=', id).execute();
+}
+
+/** A terminated instance shows no public address (an elastic IP stays with its kept interface). */
+export async function clearPublicIpIfTerminated(db: Tx, id: string): Promise<void> {
+  await db.updateTable('instances').set({ public_ip: null }).where('id', '=', id).where('state', '=', 'terminated').execute();
+}
+
+/** The row of a terminated instance goes (purge). */
+export async function deleteTerminatedInstance(db: Tx, id: string): Promise<void> {
+  await db.deleteFrom('instances').where('id', '=', id).where('state', '=', 'terminated').execute();
+}
+
+export type StatusCheckRow = Row<'instance_status_checks'>;
+
+export async function statusChecksOf(db: Tx, instanceId: string): Promise<StatusCheckRow | undefined> {
+  return db.selectFrom('instance_status_checks').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+}
+
+/** The last checks of these instances (bounded IN lists). */
+export async function statusChecksOfInstances(db: Tx, ids: string[]): Promise<StatusCheckRow[]> {
+  const rows: StatusCheckRow[] = [];
+  for (let k = 0; k < ids.length; k += 500) rows.push(...(await db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', ids.slice(k, k + 500)).execute()));
+  return rows;
+}
+
+export async function putStatusChecks(db: Tx, row: StatusCheckRow): Promise<void> {
+  const { instance_id: _id, ...values } = row;
+  await db.insertInto('instance_status_checks').values(row).onConflict((oc) => oc.column('instance_id').doUpdateSet(values)).execute();
+}
+
+export async function forgetStatusChecksOf(db: Tx, instanceId: string): Promise<void> {
+  await db.deleteFrom('instance_status_checks').where('instance_id', '=', instanceId).execute();
+}
+
+/** Samples of the instances' metrics, then those older than `keepSince` go. */
+export async function recordInstanceMetrics(db: Tx, rows: Row<'instance_metrics'>[], keepSince: string): Promise<void> {
+  // 22 columns a row: well under SQLite's 32766 bound parameters per statement.
+  for (let k = 0; k < rows.length; k += 1000) await db.insertInto('instance_metrics').values(rows.slice(k, k + 1000)).execute();
+  await db.deleteFrom('instance_metrics').where('at', '<', keepSince).execute();
+}
+
+/** instances.metadata_options, as ModifyInstanceMetadataOptions left them. */
+export const metadataOptionsColumn = jsonColumn<InstanceMetadataOptionsResponse>({ value: {} });
+/** instances.security_groups and network_interfaces.security_groups. */
+export const groupsColumn = jsonColumn<GroupIdentifier[]>({ value: [] });
+/** instances.iam_instance_profile. */
+export const iamInstanceProfileColumn = jsonColumn<IamInstanceProfile | null>({ value: null });
+/** instances.launch_options. */
+export const launchOptionsColumn = jsonColumn<LaunchOptions>({ value: {} });
+
+/** An instance row with its JSON columns decoded. */
+export type DecodedInstance = Omit<InstanceRow, 'metadata_options' | 'launch_options' | 'iam_instance_profile' | 'security_groups'> & {
+  metadata_options: InstanceMetadataOptionsResponse;
+  launch_options: LaunchOptions;
+  iam_instance_profile: IamInstanceProfile | null;
+  security_groups: GroupIdentifier[];
+};
+
+/**
+ * What the metadata service says about an instance: its row, interfaces, their subnets and VPCs,
+ * its volumes' devices and (when InstanceMetadataTags is enabled) its tags. Undefined when the
+ * instance is gone or terminated (terminated instances have no metadata).
+ */
+export async function instanceMetadataRows(db: Tx, instanceId: string) {
+  const row = await db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirst();
+  if (!row || row.state === 'terminated') return undefined;
+  const instance: DecodedInstance = {
+    ...row,
+    metadata_options: metadataOptionsColumn.decode(row.metadata_options),
+    launch_options: launchOptionsColumn.decode(row.launch_options),
+    iam_instance_profile: iamInstanceProfileColumn.decode(row.iam_instance_profile),
+    security_groups: groupsColumn.decode(row.security_groups),
+  };
+  const [interfaces, attachments] = await Promise.all([decodedInterfacesOf(db, instanceId), attachmentDevicesOf(db, instanceId)]);
+  const [subnets, vpcs] = await Promise.all([
+    subnetsByIds(db, [...new Set([row.subnet_id, ...interfaces.map((e) => e.subnet_id)])]),
+    vpcCidrsByIds(db, [...new Set([row.vpc_id, ...interfaces.map((e) => e.vpc_id)])]),
+  ]);
+  const tags = instance.metadata_options.InstanceMetadataTags === 'enabled' ? await tagPairsOf(db, instanceId) : undefined;
+  return { instance, interfaces, attachments, subnets, vpcs, ...(tags ? { tags } : {}) };
+}
+
+/**
+ * The instance's primary private IP when it is in the VPC, not terminated, and has an A record for
+ * its resource name (EC2: PrivateDnsNameOptions.EnableResourceNameDnsARecord).
+ */
+export async function instanceResourceNameIp(db: Tx, vpcId: string, instanceId: string): Promise<string | undefined> {
+  const r = await db.selectFrom('instances').select(['private_ip', 'launch_options', 'state']).where('id', '=', instanceId).where('vpc_id', '=', vpcId).executeTakeFirst();
+  if (!r || r.state === 'terminated') return undefined;
+  return launchOptionsColumn.decode(r.launch_options).PrivateDnsNameOptions?.EnableResourceNameDnsARecord === true ? r.private_ip : undefined;
 }

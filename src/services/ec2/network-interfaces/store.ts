@@ -17,6 +17,9 @@ import { privateDnsName } from '../../../lib/ec2-names.js';
 import { idPattern, shortHex } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
 import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
+import { jsonColumn } from '../../../store/json-column.js';
+import { releasePublicIpsOfInterfaces } from '../addresses/store.js';
+import { deleteTagsOfAll } from '../tags/store.js';
 import type { Ctx } from '../../context.js';
 import { findOwned } from '../common/resources.js';
 
@@ -423,4 +426,120 @@ export function attachmentStatusFor(instanceState: string, hasRun: boolean): Att
     default:
       return 'attached';
   }
+}
+
+// For the controllers and the host.
+
+/** network_interfaces.security_groups. */
+export const securityGroupsColumn = jsonColumn<GroupIdentifier[]>({ value: [] });
+
+/** The ids of the groups in a security_groups column (none when it is unreadable). */
+export function groupIdsIn(json: string): string[] {
+  const v = securityGroupsColumn.decode(json) as unknown;
+  return Array.isArray(v) ? (v as (GroupIdentifier | null)[]).map((g) => g?.GroupId).filter((g): g is string => !!g) : [];
+}
+
+const INTERFACE_SPEC_COLUMNS = [
+  'id', 'instance_id', 'device_index', 'subnet_id', 'mac_address', 'private_ip', 'secondary_private_ips', 'security_groups', 'source_dest_check',
+] as const satisfies readonly (keyof EniRow)[];
+
+/** The interfaces attached to the instance, as its spec needs them, device index 0 first. */
+export async function interfaceSpecsOfInstance(db: Tx, instanceId: string): Promise<Pick<EniRow, (typeof INTERFACE_SPEC_COLUMNS)[number]>[]> {
+  const enis = await db.selectFrom('network_interfaces').select(INTERFACE_SPEC_COLUMNS).where('instance_id', '=', instanceId).execute();
+  return enis.sort((a, b) => (a.device_index ?? 0) - (b.device_index ?? 0));
+}
+
+/** The VPCs the instance has interfaces in. */
+export async function vpcIdsOfInterfacesOf(db: Tx, instanceId: string): Promise<string[]> {
+  return (await db.selectFrom('network_interfaces').select('vpc_id').where('instance_id', '=', instanceId).execute()).map((e) => e.vpc_id);
+}
+
+/**
+ * The VPC's interfaces attached to instances in `states`, as the data plane needs them, their
+ * instances (metadata options, state) and the ids of the groups they are in.
+ */
+export async function interfacesUpInVpc(db: Tx, vpcId: string, states: string[]) {
+  const attached = await db
+    .selectFrom('network_interfaces')
+    .innerJoin('instances', 'instances.id', 'network_interfaces.instance_id')
+    .select([...INTERFACE_SPEC_COLUMNS.map((c) => `network_interfaces.${c}` as const), 'instances.metadata_options', 'instances.state'])
+    .where('network_interfaces.vpc_id', '=', vpcId)
+    .where('instances.state', 'in', states)
+    .execute();
+  const interfaces = attached.map(({ metadata_options: _m, state: _s, ...eni }) => eni);
+  const instances = [...new Map(attached.map((a) => [a.instance_id!, { id: a.instance_id!, metadata_options: a.metadata_options, state: a.state }])).values()];
+  const groupIds = [...new Set(attached.flatMap((a) => groupIdsIn(a.security_groups)))];
+  return { interfaces, instances, groupIds };
+}
+
+/** VPCs with an interface of an instance in `states`. */
+export async function vpcsWithInstancesIn(db: Tx, states: string[]): Promise<{ vpcId: string; accountId: string; region: string }[]> {
+  const rows = await db
+    .selectFrom('network_interfaces')
+    .innerJoin('instances', 'instances.id', 'network_interfaces.instance_id')
+    .select(['network_interfaces.vpc_id', 'network_interfaces.account_id', 'network_interfaces.region'])
+    .where('instances.state', 'in', states)
+    .distinct()
+    .execute();
+  return rows.map((r) => ({ vpcId: r.vpc_id, accountId: r.account_id, region: r.region }));
+}
+
+/**
+ * An instance lets go of its interfaces: those marked DeleteOnTermination go (their public
+ * addresses released: ephemeral ones freed, elastic ones disassociated), the others are detached.
+ */
+export async function releaseInterfacesOf(db: Tx, instanceId: string): Promise<void> {
+  const enis = await db.selectFrom('network_interfaces').select(['id', 'delete_on_termination']).where('instance_id', '=', instanceId).execute();
+  const gone = enis.filter((e) => e.delete_on_termination === 1).map((e) => e.id);
+  if (gone.length) {
+    // An elastic IP on an interface that goes is disassociated (it stays allocated); an
+    // interface that stays keeps its elastic IP, as on EC2.
+    await releasePublicIpsOfInterfaces(db, gone);
+    await deleteTagsOfAll(db, gone);
+    await db.deleteFrom('network_interfaces').where('id', 'in', gone).execute();
+  }
+  await db
+    .updateTable('network_interfaces')
+    .set({ instance_id: null, device_index: null, attachment_id: null, attach_time: null, status: 'available' })
+    .where('instance_id', '=', instanceId)
+    .execute();
+}
+
+/** network_interfaces.secondary_private_ips. */
+export const secondaryIpsColumn = jsonColumn<string[]>({ value: [] });
+
+/** An interface row with its JSON columns decoded. */
+export type DecodedInterface = Omit<EniRow, 'secondary_private_ips' | 'security_groups'> & { secondary_private_ips: string[]; security_groups: GroupIdentifier[] };
+
+export async function decodedInterfacesOf(db: Tx, instanceId: string): Promise<DecodedInterface[]> {
+  const rows = await db.selectFrom('network_interfaces').selectAll().where('instance_id', '=', instanceId).execute();
+  return rows.map((e) => ({ ...e, secondary_private_ips: secondaryIpsColumn.decode(e.secondary_private_ips), security_groups: securityGroupsColumn.decode(e.security_groups) }));
+}
+
+/**
+ * The instance whose interface in this VPC holds this private address (primary or secondary).
+ * The VPC's namespace drops packets from an interface with a source that is not its own, so the
+ * address is the asker's.
+ */
+export async function instanceHoldingAddress(db: Tx, vpcId: string, ip: string): Promise<string | undefined> {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return undefined;
+  const rows = await db
+    .selectFrom('network_interfaces')
+    .select(['instance_id', 'private_ip', 'secondary_private_ips'])
+    .where('vpc_id', '=', vpcId)
+    .where('instance_id', 'is not', null)
+    .where((eb) => eb.or([eb('private_ip', '=', ip), eb('secondary_private_ips', 'like', `%"${ip}"%`)]))
+    .execute();
+  const row = rows.find((r) => r.private_ip === ip) ?? rows.find((r) => secondaryIpsColumn.decode(r.secondary_private_ips).includes(ip));
+  return row?.instance_id ?? undefined;
+}
+
+/** Whether an interface of the VPC has this private IP (primary or secondary). */
+export async function vpcHasPrivateIp(db: Tx, vpcId: string, ip: string): Promise<boolean> {
+  const primary = await db.selectFrom('network_interfaces').select('id').where('vpc_id', '=', vpcId).where('private_ip', '=', ip).limit(1).executeTakeFirst();
+  if (primary) return true;
+  // secondary_private_ips is a JSON array of strings; the quotes make the match exact
+  // (an address has no LIKE wildcards in it).
+  const secondary = await db.selectFrom('network_interfaces').select('id').where('vpc_id', '=', vpcId).where('secondary_private_ips', 'like', `%"${ip}"%`).limit(1).executeTakeFirst();
+  return secondary !== undefined;
 }

@@ -254,3 +254,59 @@ export function captureBeforeCommit(ctx: Ctx, rows: Pick<SnapshotRow, 'id' | 'vo
     }
   });
 }
+
+// For the controllers and the host.
+
+export async function snapshotById(db: Tx, id: string): Promise<SnapshotRow | undefined> {
+  return db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The snapshot's state, undefined when it is gone. */
+export async function snapshotStateOf(db: Tx, id: string): Promise<string | undefined> {
+  return (await db.selectFrom('snapshots').select('state').where('id', '=', id).executeTakeFirst())?.state;
+}
+
+/** Whether the snapshot is one of the region's block store (a row of snapshots). */
+export async function isBlockStoreSnapshot(db: Tx, id: string): Promise<boolean> {
+  return (await db.selectFrom('snapshots').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+}
+
+export async function snapshotStates(db: Tx, ids: string[]): Promise<Pick<SnapshotRow, 'id' | 'state' | 'state_message'>[]> {
+  return ids.length ? db.selectFrom('snapshots').select(['id', 'state', 'state_message']).where('id', 'in', ids).execute() : [];
+}
+
+/** Those of these snapshots that are pending (bounded IN lists). */
+export async function pendingSnapshotIds(db: Tx, ids: string[]): Promise<Set<string>> {
+  const pending = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db.selectFrom('snapshots').select('id').where('id', 'in', ids.slice(i, i + 500)).where('state', '=', 'pending').execute();
+    for (const r of rows) pending.add(r.id);
+  }
+  return pending;
+}
+
+/** A pending snapshot's progress, only ever forward. */
+export async function advanceSnapshotProgress(db: Tx, id: string, percent: number): Promise<void> {
+  await db.updateTable('snapshots').set({ progress: percent }).where('id', '=', id).where('state', '=', 'pending').where('progress', '<', percent).execute();
+}
+
+/** A pending snapshot is completed with these sizes; false when it was not pending (deleted meanwhile). */
+export async function completeSnapshot(db: Tx, id: string, dataBytes: number, addedBytes: number): Promise<boolean> {
+  const r = await db
+    .updateTable('snapshots')
+    .set({ state: 'completed', progress: 100, data_bytes: dataBytes, added_bytes: addedBytes, completion_time: new Date().toISOString(), state_message: null })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** A pending snapshot fails, with EC2's state message. */
+export async function failSnapshot(db: Tx, id: string, message: string): Promise<void> {
+  await db
+    .updateTable('snapshots')
+    .set({ state: 'error', state_message: message.slice(0, 1000), completion_time: new Date().toISOString() })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .execute();
+}

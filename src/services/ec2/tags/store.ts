@@ -98,3 +98,15 @@ export function tagsForType(specs: TagSpecification[] | undefined, allowed: stri
   }
   return out;
 }
+
+// For the controllers and the host.
+
+/** Every tag of these resources goes with them. */
+export async function deleteTagsOfAll(db: Tx, resourceIds: string[]): Promise<void> {
+  if (resourceIds.length) await db.deleteFrom('tags').where('resource_id', 'in', resourceIds).execute();
+}
+
+/** The resource's tags as key and value. */
+export async function tagPairsOf(db: Tx, resourceId: string): Promise<{ key: string; value: string }[]> {
+  return db.selectFrom('tags').select(['key', 'value']).where('resource_id', '=', resourceId).execute();
+}

@@ -3,7 +3,10 @@
 import type { BlockDeviceMapping, EbsBlockDevice, Tag, Volume, VolumeAttachment, VolumeModification } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { zoneId } from '../../../config.js';
-import type { NewRow, Row } from '../../../store/schema.js';
+import type { NewRow, Row, RowUpdate } from '../../../store/schema.js';
+import { insertJob } from '../../../store/jobs.js';
+import { jsonColumn } from '../../../store/json-column.js';
+import { deleteTagsOfAll } from '../tags/store.js';
 import type { Tx } from '../../../store/db.js';
 
 // For the handlers.
@@ -454,4 +457,211 @@ export function toVolumeModification(m: ModificationRow): VolumeModification {
   if (m.status_message) out.StatusMessage = m.status_message;
   if (m.end_time) out.EndTime = new Date(m.end_time);
   return out;
+}
+
+// For the controllers and the host.
+
+/** volume_modifications.original and .target. */
+export const volumeShapeColumn = jsonColumn<VolumeShape>();
+
+/** A modification with its shapes decoded. */
+export type Modification = Omit<ModificationRow, 'original' | 'target'> & { original: VolumeShape; target: VolumeShape };
+
+export async function volumeById(db: Tx, id: string): Promise<VolumeRow | undefined> {
+  return db.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function volumeStateOf(db: Tx, id: string): Promise<string | undefined> {
+  return (await db.selectFrom('volumes').select('state').where('id', '=', id).executeTakeFirst())?.state;
+}
+
+/** Move these volumes from state `from` to `to` (those in another state stay). */
+export async function moveVolumeState(db: Tx, ids: string | string[], from: string, to: string): Promise<void> {
+  const list = typeof ids === 'string' ? [ids] : ids;
+  if (!list.length) return;
+  await db.updateTable('volumes').set({ state: to }).where('id', 'in', list).where('state', '=', from).execute();
+}
+
+/** The volume's row and tags go if it is still `deleting`; false when it was not. */
+export async function deleteVolumeIfDeleting(db: Tx, id: string): Promise<boolean> {
+  const res = await db.deleteFrom('volumes').where('id', '=', id).where('state', '=', 'deleting').executeTakeFirst();
+  if (Number(res.numDeletedRows) !== 1) return false;
+  await deleteTagsOfAll(db, [id]);
+  return true;
+}
+
+export async function attachmentOf(db: Tx, volumeId: string, instanceId: string): Promise<AttachmentRow | undefined> {
+  return db.selectFrom('volume_attachments').selectAll().where('volume_id', '=', volumeId).where('instance_id', '=', instanceId).executeTakeFirst();
+}
+
+/** Whether the volume is attached, or attaching, to the instance. */
+export async function isAttachedTo(db: Tx, volumeId: string, instanceId: string): Promise<boolean> {
+  const a = await db
+    .selectFrom('volume_attachments')
+    .select('state')
+    .where('volume_id', '=', volumeId)
+    .where('instance_id', '=', instanceId)
+    .where('state', 'in', ['attaching', 'attached'])
+    .executeTakeFirst();
+  return a !== undefined;
+}
+
+export async function markAttachmentAttached(db: Tx, volumeId: string, instanceId: string): Promise<void> {
+  await db
+    .updateTable('volume_attachments')
+    .set({ state: 'attached' })
+    .where('volume_id', '=', volumeId)
+    .where('instance_id', '=', instanceId)
+    .where('state', '=', 'attaching')
+    .execute();
+}
+
+/** The instance runs: the attachments on their way to it are attached. */
+export async function markAttachmentsOfInstanceAttached(db: Tx, instanceId: string): Promise<void> {
+  await db.updateTable('volume_attachments').set({ state: 'attached' }).where('instance_id', '=', instanceId).where('state', '=', 'attaching').execute();
+}
+
+/** The attachment goes if it is still in `state`; false when it was not. */
+export async function deleteAttachmentIf(db: Tx, volumeId: string, instanceId: string, state: string): Promise<boolean> {
+  const res = await db
+    .deleteFrom('volume_attachments')
+    .where('volume_id', '=', volumeId)
+    .where('instance_id', '=', instanceId)
+    .where('state', '=', state)
+    .executeTakeFirst();
+  return Number(res.numDeletedRows) === 1;
+}
+
+/** An in-use volume no instance holds any more is available again. */
+export async function freeVolumeIfUnattached(db: Tx, volumeId: string): Promise<void> {
+  const left = await db.selectFrom('volume_attachments').select('instance_id').where('volume_id', '=', volumeId).executeTakeFirst();
+  if (!left) await moveVolumeState(db, volumeId, 'in-use', 'available');
+}
+
+/** The volume attached at the instance's root device. */
+export async function rootVolumeOf(db: Tx, instanceId: string, rootDevice: string) {
+  return db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .select(['volume_attachments.volume_id', 'volume_attachments.device', 'volumes.size_gib', 'volumes.snapshot_id'])
+    .where('volume_attachments.instance_id', '=', instanceId)
+    .where('volume_attachments.device', '=', rootDevice)
+    .executeTakeFirst();
+}
+
+/** The data volumes attached to the instance (not those on their way out), by device. */
+export async function attachedDataVolumes(db: Tx, instanceId: string, rootDevice: string) {
+  return db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .select(['volume_attachments.volume_id', 'volume_attachments.device', 'volumes.volume_type', 'volumes.size_gib', 'volumes.iops', 'volumes.throughput'])
+    .where('volume_attachments.instance_id', '=', instanceId)
+    .where('volume_attachments.device', '!=', rootDevice)
+    .where('volume_attachments.state', 'in', ['attaching', 'attached'])
+    .orderBy('volume_attachments.device')
+    .execute();
+}
+
+/** Every volume attached to the instance but its root, whatever the attachment's state. */
+export async function dataVolumesOf(db: Tx, instanceId: string, rootDevice: string) {
+  return db
+    .selectFrom('volume_attachments')
+    .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
+    .select(['volumes.id', 'volumes.account_id', 'volumes.region', 'volumes.size_gib', 'volumes.snapshot_id', 'volumes.encrypted'])
+    .where('volume_attachments.instance_id', '=', instanceId)
+    .where('volume_attachments.device', '!=', rootDevice)
+    .execute();
+}
+
+/** The instances that run with the volume attached. */
+export async function runningInstancesWithVolume(db: Tx, volumeId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('volume_attachments')
+    .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
+    .select('instances.id')
+    .where('volume_attachments.volume_id', '=', volumeId)
+    .where('instances.state', '=', 'running')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/**
+ * An instance lets go of its volumes: its attachments go; the volumes marked DeleteOnTermination (all
+ * when `allVolumes`) are deleted, their data queued to go from the host (volume.delete); the others
+ * are available (unless another instance holds them) and the host's detach is queued (volume.detach
+ * with `released`).
+ */
+export async function releaseVolumesOf(db: Tx, instanceId: string, allVolumes: boolean): Promise<void> {
+  const attachments = await db.selectFrom('volume_attachments').selectAll().where('instance_id', '=', instanceId).execute();
+  const doomed = attachments.filter((a) => allVolumes || a.delete_on_termination === 1).map((a) => a.volume_id);
+  const kept = attachments.filter((a) => !doomed.includes(a.volume_id)).map((a) => a.volume_id);
+  await db.deleteFrom('volume_attachments').where('instance_id', '=', instanceId).execute();
+  if (doomed.length) {
+    const rows = await db.selectFrom('volumes').select(['id', 'account_id', 'region']).where('id', 'in', doomed).execute();
+    for (const v of rows) await insertJob(db, { kind: 'volume.delete', resourceId: v.id, accountId: v.account_id, region: v.region });
+    await deleteTagsOfAll(db, doomed);
+    await db.deleteFrom('volumes').where('id', 'in', doomed).execute();
+  }
+  if (kept.length) {
+    // A Multi-Attach volume stays in use while another instance holds it.
+    const still = new Set((await db.selectFrom('volume_attachments').select('volume_id').where('volume_id', 'in', kept).execute()).map((a) => a.volume_id));
+    await moveVolumeState(db, kept.filter((id) => !still.has(id)), 'in-use', 'available');
+    const rows = await db.selectFrom('volumes').select(['id', 'account_id', 'region']).where('id', 'in', kept).execute();
+    for (const v of rows) await insertJob(db, { kind: 'volume.detach', resourceId: v.id, accountId: v.account_id, region: v.region, payload: { instanceId, released: true } });
+  }
+}
+
+export async function modificationOf(db: Tx, volumeId: string, startTime: string): Promise<Modification | undefined> {
+  const m = await db.selectFrom('volume_modifications').selectAll().where('volume_id', '=', volumeId).where('start_time', '=', startTime).executeTakeFirst();
+  return m && { ...m, original: volumeShapeColumn.decode(m.original), target: volumeShapeColumn.decode(m.target) };
+}
+
+/** Move a modification on, if it is in state `from` (any state when undefined). */
+export async function updateModification(
+  db: Tx,
+  volumeId: string,
+  startTime: string,
+  from: string | undefined,
+  change: Pick<RowUpdate<'volume_modifications'>, 'state' | 'progress' | 'status_message' | 'end_time'>,
+): Promise<void> {
+  let q = db.updateTable('volume_modifications').set(change).where('volume_id', '=', volumeId).where('start_time', '=', startTime);
+  if (from !== undefined) q = q.where('state', '=', from);
+  await q.execute();
+}
+
+/** The volume takes the shape its modification asked for. */
+export async function applyVolumeShape(db: Tx, id: string, shape: Pick<VolumeRow, 'size_gib' | 'volume_type' | 'iops' | 'throughput' | 'multi_attach_enabled'>): Promise<void> {
+  await db.updateTable('volumes').set(shape).where('id', '=', id).execute();
+}
+
+/** The volumes whose data is on the host (available or in use), and the attached ones with their instance's state. */
+export async function volumesToCheck(db: Tx): Promise<{ volumes: Pick<VolumeRow, 'id' | 'state'>[]; attached: { volume_id: string; state: string }[] }> {
+  const volumes = await db.selectFrom('volumes').select(['id', 'state']).where('state', 'in', ['available', 'in-use']).execute();
+  const attached = await db
+    .selectFrom('volume_attachments')
+    .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
+    .select(['volume_attachments.volume_id', 'instances.state'])
+    .where('volume_attachments.state', '=', 'attached')
+    .execute();
+  return { volumes, attached };
+}
+
+export type VolumeStatusCheckRow = Row<'volume_status_checks'>;
+
+export async function allVolumeStatusChecks(db: Tx): Promise<VolumeStatusCheckRow[]> {
+  return db.selectFrom('volume_status_checks').selectAll().execute();
+}
+
+export async function putVolumeStatusCheck(db: Tx, row: VolumeStatusCheckRow): Promise<void> {
+  const { volume_id: _id, ...values } = row;
+  await db.insertInto('volume_status_checks').values(row).onConflict((oc) => oc.column('volume_id').doUpdateSet(values)).execute();
+}
+
+export async function forgetVolumeStatusChecks(db: Tx, volumeIds: string[]): Promise<void> {
+  for (let k = 0; k < volumeIds.length; k += 500) await db.deleteFrom('volume_status_checks').where('volume_id', 'in', volumeIds.slice(k, k + 500)).execute();
+}
+
+/** The devices the instance's volumes are attached at. */
+export async function attachmentDevicesOf(db: Tx, instanceId: string): Promise<{ device: string }[]> {
+  return db.selectFrom('volume_attachments').select('device').where('instance_id', '=', instanceId).execute();
 }

@@ -20,6 +20,7 @@ import { zoneId, zonesOf } from '../../../config.js';
 import { formatCidr, parseCidr, size } from '../../../lib/cidr.js';
 import { idPattern, newId } from '../../../lib/ids.js';
 import type { Tx } from '../../../store/db.js';
+import { jsonColumn } from '../../../store/json-column.js';
 import type { NewRow, Row } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
 import { createDefaultSecurityGroup } from '../security-groups/store.js';
@@ -578,4 +579,61 @@ export function toAclEntry(e: Row<'network_acl_entries'>): NetworkAclEntry {
 /** EC2 lists a network ACL's egress entries first, each direction by rule number. */
 export function sortAclEntries(entries: NetworkAclEntry[]): NetworkAclEntry[] {
   return entries.sort((a, b) => Number(b.Egress) - Number(a.Egress) || a.RuleNumber! - b.RuleNumber!);
+}
+
+// For the controllers and the host.
+
+export async function vpcById(db: Tx, id: string): Promise<VpcRow | undefined> {
+  return db.selectFrom('vpcs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function vpcCidrOf(db: Tx, id: string): Promise<string | undefined> {
+  return (await db.selectFrom('vpcs').select('cidr_block').where('id', '=', id).executeTakeFirst())?.cidr_block;
+}
+
+export async function subnetCidrOf(db: Tx, id: string): Promise<string | undefined> {
+  return (await db.selectFrom('subnets').select('cidr_block').where('id', '=', id).executeTakeFirst())?.cidr_block;
+}
+
+/** The primary IPv4 CIDRs of these subnets, by id. */
+export async function subnetCidrs(db: Tx, ids: string[]): Promise<Map<string, string>> {
+  const rows = ids.length ? await db.selectFrom('subnets').select(['id', 'cidr_block']).where('id', 'in', ids).execute() : [];
+  return new Map(rows.map((s) => [s.id, s.cidr_block]));
+}
+
+/** The VPC's own tables that its data plane is built from: subnets, gateways, routes, ACLs. */
+export async function vpcDataPlaneRows(db: Tx, vpcId: string) {
+  const tablesOfVpc = db.selectFrom('route_tables').select('id').where('vpc_id', '=', vpcId);
+  const aclsOfVpc = db.selectFrom('network_acls').select('id').where('vpc_id', '=', vpcId);
+  const [subnets, internetGateways, routeTables, routes, routeTableAssociations, networkAcls, networkAclEntries, networkAclAssociations] = await Promise.all([
+    db.selectFrom('subnets').selectAll().where('vpc_id', '=', vpcId).execute(),
+    db.selectFrom('internet_gateways').select(['id', 'vpc_id']).where('vpc_id', '=', vpcId).execute(),
+    db.selectFrom('route_tables').select(['id', 'vpc_id']).where('vpc_id', '=', vpcId).execute(),
+    db.selectFrom('routes').selectAll().where('route_table_id', 'in', tablesOfVpc).execute(),
+    db.selectFrom('route_table_associations').selectAll().where('route_table_id', 'in', tablesOfVpc).execute(),
+    db.selectFrom('network_acls').select(['id', 'vpc_id', 'is_default']).where('vpc_id', '=', vpcId).execute(),
+    db.selectFrom('network_acl_entries').selectAll().where('network_acl_id', 'in', aclsOfVpc).execute(),
+    db.selectFrom('network_acl_associations').selectAll().where('network_acl_id', 'in', aclsOfVpc).execute(),
+  ]);
+  return { subnets, internetGateways, routeTables, routes, routeTableAssociations, networkAcls, networkAclEntries, networkAclAssociations };
+}
+
+/** vpcs.cidr_associations. */
+export const cidrAssociationsColumn = jsonColumn<CidrAssociation[]>({ value: [] });
+
+export async function subnetsByIds(db: Tx, ids: string[]): Promise<Map<string, Pick<SubnetRow, 'id' | 'cidr_block' | 'vpc_id'>>> {
+  const rows = ids.length ? await db.selectFrom('subnets').select(['id', 'cidr_block', 'vpc_id']).where('id', 'in', ids).execute() : [];
+  return new Map(rows.map((s) => [s.id, s]));
+}
+
+/** These VPCs' primary CIDR and CIDR associations, by id. */
+export async function vpcCidrsByIds(db: Tx, ids: string[]): Promise<Map<string, { id: string; cidr_block: string; cidr_associations: CidrAssociation[] }>> {
+  const rows = ids.length ? await db.selectFrom('vpcs').select(['id', 'cidr_block', 'cidr_associations']).where('id', 'in', ids).execute() : [];
+  return new Map(rows.map((v) => [v.id, { ...v, cidr_associations: cidrAssociationsColumn.decode(v.cidr_associations) }]));
+}
+
+/** What the VPC's resolver needs of the VPC: its region and DNS attributes. */
+export async function vpcDnsSettings(db: Tx, id: string): Promise<{ region: string; dnsSupport: boolean; dnsHostnames: boolean } | undefined> {
+  const r = await db.selectFrom('vpcs').select(['region', 'enable_dns_support', 'enable_dns_hostnames']).where('id', '=', id).executeTakeFirst();
+  return r && { region: r.region, dnsSupport: r.enable_dns_support === 1, dnsHostnames: r.enable_dns_hostnames === 1 };
 }
