@@ -51,7 +51,6 @@ let dispatcher: Dispatcher;
 let imageId: string;
 let n = 0;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function call<T = any>(operation: string, input: Record<string, unknown>): Promise<T> {
   return (await dispatcher.invoke({ model: loadModel('ec2')!, operation, input, accountId: s.admin.accountId, region: 'us-east-1', requestId: `req-${++n}` })) as T;
 }

@@ -33,16 +33,6 @@ async function minimalImage(ec2: EC2Client): Promise<string> {
   return out.Images![0]!.ImageId!;
 }
 
-function until(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  return (async () => {
-    while (!(await cond())) {
-      if (Date.now() > end) throw new Error('condition not reached');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-}
-
 let s: TestServer;
 let ec2: EC2Client;
 let imageId: string;

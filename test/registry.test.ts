@@ -50,13 +50,13 @@ export const stsRight = {
 
 // All-optional shapes let another operation's result through `satisfies` ({ Vpcs?, NextToken? } is
 // assignable to { Tags?, NextToken? }); the registry's check does not.
-const foreignOutput = { DescribeTags: describeVpcsAnswer } satisfies Ec2Handlers;
+const _foreignOutput = { DescribeTags: describeVpcsAnswer } satisfies Ec2Handlers;
 // @ts-expect-error DescribeTags declared to answer DescribeVpcs' Vpcs
-export type ForeignOutputChecked = NoMismatch<Mismatched<typeof foreignOutput, Ec2Operations>>;
+export type ForeignOutputChecked = NoMismatch<Mismatched<typeof _foreignOutput, Ec2Operations>>;
 
-const foreignInput = { DescribeTags: async (_ctx: Ctx, _input: { Filters?: DescribeTagsRequest['Filters']; VpcIds?: string[] }) => ({}) } satisfies Ec2Handlers;
+const _foreignInput = { DescribeTags: async (_ctx: Ctx, _input: { Filters?: DescribeTagsRequest['Filters']; VpcIds?: string[] }) => ({}) } satisfies Ec2Handlers;
 // @ts-expect-error DescribeTags declared to take DescribeVpcs' VpcIds
-export type ForeignInputChecked = NoMismatch<Mismatched<typeof foreignInput, Ec2Operations>>;
+export type ForeignInputChecked = NoMismatch<Mismatched<typeof _foreignInput, Ec2Operations>>;
 
 test('the typed maps above are what they say (the type errors are checked by tsc)', async () => {
   expect(Object.keys(right).sort()).toEqual(['CreateTags', 'DescribeTags']);

@@ -1,7 +1,6 @@
 // What the SigV4 unit tests (src/api/sigv4*.test.ts) share: the test keys, and a signed smithy
 // request turned into what the server sees.
 import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { expect } from 'vitest';
 import { ApiError } from '../src/services/errors.js';

@@ -22,7 +22,6 @@ import {
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { startTestServer, type TestServer, errorOf } from './harness.js';
-import type { BlockStorage } from '../src/host/compute/driver.js';
 
 const GiB = 1024 ** 3;
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 } as const;

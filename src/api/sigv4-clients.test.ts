@@ -8,7 +8,7 @@ import { HttpRequest, HttpResponse } from '@smithy/protocol-http';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { probe, requires } from '../../test/requires.js';
 import { type IncomingRequest, parseAuthorization, verifySigV4 } from './sigv4.js';
-import { AKID, Bag, SECRET, lookup, rejection, signer, toIncoming } from '../../test/sigv4-requests.js';
+import { AKID, Bag, SECRET, lookup, rejection, toIncoming } from '../../test/sigv4-requests.js';
 
 /** A request handler for the v3 SDK clients that keeps the signed request and answers with a canned 200. */
 function capturingHandler(xml: string) {

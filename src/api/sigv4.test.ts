@@ -2,7 +2,6 @@
 // string variants and malformed Authorization headers (published vectors and real clients have
 // their own file, sigv4-clients.test.ts).
 import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, test } from 'vitest';
 import { ApiError } from '../services/errors.js';
 import { type IncomingRequest, parseAuthorization, verifySigV4 } from './sigv4.js';

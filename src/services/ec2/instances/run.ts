@@ -16,7 +16,6 @@ import { zonesOf } from '../../../config.js';
 import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
-import { ipInCidr, parseCidrStrict } from '../../../lib/cidr.js';
 import { checkEbsMappings, cloudWatchMissing, dedicatedUnsupported, iamInstanceProfileNotFound, ipv6Unsupported, operatorUnsupported } from '../common/unsupported.js';
 import { resolveZone } from '../common/zones.js';
 import { queueVpcSync } from '../common/network-sync.js';

@@ -86,6 +86,8 @@ export async function insertChunks<T extends 'instances' | 'network_interfaces' 
   for (let i = 0; i < rows.length; i += per) {
     await db
       .insertInto(table)
+      // Kysely cannot narrow a union of tables' insert types from a generic T; NewRow<T> is that type.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
       .values(rows.slice(i, i + per) as any)
       .execute();
   }

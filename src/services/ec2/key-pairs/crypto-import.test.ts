@@ -17,7 +17,6 @@ import { generateKeyPair, importPublicKey, type ImportedKey } from './crypto.js'
 import { SHA256_B64, b64u, blobOf, colonHex, mpint, opensslDigest, sh, sshEd25519LineOf, sshRsaLineOf, str } from '../../../../test/ssh-wire.js';
 
 const sshKeygen = requires({ commands: ['ssh-keygen'] });
-const openssl = requires({ commands: ['openssl'] });
 
 const tmp = mkdtempSync(join(tmpdir(), 'cumulo-keypairs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

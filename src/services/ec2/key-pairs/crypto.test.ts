@@ -10,7 +10,7 @@ import {
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, test } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { requires } from '../../../../test/requires.js';
 import {
   ed25519PrivateKeyFromSeed,
@@ -18,7 +18,7 @@ import {
   encodePrivateKey,
   generateKeyPair,
 } from './crypto.js';
-import { SHA256_B64, blobOf, colonHex, opensslDigest, sh, sshEd25519LineOf, sshRsaLineOf, str, u32 } from '../../../../test/ssh-wire.js';
+import { SHA256_B64, blobOf, colonHex, opensslDigest, sh, sshEd25519LineOf, sshRsaLineOf, str } from '../../../../test/ssh-wire.js';
 
 const sshKeygen = requires({ commands: ['ssh-keygen'] });
 const openssl = requires({ commands: ['openssl'] });

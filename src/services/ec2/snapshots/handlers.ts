@@ -28,7 +28,7 @@ import { applyFilters, validateFilters } from '../common/filters.js';
 import { byKey, paginate } from '../common/pagination.js';
 import { findOwned } from '../common/resources.js';
 import { checkSnapshotLocation, memberUnsupported } from '../common/unsupported.js';
-import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
+import { putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { snapshotFilters } from './filters.js';
 import { removeSnapshot } from './remove.js';
 import {
@@ -44,7 +44,6 @@ import {
   visibleSnapshots,
   type SnapshotRow,
   addSnapshotPermissions,
-  deleteSnapshotRecords,
   insertSnapshots,
   removeSnapshotPermissions,
   snapshotGrantees,
