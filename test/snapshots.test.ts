@@ -26,8 +26,8 @@ import {
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { startTestServer, type TestServer, errorOf } from './harness.js';
-import { FakeDriver } from '../src/host/compute/fake.js';
-import type { BlockStorage, SnapshotResult } from '../src/host/compute/driver.js';
+import { FakeStorage } from '../src/host/storage/fake.js';
+import type { SnapshotResult, SnapshotStorage } from '../src/host/storage/part.js';
 import { adoptCaptures } from '../src/controllers/snapshots.js';
 
 const GiB = 1024 ** 3;
@@ -468,18 +468,14 @@ describe('with the fake driver (no BlockStorage)', () => {
  * A BlockStorage scripted by the test: records calls, reports progress, fails on demand. Like a real
  * host, it stores only what was captured (and drops the capture once stored).
  */
-class ScriptedDriver extends FakeDriver implements BlockStorage {
+/** A storage with snapshots that keeps no data: it scripts what the block store would answer. */
+class ScriptedDriver extends FakeStorage implements SnapshotStorage {
   calls: { op: string; args: unknown }[] = [];
   failSnapshot: string | undefined;
   failCapture: string | undefined;
   captured = new Set<string>();
   /** Resolves the snapshot when the test says so. */
   gate: Promise<void> | undefined;
-  async createVolume(): Promise<void> {}
-  async resizeVolume(): Promise<void> {}
-  async attachVolume(): Promise<void> {}
-  async detachVolume(): Promise<void> {}
-  async setVolumeLimits(): Promise<void> {}
   async captureVolume(o: { volumeId: string; snapshotId: string }): Promise<void> {
     this.calls.push({ op: 'capture', args: o });
     if (this.failCapture) throw new Error(this.failCapture);
@@ -492,7 +488,7 @@ class ScriptedDriver extends FakeDriver implements BlockStorage {
   async captures(): Promise<string[]> {
     return [...this.captured].sort();
   }
-  async snapshotVolume(o: Parameters<BlockStorage['snapshotVolume']>[0]): Promise<SnapshotResult> {
+  async snapshotVolume(o: Parameters<SnapshotStorage['snapshotVolume']>[0]): Promise<SnapshotResult> {
     this.calls.push({ op: 'snapshot', args: { ...o, onProgress: undefined } });
     o.onProgress?.(40);
     if (this.gate) await this.gate;
@@ -508,7 +504,7 @@ class ScriptedDriver extends FakeDriver implements BlockStorage {
   async deleteSnapshot(region: string, snapshotId: string): Promise<void> {
     this.calls.push({ op: 'delete', args: { region, snapshotId } });
   }
-  async copySnapshot(o: Parameters<BlockStorage['copySnapshot']>[0]): Promise<{ bytesCopied: number }> {
+  async copySnapshot(o: Parameters<SnapshotStorage['copySnapshot']>[0]): Promise<{ bytesCopied: number }> {
     this.calls.push({ op: 'copy', args: { ...o, onProgress: undefined } });
     return { bytesCopied: 5 * 1024 * 1024 };
   }
@@ -522,7 +518,7 @@ describe('with a driver that has BlockStorage', () => {
 
   beforeAll(async () => {
     driver = new ScriptedDriver();
-    s = await startTestServer({ driver });
+    s = await startTestServer({ storage: driver, snapshots: driver });
     ec2 = s.ec2();
     const i = await launch(ec2, { BlockDeviceMappings: [DATA_DISKS[0]!] });
     vol = volumesOf(i)['/dev/sdf']!;
@@ -655,7 +651,7 @@ describe('with a driver that has BlockStorage', () => {
     const snap = await ec2.send(new CreateSnapshotCommand({ VolumeId: vol }));
     const orphan = 'snap-0fffffffffffffff1'; // a request that died before its commit
     driver.captured.add(orphan);
-    await adoptCaptures({ db: s.app.db, driver, log: () => {} });
+    await adoptCaptures({ db: s.app.db, snapshots: driver, log: () => {} });
     expect(driver.captured.has(orphan)).toBe(false);
     expect(driver.captured.has(snap.SnapshotId!)).toBe(true);
     open();

@@ -18,7 +18,7 @@
 // When a job gives up (runner.ts): a create ends in `error`, a delete lets the row go and queues
 // the host part as a cleanup, an attach or detach ends the attachment (the volume available) and
 // queues the host's detach, a modification ends `failed`.
-import { hasAbility, PermanentFailure, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
+import { PermanentFailure } from '../host/part.js';
 import { accountDataKey } from '../services/ec2/volumes/keys.js';
 import type { VolumeShape } from '../services/ec2/volumes/store.js';
 import { volumeLimits } from './specs.js';
@@ -81,33 +81,28 @@ async function giveUpModify(job: Job<'volume.modify'>, deps: ControllerDeps): Pr
   await mod.set({ state: 'completed', progress: 100, end_time: now }).where('state', '=', 'optimizing').execute();
 }
 
-const blockStorage = (deps: ControllerDeps) => (hasAbility<BlockStorage>(deps.driver, 'createVolume') ? deps.driver : undefined);
-
 async function createVolume(job: Job<'volume.create'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await deps.db.selectFrom('volumes').selectAll().where('id', '=', job.resource_id).executeTakeFirst();
   if (!row || row.state !== 'creating') return;
-  const bs = blockStorage(deps);
   // Made from a snapshot that failed or is gone: no retry brings it back.
   if (row.snapshot_id) {
     const snap = await deps.db.selectFrom('snapshots').select('state').where('id', '=', row.snapshot_id).executeTakeFirst();
     if (!snap || snap.state === 'error') return volumeFailed(deps, row.id, `its snapshot ${row.snapshot_id} is ${snap ? 'in error' : 'gone'}`);
   }
-  if (bs) {
-    // The account's data key exists before its first encrypted volume is written.
-    if (row.encrypted) await accountDataKey(deps.db, deps.secrets, row.account_id);
-    try {
-      await bs.createVolume({
-        volumeId: row.id,
-        accountId: row.account_id,
-        region: row.region,
-        sizeGiB: row.size_gib,
-        ...(row.snapshot_id ? { snapshotId: row.snapshot_id } : {}),
-        encrypted: row.encrypted === 1,
-      });
-    } catch (e) {
-      if (e instanceof PermanentFailure) return volumeFailed(deps, row.id, e.message);
-      throw e;
-    }
+  // The account's data key exists before its first encrypted volume is written.
+  if (row.encrypted) await accountDataKey(deps.db, deps.secrets, row.account_id);
+  try {
+    await deps.storage.createVolume({
+      volumeId: row.id,
+      accountId: row.account_id,
+      region: row.region,
+      sizeGiB: row.size_gib,
+      ...(row.snapshot_id ? { snapshotId: row.snapshot_id } : {}),
+      encrypted: row.encrypted === 1,
+    });
+  } catch (e) {
+    if (e instanceof PermanentFailure) return volumeFailed(deps, row.id, e.message);
+    throw e;
   }
   await deps.db.updateTable('volumes').set({ state: 'available' }).where('id', '=', row.id).where('state', '=', 'creating').execute();
 }
@@ -115,7 +110,7 @@ async function createVolume(job: Job<'volume.create'>, deps: ControllerDeps): Pr
 /** A volume whose build cannot succeed: `error`, as EC2 shows it (DeleteVolume still removes it). */
 async function volumeFailed(deps: ControllerDeps, volumeId: string, why: string): Promise<void> {
   deps.log(`volumes: creating ${volumeId} failed for good: ${why}`);
-  if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(volumeId).catch(() => undefined);
+  await deps.storage.deleteVolume(volumeId).catch(() => undefined);
   await deps.db.updateTable('volumes').set({ state: 'error' }).where('id', '=', volumeId).where('state', '=', 'creating').execute();
 }
 
@@ -123,7 +118,7 @@ async function deleteVolume(job: Job<'volume.delete'>, deps: ControllerDeps): Pr
   const row = await deps.db.selectFrom('volumes').select(['id', 'state']).where('id', '=', job.resource_id).executeTakeFirst();
   // A row in another state is not being deleted (ids are never reused, but be sure).
   if (row && row.state !== 'deleting') return;
-  if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(job.resource_id);
+  await deps.storage.deleteVolume(job.resource_id);
   if (!row) return;
   await deps.db.transaction().execute(async (trx) => {
     const res = await trx.deleteFrom('volumes').where('id', '=', row.id).where('state', '=', 'deleting').executeTakeFirst();
@@ -141,9 +136,8 @@ async function attachVolume(job: Job<'volume.attach'>, deps: ControllerDeps): Pr
   if (!a || a.state !== 'attaching') return;
   const volume = await deps.db.selectFrom('volumes').selectAll().where('id', '=', a.volume_id).executeTakeFirst();
   if (!volume) return;
-  const bs = blockStorage(deps);
-  if (bs && (await instanceState(deps, instanceId)) === 'running') {
-    await bs.attachVolume(instanceId, { volumeId: volume.id, device: a.device, limits: volumeLimits(volume) });
+  if ((await instanceState(deps, instanceId)) === 'running') {
+    await deps.compute.attachVolume(instanceId, { volumeId: volume.id, device: a.device, limits: volumeLimits(volume) });
   }
   await deps.db
     .updateTable('volume_attachments')
@@ -156,17 +150,16 @@ async function attachVolume(job: Job<'volume.attach'>, deps: ControllerDeps): Pr
 
 async function detachVolume(job: Job<'volume.detach'>, deps: ControllerDeps): Promise<JobResult> {
   const instanceId = job.data.instanceId;
-  const bs = blockStorage(deps);
   if (job.data.released) {
     // The instance is gone from the store's point of view; the host lets go of the volume.
-    if (bs) await bs.detachVolume(instanceId, job.resource_id, { force: true });
+    await deps.compute.detachVolume(instanceId, job.resource_id, { force: true });
     return;
   }
   const a = await deps.db.selectFrom('volume_attachments').selectAll().where('volume_id', '=', job.resource_id).where('instance_id', '=', instanceId).executeTakeFirst();
   if (!a || a.state !== 'detaching') return;
-  if (bs && (await instanceState(deps, instanceId)) !== undefined) {
+  if ((await instanceState(deps, instanceId)) !== undefined) {
     // Idempotent on the host: also when the instance is stopped (nothing to let go of there).
-    await bs.detachVolume(instanceId, a.volume_id, { force: Boolean(job.data.force) });
+    await deps.compute.detachVolume(instanceId, a.volume_id, { force: Boolean(job.data.force) });
   }
   await deps.db.transaction().execute(async (trx) => {
     const res = await trx
@@ -192,19 +185,16 @@ async function modifyVolume(job: Job<'volume.modify'>, deps: ControllerDeps): Pr
   }
   const target = JSON.parse(m.target) as VolumeShape;
   if (m.state === 'modifying') {
-    const bs = blockStorage(deps);
     const next = { ...volume, size_gib: target.Size, volume_type: target.VolumeType, iops: target.Iops ?? null, throughput: target.Throughput ?? null };
-    if (bs) {
-      if (target.Size > volume.size_gib) await bs.resizeVolume(volume.id, target.Size);
-      const running = await deps.db
-        .selectFrom('volume_attachments')
-        .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
-        .select('instances.id')
-        .where('volume_attachments.volume_id', '=', volume.id)
-        .where('instances.state', '=', 'running')
-        .execute();
-      for (const i of running) await bs.setVolumeLimits(i.id, volume.id, volumeLimits(next));
-    }
+    if (target.Size > volume.size_gib) await deps.storage.resizeVolume(volume.id, target.Size);
+    const running = await deps.db
+      .selectFrom('volume_attachments')
+      .innerJoin('instances', 'instances.id', 'volume_attachments.instance_id')
+      .select('instances.id')
+      .where('volume_attachments.volume_id', '=', volume.id)
+      .where('instances.state', '=', 'running')
+      .execute();
+    for (const i of running) await deps.compute.setVolumeLimits(i.id, volume.id, volumeLimits(next));
     await deps.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('volumes')

@@ -31,14 +31,10 @@ import type { ImageStore } from '../../images/store.js';
 import { writeGuestFile } from '../../images/rootfs.js';
 import { distroOf, userDataScript } from '../../images/userdata.js';
 import type { HostNetwork, PlugSpec } from '../../network/host-network.js';
-import type { InstanceStoreDisks } from '../../storage/instance-store.js';
-import type { VolumeStore } from '../../storage/store.js';
-import { RegionSnapshotStores } from '../../storage/snapshots.js';
+import type { EbsStorage } from '../../storage/ebs.js';
+import type { RootQuiescer } from '../../storage/part.js';
 import type { XfsVolumeStore } from '../../storage/xfs-store.js';
-import type { VpcSpec } from '../../network/vpc-spec.js';
-import type { AttachedVolumeSpec, BlockStorage, SnapshotResult, VolumeLimits, VolumeSpec } from '../driver.js';
-import type { CheckOutcome, DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, StatusChecks, VolumeDeletion, VpcNetworking } from '../driver.js';
-import { PermanentFailure } from '../driver.js';
+import type { AttachedVolumeSpec, CheckOutcome, DriverInfo, ExitEvents, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, VolumeLimits } from '../driver.js';
 import { instanceNetns } from '../../network/names.js';
 import { probeStatus } from './status.js';
 import { readCounters } from './metrics.js';
@@ -47,26 +43,18 @@ import { LiveVolumes, ociVolume } from './volumes.js';
 import { parseDevNo } from '../../storage/devno.js';
 import { unmountTree } from '../../storage/mounts.js';
 import { thawLeftover, whileFrozen } from '../../storage/freeze.js';
-import { isLuks } from '../../storage/luks.js';
 import { CommandError, run, Runc } from './runtime.js';
 import { protectHostPids } from './pids.js';
 import { Lxcfs } from './lxcfs.js';
 import { isMountPoint, makeNode, releaseDev, releaseUserNetns, startInstanceSetup } from './userns.js';
 
-/** What EBS needs of the volume store beyond mounting roots (XfsVolumeStore). */
-export type EbsVolumeStore = VolumeStore &
-  Pick<XfsVolumeStore, 'fileOf' | 'blocksDir' | 'createWith' | 'resize' | 'attachDevice' | 'captureForSnapshot' | 'captureOf' | 'dropCapture' | 'captures' | 'mount' | 'createEmpty' | 'createEncryptedWith' | 'withPlaintext' | 'isEncrypted' | 'ownerOf' | 'devicesOf' | 'luks'>;
-
 export interface RuncDriverOptions {
   home: string;
   images: ImageStore;
-  volumes: EbsVolumeStore;
+  /** The host's storage part: root and data volumes, the instance store. */
+  storage: EbsStorage;
+  /** The host's network part: each instance plugged into its VPC's data plane. */
   network: HostNetwork;
-  /** The regions' snapshot stores (default: under the volume store, $CUMULO_HOME/volumes/blocks/<region>). */
-  snapshots?: RegionSnapshotStores;
-  /** The account's EBS data key (32 bytes; the ebs_keys table): encrypted snapshots are sealed with it. */
-  keyOf?: (accountId: string) => Promise<Buffer>;
-  instanceStore: InstanceStoreDisks;
   log?: (line: string) => void;
   /** How long a stop waits for the guest to shut down before killing it (default 30 s). */
   stopTimeoutMs?: number;
@@ -147,7 +135,7 @@ class Locks {
   }
 }
 
-export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, MetricsSource, StatusChecks, VolumeDeletion, VpcNetworking, BlockStorage {
+export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, RootQuiescer {
   readonly home: string;
   readonly tag: string;
   readonly instancesDir: string;
@@ -167,7 +155,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   private prepared = new Set<string>();
   private nofileHard = 524288;
   private closed = false;
-  readonly snapshots: RegionSnapshotStores;
+  private readonly volumes: XfsVolumeStore;
   private readonly live = new LiveVolumes();
 
   constructor(private readonly opts: RuncDriverOptions) {
@@ -179,7 +167,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     this.runDir = join('/run/cumulo', this.tag);
     this.log = opts.log ?? (() => undefined);
     this.lxcfs = new Lxcfs(join(this.runDir, 'lxcfs'), this.log);
-    this.snapshots = opts.snapshots ?? new RegionSnapshotStores(opts.volumes);
+    this.volumes = opts.storage.volumes;
   }
 
   info(): DriverInfo {
@@ -187,7 +175,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       name: 'runc',
       description: 'OCI containers (runc + conmon): own namespaces, cgroup limits of the instance type, booted from an EBS root volume',
       isolation: 'container',
-      features: ['reboot', 'console-output', 'metrics', 'status-checks', 'instance-store', 'metadata-options', 'vpc', 'ebs'],
+      features: ['reboot', 'console-output', 'metrics', 'status-checks', 'exit-events', 'instance-store', 'metadata-options', 'volume-attachments'],
     };
   }
 
@@ -223,7 +211,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     this.nofileHard = await hostNofileHard();
     await protectHostPids(this.cgroupParent, { log: this.log });
     await this.lxcfs.ensure();
-    await Promise.all([this.opts.volumes.init(), this.opts.network.init()]);
+    await Promise.all([this.opts.storage.init(), this.opts.network.init()]);
     // Containers without a bundle belong to nothing: a create that a killed server left half-done.
     const known = new Set(await this.list());
     for (const c of await this.rt.list()) {
@@ -235,8 +223,8 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     // Exit records of instances that are gone (an exit recorded after the instance was deleted).
     for (const name of await readdir(this.exitDir)) if (!known.has(name)) await rm(join(this.exitDir, name), { force: true });
     // Instance-store disks of instances this host no longer has.
-    for (const id of await this.opts.instanceStore.list()) {
-      if (!known.has(id)) await this.opts.instanceStore.destroy(id).catch((e) => this.log(`runc: instance store of ${id}: ${(e as Error).message}`));
+    for (const id of await this.opts.storage.instanceStore.list()) {
+      if (!known.has(id)) await this.opts.storage.instanceStore.destroy(id).catch((e) => this.log(`runc: instance store of ${id}: ${(e as Error).message}`));
     }
     this.watcher = watch(this.exitDir, (_event, name) => {
       if (name && /^i-[0-9a-f]+$/.test(name)) void this.onExitFile(name);
@@ -293,7 +281,8 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     if (!spec.rootVolume) throw new Error(`${id} has no root volume`);
     const base = spec.uidBase;
     if (base === undefined) throw new Error(`${id} has no uid range: it cannot run in a user namespace`);
-    const { volumes, network, images, instanceStore } = this.opts;
+    const { network, images } = this.opts;
+    const { volumes, instanceStore } = this.opts.storage;
     await this.thawLeftover(id);
     const revert = new Revert((l) => this.log(`runc: preparing ${id}: ${l}`));
     const steps = new Steps();
@@ -338,7 +327,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
         if (!(await volumes.exists(vol))) {
           if (spec.rootSnapshotId) {
             // An image made by CreateImage (or registered, or copied): its root snapshot in the region's store.
-            await this.restoreVolume({ volumeId: vol, accountId: spec.accountId, region: spec.region, sizeGiB: spec.rootVolume!.sizeGiB, snapshotId: spec.rootSnapshotId, encrypted: false });
+            await this.opts.storage.restoreVolume({ volumeId: vol, accountId: spec.accountId, region: spec.region, sizeGiB: spec.rootVolume!.sizeGiB, snapshotId: spec.rootSnapshotId, encrypted: false });
           } else {
             await volumes.createFromSnapshot(vol, artifact.snapshotFile, Math.max(spec.rootVolume!.sizeGiB, artifact.sizeGiB));
           }
@@ -347,7 +336,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
         steps.mark('volume');
         if (!(await isMountPoint(hostRoot))) {
           await mkdir(hostRoot, { recursive: true, mode: 0o700 });
-          await volumes.mount(vol, hostRoot, { key: this.volumeKey(vol, spec.accountId) });
+          await volumes.mount(vol, hostRoot, { key: this.opts.storage.volumeKey(vol, spec.accountId) });
           revert.add(() => volumes.unmount(hostRoot));
         }
         steps.mark('mount');
@@ -373,7 +362,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       // The EBS data volumes as nodes in its /dev.
       const devices = setup.ready.then(async () => {
         for (const v of spec.volumes ?? []) {
-          const { devNo } = await volumes.attachDevice(v.volumeId, { key: this.volumeKey(v.volumeId, spec.accountId) });
+          const { devNo } = await volumes.attachDevice(v.volumeId, { key: this.opts.storage.volumeKey(v.volumeId, spec.accountId) });
           revert.add(() => volumes.detach(v.volumeId));
           const ov = ociVolume(v.device, parseDevNo(devNo), v.limits);
           await makeNode(join(devDir, v.device.slice('/dev/'.length)), 'b', ov, 0o660, base);
@@ -525,18 +514,18 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       await unmountTree([join(mnt, 'store')]);
       await unmountTree([join(mnt, 'store.raw')]);
     });
-    await attempt(() => this.opts.instanceStore.destroy(id));
+    await attempt(() => this.opts.storage.instanceStore.destroy(id));
     // The idmapped view first: the loop device goes with the host's mount, the last one. Never
     // while a snapshot's freeze holds the root, and never left frozen.
     await attempt(() =>
       this.freezeLocks.run(id, async () => {
         await this.thawLeftoverLocked(id);
         await attempt(() => unmountTree([join(mnt, 'rootfs')]));
-        await attempt(() => this.opts.volumes.unmount(join(mnt, 'root')));
+        await attempt(() => this.volumes.unmount(join(mnt, 'root')));
       }),
     );
     const spec = await this.readSpec(id).catch(() => undefined);
-    for (const v of spec?.volumes ?? []) await attempt(() => this.opts.volumes.detach(v.volumeId));
+    for (const v of spec?.volumes ?? []) await attempt(() => this.volumes.detach(v.volumeId));
     if (errors.length) throw errors[0];
     await this.removeMnt(id);
   }
@@ -700,85 +689,6 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     }
   }
 
-  /** A VPC's data plane to `spec` (the vpc.sync controller): groups, ACLs, routes, NAT, hot attach and detach. */
-  async applyVpc(spec: VpcSpec): Promise<void> {
-    await this.opts.network.applyVpc(spec);
-  }
-
-  async removeVpc(vpcId: string): Promise<void> {
-    await this.opts.network.removeVpc(vpcId);
-  }
-
-  async vpcsPresent(): Promise<string[]> {
-    return (await this.opts.network.plugged()).vpcs;
-  }
-
-  async deleteVolume(volumeId: string): Promise<void> {
-    await this.opts.volumes.delete(volumeId);
-  }
-
-  // --- EBS (BlockStorage) ---------------------------------------------------------------
-
-  private async keyFor(accountId: string): Promise<Buffer> {
-    if (!this.opts.keyOf) throw new Error('no EBS key source: encrypted snapshots need the driver\'s keyOf option');
-    const key = await this.opts.keyOf(accountId);
-    if (key.length !== 32) throw new Error(`the EBS key of ${accountId} is ${key.length} bytes, not 32`);
-    return key;
-  }
-
-  /**
-   * The key source of an encrypted volume: its owner's key (recorded at create), else the account
-   * using it. Asked for only when its daemon has to start.
-   */
-  private volumeKey(volumeId: string, accountId: string): () => Promise<Buffer> {
-    return async () => this.keyFor((await this.opts.volumes.ownerOf(volumeId)) ?? accountId);
-  }
-
-  /**
-   * A volume from a snapshot of the region's store: chunks reflinked into the new file (well under a
-   * second for GiBs). Encrypted (asked for, or from an encrypted snapshot): a LUKS-encrypted image,
-   * the snapshot's chunks decrypted and written through its plaintext export.
-   */
-  private async restoreVolume(spec: VolumeSpec & { snapshotId: string }): Promise<void> {
-    const store = await this.snapshots.of(spec.region);
-    const info = await store.info(spec.snapshotId);
-    if (!info) throw new PermanentFailure(`snapshot ${spec.snapshotId} is not in the block store of ${spec.region}`);
-    const key = info.encrypted ? await this.keyFor(spec.accountId) : undefined;
-    if (spec.encrypted || info.encrypted) {
-      const volumeKey = await this.keyFor(spec.accountId);
-      await this.opts.volumes.createEncryptedWith(spec.volumeId, spec.sizeGiB, volumeKey, async (plain) => {
-        await store.restoreInto(spec.snapshotId, plain, { key, fresh: true });
-      }, { owner: spec.accountId });
-      return;
-    }
-    await this.opts.volumes.createWith(spec.volumeId, spec.sizeGiB, async (tmp) => {
-      await store.restore(spec.snapshotId, tmp, info.sizeBytes, { key });
-    });
-  }
-
-  /**
-   * An empty volume (a sparse file: no filesystem, the user formats it) or one from a snapshot.
-   * Encrypted volumes are encrypted at rest on the host (a qcow2 image with LUKS encryption keyed
-   * by the account's EBS key, opened by a qemu-storage-daemon while attached: luks.ts), and their
-   * snapshots are sealed with the same key.
-   */
-  async createVolume(spec: VolumeSpec): Promise<void> {
-    if (await this.opts.volumes.exists(spec.volumeId)) return;
-    if (spec.snapshotId) await this.restoreVolume({ ...spec, snapshotId: spec.snapshotId });
-    else if (spec.encrypted) await this.opts.volumes.createEmpty(spec.volumeId, spec.sizeGiB, { key: await this.keyFor(spec.accountId), owner: spec.accountId });
-    else await this.opts.volumes.createEmpty(spec.volumeId, spec.sizeGiB);
-  }
-
-  async resizeVolume(volumeId: string, sizeGiB: number): Promise<void> {
-    // An encrypted volume grown while detached needs its owner's key (qemu-img resize).
-    const owner = async () => {
-      const account = await this.opts.volumes.ownerOf(volumeId);
-      if (!account) throw new Error(`encrypted volume ${volumeId} has no recorded owner: its key is unknown`);
-      return this.keyFor(account);
-    };
-    await this.opts.volumes.resize(volumeId, sizeGiB, { key: owner });
-  }
-
   /** The container's init pid when it runs, else undefined. */
   private async runningPid(id: string): Promise<number | undefined> {
     const st = await this.rt.state(id);
@@ -794,7 +704,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     if (!text) return; // not prepared: the next prepare writes it
     const oci: OciVolume[] = [];
     for (const v of vols) {
-      const [loop] = await loopsOfVolume(this.opts.volumes, v.volumeId);
+      const [loop] = await loopsOfVolume(this.volumes, v.volumeId);
       if (loop) oci.push(ociVolume(v.device, parseDevNo(loop), v.limits));
     }
     await writeFile(configFile, JSON.stringify(withVolumes(JSON.parse(text) as Record<string, unknown>, oci), null, 1));
@@ -806,12 +716,12 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const others = (spec.volumes ?? []).filter((v) => v.volumeId !== volume.volumeId);
       const clash = others.find((v) => v.device === volume.device);
       if (clash) throw new Error(`${volume.device} of ${id} is taken by ${clash.volumeId}`);
-      if (!(await this.opts.volumes.exists(volume.volumeId))) throw new Error(`volume ${volume.volumeId} does not exist`);
+      if (!(await this.volumes.exists(volume.volumeId))) throw new Error(`volume ${volume.volumeId} does not exist`);
       const pid = await this.runningPid(id);
-      const key = this.volumeKey(volume.volumeId, spec.accountId);
+      const key = this.opts.storage.volumeKey(volume.volumeId, spec.accountId);
       // Running, or prepared to boot (its /dev is there): the node now; otherwise prepare makes it.
       if (pid || this.prepared.has(id)) {
-        const { devNo } = await this.opts.volumes.attachDevice(volume.volumeId, { key });
+        const { devNo } = await this.volumes.attachDevice(volume.volumeId, { key });
         const cgroupsPath = pid ? `/${this.cgroupParent}/${id}` : undefined;
         await this.live.attach({ devDir: join(this.mnt(id), 'dev'), base: spec.uidBase!, cgroupsPath, device: volume.device, dev: parseDevNo(devNo), limits: volume.limits });
       }
@@ -824,13 +734,13 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const spec = await this.readSpec(id).catch(() => undefined);
       const vol = spec?.volumes?.find((v) => v.volumeId === volumeId);
       if (spec && vol) {
-        const [loop] = await loopsOfVolume(this.opts.volumes, volumeId);
+        const [loop] = await loopsOfVolume(this.volumes, volumeId);
         const devDir = join(this.mnt(id), 'dev');
         await this.live.detach({ devDir: (await isMountPoint(devDir)) ? devDir : undefined, cgroupsPath: `/${this.cgroupParent}/${id}`, device: vol.device, dev: loop ? parseDevNo(loop) : undefined });
         await this.saveVolumes(id, spec, spec.volumes!.filter((v) => v.volumeId !== volumeId));
       }
       // A process inside may still hold the device open: the kernel frees the loop at its last close.
-      await this.opts.volumes.detach(volumeId);
+      await this.volumes.detach(volumeId);
     });
   }
 
@@ -840,7 +750,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const vols = spec.volumes ?? [];
       const vol = vols.find((v) => v.volumeId === volumeId);
       if (!vol) throw new Error(`volume ${volumeId} is not attached to ${id}`);
-      const [loop] = await loopsOfVolume(this.opts.volumes, volumeId);
+      const [loop] = await loopsOfVolume(this.volumes, volumeId);
       if (loop && (await this.runningPid(id))) await this.live.setLimits(`/${this.cgroupParent}/${id}`, parseDevNo(loop), limits);
       await this.saveVolumes(id, spec, vols.map((v) => (v.volumeId === volumeId ? { ...v, limits } : v)));
     });
@@ -858,83 +768,17 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   }
 
   /**
-   * The snapshot's instant: the volume reflink-cloned under the snapshot's id (a mounted root volume
-   * frozen on the host for that instant: consistent, not just crash-consistent). Taken inside the
-   * request; snapshotVolume stores it later, at leisure, even after a restart.
+   * A snapshot's instant of a volume (storage's captureVolume): when it is the mounted root of an
+   * instance here, that root is frozen for the instant (consistent, not just crash-consistent).
    */
-  async captureVolume(o: { volumeId: string; snapshotId: string }): Promise<void> {
-    const root = await this.rootMountOf(o.volumeId);
-    const quiesce = root
-      ? <T>(fn: () => Promise<T>) =>
-          this.freezeLocks.run(root.id, async () => {
-            // Stopped meanwhile: nothing mounted to freeze (and the folder's own filesystem is not ours to freeze).
-            if (!(await isMountPoint(root.path))) return fn();
-            return whileFrozen(join(this.dir(root.id), 'frozen'), root.path, fn, { timeoutMs: this.opts.freezeTimeoutMs });
-          })
-      : undefined;
-    await this.opts.volumes.captureForSnapshot(o.volumeId, o.snapshotId, quiesce);
-  }
-
-  async discardCapture(snapshotId: string): Promise<void> {
-    await this.opts.volumes.dropCapture(snapshotId);
-  }
-
-  async captures(): Promise<string[]> {
-    return this.opts.volumes.captures();
-  }
-
-  /**
-   * The snapshot's capture (captureVolume) chunked into the region's store, then dropped. Without
-   * it the snapshot fails: a copy of the volume as it is now would not be of the request's moment.
-   */
-  async snapshotVolume(o: { volumeId: string; snapshotId: string; region: string; accountId: string; parentSnapshotId?: string; encrypted: boolean; onProgress?: (percent: number) => void }): Promise<SnapshotResult> {
-    const store = await this.snapshots.of(o.region);
-    const done = await store.info(o.snapshotId);
-    if (done) {
-      await this.opts.volumes.dropCapture(o.snapshotId);
-      return { dataBytes: done.dataBytes, addedBytes: 0 };
-    }
-    const capture = await this.opts.volumes.captureOf(o.snapshotId);
-    if (!capture) throw new Error(`No copy of ${o.volumeId} from the moment of the request is left on the host: the snapshot cannot be of that moment.`);
-    const key = o.encrypted ? await this.keyFor(o.accountId) : undefined;
-    const parent = o.parentSnapshotId && (await store.has(o.parentSnapshotId)) ? o.parentSnapshotId : undefined;
-    let last = -1;
-    const take = async (file: string, sealWith: Buffer | undefined) =>
-      store.snapshot(o.snapshotId, file, {
-        parent,
-        key: sealWith,
-        onProgress: (p) => {
-          const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
-          if (pct !== last) o.onProgress?.((last = pct));
-        },
-      });
-    // An encrypted volume: the capture is of its encrypted image, read through a read-only
-    // plaintext export of the capture; its snapshot is encrypted whatever was asked.
-    const stats = (await isLuks(capture))
-      ? await this.opts.volumes.withPlaintext(capture, this.volumeKey(o.volumeId, o.accountId), async (plain) => take(plain, key ?? (await this.keyFor(o.accountId))))
-      : await take(capture, key);
-    const info = await store.info(o.snapshotId);
-    await this.opts.volumes.dropCapture(o.snapshotId);
-    return { dataBytes: info?.dataBytes ?? stats.sizeBytes, addedBytes: stats.bytesWritten };
-  }
-
-  async deleteSnapshot(region: string, snapshotId: string): Promise<void> {
-    await this.opts.volumes.dropCapture(snapshotId);
-    await (await this.snapshots.of(region)).delete(snapshotId);
-  }
-
-  async copySnapshot(o: { fromRegion: string; snapshotId: string; toRegion: string; newSnapshotId: string; accountId: string; onProgress?: (percent: number) => void }): Promise<{ bytesCopied: number }> {
-    const from = await this.snapshots.of(o.fromRegion);
-    const to = await this.snapshots.of(o.toRegion);
-    let last = -1;
-    const bytesCopied = await from.copyTo(to, o.snapshotId, {
-      targetId: o.newSnapshotId,
-      onProgress: (p) => {
-        const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
-        if (pct !== last) o.onProgress?.((last = pct));
-      },
+  async whileQuiesced<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
+    const root = await this.rootMountOf(volumeId);
+    if (!root) return fn();
+    return this.freezeLocks.run(root.id, async () => {
+      // Stopped meanwhile: nothing mounted to freeze (and the folder's own filesystem is not ours to freeze).
+      if (!(await isMountPoint(root.path))) return fn();
+      return whileFrozen(join(this.dir(root.id), 'frozen'), root.path, fn, { timeoutMs: this.opts.freezeTimeoutMs });
     });
-    return { bytesCopied };
   }
 
   /** Counters of a running instance, from its cgroups and its interfaces (undefined when it is not running). */
@@ -958,16 +802,6 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const primary = spec.interfaces?.find((i) => i.deviceIndex === 0);
       return probeStatus({ tag: this.tag, instanceId: id, instanceNetns: instanceNetns(this.tag, id), vpcId: spec.vpcId, primary, container });
     });
-  }
-
-  /** A volume's backing: its file in the volume store, and when in use, a live loop device over it (or over its plaintext export). */
-  async checkVolume(volumeId: string, opts: { inUse: boolean }): Promise<CheckOutcome> {
-    if (!(await this.opts.volumes.exists(volumeId))) return { status: 'failed', reason: `its file ${this.opts.volumes.fileOf(volumeId)} is missing` };
-    if (!opts.inUse) return { status: 'passed' };
-    if (!(await this.opts.volumes.devicesOf(volumeId)).length) return { status: 'failed', reason: 'no block device serves it' };
-    // Encrypted: the loop device reads through qemu-storage-daemon's FUSE export, which must be alive.
-    if ((await this.opts.volumes.isEncrypted(volumeId)) && !(await this.opts.volumes.luks.isOpen(volumeId))) return { status: 'failed', reason: 'its decrypting export (qemu-storage-daemon) is gone' };
-    return { status: 'passed' };
   }
 
   /**
@@ -1015,9 +849,8 @@ export function parseNetDev(text: string): Pick<InstanceCounters, 'netInBytes' |
   return out;
 }
 
-/** Unmount whatever is mounted at path (stacked mounts too). */
 /** The "major:minor" of the loop devices a volume has (none when it is not attached). */
-async function loopsOfVolume(volumes: EbsVolumeStore, volumeId: string): Promise<string[]> {
+async function loopsOfVolume(volumes: XfsVolumeStore, volumeId: string): Promise<string[]> {
   if (!(await volumes.exists(volumeId))) return [];
   return (await volumes.devicesOf(volumeId)).map((l) => l.devNo);
 }
