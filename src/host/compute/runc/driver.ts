@@ -22,7 +22,7 @@
 // shuts it down and lets go of everything but the disks; delete() removes all of it.
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hostTag } from '../../tag.js';
 import type { ImageStore } from '../../images/store.js';
