@@ -15,14 +15,13 @@ import { metadataLookup } from './imds/lookup.js';
 import { ImdsServer } from './imds/server.js';
 import { BuiltinImageStore } from './images/builtin-store.js';
 import type { ImageStore } from './images/store.js';
-import { FakeNetwork } from './network/fake.js';
+import type { LinuxHostNetwork } from './network/linux.js';
 import type { VpcNetwork } from './network/part.js';
-import { LinuxHostNetwork } from './network/linux.js';
+import { networkParts } from './network/registry.js';
 import type { PartInfo } from './part.js';
-import { EbsStorage } from './storage/ebs.js';
-import { FakeStorage } from './storage/fake.js';
 import { InstanceStoreDisks } from './storage/instance-store.js';
 import type { SnapshotStorage, VolumeStorage } from './storage/part.js';
+import { storageParts } from './storage/registry.js';
 import { XfsVolumeStore } from './storage/xfs-store.js';
 
 export interface HostStack {
@@ -103,10 +102,10 @@ export function assembleStack(parts: { compute: InstanceDriver; storage: VolumeS
  */
 export function fakeStack(over: { compute?: InstanceDriver; storage?: VolumeStorage; network?: VpcNetwork; snapshots?: SnapshotStorage } = {}): HostStack {
   const compute = over.compute ?? new FakeDriver();
-  const storage = over.storage ?? new FakeStorage();
+  const storage = over.storage ?? new storageParts.fake.make();
   // Its instances' root volumes are the storage's, as on a real host.
   if (compute instanceof FakeDriver) compute.useStorage(storage);
-  return assembleStack({ compute, storage, network: over.network ?? new FakeNetwork(), snapshots: over.snapshots });
+  return assembleStack({ compute, storage, network: over.network ?? new networkParts.fake.make(), snapshots: over.snapshots });
 }
 
 /** The metadata service's signing key, kept so that instances' IMDSv2 tokens outlive a restart. */
@@ -148,7 +147,7 @@ export async function openHostStack(opts: HostStackOptions): Promise<HostStack> 
   await mkdir(home, { recursive: true, mode: 0o700 });
   const images = opts.images ?? new BuiltinImageStore({ home });
   const volumes = new XfsVolumeStore({ home, onProgress: (e) => opts.log(`volumes: ${e.step}${e.total ? ` ${e.done ?? 0}/${e.total}` : ''}`) });
-  const storage = new EbsStorage({ volumes, instanceStore: new InstanceStoreDisks({ home }), keyOf: opts.keyOf });
+  const storage = new storageParts.xfs.make({ volumes, instanceStore: new InstanceStoreDisks({ home }), keyOf: opts.keyOf });
   // Who asks is known from the connection: the uplink address it reached names the VPC, the
   // (anti-spoofed) source address the interface in it.
   let network: LinuxHostNetwork | undefined;
@@ -170,7 +169,7 @@ export async function openHostStack(opts: HostStackOptions): Promise<HostStack> 
     await closeServices().catch(() => undefined);
     throw e;
   }
-  network = new LinuxHostNetwork({ home, imdsPort, dnsPort, publicPool: opts.publicPool, egress: opts.egress, onUplink: () => dns.refresh(), log: opts.log });
+  network = new networkParts.linux.make({ home, imdsPort, dnsPort, publicPool: opts.publicPool, egress: opts.egress, onUplink: () => dns.refresh(), log: opts.log });
   const entry = computeDrivers[opts.compute];
   if (!entry?.onHost) {
     await closeServices().catch(() => undefined);
