@@ -1,11 +1,10 @@
-// System test (root): the runc driver with the host's storage part (EbsStorage) and network part, the real volume store, instance store and
-// host network, booting a tiny busybox image with the guest init (made here in a second, so that
-// this test does not wait for the built-in images). No control plane: the driver's own contract.
+// System test (root): the runc driver on the host's storage part (EbsStorage over the real volume
+// store and instance store) and network part, booting a tiny busybox image with the guest init
+// (tiny-image.ts: made in a second, no wait for the built-in images). No control plane.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { requires } from '../../../../test/requires.js';
 import type { ImageStore } from '../../images/store.js';
@@ -16,28 +15,9 @@ import { XfsVolumeStore } from '../../storage/xfs-store.js';
 import type { InterfaceSpec, VpcSpec } from '../../network/vpc-spec.js';
 import type { InstanceSpec } from '../driver.js';
 import { RuncDriver } from './driver.js';
+import { tinyImage } from './tiny-image.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const guest = join(here, '..', '..', 'images', 'guest');
 const needs = requires({ root: true, commands: ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs', 'busybox'] });
-
-/** busybox, the guest init and its shutdown commands: enough to boot, reboot and power off. */
-function tinyImage(dir: string): string {
-  const root = join(dir, 'root');
-  for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'root', 'var/log', 'var/lib', 'mnt', 'usr/bin', 'usr/sbin']) mkdirSync(join(root, d), { recursive: true });
-  copyFileSync(execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim(), join(root, 'bin', 'busybox'));
-  execFileSync('chroot', [root, '/bin/busybox', '--install', '-s']);
-  for (const cmd of ['poweroff', 'reboot', 'halt', 'init']) rmSync(join(root, 'sbin', cmd), { force: true });
-  copyFileSync(join(guest, 'init.sh'), join(root, 'sbin', 'init'));
-  for (const cmd of ['poweroff', 'reboot', 'halt']) copyFileSync(join(guest, 'shutdown.sh'), join(root, 'sbin', cmd));
-  execFileSync('chmod', ['755', join(root, 'sbin', 'init'), join(root, 'sbin', 'poweroff'), join(root, 'sbin', 'reboot'), join(root, 'sbin', 'halt')]);
-  writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\n');
-  writeFileSync(join(root, 'etc', 'shadow'), 'root:*:19000:0:99999:7:::\n');
-  const image = join(dir, 'tiny.raw');
-  execFileSync('mkfs.ext4', ['-q', '-F', '-d', root, image, '64M']);
-  return image;
-}
 
 needs.describe('RuncDriver (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-runc-'));
