@@ -57,7 +57,6 @@ import {
 } from '@aws-sdk/client-ec2';
 import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { hasAbility, type BlockStorage, type VolumeDeletion } from '../src/host/compute/driver.js';
 import { hostTag } from '../src/host/tag.js';
 import { describe1, hostRun, imageAvailable, publicPoolFor, ssh, until, waitState } from '../test/runc-harness.js';
 
@@ -215,16 +214,16 @@ async function main(): Promise<void> {
     }
     const hostTimes: number[] = [];
     let hostNote = '';
-    const driver = app.driver;
-    if (hasAbility<BlockStorage>(driver, 'createVolume') && hasAbility<VolumeDeletion>(driver, 'deleteVolume')) {
+    const storage = app.host.storage;
+    if (app.host.snapshots) {
       for (let i = 0; i < RUNS; i++) {
         const volumeId = `vol-${randomBytes(9).toString('hex').slice(0, 17)}`;
         const t0 = performance.now();
-        await driver.createVolume({ volumeId, accountId: app.admin.accountId, region: 'us-east-1', sizeGiB: 1, snapshotId: first.id, encrypted: false });
+        await storage.createVolume({ volumeId, accountId: app.admin.accountId, region: 'us-east-1', sizeGiB: 1, snapshotId: first.id, encrypted: false });
         hostTimes.push(performance.now() - t0);
-        await driver.deleteVolume(volumeId);
+        await storage.deleteVolume(volumeId);
       }
-    } else hostNote = 'the driver has no BlockStorage ability';
+    } else hostNote = 'the host storage keeps no volume data';
 
     const changed = await sh(`sudo -n dd if=/dev/urandom of=${DEVICE} bs=1M count=${CHANGED / MiB} seek=300 conv=notrunc oflag=direct`);
     if (changed.code !== 0) throw new Error(`changing 1%: ${changed.stderr}`);

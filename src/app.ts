@@ -1,4 +1,4 @@
-// Wiring: store, accounts, controllers, driver and the API server, started and stopped together.
+// Wiring: store, accounts, controllers, the host stack and the API server, started and stopped together.
 import { accountDataKey } from './services/ec2/volumes/keys.js';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -7,9 +7,11 @@ import { Dispatcher } from './api/dispatch.js';
 import type { Config } from './config.js';
 import { Runner } from './controllers/runner.js';
 import { registerControllers } from './controllers/index.js';
-import { createDriver, hostDrivers } from './host/compute/registry.js';
-import { hasAbility, type BlockStorage, type ExitEvents, type HostLifecycle, type InstanceDriver } from './host/compute/driver.js';
-import { openHostStack, type HostStack } from './host/stack.js';
+import { runsOnHost } from './host/compute/registry.js';
+import type { InstanceDriver } from './host/compute/driver.js';
+import type { VpcNetwork } from './host/network/part.js';
+import type { SnapshotStorage, VolumeStorage } from './host/storage/part.js';
+import { fakeStack, openHostStack, type HostServices, type HostStack } from './host/stack.js';
 import { hostFacts } from './host-facts.js';
 import { adoptHost, watchNow } from './controllers/host.js';
 import { adoptCaptures } from './controllers/snapshots.js';
@@ -33,9 +35,10 @@ export interface App {
   /** Wraps and unwraps the store's secrets under the host's master key (config.masterKeyFile). */
   secrets: SecretBox;
   admin: Credentials;
+  /** The host: compute, storage and network parts. */
+  host: HostStack;
+  /** The host's compute part (host.compute). */
   driver: InstanceDriver;
-  /** The host's images, volumes, network and metadata service, when the driver runs real instances. */
-  host?: HostStack;
   runner: Runner;
   server: ApiServer;
   address: AddressInfo;
@@ -48,8 +51,8 @@ export interface App {
 }
 
 export interface StartOptions {
-  /** Use this driver instead of the configured one (tests). */
-  driver?: InstanceDriver;
+  /** Use the fake stack, with these parts in place of its fakes, instead of the configured host (tests). */
+  fake?: { compute?: InstanceDriver; storage?: VolumeStorage; network?: VpcNetwork; snapshots?: SnapshotStorage };
   log?: (line: string) => void;
   /** Open the store at this path instead of $CUMULO_HOME/cumulo.db (':memory:' for tests). */
   storeFile?: string;
@@ -59,7 +62,7 @@ export interface StartOptions {
    */
   cleanupHost?: boolean;
   /** Use this image store instead of the built-in one (tests). */
-  images?: HostStack['images'];
+  images?: HostServices['images'];
 }
 
 export async function openApp(config: Config, storeFile?: string): Promise<{ db: Db; accounts: Accounts; secrets: SecretBox }> {
@@ -101,20 +104,22 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   // The port first: a port in use is refused before the host is touched (no volume store mounted,
   // no nftables table made). Requests that come before the controllers run only write the store.
   let runner: Runner | undefined;
-  let driver: InstanceDriver | undefined;
+  let host: HostStack | undefined;
   // A snapshot's point in time is taken by the host inside its request (CreateSnapshot, CreateImage);
   // a request that comes while the host is still starting waits for it.
-  let hostUp!: (d: InstanceDriver) => void;
+  let hostUp!: (h: HostStack) => void;
   let hostFailed!: (e: unknown) => void;
-  const hostReady = new Promise<InstanceDriver>((ok, fail) => ((hostUp = ok), (hostFailed = fail)));
+  const hostReady = new Promise<HostStack>((ok, fail) => ((hostUp = ok), (hostFailed = fail)));
   hostReady.catch(() => undefined);
-  const mayCapture = opts.driver ? hasAbility<BlockStorage>(opts.driver, 'captureVolume') : hostDrivers.has(config.driver);
+  const onHost = !opts.fake && runsOnHost(config.driver);
+  // Only a storage with snapshots keeps volume data to capture (the fake's keeps none).
+  const mayCapture = opts.fake ? Boolean(opts.fake.snapshots) : onHost;
   const captures = mayCapture
     ? {
         capture: async (o: { volumeId: string; snapshotId: string }) => {
-          const d = await hostReady;
-          if (!hasAbility<BlockStorage>(d, 'captureVolume')) throw new Error(`the ${d.info().name} driver keeps no volume data`);
-          await d.captureVolume(o);
+          const h = await hostReady;
+          if (!h.snapshots) throw new Error(`the ${h.storage.info().name} storage keeps no volume data`);
+          await h.snapshots.captureVolume(o);
         },
       }
     : undefined;
@@ -128,16 +133,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     tls,
     routes: (req, res, url) => {
       if (url.pathname === '/healthz') {
-        const body = JSON.stringify(driver && runner ? { status: 'ok', driver: driver.info() } : { status: 'starting' });
-        res.writeHead(driver && runner ? 200 : 503, { 'content-type': 'application/json' });
+        const up = host && runner;
+        const body = JSON.stringify(up ? { status: 'ok', driver: host!.compute.info(), host: host!.info() } : { status: 'starting' });
+        res.writeHead(up ? 200 : 503, { 'content-type': 'application/json' });
         res.end(body);
         return true;
       }
       return false;
     },
   });
-  const hostDriver = !opts.driver && hostDrivers.has(config.driver);
-  const images = hostDriver ? (opts.images ?? new BuiltinImageStore({ home: resolve(config.home) })) : undefined;
+  const images = onHost ? (opts.images ?? new BuiltinImageStore({ home: resolve(config.home) })) : undefined;
   const builds = new BuiltinImageBuilds({ db, home: config.home, images, log });
   let address: AddressInfo;
   try {
@@ -149,38 +154,37 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     unlock();
     throw listenError(e, config);
   }
-  let host: HostStack | undefined;
   /** Lets go of everything this server holds, in reverse order; the first error is rethrown. */
   const shutdown = async () => {
     builds.stop();
     await server.close();
     await runner?.stop();
     const errors: unknown[] = [];
-    if (driver && hasAbility<HostLifecycle>(driver, 'close')) await driver.close({ cleanup: opts.cleanupHost }).catch((e) => errors.push(e));
     // With no instance up, the host keeps nothing of ours: the volume store is unmounted (its
     // file stays), namespaces and the nftables table go; the next start makes them again.
     const up = await anyInstanceUp(db).catch(() => true);
-    await host?.close({ cleanup: opts.cleanupHost || !up }).catch((e) => errors.push(e));
+    await host?.close({ cleanup: opts.cleanupHost, idle: !up }).catch((e) => errors.push(e));
     await db.destroy();
     unlock();
     if (errors.length) throw errors[0];
   };
   try {
-    if (hostDriver) host = await openHostStack({ home: config.home, facts: hostFacts(db), log, images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) });
-    driver = opts.driver ?? createDriver(config.driver, { home: config.home, log, host });
-    if (hasAbility<HostLifecycle>(driver, 'init')) await driver.init();
-    const d = driver;
-    runner = new Runner({ db, config, driver: d, secrets, log });
+    const h = onHost
+      ? await openHostStack({ home: config.home, facts: hostFacts(db), log, compute: config.driver, images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) })
+      : fakeStack(opts.fake);
+    host = h;
+    await h.init();
+    runner = new Runner({ db, config, ...hostDeps(h), secrets, log });
     registerControllers(runner, services.keys());
     await runner.recover();
-    await adoptHost({ db, driver: d, log });
-    await adoptCaptures({ db, driver: d, log });
-    if (hasAbility<ExitEvents>(d, 'onExit')) {
-      d.onExit((id) => void watchNow({ db }, id).then(() => runner?.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
+    await adoptHost({ db, ...hostDeps(h), log });
+    await adoptCaptures({ db, snapshots: h.snapshots, log });
+    if (h.exits) {
+      h.exits.onExit((id) => void watchNow({ db }, id).then(() => runner?.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
     }
     runner.start();
     builds.start();
-    hostUp(d);
+    hostUp(h);
   } catch (e) {
     hostFailed(e);
     // A failed start unwinds what it made: nothing stays mounted, no table, no port, no lock.
@@ -193,8 +197,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     accounts,
     secrets,
     admin,
-    driver,
     host,
+    driver: host.compute,
     runner,
     server,
     address,
@@ -203,6 +207,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     url: `http://${address.address}:${address.port}`,
     stop: shutdown,
   };
+}
+
+/** What the controllers get of the host: its parts, and the abilities it has. */
+function hostDeps(h: HostStack) {
+  return { compute: h.compute, storage: h.storage, network: h.network, snapshots: h.snapshots, metrics: h.metrics };
 }
 
 /** What an operator needs to read when the port cannot be had. */

@@ -9,7 +9,8 @@ import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { Credentials } from '../src/services/accounts.js';
 import type { InstanceDriver } from '../src/host/compute/driver.js';
-import { FakeDriver } from '../src/host/compute/fake.js';
+import type { VpcNetwork } from '../src/host/network/part.js';
+import type { SnapshotStorage, VolumeStorage } from '../src/host/storage/part.js';
 import { QUOTAS } from '../src/services/ec2/quotas/catalog.js';
 import { setQuotaOverride } from '../src/services/ec2/quotas/store.js';
 import type { Db } from '../src/store/db.js';
@@ -27,7 +28,11 @@ export interface TestServer {
 export async function startTestServer(
   opts: {
     env?: Record<string, string>;
+    /** Parts of the fake host stack to use instead of its fakes (src/host/stack.ts's fakeStack). */
     driver?: InstanceDriver;
+    storage?: VolumeStorage;
+    network?: VpcNetwork;
+    snapshots?: SnapshotStorage;
     /** Reuse this state folder (a restart); stop() then leaves it for the caller to remove. */
     home?: string;
     /**
@@ -40,7 +45,7 @@ export async function startTestServer(
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'cumulo-test-'));
   // A host big enough for every suite (host admission); a suite about admission sets its own.
   const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'fake', CUMULO_HOST_VCPUS: '65536', CUMULO_HOST_MEMORY_MIB: String(64 * 1024 * 1024), ...opts.env });
-  const app = await startApp(config, { driver: opts.driver ?? new FakeDriver(), log: () => {} });
+  const app = await startApp(config, { fake: { compute: opts.driver, storage: opts.storage, network: opts.network, snapshots: opts.snapshots }, log: () => {} });
   if (!opts.awsQuotas) await raiseQuotas(app.db, app.admin.accountId);
   const url = app.url;
   const admin = app.admin;

@@ -1,4 +1,4 @@
-// EBS snapshots against a server whose driver has a scripted BlockStorage: progress, the host's
+// EBS snapshots against a server whose storage part is scripted: progress, the host's
 // accounting, failures and deletes reach the rows, and each snapshot's point in time is captured
 // inside its request (never by the job).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -19,8 +19,8 @@ import {
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { startTestServer, type TestServer, errorOf } from './harness.js';
-import { FakeDriver } from '../src/host/compute/fake.js';
-import type { BlockStorage, SnapshotResult } from '../src/host/compute/driver.js';
+import { FakeStorage } from '../src/host/storage/fake.js';
+import type { SnapshotResult, SnapshotStorage } from '../src/host/storage/part.js';
 import { adoptCaptures } from '../src/controllers/snapshots.js';
 
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 } as const;
@@ -55,21 +55,16 @@ async function completed(ec2: EC2Client, ids: string[]): Promise<void> {
 }
 
 /**
- * A BlockStorage scripted by the test: records calls, reports progress, fails on demand. Like a real
- * host, it stores only what was captured (and drops the capture once stored).
+ * Snapshot storage scripted by the test: records calls, reports progress, fails on demand. Like a
+ * real host, it stores only what was captured (and drops the capture once stored); it keeps no data.
  */
-class ScriptedDriver extends FakeDriver implements BlockStorage {
+class ScriptedDriver extends FakeStorage implements SnapshotStorage {
   calls: { op: string; args: unknown }[] = [];
   failSnapshot: string | undefined;
   failCapture: string | undefined;
   captured = new Set<string>();
   /** Resolves the snapshot when the test says so. */
   gate: Promise<void> | undefined;
-  async createVolume(): Promise<void> {}
-  async resizeVolume(): Promise<void> {}
-  async attachVolume(): Promise<void> {}
-  async detachVolume(): Promise<void> {}
-  async setVolumeLimits(): Promise<void> {}
   async captureVolume(o: { volumeId: string; snapshotId: string }): Promise<void> {
     this.calls.push({ op: 'capture', args: o });
     if (this.failCapture) throw new Error(this.failCapture);
@@ -82,7 +77,7 @@ class ScriptedDriver extends FakeDriver implements BlockStorage {
   async captures(): Promise<string[]> {
     return [...this.captured].sort();
   }
-  async snapshotVolume(o: Parameters<BlockStorage['snapshotVolume']>[0]): Promise<SnapshotResult> {
+  async snapshotVolume(o: Parameters<SnapshotStorage['snapshotVolume']>[0]): Promise<SnapshotResult> {
     this.calls.push({ op: 'snapshot', args: { ...o, onProgress: undefined } });
     o.onProgress?.(40);
     if (this.gate) await this.gate;
@@ -98,7 +93,7 @@ class ScriptedDriver extends FakeDriver implements BlockStorage {
   async deleteSnapshot(region: string, snapshotId: string): Promise<void> {
     this.calls.push({ op: 'delete', args: { region, snapshotId } });
   }
-  async copySnapshot(o: Parameters<BlockStorage['copySnapshot']>[0]): Promise<{ bytesCopied: number }> {
+  async copySnapshot(o: Parameters<SnapshotStorage['copySnapshot']>[0]): Promise<{ bytesCopied: number }> {
     this.calls.push({ op: 'copy', args: { ...o, onProgress: undefined } });
     return { bytesCopied: 5 * 1024 * 1024 };
   }
@@ -112,7 +107,7 @@ describe('with a driver that has BlockStorage', () => {
 
   beforeAll(async () => {
     driver = new ScriptedDriver();
-    s = await startTestServer({ driver });
+    s = await startTestServer({ storage: driver, snapshots: driver });
     ec2 = s.ec2();
     const i = await launch(ec2, { BlockDeviceMappings: [DATA_DISKS[0]!] });
     vol = volumesOf(i)['/dev/sdf']!;
@@ -245,7 +240,7 @@ describe('with a driver that has BlockStorage', () => {
     const snap = await ec2.send(new CreateSnapshotCommand({ VolumeId: vol }));
     const orphan = 'snap-0fffffffffffffff1'; // a request that died before its commit
     driver.captured.add(orphan);
-    await adoptCaptures({ db: s.app.db, driver, log: () => {} });
+    await adoptCaptures({ db: s.app.db, snapshots: driver, log: () => {} });
     expect(driver.captured.has(orphan)).toBe(false);
     expect(driver.captured.has(snap.SnapshotId!)).toBe(true);
     open();

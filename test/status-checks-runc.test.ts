@@ -141,7 +141,7 @@ needsInstances.describe('status checks from reality (runc driver, root)', () => 
       return v.Attachments?.[0]?.State === 'attached';
     }, 60_000, 200);
     await statusUntil('attached EBS ok with the data volume', (x) => x.AttachedEbsStatus?.Status === 'ok');
-    const files = [dataVolume, spareVolume].map((v) => server!.app.host!.volumes.fileOf(v));
+    const files = [dataVolume, spareVolume].map((v) => server!.app.host.services!.volumes.fileOf(v));
     for (const f of files) expect(existsSync(f)).toBe(true);
     // Moved away, not deleted: the loop device of the attached one is let go of cleanly afterwards.
     for (const f of files) renameSync(f, `${f}.away`);

@@ -33,29 +33,28 @@ import {
   TerminateInstancesCommand,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import type { VpcNetworking } from '../src/host/compute/driver.js';
-import { FakeDriver } from '../src/host/compute/fake.js';
+import { FakeNetwork } from '../src/host/network/fake.js';
 import type { VpcSpec } from '../src/host/network/vpc-spec.js';
 import { startTestServer, type TestServer } from './harness.js';
 
-/** The fake driver with a VPC data plane that only records what it is told. */
-class RecordingDriver extends FakeDriver implements VpcNetworking {
+/** A network part that records what it is told (every spec, every removal). */
+class RecordingDriver extends FakeNetwork {
   applied: VpcSpec[] = [];
   removed: string[] = [];
   present = new Set<string>();
 
-  async applyVpc(spec: VpcSpec): Promise<void> {
+  override async applyVpc(spec: VpcSpec): Promise<void> {
     this.applied.push(structuredClone(spec));
     if (spec.interfaces.length) this.present.add(spec.vpcId);
     else this.present.delete(spec.vpcId);
   }
 
-  async removeVpc(vpcId: string): Promise<void> {
+  override async removeVpc(vpcId: string): Promise<void> {
     this.removed.push(vpcId);
     this.present.delete(vpcId);
   }
 
-  async vpcsPresent(): Promise<string[]> {
+  override async vpcsPresent(): Promise<string[]> {
     return [...this.present];
   }
 
@@ -95,7 +94,7 @@ describe('vpc.sync: the data plane follows the store', () => {
 
   beforeAll(async () => {
     driver = new RecordingDriver();
-    server = await startTestServer({ driver });
+    server = await startTestServer({ network: driver });
     ec2 = server.ec2();
     ami = await minimalImage(ec2);
   });
@@ -275,7 +274,7 @@ describe('vpc.sync at server start', () => {
     const home = mkdtempSync(join(tmpdir(), 'cumulo-vpc-sync-'));
     try {
       const first = new RecordingDriver();
-      let server = await startTestServer({ driver: first, home });
+      let server = await startTestServer({ network: first, home });
       const ec2 = server.ec2();
       const ami = await minimalImage(ec2);
       const out = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
@@ -287,7 +286,7 @@ describe('vpc.sync at server start', () => {
       const second = new RecordingDriver();
       const stale = 'vpc-0123456789abcdef0';
       second.present.add(stale);
-      server = await startTestServer({ driver: second, home });
+      server = await startTestServer({ network: second, home });
       try {
         // Already there when startApp returns: adoption ran before the API answered.
         expect(second.removed).toEqual([stale]);

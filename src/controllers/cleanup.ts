@@ -1,16 +1,15 @@
 // Host cleanup that failed, queued so that it is retried rather than dropped (issue 10):
 //
 //   host.cleanup  { op: 'delete-instance' }    a terminated instance's (or failed launch's) container,
-//                                               mounts, namespaces and interfaces → driver.delete;
+//                                               mounts, namespaces and interfaces → compute.delete;
 //                                               its uid range is free only then
-//                 { op: 'stop-instance' }      a stopped instance the host still runs → driver.stop (forced)
-//                 { op: 'delete-volume' }      a deleted volume's data → driver.deleteVolume
-//                 { op: 'detach-volume', instanceId }  a volume the instance no longer has → driver.detachVolume
+//                 { op: 'stop-instance' }      a stopped instance the host still runs → compute.stop (forced)
+//                 { op: 'delete-volume' }      a deleted volume's data → storage.deleteVolume
+//                 { op: 'detach-volume', instanceId }  a volume the instance no longer has → compute.detachVolume
 //
 // Each looks at the store first, so a cleanup never undoes what came after it (an instance started
 // again, a volume attached again). No give-up hook: after its attempts a cleanup is parked and the
 // next server start runs it again; adoptHost also removes whatever the store no longer knows.
-import { hasAbility, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
 import { instanceStateOf } from '../services/ec2/instances/store.js';
 import { releaseUidRange } from '../services/ec2/instances/uid-ranges.js';
 import { isAttachedTo, volumeStateOf } from '../services/ec2/volumes/store.js';
@@ -39,7 +38,7 @@ async function cleanup(job: Job<typeof CLEANUP>, deps: ControllerDeps): Promise<
     case 'delete-instance': {
       const state = await instanceStateOf(deps.db, id);
       if (state !== undefined && state !== 'terminated') return; // not ours to remove
-      await deps.driver.delete(id);
+      await deps.compute.delete(id);
       // The host has let go of it: its uids may serve another instance.
       await releaseUidRange(deps.db, id);
       deps.log(`cleanup: ${id} removed from the host`);
@@ -47,20 +46,20 @@ async function cleanup(job: Job<typeof CLEANUP>, deps: ControllerDeps): Promise<
     }
     case 'stop-instance': {
       if ((await instanceStateOf(deps.db, id)) !== 'stopped') return; // started again (or gone: adoption removes it)
-      await deps.driver.stop(id, { force: true });
+      await deps.compute.stop(id, { force: true });
       deps.log(`cleanup: ${id} stopped on the host`);
       return;
     }
     case 'delete-volume': {
       const state = await volumeStateOf(deps.db, id);
       if (state !== undefined && state !== 'deleting') return;
-      if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(id);
+      await deps.storage.deleteVolume(id);
       deps.log(`cleanup: the data of ${id} removed from the host`);
       return;
     }
     case 'detach-volume': {
       if (await isAttachedTo(deps.db, id, op.instanceId)) return; // attached again since
-      if (hasAbility<BlockStorage>(deps.driver, 'detachVolume')) await deps.driver.detachVolume(op.instanceId, id, { force: true });
+      await deps.compute.detachVolume(op.instanceId, id, { force: true });
       return;
     }
     default:

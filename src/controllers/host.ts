@@ -1,4 +1,4 @@
-// Reconcilers between the store and what a host driver holds beyond one instance's lifecycle
+// Reconcilers between the store and what a host's parts hold beyond one instance's lifecycle
 // (volume.delete lives with the other volume reconcilers in volumes.ts):
 //
 //   instance.metadata  (older stores) → a vpc.sync of the instance's VPC, which now carries the hop limit
@@ -8,7 +8,6 @@
 //
 // and what a server does with its host at start (adoptHost) and when an instance ends (watchNow).
 import { hostname } from 'node:os';
-import { hasAbility, type MetricsSource, type VpcNetworking } from '../host/compute/driver.js';
 import { queueVpcSync } from '../services/ec2/common/network-sync.js';
 import { insertJob, jobQueued, runJobsNow } from '../store/jobs.js';
 import { storedInstanceStates, instanceVpcOf, recordInstanceMetrics, runningInstances } from '../services/ec2/instances/store.js';
@@ -44,14 +43,14 @@ async function updateMetadata(job: Job<'instance.metadata'>, deps: ControllerDep
 
 async function sample(_job: Job<'metrics.sample'>, deps: ControllerDeps): Promise<JobResult> {
   const next = { retryAt: new Date(Date.now() + metricsInterval()) };
-  const driver = deps.driver;
-  if (!hasAbility<MetricsSource>(driver, 'metrics')) return;
+  const source = deps.metrics;
+  if (!source) return; // a sampler queued by a server whose compute part had counters
   const running = await runningInstances(deps.db);
   const checks = await statusDatapoints(deps.db, running);
   const at = new Date().toISOString();
   const rows = [];
   for (const i of running) {
-    const c = await driver.metrics(i.id).catch(() => undefined);
+    const c = await source.metrics(i.id).catch(() => undefined);
     if (!c) continue;
     rows.push({
       instance_id: i.id,
@@ -86,29 +85,29 @@ async function sample(_job: Job<'metrics.sample'>, deps: ControllerDeps): Promis
  * committed) is removed; the watchers of the others run now instead of at their next poll, so
  * an instance that died with the host is booted again at once.
  */
-export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>): Promise<void> {
-  const ids = await deps.driver.list();
+export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'compute' | 'storage' | 'network' | 'metrics' | 'log'>): Promise<void> {
+  const ids = await deps.compute.list();
   const live = await storedInstanceStates(deps.db, ids);
   for (const id of ids) {
     const state = live.get(id);
     if (state === 'stopped') {
       // The store says stopped: nothing of it may run (a stop whose host part was left to a cleanup).
-      const seen = await deps.driver.inspect(id).catch(() => undefined);
+      const seen = await deps.compute.inspect(id).catch(() => undefined);
       if (seen?.state === 'running' || seen?.state === 'created') {
         deps.log(`instances: stopping ${id} on the host (stopped in the store)`);
-        await deps.driver.stop(id, { force: true }).catch((e) => deps.log(`instances: stopping ${id} failed: ${(e as Error).message}`));
+        await deps.compute.stop(id, { force: true }).catch((e) => deps.log(`instances: stopping ${id} failed: ${(e as Error).message}`));
       }
       continue;
     }
     if (state !== undefined && state !== 'terminated') continue;
     deps.log(`instances: removing ${id} from the host (${state ?? 'unknown to the store'})`);
-    await deps.driver.delete(id).catch((e) => deps.log(`instances: removing ${id} failed: ${(e as Error).message}`));
+    await deps.compute.delete(id).catch((e) => deps.log(`instances: removing ${id} failed: ${(e as Error).message}`));
   }
   await adoptVpcs(deps);
   await runJobsNow(deps.db, 'instance.watch');
   await ensureVolumeChecker(deps);
   // The sampler: one per host, made once.
-  if (hasAbility<MetricsSource>(deps.driver, 'metrics')) {
+  if (deps.metrics) {
     if (!(await jobQueued(deps.db, 'metrics.sample', samplerId()))) await insertJob(deps.db, { kind: 'metrics.sample', resourceId: samplerId(), accountId: '', region: '', runAt: new Date(Date.now() + metricsInterval()) });
   }
 }
@@ -119,9 +118,7 @@ export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'driver' | 'lo
  * every VPC the host still has without one is removed. A sync that fails here is queued, so the
  * controllers retry it.
  */
-async function adoptVpcs(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>): Promise<void> {
-  const driver = deps.driver;
-  if (!hasAbility<VpcNetworking>(driver, 'applyVpc')) return;
+async function adoptVpcs(deps: Pick<ControllerDeps, 'db' | 'network' | 'log'>): Promise<void> {
   const up = await vpcsWithInstancesUp(deps.db);
   for (const vpc of up) {
     try {
@@ -132,11 +129,11 @@ async function adoptVpcs(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>): P
     }
   }
   const wanted = new Set(up.map((v) => v.vpcId));
-  const present = hasAbility<VpcNetworking>(driver, 'vpcsPresent') ? await driver.vpcsPresent() : [];
+  const present = await deps.network.vpcsPresent();
   for (const vpcId of present) {
     if (wanted.has(vpcId)) continue;
     deps.log(`network: removing ${vpcId} from the host (no instance up)`);
-    await driver.removeVpc(vpcId).catch((e) => deps.log(`network: removing ${vpcId} failed: ${(e as Error).message}`));
+    await deps.network.removeVpc(vpcId).catch((e) => deps.log(`network: removing ${vpcId} failed: ${(e as Error).message}`));
   }
 }
 

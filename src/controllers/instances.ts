@@ -19,7 +19,7 @@
 // and booted again by the job that made it, or by its watcher after a restart. A job that keeps
 // failing gives up (runner.ts) through the hooks below: a launch ends terminated, a start stopped,
 // a stop stopped, all with a state reason; host cleanup that fails is queued (cleanup.ts).
-import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/compute/driver.js';
+import type { InstanceDriver } from '../host/compute/driver.js';
 import { isUntrustedFilesystemError } from '../host/storage/fsck.js';
 import type { Tx } from '../store/db.js';
 import type { Row } from '../store/schema.js';
@@ -166,9 +166,9 @@ async function boot(deps: ControllerDeps, row: InstanceRow): Promise<void> {
   await createDataVolumes(deps, row);
   // Its own range of host uids (its user namespace), kept until it is terminated.
   await allocateUidRange(deps.db, row.id);
-  await deps.driver.create(await specOf(deps, row));
-  const seen = await deps.driver.inspect(row.id);
-  if (seen.state !== 'running') await deps.driver.start(row.id);
+  await deps.compute.create(await specOf(deps, row));
+  const seen = await deps.compute.inspect(row.id);
+  if (seen.state !== 'running') await deps.compute.start(row.id);
 }
 
 /** Why a launch or start failed, in EC2's words: the client's fault (Client.*) or ours (Server.*). */
@@ -188,11 +188,10 @@ export function failureReason(e: unknown, mode: 'launch' | 'start'): StateReason
  * host before it boots with them; the root volume is the driver's (create). Idempotent.
  */
 async function createDataVolumes(deps: ControllerDeps, row: InstanceRow): Promise<void> {
-  if (!hasAbility<BlockStorage>(deps.driver, 'createVolume')) return;
   const volumes = await dataVolumesOf(deps.db, row.id, row.root_device_name);
   for (const v of volumes) {
     const snapshotId = v.snapshot_id && (await isBlockStoreSnapshot(deps.db, v.snapshot_id)) ? v.snapshot_id : undefined;
-    await deps.driver.createVolume({
+    await deps.storage.createVolume({
       volumeId: v.id,
       accountId: v.account_id,
       region: v.region,
@@ -215,7 +214,7 @@ async function bringUp(job: Job<'instance.launch' | 'instance.start'>, deps: Con
     if (mode === 'launch') return failLaunch(deps, row, failureReason(e, mode));
     return failStart(deps, row, failureReason(e, mode));
   }
-  const output = await consoleOf(deps.driver, row.id);
+  const output = await consoleOf(deps.compute, row.id);
   const now = new Date();
   await deps.db.transaction().execute(async (trx) => {
     const running = await updateInstanceIf(
@@ -227,7 +226,7 @@ async function bringUp(job: Job<'instance.launch' | 'instance.start'>, deps: Con
         state_transition_reason: '',
         state_reason: null,
         boots: row.boots + 1,
-        runtime: { driver: deps.driver.info().name },
+        runtime: { driver: deps.compute.info().name },
         updated_at: now.toISOString(),
         ...consoleSet(output, now.toISOString()),
       },
@@ -254,7 +253,7 @@ async function giveUpBringUp(job: Job<'instance.launch' | 'instance.start'>, dep
 /** Remove the instance from the host; false (logged) when that failed and a cleanup must follow. */
 async function removeFromHost(deps: ControllerDeps, id: string, why: string): Promise<boolean> {
   try {
-    await deps.driver.delete(id);
+    await deps.compute.delete(id);
     return true;
   } catch (e) {
     deps.log(`instances: ${why} ${id}: removing it from the host failed (queued for cleanup): ${message(e)}`);
@@ -292,7 +291,7 @@ async function failLaunch(deps: ControllerDeps, row: InstanceRow, reason: StateR
 /** Halt the instance on the host by force; false (logged) when that failed and a cleanup must follow. */
 async function haltOnHost(deps: ControllerDeps, id: string, why: string): Promise<boolean> {
   try {
-    await deps.driver.stop(id, { force: true });
+    await deps.compute.stop(id, { force: true });
     return true;
   } catch (e) {
     deps.log(`instances: ${why} ${id}: stopping it on the host failed (queued for cleanup): ${message(e)}`);
@@ -329,10 +328,10 @@ async function giveUpStop(job: Job<'instance.stop'>, deps: ControllerDeps): Prom
 async function stop(job: Job<'instance.stop'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'stopping') return;
-  const seen = await deps.driver.inspect(row.id);
+  const seen = await deps.compute.inspect(row.id);
   // Also when it powered itself off: the driver still holds its mounts and network until stopped.
-  if (seen.state !== 'missing') await deps.driver.stop(row.id, { force: Boolean(job.data.force) });
-  const output = await consoleOf(deps.driver, row.id);
+  if (seen.state !== 'missing') await deps.compute.stop(row.id, { force: Boolean(job.data.force) });
+  const output = await consoleOf(deps.compute, row.id);
   const now = new Date().toISOString();
   await deps.db.transaction().execute(async (trx) => {
     if (await updateInstanceIf(trx, row.id, { state: 'stopping' }, { state: 'stopped', updated_at: now, ...consoleSet(output, now) })) await leaveNetwork(trx, row, await vpcsOf(trx, row));
@@ -347,22 +346,22 @@ async function stop(job: Job<'instance.stop'>, deps: ControllerDeps): Promise<Jo
 async function reboot(job: Job<'instance.reboot'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await load(deps, job.resource_id);
   if (!row || row.state !== 'running') return;
-  const seen = await deps.driver.inspect(row.id);
+  const seen = await deps.compute.inspect(row.id);
   const before = job.data.rebooting;
   if (before !== undefined && seen.bootId !== before) {
     // Its new boot began before a restart. Cut short before the guest's init ran (made, never
     // started; or gone): finish that boot, which is no second reboot. Otherwise: not again.
     if (seen.state === 'created' || seen.state === 'missing') {
       deps.log(`instances: ${row.id}: finishing a reboot a restart cut short`);
-      await deps.driver.start(row.id);
+      await deps.compute.start(row.id);
     } else deps.log(`instances: ${row.id} rebooted already (before a restart); not again`);
   } else {
     if (before === undefined && seen.bootId !== undefined) {
       await setJobPayload<JobPayloads, 'instance.reboot'>(deps.db, job.id, { ...job.data, rebooting: seen.bootId });
     }
-    await deps.driver.reboot(row.id);
+    await deps.compute.reboot(row.id);
   }
-  const output = await consoleOf(deps.driver, row.id);
+  const output = await consoleOf(deps.compute, row.id);
   const now = new Date().toISOString();
   // updated_at marks the reboot, so the watcher keeps posting the console while it boots again.
   await setInstanceConsole(deps.db, row.id, consoleSet(output, now), now);
@@ -382,7 +381,7 @@ async function terminate(job: Job<'instance.terminate'>, deps: ControllerDeps): 
   if (!row || row.state !== 'shutting-down') return;
   // SkipOsShutdown: killed at once; the removal below then finds it halted (a failure there is its cleanup's).
   if (job.data.skipOsShutdown) await haltOnHost(deps, row.id, 'killing');
-  const output = await consoleOf(deps.driver, row.id);
+  const output = await consoleOf(deps.compute, row.id);
   await finishTerminate(deps, row, await removeFromHost(deps, row.id, 'terminating'), output);
 }
 
@@ -431,11 +430,11 @@ async function watch(job: Job<'instance.watch'>, deps: ControllerDeps): Promise<
   // Only the watcher of the current boot keeps going; a stop or terminate ends it.
   if (!row || row.state !== 'running' || row.desired_state !== 'running' || job.data.boot !== row.boots) return;
   const next = { retryAt: nextWatch(Date.parse(row.updated_at), Date.now()) };
-  const seen = await deps.driver.inspect(row.id);
+  const seen = await deps.compute.inspect(row.id);
   const now = new Date();
   if (seen.state === 'running') {
     if (now.getTime() - Date.parse(row.updated_at) < CONSOLE_WINDOW_MS || !row.console_output) {
-      const output = await consoleOf(deps.driver, row.id);
+      const output = await consoleOf(deps.compute, row.id);
       if (output !== undefined && output !== row.console_output) {
         await setInstanceConsole(deps.db, row.id, consoleSet(output, now.toISOString()));
       }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Row } from '../store/schema.js';
 import type { VpcSpec } from '../host/network/vpc-spec.js';
-import { FakeDriver } from '../host/compute/fake.js';
+import { FakeNetwork } from '../host/network/fake.js';
 import { openStore, type Db } from '../store/db.js';
 import { syncVpcNow, vpcSpecFromRows, type VpcRows } from './network.js';
 
@@ -435,19 +435,19 @@ describe('syncVpcNow', () => {
     await db?.destroy();
   });
 
-  /** A driver whose applyVpc waits for the test to let it finish. */
-  class GatedDriver extends FakeDriver {
+  /** A network part whose applyVpc waits for the test to let it finish. */
+  class GatedDriver extends FakeNetwork {
     applied: VpcSpec[] = [];
     removed: string[] = [];
     gates: (() => void)[] = [];
-    async applyVpc(spec: VpcSpec): Promise<void> {
+    override async applyVpc(spec: VpcSpec): Promise<void> {
       this.applied.push(spec);
       await new Promise<void>((r) => this.gates.push(r));
     }
-    async removeVpc(vpcId: string): Promise<void> {
+    override async removeVpc(vpcId: string): Promise<void> {
       this.removed.push(vpcId);
     }
-    async vpcsPresent(): Promise<string[]> {
+    override async vpcsPresent(): Promise<string[]> {
       return [];
     }
   }
@@ -456,12 +456,12 @@ describe('syncVpcNow', () => {
 
   test('syncs of one VPC take turns; those that arrive meanwhile share one later load', async () => {
     const driver = new GatedDriver();
-    const first = syncVpcNow({ db, driver }, VPC);
+    const first = syncVpcNow({ db, network: driver }, VPC);
     await tick();
     expect(driver.applied.map((s) => s.dnsSupport)).toEqual([false]);
     // Changed while the first is being applied: the next syncs must see it, and share one apply.
     await db.updateTable('vpcs').set({ enable_dns_support: 1 }).where('id', '=', VPC).execute();
-    const later = [syncVpcNow({ db, driver }, VPC), syncVpcNow({ db, driver }, VPC), syncVpcNow({ db, driver }, VPC)];
+    const later = [syncVpcNow({ db, network: driver }, VPC), syncVpcNow({ db, network: driver }, VPC), syncVpcNow({ db, network: driver }, VPC)];
     await tick();
     expect(driver.applied).toHaveLength(1); // still waiting for the first
     driver.gates.shift()!();
@@ -472,7 +472,7 @@ describe('syncVpcNow', () => {
     await Promise.all(later);
     expect(driver.applied).toHaveLength(2);
     // Idle again: a new sync applies anew.
-    const again = syncVpcNow({ db, driver }, VPC);
+    const again = syncVpcNow({ db, network: driver }, VPC);
     await tick();
     driver.gates.shift()!();
     await again;
@@ -481,10 +481,10 @@ describe('syncVpcNow', () => {
 
   test('a VPC that is gone is removed; a driver without the ability is left alone', async () => {
     const driver = new GatedDriver();
-    await syncVpcNow({ db, driver }, 'vpc-0000000000000000f');
+    await syncVpcNow({ db, network: driver }, 'vpc-0000000000000000f');
     expect([driver.applied, driver.removed]).toEqual([[], ['vpc-0000000000000000f']]);
-    // The fake driver runs no network: nothing to call, nothing thrown.
-    await expect(syncVpcNow({ db, driver: new FakeDriver() }, VPC)).resolves.toBeUndefined();
+    // The fake network runs nothing: it records the spec, nothing thrown.
+    await expect(syncVpcNow({ db, network: new FakeNetwork() }, VPC)).resolves.toBeUndefined();
   });
 
   test('a failed apply fails its callers, and the next sync runs anew', async () => {
@@ -494,9 +494,9 @@ describe('syncVpcNow', () => {
       driver.applied.push(spec);
       if (fail) throw new Error('nft said no');
     };
-    await expect(syncVpcNow({ db, driver }, VPC)).rejects.toThrow('nft said no');
+    await expect(syncVpcNow({ db, network: driver }, VPC)).rejects.toThrow('nft said no');
     fail = false;
-    await syncVpcNow({ db, driver }, VPC);
+    await syncVpcNow({ db, network: driver }, VPC);
     expect(driver.applied).toHaveLength(2);
   });
 });

@@ -2,12 +2,12 @@
 //
 //   vpc.sync   any change to a VPC's groups, rules, ACLs, routes, gateway, addresses, interfaces or
 //              instance states (queued by queueVpcSync in the change's transaction) → the VPC's
-//              desired state (VpcSpec) rebuilt from the store → driver.applyVpc, or removeVpc when
-//              the VPC is gone. A driver without the VpcNetworking ability (fake) runs no network.
+//              desired state (VpcSpec) rebuilt from the store → network.applyVpc, or removeVpc when
+//              the VPC is gone (the fake network records the spec and runs nothing).
 //
 // The instance controllers call syncVpcNow before booting an instance (its VPC's namespace and
 // rules must exist first), and adoptHost at server start (the metadata and DNS ports change).
-import { hasAbility, type InstanceDriver, type VpcNetworking } from '../host/compute/driver.js';
+import type { VpcNetwork } from '../host/network/part.js';
 import type { NaclEntrySpec, RouteSpec, SecurityGroupSpec, SgRuleSpec, SubnetSpec, VpcSpec } from '../host/network/vpc-spec.js';
 import { contains, parseCidrStrict, type Cidr } from '../lib/cidr.js';
 import type { Tx } from '../store/db.js';
@@ -264,7 +264,7 @@ export async function loadVpcSpec(db: Tx, vpcId: string): Promise<VpcSpec | unde
   });
 }
 
-// Syncs of one VPC take turns (per driver): a spec loaded earlier is never applied after one
+// Syncs of one VPC take turns (per network part): a spec loaded earlier is never applied after one
 // loaded later, whether it came from the queue or from an instance controller. Callers that
 // arrive while a sync runs share the one queued behind it (it loads after they arrived), so a
 // launch of many instances into one VPC applies a few specs, not one per instance.
@@ -297,11 +297,11 @@ class Turns {
   }
 }
 
-const turns = new WeakMap<InstanceDriver, Map<string, Turns>>();
+const turns = new WeakMap<VpcNetwork, Map<string, Turns>>();
 
-function inTurn(driver: InstanceDriver, vpcId: string, fn: () => Promise<void>): Promise<void> {
-  let mine = turns.get(driver);
-  if (!mine) turns.set(driver, (mine = new Map()));
+function inTurn(network: VpcNetwork, vpcId: string, fn: () => Promise<void>): Promise<void> {
+  let mine = turns.get(network);
+  if (!mine) turns.set(network, (mine = new Map()));
   let t = mine.get(vpcId);
   if (!t) {
     const byVpc = mine;
@@ -314,13 +314,12 @@ function inTurn(driver: InstanceDriver, vpcId: string, fn: () => Promise<void>):
 }
 
 /** Take the VPC's data plane on this host to what the store says, now (not through the queue). */
-export async function syncVpcNow(deps: Pick<ControllerDeps, 'db' | 'driver'>, vpcId: string): Promise<void> {
-  const driver = deps.driver;
-  if (!hasAbility<VpcNetworking>(driver, 'applyVpc')) return;
-  await inTurn(driver, vpcId, async () => {
+export async function syncVpcNow(deps: Pick<ControllerDeps, 'db' | 'network'>, vpcId: string): Promise<void> {
+  const network = deps.network;
+  await inTurn(network, vpcId, async () => {
     const spec = await loadVpcSpec(deps.db, vpcId);
-    if (spec) await driver.applyVpc(spec);
-    else await driver.removeVpc(vpcId);
+    if (spec) await network.applyVpc(spec);
+    else await network.removeVpc(vpcId);
   });
 }
 

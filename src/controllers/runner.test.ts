@@ -7,6 +7,8 @@ import { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { FakeDriver } from '../host/compute/fake.js';
+import { FakeNetwork } from '../host/network/fake.js';
+import { FakeStorage } from '../host/storage/fake.js';
 import { SecretBox } from '../lib/secrets.js';
 import { openWithDialect, sqliteDialect, type Db } from '../store/db.js';
 import type { NoPayload } from '../store/job-kinds.js';
@@ -53,7 +55,7 @@ let logs: string[];
 const runners: Runner<TestJobs>[] = [];
 
 function newRunner(opts: { concurrency?: number; pollMs?: number; leaseMs?: number; maxAttempts?: number } = {}, env: Record<string, string> = {}): Runner<TestJobs> {
-  const r = new Runner<TestJobs>({ db, config: loadConfig({ CUMULO_HOME: dir, ...env }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, opts);
+  const r = new Runner<TestJobs>({ db, config: loadConfig({ CUMULO_HOME: dir, ...env }), compute: new FakeDriver(), storage: new FakeStorage(), network: new FakeNetwork(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, opts);
   runners.push(r);
   return r;
 }
@@ -222,7 +224,7 @@ describe('Runner', () => {
     let queries = 0;
     const counted = new Kysely<Database>({ dialect: sqliteDialect(join(dir, 'cumulo.db')), log: () => void queries++ });
     try {
-      const runner = new Runner<TestJobs>({ db: counted, config: loadConfig({ CUMULO_HOME: dir }), driver: new FakeDriver(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, { concurrency: 1, pollMs: 100 });
+      const runner = new Runner<TestJobs>({ db: counted, config: loadConfig({ CUMULO_HOME: dir }), compute: new FakeDriver(), storage: new FakeStorage(), network: new FakeNetwork(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, { concurrency: 1, pollMs: 100 });
       runners.push(runner);
       const gate = deferred();
       runner.register('step', async () => {

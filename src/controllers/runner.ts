@@ -15,7 +15,9 @@ import type { Config } from '../config.js';
 import type { SecretBox } from '../lib/secrets.js';
 import type { Db } from '../store/db.js';
 import type { Row } from '../store/schema.js';
-import type { InstanceDriver } from '../host/compute/driver.js';
+import type { InstanceDriver, MetricsSource } from '../host/compute/driver.js';
+import type { VpcNetwork } from '../host/network/part.js';
+import type { SnapshotStorage, VolumeStorage } from '../host/storage/part.js';
 import type { JobPayloads, KindOf, PayloadField } from '../store/job-kinds.js';
 import {
   anyJobDue,
@@ -37,7 +39,14 @@ import {
 export interface ControllerDeps<M = JobPayloads> {
   db: Db;
   config: Config;
-  driver: InstanceDriver;
+  /** The host's parts (src/host/stack.ts): instances, volumes, the VPC data plane. */
+  compute: InstanceDriver;
+  storage: VolumeStorage;
+  network: VpcNetwork;
+  /** Absent when the storage keeps no volume data (fake): snapshot rows complete without data. */
+  snapshots?: SnapshotStorage;
+  /** Absent when the compute part has no counters (fake): no sampler runs. */
+  metrics?: MetricsSource;
   /** Wraps and unwraps the store's secrets (EBS data keys) under the host's master key. */
   secrets: SecretBox;
   log: (line: string) => void;

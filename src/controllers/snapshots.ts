@@ -5,10 +5,9 @@
 //   snapshot.create-set  CreateSnapshots, CreateImage: the captures of one instance's volumes
 //   snapshot.copy        CopySnapshot: copy a snapshot from its region's store into this one's
 //   snapshot.delete      free a deleted snapshot's chunks (those no other snapshot holds)
-// A driver without BlockStorage (the fake one) has no data to move: the rows just complete.
+// A host whose storage keeps no data (the fake stack: no SnapshotStorage) has no data to move: the rows just complete.
 // Every step is idempotent: the host's methods are, and a row already completed (or gone) is
 // left as it is.
-import { hasAbility, type BlockStorage, type InstanceDriver } from '../host/compute/driver.js';
 import type { Row } from '../store/schema.js';
 import { advanceSnapshotProgress, completeSnapshot, failSnapshot, pendingSnapshotIds, snapshotById, snapshotStateOf } from '../services/ec2/snapshots/store.js';
 import type { ControllerDeps, Job, Runner } from './runner.js';
@@ -18,10 +17,6 @@ type SnapshotRow = Row<'snapshots'>;
 const GiB = 1024 ** 3;
 /** Progress reaches the row at most this often. */
 const PROGRESS_MS = 250;
-
-function blockStorage(driver: InstanceDriver): (InstanceDriver & BlockStorage) | undefined {
-  return hasAbility<BlockStorage>(driver, 'snapshotVolume') ? driver : undefined;
-}
 
 async function loadRow(deps: ControllerDeps, id: string): Promise<SnapshotRow | undefined> {
   return snapshotById(deps.db, id);
@@ -55,7 +50,7 @@ async function complete(deps: ControllerDeps, id: string, dataBytes: number, add
 async function fail(deps: ControllerDeps, id: string, message: string): Promise<void> {
   deps.log(`snapshots: ${id} failed: ${message}`);
   // Its capture is of no use any more (and may be large): the failed snapshot never gets data.
-  await blockStorage(deps.driver)?.discardCapture(id).catch((e) => deps.log(`snapshots: dropping the capture of ${id}: ${(e as Error).message}`));
+  await deps.snapshots?.discardCapture(id).catch((e) => deps.log(`snapshots: dropping the capture of ${id}: ${(e as Error).message}`));
   await failSnapshot(deps.db, id, message);
 }
 
@@ -69,7 +64,7 @@ async function usableParent(deps: ControllerDeps, row: SnapshotRow): Promise<str
 async function takeOne(deps: ControllerDeps, id: string): Promise<void> {
   const row = await loadRow(deps, id);
   if (!row || row.state !== 'pending') return;
-  const bs = blockStorage(deps.driver);
+  const bs = deps.snapshots;
   if (!bs) {
     await complete(deps, id, row.volume_size * GiB, 0);
     return;
@@ -117,7 +112,7 @@ async function copy(job: Job<'snapshot.copy'>, deps: ControllerDeps): Promise<vo
     await fail(deps, row.id, `The source snapshot ${row.source_snapshot_id ?? ''} is no longer available.`);
     return;
   }
-  const bs = blockStorage(deps.driver);
+  const bs = deps.snapshots;
   if (!bs) {
     await complete(deps, row.id, source.data_bytes || source.volume_size * GiB, 0);
     return;
@@ -145,7 +140,7 @@ async function copy(job: Job<'snapshot.copy'>, deps: ControllerDeps): Promise<vo
 async function remove(job: Job<'snapshot.delete'>, deps: ControllerDeps): Promise<void> {
   // The row is gone already (EC2 shows a deleted snapshot gone at once); a row with the same id
   // would be a bug, never a reason to keep the data of a snapshot the user deleted.
-  const bs = blockStorage(deps.driver);
+  const bs = deps.snapshots;
   if (!bs) return;
   await bs.deleteSnapshot(job.data.region ?? job.region, job.resource_id);
 }
@@ -155,8 +150,8 @@ async function remove(job: Job<'snapshot.delete'>, deps: ControllerDeps): Promis
  * requests that never committed (the server died between the capture and the commit) or of
  * snapshots that went meanwhile.
  */
-export async function adoptCaptures(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>): Promise<void> {
-  const bs = blockStorage(deps.driver);
+export async function adoptCaptures(deps: Pick<ControllerDeps, 'db' | 'snapshots' | 'log'>): Promise<void> {
+  const bs = deps.snapshots;
   if (!bs) return;
   const ids = await bs.captures();
   const pending = await pendingSnapshotIds(deps.db, ids);

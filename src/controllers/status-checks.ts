@@ -10,7 +10,7 @@
 // The metrics sampler (host.ts) copies the current checks into each instance_metrics sample as
 // StatusCheckFailed, StatusCheckFailed_System and StatusCheckFailed_Instance (statusDatapoints).
 import { hostname } from 'node:os';
-import { hasAbility, type CheckOutcome, type StatusChecks } from '../host/compute/driver.js';
+import type { CheckOutcome } from '../host/compute/driver.js';
 import type { Tx } from '../store/db.js';
 import type { CheckStatus, Row } from '../store/schema.js';
 import { insertJob, jobQueued } from '../store/jobs.js';
@@ -48,15 +48,12 @@ const insufficient = (reason: string): CheckOutcome => ({ status: 'insufficient-
  * boot's were taken less than a poll interval ago (the watcher polls faster while a boot is fresh).
  * Never throws: a check that cannot run is recorded as insufficient-data.
  */
-export async function recordStatusChecks(deps: Pick<ControllerDeps, 'db' | 'driver' | 'log'>, row: Pick<Row<'instances'>, 'id' | 'account_id' | 'region' | 'boots'>): Promise<void> {
+export async function recordStatusChecks(deps: Pick<ControllerDeps, 'db' | 'compute' | 'log'>, row: Pick<Row<'instances'>, 'id' | 'account_id' | 'region' | 'boots'>): Promise<void> {
   try {
     const before = await statusChecksOf(deps.db, row.id);
     const same = before?.boot === row.boots ? before : undefined;
     if (same && Date.now() - Date.parse(same.checked_at) < checkInterval() * 0.9) return;
-    const driver = deps.driver;
-    const seen = hasAbility<StatusChecks>(driver, 'checkStatus')
-      ? await driver.checkStatus(row.id).catch((e) => ({ system: insufficient(`the check failed: ${message(e)}`), instance: insufficient(`the check failed: ${message(e)}`) }))
-      : { system: insufficient('the driver has no status checks'), instance: insufficient('the driver has no status checks') };
+    const seen = await deps.compute.checkStatus(row.id).catch((e) => ({ system: insufficient(`the check failed: ${message(e)}`), instance: insufficient(`the check failed: ${message(e)}`) }));
     const now = new Date().toISOString();
     const values = {
       account_id: row.account_id,
@@ -109,15 +106,12 @@ export function statusMetrics(system: CheckStatus, instance: CheckStatus): { sta
   return { status_check_failed: any, status_check_failed_system: sys, status_check_failed_instance: ins };
 }
 
-/** At server start: the volume checker of this host, once (when the driver can check volumes). */
-export async function ensureVolumeChecker(deps: Pick<ControllerDeps, 'db' | 'driver'>): Promise<void> {
-  if (!hasAbility<StatusChecks>(deps.driver, 'checkVolume')) return;
+/** At server start: the volume checker of this host, once. */
+export async function ensureVolumeChecker(deps: Pick<ControllerDeps, 'db'>): Promise<void> {
   if (!(await jobQueued(deps.db, 'volume.check', volumeCheckerId()))) await insertJob(deps.db, { kind: 'volume.check', resourceId: volumeCheckerId(), accountId: '', region: '', runAt: new Date() });
 }
 
 async function checkVolumes(_job: Job<'volume.check'>, deps: ControllerDeps): Promise<JobResult> {
-  const driver = deps.driver;
-  if (!hasAbility<StatusChecks>(driver, 'checkVolume')) return;
   const next = { retryAt: new Date(Date.now() + checkInterval()) };
   const { volumes: all, attached } = await volumesToCheck(deps.db);
   // Its data is on the host once it is available, or attached (a root volume being launched, or a
@@ -128,7 +122,7 @@ async function checkVolumes(_job: Job<'volume.check'>, deps: ControllerDeps): Pr
   const used = new Set(attached.filter((a) => a.state === 'running').map((a) => a.volume_id));
   const before = new Map((await allVolumeStatusChecks(deps.db)).map((r) => [r.volume_id, r]));
   for (const v of volumes) {
-    const seen = await driver.checkVolume(v.id, { inUse: used.has(v.id) }).catch((e) => insufficient(`the check failed: ${message(e)}`));
+    const seen = await deps.storage.checkVolume(v.id, { inUse: used.has(v.id) }).catch((e) => insufficient(`the check failed: ${message(e)}`));
     const was = before.get(v.id);
     const now = new Date().toISOString();
     // A volume deleted meanwhile has no row to check any more.

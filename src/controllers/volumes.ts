@@ -18,7 +18,7 @@
 // When a job gives up (runner.ts): a create ends in `error`, a delete lets the row go and queues
 // the host part as a cleanup, an attach or detach ends the attachment (the volume available) and
 // queues the host's detach, a modification ends `failed`.
-import { hasAbility, PermanentFailure, type BlockStorage, type VolumeDeletion } from '../host/compute/driver.js';
+import { PermanentFailure } from '../host/part.js';
 import { accountDataKey } from '../services/ec2/volumes/keys.js';
 import { instanceStateOf } from '../services/ec2/instances/store.js';
 import { snapshotStateOf } from '../services/ec2/snapshots/store.js';
@@ -93,33 +93,28 @@ async function giveUpModify(job: Job<'volume.modify'>, deps: ControllerDeps): Pr
   await updateModification(deps.db, job.resource_id, startTime, 'optimizing', { state: 'completed', progress: 100, end_time: now });
 }
 
-const blockStorage = (deps: ControllerDeps) => (hasAbility<BlockStorage>(deps.driver, 'createVolume') ? deps.driver : undefined);
-
 async function createVolume(job: Job<'volume.create'>, deps: ControllerDeps): Promise<JobResult> {
   const row = await volumeById(deps.db, job.resource_id);
   if (!row || row.state !== 'creating') return;
-  const bs = blockStorage(deps);
   // Made from a snapshot that failed or is gone: no retry brings it back.
   if (row.snapshot_id) {
     const snap = await snapshotStateOf(deps.db, row.snapshot_id);
     if (!snap || snap === 'error') return volumeFailed(deps, row.id, `its snapshot ${row.snapshot_id} is ${snap ? 'in error' : 'gone'}`);
   }
-  if (bs) {
-    // The account's data key exists before its first encrypted volume is written.
-    if (row.encrypted) await accountDataKey(deps.db, deps.secrets, row.account_id);
-    try {
-      await bs.createVolume({
-        volumeId: row.id,
-        accountId: row.account_id,
-        region: row.region,
-        sizeGiB: row.size_gib,
-        ...(row.snapshot_id ? { snapshotId: row.snapshot_id } : {}),
-        encrypted: row.encrypted === 1,
-      });
-    } catch (e) {
-      if (e instanceof PermanentFailure) return volumeFailed(deps, row.id, e.message);
-      throw e;
-    }
+  // The account's data key exists before its first encrypted volume is written.
+  if (row.encrypted) await accountDataKey(deps.db, deps.secrets, row.account_id);
+  try {
+    await deps.storage.createVolume({
+      volumeId: row.id,
+      accountId: row.account_id,
+      region: row.region,
+      sizeGiB: row.size_gib,
+      ...(row.snapshot_id ? { snapshotId: row.snapshot_id } : {}),
+      encrypted: row.encrypted === 1,
+    });
+  } catch (e) {
+    if (e instanceof PermanentFailure) return volumeFailed(deps, row.id, e.message);
+    throw e;
   }
   await moveVolumeState(deps.db, row.id, 'creating', 'available');
 }
@@ -127,7 +122,7 @@ async function createVolume(job: Job<'volume.create'>, deps: ControllerDeps): Pr
 /** A volume whose build cannot succeed: `error`, as EC2 shows it (DeleteVolume still removes it). */
 async function volumeFailed(deps: ControllerDeps, volumeId: string, why: string): Promise<void> {
   deps.log(`volumes: creating ${volumeId} failed for good: ${why}`);
-  if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(volumeId).catch(() => undefined);
+  await deps.storage.deleteVolume(volumeId).catch(() => undefined);
   await moveVolumeState(deps.db, volumeId, 'creating', 'error');
 }
 
@@ -135,7 +130,7 @@ async function deleteVolume(job: Job<'volume.delete'>, deps: ControllerDeps): Pr
   const state = await volumeStateOf(deps.db, job.resource_id);
   // A row in another state is not being deleted (ids are never reused, but be sure).
   if (state !== undefined && state !== 'deleting') return;
-  if (hasAbility<VolumeDeletion>(deps.driver, 'deleteVolume')) await deps.driver.deleteVolume(job.resource_id);
+  await deps.storage.deleteVolume(job.resource_id);
   if (state === undefined) return;
   await deps.db.transaction().execute(async (trx) => {
     await deleteVolumeIfDeleting(trx, job.resource_id);
@@ -152,26 +147,24 @@ async function attachVolume(job: Job<'volume.attach'>, deps: ControllerDeps): Pr
   if (!a || a.state !== 'attaching') return;
   const volume = await volumeById(deps.db, a.volume_id);
   if (!volume) return;
-  const bs = blockStorage(deps);
-  if (bs && (await instanceState(deps, instanceId)) === 'running') {
-    await bs.attachVolume(instanceId, { volumeId: volume.id, device: a.device, limits: volumeLimits(volume) });
+  if ((await instanceState(deps, instanceId)) === 'running') {
+    await deps.compute.attachVolume(instanceId, { volumeId: volume.id, device: a.device, limits: volumeLimits(volume) });
   }
   await markAttachmentAttached(deps.db, a.volume_id, instanceId);
 }
 
 async function detachVolume(job: Job<'volume.detach'>, deps: ControllerDeps): Promise<JobResult> {
   const instanceId = job.data.instanceId;
-  const bs = blockStorage(deps);
   if (job.data.released) {
     // The instance is gone from the store's point of view; the host lets go of the volume.
-    if (bs) await bs.detachVolume(instanceId, job.resource_id, { force: true });
+    await deps.compute.detachVolume(instanceId, job.resource_id, { force: true });
     return;
   }
   const a = await attachmentOf(deps.db, job.resource_id, instanceId);
   if (!a || a.state !== 'detaching') return;
-  if (bs && (await instanceState(deps, instanceId)) !== undefined) {
+  if ((await instanceState(deps, instanceId)) !== undefined) {
     // Idempotent on the host: also when the instance is stopped (nothing to let go of there).
-    await bs.detachVolume(instanceId, a.volume_id, { force: Boolean(job.data.force) });
+    await deps.compute.detachVolume(instanceId, a.volume_id, { force: Boolean(job.data.force) });
   }
   await deps.db.transaction().execute(async (trx) => {
     if (await deleteAttachmentIf(trx, a.volume_id, instanceId, 'detaching')) await freeVolumeIfUnattached(trx, a.volume_id);
@@ -189,12 +182,9 @@ async function modifyVolume(job: Job<'volume.modify'>, deps: ControllerDeps): Pr
   }
   const target = m.target;
   if (m.state === 'modifying') {
-    const bs = blockStorage(deps);
     const next = { ...volume, size_gib: target.Size, volume_type: target.VolumeType, iops: target.Iops ?? null, throughput: target.Throughput ?? null };
-    if (bs) {
-      if (target.Size > volume.size_gib) await bs.resizeVolume(volume.id, target.Size);
-      for (const id of await runningInstancesWithVolume(deps.db, volume.id)) await bs.setVolumeLimits(id, volume.id, volumeLimits(next));
-    }
+    if (target.Size > volume.size_gib) await deps.storage.resizeVolume(volume.id, target.Size);
+    for (const id of await runningInstancesWithVolume(deps.db, volume.id)) await deps.compute.setVolumeLimits(id, volume.id, volumeLimits(next));
     await deps.db.transaction().execute(async (trx) => {
       await applyVolumeShape(trx, volume.id, { size_gib: next.size_gib, volume_type: next.volume_type, iops: next.iops, throughput: next.throughput, multi_attach_enabled: target.MultiAttachEnabled ? 1 : 0 });
       await updateModification(trx, m.volume_id, startTime, 'modifying', { state: 'optimizing', progress: 50 });

@@ -1,14 +1,13 @@
 // The seam between the control plane and whatever runs instances on a host.
 // A driver is small: it runs one instance's lifecycle and reports what it sees. Controllers decide.
-import type { InterfaceSpec, VpcSpec } from '../network/vpc-spec.js';
+import type { InterfaceSpec } from '../network/vpc-spec.js';
+import type { HostPart, PartInfo } from '../part.js';
 
-export interface DriverInfo {
-  name: string;
-  description: string;
+export { PermanentFailure } from '../part.js';
+
+export interface DriverInfo extends PartInfo {
   /** 'container' (runc), 'vm' (qemu), 'none' (fake: nothing runs). */
   isolation: 'container' | 'vm' | 'none';
-  /** Optional abilities, by name: 'reboot', 'console-output', 'metrics', 'instance-store', … */
-  features: string[];
 }
 
 export interface InstanceSpec {
@@ -83,7 +82,7 @@ export interface Observed {
   bootId?: string;
 }
 
-export interface InstanceDriver {
+export interface InstanceDriver extends HostPart {
   info(): DriverInfo;
   /** Prepare everything an instance needs to boot (root filesystem, config). Idempotent. */
   create(spec: InstanceSpec): Promise<void>;
@@ -98,24 +97,21 @@ export interface InstanceDriver {
   consoleOutput(instanceId: string): Promise<Buffer>;
   /** Instances this driver knows on this host, for adoption after a restart. */
   list(): Promise<string[]>;
+  /**
+   * EC2's two status checks of a running instance, observed on the host: the system check (what
+   * the host owes the instance: the driver holds it and its network path is there) and the
+   * instance check (the guest: its init alive, its primary interface up and answering). Cheap: run
+   * every poll.
+   */
+  checkStatus(instanceId: string): Promise<{ system: CheckOutcome; instance: CheckOutcome }>;
+  /** The volume appears inside the running instance under `device` (within a second); on a stopped one at its next start. */
+  attachVolume(instanceId: string, volume: AttachedVolumeSpec): Promise<void>;
+  /** Idempotent: a volume (or an instance) the driver no longer has is detached already. */
+  detachVolume(instanceId: string, volumeId: string, opts?: { force?: boolean }): Promise<void>;
+  setVolumeLimits(instanceId: string, volumeId: string, limits: VolumeLimits): Promise<void>;
 }
 
-/**
- * A failure that retrying cannot mend (e.g. the snapshot a volume is made from is not in the block
- * store): the controller moves the resource to its failure state at once instead of retrying.
- */
-export class PermanentFailure extends Error {
-  override name = 'PermanentFailure';
-}
-
-// Optional abilities: a driver implements the ones it has; callers check with hasAbility().
-
-/** A driver with host state: set up before use, let go of at server stop. */
-export interface HostLifecycle {
-  init(): Promise<void>;
-  /** With cleanup, every instance and host object goes too (tests); without, instances keep running for the next server. */
-  close(opts?: { cleanup?: boolean }): Promise<void>;
-}
+// Optional abilities: a separate interface each, found once where the host stack is assembled.
 
 /** Tells when an instance stopped by itself (`poweroff` inside), instead of waiting for the next poll. */
 export interface ExitEvents {
@@ -157,29 +153,6 @@ export interface CheckOutcome {
   reason?: string;
 }
 
-/**
- * EC2's two status checks of a running instance, observed on the host: the system check (what the
- * host owes the instance: the driver holds it and its network path is there) and the instance check
- * (the guest: its init alive, its primary interface up and answering). Cheap: run every poll.
- */
-export interface StatusChecks {
-  checkStatus(instanceId: string): Promise<{ system: CheckOutcome; instance: CheckOutcome }>;
-  /** An EBS volume's backing on this host (its data there; when inUse, its block device too). */
-  checkVolume(volumeId: string, opts: { inUse: boolean }): Promise<CheckOutcome>;
-}
-
-/** An EBS volume as the host makes it. */
-export interface VolumeSpec {
-  volumeId: string;
-  accountId: string;
-  region: string;
-  sizeGiB: number;
-  /** Made from this snapshot of the region's block store (lazy/copy-on-write); absent: empty. */
-  snapshotId?: string;
-  /** Encrypted at rest with the account's data key. */
-  encrypted: boolean;
-}
-
 /** What the block I/O controller enforces for a volume (gp3: 3,000 IOPS and 125 MiB/s by default). */
 export interface VolumeLimits {
   iops?: number;
@@ -193,64 +166,3 @@ export interface AttachedVolumeSpec {
   limits: VolumeLimits;
 }
 
-export interface SnapshotResult {
-  /** The volume's data (what the snapshot restores). */
-  dataBytes: number;
-  /** What this snapshot added to the store (incremental: only chunks no snapshot had). */
-  addedBytes: number;
-}
-
-/**
- * EBS on a host: volumes that are real block devices, attached and detached live, grown live,
- * throttled by the block I/O controller; snapshots in a content-addressed, incremental store per
- * region. Every method is idempotent (the controllers retry after a crash).
- */
-export interface BlockStorage {
-  createVolume(spec: VolumeSpec): Promise<void>;
-  /** Grow a volume (never shrink); live when it is attached: the instance sees the new size. */
-  resizeVolume(volumeId: string, sizeGiB: number): Promise<void>;
-  /** The device appears inside the running instance under `device` (within a second); on a stopped one at its next start. */
-  attachVolume(instanceId: string, volume: AttachedVolumeSpec): Promise<void>;
-  detachVolume(instanceId: string, volumeId: string, opts?: { force?: boolean }): Promise<void>;
-  setVolumeLimits(instanceId: string, volumeId: string, limits: VolumeLimits): Promise<void>;
-  /**
-   * The snapshot's point in time: the volume as it is now (a mounted root frozen for that instant),
-   * kept on the host under the snapshot's id until snapshotVolume has stored it. Called inside the
-   * request (CreateSnapshot, CreateSnapshots, CreateImage); quick (a reflink clone).
-   */
-  captureVolume(o: { volumeId: string; snapshotId: string }): Promise<void>;
-  /** Drop a snapshot's capture (the snapshot failed or went, or its request never committed). */
-  discardCapture(snapshotId: string): Promise<void>;
-  /** The snapshot ids whose capture the host holds. */
-  captures(): Promise<string[]>;
-  /**
-   * Store the snapshot's capture in the region's store, building on `parentSnapshotId`, then drop
-   * the capture. Without a capture (and the snapshot not stored yet) it fails: it never takes the
-   * volume as it is later.
-   */
-  snapshotVolume(o: { volumeId: string; snapshotId: string; region: string; accountId: string; parentSnapshotId?: string; encrypted: boolean; onProgress?: (percent: number) => void }): Promise<SnapshotResult>;
-  deleteSnapshot(region: string, snapshotId: string): Promise<void>;
-  /** Copy a snapshot into another region's store, copying only the chunks that store lacks. */
-  copySnapshot(o: { fromRegion: string; snapshotId: string; toRegion: string; newSnapshotId: string; accountId: string; onProgress?: (percent: number) => void }): Promise<{ bytesCopied: number }>;
-}
-
-/** Removes an EBS volume's data from the host (a terminated instance's DeleteOnTermination volumes). */
-export interface VolumeDeletion {
-  deleteVolume(volumeId: string): Promise<void>;
-}
-
-/**
- * A driver whose instances sit in a real VPC data plane (src/host/network). The vpc.sync controller
- * gives it each VPC's desired state whenever groups, rules, ACLs, routes, addresses or interfaces
- * change; a driver without it (fake) runs no network.
- */
-export interface VpcNetworking {
-  applyVpc(spec: VpcSpec): Promise<void>;
-  removeVpc(vpcId: string): Promise<void>;
-  /** VPCs with a data plane on this host (adoption: those with no instance up are removed). */
-  vpcsPresent(): Promise<string[]>;
-}
-
-export function hasAbility<T extends object>(driver: InstanceDriver, method: keyof T & string): driver is InstanceDriver & T {
-  return typeof (driver as unknown as Record<string, unknown>)[method] === 'function';
-}

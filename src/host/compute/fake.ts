@@ -1,6 +1,7 @@
 // The fake driver: runs nothing, remembers states in memory. For unit tests of the control plane,
 // never the default path once a real driver exists.
-import type { CheckOutcome, DriverInfo, InstanceDriver, InstanceSpec, Observed, StatusChecks } from './driver.js';
+import type { VolumeStorage } from '../storage/part.js';
+import type { AttachedVolumeSpec, CheckOutcome, DriverInfo, InstanceDriver, InstanceSpec, Observed, VolumeLimits } from './driver.js';
 
 interface FakeInstance {
   spec: InstanceSpec;
@@ -9,7 +10,7 @@ interface FakeInstance {
   boots: number;
 }
 
-export class FakeDriver implements InstanceDriver, StatusChecks {
+export class FakeDriver implements InstanceDriver {
   private instances = new Map<string, FakeInstance>();
   /** Test hook: make the next operation on an instance fail. */
   failNext = new Map<string, string>();
@@ -19,6 +20,17 @@ export class FakeDriver implements InstanceDriver, StatusChecks {
   info(): DriverInfo {
     return { name: 'fake', description: 'records instance states in memory; runs nothing', isolation: 'none', features: ['reboot', 'console-output', 'status-checks'] };
   }
+
+  /** Where its instances' root volumes are recorded (as runc makes them in the host's storage). */
+  private storage?: VolumeStorage;
+
+  useStorage(storage: VolumeStorage): void {
+    this.storage = storage;
+  }
+
+  /** Nothing on the host to set up or let go of. */
+  async init(): Promise<void> {}
+  async close(): Promise<void> {}
 
   private check(id: string, op: string): void {
     const msg = this.failNext.get(id);
@@ -30,6 +42,8 @@ export class FakeDriver implements InstanceDriver, StatusChecks {
 
   async create(spec: InstanceSpec): Promise<void> {
     this.check(spec.instanceId, 'create');
+    const root = spec.rootVolume;
+    if (root) await this.storage?.createVolume({ volumeId: root.volumeId, accountId: spec.accountId, region: spec.region, sizeGiB: root.sizeGiB, encrypted: false });
     if (!this.instances.has(spec.instanceId)) this.instances.set(spec.instanceId, { spec, state: 'stopped', console: [], boots: 0 });
   }
 
@@ -98,8 +112,30 @@ export class FakeDriver implements InstanceDriver, StatusChecks {
     return { system, instance };
   }
 
-  /** The fake stores no volume data: nothing to check. */
-  async checkVolume(): Promise<CheckOutcome> {
-    return { status: 'insufficient-data', reason: 'the fake driver stores no volume data' };
+  /** The instance's attached volumes, as its spec says (the fake has no devices to make). */
+  async attachVolume(id: string, volume: AttachedVolumeSpec): Promise<void> {
+    const i = this.get(id);
+    const others = (i.spec.volumes ?? []).filter((v) => v.volumeId !== volume.volumeId);
+    const clash = others.find((v) => v.device === volume.device);
+    if (clash) throw new Error(`${volume.device} of ${id} is taken by ${clash.volumeId}`);
+    i.spec = { ...i.spec, volumes: [...others, volume] };
+  }
+
+  async detachVolume(id: string, volumeId: string): Promise<void> {
+    const i = this.instances.get(id);
+    if (i) i.spec = { ...i.spec, volumes: (i.spec.volumes ?? []).filter((v) => v.volumeId !== volumeId) };
+  }
+
+  async setVolumeLimits(id: string, volumeId: string, limits: VolumeLimits): Promise<void> {
+    const i = this.get(id);
+    // Its root volume has no device node to throttle here: nothing to record.
+    if (i.spec.rootVolume?.volumeId === volumeId) return;
+    if (!i.spec.volumes?.some((v) => v.volumeId === volumeId)) throw new Error(`volume ${volumeId} is not attached to ${id}`);
+    i.spec = { ...i.spec, volumes: i.spec.volumes.map((v) => (v.volumeId === volumeId ? { ...v, limits } : v)) };
+  }
+
+  /** Test hook: the volumes the instance has, as the driver holds them. */
+  volumesOf(id: string): AttachedVolumeSpec[] {
+    return this.instances.get(id)?.spec.volumes ?? [];
   }
 }

@@ -1,32 +1,36 @@
-// The drivers by name. `CUMULO_DRIVER` picks one (runc by default); `npm start` says which runs.
-import type { HostStack } from '../stack.js';
+// The compute drivers by name. `CUMULO_DRIVER` picks one (runc by default); `npm start` says which
+// runs. A driver that runs instances on this host is made on the host's storage and network parts
+// (src/host/stack.ts); the fake runs nothing and needs neither.
+import type { ImageStore } from '../images/store.js';
+import type { LinuxHostNetwork } from '../network/linux.js';
+import type { EbsStorage } from '../storage/ebs.js';
+import type { RootQuiescer } from '../storage/part.js';
 import type { InstanceDriver } from './driver.js';
 import { FakeDriver } from './fake.js';
 import { RuncDriver } from './runc/driver.js';
 
-export interface DriverOptions {
+export interface HostDriverOptions {
   home: string;
   log?: (line: string) => void;
-  /** The host's images, volumes, network and metadata service, for drivers that run instances. */
-  host?: HostStack;
+  images: ImageStore;
+  storage: EbsStorage;
+  network: LinuxHostNetwork;
 }
 
-export type DriverFactory = (opts: DriverOptions) => InstanceDriver;
+export type ComputeDriverEntry =
+  /** Runs instances here, on the host's storage and network; holds their roots still for a snapshot's instant. */
+  | { onHost: true; description: string; create: (o: HostDriverOptions) => InstanceDriver & RootQuiescer }
+  /** Runs nothing (tests): the fake stack. */
+  | { onHost: false; description: string; create: () => InstanceDriver };
 
-export const drivers: Record<string, DriverFactory> = {
-  runc: (o) => {
-    if (!o.host) throw new Error('the runc driver needs the host stack (images, volumes, network)');
-    const { images, volumes, network, instanceStore, snapshots, keyOf } = o.host;
-    return new RuncDriver({ home: o.home, images, volumes, network, instanceStore, snapshots, keyOf, log: o.log });
-  },
-  fake: () => new FakeDriver(),
+export const computeDrivers: Record<string, ComputeDriverEntry> = {
+  runc: { onHost: true, description: 'OCI containers (runc + conmon)', create: (o) => new RuncDriver(o) },
+  fake: { onHost: false, description: 'records instance states in memory; runs nothing', create: () => new FakeDriver() },
 };
 
-/** Drivers that run instances on this host, and so need its images, volumes and network. */
-export const hostDrivers = new Set(['runc']);
-
-export function createDriver(name: string, opts: DriverOptions): InstanceDriver {
-  const f = drivers[name];
-  if (!f) throw new Error(`unknown instance driver '${name}' (known: ${Object.keys(drivers).join(', ')})`);
-  return f(opts);
+/** Does this driver run instances on this host (and so need its images, storage and network)? */
+export function runsOnHost(name: string): boolean {
+  const d = computeDrivers[name];
+  if (!d) throw new Error(`unknown instance driver '${name}' (known: ${Object.keys(computeDrivers).join(', ')})`);
+  return d.onHost;
 }

@@ -11,6 +11,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { Revert } from '../revert.js';
 import { hostTag } from '../tag.js';
 import { ipPlan, ipShow, nft, run } from './exec.js';
+import type { PartInfo } from '../part.js';
+import type { VpcNetwork } from './part.js';
 import type { HostNetwork, HostNetworkOptions, PlugSpec } from './host-network.js';
 import {
   addressing,
@@ -125,7 +127,7 @@ function aliasOf(link: IpObject): { instanceId: string; eniId: string; eth: stri
   return instanceId && eniId && eth ? { instanceId, eniId, eth } : undefined;
 }
 
-export class LinuxHostNetwork implements HostNetwork {
+export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
   readonly tag: string;
   readonly table: string;
   private readonly opts: LinuxHostNetworkOptions;
@@ -171,6 +173,10 @@ export class LinuxHostNetwork implements HostNetwork {
   private cmd(command: string, args: string[]): Promise<string> {
     this.commands++;
     return run(command, args);
+  }
+
+  info(): PartInfo {
+    return { name: 'linux', description: 'VPC data plane of namespaces, veth pairs, routes and nftables (security groups, NACLs, NAT)', features: ['vpc', 'security-groups', 'network-acls', 'nat', 'hot-attach'] };
   }
 
   /** Idempotent, and free after the first call: the other methods call it. */
@@ -590,13 +596,19 @@ export class LinuxHostNetwork implements HostNetwork {
     };
   }
 
+  async vpcsPresent(): Promise<string[]> {
+    return (await this.plugged()).vpcs;
+  }
+
   /** The names of one VPC's objects here (tests, benchmarks). */
   vpcNames(vpcId: string): { netns: string; uplink: string; hostEnd?: string; table?: number } {
     const vs = this.vpcs.get(vpcId);
     return { netns: vpcNetns(this.tag, vpcId), uplink: uplinkName(this.tag, vpcId), hostEnd: vs?.addressing?.hostEnd, table: vs?.addressing?.table };
   }
 
-  async close(): Promise<void> {
+  /** Without cleanup (a server stop with instances up) everything stays for the next server; direct callers (tests) clean up. */
+  async close(opts: { cleanup?: boolean } = { cleanup: true }): Promise<void> {
+    if (!opts.cleanup) return;
     // A namespace is destroyed by the kernel after `netns del` returns (its veths go with it a moment
     // later), and a plug may be finishing while we close: sweep until nothing is left.
     let after = await LinuxHostNetwork.leftovers(this.tag);

@@ -34,7 +34,7 @@ import { constants } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Revert } from '../revert.js';
-import { run, CommandError } from './exec.js';
+import { run } from './exec.js';
 import { KeyedLock } from './lock.js';
 import { attachLoop, canUseDirectIo, detachLoop, ext4BlockSize, listLoopDevices, loopsOf, type LoopDevice } from './loop.js';
 import { checkFilesystem, growFilesystem, UntrustedFilesystemError, type FsckOptions } from './fsck.js';
@@ -42,6 +42,8 @@ import { createLuks, growLuks, isLuks, luksSize, LuksExports } from './luks.js';
 import { isUnder, readMounts, umount, unmountTree } from './mounts.js';
 import { checkName, exists, realish, sparseFile } from './paths.js';
 import type { VolumeStore } from './store.js';
+import { cloneForSnapshot } from './captures.js';
+import { checkSize, closeStore, e2fsck, fitTo, growFile, growStore, makeStoreFile } from './image-files.js';
 
 const GiB = 1024 ** 3;
 
@@ -120,7 +122,7 @@ export class XfsVolumeStore implements VolumeStore {
         const other = mounts.find((m) => m.mountPoint === dir);
         if (other) throw new Error(`${dir} is a mount point of ${other.source} (${other.fsType}), not of ${this.storeFile}`);
         if (!loops.length) {
-          await this.makeStoreFile();
+          await makeStoreFile(this.storeFile, this.sizeGiB);
           const loop = await attachLoop(this.storeFile, { directIo: true });
           revert.add(() => detachLoop(loop.device));
           loops = [loop];
@@ -132,7 +134,7 @@ export class XfsVolumeStore implements VolumeStore {
       for (const extra of loops.slice(1)) {
         if (!(await readMounts()).some((m) => m.devNo === extra.devNo)) await detachLoop(extra.device);
       }
-      await this.growStore(loops[0], dir);
+      await growStore(this.storeFile, this.sizeGiB, loops[0], dir);
       // mkfs.xfs makes its root 0755: the store is the host's alone, like the state folder around it.
       await chmod(dir, 0o700);
       await mkdir(this.snapshotsDir, { recursive: true });
@@ -147,31 +149,6 @@ export class XfsVolumeStore implements VolumeStore {
       await revert.unwind();
       throw e;
     }
-  }
-
-  private async makeStoreFile(): Promise<void> {
-    if (await exists(this.storeFile)) return;
-    // Made under a temporary name: a server killed during mkfs leaves no half-made store.
-    const tmp = `${this.storeFile}.tmp`;
-    await rm(tmp, { force: true });
-    try {
-      await sparseFile(tmp, this.sizeGiB * GiB);
-      // -K: no discard pass over 512 GiB of holes. -s size=4096: mountable whatever the sector
-      // size of a direct-I/O loop over the host's filesystem (512 here, 4096 on 4Kn disks).
-      await run('mkfs.xfs', ['-q', '-K', '-m', 'reflink=1', '-s', 'size=4096', '-L', 'cumulo-vols', tmp]);
-      await rename(tmp, this.storeFile);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-  }
-
-  private async growStore(loop: LoopDevice, dir: string): Promise<void> {
-    const want = this.sizeGiB * GiB;
-    if ((await stat(this.storeFile)).size >= want) return;
-    await truncate(this.storeFile, want);
-    await run('losetup', ['-c', loop.device]);
-    await run('xfs_growfs', [dir]);
   }
 
   /** Leftovers of creates interrupted by a kill: nothing else writes here while init runs. */
@@ -501,32 +478,8 @@ export class XfsVolumeStore implements VolumeStore {
     await this.init();
     if (await exists(target)) return target;
     if (!(await exists(file))) throw new Error(`volume ${volumeId} does not exist`);
-    const tmp = `${target}.tmp`;
-    await rm(tmp, { force: true });
     const plain = this.luks.plainOf(volumeId);
-    const encrypted = await this.luks.isOpen(volumeId);
-    const loops = await loopsOf(encrypted ? plain : file);
-    let cloning: Promise<void> | undefined;
-    try {
-      await quiesce(async () => {
-        // Inside the quiesce (what a freeze flushed is below the filesystem now): whatever the loop
-        // device holds buffered reaches the file, through the plaintext export for an encrypted
-        // volume (its daemon writes its image); the clone is then of the file as it is.
-        for (const loop of loops) await run('blockdev', ['--flushbufs', loop.device]).catch(() => undefined);
-        if (encrypted) await run('sync', [plain]).catch(() => undefined);
-        await (cloning = copyFile(file, tmp, constants.COPYFILE_FICLONE_FORCE));
-      });
-      await syncFile(tmp);
-      await rename(tmp, target);
-      await syncFile(this.capturesDir);
-    } catch (e) {
-      // A quiesce that gave up (timed out) may leave the clone still being made: remove it once done.
-      void (cloning ?? Promise.resolve())
-        .catch(() => undefined)
-        .then(() => rm(tmp, { force: true }))
-        .catch(() => undefined);
-      throw e;
-    }
+    await cloneForSnapshot({ file, target, plain, encrypted: await this.luks.isOpen(volumeId), quiesce });
     return target;
   }
 
@@ -664,82 +617,7 @@ export class XfsVolumeStore implements VolumeStore {
   async close(): Promise<void> {
     if (this.ready) await this.ready.catch(() => undefined);
     this.ready = undefined;
-    const errors: unknown[] = [];
-    const attempt = async (fn: () => Promise<void>) => {
-      try {
-        await fn();
-      } catch (e) {
-        errors.push(e);
-      }
-    };
-    const dir = await realish(this.dir);
-    const volumeLoops = (await listLoopDevices()).filter((l) => isUnder(l.backingFile, dir));
-    const devNos = new Set(volumeLoops.map((l) => l.devNo));
-    const mounts = await readMounts();
-    await attempt(() => unmountTree(mounts.filter((m) => devNos.has(m.devNo)).map((m) => m.mountPoint)));
-    for (const loop of volumeLoops) await attempt(() => detachLoop(loop.device));
-    await attempt(() => this.luks.closeAll());
-    await attempt(() => unmountTree([dir]));
-    for (const loop of await loopsOf(this.storeFile)) await attempt(() => detachLoop(loop.device));
-    if (errors.length === 1) throw errors[0];
-    if (errors.length) throw new AggregateError(errors, `closing the volume store ${this.storeFile}: ${errors.map(String).join('; ')}`);
+    await closeStore({ storeFile: this.storeFile, dir: this.dir, luks: this.luks });
   }
 }
 
-/** Grow a raw image to size bytes, and the ext4 inside it with it. */
-/** fsync a file or a folder (a rename's entry). */
-async function syncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function growImage(file: string, size: number): Promise<void> {
-  await truncate(file, size);
-  if ((await ext4BlockSize(file)) === undefined) return; // a raw volume: nothing to grow inside
-  await growFs(file);
-}
-
-/** Grow the ext4 in an image to the image's size (a no-op when it fills it already). */
-async function growFs(file: string): Promise<void> {
-  try {
-    await run('resize2fs', [file]);
-  } catch (e) {
-    // resize2fs wants a check when the filesystem was mounted since its last one.
-    if (!(e instanceof CommandError) || !/e2fsck -f/.test(e.stderr)) throw e;
-    await e2fsck(file);
-    await run('resize2fs', [file]);
-  }
-}
-
-/** e2fsck -fp: exit 1 and 2 mean "errors corrected", which is fine for an unmounted image. */
-async function e2fsck(file: string): Promise<void> {
-  await run('e2fsck', ['-fp', file], { okCodes: [0, 1, 2] });
-}
-
-/**
- * An untrusted volume image made from a snapshot, grown to sizeGiB: the file only (what it holds
- * is not read). Whether it grew; never smaller than the snapshot.
- */
-async function growFile(file: string, sizeGiB: number): Promise<boolean> {
-  const have = (await stat(file)).size;
-  const want = sizeGiB * GiB;
-  if (want < have) throw new Error(`volume size ${sizeGiB} GiB is smaller than its snapshot (${(have / GiB).toFixed(2)} GiB)`);
-  if (want > have) await truncate(file, want);
-  return want > have;
-}
-
-/** A volume image made from a trusted snapshot, grown to sizeGiB (with its ext4); never smaller than the snapshot. */
-async function fitTo(file: string, sizeGiB: number): Promise<void> {
-  const have = (await stat(file)).size;
-  const want = sizeGiB * GiB;
-  if (want < have) throw new Error(`volume size ${sizeGiB} GiB is smaller than its snapshot (${(have / GiB).toFixed(2)} GiB)`);
-  if (want > have) await growImage(file, want);
-}
-
-function checkSize(sizeGiB: number): void {
-  if (!Number.isInteger(sizeGiB) || sizeGiB < 1 || sizeGiB > 64 * 1024) throw new Error(`invalid volume size ${sizeGiB} GiB`);
-}

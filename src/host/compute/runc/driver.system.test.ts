@@ -1,42 +1,23 @@
-// System test (root): the runc driver on its own, with the real volume store, instance store and
-// host network, booting a tiny busybox image with the guest init (made here in a second, so that
-// this test does not wait for the built-in images). No control plane: the driver's own contract.
+// System test (root): the runc driver on the host's storage part (EbsStorage over the real volume
+// store and instance store) and network part, booting a tiny busybox image with the guest init
+// (tiny-image.ts: made in a second, no wait for the built-in images). No control plane.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { requires } from '../../../../test/requires.js';
 import type { ImageStore } from '../../images/store.js';
 import { LinuxHostNetwork } from '../../network/linux.js';
+import { EbsStorage } from '../../storage/ebs.js';
 import { InstanceStoreDisks } from '../../storage/instance-store.js';
 import { XfsVolumeStore } from '../../storage/xfs-store.js';
 import type { InterfaceSpec, VpcSpec } from '../../network/vpc-spec.js';
 import type { InstanceSpec } from '../driver.js';
 import { RuncDriver } from './driver.js';
+import { tinyImage } from './tiny-image.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const guest = join(here, '..', '..', 'images', 'guest');
 const needs = requires({ root: true, commands: ['runc', 'conmon', 'ip', 'nft', 'mkfs.ext4', 'mkfs.xfs', 'busybox'] });
-
-/** busybox, the guest init and its shutdown commands: enough to boot, reboot and power off. */
-function tinyImage(dir: string): string {
-  const root = join(dir, 'root');
-  for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'root', 'var/log', 'var/lib', 'mnt', 'usr/bin', 'usr/sbin']) mkdirSync(join(root, d), { recursive: true });
-  copyFileSync(execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim(), join(root, 'bin', 'busybox'));
-  execFileSync('chroot', [root, '/bin/busybox', '--install', '-s']);
-  for (const cmd of ['poweroff', 'reboot', 'halt', 'init']) rmSync(join(root, 'sbin', cmd), { force: true });
-  copyFileSync(join(guest, 'init.sh'), join(root, 'sbin', 'init'));
-  for (const cmd of ['poweroff', 'reboot', 'halt']) copyFileSync(join(guest, 'shutdown.sh'), join(root, 'sbin', cmd));
-  execFileSync('chmod', ['755', join(root, 'sbin', 'init'), join(root, 'sbin', 'poweroff'), join(root, 'sbin', 'reboot'), join(root, 'sbin', 'halt')]);
-  writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\n');
-  writeFileSync(join(root, 'etc', 'shadow'), 'root:*:19000:0:99999:7:::\n');
-  const image = join(dir, 'tiny.raw');
-  execFileSync('mkfs.ext4', ['-q', '-F', '-d', root, image, '64M']);
-  return image;
-}
 
 needs.describe('RuncDriver (root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-runc-'));
@@ -44,6 +25,7 @@ needs.describe('RuncDriver (root)', () => {
   let volumes: XfsVolumeStore;
   let network: LinuxHostNetwork;
   let instanceStore: InstanceStoreDisks;
+  let storage: EbsStorage;
   let driver: RuncDriver;
   const exits: string[] = [];
 
@@ -132,13 +114,15 @@ needs.describe('RuncDriver (root)', () => {
     volumes = new XfsVolumeStore({ home, sizeGiB: 8 });
     network = new LinuxHostNetwork({ home, imdsPort: 9, dnsPort: 9, publicPool: pool, egress: false });
     instanceStore = new InstanceStoreDisks({ home });
-    driver = new RuncDriver({ home, images, volumes, network, instanceStore, stopTimeoutMs: 5_000, keyOf: async () => EBS_KEY, log: (l) => process.stderr.write(l + '\n') });
+    storage = new EbsStorage({ volumes, instanceStore, keyOf: async () => EBS_KEY });
+    driver = new RuncDriver({ home, images, storage, network, stopTimeoutMs: 5_000, log: (l) => process.stderr.write(l + '\n') });
+    storage.useQuiescer(driver);
     driver.onExit((id) => exits.push(id));
     await driver.init();
   });
 
   afterAll(async () => {
-    await driver?.removeVpc(VPC).catch(() => undefined);
+    await network?.removeVpc(VPC).catch(() => undefined);
     await driver?.close({ cleanup: true });
     await network?.close();
     await instanceStore?.close();
@@ -167,8 +151,8 @@ needs.describe('RuncDriver (root)', () => {
     expect(out).toContain('cumulo-init');
     expect(await driver.list()).toContain(A.instanceId);
     // Its VPC's data plane (what the vpc.sync controller does): the host reaches it at its public IP.
-    await driver.applyVpc(vpcSpec(A.interfaces!));
-    expect(await driver.vpcsPresent()).toEqual([VPC]);
+    await network.applyVpc(vpcSpec(A.interfaces!));
+    expect(await network.vpcsPresent()).toEqual([VPC]);
     execFileSync('busybox', ['ping', '-c', '1', '-W', '2', publicIp], { stdio: 'ignore' });
   });
 
@@ -261,8 +245,8 @@ needs.describe('RuncDriver (root)', () => {
     test('an empty volume, attached live: usable inside at once; detached; attached to another, same bytes', async () => {
       await driver.start(A.instanceId);
       await until('the init', () => inGuest(A, '[ -e /run/cumulo/init ] && echo ok; true').includes('ok'));
-      await driver.createVolume({ volumeId: V1, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: false });
-      await driver.createVolume({ volumeId: V1, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: false }); // idempotent
+      await storage.createVolume({ volumeId: V1, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: false });
+      await storage.createVolume({ volumeId: V1, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: false }); // idempotent
       expect(statSync(vfile(V1)).size).toBe(2 ** 30);
       expect(statSync(vfile(V1)).blocks).toBe(0); // sparse: no filesystem, the user formats it
       await driver.attachVolume(A.instanceId, { volumeId: V1, device: '/dev/sdf', limits: { iops: 3000, throughputMiBps: 125 } });
@@ -283,9 +267,9 @@ needs.describe('RuncDriver (root)', () => {
     });
 
     test('grown live: the instance sees the new size at once', async () => {
-      await driver.resizeVolume(V1, 2);
+      await storage.resizeVolume(V1, 2);
       expect(inGuest(B, 'blockdev --getsize64 /dev/xvdg').trim()).toBe(String(2 * 2 ** 30));
-      await expect(driver.resizeVolume(V1, 1)).rejects.toThrow(/cannot shrink/);
+      await expect(storage.resizeVolume(V1, 1)).rejects.toThrow(/cannot shrink/);
     });
 
     test('throttled by the block I/O controller, live', async () => {
@@ -312,31 +296,31 @@ needs.describe('RuncDriver (root)', () => {
     test('snapshot → volume from it: the same bytes, its extents shared with the snapshot (no copy); encrypted too', async () => {
       const pct: number[] = [];
       // Nothing captured at the request: the snapshot fails rather than copying the volume as it is now.
-      await expect(driver.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).rejects.toThrow(/No copy of vol-0e00000000000000e from the moment of the request/);
+      await expect(storage.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).rejects.toThrow(/No copy of vol-0e00000000000000e from the moment of the request/);
       // The request's moment: what the volume holds at the capture, not what is written after it.
       const at = (file: string) => execFileSync('sh', ['-c', `dd if=${file} bs=1M skip=100 count=4 status=none | sha256sum`], { encoding: 'utf8' }).split(' ')[0];
       const captured = at(vfile(V1));
-      await driver.captureVolume({ volumeId: V1, snapshotId: S1 });
-      expect(await driver.captures()).toEqual([S1]);
+      await storage.captureVolume({ volumeId: V1, snapshotId: S1 });
+      expect(await storage.captures()).toEqual([S1]);
       inGuest(B, 'dd if=/dev/urandom of=/dev/xvdg bs=1M count=4 seek=100 conv=notrunc,fsync 2>/dev/null');
       expect(at(vfile(V1))).not.toBe(captured);
-      const r = await driver.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false, onProgress: (p) => pct.push(p) });
+      const r = await storage.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false, onProgress: (p) => pct.push(p) });
       expect(r.dataBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
       expect(r.addedBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
       expect(pct.at(-1)).toBe(100);
-      expect(await driver.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).toEqual({ dataBytes: r.dataBytes, addedBytes: 0 });
+      expect(await storage.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).toEqual({ dataBytes: r.dataBytes, addedBytes: 0 });
       // How long this takes is bench:ebs's (a).
-      await driver.createVolume({ volumeId: V2, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 2, snapshotId: S1, encrypted: false });
+      await storage.createVolume({ volumeId: V2, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 2, snapshotId: S1, encrypted: false });
       expect(sha(vfile(V2), 8)).toBe(written);
       expect(at(vfile(V2))).toBe(captured);
-      expect(await driver.captures()).toEqual([]); // dropped once stored
+      expect(await storage.captures()).toEqual([]); // dropped once stored
       expect(execFileSync('filefrag', ['-v', vfile(V2)], { encoding: 'utf8' })).toMatch(/\bshared\b/);
       // Encrypted: sealed with the account's key, restored with it.
-      await driver.captureVolume({ volumeId: V1, snapshotId: S2 });
-      await driver.snapshotVolume({ volumeId: V1, snapshotId: S2, region: 'us-east-1', accountId: ACCOUNT, encrypted: true, parentSnapshotId: S1 });
-      const store = await driver.snapshots.of('us-east-1');
+      await storage.captureVolume({ volumeId: V1, snapshotId: S2 });
+      await storage.snapshotVolume({ volumeId: V1, snapshotId: S2, region: 'us-east-1', accountId: ACCOUNT, encrypted: true, parentSnapshotId: S1 });
+      const store = await storage.snapshots.of('us-east-1');
       expect((await store.info(S2))!.encrypted).toBe(true);
-      await driver.createVolume({ volumeId: V3, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 3, snapshotId: S2, encrypted: true });
+      await storage.createVolume({ volumeId: V3, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 3, snapshotId: S2, encrypted: true });
       // Encrypted at rest: the file on the host is not the plaintext; the instance reads the plaintext.
       expect(await volumes.isEncrypted(V3)).toBe(true);
       expect(sha(vfile(V3), 8)).not.toBe(written);
@@ -345,17 +329,17 @@ needs.describe('RuncDriver (root)', () => {
       expect(inGuest(A, 'head -c 8388608 /dev/sdh | sha256sum').split(' ')[0]).toBe(written);
       await driver.detachVolume(A.instanceId, V3);
       await volumes.delete(V3);
-      await driver.deleteSnapshot('us-east-1', S2);
-      await driver.deleteSnapshot('us-east-1', S2);
+      await storage.deleteSnapshot('us-east-1', S2);
+      await storage.deleteSnapshot('us-east-1', S2);
       expect(await store.has(S2)).toBe(false);
     });
 
     test('copied to another region: only missing chunks travel; a volume there has the same bytes', async () => {
-      const r = await driver.copySnapshot({ fromRegion: 'us-east-1', snapshotId: S1, toRegion: 'eu-west-1', newSnapshotId: 'snap-0e000000000000011', accountId: ACCOUNT });
+      const r = await storage.copySnapshot({ fromRegion: 'us-east-1', snapshotId: S1, toRegion: 'eu-west-1', newSnapshotId: 'snap-0e000000000000011', accountId: ACCOUNT });
       expect(r.bytesCopied).toBeGreaterThanOrEqual(8 * 2 ** 20);
-      const again = await driver.copySnapshot({ fromRegion: 'us-east-1', snapshotId: S1, toRegion: 'eu-west-1', newSnapshotId: 'snap-0e000000000000012', accountId: ACCOUNT });
+      const again = await storage.copySnapshot({ fromRegion: 'us-east-1', snapshotId: S1, toRegion: 'eu-west-1', newSnapshotId: 'snap-0e000000000000012', accountId: ACCOUNT });
       expect(again.bytesCopied).toBe(0);
-      await driver.createVolume({ volumeId: V3, accountId: ACCOUNT, region: 'eu-west-1', sizeGiB: 2, snapshotId: 'snap-0e000000000000012', encrypted: false });
+      await storage.createVolume({ volumeId: V3, accountId: ACCOUNT, region: 'eu-west-1', sizeGiB: 2, snapshotId: 'snap-0e000000000000012', encrypted: false });
       expect(sha(vfile(V3), 8)).toBe(written);
       await volumes.delete(V3);
     });
@@ -364,10 +348,10 @@ needs.describe('RuncDriver (root)', () => {
       // Not synced: the freeze flushes it into the clone.
       inGuest(A, 'echo from-the-snapshot > /root/imaged');
       const rootSnap = 'snap-0e000000000000013';
-      await driver.captureVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap });
+      await storage.captureVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap });
       expect(existsSync(join(home, 'instances', A.instanceId, 'frozen'))).toBe(false); // the freeze's marker went with the thaw
       inGuest(A, 'echo too-late > /root/imaged; sync');
-      await driver.snapshotVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap, region: 'us-east-1', accountId: ACCOUNT, encrypted: false });
+      await storage.snapshotVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap, region: 'us-east-1', accountId: ACCOUNT, encrypted: false });
       expect(inGuest(A, 'echo still-writable > /root/after; cat /root/after').trim()).toBe('still-writable'); // unfrozen
       const C = spec(5, { rootSnapshotId: rootSnap, rootVolume: { volumeId: 'vol-0e000000000000014', deviceName: '/dev/xvda', sizeGiB: 2 } });
       await driver.create(C);
@@ -378,7 +362,7 @@ needs.describe('RuncDriver (root)', () => {
       expect(Number(inGuest(C, 'df -k / | tail -1').split(/\s+/)[1])).toBeGreaterThan(1.5 * 2 ** 20); // grown to 2 GiB
       await driver.delete(C.instanceId);
       await volumes.delete(C.rootVolume!.volumeId);
-      await driver.deleteSnapshot('us-east-1', rootSnap);
+      await storage.deleteSnapshot('us-east-1', rootSnap);
     });
 
     test('a freeze a crash left on a running root: thawed when a driver starts on the home', async () => {
@@ -389,7 +373,7 @@ needs.describe('RuncDriver (root)', () => {
       execFileSync('fsfreeze', ['-f', root]);
       try {
         expect(spawnSync('fsfreeze', ['-f', root]).status).not.toBe(0); // frozen: a second freeze is refused
-        const next = new RuncDriver({ home, images, volumes, network, instanceStore, stopTimeoutMs: 5_000, keyOf: async () => EBS_KEY, log: (l) => process.stderr.write(l + '\n') });
+        const next = new RuncDriver({ home, images, storage, network, stopTimeoutMs: 5_000, log: (l) => process.stderr.write(l + '\n') });
         await next.init();
         await next.close();
         expect(existsSync(marker)).toBe(false);
@@ -419,7 +403,7 @@ needs.describe('RuncDriver (root)', () => {
           })
           .filter((c) => c.startsWith('qemu-storage-daemon') && c.includes(home));
       const fuse = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(home) && / - fuse /.test(l));
-      await driver.createVolume({ volumeId: VE, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: true });
+      await storage.createVolume({ volumeId: VE, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: true });
       expect(await volumes.isEncrypted(VE)).toBe(true);
       expect(daemons()).toEqual([]);
       await driver.attachVolume(A.instanceId, { volumeId: VE, device: '/dev/sdj', limits: { iops: 3000 } });
@@ -438,14 +422,14 @@ needs.describe('RuncDriver (root)', () => {
       await driver.attachVolume(B.instanceId, { volumeId: VE, device: '/dev/xvdk', limits: {} });
       expect(inGuest(B, 'dd if=/dev/xvdk bs=1M skip=16 count=8 2>/dev/null | sha256sum').split(' ')[0]).toBe(data);
       expect(inGuest(B, `dd if=/dev/xvdk bs=4096 skip=300 count=1 2>/dev/null | head -c ${marker.length}`)).toBe(marker);
-      await driver.resizeVolume(VE, 2);
+      await storage.resizeVolume(VE, 2);
       expect(inGuest(B, 'blockdev --getsize64 /dev/xvdk').trim()).toBe(String(2 * 2 ** 30));
       // Its snapshot: encrypted whatever is asked; a volume from it: encrypted, the same bytes.
-      await driver.captureVolume({ volumeId: VE, snapshotId: SE });
-      await driver.snapshotVolume({ volumeId: VE, snapshotId: SE, region: 'us-east-1', accountId: ACCOUNT, encrypted: false });
-      const store = await driver.snapshots.of('us-east-1');
+      await storage.captureVolume({ volumeId: VE, snapshotId: SE });
+      await storage.snapshotVolume({ volumeId: VE, snapshotId: SE, region: 'us-east-1', accountId: ACCOUNT, encrypted: false });
+      const store = await storage.snapshots.of('us-east-1');
       expect((await store.info(SE))!.encrypted).toBe(true);
-      await driver.createVolume({ volumeId: VF, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 3, snapshotId: SE, encrypted: true });
+      await storage.createVolume({ volumeId: VF, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 3, snapshotId: SE, encrypted: true });
       expect(await volumes.isEncrypted(VF)).toBe(true);
       expect(count(vfile(VF))).toBe(0);
       await driver.attachVolume(A.instanceId, { volumeId: VF, device: '/dev/sdl', limits: {} });
@@ -461,18 +445,18 @@ needs.describe('RuncDriver (root)', () => {
       expect(daemons()).toEqual([]);
       expect(fuse()).toEqual([]);
       // Grown while detached (the owner's key), then deleted.
-      await driver.resizeVolume(VF, 4);
-      await driver.deleteVolume(VE);
-      await driver.deleteVolume(VF);
-      await driver.deleteSnapshot('us-east-1', SE);
+      await storage.resizeVolume(VF, 4);
+      await storage.deleteVolume(VE);
+      await storage.deleteVolume(VF);
+      await storage.deleteSnapshot('us-east-1', SE);
       expect(daemons()).toEqual([]);
     });
 
     test('an instance booted from an encrypted snapshot of a root volume: its root is encrypted at rest', async () => {
       inGuest(A, 'echo encrypted-root > /root/enc; sync');
       const rootSnap = 'snap-0e000000000000022';
-      await driver.captureVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap });
-      await driver.snapshotVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap, region: 'us-east-1', accountId: ACCOUNT, encrypted: true });
+      await storage.captureVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap });
+      await storage.snapshotVolume({ volumeId: A.rootVolume!.volumeId, snapshotId: rootSnap, region: 'us-east-1', accountId: ACCOUNT, encrypted: true });
       const D = spec(6, { rootSnapshotId: rootSnap, rootVolume: { volumeId: 'vol-0e000000000000023', deviceName: '/dev/xvda', sizeGiB: 2 } });
       await driver.create(D);
       expect(await volumes.isEncrypted(D.rootVolume!.volumeId)).toBe(true);
@@ -485,9 +469,9 @@ needs.describe('RuncDriver (root)', () => {
       inGuest(D, 'echo unsynced-encrypted > /root/unsynced');
       const again = 'snap-0e000000000000024';
       const VR = 'vol-0e000000000000025';
-      await driver.captureVolume({ volumeId: D.rootVolume!.volumeId, snapshotId: again });
-      await driver.snapshotVolume({ volumeId: D.rootVolume!.volumeId, snapshotId: again, region: 'us-east-1', accountId: ACCOUNT, encrypted: true });
-      await driver.createVolume({ volumeId: VR, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 2, snapshotId: again, encrypted: true });
+      await storage.captureVolume({ volumeId: D.rootVolume!.volumeId, snapshotId: again });
+      await storage.snapshotVolume({ volumeId: D.rootVolume!.volumeId, snapshotId: again, region: 'us-east-1', accountId: ACCOUNT, encrypted: true });
+      await storage.createVolume({ volumeId: VR, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 2, snapshotId: again, encrypted: true });
       const check = join(home, 'check-unsynced');
       mkdirSync(check);
       await volumes.mount(VR, check, { key: async () => EBS_KEY });
@@ -497,11 +481,11 @@ needs.describe('RuncDriver (root)', () => {
         await volumes.unmount(check);
       }
       await volumes.delete(VR);
-      await driver.deleteSnapshot('us-east-1', again);
+      await storage.deleteSnapshot('us-east-1', again);
       await driver.delete(D.instanceId);
       expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(D.rootVolume!.volumeId);
       await volumes.delete(D.rootVolume!.volumeId);
-      await driver.deleteSnapshot('us-east-1', rootSnap);
+      await storage.deleteSnapshot('us-east-1', rootSnap);
     });
 
     test('detach from a stopped instance; volumes deleted', async () => {
@@ -509,9 +493,9 @@ needs.describe('RuncDriver (root)', () => {
       await driver.detachVolume(B.instanceId, V1);
       await driver.start(B.instanceId);
       expect(inGuest(B, 'test -e /dev/xvdg && echo there || echo gone').trim()).toBe('gone');
-      await driver.deleteVolume(V1);
-      await driver.deleteVolume(V2);
-      await driver.deleteSnapshot('us-east-1', S1);
+      await storage.deleteVolume(V1);
+      await storage.deleteVolume(V2);
+      await storage.deleteSnapshot('us-east-1', S1);
       expect(await volumes.exists(V1)).toBe(false);
     });
   });

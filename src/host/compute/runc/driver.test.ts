@@ -1,7 +1,8 @@
-// The runc driver's pure parts: the files the guest reads at boot, the counters of its interfaces.
+// The runc driver's pure parts (guest.ts, metrics.ts): the files the guest reads at boot, the counters of its interfaces.
 import { describe, expect, test } from 'vitest';
 import type { InstanceSpec } from '../driver.js';
-import { guestFiles, parseNetDev } from './driver.js';
+import { guestFiles } from './guest.js';
+import { parseNetDev } from './metrics.js';
 
 const spec: InstanceSpec = {
   instanceId: 'i-0123456789abcdef0',

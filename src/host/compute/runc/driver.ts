@@ -22,61 +22,46 @@
 // shuts it down and lets go of everything but the disks; delete() removes all of it.
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { chmod, chown, mkdir, open, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { cpus as hostCpus } from 'node:os';
+import { chmod, mkdir, open, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Revert } from '../../revert.js';
 import { hostTag } from '../../tag.js';
 import type { ImageStore } from '../../images/store.js';
-import { writeGuestFile } from '../../images/rootfs.js';
-import { distroOf, userDataScript } from '../../images/userdata.js';
-import type { HostNetwork, PlugSpec } from '../../network/host-network.js';
-import type { InstanceStoreDisks } from '../../storage/instance-store.js';
-import type { VolumeStore } from '../../storage/store.js';
-import { RegionSnapshotStores } from '../../storage/snapshots.js';
+import type { HostNetwork } from '../../network/host-network.js';
+import type { EbsStorage } from '../../storage/ebs.js';
+import type { RootQuiescer } from '../../storage/part.js';
 import type { XfsVolumeStore } from '../../storage/xfs-store.js';
-import type { VpcSpec } from '../../network/vpc-spec.js';
-import type { AttachedVolumeSpec, BlockStorage, SnapshotResult, VolumeLimits, VolumeSpec } from '../driver.js';
-import type { CheckOutcome, DriverInfo, ExitEvents, HostLifecycle, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, StatusChecks, VolumeDeletion, VpcNetworking } from '../driver.js';
-import { PermanentFailure } from '../driver.js';
+import type { AttachedVolumeSpec, CheckOutcome, DriverInfo, ExitEvents, InstanceCounters, InstanceDriver, InstanceSpec, MetricsSource, Observed, VolumeLimits } from '../driver.js';
 import { instanceNetns } from '../../network/names.js';
 import { probeStatus } from './status.js';
-import { readCounters } from './metrics.js';
-import { cpuSet, ociConfig, withVolumes, type OciVolume } from './oci.js';
-import { LiveVolumes, ociVolume } from './volumes.js';
+import { parseNetDev, readCounters } from './metrics.js';
+import { LiveVolumes, loopsOfVolume, saveVolumes } from './volumes.js';
+import { consoleTail, trimConsole } from './console.js';
+import { fileExists, Monitor } from './monitor.js';
+import { hostNofileHard, removeCgroupParents } from './cgroups.js';
 import { parseDevNo } from '../../storage/devno.js';
 import { unmountTree } from '../../storage/mounts.js';
 import { thawLeftover, whileFrozen } from '../../storage/freeze.js';
-import { isLuks } from '../../storage/luks.js';
-import { CommandError, run, Runc } from './runtime.js';
+import { CommandError, Runc } from './runtime.js';
 import { protectHostPids } from './pids.js';
 import { Lxcfs } from './lxcfs.js';
-import { isMountPoint, makeNode, releaseDev, releaseUserNetns, startInstanceSetup } from './userns.js';
+import { Locks, Steps } from './locks.js';
+import { prepareBundle } from './prepare.js';
+import { isMountPoint, releaseDev, releaseUserNetns } from './userns.js';
 
-/** What EBS needs of the volume store beyond mounting roots (XfsVolumeStore). */
-export type EbsVolumeStore = VolumeStore &
-  Pick<XfsVolumeStore, 'fileOf' | 'blocksDir' | 'createWith' | 'resize' | 'attachDevice' | 'captureForSnapshot' | 'captureOf' | 'dropCapture' | 'captures' | 'mount' | 'createEmpty' | 'createEncryptedWith' | 'withPlaintext' | 'isEncrypted' | 'ownerOf' | 'devicesOf' | 'luks'>;
 
 export interface RuncDriverOptions {
   home: string;
   images: ImageStore;
-  volumes: EbsVolumeStore;
+  /** The host's storage part: root and data volumes, the instance store. */
+  storage: EbsStorage;
+  /** The host's network part: each instance plugged into its VPC's data plane. */
   network: HostNetwork;
-  /** The regions' snapshot stores (default: under the volume store, $CUMULO_HOME/volumes/blocks/<region>). */
-  snapshots?: RegionSnapshotStores;
-  /** The account's EBS data key (32 bytes; the ebs_keys table): encrypted snapshots are sealed with it. */
-  keyOf?: (accountId: string) => Promise<Buffer>;
-  instanceStore: InstanceStoreDisks;
   log?: (line: string) => void;
   /** How long a stop waits for the guest to shut down before killing it (default 30 s). */
   stopTimeoutMs?: number;
   /** How long a root volume may stay frozen for a snapshot's clone before it is thawed and the capture fails (default 10 s). */
   freezeTimeoutMs?: number;
 }
-
-/** EC2 keeps the last 64 KiB of console output; the file is cut back to that when it grows past this. */
-const CONSOLE_KEEP = 64 * 1024;
-const CONSOLE_MAX = 1024 * 1024;
 
 /**
  * How the init ended, as conmon records it (128 + signal when killed). The guest init exits 129
@@ -89,65 +74,7 @@ export const REBOOT_EXIT = 128 + 1;
 /** A graceful shutdown, as the guest init takes it (src/host/images/guest/init.sh: TERM → power off, exit 0). */
 export const STOP_SIGNAL = 'SIGTERM';
 
-function fileExists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** CUMULO_LOG_TIMINGS=1: one line per create and boot, with the time of each step (launch benchmarks). */
-class Steps {
-  private t = performance.now();
-  private parts: string[] = [];
-  constructor(private readonly on = Boolean(process.env.CUMULO_LOG_TIMINGS)) {}
-  mark(name: string): void {
-    if (!this.on) return;
-    const now = performance.now();
-    this.parts.push(`${name} ${(now - this.t).toFixed(0)}`);
-    this.t = now;
-  }
-  report(log: (l: string) => void, what: string): void {
-    if (this.on && this.parts.length) log(`runc: ${what}: ${this.parts.join(', ')} ms`);
-  }
-}
-
-/** The files the guest init reads at boot (src/host/images/guest/README.md). */
-export function guestFiles(spec: InstanceSpec, sshUser: string): { path: string; content: string | Buffer; mode: number }[] {
-  const files: { path: string; content: string | Buffer; mode: number }[] = [
-    { path: '/etc/hostname', content: `${spec.hostname}\n`, mode: 0o644 },
-    { path: '/var/lib/cumulo/instance-id', content: `${spec.instanceId}\n`, mode: 0o644 },
-    { path: '/var/lib/cumulo/ssh-user', content: `${sshUser}\n`, mode: 0o644 },
-    { path: '/var/lib/cumulo/public-keys', content: spec.publicKeys.map((k) => k.trim() + '\n').join(''), mode: 0o644 },
-  ];
-  // The VPC's resolver (DHCP options as EC2 gives them); the image's own resolv.conf otherwise.
-  if (spec.dnsServer) {
-    files.push({ path: '/etc/resolv.conf', content: `nameserver ${spec.dnsServer}\n${spec.dnsDomain ? `search ${spec.dnsDomain}\n` : ''}`, mode: 0o644 });
-  }
-  if (spec.userData?.length) {
-    const distro = distroOf(spec.imageSource?.builtin ?? 'minimal');
-    files.push({ path: '/var/lib/cloud/instance/user-data.txt', content: spec.userData, mode: 0o600 });
-    files.push({ path: '/var/lib/cloud/instance/user-data.sh', content: userDataScript(spec.userData, { sshUser, distro }), mode: 0o700 });
-  }
-  return files;
-}
-
-class Locks {
-  private tails = new Map<string, Promise<unknown>>();
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const next = (this.tails.get(key) ?? Promise.resolve()).then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
-  }
-}
-
-export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, MetricsSource, StatusChecks, VolumeDeletion, VpcNetworking, BlockStorage {
+export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, RootQuiescer {
   readonly home: string;
   readonly tag: string;
   readonly instancesDir: string;
@@ -167,8 +94,9 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   private prepared = new Set<string>();
   private nofileHard = 524288;
   private closed = false;
-  readonly snapshots: RegionSnapshotStores;
+  private readonly volumes: XfsVolumeStore;
   private readonly live = new LiveVolumes();
+  private readonly monitor: Monitor;
 
   constructor(private readonly opts: RuncDriverOptions) {
     this.home = resolve(opts.home);
@@ -179,7 +107,8 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     this.runDir = join('/run/cumulo', this.tag);
     this.log = opts.log ?? (() => undefined);
     this.lxcfs = new Lxcfs(join(this.runDir, 'lxcfs'), this.log);
-    this.snapshots = opts.snapshots ?? new RegionSnapshotStores(opts.volumes);
+    this.volumes = opts.storage.volumes;
+    this.monitor = new Monitor(() => this.rt, this.exitDir, (id) => this.dir(id));
   }
 
   info(): DriverInfo {
@@ -187,7 +116,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       name: 'runc',
       description: 'OCI containers (runc + conmon): own namespaces, cgroup limits of the instance type, booted from an EBS root volume',
       isolation: 'container',
-      features: ['reboot', 'console-output', 'metrics', 'status-checks', 'instance-store', 'metadata-options', 'vpc', 'ebs'],
+      features: ['reboot', 'console-output', 'metrics', 'status-checks', 'exit-events', 'instance-store', 'metadata-options', 'volume-attachments'],
     };
   }
 
@@ -223,7 +152,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     this.nofileHard = await hostNofileHard();
     await protectHostPids(this.cgroupParent, { log: this.log });
     await this.lxcfs.ensure();
-    await Promise.all([this.opts.volumes.init(), this.opts.network.init()]);
+    await Promise.all([this.opts.storage.init(), this.opts.network.init()]);
     // Containers without a bundle belong to nothing: a create that a killed server left half-done.
     const known = new Set(await this.list());
     for (const c of await this.rt.list()) {
@@ -235,8 +164,8 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     // Exit records of instances that are gone (an exit recorded after the instance was deleted).
     for (const name of await readdir(this.exitDir)) if (!known.has(name)) await rm(join(this.exitDir, name), { force: true });
     // Instance-store disks of instances this host no longer has.
-    for (const id of await this.opts.instanceStore.list()) {
-      if (!known.has(id)) await this.opts.instanceStore.destroy(id).catch((e) => this.log(`runc: instance store of ${id}: ${(e as Error).message}`));
+    for (const id of await this.opts.storage.instanceStore.list()) {
+      if (!known.has(id)) await this.opts.storage.instanceStore.destroy(id).catch((e) => this.log(`runc: instance store of ${id}: ${(e as Error).message}`));
     }
     this.watcher = watch(this.exitDir, (_event, name) => {
       if (name && /^i-[0-9a-f]+$/.test(name)) void this.onExitFile(name);
@@ -279,138 +208,24 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     });
   }
 
-  /** The instance's interfaces, as the VPC's data plane has them (device index 0 first). */
-  private plugSpec(spec: InstanceSpec): PlugSpec {
-    if (!spec.vpcId || !spec.interfaces?.length) throw new Error(`${spec.instanceId} has no network interface to plug`);
-    return { instanceId: spec.instanceId, vpcId: spec.vpcId, interfaces: [...spec.interfaces].sort((a, b) => a.deviceIndex - b.deviceIndex) };
-  }
-
-  /** Everything the container needs, made if missing; idempotent, unwound when a step fails. */
+  /** Everything the container needs, made if missing; idempotent, unwound when a step fails (prepare.ts). */
   private async prepare(spec: InstanceSpec): Promise<void> {
-    const id = spec.instanceId;
-    const dir = this.dir(id);
-    if (!spec.imageSource) throw new Error(`image ${spec.imageId} of ${id} has no bits on this host`);
-    if (!spec.rootVolume) throw new Error(`${id} has no root volume`);
-    const base = spec.uidBase;
-    if (base === undefined) throw new Error(`${id} has no uid range: it cannot run in a user namespace`);
-    const { volumes, network, images, instanceStore } = this.opts;
-    await this.thawLeftover(id);
-    const revert = new Revert((l) => this.log(`runc: preparing ${id}: ${l}`));
-    const steps = new Steps();
-    const mnt = this.mnt(id);
-    let setup: ReturnType<typeof startInstanceSetup> | undefined;
-    try {
-      await mkdir(mnt, { recursive: true, mode: 0o710 });
-      await chown(mnt, 0, base);
-      await chmod(mnt, 0o710);
-      // Built on first use (seconds for the minimal image, minutes for Debian): say what it does.
-      let lastStep = '';
-      const artifact = await images.ensure(spec.imageSource, (e) => {
-        if (e.step === lastStep) return;
-        lastStep = e.step;
-        this.log(`images: ${e.step}`);
-      });
-      steps.mark('image');
-      const vol = spec.rootVolume.volumeId;
-      const hostRoot = join(mnt, 'root');
-      const rootfs = join(mnt, 'rootfs');
-      const devDir = join(mnt, 'dev');
-      const usernsFile = join(mnt, 'userns');
-      const ns = { usernsFile, netnsFile: network.instanceNetnsPath(id), base };
-      const ociVolumes: OciVolume[] = [];
-      let storePath: string | undefined;
-      // Its user namespace with a network namespace inside it and its /dev, while the root volume
-      // is made and mounted; then the network goes in, and what runc binds: the root (and instance
-      // store) idmapped through the user namespace. Each undo is idempotent.
-      revert.add(() => releaseUserNetns(ns));
-      revert.add(() => releaseDev(devDir));
-      setup = startInstanceSetup({ base, usernsFile, netnsFile: ns.netnsFile, devDir });
-      const net = setup.ready.then(async () => {
-        steps.mark('namespaces and /dev');
-        const plugged = await network.plug(this.plugSpec(spec));
-        revert.add(() => network.unplug(id));
-        if (plugged.netnsPath !== ns.netnsFile) throw new Error(`${id} was plugged into ${plugged.netnsPath}, not its own ${ns.netnsFile}`);
-        steps.mark('network');
-      });
-      const root = (async () => {
-        // The root volume, the host's view (checked first when a tenant may have written its
-        // bytes: xfs-store.ts), with the files the guest init reads.
-        if (!(await volumes.exists(vol))) {
-          if (spec.rootSnapshotId) {
-            // An image made by CreateImage (or registered, or copied): its root snapshot in the region's store.
-            await this.restoreVolume({ volumeId: vol, accountId: spec.accountId, region: spec.region, sizeGiB: spec.rootVolume!.sizeGiB, snapshotId: spec.rootSnapshotId, encrypted: false });
-          } else {
-            await volumes.createFromSnapshot(vol, artifact.snapshotFile, Math.max(spec.rootVolume!.sizeGiB, artifact.sizeGiB));
-          }
-          revert.add(() => volumes.delete(vol));
-        }
-        steps.mark('volume');
-        if (!(await isMountPoint(hostRoot))) {
-          await mkdir(hostRoot, { recursive: true, mode: 0o700 });
-          await volumes.mount(vol, hostRoot, { key: this.volumeKey(vol, spec.accountId) });
-          revert.add(() => volumes.unmount(hostRoot));
-        }
-        steps.mark('mount');
-        // Inside the guest's root as the guest sees it: a symlink its root planted is never followed out.
-        for (const f of guestFiles(spec, artifact.sshUser)) writeGuestFile(hostRoot, f.path, { content: f.content, mode: f.mode });
-        const storeRaw = join(mnt, 'store.raw');
-        if (spec.instanceStore?.length) {
-          storePath = join(mnt, 'store');
-          if (!(await isMountPoint(storeRaw))) {
-            const devices = await instanceStore.create(id, spec.instanceStore);
-            revert.add(() => instanceStore.destroy(id));
-            await mkdir(storeRaw, { recursive: true, mode: 0o700 });
-            await run('mount', ['-t', 'ext4', devices[0]!, storeRaw]);
-            revert.add(() => unmountTree([storeRaw]));
-          }
-          steps.mark('instance store');
-        }
-        const views = [{ src: hostRoot, dst: rootfs }, ...(storePath ? [{ src: storeRaw, dst: storePath }] : [])];
-        for (const v of views) revert.add(() => unmountTree([v.dst]));
-        await setup!.mapViews(views);
-        steps.mark('idmapped views');
-      })();
-      // The EBS data volumes as nodes in its /dev.
-      const devices = setup.ready.then(async () => {
-        for (const v of spec.volumes ?? []) {
-          const { devNo } = await volumes.attachDevice(v.volumeId, { key: this.volumeKey(v.volumeId, spec.accountId) });
-          revert.add(() => volumes.detach(v.volumeId));
-          const ov = ociVolume(v.device, parseDevNo(devNo), v.limits);
-          await makeNode(join(devDir, v.device.slice('/dev/'.length)), 'b', ov, 0o660, base);
-          ociVolumes.push(ov);
-        }
-      });
-      const parts = await Promise.allSettled([net, root, devices]);
-      const failed = parts.find((p): p is PromiseRejectedResult => p.status === 'rejected');
-      if (failed) throw failed.reason;
-      steps.mark('network and volumes');
-      const netnsPath = ns.netnsFile;
-      const config = ociConfig({
-        instanceId: id,
-        hostname: spec.hostname,
-        rootfs,
-        netnsPath,
-        userns: { path: usernsFile, base },
-        devDir,
-        lxcfs: this.lxcfs.dir,
-        cpus: cpuSet(id, spec.vcpus, hostCpus().length),
-        vcpus: spec.vcpus,
-        memoryMiB: spec.memoryMiB,
-        cgroupsPath: `/${this.cgroupParent}/${id}`,
-        instanceStore: storePath,
+    await prepareBundle(
+      {
+        images: this.opts.images,
+        storage: this.opts.storage,
+        network: this.opts.network,
+        lxcfsDir: this.lxcfs.dir,
+        cgroupParent: this.cgroupParent,
         nofileHard: this.nofileHard,
-        volumes: ociVolumes,
-      });
-      await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 1));
-      revert.release();
-      steps.mark('config');
-      steps.report(this.log, `prepared ${id}`);
-      this.prepared.add(id);
-    } catch (e) {
-      setup?.abort();
-      await revert.unwind();
-      throw e;
-    }
+        log: this.log,
+        dir: (id) => this.dir(id),
+        mnt: (id) => this.mnt(id),
+        thawLeftover: (id) => this.thawLeftover(id),
+      },
+      spec,
+    );
+    this.prepared.add(spec.instanceId);
   }
 
   async start(id: string): Promise<void> {
@@ -433,11 +248,11 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       // dropped here, so it is never taken for an end of the boot that follows.
       if (seen.status !== 'stopped') this.log(`runc: ${id}: removing a container that was made but never started (${seen.status})`);
       await this.rt.delete(id);
-      await this.waitMonitorGone(id, 5_000);
+      await this.monitor.waitMonitorGone(id, 5_000);
     }
     await rm(join(this.exitDir, id), { force: true });
     await rm(join(dir, 'stopped'), { force: true });
-    await this.trimConsole(id);
+    await trimConsole(join(dir, 'console.log'));
     // A new boot, named before it starts: a reboot job run again after a crash sees that one began.
     await writeFile(join(dir, 'boot-id'), randomBytes(8).toString('hex'));
     const fh = await open(join(dir, 'console.log'), 'a', 0o600);
@@ -457,43 +272,6 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     }
   }
 
-  /**
-   * Until the init has ended (and conmon has said how) or ms have passed. conmon's exit file says so
-   * at once (a stat every 20 ms); runc is asked only for a container whose conmon is gone.
-   */
-  private async waitExit(id: string, ms: number): Promise<boolean> {
-    const end = Date.now() + ms;
-    for (let i = 0; ; i++) {
-      if (await fileExists(join(this.exitDir, id))) return true;
-      if (i % 25 === 24 && !(await this.monitorAlive(id))) {
-        const st = await this.rt.state(id);
-        if (!st || st.status === 'stopped') return true;
-      }
-      if (Date.now() >= end) return false;
-      await sleep(20);
-    }
-  }
-
-  /** Until the instance's conmon is gone (it has written how the init ended) or ms have passed. */
-  private async waitMonitorGone(id: string, ms: number): Promise<void> {
-    const end = Date.now() + ms;
-    while ((await this.monitorAlive(id)) && Date.now() < end) await sleep(20);
-  }
-
-  /** Is the instance's conmon still there (it writes the exit file, then exits)? */
-  private async monitorAlive(id: string): Promise<boolean> {
-    const pid = Number((await readFile(join(this.dir(id), 'conmon.pid'), 'utf8').catch(() => '')).trim());
-    if (!pid) return false;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return false;
-    }
-    // A zombie (its parent, a server now gone, never reaped it) is not there.
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    return stat.includes('conmon') && !/\) [ZX] /.test(stat);
-  }
-
   /** Ask the init to shut down; kill the container after timeoutMs; remove it. */
   private async halt(id: string, opts: { force?: boolean; timeoutMs?: number }): Promise<void> {
     const state = await this.rt.state(id);
@@ -501,11 +279,11 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       let ended = false;
       if (!opts.force && state.status === 'running') {
         await this.rt.kill(id, STOP_SIGNAL);
-        ended = await this.waitExit(id, opts.timeoutMs ?? this.opts.stopTimeoutMs ?? 30_000);
+        ended = await this.monitor.waitExit(id, opts.timeoutMs ?? this.opts.stopTimeoutMs ?? 30_000);
       }
       if (!ended) {
         await this.rt.kill(id, 'KILL', true);
-        await this.waitExit(id, 5_000);
+        await this.monitor.waitExit(id, 5_000);
       }
     }
     await this.rt.delete(id);
@@ -524,18 +302,18 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       await unmountTree([join(mnt, 'store')]);
       await unmountTree([join(mnt, 'store.raw')]);
     });
-    await attempt(() => this.opts.instanceStore.destroy(id));
+    await attempt(() => this.opts.storage.instanceStore.destroy(id));
     // The idmapped view first: the loop device goes with the host's mount, the last one. Never
     // while a snapshot's freeze holds the root, and never left frozen.
     await attempt(() =>
       this.freezeLocks.run(id, async () => {
         await this.thawLeftoverLocked(id);
         await attempt(() => unmountTree([join(mnt, 'rootfs')]));
-        await attempt(() => this.opts.volumes.unmount(join(mnt, 'root')));
+        await attempt(() => this.volumes.unmount(join(mnt, 'root')));
       }),
     );
     const spec = await this.readSpec(id).catch(() => undefined);
-    for (const v of spec?.volumes ?? []) await attempt(() => this.opts.volumes.detach(v.volumeId));
+    for (const v of spec?.volumes ?? []) await attempt(() => this.volumes.detach(v.volumeId));
     if (errors.length) throw errors[0];
     await this.removeMnt(id);
   }
@@ -600,7 +378,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   private async observe(id: string): Promise<Observed> {
     const dir = this.dir(id);
     if (!(await fileExists(dir))) return { state: 'missing' };
-    const exit = await this.exitOf(id);
+    const exit = await this.monitor.exitOf(id);
     const stopped = await fileExists(join(dir, 'stopped'));
     if (exit && !stopped) {
       if (exit.code === REBOOT_EXIT) {
@@ -611,27 +389,16 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     }
     // conmon there, no exit recorded and the container started (runc keeps its exec.fifo until
     // `runc start` opens it): running, known without spawning runc (watchers ask often).
-    if (!exit && !stopped && (await this.monitorAlive(id)) && !(await fileExists(join(this.rt.root, id, 'exec.fifo')))) return { state: 'running' };
+    if (!exit && !stopped && (await this.monitor.monitorAlive(id)) && !(await fileExists(join(this.rt.root, id, 'exec.fifo')))) return { state: 'running' };
     const state = await this.rt.state(id);
     // Its init never started: whatever the monitor says, nothing of the guest runs.
     if (state && (state.status === 'created' || state.status === 'creating')) return { state: 'created' };
     if (state && state.status !== 'stopped') return { state: 'running' };
     if (stopped) return { state: 'stopped' };
     // Ended a moment ago: conmon is about to record how (a poweroff must not pass for a lost instance).
-    if (state && !exit && (await this.waitExit(id, 1_000)) && (await this.exitOf(id))) return this.observe(id);
+    if (state && !exit && (await this.monitor.waitExit(id, 1_000)) && (await this.monitor.exitOf(id))) return this.observe(id);
     // Neither running nor stopped by anyone: lost (a host reboot, a crash mid-start).
     return { state: 'missing' };
-  }
-
-  private async exitOf(id: string): Promise<{ code: number; at: Date } | undefined> {
-    const file = join(this.exitDir, id);
-    try {
-      const [text, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-      const code = Number(text.trim());
-      return Number.isFinite(code) && text.trim() !== '' ? { code, at: st.mtime } : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   /** An init ended: a reboot inside boots it again in place, a poweroff is reported. */
@@ -642,7 +409,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       .run(id, async () => {
         const dir = this.dir(id);
         if (!(await fileExists(join(dir, 'spec.json'))) || (await fileExists(join(dir, 'stopped')))) return;
-        const exit = await this.exitOf(id);
+        const exit = await this.monitor.exitOf(id);
         if (!exit) return;
         if (exit.code !== REBOOT_EXIT) {
           report = true;
@@ -663,31 +430,7 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   }
 
   async consoleOutput(id: string): Promise<Buffer> {
-    const file = join(this.dir(id), 'console.log');
-    try {
-      const fh = await open(file, 'r');
-      try {
-        const { size } = await fh.stat();
-        const len = Math.min(size, CONSOLE_KEEP);
-        const buf = Buffer.alloc(len);
-        await fh.read(buf, 0, len, size - len);
-        return buf;
-      } finally {
-        await fh.close();
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
-      throw e;
-    }
-  }
-
-  /** A chatty guest must not fill the host's disk: keep the last 64 KiB once the file passes 1 MiB. */
-  private async trimConsole(id: string): Promise<void> {
-    const file = join(this.dir(id), 'console.log');
-    const st = await stat(file).catch(() => undefined);
-    if (!st || st.size <= CONSOLE_MAX) return;
-    const tail = await this.consoleOutput(id);
-    await writeFile(file, tail);
+    return consoleTail(join(this.dir(id), 'console.log'));
   }
 
   async list(): Promise<string[]> {
@@ -699,104 +442,10 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     }
   }
 
-  /** A VPC's data plane to `spec` (the vpc.sync controller): groups, ACLs, routes, NAT, hot attach and detach. */
-  async applyVpc(spec: VpcSpec): Promise<void> {
-    await this.opts.network.applyVpc(spec);
-  }
-
-  async removeVpc(vpcId: string): Promise<void> {
-    await this.opts.network.removeVpc(vpcId);
-  }
-
-  async vpcsPresent(): Promise<string[]> {
-    return (await this.opts.network.plugged()).vpcs;
-  }
-
-  async deleteVolume(volumeId: string): Promise<void> {
-    await this.opts.volumes.delete(volumeId);
-  }
-
-  // --- EBS (BlockStorage) ---------------------------------------------------------------
-
-  private async keyFor(accountId: string): Promise<Buffer> {
-    if (!this.opts.keyOf) throw new Error('no EBS key source: encrypted snapshots need the driver\'s keyOf option');
-    const key = await this.opts.keyOf(accountId);
-    if (key.length !== 32) throw new Error(`the EBS key of ${accountId} is ${key.length} bytes, not 32`);
-    return key;
-  }
-
-  /**
-   * The key source of an encrypted volume: its owner's key (recorded at create), else the account
-   * using it. Asked for only when its daemon has to start.
-   */
-  private volumeKey(volumeId: string, accountId: string): () => Promise<Buffer> {
-    return async () => this.keyFor((await this.opts.volumes.ownerOf(volumeId)) ?? accountId);
-  }
-
-  /**
-   * A volume from a snapshot of the region's store: chunks reflinked into the new file (well under a
-   * second for GiBs). Encrypted (asked for, or from an encrypted snapshot): a LUKS-encrypted image,
-   * the snapshot's chunks decrypted and written through its plaintext export.
-   */
-  private async restoreVolume(spec: VolumeSpec & { snapshotId: string }): Promise<void> {
-    const store = await this.snapshots.of(spec.region);
-    const info = await store.info(spec.snapshotId);
-    if (!info) throw new PermanentFailure(`snapshot ${spec.snapshotId} is not in the block store of ${spec.region}`);
-    const key = info.encrypted ? await this.keyFor(spec.accountId) : undefined;
-    if (spec.encrypted || info.encrypted) {
-      const volumeKey = await this.keyFor(spec.accountId);
-      await this.opts.volumes.createEncryptedWith(spec.volumeId, spec.sizeGiB, volumeKey, async (plain) => {
-        await store.restoreInto(spec.snapshotId, plain, { key, fresh: true });
-      }, { owner: spec.accountId });
-      return;
-    }
-    await this.opts.volumes.createWith(spec.volumeId, spec.sizeGiB, async (tmp) => {
-      await store.restore(spec.snapshotId, tmp, info.sizeBytes, { key });
-    });
-  }
-
-  /**
-   * An empty volume (a sparse file: no filesystem, the user formats it) or one from a snapshot.
-   * Encrypted volumes are encrypted at rest on the host (a qcow2 image with LUKS encryption keyed
-   * by the account's EBS key, opened by a qemu-storage-daemon while attached: luks.ts), and their
-   * snapshots are sealed with the same key.
-   */
-  async createVolume(spec: VolumeSpec): Promise<void> {
-    if (await this.opts.volumes.exists(spec.volumeId)) return;
-    if (spec.snapshotId) await this.restoreVolume({ ...spec, snapshotId: spec.snapshotId });
-    else if (spec.encrypted) await this.opts.volumes.createEmpty(spec.volumeId, spec.sizeGiB, { key: await this.keyFor(spec.accountId), owner: spec.accountId });
-    else await this.opts.volumes.createEmpty(spec.volumeId, spec.sizeGiB);
-  }
-
-  async resizeVolume(volumeId: string, sizeGiB: number): Promise<void> {
-    // An encrypted volume grown while detached needs its owner's key (qemu-img resize).
-    const owner = async () => {
-      const account = await this.opts.volumes.ownerOf(volumeId);
-      if (!account) throw new Error(`encrypted volume ${volumeId} has no recorded owner: its key is unknown`);
-      return this.keyFor(account);
-    };
-    await this.opts.volumes.resize(volumeId, sizeGiB, { key: owner });
-  }
-
   /** The container's init pid when it runs, else undefined. */
   private async runningPid(id: string): Promise<number | undefined> {
     const st = await this.rt.state(id);
     return st?.status === 'running' && st.pid > 0 ? st.pid : undefined;
-  }
-
-  /** Keep spec.json (the next prepare) and config.json (the next boot in place) in step with the volumes. */
-  private async saveVolumes(id: string, spec: InstanceSpec, vols: AttachedVolumeSpec[]): Promise<void> {
-    const dir = this.dir(id);
-    await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...spec, volumes: vols, userData: spec.userData?.toString('base64') }));
-    const configFile = join(dir, 'config.json');
-    const text = await readFile(configFile, 'utf8').catch(() => undefined);
-    if (!text) return; // not prepared: the next prepare writes it
-    const oci: OciVolume[] = [];
-    for (const v of vols) {
-      const [loop] = await loopsOfVolume(this.opts.volumes, v.volumeId);
-      if (loop) oci.push(ociVolume(v.device, parseDevNo(loop), v.limits));
-    }
-    await writeFile(configFile, JSON.stringify(withVolumes(JSON.parse(text) as Record<string, unknown>, oci), null, 1));
   }
 
   async attachVolume(id: string, volume: AttachedVolumeSpec): Promise<void> {
@@ -805,16 +454,16 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const others = (spec.volumes ?? []).filter((v) => v.volumeId !== volume.volumeId);
       const clash = others.find((v) => v.device === volume.device);
       if (clash) throw new Error(`${volume.device} of ${id} is taken by ${clash.volumeId}`);
-      if (!(await this.opts.volumes.exists(volume.volumeId))) throw new Error(`volume ${volume.volumeId} does not exist`);
+      if (!(await this.volumes.exists(volume.volumeId))) throw new Error(`volume ${volume.volumeId} does not exist`);
       const pid = await this.runningPid(id);
-      const key = this.volumeKey(volume.volumeId, spec.accountId);
+      const key = this.opts.storage.volumeKey(volume.volumeId, spec.accountId);
       // Running, or prepared to boot (its /dev is there): the node now; otherwise prepare makes it.
       if (pid || this.prepared.has(id)) {
-        const { devNo } = await this.opts.volumes.attachDevice(volume.volumeId, { key });
+        const { devNo } = await this.volumes.attachDevice(volume.volumeId, { key });
         const cgroupsPath = pid ? `/${this.cgroupParent}/${id}` : undefined;
         await this.live.attach({ devDir: join(this.mnt(id), 'dev'), base: spec.uidBase!, cgroupsPath, device: volume.device, dev: parseDevNo(devNo), limits: volume.limits });
       }
-      await this.saveVolumes(id, spec, [...others, volume]);
+      await saveVolumes(this.dir(id), this.volumes, spec, [...others, volume]);
     });
   }
 
@@ -823,13 +472,13 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const spec = await this.readSpec(id).catch(() => undefined);
       const vol = spec?.volumes?.find((v) => v.volumeId === volumeId);
       if (spec && vol) {
-        const [loop] = await loopsOfVolume(this.opts.volumes, volumeId);
+        const [loop] = await loopsOfVolume(this.volumes, volumeId);
         const devDir = join(this.mnt(id), 'dev');
         await this.live.detach({ devDir: (await isMountPoint(devDir)) ? devDir : undefined, cgroupsPath: `/${this.cgroupParent}/${id}`, device: vol.device, dev: loop ? parseDevNo(loop) : undefined });
-        await this.saveVolumes(id, spec, spec.volumes!.filter((v) => v.volumeId !== volumeId));
+        await saveVolumes(this.dir(id), this.volumes, spec, spec.volumes!.filter((v) => v.volumeId !== volumeId));
       }
       // A process inside may still hold the device open: the kernel frees the loop at its last close.
-      await this.opts.volumes.detach(volumeId);
+      await this.volumes.detach(volumeId);
     });
   }
 
@@ -839,9 +488,9 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const vols = spec.volumes ?? [];
       const vol = vols.find((v) => v.volumeId === volumeId);
       if (!vol) throw new Error(`volume ${volumeId} is not attached to ${id}`);
-      const [loop] = await loopsOfVolume(this.opts.volumes, volumeId);
+      const [loop] = await loopsOfVolume(this.volumes, volumeId);
       if (loop && (await this.runningPid(id))) await this.live.setLimits(`/${this.cgroupParent}/${id}`, parseDevNo(loop), limits);
-      await this.saveVolumes(id, spec, vols.map((v) => (v.volumeId === volumeId ? { ...v, limits } : v)));
+      await saveVolumes(this.dir(id), this.volumes, spec, vols.map((v) => (v.volumeId === volumeId ? { ...v, limits } : v)));
     });
   }
 
@@ -857,83 +506,17 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
   }
 
   /**
-   * The snapshot's instant: the volume reflink-cloned under the snapshot's id (a mounted root volume
-   * frozen on the host for that instant: consistent, not just crash-consistent). Taken inside the
-   * request; snapshotVolume stores it later, at leisure, even after a restart.
+   * A snapshot's instant of a volume (storage's captureVolume): when it is the mounted root of an
+   * instance here, that root is frozen for the instant (consistent, not just crash-consistent).
    */
-  async captureVolume(o: { volumeId: string; snapshotId: string }): Promise<void> {
-    const root = await this.rootMountOf(o.volumeId);
-    const quiesce = root
-      ? <T>(fn: () => Promise<T>) =>
-          this.freezeLocks.run(root.id, async () => {
-            // Stopped meanwhile: nothing mounted to freeze (and the folder's own filesystem is not ours to freeze).
-            if (!(await isMountPoint(root.path))) return fn();
-            return whileFrozen(join(this.dir(root.id), 'frozen'), root.path, fn, { timeoutMs: this.opts.freezeTimeoutMs });
-          })
-      : undefined;
-    await this.opts.volumes.captureForSnapshot(o.volumeId, o.snapshotId, quiesce);
-  }
-
-  async discardCapture(snapshotId: string): Promise<void> {
-    await this.opts.volumes.dropCapture(snapshotId);
-  }
-
-  async captures(): Promise<string[]> {
-    return this.opts.volumes.captures();
-  }
-
-  /**
-   * The snapshot's capture (captureVolume) chunked into the region's store, then dropped. Without
-   * it the snapshot fails: a copy of the volume as it is now would not be of the request's moment.
-   */
-  async snapshotVolume(o: { volumeId: string; snapshotId: string; region: string; accountId: string; parentSnapshotId?: string; encrypted: boolean; onProgress?: (percent: number) => void }): Promise<SnapshotResult> {
-    const store = await this.snapshots.of(o.region);
-    const done = await store.info(o.snapshotId);
-    if (done) {
-      await this.opts.volumes.dropCapture(o.snapshotId);
-      return { dataBytes: done.dataBytes, addedBytes: 0 };
-    }
-    const capture = await this.opts.volumes.captureOf(o.snapshotId);
-    if (!capture) throw new Error(`No copy of ${o.volumeId} from the moment of the request is left on the host: the snapshot cannot be of that moment.`);
-    const key = o.encrypted ? await this.keyFor(o.accountId) : undefined;
-    const parent = o.parentSnapshotId && (await store.has(o.parentSnapshotId)) ? o.parentSnapshotId : undefined;
-    let last = -1;
-    const take = async (file: string, sealWith: Buffer | undefined) =>
-      store.snapshot(o.snapshotId, file, {
-        parent,
-        key: sealWith,
-        onProgress: (p) => {
-          const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
-          if (pct !== last) o.onProgress?.((last = pct));
-        },
-      });
-    // An encrypted volume: the capture is of its encrypted image, read through a read-only
-    // plaintext export of the capture; its snapshot is encrypted whatever was asked.
-    const stats = (await isLuks(capture))
-      ? await this.opts.volumes.withPlaintext(capture, this.volumeKey(o.volumeId, o.accountId), async (plain) => take(plain, key ?? (await this.keyFor(o.accountId))))
-      : await take(capture, key);
-    const info = await store.info(o.snapshotId);
-    await this.opts.volumes.dropCapture(o.snapshotId);
-    return { dataBytes: info?.dataBytes ?? stats.sizeBytes, addedBytes: stats.bytesWritten };
-  }
-
-  async deleteSnapshot(region: string, snapshotId: string): Promise<void> {
-    await this.opts.volumes.dropCapture(snapshotId);
-    await (await this.snapshots.of(region)).delete(snapshotId);
-  }
-
-  async copySnapshot(o: { fromRegion: string; snapshotId: string; toRegion: string; newSnapshotId: string; accountId: string; onProgress?: (percent: number) => void }): Promise<{ bytesCopied: number }> {
-    const from = await this.snapshots.of(o.fromRegion);
-    const to = await this.snapshots.of(o.toRegion);
-    let last = -1;
-    const bytesCopied = await from.copyTo(to, o.snapshotId, {
-      targetId: o.newSnapshotId,
-      onProgress: (p) => {
-        const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
-        if (pct !== last) o.onProgress?.((last = pct));
-      },
+  async whileQuiesced<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
+    const root = await this.rootMountOf(volumeId);
+    if (!root) return fn();
+    return this.freezeLocks.run(root.id, async () => {
+      // Stopped meanwhile: nothing mounted to freeze (and the folder's own filesystem is not ours to freeze).
+      if (!(await isMountPoint(root.path))) return fn();
+      return whileFrozen(join(this.dir(root.id), 'frozen'), root.path, fn, { timeoutMs: this.opts.freezeTimeoutMs });
     });
-    return { bytesCopied };
   }
 
   /** Counters of a running instance, from its cgroups and its interfaces (undefined when it is not running). */
@@ -957,16 +540,6 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
       const primary = spec.interfaces?.find((i) => i.deviceIndex === 0);
       return probeStatus({ tag: this.tag, instanceId: id, instanceNetns: instanceNetns(this.tag, id), vpcId: spec.vpcId, primary, container });
     });
-  }
-
-  /** A volume's backing: its file in the volume store, and when in use, a live loop device over it (or over its plaintext export). */
-  async checkVolume(volumeId: string, opts: { inUse: boolean }): Promise<CheckOutcome> {
-    if (!(await this.opts.volumes.exists(volumeId))) return { status: 'failed', reason: `its file ${this.opts.volumes.fileOf(volumeId)} is missing` };
-    if (!opts.inUse) return { status: 'passed' };
-    if (!(await this.opts.volumes.devicesOf(volumeId)).length) return { status: 'failed', reason: 'no block device serves it' };
-    // Encrypted: the loop device reads through qemu-storage-daemon's FUSE export, which must be alive.
-    if ((await this.opts.volumes.isEncrypted(volumeId)) && !(await this.opts.volumes.luks.isOpen(volumeId))) return { status: 'failed', reason: 'its decrypting export (qemu-storage-daemon) is gone' };
-    return { status: 'passed' };
   }
 
   /**
@@ -997,51 +570,6 @@ export class RuncDriver implements InstanceDriver, HostLifecycle, ExitEvents, Me
     await rmdir(this.runDir).catch(() => undefined);
     if (errors.length) throw errors[0];
   }
-}
-
-/** /proc/net/dev: the eth<n> counters summed, as the instance sees them (In is what it received). */
-export function parseNetDev(text: string): Pick<InstanceCounters, 'netInBytes' | 'netOutBytes' | 'netInPackets' | 'netOutPackets'> {
-  const out = { netInBytes: 0, netOutBytes: 0, netInPackets: 0, netOutPackets: 0 };
-  for (const line of text.split('\n')) {
-    const m = /^\s*(eth\d+):\s*(.*)$/.exec(line);
-    if (!m) continue;
-    const f = m[2]!.trim().split(/\s+/).map(Number);
-    out.netInBytes += f[0] ?? 0;
-    out.netInPackets += f[1] ?? 0;
-    out.netOutBytes += f[8] ?? 0;
-    out.netOutPackets += f[9] ?? 0;
-  }
-  return out;
-}
-
-/** Unmount whatever is mounted at path (stacked mounts too). */
-/** The "major:minor" of the loop devices a volume has (none when it is not attached). */
-async function loopsOfVolume(volumes: EbsVolumeStore, volumeId: string): Promise<string[]> {
-  if (!(await volumes.exists(volumeId))) return [];
-  return (await volumes.devicesOf(volumeId)).map((l) => l.devNo);
-}
-
-/** The hard limit of open files this process has: runc cannot give an instance more. */
-async function hostNofileHard(): Promise<number> {
-  try {
-    const text = await readFile('/proc/self/limits', 'utf8');
-    const m = /^Max open files\s+\S+\s+(\S+)/m.exec(text);
-    const n = m ? Number(m[1]) : NaN;
-    return Number.isFinite(n) ? Math.min(n, 524288) : 524288;
-  } catch {
-    return 1024;
-  }
-}
-
-/** runc removes an instance's cgroups but not the parent it made in every hierarchy. */
-export async function removeCgroupParents(parent: string): Promise<void> {
-  let roots: string[] = [];
-  try {
-    roots = (await readdir('/sys/fs/cgroup')).map((d) => join('/sys/fs/cgroup', d));
-  } catch {
-    return;
-  }
-  for (const r of roots) await rmdir(join(r, parent)).catch(() => undefined);
 }
 
 export { CommandError };

@@ -86,3 +86,18 @@ export async function readCounters(opts: { cgroup: string; tag: string; instance
     netOutPackets: rxP,
   };
 }
+
+/** /proc/net/dev: the eth<n> counters summed, as the instance sees them (In is what it received). */
+export function parseNetDev(text: string): Pick<InstanceCounters, 'netInBytes' | 'netOutBytes' | 'netInPackets' | 'netOutPackets'> {
+  const out = { netInBytes: 0, netOutBytes: 0, netInPackets: 0, netOutPackets: 0 };
+  for (const line of text.split('\n')) {
+    const m = /^\s*(eth\d+):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const f = m[2]!.trim().split(/\s+/).map(Number);
+    out.netInBytes += f[0] ?? 0;
+    out.netInPackets += f[1] ?? 0;
+    out.netOutBytes += f[8] ?? 0;
+    out.netOutPackets += f[9] ?? 0;
+  }
+  return out;
+}

@@ -9,9 +9,11 @@
 import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import { makeNode } from './userns.js';
 import { join } from 'node:path';
-import type { VolumeLimits } from '../driver.js';
+import { parseDevNo } from '../../storage/devno.js';
+import type { XfsVolumeStore } from '../../storage/xfs-store.js';
+import type { AttachedVolumeSpec, InstanceSpec, VolumeLimits } from '../driver.js';
 import type { DevNo } from '../../storage/devno.js';
-import { checkDevicePath, type OciVolume } from './oci.js';
+import { checkDevicePath, withVolumes, type OciVolume } from './oci.js';
 
 const MiB = 1024 * 1024;
 
@@ -122,4 +124,24 @@ async function statNode(path: string): Promise<DevNo | null | undefined> {
 function ignoreGone(e: NodeJS.ErrnoException): void {
   if (e.code === 'ENOENT' || e.code === 'ENODEV' || e.code === 'EINVAL') return;
   throw e;
+}
+
+/** Keep spec.json (the next prepare) and config.json (the next boot in place) in step with the volumes. */
+export async function saveVolumes(dir: string, volumes: XfsVolumeStore, spec: InstanceSpec, vols: AttachedVolumeSpec[]): Promise<void> {
+  await writeFile(join(dir, 'spec.json'), JSON.stringify({ ...spec, volumes: vols, userData: spec.userData?.toString('base64') }));
+  const configFile = join(dir, 'config.json');
+  const text = await readFile(configFile, 'utf8').catch(() => undefined);
+  if (!text) return; // not prepared: the next prepare writes it
+  const oci: OciVolume[] = [];
+  for (const v of vols) {
+    const [loop] = await loopsOfVolume(volumes, v.volumeId);
+    if (loop) oci.push(ociVolume(v.device, parseDevNo(loop), v.limits));
+  }
+  await writeFile(configFile, JSON.stringify(withVolumes(JSON.parse(text) as Record<string, unknown>, oci), null, 1));
+}
+
+/** The "major:minor" of the loop devices a volume has (none when it is not attached). */
+export async function loopsOfVolume(volumes: XfsVolumeStore, volumeId: string): Promise<string[]> {
+  if (!(await volumes.exists(volumeId))) return [];
+  return (await volumes.devicesOf(volumeId)).map((l) => l.devNo);
 }
