@@ -1,6 +1,11 @@
-// The internet gateways' repository.
+// The internet gateways' repository, and the InternetGateway shape.
 import type { Tx } from '../../../../store/db.js';
 import type { NewRow, Row } from '../../../../store/schema.js';
+import type { InternetGateway, InternetGatewayAttachment, Tag } from '@aws-sdk/client-ec2';
+import { Errors } from '../../../errors.js';
+import type { Ctx } from '../../../context.js';
+import { findOwned } from '../../common/resources.js';
+import { notFound } from './shared.js';
 
 // For the handlers.
 
@@ -44,4 +49,22 @@ export async function deleteGatewayAssociation(db: Tx, gatewayId: string): Promi
 
 export async function deleteInternetGatewayRow(db: Tx, id: string): Promise<void> {
   await db.deleteFrom('internet_gateways').where('id', '=', id).execute();
+}
+
+export function toInternetGateway(row: Row<'internet_gateways'>, tags: Tag[] | undefined): InternetGateway {
+  return {
+    // EC2 reports an attached internet gateway's attachment as "available", not "attached".
+    // The model's AttachmentStatus enum lacks 'available'; the wire value is a plain string.
+    Attachments: row.vpc_id ? [{ State: 'available' as InternetGatewayAttachment['State'], VpcId: row.vpc_id }] : [],
+    InternetGatewayId: row.id,
+    OwnerId: row.account_id,
+    Tags: tags ?? [],
+  };
+}
+
+export async function getInternetGateway(ctx: Ctx, id: string): Promise<Row<'internet_gateways'>> {
+  if (!id) throw Errors.missingParameter('InternetGatewayId');
+  const row = await findOwned(ctx, 'internet_gateways', id);
+  if (!row) throw notFound.igw(id);
+  return row;
 }

@@ -1,7 +1,15 @@
-// The route tables' repository: tables, their routes and their associations.
+// The route tables' repository: tables, their routes and their associations, and the Route shapes.
 import type { Tx } from '../../../../store/db.js';
 import type { NewRow, Row } from '../../../../store/schema.js';
-import { chunks } from '../store.js';
+import type { Route } from '@aws-sdk/client-ec2';
+import { Errors } from '../../../errors.js';
+import { newId } from '../../../../lib/ids.js';
+import type { Ctx } from '../../../context.js';
+import { deleteAllTags } from '../../tags/store.js';
+import { findOwned } from '../../common/resources.js';
+import { vpcIpv4Blocks, vpcIpv6Blocks } from './columns.js';
+import { chunks, notFound } from './shared.js';
+import type { VpcRow } from './vpcs.js';
 
 export type RouteRow = Row<'routes'>;
 export type AssocRow = Row<'route_table_associations'>;
@@ -138,4 +146,57 @@ export async function vpcsRoutingThroughInstance(db: Tx, instanceId: string): Pr
     .distinct()
     .execute();
   return rows.map((r) => r.vpc_id);
+}
+
+export async function getRouteTable(ctx: Ctx, id: string): Promise<Row<'route_tables'>> {
+  if (!id) throw Errors.missingParameter('RouteTableId');
+  const row = await findOwned(ctx, 'route_tables', id);
+  if (!row) throw notFound.routeTable(id);
+  return row;
+}
+
+/** A route table with the VPC's local routes; the main one also gets the VPC's main association. */
+export async function createRouteTableRecords(ctx: Ctx, vpc: VpcRow, main: boolean): Promise<string> {
+  const id = newId('rtb');
+  await ctx.db.insertInto('route_tables').values({ id, account_id: ctx.accountId, region: ctx.region, vpc_id: vpc.id, created_at: ctx.now.toISOString() }).execute();
+  const locals = [...vpcIpv4Blocks(vpc), ...vpcIpv6Blocks(vpc)];
+  if (locals.length) {
+    await ctx.db
+      .insertInto('routes')
+      .values(locals.map((d) => ({ route_table_id: id, destination: d, target_type: 'local', target_id: 'local', origin: 'CreateRouteTable', state: 'active' })))
+      .execute();
+  }
+  if (main) {
+    await ctx.db.insertInto('route_table_associations').values({ id: newId('rtbassoc'), route_table_id: id, subnet_id: null, gateway_id: null, main: 1 }).execute();
+  }
+  return id;
+}
+
+export async function deleteRouteTableRecords(ctx: Ctx, id: string): Promise<void> {
+  await ctx.db.deleteFrom('routes').where('route_table_id', '=', id).execute();
+  await ctx.db.deleteFrom('route_table_associations').where('route_table_id', '=', id).execute();
+  await ctx.db.deleteFrom('route_tables').where('id', '=', id).execute();
+  await deleteAllTags(ctx, id);
+}
+
+/** Which Route field names a target, by the target_type stored in the routes table. */
+export const routeTargetFields: Record<string, keyof Route> = {
+  local: 'GatewayId',
+  gateway: 'GatewayId',
+  'vpc-endpoint': 'GatewayId',
+  instance: 'InstanceId',
+  'network-interface': 'NetworkInterfaceId',
+  'nat-gateway': 'NatGatewayId',
+  'vpc-peering-connection': 'VpcPeeringConnectionId',
+  'egress-only-internet-gateway': 'EgressOnlyInternetGatewayId',
+  'transit-gateway': 'TransitGatewayId',
+  'local-gateway': 'LocalGatewayId',
+  'carrier-gateway': 'CarrierGatewayId',
+  'core-network': 'CoreNetworkArn',
+};
+
+export function routeDestination(destination: string): Pick<Route, 'DestinationCidrBlock' | 'DestinationIpv6CidrBlock' | 'DestinationPrefixListId'> {
+  if (destination.startsWith('pl-')) return { DestinationPrefixListId: destination };
+  if (destination.includes(':')) return { DestinationIpv6CidrBlock: destination };
+  return { DestinationCidrBlock: destination };
 }
