@@ -38,7 +38,6 @@ interface Server {
   implemented: Set<string>;
 }
 
-
 async function startServer(): Promise<Server> {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` (npm run bench builds first)`);
   const home = mkdtempSync(join(tmpdir(), 'cumulo-bench-'));
@@ -174,26 +173,33 @@ function printTable(title: string, head: string[], rows: string[][]): void {
 // (a) throughput of a small Describe
 
 async function throughput(): Promise<void> {
-  const signed = await sign([['Action', 'DescribeAvailabilityZones'], ['Version', '2016-11-15']]);
+  const signed = await sign([
+    ['Action', 'DescribeAvailabilityZones'],
+    ['Version', '2016-11-15'],
+  ]);
   const rows: string[][] = [];
   for (const clients of [1, 8, 32]) {
     const agent = new Agent({ keepAlive: true, maxSockets: clients });
     // Warm up: open the connections, let the JIT settle.
     const warmEnd = performance.now() + 500;
-    await Promise.all(Array.from({ length: clients }, async () => {
-      while (performance.now() < warmEnd) await send(agent, signed, false);
-    }));
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (performance.now() < warmEnd) await send(agent, signed, false);
+      }),
+    );
     const lat: number[] = [];
     let errors = 0;
     const t0 = performance.now();
     const end = t0 + SECONDS * 1000;
-    await Promise.all(Array.from({ length: clients }, async () => {
-      while (performance.now() < end) {
-        const a = await send(agent, signed, false);
-        if (a.status !== 200) errors++;
-        lat.push(a.ms);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (performance.now() < end) {
+          const a = await send(agent, signed, false);
+          if (a.status !== 200) errors++;
+          lat.push(a.ms);
+        }
+      }),
+    );
     const secs = (performance.now() - t0) / 1000;
     const rps = lat.length / secs;
     agent.destroy();
@@ -215,15 +221,26 @@ let subnetId: string | undefined;
 async function prepareLaunch(): Promise<string | undefined> {
   const need = ['RunInstances', 'DescribeInstances', 'DescribeImages'].filter((op) => !server.implemented.has(op));
   if (need.length) return `${need.join(', ')} not registered yet`;
-  const images = await call([['Action', 'DescribeImages'], ['Filter.1.Name', 'name'], ['Filter.1.Value.1', 'cumulo-minimal-x86_64-*']]);
+  const images = await call([
+    ['Action', 'DescribeImages'],
+    ['Filter.1.Name', 'name'],
+    ['Filter.1.Value.1', 'cumulo-minimal-x86_64-*'],
+  ]);
   imageId = xmlAll(images.text, 'imageId')[0];
   if (!imageId) return `no cumulo-minimal image (${errorCode(images.text) ?? images.status})`;
   // 10,000 instances need more addresses than a default /20 subnet has: one /16 subnet holds them.
   if (server.implemented.has('CreateVpc') && server.implemented.has('CreateSubnet')) {
-    const vpc = await call([['Action', 'CreateVpc'], ['CidrBlock', '10.0.0.0/16']]);
+    const vpc = await call([
+      ['Action', 'CreateVpc'],
+      ['CidrBlock', '10.0.0.0/16'],
+    ]);
     const vpcId = xmlAll(vpc.text, 'vpcId')[0];
     if (vpcId) {
-      const subnet = await call([['Action', 'CreateSubnet'], ['VpcId', vpcId], ['CidrBlock', '10.0.0.0/16']]);
+      const subnet = await call([
+        ['Action', 'CreateSubnet'],
+        ['VpcId', vpcId],
+        ['CidrBlock', '10.0.0.0/16'],
+      ]);
       subnetId = xmlAll(subnet.text, 'subnetId')[0];
     }
   }
@@ -248,11 +265,7 @@ async function states(ids?: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   let token: string | undefined;
   do {
-    const a = await call([
-      ['Action', 'DescribeInstances'],
-      ...(ids ? pairs('InstanceId', ids) : []),
-      ...(token ? ([['NextToken', token]] as [string, string][]) : []),
-    ]);
+    const a = await call([['Action', 'DescribeInstances'], ...(ids ? pairs('InstanceId', ids) : []), ...(token ? ([['NextToken', token]] as [string, string][]) : [])]);
     const ids2 = xmlAll(a.text, 'instanceId');
     // Each instance's first <name> inside <instanceState> is its state.
     const st = [...a.text.matchAll(/<instanceState><code>\d+<\/code><name>([^<]+)<\/name><\/instanceState>/g)].map((m) => m[1]!);
@@ -307,7 +320,10 @@ async function listing(skip?: string): Promise<void> {
   }
   const rows: string[][] = [];
   let have = (await states()).size;
-  for (const [target, rounds] of [[1000, 30], [10000, 10]] as const) {
+  for (const [target, rounds] of [
+    [1000, 30],
+    [10000, 10],
+  ] as const) {
     try {
       while (have < target) {
         have += (await runInstances(Math.min(100, target - have))).ids.length;

@@ -144,7 +144,12 @@ async function main(): Promise<void> {
     const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'runc', CUMULO_PUBLIC_IPV4_POOL: publicPoolFor(parseInt(hostTag(home), 16) % 100) });
     const logs: string[] = [];
     app = await startApp(config, { log: (l) => logs.push(l), cleanupHost: true });
-    const ec2 = new EC2Client({ endpoint: app.url, region: 'us-east-1', credentials: { accessKeyId: app.admin.accessKeyId, secretAccessKey: app.admin.secretAccessKey }, maxAttempts: 1 });
+    const ec2 = new EC2Client({
+      endpoint: app.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: app.admin.accessKeyId, secretAccessKey: app.admin.secretAccessKey },
+      maxAttempts: 1,
+    });
     const db = app.db;
 
     // A public subnet with SSH open, a key pair, one t3.nano.
@@ -152,12 +157,31 @@ async function main(): Promise<void> {
     const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.71.0.0/16' }))).Vpc!.VpcId!;
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-    const main = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }));
+    const main = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    );
     await ec2.send(new CreateRouteCommand({ RouteTableId: main.RouteTables![0]!.RouteTableId!, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
     const subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.71.1.0/24', AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } }));
-    const groups = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: ['default'] }] }));
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groups.SecurityGroups![0]!.GroupId!, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
+    const groups = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'group-name', Values: ['default'] },
+        ],
+      }),
+    );
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groups.SecurityGroups![0]!.GroupId!,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
     const ami = await imageAvailable(ec2, 'cumulo-minimal-x86_64-*');
     const run = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, KeyName: 'bench-ebs', SubnetId: subnetId }));
     const instanceId = run.Instances![0]!.InstanceId!;
@@ -185,11 +209,16 @@ async function main(): Promise<void> {
     const snapshot = async (volumeId: string) => {
       const t0 = performance.now();
       const s = await ec2.send(new CreateSnapshotCommand({ VolumeId: volumeId }));
-      await until(`${s.SnapshotId} completed`, async () => {
-        const d = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [s.SnapshotId!] }));
-        if (d.Snapshots![0]!.State === 'error') throw new Error(`snapshot failed: ${d.Snapshots![0]!.StateMessage}`);
-        return d.Snapshots![0]!.State === 'completed';
-      }, 300_000, 5);
+      await until(
+        `${s.SnapshotId} completed`,
+        async () => {
+          const d = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [s.SnapshotId!] }));
+          if (d.Snapshots![0]!.State === 'error') throw new Error(`snapshot failed: ${d.Snapshots![0]!.StateMessage}`);
+          return d.Snapshots![0]!.State === 'completed';
+        },
+        300_000,
+        5,
+      );
       const t = performance.now() - t0;
       const acc = await db.selectFrom('snapshots').select(['data_bytes', 'added_bytes']).where('id', '=', s.SnapshotId!).executeTakeFirstOrThrow();
       return { id: s.SnapshotId!, ms: t, added: Number(acc.added_bytes), data: Number(acc.data_bytes) };
@@ -230,10 +259,20 @@ async function main(): Promise<void> {
     const second = await snapshot(vol);
     await detach(vol);
 
-    table('(a) a volume from a 1 GiB snapshot (random data)', ['measure', 'p50', 'min', 'target', 'verdict'], [
-      ['CreateVolume → available (API, polled every 2 ms)', ms(p50(apiTimes)), ms(min(apiTimes)), '< 200 ms', verdict(p50(apiTimes) < 200)],
-      ['host part alone (driver.createVolume)', hostTimes.length ? ms(p50(hostTimes)) : hostNote, hostTimes.length ? ms(min(hostTimes)) : '', '< 200 ms', verdict(hostTimes.length ? p50(hostTimes) < 200 : undefined)],
-    ]);
+    table(
+      '(a) a volume from a 1 GiB snapshot (random data)',
+      ['measure', 'p50', 'min', 'target', 'verdict'],
+      [
+        ['CreateVolume → available (API, polled every 2 ms)', ms(p50(apiTimes)), ms(min(apiTimes)), '< 200 ms', verdict(p50(apiTimes) < 200)],
+        [
+          'host part alone (driver.createVolume)',
+          hostTimes.length ? ms(p50(hostTimes)) : hostNote,
+          hostTimes.length ? ms(min(hostTimes)) : '',
+          '< 200 ms',
+          verdict(hostTimes.length ? p50(hostTimes) < 200 : undefined),
+        ],
+      ],
+    );
     // (a) continued: attaching live (moved from driver.system.test.ts).
     const empty = await newVolume('gp3', 1);
     const attachTimes: number[] = [];
@@ -247,22 +286,30 @@ async function main(): Promise<void> {
       detachTimes.push(performance.now() - t0);
     }
     await ec2.send(new DeleteVolumeCommand({ VolumeId: empty }));
-    table('(a) attaching an empty 1 GiB volume to the running instance, live', ['measure', 'p50', 'min', 'target', 'verdict'], [
-      [`AttachVolume → ${DEVICE} there inside (ssh test -b, polled every 100 ms)`, ms(p50(attachTimes)), ms(min(attachTimes)), '< 1 s', verdict(p50(attachTimes) < 1000)],
-      ['DetachVolume → available', ms(p50(detachTimes)), ms(min(detachTimes)), '', ''],
-    ]);
-    table('(b) snapshots of the 1 GiB volume', ['snapshot', 'CreateSnapshot → completed', 'bytes added', 'changed bytes', 'added / changed', 'targets', 'verdict'], [
-      ['first (1 GiB random)', ms(first.ms), mib(first.added), mib(GiB), (first.added / GiB).toFixed(3), '', ''],
+    table(
+      '(a) attaching an empty 1 GiB volume to the running instance, live',
+      ['measure', 'p50', 'min', 'target', 'verdict'],
       [
-        'second (1% changed)',
-        ms(second.ms),
-        mib(second.added),
-        mib(CHANGED),
-        (second.added / CHANGED).toFixed(3),
-        '< 1 s, < 1.2×',
-        `${verdict(second.ms < 1000)} / ${verdict(second.added < 1.2 * CHANGED)}`,
+        [`AttachVolume → ${DEVICE} there inside (ssh test -b, polled every 100 ms)`, ms(p50(attachTimes)), ms(min(attachTimes)), '< 1 s', verdict(p50(attachTimes) < 1000)],
+        ['DetachVolume → available', ms(p50(detachTimes)), ms(min(detachTimes)), '', ''],
       ],
-    ]);
+    );
+    table(
+      '(b) snapshots of the 1 GiB volume',
+      ['snapshot', 'CreateSnapshot → completed', 'bytes added', 'changed bytes', 'added / changed', 'targets', 'verdict'],
+      [
+        ['first (1 GiB random)', ms(first.ms), mib(first.added), mib(GiB), (first.added / GiB).toFixed(3), '', ''],
+        [
+          'second (1% changed)',
+          ms(second.ms),
+          mib(second.added),
+          mib(CHANGED),
+          (second.added / CHANGED).toFixed(3),
+          '< 1 s, < 1.2×',
+          `${verdict(second.ms < 1000)} / ${verdict(second.added < 1.2 * CHANGED)}`,
+        ],
+      ],
+    );
 
     // ---------------------------------------------------------------------------------------
     // (c) throughput: an io2 volume with as many IOPS as EC2 allows, against the host's disk and the XFS store.
@@ -292,10 +339,16 @@ async function main(): Promise<void> {
     };
     // The in-instance dd loop: one process per 4 KiB read (what a busybox image can do).
     const loopN = 500;
-    const loopRate = await timedInside(`sudo -n sh -c 'i=0; while [ $i -lt ${loopN} ]; do dd if=${DEVICE} of=/dev/null bs=4k count=1 skip=$(( (i * 7919) % 262144 )) iflag=direct 2>/dev/null || exit 1; i=$((i+1)); done'`, loopN * 4096);
+    const loopRate = await timedInside(
+      `sudo -n sh -c 'i=0; while [ $i -lt ${loopN} ]; do dd if=${DEVICE} of=/dev/null bs=4k count=1 skip=$(( (i * 7919) % 262144 )) iflag=direct 2>/dev/null || exit 1; i=$((i+1)); done'`,
+      loopN * 4096,
+    );
     if (loopRate.mibps) loopRate.iops = (loopRate.mibps * MiB) / 4096;
     // The block device behind the instance's /dev/sdf, by major:minor.
-    const mm = (await sh(`stat -L -c '%t:%T' ${DEVICE}`)).stdout.trim().split(':').map((x) => parseInt(x, 16));
+    const mm = (await sh(`stat -L -c '%t:%T' ${DEVICE}`)).stdout
+      .trim()
+      .split(':')
+      .map((x) => parseInt(x, 16));
     let hostDev = '';
     try {
       hostDev = `/dev/${readFileSync(`/sys/dev/block/${mm[0]}:${mm[1]}/uevent`, 'utf8').match(/DEVNAME=(\S+)/)![1]}`;
@@ -303,7 +356,9 @@ async function main(): Promise<void> {
       hostDev = '';
     }
     const span = 1 * GiB; // random offsets within the first GiB (written above: real blocks, not holes)
-    const devRandom = hostDev ? { read: randomIo(hostDev, 'read', span), write: randomIo(hostDev, 'write', span) } : { read: { note: 'device not found on the host' }, write: { note: '' } };
+    const devRandom = hostDev
+      ? { read: randomIo(hostDev, 'read', span), write: randomIo(hostDev, 'write', span) }
+      : { read: { note: 'device not found on the host' }, write: { note: '' } };
     await detach(fast);
 
     // The host's own disk and the XFS store, the same measures.

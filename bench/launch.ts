@@ -56,7 +56,6 @@ process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
 // ---------------------------------------------------------------------------------------------
 // The server, in its own process.
 
-
 // ---------------------------------------------------------------------------------------------
 // Probes.
 
@@ -83,7 +82,9 @@ interface Times {
 /** Launch `count` instances in one RunInstances and time each one's milestones from the call. */
 async function launch(s: BenchServer, imageId: string, subnetId: string, count: number, instanceType: _InstanceType): Promise<{ ids: string[]; times: Times[] }> {
   // Its own web server on 8080 is the user data's "done".
-  const userData = Buffer.from('#!/bin/sh\nmkdir -p /tmp/ud && echo done > /tmp/ud/index.html\n(command -v httpd >/dev/null && httpd -p 8080 -h /tmp/ud) || busybox httpd -p 8080 -h /tmp/ud\n').toString('base64');
+  const userData = Buffer.from(
+    '#!/bin/sh\nmkdir -p /tmp/ud && echo done > /tmp/ud/index.html\n(command -v httpd >/dev/null && httpd -p 8080 -h /tmp/ud) || busybox httpd -p 8080 -h /tmp/ud\n',
+  ).toString('base64');
   const prefix = uplinkPrefix(hostTag(s.home));
   const t0 = performance.now();
   const r = await s.ec2.send(new RunInstancesCommand({ ImageId: imageId, InstanceType: instanceType, MinCount: count, MaxCount: count, SubnetId: subnetId, UserData: userData }));
@@ -184,18 +185,26 @@ function pss(pid: string): number {
 }
 
 function conmons(): string[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => {
-    try {
-      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'conmon';
-    } catch {
-      return false;
-    }
-  })());
+  return readdirSync('/proc').filter(
+    (p) =>
+      /^\d+$/.test(p) &&
+      (() => {
+        try {
+          return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'conmon';
+        } catch {
+          return false;
+        }
+      })(),
+  );
 }
 
 function cgroupMemory(tag: string): { usage: number; rss: number; cache: number; kmem: number; count: number } {
   const dir = `/sys/fs/cgroup/memory/cumulo_${tag}`;
-  let usage = 0, rss = 0, cache = 0, kmem = 0, count = 0;
+  let usage = 0,
+    rss = 0,
+    cache = 0,
+    kmem = 0,
+    count = 0;
   let entries: string[] = [];
   try {
     entries = readdirSync(dir).filter((d) => d.startsWith('i-'));
@@ -230,7 +239,10 @@ async function buildMinimal(home: string): Promise<void> {
     times.push(performance.now() - t0);
     rmSync(cache, { recursive: true, force: true });
   }
-  printTable(['the minimal image built from scratch', 'runs', 'p50', 'max'], [['busybox, dropbear, the guest init; mkfs.ext4 -d of 1 GiB', String(times.length), ms(pct(times, 50)), ms(Math.max(...times))]]);
+  printTable(
+    ['the minimal image built from scratch', 'runs', 'p50', 'max'],
+    [['busybox, dropbear, the guest init; mkfs.ext4 -d of 1 GiB', String(times.length), ms(pct(times, 50)), ms(Math.max(...times))]],
+  );
 }
 
 async function main(): Promise<void> {
@@ -269,7 +281,10 @@ async function main(): Promise<void> {
     );
     const amis: Record<string, string> = {};
     // The server builds the built-in images it lacks at start; they are pending until then.
-    for (const [name, filter] of [['minimal', 'cumulo-minimal-x86_64-*'], ['debian', 'debian-12-amd64-*']] as const) {
+    for (const [name, filter] of [
+      ['minimal', 'cumulo-minimal-x86_64-*'],
+      ['debian', 'debian-12-amd64-*'],
+    ] as const) {
       if (IMAGES.includes(name)) amis[name] = await imageAvailable(s.ec2, filter, 1_800_000);
     }
 
@@ -309,7 +324,10 @@ async function main(): Promise<void> {
       process.stderr.write(`${image}: ${N} launches at once…\n`);
       const par = await launch(s, amis[image]!, subnetId, N, 't3.micro');
       await terminate(s, par.ids);
-      for (const [mode, t] of [['one after another', seq], ['at once', par.times]] as const) {
+      for (const [mode, t] of [
+        ['one after another', seq],
+        ['at once', par.times],
+      ] as const) {
         const col = (k: keyof Times) => t.map((x) => x[k]!);
         rows.push([image, mode, ms(pct(col('answered'), 50)), ...(['running', 'userData', 'port22'] as const).flatMap((k) => [ms(pct(col(k), 50)), ms(pct(col(k), 95))])]);
       }
@@ -341,12 +359,12 @@ async function main(): Promise<void> {
       [`per idle minimal instance (${n} running, t3.nano)`, 'memory'],
       [
         ['host memory used, not reclaimable (free\'s "used" + tmpfs)', MiB(perHost)],
-        ['  the instance\'s processes: rss + shmem (its cgroup)', MiB(cg.rss / n)],
-        ['  the instance\'s kernel memory: page tables, slab, sockets (its cgroup)', MiB(cg.kmem / n)],
-        ['  beyond the instance\'s own (used − both)', MiB(beyond)],
+        ["  the instance's processes: rss + shmem (its cgroup)", MiB(cg.rss / n)],
+        ["  the instance's kernel memory: page tables, slab, sockets (its cgroup)", MiB(cg.kmem / n)],
+        ["  beyond the instance's own (used − both)", MiB(beyond)],
         [`    of which conmon (PSS; RSS ${MiB(conmonRss / Math.max(1, mons.length))} counts shared libraries whole)`, MiB(conmonPss / Math.max(1, mons.length))],
         ['    of which the server process (RSS growth)', MiB((after.server - before.server) / n)],
-        ['  (bottom-up, without kernel objects: conmon PSS + server growth)', MiB((conmonPss / Math.max(1, mons.length)) + (after.server - before.server) / n)],
+        ['  (bottom-up, without kernel objects: conmon PSS + server growth)', MiB(conmonPss / Math.max(1, mons.length) + (after.server - before.server) / n)],
         ['page cache, reclaimable: its binaries read from its own volume (cgroup)', MiB(cg.cache / n)],
         ['  host page cache growth', MiB((after.cache - before.cache) / n)],
       ],

@@ -78,7 +78,6 @@ function printTable(head: string[], rows: string[][]): void {
 // ---------------------------------------------------------------------------------------------
 // The server, in its own process.
 
-
 // ---------------------------------------------------------------------------------------------
 // (a) Authorize → first packet.
 
@@ -241,7 +240,14 @@ async function main(): Promise<void> {
     const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.30.0.0/16' }))).Vpc!.VpcId!;
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-    const main = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }));
+    const main = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    );
     await ec2.send(new CreateRouteCommand({ RouteTableId: main.RouteTables![0]!.RouteTableId!, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
     const subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.30.1.0/24', AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } }));
@@ -260,7 +266,9 @@ async function main(): Promise<void> {
     const ami = await imageAvailable(ec2, 'cumulo-minimal-x86_64-*');
     const userData = Buffer.from('#!/bin/sh\nmkdir -p /www && echo bench > /www/index.html && busybox httpd -p 80 -h /www\n').toString('base64');
     process.stderr.write('launching the instance (builds the minimal image on first use)…\n');
-    const run = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, SubnetId: subnetId, SecurityGroupIds: [groupId, bulkId], UserData: userData }));
+    const run = await ec2.send(
+      new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, SubnetId: subnetId, SecurityGroupIds: [groupId, bulkId], UserData: userData }),
+    );
     instanceId = run.Instances![0]!.InstanceId!;
     const id = instanceId;
     let ip: string | undefined;
@@ -273,7 +281,8 @@ async function main(): Promise<void> {
         privateIp = inst.PrivateIpAddress!;
         break;
       }
-      if (inst.State?.Name === 'terminated' || Date.now() > deadline) throw new Error(`the instance did not come up: ${inst.StateReason?.Message ?? inst.State?.Name}\n${s.log().slice(-3000)}`);
+      if (inst.State?.Name === 'terminated' || Date.now() > deadline)
+        throw new Error(`the instance did not come up: ${inst.StateReason?.Message ?? inst.State?.Name}\n${s.log().slice(-3000)}`);
     }
     for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
       const up = (await inInstance(home, id, ['curl', '-s', '-m', '1', `http://${privateIp}/`])).stdout.trim() === 'bench';
@@ -298,7 +307,17 @@ async function main(): Promise<void> {
         }
       }
       const lines = await ruleset();
-      return [label, String(times.length), `${pct(times, 50).toFixed(0)} ms`, `${pct(times, 90).toFixed(0)} ms`, `${Math.min(...times).toFixed(0)} ms`, `${Math.max(...times).toFixed(0)} ms`, `${pct(closes, 50).toFixed(0)} ms`, `${pct(closes, 90).toFixed(0)} ms`, String(lines)];
+      return [
+        label,
+        String(times.length),
+        `${pct(times, 50).toFixed(0)} ms`,
+        `${pct(times, 90).toFixed(0)} ms`,
+        `${Math.min(...times).toFixed(0)} ms`,
+        `${Math.max(...times).toFixed(0)} ms`,
+        `${pct(closes, 50).toFixed(0)} ms`,
+        `${pct(closes, 90).toFixed(0)} ms`,
+        String(lines),
+      ];
     };
     process.stderr.write(`(a) Authorize → first packet, 10 rules, ${RUNS} runs…\n`);
     const rows = [await measure('10')];
@@ -325,12 +344,19 @@ async function main(): Promise<void> {
       created_at: now,
       seq: 100 + k,
     }));
-    for (let k = 0; k < seeded.length; k += 100) await store.insertInto('security_group_rules').values(seeded.slice(k, k + 100)).execute();
+    for (let k = 0; k < seeded.length; k += 100)
+      await store
+        .insertInto('security_group_rules')
+        .values(seeded.slice(k, k + 100))
+        .execute();
     await store.destroy();
     process.stderr.write(`(a) Authorize → first packet, 1,000 rules, ${RUNS} runs…\n`);
     rows.push(await measure('1,000'));
     console.log(`\ncumulo bench:net — runc driver, t3.nano, minimal image; the host connects to the instance's public IP every 3 ms\n`);
-    printTable(['rules in the instance’s groups', 'runs', 'Authorize → first packet p50', 'p90', 'min', 'max', 'Revoke → first refused p50', 'p90', 'VPC ruleset lines (nft)'], rows);
+    printTable(
+      ['rules in the instance’s groups', 'runs', 'Authorize → first packet p50', 'p90', 'min', 'max', 'Revoke → first refused p50', 'p90', 'VPC ruleset lines (nft)'],
+      rows,
+    );
     console.log('target: within a second (issue 4: "changes reach running instances within a second")\n');
 
     // (b)
@@ -339,7 +365,10 @@ async function main(): Promise<void> {
     await hostRun(['ip', 'netns', 'add', bareB]);
     const mk = await hostRun(['ip', 'link', 'add', `cu${tag}ba`, 'netns', bareA, 'type', 'veth', 'peer', 'name', `cu${tag}bb`, 'netns', bareB]);
     if (mk.code !== 0) throw new Error(`veth pair: ${mk.stderr}`);
-    for (const [ns, dev, addr] of [[bareA, `cu${tag}ba`, '10.99.0.1/30'], [bareB, `cu${tag}bb`, '10.99.0.2/30']] as const) {
+    for (const [ns, dev, addr] of [
+      [bareA, `cu${tag}ba`, '10.99.0.1/30'],
+      [bareB, `cu${tag}bb`, '10.99.0.2/30'],
+    ] as const) {
       await hostRun(['ip', '-n', ns, 'addr', 'add', addr, 'dev', dev]);
       await hostRun(['ip', '-n', ns, 'link', 'set', dev, 'up']);
       await hostRun(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);

@@ -46,8 +46,30 @@ function spec(interfaces: InterfaceSpec[], extraRules = 0): VpcSpec {
     cidrs: ['10.77.0.0/16'],
     internetGatewayId: 'igw-0b0000000000000b0',
     dnsSupport: true,
-    subnets: [{ subnetId: 'subnet-0b0000000000000b0', cidr: '10.77.0.0/16', routes: [{ destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-0b0000000000000b0' }], networkAcl: { networkAclId: 'acl-0b0000000000000b0', entries: [{ ruleNumber: 100, egress: false, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' }, { ruleNumber: 100, egress: true, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' }] } }],
-    securityGroups: [{ groupId: SG, ingress: [{ protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' }, ...Array.from({ length: extraRules }, (_, k) => ({ protocol: 'tcp' as const, fromPort: 1000 + k, toPort: 1000 + k, cidr: '0.0.0.0/0' }))], egress: [{ protocol: 'all', cidr: '0.0.0.0/0' }] }],
+    subnets: [
+      {
+        subnetId: 'subnet-0b0000000000000b0',
+        cidr: '10.77.0.0/16',
+        routes: [{ destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-0b0000000000000b0' }],
+        networkAcl: {
+          networkAclId: 'acl-0b0000000000000b0',
+          entries: [
+            { ruleNumber: 100, egress: false, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' },
+            { ruleNumber: 100, egress: true, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' },
+          ],
+        },
+      },
+    ],
+    securityGroups: [
+      {
+        groupId: SG,
+        ingress: [
+          { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' },
+          ...Array.from({ length: extraRules }, (_, k) => ({ protocol: 'tcp' as const, fromPort: 1000 + k, toPort: 1000 + k, cidr: '0.0.0.0/0' })),
+        ],
+        egress: [{ protocol: 'all', cidr: '0.0.0.0/0' }],
+      },
+    ],
     interfaces,
   };
 }
@@ -102,7 +124,9 @@ try {
   rows.push([`plug, 20 at once (wall ${Math.round(performance.now() - t0)} ms)`, par, NaN]);
   await measure('applyVpc, 20 interfaces attached (hot attach)', 1, () => net.applyVpc(spec(enis)));
 
-  await measure('metadata GET from inside (incl. ip netns exec + curl)', 10, (i) => curl(instanceNetns(net.tag, enis[i]!.instanceId), 'http://169.254.169.254/latest/meta-data/instance-id'));
+  await measure('metadata GET from inside (incl. ip netns exec + curl)', 10, (i) =>
+    curl(instanceNetns(net.tag, enis[i]!.instanceId), 'http://169.254.169.254/latest/meta-data/instance-id'),
+  );
 
   await measure(`unplug, one after another (${N + 20} → 20 plugged)`, N, (i) => net.unplug(enis[i]!.instanceId));
   const t1 = performance.now();
@@ -125,7 +149,11 @@ try {
 console.log(`\nVPC data plane on the host, ${N} instances (ms; processes per call)\n`);
 console.log(`${'operation'.padEnd(62)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'max'.padStart(7)} ${'procs'.padStart(6)}`);
 for (const [name, xs, procs] of rows) {
-  console.log(`${name.padEnd(62)} ${pct(xs, 50).toFixed(1).padStart(7)} ${pct(xs, 95).toFixed(1).padStart(7)} ${Math.max(...xs).toFixed(1).padStart(7)} ${(Number.isNaN(procs) ? '' : procs.toFixed(1)).padStart(6)}`);
+  console.log(
+    `${name.padEnd(62)} ${pct(xs, 50).toFixed(1).padStart(7)} ${pct(xs, 95).toFixed(1).padStart(7)} ${Math.max(...xs)
+      .toFixed(1)
+      .padStart(7)} ${(Number.isNaN(procs) ? '' : procs.toFixed(1)).padStart(6)}`,
+  );
 }
 const left = await LinuxHostNetwork.leftovers(net.tag);
 console.log(`\nleft behind: ${JSON.stringify(left)}`);

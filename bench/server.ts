@@ -44,6 +44,11 @@ export async function spawnServer(home: string, opts: { env?: Record<string, str
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cumulo start failed:\n${log}`);
     await sleep(50);
   }
-  const ec2 = new EC2Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey }, maxAttempts: 1 });
+  const ec2 = new EC2Client({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+    maxAttempts: 1,
+  });
   return { child, home, ec2, log: () => log };
 }

@@ -166,7 +166,9 @@ async function main(): Promise<void> {
     const inStore = readdirSync(store.snapshotsDir).find((n) => n.startsWith('debianish'))!;
     const src8 = join(store.snapshotsDir, inStore);
     await series('  reference: cp --reflink=always, 8 GiB (a process)', N, (i) => run('cp', ['--reflink=always', src8, join(store.dir, `ref-cp-${i}.raw`)]));
-    await series('  reference: copyFile FICLONE_FORCE, 8 GiB (what the store does)', N, (i) => copyFile(src8, join(store.dir, `ref-fi-${i}.raw`), constants.COPYFILE_FICLONE_FORCE));
+    await series('  reference: copyFile FICLONE_FORCE, 8 GiB (what the store does)', N, (i) =>
+      copyFile(src8, join(store.dir, `ref-fi-${i}.raw`), constants.COPYFILE_FICLONE_FORCE),
+    );
     await series('  reference: e2fsck -fp of the 8 GiB clone (what the store avoids)', 5, (i) => run('e2fsck', ['-fp', join(store.dir, `ref-fi-${i}.raw`)], { okCodes: [0, 1] }));
     // As mount() checks an untrusted volume: preening (-fp), on a clone.
     const checked = async (path: string) => {
@@ -174,7 +176,10 @@ async function main(): Promise<void> {
       if (!r.ok) throw new Error(`the sandboxed check failed a clean filesystem: ${r.reason}`);
     };
     const clone1 = join(store.dir, 'ref-check-1g.raw');
-    const src1 = join(store.snapshotsDir, readdirSync(store.snapshotsDir).find((n) => n.startsWith('minimal'))!);
+    const src1 = join(
+      store.snapshotsDir,
+      readdirSync(store.snapshotsDir).find((n) => n.startsWith('minimal'))!,
+    );
     await copyFile(src1, clone1, constants.COPYFILE_FICLONE_FORCE);
     await series('sandboxed e2fsck -fp of an untrusted 1 GiB volume (minimal image)', 10, () => checked(clone1));
     await series('sandboxed e2fsck -fp of an untrusted 8 GiB volume (670 MB of files)', 5, (i) => checked(join(store.dir, `ref-fi-${i}.raw`)));
@@ -190,7 +195,10 @@ async function main(): Promise<void> {
     for (let i = 0; i < N; i++) await store.mount(`vol-b${i}`, join(home, 'mnt', `b${i}`));
     await series('delete (mounted: umount + losetup -d + rm)', N, (i) => store.delete(`vol-b${i}`));
 
-    for (const [snap, size, tag] of [[snap1, 1, 'minimal 1 GiB'], [snap8, 8, 'debian-like 8 GiB']] as const) {
+    for (const [snap, size, tag] of [
+      [snap1, 1, 'minimal 1 GiB'],
+      [snap8, 8, 'debian-like 8 GiB'],
+    ] as const) {
       await series(`root volume ready, ${tag} (create + mount), one after another`, 20, async (i) => {
         await store.createFromSnapshot(`vol-r${tag[0]}${i}`, snap, size);
         await store.mount(`vol-r${tag[0]}${i}`, join(home, 'mnt', `r${tag[0]}${i}`));

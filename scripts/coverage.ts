@@ -40,7 +40,10 @@ export function renderCoverage(): string {
   for (const [service, entry] of serviceRegistry()) {
     const impl = new Set(Object.keys(entry.handlers));
     const title = titles[service] ?? service;
-    const anchor = title.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+    const anchor = title
+      .toLowerCase()
+      .replace(/[^a-z0-9 -]/g, '')
+      .replace(/ /g, '-');
     const model = entry.model();
     if (!model) {
       // Registered, but no model generated for it yet: nothing can reach its handlers.

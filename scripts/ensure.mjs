@@ -63,7 +63,9 @@ export const benchPackages = {
 
 let aptUpdated = false;
 export function ensurePackages(wanted) {
-  const missing = Object.entries(wanted).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
+  const missing = Object.entries(wanted)
+    .filter(([cmd]) => !has(cmd))
+    .map(([, pkg]) => pkg);
   if (!missing.length) return;
   if (process.getuid?.() !== 0) throw new Error(`missing Debian packages (${missing.join(' ')}); run as root or install them`);
   log(`installing Debian packages: ${missing.join(' ')}`);
@@ -88,7 +90,8 @@ function newest(dir) {
 export function ensureDependencies() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
-  const stale = !existsSync(marker) || statSync(join(root, 'package.json')).mtimeMs > statSync(marker).mtimeMs || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
+  const stale =
+    !existsSync(marker) || statSync(join(root, 'package.json')).mtimeMs > statSync(marker).mtimeMs || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
   if (!stale) return;
   log('installing npm dependencies (better-sqlite3 builds from source on first install: about a minute)');
   run('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund']);

@@ -1,6 +1,7 @@
 // `npm test`: make the clone ready (packages, dependencies, build), type-check sources, tests,
 // benches and scripts (tsconfig.json), lint them (eslint.config.js: typescript-eslint and the layer
-// boundaries), then run every test. A type error or a lint error fails before any suite runs.
+// boundaries), check their formatting (Prettier), then run every test. A type error, a lint error or
+// an unformatted file fails before any suite runs.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,7 @@ function gate(name, command, args) {
 
 gate('type check', 'tsc -p tsconfig.json --noEmit', [join(root, 'node_modules', 'typescript-go', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit']);
 gate('lint', 'npm run lint', [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
+gate('format', 'npm run format:check; npm run format rewrites', [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level', 'warn', '.']);
 
 const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...process.argv.slice(2)], {
   stdio: 'inherit',

@@ -170,7 +170,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   };
   try {
     const h = onHost
-      ? await openHostStack({ home: config.home, facts: hostFacts(db), log, compute: config.driver, images, publicPool: config.publicPool, egress: config.egress, keyOf: (accountId) => accountDataKey(db, secrets, accountId) })
+      ? await openHostStack({
+          home: config.home,
+          facts: hostFacts(db),
+          log,
+          compute: config.driver,
+          images,
+          publicPool: config.publicPool,
+          egress: config.egress,
+          keyOf: (accountId) => accountDataKey(db, secrets, accountId),
+        })
       : fakeStack(opts.fake);
     host = h;
     await h.init();
@@ -180,7 +189,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     await adoptHost({ db, ...hostDeps(h), log });
     await adoptCaptures({ db, snapshots: h.snapshots, log });
     if (h.exits) {
-      h.exits.onExit((id) => void watchNow({ db }, id).then(() => runner?.wake(), (e) => log(`instances: ${id}: ${(e as Error).message}`)));
+      h.exits.onExit(
+        (id) =>
+          void watchNow({ db }, id).then(
+            () => runner?.wake(),
+            (e) => log(`instances: ${id}: ${(e as Error).message}`),
+          ),
+      );
     }
     runner.start();
     builds.start();

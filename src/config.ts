@@ -87,7 +87,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const zones = (env.CUMULO_ZONES || 'a,b,c').split(',').map((s) => s.trim()).filter(Boolean);
+  const zones = (env.CUMULO_ZONES || 'a,b,c')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const auth = env.CUMULO_AUTH === 'permissive' ? 'permissive' : 'strict';
   return {
     home,
@@ -129,7 +132,10 @@ function tlsNames(host: string, extra: string | undefined): string[] {
   } else if (isIP(host) || DNS_NAME.test(host)) {
     names.push(host);
   }
-  for (const n of (extra ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const n of (extra ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     if (!isIP(n) && !DNS_NAME.test(n)) throw new Error(`CUMULO_TLS_NAMES must list DNS names and IP addresses, not ${JSON.stringify(n)}`);
     names.push(n);
   }

@@ -105,8 +105,19 @@ describe('ephemeral public IPs', () => {
     const seen = await describe1(ec2, i!.InstanceId!);
     expect(seen.PublicIpAddress).toBe('198.18.0.2');
     const row = (await h.ledger()).find((r) => r.public_ip === '198.18.0.2')!;
-    expect(row).toMatchObject({ kind: 'ephemeral', account_id: s.admin.accountId, region: 'us-east-1', allocation_id: null, network_interface_id: i!.NetworkInterfaces![0]!.NetworkInterfaceId, private_ip: i!.PrivateIpAddress });
-    const eni = await s.app.db.selectFrom('network_interfaces').select(['public_ip', 'auto_public_ip']).where('id', '=', i!.NetworkInterfaces![0]!.NetworkInterfaceId!).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      kind: 'ephemeral',
+      account_id: s.admin.accountId,
+      region: 'us-east-1',
+      allocation_id: null,
+      network_interface_id: i!.NetworkInterfaces![0]!.NetworkInterfaceId,
+      private_ip: i!.PrivateIpAddress,
+    });
+    const eni = await s.app.db
+      .selectFrom('network_interfaces')
+      .select(['public_ip', 'auto_public_ip'])
+      .where('id', '=', i!.NetworkInterfaces![0]!.NetworkInterfaceId!)
+      .executeTakeFirstOrThrow();
     expect(eni).toEqual({ public_ip: '198.18.0.2', auto_public_ip: 1 });
     // DescribeInstances filters by it.
     const byIp = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'ip-address', Values: ['198.18.0.2'] }] }));
@@ -146,9 +157,15 @@ describe('ephemeral public IPs', () => {
 
   test("AssociatePublicIpAddress only on device 0 of a single new interface (EC2's errors)", async () => {
     const onSecond = await errorOf(h.run({ NetworkInterfaces: [{ DeviceIndex: 0 }, { DeviceIndex: 1, AssociatePublicIpAddress: true }] }));
-    expect([onSecond.name, onSecond.message]).toEqual(['InvalidParameterCombination', 'The associatePublicIPAddress parameter can only be specified for the network interface with DeviceIndex 0.']);
+    expect([onSecond.name, onSecond.message]).toEqual([
+      'InvalidParameterCombination',
+      'The associatePublicIPAddress parameter can only be specified for the network interface with DeviceIndex 0.',
+    ]);
     const withTwo = await errorOf(h.run({ NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: true }, { DeviceIndex: 1 }] }));
-    expect([withTwo.name, withTwo.message]).toEqual(['InvalidParameterCombination', 'The associatePublicIPAddress parameter cannot be specified when launching with multiple network interfaces.']);
+    expect([withTwo.name, withTwo.message]).toEqual([
+      'InvalidParameterCombination',
+      'The associatePublicIPAddress parameter cannot be specified when launching with multiple network interfaces.',
+    ]);
     const existing = await errorOf(h.run({ NetworkInterfaces: [{ DeviceIndex: 0, NetworkInterfaceId: 'eni-0123456789abcdef0', AssociatePublicIpAddress: true }] }));
     expect(existing.name).toBe('InvalidParameterCombination');
   });
@@ -291,7 +308,9 @@ describe('elastic IPs', () => {
     const idle = await h.allocate();
     const { AssociationId } = await ec2.send(new AssociateAddressCommand({ AllocationId: used.AllocationId!, InstanceId: i.InstanceId! }));
     const ids = async (Name: string, Values: string[]) =>
-      (await ec2.send(new DescribeAddressesCommand({ AllocationIds: [used.AllocationId!, idle.AllocationId!], Filters: [{ Name, Values }] }))).Addresses!.map((a) => a.AllocationId).sort();
+      (await ec2.send(new DescribeAddressesCommand({ AllocationIds: [used.AllocationId!, idle.AllocationId!], Filters: [{ Name, Values }] })))
+        .Addresses!.map((a) => a.AllocationId)
+        .sort();
     expect(await ids('allocation-id', [idle.AllocationId!])).toEqual([idle.AllocationId]);
     expect(await ids('association-id', [AssociationId!])).toEqual([used.AllocationId]);
     expect(await ids('domain', ['vpc'])).toEqual([used.AllocationId, idle.AllocationId].sort());
@@ -356,7 +375,7 @@ describe('elastic IPs', () => {
     expect((await h.ledger()).filter((r) => r.network_interface_id === eniId).map((r) => r.kind)).toEqual(['elastic']);
   });
 
-  test("terminating the instance disassociates the elastic IP of its deleted interface; the address stays allocated", async () => {
+  test('terminating the instance disassociates the elastic IP of its deleted interface; the address stays allocated', async () => {
     const i = await h.running();
     const eip = await h.allocate();
     await ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId!, InstanceId: i.InstanceId! }));
@@ -384,12 +403,22 @@ describe('elastic IPs', () => {
     const eip = await h.allocate();
     const e3 = await errorOf(ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId!, InstanceId: 'i-0123456789abcdef0' })));
     expect([e3.name, e3.message]).toEqual(['InvalidInstanceID.NotFound', "The instance ID 'i-0123456789abcdef0' does not exist"]);
-    expect((await errorOf(ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId!, NetworkInterfaceId: 'eni-0123456789abcdef0' })))).name).toBe('InvalidNetworkInterfaceID.NotFound');
-    expect((await errorOf(ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId! })))).name).toBe('MissingParameter');
-    expect((await errorOf(ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId!, InstanceId: i.InstanceId!, NetworkInterfaceId: i.NetworkInterfaces![0]!.NetworkInterfaceId! })))).name).toBe(
-      'InvalidParameterCombination',
+    expect((await errorOf(ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId!, NetworkInterfaceId: 'eni-0123456789abcdef0' })))).name).toBe(
+      'InvalidNetworkInterfaceID.NotFound',
     );
-    const notMine = await errorOf(ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId!, NetworkInterfaceId: i.NetworkInterfaces![0]!.NetworkInterfaceId!, PrivateIpAddress: '172.31.255.250' })));
+    expect((await errorOf(ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId! })))).name).toBe('MissingParameter');
+    expect(
+      (
+        await errorOf(
+          ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId!, InstanceId: i.InstanceId!, NetworkInterfaceId: i.NetworkInterfaces![0]!.NetworkInterfaceId! })),
+        )
+      ).name,
+    ).toBe('InvalidParameterCombination');
+    const notMine = await errorOf(
+      ec2.send(
+        new AssociateAddressCommand({ AllocationId: eip.AllocationId!, NetworkInterfaceId: i.NetworkInterfaces![0]!.NetworkInterfaceId!, PrivateIpAddress: '172.31.255.250' }),
+      ),
+    );
     expect([notMine.name, notMine.message]).toEqual(['InvalidParameterValue', `172.31.255.250 is not mapped to the interface ${i.NetworkInterfaces![0]!.NetworkInterfaceId}`]);
     // Releasing by public IP alone is EC2-Classic's way; VPC addresses need their allocation id.
     const byIp = await errorOf(ec2.send(new ReleaseAddressCommand({ PublicIp: eip.PublicIp! })));
@@ -409,7 +438,10 @@ describe('elastic IPs', () => {
       expect([e.name, e.message]).toEqual(['InvalidInstanceID', `The pending instance '${id}' is not in a valid state for this operation.`]);
       const eniId = (await describe1(ec2, id)).NetworkInterfaces![0]!.NetworkInterfaceId!;
       const viaEni = await errorOf(ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId!, NetworkInterfaceId: eniId })));
-      expect([viaEni.name, viaEni.message]).toEqual(['IncorrectInstanceState', `The pending-instance-creation instance to which '${eniId}' is attached is not in a valid state for this operation`]);
+      expect([viaEni.name, viaEni.message]).toEqual([
+        'IncorrectInstanceState',
+        `The pending-instance-creation instance to which '${eniId}' is attached is not in a valid state for this operation`,
+      ]);
     } finally {
       s.app.runner.start();
     }

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CreateKeyPairCommand, DescribeKeyPairsCommand, DescribeVpcsCommand, DescribeRegionsCommand, DescribeAvailabilityZonesCommand, CreateFleetCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateKeyPairCommand,
+  DescribeKeyPairsCommand,
+  DescribeVpcsCommand,
+  DescribeRegionsCommand,
+  DescribeAvailabilityZonesCommand,
+  CreateFleetCommand,
+} from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { startTestServer, type TestServer, errorOf } from './harness.js';
 

@@ -20,7 +20,6 @@ let cumuloEnv: Record<string, string>;
 /** Operations the built server implements (its own registry, not the source tree's). */
 let implemented: Set<string>;
 
-
 /** The environment of every child: the state folder and port, and nothing from the user's AWS setup. */
 function baseEnv(port: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -44,7 +43,7 @@ let env0: NodeJS.ProcessEnv;
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });

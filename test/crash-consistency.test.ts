@@ -11,7 +11,16 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeInstancesCommand, RebootInstancesCommand, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  RebootInstancesCommand,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  DescribeImagesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
@@ -50,7 +59,14 @@ needsInstances.describe('a SIGKILLed server leaves no half-made instance (root, 
         server!.proc.kill('SIGKILL');
         const created = cs.filter((c) => c.status === 'created').map((c) => c.id);
         if (created.length) caught.push(`${what}: ${created.length} made but not started`);
-        process.stderr.write(`[crash] killed ${what}: ${cs.map((c) => c.status).sort().join(' ') || 'no containers'}\n`);
+        process.stderr.write(
+          `[crash] killed ${what}: ${
+            cs
+              .map((c) => c.status)
+              .sort()
+              .join(' ') || 'no containers'
+          }\n`,
+        );
         break;
       }
       if (Date.now() > end) {
@@ -76,7 +92,9 @@ needsInstances.describe('a SIGKILLed server leaves no half-made instance (root, 
   function jobRows(): unknown[] {
     const db = new Database(join(home, 'cumulo.db'), { readonly: true, fileMustExist: true });
     try {
-      return db.prepare("SELECT kind, resource_id, attempts, last_error, run_at, locked_by FROM jobs WHERE kind NOT IN ('instance.watch', 'instance.purge', 'metrics.sample')").all();
+      return db
+        .prepare("SELECT kind, resource_id, attempts, last_error, run_at, locked_by FROM jobs WHERE kind NOT IN ('instance.watch', 'instance.purge', 'metrics.sample')")
+        .all();
     } finally {
       db.close();
     }
@@ -107,14 +125,24 @@ needsInstances.describe('a SIGKILLed server leaves no half-made instance (root, 
    * host agrees with every answer.
    */
   async function settledAndTrue(expected: (id: string) => string): Promise<void> {
-    const seen = await until('no instance in a transitional state', async () => {
-      const s = await states();
-      return [...s.values()].some((v) => TRANSITIONAL.has(v)) ? undefined : s;
-    }, 60_000, 250).catch(async (e: unknown) => {
+    const seen = await until(
+      'no instance in a transitional state',
+      async () => {
+        const s = await states();
+        return [...s.values()].some((v) => TRANSITIONAL.has(v)) ? undefined : s;
+      },
+      60_000,
+      250,
+    ).catch(async (e: unknown) => {
       // What is stuck, and why: the jobs in the store and the end of the server's log.
       const s = await states().catch(() => new Map<string, string>());
       process.stderr.write(`[crash] still transitional: ${JSON.stringify([...s].filter(([, v]) => TRANSITIONAL.has(v)))}\n[crash] jobs: ${JSON.stringify(jobRows())}\n`);
-      process.stderr.write(`[crash] server log:\n${readFileSync(join(home, `server-${serverNo}.log`), 'utf8').split('\n').slice(-80).join('\n')}\n`);
+      process.stderr.write(
+        `[crash] server log:\n${readFileSync(join(home, `server-${serverNo}.log`), 'utf8')
+          .split('\n')
+          .slice(-80)
+          .join('\n')}\n`,
+      );
       throw e;
     });
     expect([...seen.entries()].filter(([id, v]) => v !== expected(id))).toEqual([]);

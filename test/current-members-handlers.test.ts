@@ -217,7 +217,9 @@ describe('zones by id: RunInstances Placement.AvailabilityZoneId, CreateVolume A
   });
 
   test("a zone id that is not the given subnet's is refused", async () => {
-    const subnets = await call<{ Subnets: { SubnetId: string; AvailabilityZone: string }[] }>('DescribeSubnets', { Filters: [{ Name: 'availability-zone', Values: ['us-east-1a'] }] });
+    const subnets = await call<{ Subnets: { SubnetId: string; AvailabilityZone: string }[] }>('DescribeSubnets', {
+      Filters: [{ Name: 'availability-zone', Values: ['us-east-1a'] }],
+    });
     const e = await refusal('RunInstances', { ImageId: imageId, MinCount: 1, MaxCount: 1, SubnetId: subnets.Subnets[0]!.SubnetId, Placement: { AvailabilityZoneId: 'use1-az2' } });
     expect(e.code).toBe('InvalidParameterValue');
     expect(e.message).toContain('availabilityZoneId');
@@ -318,30 +320,99 @@ describe('members cumulo cannot honour are refused by name', () => {
     ['RunInstances', () => run({ Operator: { Principal: 'elasticloadbalancing.amazonaws.com' } }), 'UnsupportedOperation', 'Operator'],
     ['RunInstances', () => run({ SecondaryInterfaces: [{ DeviceIndex: 1 }] }), 'Unsupported', 'SecondaryInterfaces'],
     ['RunInstances', () => run({ NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnetId, EnaQueueCount: 4 }] }), 'Unsupported', 'NetworkInterface.1.EnaQueueCount'],
-    ['RunInstances', () => run({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { AvailabilityZone: 'us-east-1a' } }] }), 'InvalidParameterCombination', 'BlockDeviceMapping.1.Ebs.AvailabilityZone'],
-    ['RunInstances', () => run({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { AvailabilityZoneId: 'use1-az1' } }] }), 'InvalidParameterCombination', 'BlockDeviceMapping.1.Ebs.AvailabilityZoneId'],
-    ['RunInstances', () => run({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeInitializationRate: 200 } }] }), 'UnsupportedOperation', 'BlockDeviceMapping.1.Ebs.VolumeInitializationRate'],
+    [
+      'RunInstances',
+      () => run({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { AvailabilityZone: 'us-east-1a' } }] }),
+      'InvalidParameterCombination',
+      'BlockDeviceMapping.1.Ebs.AvailabilityZone',
+    ],
+    [
+      'RunInstances',
+      () => run({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { AvailabilityZoneId: 'use1-az1' } }] }),
+      'InvalidParameterCombination',
+      'BlockDeviceMapping.1.Ebs.AvailabilityZoneId',
+    ],
+    [
+      'RunInstances',
+      () => run({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeInitializationRate: 200 } }] }),
+      'UnsupportedOperation',
+      'BlockDeviceMapping.1.Ebs.VolumeInitializationRate',
+    ],
     ['RunInstances', () => run({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { EbsCardIndex: 1 } }] }), 'InvalidParameterValue', 'BlockDeviceMapping.1.Ebs.EbsCardIndex'],
     ['CreateVolume', () => ({ AvailabilityZone: 'us-east-1a', Size: 1, VolumeInitializationRate: 200 }), 'UnsupportedOperation', 'VolumeInitializationRate'],
     ['CreateVolume', () => ({ AvailabilityZone: 'us-east-1a', Size: 1, Operator: { Principal: 'x' } }), 'UnsupportedOperation', 'Operator'],
     ['AttachVolume', () => ({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf', EbsCardIndex: 1 }), 'InvalidParameterValue', 'EbsCardIndex'],
     ['CreateImage', () => ({ InstanceId: instanceId, Name: 'x', SnapshotLocation: 'local' }), 'InvalidParameterValue', 'SnapshotLocation'],
     ['CreateImage', () => ({ InstanceId: instanceId, Name: 'x', BootModeOverride: 'uefi-preferred' }), 'InvalidParameterValue', 'bootModeOverride'],
-    ['CreateImage', () => ({ InstanceId: instanceId, Name: 'x', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { AvailabilityZoneId: 'use1-az1' } }] }), 'InvalidParameterCombination', 'Ebs.AvailabilityZoneId'],
-    ['RegisterImage', () => ({ Name: 'x', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0aaaaaaaaaaaaaa09', VolumeInitializationRate: 100 } }] }), 'UnsupportedOperation', 'Ebs.VolumeInitializationRate'],
-    ['CopyImage', () => ({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'x', SnapshotCopyCompletionDurationMinutes: 15 }), 'UnsupportedOperation', 'SnapshotCopyCompletionDurationMinutes'],
-    ['CopyImage', () => ({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'x', DestinationAvailabilityZone: 'us-east-1-lax-1a' }), 'UnsupportedOperation', 'DestinationAvailabilityZone'],
-    ['CopyImage', () => ({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'x', DestinationAvailabilityZoneId: 'use1-lax1-az1' }), 'UnsupportedOperation', 'DestinationAvailabilityZoneId'],
+    [
+      'CreateImage',
+      () => ({ InstanceId: instanceId, Name: 'x', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { AvailabilityZoneId: 'use1-az1' } }] }),
+      'InvalidParameterCombination',
+      'Ebs.AvailabilityZoneId',
+    ],
+    [
+      'RegisterImage',
+      () => ({
+        Name: 'x',
+        RootDeviceName: '/dev/xvda',
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0aaaaaaaaaaaaaa09', VolumeInitializationRate: 100 } }],
+      }),
+      'UnsupportedOperation',
+      'Ebs.VolumeInitializationRate',
+    ],
+    [
+      'CopyImage',
+      () => ({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'x', SnapshotCopyCompletionDurationMinutes: 15 }),
+      'UnsupportedOperation',
+      'SnapshotCopyCompletionDurationMinutes',
+    ],
+    [
+      'CopyImage',
+      () => ({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'x', DestinationAvailabilityZone: 'us-east-1-lax-1a' }),
+      'UnsupportedOperation',
+      'DestinationAvailabilityZone',
+    ],
+    [
+      'CopyImage',
+      () => ({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'x', DestinationAvailabilityZoneId: 'use1-lax1-az1' }),
+      'UnsupportedOperation',
+      'DestinationAvailabilityZoneId',
+    ],
     ['CreateSnapshot', () => ({ VolumeId: volumeId, Location: 'local' }), 'InvalidParameterValue', 'Location'],
     ['CreateSnapshots', () => ({ InstanceSpecification: { InstanceId: instanceId }, Location: 'local' }), 'InvalidParameterValue', 'Location'],
-    ['CopySnapshot', () => ({ SourceRegion: 'us-east-1', SourceSnapshotId: 'snap-0aaaaaaaaaaaaaa09', DestinationAvailabilityZone: 'us-east-1-lax-1a' }), 'UnsupportedOperation', 'DestinationAvailabilityZone'],
+    [
+      'CopySnapshot',
+      () => ({ SourceRegion: 'us-east-1', SourceSnapshotId: 'snap-0aaaaaaaaaaaaaa09', DestinationAvailabilityZone: 'us-east-1-lax-1a' }),
+      'UnsupportedOperation',
+      'DestinationAvailabilityZone',
+    ],
     ['CreateNetworkInterface', () => ({ SubnetId: subnetId, Operator: { Principal: 'x' } }), 'UnsupportedOperation', 'Operator'],
     ['AttachNetworkInterface', () => ({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: 1, EnaQueueCount: 2 }), 'Unsupported', 'EnaQueueCount'],
     ['ModifyNetworkInterfaceAttribute', () => ({ NetworkInterfaceId: eniId, AssociatedSubnetIds: [subnetId] }), 'Unsupported', 'AssociatedSubnetIds'],
-    ['ModifyNetworkInterfaceAttribute', () => ({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: 'eni-attach-0aaaaaaaaaaaaaa01', EnaQueueCount: 2 } }), 'Unsupported', 'Attachment.EnaQueueCount'],
-    ['CreateRoute', () => ({ RouteTableId: routeTableId, DestinationCidrBlock: '10.99.0.0/16', OdbNetworkArn: 'arn:aws:odb:us-east-1:123456789012:odb-network/odb-1' }), 'InvalidParameterValue', 'ODB network'],
-    ['ReplaceRoute', () => ({ RouteTableId: routeTableId, DestinationCidrBlock: '0.0.0.0/0', OdbNetworkArn: 'arn:aws:odb:us-east-1:123456789012:odb-network/odb-1' }), 'InvalidParameterValue', 'ODB network'],
-    ['AssociateRouteTable', () => ({ RouteTableId: routeTableId, SubnetId: subnetId, PublicIpv4Pool: 'ipv4pool-ec2-0aaaaaaaaaaaaaa01' }), 'InvalidParameterValue', 'PublicIpv4Pool'],
+    [
+      'ModifyNetworkInterfaceAttribute',
+      () => ({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: 'eni-attach-0aaaaaaaaaaaaaa01', EnaQueueCount: 2 } }),
+      'Unsupported',
+      'Attachment.EnaQueueCount',
+    ],
+    [
+      'CreateRoute',
+      () => ({ RouteTableId: routeTableId, DestinationCidrBlock: '10.99.0.0/16', OdbNetworkArn: 'arn:aws:odb:us-east-1:123456789012:odb-network/odb-1' }),
+      'InvalidParameterValue',
+      'ODB network',
+    ],
+    [
+      'ReplaceRoute',
+      () => ({ RouteTableId: routeTableId, DestinationCidrBlock: '0.0.0.0/0', OdbNetworkArn: 'arn:aws:odb:us-east-1:123456789012:odb-network/odb-1' }),
+      'InvalidParameterValue',
+      'ODB network',
+    ],
+    [
+      'AssociateRouteTable',
+      () => ({ RouteTableId: routeTableId, SubnetId: subnetId, PublicIpv4Pool: 'ipv4pool-ec2-0aaaaaaaaaaaaaa01' }),
+      'InvalidParameterValue',
+      'PublicIpv4Pool',
+    ],
     ['CreateVpc', () => ({ CidrBlock: '10.50.0.0/16', VpcEncryptionControl: { Mode: 'enforce' } }), 'UnsupportedOperation', 'VpcEncryptionControl'],
     ['ModifyInstanceAttribute', () => ({ InstanceId: instanceId, EnclaveOptions: { Enabled: true } }), 'UnsupportedOperation', 'EnclaveOptions'],
   ] as const)('%s refuses %#', async (op, input, code, member) => {
@@ -351,7 +422,11 @@ describe('members cumulo cannot honour are refused by name', () => {
   });
 
   test('ModifyManagedPrefixList: no list is IPAM managed, so its sync can be turned off (a no-op) but never on', async () => {
-    const list = await call<{ PrefixList: { PrefixListId: string; Version: number } }>('CreateManagedPrefixList', { PrefixListName: 'members', AddressFamily: 'IPv4', MaxEntries: 2 });
+    const list = await call<{ PrefixList: { PrefixListId: string; Version: number } }>('CreateManagedPrefixList', {
+      PrefixListName: 'members',
+      AddressFamily: 'IPv4',
+      MaxEntries: 2,
+    });
     const id = list.PrefixList.PrefixListId;
     const e = await refusal('ModifyManagedPrefixList', { PrefixListId: id, IpamPrefixListResolverSyncEnabled: true });
     expect(e.code).toBe('UnsupportedOperation');
@@ -374,7 +449,13 @@ describe('members cumulo cannot honour are refused by name', () => {
   });
 
   test('CreateImage BootModeOverride sets the new image’s boot mode', async () => {
-    const out = await call<{ ImageId: string }>('CreateImage', { InstanceId: instanceId, Name: 'members-uefi', NoReboot: true, BootModeOverride: 'uefi', SnapshotLocation: 'regional' });
+    const out = await call<{ ImageId: string }>('CreateImage', {
+      InstanceId: instanceId,
+      Name: 'members-uefi',
+      NoReboot: true,
+      BootModeOverride: 'uefi',
+      SnapshotLocation: 'regional',
+    });
     const row = await s.app.db.selectFrom('images').select('boot_mode').where('id', '=', out.ImageId).executeTakeFirstOrThrow();
     expect(row.boot_mode).toBe('uefi');
   });
@@ -406,7 +487,9 @@ describe('through the SDK v3 on the wire (the current model parses them)', () =>
     const ec2 = s.ec2();
     const snap = 'snap-0aaaaaaaaaaaaaa05';
     await insertSnapshot(snap);
-    const img = await ec2.send(new RegisterImageCommand({ Name: 'wire', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snap } }] }));
+    const img = await ec2.send(
+      new RegisterImageCommand({ Name: 'wire', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snap } }] }),
+    );
     const out = await ec2.send(new DeregisterImageCommand({ ImageId: img.ImageId, DeleteAssociatedSnapshots: true }));
     expect(out.Return).toBe(true);
     expect(out.DeleteSnapshotResults).toEqual([{ SnapshotId: snap, ReturnCode: 'success' }]);

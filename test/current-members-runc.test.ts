@@ -24,7 +24,9 @@ needsInstances.describe('SkipOsShutdown with the runc driver (root)', () => {
   test('stop and terminate with SkipOsShutdown', async () => {
     const { ec2 } = server;
     const images = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
-    const r = await ec2.send(new RunInstancesCommand({ ImageId: images.Images![0]!.ImageId!, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro', Placement: { AvailabilityZoneId: 'use1-az1' } }));
+    const r = await ec2.send(
+      new RunInstancesCommand({ ImageId: images.Images![0]!.ImageId!, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro', Placement: { AvailabilityZoneId: 'use1-az1' } }),
+    );
     const id = r.Instances![0]!.InstanceId!;
     expect(r.Instances![0]!.Placement!.AvailabilityZone).toBe('us-east-1a');
     await waitState(ec2, id, 'running', 120_000);

@@ -3,13 +3,7 @@
 // driver), each must get past the parser. What the handler then answers is its own business
 // (i11-members makes each act or refuse); here only "the parameter is not recognized" is wrong.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  CreateVolumeCommand,
-  DeregisterImageCommand,
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import { CreateVolumeCommand, DeregisterImageCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { startTestServer, type TestServer } from './harness.js';
 
 let s: TestServer;

@@ -89,11 +89,25 @@ needsInstances.describe('EBS data integrity with real instances (root)', () => {
     const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: `${net}.0.0/16` }))).Vpc!.VpcId!;
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-    const main = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }));
+    const main = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    );
     await ec2.send(new CreateRouteCommand({ RouteTableId: main.RouteTables![0]!.RouteTableId!, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
     const subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `${net}.1.0/24`, AvailabilityZone: zone }))).Subnet!.SubnetId!;
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } }));
-    const groups = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: ['default'] }] }));
+    const groups = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'group-name', Values: ['default'] },
+        ],
+      }),
+    );
     await ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: groups.SecurityGroups![0]!.GroupId!,
@@ -107,7 +121,17 @@ needsInstances.describe('EBS data integrity with real instances (root)', () => {
   /** A running t3.nano in the region's subnet, answering SSH. */
   async function launch(name: string, imageId?: string, mappings?: BlockDeviceMapping[]): Promise<Instance> {
     const r = region[name]!;
-    const run = await r.ec2.send(new RunInstancesCommand({ ImageId: imageId ?? r.ami, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, KeyName: 'ebs-test', SubnetId: r.subnetId, BlockDeviceMappings: mappings }));
+    const run = await r.ec2.send(
+      new RunInstancesCommand({
+        ImageId: imageId ?? r.ami,
+        InstanceType: 't3.nano',
+        MinCount: 1,
+        MaxCount: 1,
+        KeyName: 'ebs-test',
+        SubnetId: r.subnetId,
+        BlockDeviceMappings: mappings,
+      }),
+    );
     // The first launch may build the image; a failed launch ends the wait at once, with its reason.
     const id = run.Instances![0]!.InstanceId!;
     let i = await describe1(r.ec2, id);
@@ -168,7 +192,12 @@ needsInstances.describe('EBS data integrity with real instances (root)', () => {
   beforeAll(async () => {
     server = await startRuncServer(home);
     east = server.ec2;
-    west = new EC2Client({ endpoint: server.app.url, region: WEST, credentials: { accessKeyId: server.app.admin.accessKeyId, secretAccessKey: server.app.admin.secretAccessKey }, maxAttempts: 1 });
+    west = new EC2Client({
+      endpoint: server.app.url,
+      region: WEST,
+      credentials: { accessKeyId: server.app.admin.accessKeyId, secretAccessKey: server.app.admin.secretAccessKey },
+      maxAttempts: 1,
+    });
     await setUpRegion('us-east-1', east, '10.61');
     await setUpRegion(WEST, west, '10.62');
     [a, b] = await Promise.all([launch('us-east-1'), launch('us-east-1')]);
@@ -226,12 +255,14 @@ needsInstances.describe('EBS data integrity with real instances (root)', () => {
     expect(await checksum('us-east-1', b!.InstanceId!)).toBe(sum1);
   }, 300_000);
 
-  test('a second snapshot after the 1% change adds about 1% (the store\'s own accounting)', async () => {
+  test("a second snapshot after the 1% change adds about 1% (the store's own accounting)", async () => {
     need('the changed volume', sum2);
     const s = await snapshot(volA, 'integrity: second');
     snap2 = s.SnapshotId!;
     const acc = await accounting(snap2);
-    process.stderr.write(`second snapshot: data ${acc.data_bytes} bytes, added ${acc.added_bytes} bytes (changed ${CHANGED}), parent ${acc.parent_snapshot_id}, FullSnapshotSizeInBytes ${s.FullSnapshotSizeInBytes}\n`);
+    process.stderr.write(
+      `second snapshot: data ${acc.data_bytes} bytes, added ${acc.added_bytes} bytes (changed ${CHANGED}), parent ${acc.parent_snapshot_id}, FullSnapshotSizeInBytes ${s.FullSnapshotSizeInBytes}\n`,
+    );
     expect(acc.parent_snapshot_id).toBe(snap1);
     expect(acc.added_bytes).toBeGreaterThanOrEqual(CHANGED * 0.9);
     expect(acc.added_bytes).toBeLessThanOrEqual(CHANGED * 1.2);
@@ -273,7 +304,12 @@ needsInstances.describe('EBS data integrity with real instances (root)', () => {
     need('the changed volume', sum2);
     const m = await east.send(new ModifyVolumeCommand({ VolumeId: volA, Size: 2 }));
     expect(m.VolumeModification).toMatchObject({ VolumeId: volA, OriginalSize: 1, TargetSize: 2 });
-    await until('2 GiB inside A', async () => (await sh('us-east-1', a!.InstanceId!, `sudo -n blockdev --getsize64 ${DEVICE}`, 10_000)).stdout.trim() === String(2 * GiB), 60_000, 250);
+    await until(
+      '2 GiB inside A',
+      async () => (await sh('us-east-1', a!.InstanceId!, `sudo -n blockdev --getsize64 ${DEVICE}`, 10_000)).stdout.trim() === String(2 * GiB),
+      60_000,
+      250,
+    );
     const d = await east.send(new DescribeVolumesCommand({ VolumeIds: [volA] }));
     expect(d.Volumes![0]).toMatchObject({ Size: 2, State: 'in-use' });
     const mods = await east.send(new DescribeVolumesModificationsCommand({ VolumeIds: [volA] }));
@@ -311,7 +347,7 @@ needsInstances.describe('EBS data integrity with real instances (root)', () => {
     await waitState(east, a!.InstanceId!, 'running', 120_000);
   }, 900_000);
 
-  test('an instance launched from the image (its data volume left out) has the file written to A\'s root', async () => {
+  test("an instance launched from the image (its data volume left out) has the file written to A's root", async () => {
     need('the image', image);
     const n = await launch('us-east-1', image, [{ DeviceName: DEVICE, NoDevice: '' }]);
     expect((await ok('us-east-1', n.InstanceId!, 'cat /home/ec2-user/marker')).trim()).toBe(marker);

@@ -175,7 +175,14 @@ async function harvestIds(): Promise<string[]> {
   const ids = new Set<string>();
   for (const t of targets) {
     if (t.service !== 'ec2' || !/^Describe/.test(t.op.name)) continue;
-    const r = await send({ body: Buffer.from(encodePairs([['Action', t.op.name], ['Version', t.model.apiVersion]])) });
+    const r = await send({
+      body: Buffer.from(
+        encodePairs([
+          ['Action', t.op.name],
+          ['Version', t.model.apiVersion],
+        ]),
+      ),
+    });
     for (const m of r.text.matchAll(ID_RE)) ids.add(m[0]);
   }
   return [...ids];
@@ -317,9 +324,24 @@ const mutations: Record<string, Mutation> = {
 };
 
 const WEIGHTS: [string, number][] = [
-  ['unknown-param', 8], ['wrong-type', 10], ['missing-required', 8], ['list-index', 8], ['deep-nesting', 4], ['empty-value', 8],
-  ['overlong-string', 4], ['bad-base64', 4], ['random-enum', 8], ['random-id', 12], ['bad-version', 3], ['unknown-action', 3],
-  ['missing-action', 2], ['oversized-body', 1], ['non-utf8', 4], ['duplicate-key', 5], ['malformed-query', 4], ['get-query', 2],
+  ['unknown-param', 8],
+  ['wrong-type', 10],
+  ['missing-required', 8],
+  ['list-index', 8],
+  ['deep-nesting', 4],
+  ['empty-value', 8],
+  ['overlong-string', 4],
+  ['bad-base64', 4],
+  ['random-enum', 8],
+  ['random-id', 12],
+  ['bad-version', 3],
+  ['unknown-action', 3],
+  ['missing-action', 2],
+  ['oversized-body', 1],
+  ['non-utf8', 4],
+  ['duplicate-key', 5],
+  ['malformed-query', 4],
+  ['get-query', 2],
   ['none', 5],
 ];
 const TOTAL_WEIGHT = WEIGHTS.reduce((a, [, w]) => a + w, 0);
@@ -331,8 +353,10 @@ function pickMutation(rng: Rng): string {
 
 // ---------------------------------------------------------------------------------------------
 
-const EC2_ENVELOPE = /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>([^<]+)<\/Code><Message>[^<]*<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/s;
-const QUERY_ENVELOPE = /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<ErrorResponse[^>]*><Error><Type>Sender<\/Type><Code>([^<]+)<\/Code><Message>[^<]*<\/Message><\/Error><RequestId>[0-9a-f-]{36}<\/RequestId><\/ErrorResponse>$/s;
+const EC2_ENVELOPE =
+  /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>([^<]+)<\/Code><Message>[^<]*<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/s;
+const QUERY_ENVELOPE =
+  /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<ErrorResponse[^>]*><Error><Type>Sender<\/Type><Code>([^<]+)<\/Code><Message>[^<]*<\/Message><\/Error><RequestId>[0-9a-f-]{36}<\/RequestId><\/ErrorResponse>$/s;
 
 interface Outcome {
   ok: boolean;
@@ -392,8 +416,7 @@ describe('fuzzing every implemented operation', () => {
       for (const a of applied) byMutation.set(a, (byMutation.get(a) ?? 0) + 1);
       const encoded = encodePairs(req.pairs);
       const body = req.damage.reduce<Buffer>((b, f) => f(b), Buffer.from(encoded));
-      const raw: Raw =
-        req.method === 'GET' && !req.damage.length ? { method: 'GET', query: encoded, service: target.service } : { body, service: target.service };
+      const raw: Raw = req.method === 'GET' && !req.damage.length ? { method: 'GET', query: encoded, service: target.service } : { body, service: target.service };
       // The server reads parameters like URLSearchParams, the last of a repeated key winning.
       const action = new URLSearchParams(body.toString('utf8')).getAll('Action').at(-1);
       let outcome: Outcome;
@@ -439,10 +462,23 @@ function hostileBytes(rng: Rng): Buffer {
   const parts: Buffer[] = [];
   for (let n = rng.range(1, 6); n > 0; n--) {
     const r = rng.next();
-    if (r < 0.35) parts.push(Buffer.from([rng.int(0x20)])); // a C0 control
-    else if (r < 0.55) parts.push(Buffer.from(Array.from({ length: rng.range(1, 12) }, () => rng.int(256)))); // any bytes
+    if (r < 0.35)
+      parts.push(Buffer.from([rng.int(0x20)])); // a C0 control
+    else if (r < 0.55)
+      parts.push(Buffer.from(Array.from({ length: rng.range(1, 12) }, () => rng.int(256)))); // any bytes
     else if (r < 0.65) parts.push(Buffer.from(rng.pick(['\uFFFE', '\uFFFF', '\u007F', '\u0085', '\u2028', '<', '&', ']]>', '"', "'", '\r', '😀'])));
-    else if (r < 0.72) parts.push(Buffer.from(rng.pick([[0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xef, 0xbf, 0xbe], [0xc0, 0x80], [0xf4, 0x90, 0x80, 0x80]]))); // surrogates, U+FFFE, overlong NUL, > U+10FFFF
+    else if (r < 0.72)
+      parts.push(
+        Buffer.from(
+          rng.pick([
+            [0xed, 0xa0, 0x80],
+            [0xed, 0xbf, 0xbf],
+            [0xef, 0xbf, 0xbe],
+            [0xc0, 0x80],
+            [0xf4, 0x90, 0x80, 0x80],
+          ]),
+        ),
+      ); // surrogates, U+FFFE, overlong NUL, > U+10FFFF
     else parts.push(Buffer.from(rng.pick(['Filter', 'Name', 'Value', '1', 'x', 'Description', 'InstanceId', 'ami-0123456789abcdef0'])));
   }
   return Buffer.concat(parts);
@@ -466,9 +502,10 @@ describe('hostile bytes', () => {
       const target = rng.pick(targets);
       const { op, model } = target;
       const input = op.input ? generate(op.input, rng, { optional: 0.3, budget: 20, maxDepth: 3 }) : {};
-      const pairs: [Buffer, Buffer][] = [['Action', op.name], ['Version', model.apiVersion], ...(op.input ? toQueryParams(op.input, input, model.protocol) : [])].map(
-        ([k, v]) => [Buffer.from(enc(k)), Buffer.from(enc(v))],
-      );
+      const pairs: [Buffer, Buffer][] = [['Action', op.name], ['Version', model.apiVersion], ...(op.input ? toQueryParams(op.input, input, model.protocol) : [])].map(([k, v]) => [
+        Buffer.from(enc(k)),
+        Buffer.from(enc(v)),
+      ]);
       const where = rng.pick(['action', 'name', 'value', 'value', 'all'] as const);
       if (where === 'action' || where === 'all') pairs[0]![1] = Buffer.concat([rng.chance(0.5) ? Buffer.from(op.name) : Buffer.alloc(0), encodeBytes(hostileBytes(rng), rng)]);
       if (where === 'name' || where === 'all') pairs.push([encodeBytes(hostileBytes(rng), rng), Buffer.from(enc(awkwardString(rng)))]);
@@ -491,7 +528,8 @@ describe('hostile bytes', () => {
       answers.push(res.bytes);
       const outcome = judge(target.service, params.get('Action'), res.status, res.text, res.bytes);
       codes.set(`${outcome.status} ${outcome.code}`, (codes.get(`${outcome.status} ${outcome.code}`) ?? 0) + 1);
-      if (!outcome.ok) failures.push(`#${i} ${op.name} [${where}] → ${outcome.status} ${outcome.code}: ${outcome.why}\n    ${JSON.stringify(body.toString('latin1').slice(0, 300))}`);
+      if (!outcome.ok)
+        failures.push(`#${i} ${op.name} [${where}] → ${outcome.status} ${outcome.code}: ${outcome.why}\n    ${JSON.stringify(body.toString('latin1').slice(0, 300))}`);
       else if (forbidden) {
         refused++;
         if (outcome.status !== 400 || outcome.code !== 'InvalidParameterValue') {
@@ -517,7 +555,13 @@ describe('hostile bytes', () => {
 });
 
 describe('authentication on raw requests', () => {
-  const body = () => Buffer.from(encodePairs([['Action', 'DescribeRegions'], ['Version', '2016-11-15']]));
+  const body = () =>
+    Buffer.from(
+      encodePairs([
+        ['Action', 'DescribeRegions'],
+        ['Version', '2016-11-15'],
+      ]),
+    );
   const codeOf = (text: string) => /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
 
   test('a correctly signed request passes (the baseline for the cases below)', async () => {
@@ -559,19 +603,39 @@ describe('transport limits answer in the EC2 envelope', () => {
   const codeOf = (text: string) => EC2_ENVELOPE.exec(text)?.[1];
 
   test('a body over the limit → 413 InvalidRequest', async () => {
-    const big = Buffer.from(encodePairs([['Action', 'DescribeRegions'], ['Version', '2016-11-15'], ['Description', 'x'.repeat(1024 * 1024)]]));
+    const big = Buffer.from(
+      encodePairs([
+        ['Action', 'DescribeRegions'],
+        ['Version', '2016-11-15'],
+        ['Description', 'x'.repeat(1024 * 1024)],
+      ]),
+    );
     const r = await send({ body: big });
     expect([r.status, codeOf(r.text)]).toEqual([413, 'InvalidRequest']);
   });
 
   test('a request line over the HTTP parser’s limit → 431 InvalidRequest (not Node’s bare 431)', async () => {
-    const r = await send({ method: 'GET', query: encodePairs([['Action', 'DescribeRegions'], ['Version', '2016-11-15'], ['RegionName.1', 'x'.repeat(40_000)]]) });
+    const r = await send({
+      method: 'GET',
+      query: encodePairs([
+        ['Action', 'DescribeRegions'],
+        ['Version', '2016-11-15'],
+        ['RegionName.1', 'x'.repeat(40_000)],
+      ]),
+    });
     expect([r.status, codeOf(r.text)]).toEqual([431, 'InvalidRequest']);
     expect(r.headers['x-amzn-requestid']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   test('a successful answer says how long the server took (Server-Timing)', async () => {
-    const r = await send({ body: Buffer.from(encodePairs([['Action', 'DescribeRegions'], ['Version', '2016-11-15']])) });
+    const r = await send({
+      body: Buffer.from(
+        encodePairs([
+          ['Action', 'DescribeRegions'],
+          ['Version', '2016-11-15'],
+        ]),
+      ),
+    });
     expect(r.status).toBe(200);
     expect(String(r.headers['server-timing'])).toMatch(/^app;dur=\d+(\.\d+)?$/);
   });

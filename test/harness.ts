@@ -44,7 +44,14 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'cumulo-test-'));
   // A host big enough for every suite (host admission); a suite about admission sets its own.
-  const config = loadConfig({ CUMULO_HOME: home, CUMULO_PORT: '0', CUMULO_DRIVER: 'fake', CUMULO_HOST_VCPUS: '65536', CUMULO_HOST_MEMORY_MIB: String(64 * 1024 * 1024), ...opts.env });
+  const config = loadConfig({
+    CUMULO_HOME: home,
+    CUMULO_PORT: '0',
+    CUMULO_DRIVER: 'fake',
+    CUMULO_HOST_VCPUS: '65536',
+    CUMULO_HOST_MEMORY_MIB: String(64 * 1024 * 1024),
+    ...opts.env,
+  });
   const app = await startApp(config, { fake: { compute: opts.driver, storage: opts.storage, network: opts.network, snapshots: opts.snapshots }, log: () => {} });
   if (!opts.awsQuotas) await raiseQuotas(app.db, app.admin.accountId);
   const url = app.url;

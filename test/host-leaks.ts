@@ -114,7 +114,13 @@ export function hostObjects(): HostObjects {
   const monitors = processes((cmd) => cmd[0]!.endsWith('conmon') && cmd.some((a) => /^i-[0-9a-f]{17}$/.test(a)));
   const daemons = processes((cmd) => cmd[0]!.endsWith('qemu-storage-daemon') && cmd.some((a) => /cumulo/.test(a)));
   const lxcfs = processes((cmd) => cmd[0]!.endsWith('lxcfs') && cmd.some((a) => a.startsWith('/run/cumulo/')));
-  const runDirs = safe(() => readdirSync('/run/cumulo').filter((n) => /^[0-9a-f]{4}$/.test(n)).map((n) => `/run/cumulo/${n}`), []);
+  const runDirs = safe(
+    () =>
+      readdirSync('/run/cumulo')
+        .filter((n) => /^[0-9a-f]{4}$/.test(n))
+        .map((n) => `/run/cumulo/${n}`),
+    [],
+  );
   return { netns, links, nftTables, rules, routes, loopDevices, mounts, cgroups, monitors, daemons, runDirs, lxcfs };
 }
 

@@ -169,15 +169,20 @@ describe('CreateImage', () => {
     expect((await errorOf(ec2.send(new CreateImageCommand({ InstanceId: 'i-xyz', Name: 'nope' })))).name).toBe('InvalidInstanceID.Malformed');
     // Another account's instance is as good as absent.
     expect((await errorOf(other.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'theirs' })))).name).toBe('InvalidInstanceID.NotFound');
-    expect((await errorOf(ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'no-root', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', NoDevice: '' }] })))).name).toBe(
-      'InvalidBlockDeviceMapping',
-    );
-    expect((await errorOf(ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'shrink', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 0 } }] })))).name).toBe(
-      'InvalidBlockDeviceMapping',
-    );
-    expect((await errorOf(ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'bad-tags', TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'a', Value: 'b' }] }] })))).name).toBe(
-      'InvalidParameterValue',
-    );
+    expect(
+      (await errorOf(ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'no-root', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', NoDevice: '' }] })))).name,
+    ).toBe('InvalidBlockDeviceMapping');
+    expect(
+      (await errorOf(ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'shrink', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 0 } }] }))))
+        .name,
+    ).toBe('InvalidBlockDeviceMapping');
+    expect(
+      (
+        await errorOf(
+          ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'bad-tags', TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'a', Value: 'b' }] }] })),
+        )
+      ).name,
+    ).toBe('InvalidParameterValue');
     const dry = await errorOf(ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'dry-run', DryRun: true })));
     expect(dry.name).toBe('DryRunOperation');
     const names = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images!.map((i) => i.Name);
@@ -216,7 +221,15 @@ describe('RegisterImage', () => {
       }),
     );
     const img = await image1(ec2, out.ImageId!);
-    expect(img).toMatchObject({ State: 'available', Name: 'registered-1', BootMode: 'uefi', ImdsSupport: 'v2.0', EnaSupport: true, RootDeviceName: '/dev/xvda', Tags: [{ Key: 'k', Value: 'v' }] });
+    expect(img).toMatchObject({
+      State: 'available',
+      Name: 'registered-1',
+      BootMode: 'uefi',
+      ImdsSupport: 'v2.0',
+      EnaSupport: true,
+      RootDeviceName: '/dev/xvda',
+      Tags: [{ Key: 'k', Value: 'v' }],
+    });
     expect(img.BlockDeviceMappings![0]!.Ebs).toMatchObject({ SnapshotId: rootSnap, VolumeSize: 3, VolumeType: 'gp3', DeleteOnTermination: true });
     const row = await s.app.db.selectFrom('images').select('source').where('id', '=', out.ImageId!).executeTakeFirstOrThrow();
     expect(JSON.parse(row.source)).toMatchObject({ rootSnapshotId: rootSnap, sshUser: 'ec2-user' });
@@ -246,15 +259,24 @@ describe('RegisterImage', () => {
 
 describe('CopyImage', () => {
   test('to another region: pending there, its snapshots copied, then available', async () => {
-    const out = await west.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'web-copy', Description: 'copied', CopyImageTags: true, ClientToken: 'copy-1' }));
-    const again = await west.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'web-copy', Description: 'copied', CopyImageTags: true, ClientToken: 'copy-1' }));
+    const out = await west.send(
+      new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'web-copy', Description: 'copied', CopyImageTags: true, ClientToken: 'copy-1' }),
+    );
+    const again = await west.send(
+      new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'web-copy', Description: 'copied', CopyImageTags: true, ClientToken: 'copy-1' }),
+    );
     expect(again.ImageId).toBe(out.ImageId);
     await waitUntilImageAvailable({ client: west, ...wait }, { ImageIds: [out.ImageId!] });
     const img = await image1(west, out.ImageId!);
     expect(img).toMatchObject({ State: 'available', Name: 'web-copy', Description: 'copied', Tags: [{ Key: 'app', Value: 'web' }] });
     // The served model's Image has no SourceImageId/SourceImageRegion elements yet; the filters see them.
     const bySource = await west.send(
-      new DescribeImagesCommand({ Filters: [{ Name: 'source-image-id', Values: [imageId] }, { Name: 'source-image-region', Values: ['us-east-1'] }] }),
+      new DescribeImagesCommand({
+        Filters: [
+          { Name: 'source-image-id', Values: [imageId] },
+          { Name: 'source-image-region', Values: ['us-east-1'] },
+        ],
+      }),
     );
     expect(bySource.Images!.map((i) => i.ImageId)).toEqual([out.ImageId]);
     const snap = img.BlockDeviceMappings!.find((m) => m.DeviceName === '/dev/xvda')!.Ebs!.SnapshotId!;
@@ -284,8 +306,7 @@ describe('CopyImage', () => {
   });
 
   test('errors', async () => {
-    const code = async (input: object) =>
-      (await errorOf(west.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'copy-err', ...input })))).name;
+    const code = async (input: object) => (await errorOf(west.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'copy-err', ...input })))).name;
     expect(await code({ SourceRegion: 'mars-east-1' })).toBe('InvalidParameterValue');
     expect(await code({ SourceImageId: 'ami-0123456789abcdef0' })).toBe('InvalidAMIID.NotFound');
     expect(await code({ SourceImageId: 'ami-nope' })).toBe('InvalidAMIID.Malformed');
@@ -364,7 +385,9 @@ describe('DeregisterImage', () => {
     // Twice: it is gone.
     expect((await errorOf(ec2.send(new DeregisterImageCommand({ ImageId: out.ImageId! })))).name).toBe('InvalidAMIID.NotFound');
     // Its name is free again.
-    const again = await ec2.send(new RegisterImageCommand({ Name: 'to-deregister', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snap } }] }));
+    const again = await ec2.send(
+      new RegisterImageCommand({ Name: 'to-deregister', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snap } }] }),
+    );
     expect(again.ImageId).toMatch(/^ami-/);
   });
 

@@ -1,12 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  CreateTagsCommand,
-  DescribeImageAttributeCommand,
-  DescribeImagesCommand,
-  paginateDescribeImages,
-  type EC2Client,
-  type Image,
-} from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeImageAttributeCommand, DescribeImagesCommand, paginateDescribeImages, type EC2Client, type Image } from '@aws-sdk/client-ec2';
 import { startTestServer, type TestServer, errorOf } from './harness.js';
 import { builtinImageId, DEBIAN_VERSION, MINIMAL_VERSION } from '../src/services/ec2/images/builtin.js';
 import type { NewRow } from '../src/store/schema.js';
@@ -36,7 +29,9 @@ function privateImage(id: string, owner: string, name: string, extra: Partial<Ne
     state: 'available',
     is_public: 0,
     image_type: 'machine',
-    block_device_mappings: JSON.stringify([{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0', VolumeSize: 2, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: false } }]),
+    block_device_mappings: JSON.stringify([
+      { DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0', VolumeSize: 2, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: false } },
+    ]),
     source: JSON.stringify({ snapshots: ['snap-0123456789abcdef0'] }),
     creation_date: '2026-01-01T00:00:00.000Z',
     deprecation_time: null,
@@ -71,7 +66,13 @@ afterAll(async () => {
 describe('built-in images', () => {
   test('Terraform-style lookup: owner + name filter, most recent', async () => {
     const out = await admin.send(
-      new DescribeImagesCommand({ Owners: ['136693071363'], Filters: [{ Name: 'name', Values: ['debian-12-amd64-*'] }, { Name: 'architecture', Values: ['x86_64'] }] }),
+      new DescribeImagesCommand({
+        Owners: ['136693071363'],
+        Filters: [
+          { Name: 'name', Values: ['debian-12-amd64-*'] },
+          { Name: 'architecture', Values: ['x86_64'] },
+        ],
+      }),
     );
     expect(out.Images).toHaveLength(1);
     const mostRecent = [...out.Images!].sort((a, b) => (b.CreationDate! > a.CreationDate! ? 1 : -1))[0]!;

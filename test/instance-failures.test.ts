@@ -14,7 +14,9 @@ import { startTestServer, type TestServer } from './harness.js';
 /** The reconcilers and give-up hooks by kind, to run one step at a time as a crash would leave it. */
 function controllers(): Map<string, { run: Reconciler<JobKind>; giveUp?: GiveUp<JobKind> }> {
   const map = new Map<string, { run: Reconciler<JobKind>; giveUp?: GiveUp<JobKind> }>();
-  registerControllers({ register: (kind: string, run: Reconciler<JobKind>, o: { giveUp?: GiveUp<JobKind> } = {}) => void map.set(kind, { run, giveUp: o.giveUp }) } as unknown as Runner);
+  registerControllers({
+    register: (kind: string, run: Reconciler<JobKind>, o: { giveUp?: GiveUp<JobKind> } = {}) => void map.set(kind, { run, giveUp: o.giveUp }),
+  } as unknown as Runner);
   return map;
 }
 

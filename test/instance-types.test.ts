@@ -83,7 +83,10 @@ describe('DescribeInstanceTypes', () => {
       { Name: 'instance-storage-info.disk.type', Values: ['ssd'] },
     ]);
     expect(nvme.length).toBeGreaterThan(0);
-    const valid = await allTypes([{ Name: 'vcpu-info.valid-threads-per-core', Values: ['2'] }, { Name: 'instance-type', Values: ['m5.large'] }]);
+    const valid = await allTypes([
+      { Name: 'vcpu-info.valid-threads-per-core', Values: ['2'] },
+      { Name: 'instance-type', Values: ['m5.large'] },
+    ]);
     expect(valid.map((t) => t.InstanceType)).toEqual(['m5.large']);
     const bad = await errorOf(ec2.send(new DescribeInstanceTypesCommand({ Filters: [{ Name: 'vcpus', Values: ['2'] }] })));
     expect(bad.name).toBe('InvalidParameterValue');

@@ -104,7 +104,14 @@ describe('DescribeInstances', () => {
   test('filters', async () => {
     const target = await describe1(ec2, ids[3]!);
     const count = async (name: string, values: string[]) => {
-      const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: name, Values: values }, { Name: 'tag:batch', Values: ['paging'] }] }));
+      const out = await ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [
+            { Name: name, Values: values },
+            { Name: 'tag:batch', Values: ['paging'] },
+          ],
+        }),
+      );
       return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId);
     };
     expect(await count('instance-id', [ids[3]!])).toEqual([ids[3]]);
@@ -158,7 +165,14 @@ describe('DescribeInstances', () => {
       ['snapshot-id', 'snap-*', 2],
       ['volume-type', 'io1', 0],
     ] as const) {
-      const out = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: ids.slice(0, 2) }, { Name: name, Values: [value] }] }));
+      const out = await ec2.send(
+        new DescribeVolumesCommand({
+          Filters: [
+            { Name: 'attachment.instance-id', Values: ids.slice(0, 2) },
+            { Name: name, Values: [value] },
+          ],
+        }),
+      );
       expect([name, out.Volumes!.length]).toEqual([name, n]);
     }
     const page = await ec2.send(new DescribeVolumesCommand({ MaxResults: 5 }));
@@ -186,7 +200,14 @@ describe('DescribeInstances', () => {
       ['status', 'in-use'],
       ['network-interface-id', eni.NetworkInterfaceId!],
     ] as const) {
-      const out = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [ids[0]!] }, { Name: name, Values: [value] }] }));
+      const out = await ec2.send(
+        new DescribeNetworkInterfacesCommand({
+          Filters: [
+            { Name: 'attachment.instance-id', Values: [ids[0]!] },
+            { Name: name, Values: [value] },
+          ],
+        }),
+      );
       expect([name, out.NetworkInterfaces!.length]).toEqual([name, 1]);
     }
     expect((await errorOf(ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-00000000000000000'] })))).name).toBe('InvalidNetworkInterfaceID.NotFound');
@@ -241,7 +262,10 @@ describe('DescribeInstances', () => {
   test('ModifyInstanceMetadataOptions answers pending, then the instance shows the change applied', async () => {
     const id = ids[10]!;
     const out = await ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpTokens: 'required', HttpPutResponseHopLimit: 3, InstanceMetadataTags: 'enabled' }));
-    expect(out).toMatchObject({ InstanceId: id, InstanceMetadataOptions: { State: 'pending', HttpTokens: 'required', HttpPutResponseHopLimit: 3, HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' } });
+    expect(out).toMatchObject({
+      InstanceId: id,
+      InstanceMetadataOptions: { State: 'pending', HttpTokens: 'required', HttpPutResponseHopLimit: 3, HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
+    });
     expect((await describe1(ec2, id)).MetadataOptions).toMatchObject({ State: 'applied', HttpTokens: 'required', HttpPutResponseHopLimit: 3 });
     expect((await errorOf(ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpPutResponseHopLimit: 65 })))).name).toBe('InvalidParameterValue');
     expect((await errorOf(ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpTokens: 'sometimes' as never })))).name).toBe('InvalidParameterValue');

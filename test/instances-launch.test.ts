@@ -166,9 +166,13 @@ describe('RunInstances parameters', () => {
     // Nothing here is a placement group, a dedicated host, a capacity reservation or a license; no credits, no resource hostnames.
     expect((await errorOf(run({ Placement: { GroupName: 'cluster' } }))).name).toBe('InvalidPlacementGroup.Unknown');
     expect((await errorOf(run({ Placement: { HostId: 'h-0123456789abcdef0' } }))).name).toBe('InvalidHostID.NotFound');
-    expect((await errorOf(run({ CapacityReservationSpecification: { CapacityReservationTarget: { CapacityReservationId: 'cr-0123456789abcdef0' } } }))).name).toBe('InvalidCapacityReservationId.NotFound');
+    expect((await errorOf(run({ CapacityReservationSpecification: { CapacityReservationTarget: { CapacityReservationId: 'cr-0123456789abcdef0' } } }))).name).toBe(
+      'InvalidCapacityReservationId.NotFound',
+    );
     expect((await errorOf(run({ CreditSpecification: { CpuCredits: 'standard' } }))).name).toBe('Unsupported');
-    expect((await errorOf(run({ LicenseSpecifications: [{ LicenseConfigurationArn: 'arn:aws:license-manager:us-east-1:123456789012:license-configuration:lic-1' }] }))).name).toBe('Unsupported');
+    expect((await errorOf(run({ LicenseSpecifications: [{ LicenseConfigurationArn: 'arn:aws:license-manager:us-east-1:123456789012:license-configuration:lic-1' }] }))).name).toBe(
+      'Unsupported',
+    );
     expect((await errorOf(run({ PrivateDnsNameOptions: { HostnameType: 'resource-name' } }))).name).toBe('Unsupported');
     // The subnet's settings for launches apply when the request says nothing.
     const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16' }))).Vpc!.VpcId!;
@@ -202,10 +206,26 @@ describe('RunInstances parameters', () => {
     const subnetId = first[0]!.SubnetId!;
     const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'nic-sg', Description: 'nic' }));
     const [i] = await run({
-      NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnetId, Groups: [sg.GroupId!], PrivateIpAddress: '172.31.0.200', DeleteOnTermination: false, Description: 'primary', AssociatePublicIpAddress: false }],
+      NetworkInterfaces: [
+        {
+          DeviceIndex: 0,
+          SubnetId: subnetId,
+          Groups: [sg.GroupId!],
+          PrivateIpAddress: '172.31.0.200',
+          DeleteOnTermination: false,
+          Description: 'primary',
+          AssociatePublicIpAddress: false,
+        },
+      ],
     });
     const eni = i!.NetworkInterfaces![0]!;
-    expect(eni).toMatchObject({ SubnetId: subnetId, Description: 'primary', PrivateIpAddress: '172.31.0.200', Groups: [{ GroupId: sg.GroupId, GroupName: 'nic-sg' }], Attachment: { DeleteOnTermination: false } });
+    expect(eni).toMatchObject({
+      SubnetId: subnetId,
+      Description: 'primary',
+      PrivateIpAddress: '172.31.0.200',
+      Groups: [{ GroupId: sg.GroupId, GroupName: 'nic-sg' }],
+      Attachment: { DeleteOnTermination: false },
+    });
     expect(i!.PrivateIpAddress).toBe('172.31.0.200');
     expect(i!.SecurityGroups).toEqual([{ GroupId: sg.GroupId, GroupName: 'nic-sg' }]);
     expect((await errorOf(run({ NetworkInterfaces: [{ DeviceIndex: 1, SubnetId: subnetId }] }))).name).toBe('InvalidParameterValue');
@@ -234,14 +254,19 @@ describe('RunInstances parameters', () => {
     expect(root).toMatchObject({ Size: 20, VolumeType: 'gp2', Iops: 100, State: 'in-use', AvailabilityZone: i!.Placement!.AvailabilityZone, Encrypted: false });
     expect(root.SnapshotId).toMatch(/^snap-/);
     expect(root.Tags).toEqual([{ Key: 'disk', Value: 'yes' }]);
-    expect(root.Attachments).toEqual([{ AttachTime: expect.any(Date), Device: '/dev/xvda', InstanceId: i!.InstanceId, State: expect.stringMatching(/attach/), VolumeId: root.VolumeId, DeleteOnTermination: true }]);
+    expect(root.Attachments).toEqual([
+      { AttachTime: expect.any(Date), Device: '/dev/xvda', InstanceId: i!.InstanceId, State: expect.stringMatching(/attach/), VolumeId: root.VolumeId, DeleteOnTermination: true },
+    ]);
     const extra = byId.get(bdm[1]!.Ebs!.VolumeId)!;
     expect(extra).toMatchObject({ Size: 5, VolumeType: 'gp2', SnapshotId: '' });
 
     // Not smaller than the image's snapshot (Debian's is 8 GiB).
     const debian = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['debian-12-amd64-*'] }] }))).Images![0]!.ImageId!;
     const small = await errorOf(run({ ImageId: debian, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 4 } }] }));
-    expect([small.name, small.message]).toEqual(['InvalidBlockDeviceMapping', expect.stringMatching(/^Volume of size 4GB is smaller than snapshot 'snap-[0-9a-f]+', expect size >= 8GB$/)]);
+    expect([small.name, small.message]).toEqual([
+      'InvalidBlockDeviceMapping',
+      expect.stringMatching(/^Volume of size 4GB is smaller than snapshot 'snap-[0-9a-f]+', expect size >= 8GB$/),
+    ]);
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [i!.InstanceId!] }));
     await waitUntilInstanceTerminated({ client: ec2, ...wait }, { InstanceIds: [i!.InstanceId!] });
     // The root went with the instance; the DeleteOnTermination=false volume stays, detached.

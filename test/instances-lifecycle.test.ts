@@ -78,7 +78,13 @@ describe('the lifecycle', () => {
 
   test('RunInstances answers pending with every launch field, then the instance runs', async () => {
     const out = await ec2.send(
-      new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro', TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'web' }] }] }),
+      new RunInstancesCommand({
+        ImageId: imageId,
+        MinCount: 1,
+        MaxCount: 1,
+        InstanceType: 't3.micro',
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'web' }] }],
+      }),
     );
     expect(out.ReservationId).toMatch(/^r-[0-9a-f]{17}$/);
     expect(out.OwnerId).toBe(s.admin.accountId);
@@ -166,7 +172,8 @@ describe('the lifecycle', () => {
       expect(bad.InstanceStatus!.Details).toEqual([{ Name: 'reachability', Status: 'failed', ImpairedSince: expect.any(Date) }]);
       expect(bad.SystemStatus!.Status).toBe('ok');
       // The filters see the recorded values.
-      const f = (name: string, v: string) => ec2.send(new DescribeInstanceStatusCommand({ Filters: [{ Name: name, Values: [v] }] })).then((r) => r.InstanceStatuses!.map((x) => x.InstanceId));
+      const f = (name: string, v: string) =>
+        ec2.send(new DescribeInstanceStatusCommand({ Filters: [{ Name: name, Values: [v] }] })).then((r) => r.InstanceStatuses!.map((x) => x.InstanceId));
       expect(await f('instance-status.status', 'impaired')).toContain(id);
       expect(await f('instance-status.reachability', 'failed')).toContain(id);
       expect(await f('instance-status.status', 'ok')).not.toContain(id);
@@ -216,7 +223,11 @@ describe('the lifecycle', () => {
 
   test('reboot reaches the driver', async () => {
     await ec2.send(new RebootInstancesCommand({ InstanceIds: [id] }));
-    await until(async () => Buffer.from((await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }))).Output ?? '', 'base64').toString().includes('reboot of'));
+    await until(async () =>
+      Buffer.from((await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }))).Output ?? '', 'base64')
+        .toString()
+        .includes('reboot of'),
+    );
     expect((await describe1(ec2, id)).State!.Name).toBe('running');
   });
 
@@ -350,7 +361,7 @@ describe('controllers', () => {
     expect((await errorOf(ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })))).name).toBe('InvalidNetworkInterfaceID.NotFound');
   });
 
-  test('a root volume whose filesystem fails the host\'s check: Client.InternalError; a launch ends terminated, a start stopped', async () => {
+  test("a root volume whose filesystem fails the host's check: Client.InternalError; a launch ends terminated, a start stopped", async () => {
     const driver = new UntrustingDriver();
     const t = await startTestServer({ driver });
     try {
@@ -459,7 +470,13 @@ describe('controllers', () => {
       const c = t.ec2();
       const img = await minimalImage(c);
       const out = await c.send(
-        new RunInstancesCommand({ ImageId: img, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro', TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'a', Value: 'b' }] }] }),
+        new RunInstancesCommand({
+          ImageId: img,
+          MinCount: 1,
+          MaxCount: 1,
+          InstanceType: 't3.micro',
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'a', Value: 'b' }] }],
+        }),
       );
       const id = out.Instances![0]!.InstanceId!;
       await waitUntilInstanceRunning({ client: c, ...wait }, { InstanceIds: [id] });

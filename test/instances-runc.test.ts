@@ -38,7 +38,22 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Credentials } from '../src/services/accounts.js';
-import { needsInstances, killServers, spawnServer, clientFor, describe1, httpGet, imageAvailable, inInstance, publicPoolFor, ssh, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
+import {
+  needsInstances,
+  killServers,
+  spawnServer,
+  clientFor,
+  describe1,
+  httpGet,
+  imageAvailable,
+  inInstance,
+  publicPoolFor,
+  ssh,
+  startRuncServer,
+  until,
+  waitState,
+  type RuncServer,
+} from './runc-harness.js';
 
 // The watcher notices a poweroff inside at once (conmon's exit file); its poll is the fallback.
 process.env.CUMULO_INSTANCE_POLL_MS = '1000';
@@ -60,7 +75,9 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
   const net = '10.100';
 
   async function run(input: Partial<RunInstancesCommandInput> = {}): Promise<Instance> {
-    const r = await ec2.send(new RunInstancesCommand({ ImageId: minimalAmi, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'runc-test', SubnetId: subnetId, ...input }));
+    const r = await ec2.send(
+      new RunInstancesCommand({ ImageId: minimalAmi, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'runc-test', SubnetId: subnetId, ...input }),
+    );
     return r.Instances![0]!;
   }
   /** The instance as described now (its public IP changes on stop/start). */
@@ -79,13 +96,27 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
     const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: `${net}.0.0/16` }))).Vpc!.VpcId!;
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-    const main = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }));
+    const main = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    );
     await ec2.send(new CreateRouteCommand({ RouteTableId: main.RouteTables![0]!.RouteTableId!, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
     const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `${net}.1.0/24`, AvailabilityZone: 'us-east-1a' }));
     subnetId = subnet.Subnet!.SubnetId!;
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } }));
     // The default group admits only its own members: open SSH and HTTP to the world (the host).
-    const groups = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: ['default'] }] }));
+    const groups = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'group-name', Values: ['default'] },
+        ],
+      }),
+    );
     await ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: groups.SecurityGroups![0]!.GroupId!,
@@ -205,10 +236,15 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
   }
 
   test('metrics: the host samples each running instance’s counters into the store', async () => {
-    const rows = await until('samples', async () => {
-      const r = await server!.app.db.selectFrom('instance_metrics').selectAll().where('instance_id', '=', web.InstanceId!).execute();
-      return r.length >= 2 ? r : undefined;
-    }, 15_000, 200);
+    const rows = await until(
+      'samples',
+      async () => {
+        const r = await server!.app.db.selectFrom('instance_metrics').selectAll().where('instance_id', '=', web.InstanceId!).execute();
+        return r.length >= 2 ? r : undefined;
+      },
+      15_000,
+      200,
+    );
     const last = rows.at(-1)!;
     expect(last.cpu_us).toBeGreaterThan(0);
     expect(last.memory_bytes).toBeGreaterThan(0);
@@ -302,7 +338,9 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
 
     const child1 = await spawnServer(home, { env });
     const ec2a = clientFor(child1.url, admin);
-    const launched = (await ec2a.send(new RunInstancesCommand({ ImageId: minimalAmi, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'runc-test', SubnetId: subnetId }))).Instances![0]!;
+    const launched = (
+      await ec2a.send(new RunInstancesCommand({ ImageId: minimalAmi, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'runc-test', SubnetId: subnetId }))
+    ).Instances![0]!;
     // Killed mid-launch, perhaps mid-step: no chance to clean up anything.
     await new Promise((r) => setTimeout(r, 60));
     await child1.kill('SIGKILL');
@@ -331,7 +369,14 @@ needsInstances.describe('real instances with the runc driver (root)', () => {
   test('the Debian image boots end to end: SSH as admin, sudo, python3, cloud-config user data', async () => {
     await imageAvailable(ec2, 'debian-12-amd64-*', 1_500_000); // built at the server's start where the machine's cache lacks it
     const images = await ec2.send(new DescribeImagesCommand({ Owners: ['136693071363'], Filters: [{ Name: 'name', Values: ['debian-12-amd64-*'] }] }));
-    const userData = ['#cloud-config', 'write_files:', '  - path: /etc/motd-test', '    content: written-by-cloud-config', 'runcmd:', '  - [sh, -c, "echo runcmd-done > /root/runcmd"]'].join('\n');
+    const userData = [
+      '#cloud-config',
+      'write_files:',
+      '  - path: /etc/motd-test',
+      '    content: written-by-cloud-config',
+      'runcmd:',
+      '  - [sh, -c, "echo runcmd-done > /root/runcmd"]',
+    ].join('\n');
     let i = await run({ ImageId: images.Images![0]!.ImageId, UserData: Buffer.from(userData).toString('base64') });
     i = await waitState(ec2, i.InstanceId!, 'running', 300_000);
     await until('ssh as admin', async () => (await ssh(i.PublicIpAddress!, 'admin', key, 'true', 5_000)).code === 0, 60_000, 200);

@@ -67,12 +67,31 @@ needsInstances.describe('tenants are isolated (root)', () => {
     const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: `${net}.0.0/16` }))).Vpc!.VpcId!;
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-    const main = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }));
+    const main = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    );
     await ec2.send(new CreateRouteCommand({ RouteTableId: main.RouteTables![0]!.RouteTableId!, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
     const subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `${net}.1.0/24`, AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } }));
-    const groups = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: ['default'] }] }));
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groups.SecurityGroups![0]!.GroupId!, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
+    const groups = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'group-name', Values: ['default'] },
+        ],
+      }),
+    );
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groups.SecurityGroups![0]!.GroupId!,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
     return { ec2, key, subnetId, net };
   }
 
@@ -137,7 +156,9 @@ needsInstances.describe('tenants are isolated (root)', () => {
       expect(gids).toEqual(uids);
       expect(readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/).map(Number)).toEqual([0, uids[0], GUEST_IDS]);
       // Every process of the instance (sshd, its shells) is inside the range.
-      for (const p of readFileSync(join('/sys/fs/cgroup/pids', `cumulo_${hostTag(home)}`, i.InstanceId!, 'cgroup.procs'), 'utf8').trim().split('\n')) {
+      for (const p of readFileSync(join('/sys/fs/cgroup/pids', `cumulo_${hostTag(home)}`, i.InstanceId!, 'cgroup.procs'), 'utf8')
+        .trim()
+        .split('\n')) {
         const u = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]);
         expect(u >= uids[0]! && u < uids[0]! + GUEST_IDS).toBe(true);
       }
@@ -166,7 +187,17 @@ needsInstances.describe('tenants are isolated (root)', () => {
 
   test('unshare -U, mount, module loading and /proc/kcore fail inside', async () => {
     const t1 = tenants[0]!;
-    const r = await root(t1, a, ['unshare -U true; echo "unshare=$?"', 'mkdir -p /tmp/m; mount -t tmpfs none /tmp/m; echo "mount=$?"', 'mount -t proc proc /tmp/m; echo "mountproc=$?"', 'echo junk > /tmp/x.ko; insmod /tmp/x.ko; echo "insmod=$?"', 'head -c 16 /proc/kcore | wc -c'].join('; '));
+    const r = await root(
+      t1,
+      a,
+      [
+        'unshare -U true; echo "unshare=$?"',
+        'mkdir -p /tmp/m; mount -t tmpfs none /tmp/m; echo "mount=$?"',
+        'mount -t proc proc /tmp/m; echo "mountproc=$?"',
+        'echo junk > /tmp/x.ko; insmod /tmp/x.ko; echo "insmod=$?"',
+        'head -c 16 /proc/kcore | wc -c',
+      ].join('; '),
+    );
     expect(r.stdout).toMatch(/unshare=[1-9]/);
     expect(r.stdout).toMatch(/mount=[1-9]/);
     expect(r.stdout).toMatch(/mountproc=[1-9]/);
@@ -178,14 +209,30 @@ needsInstances.describe('tenants are isolated (root)', () => {
   test('kexec_load, kexec_file_load, bpf, perf_event_open, init_module, unshare and setns are refused by the kernel (raw syscalls)', async () => {
     const t1 = tenants[0]!;
     // x86_64 numbers; each call's errno as perl sees it (EPERM: the seccomp allow-list, or no capability).
-    const calls = { kexec_load: 246, kexec_file_load: 320, bpf: 321, perf_event_open: 298, init_module: 175, finit_module: 313, unshare_newuser: 272, setns: 308, open_by_handle_at: 304, userfaultfd: 323 };
+    const calls = {
+      kexec_load: 246,
+      kexec_file_load: 320,
+      bpf: 321,
+      perf_event_open: 298,
+      init_module: 175,
+      finit_module: 313,
+      unshare_newuser: 272,
+      setns: 308,
+      open_by_handle_at: 304,
+      userfaultfd: 323,
+    };
     const args: Record<string, string> = { unshare_newuser: '0x10000000', setns: '0, 0' };
     const script = Object.entries(calls)
       .map(([name, nr]) => `$! = 0; my $r_${name} = syscall(${nr}, ${args[name] ?? '0, 0, 0, 0, 0'}); print "${name}=", ($r_${name} == -1 ? ($!+0) : "ok"), "\\n";`)
       .join(' ');
     const r = await root(t1, d, `perl -e '${script}'`, 'admin');
     expect(r.code).toBe(0);
-    const got = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
+    const got = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=') as [string, string]),
+    );
     for (const name of Object.keys(calls)) expect([name, got[name]]).toEqual([name, '1']); // EPERM
     // The everyday ones still work under the allow-list: the same script style, getpid and uname.
     const ok = await root(t1, d, `perl -e 'print syscall(39) > 1 ? "getpid ok\\n" : "getpid bad\\n"'`, 'admin');
@@ -298,12 +345,26 @@ needsInstances.describe('tenants are isolated (root)', () => {
     await until('the device inside', async () => (await root(t1, a, 'test -b /dev/sdf && echo yes')).stdout.includes('yes'), 30_000, 200);
     expect((await hostRun(['stat', '-c', '%a %u %g', '/etc/shadow'])).stdout).toBe(shadow);
     // Random bytes with an ext4 superblock's magic: it looks like ext4 and is not one.
-    const w = await root(t1, a, "dd if=/dev/urandom of=/dev/sdf bs=1M count=8 conv=fsync 2>/dev/null; printf '\\123\\357' | dd of=/dev/sdf bs=1 seek=1080 conv=notrunc,fsync 2>/dev/null; sync; echo written");
+    const w = await root(
+      t1,
+      a,
+      "dd if=/dev/urandom of=/dev/sdf bs=1M count=8 conv=fsync 2>/dev/null; printf '\\123\\357' | dd of=/dev/sdf bs=1 seek=1080 conv=notrunc,fsync 2>/dev/null; sync; echo written",
+    );
     expect(w.stdout).toContain('written');
     // Snapshotted and registered while attached to A (so the image boots like A's: cumulo's minimal image).
     const snap = (await ec2.send(new CreateSnapshotCommand({ VolumeId: vol }))).SnapshotId!;
     await until('the snapshot', async () => (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snap] }))).Snapshots![0]!.State === 'completed', 60_000, 200);
-    const ami = (await ec2.send(new RegisterImageCommand({ Name: 'tenant-raw', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snap } }], Architecture: 'x86_64', VirtualizationType: 'hvm' }))).ImageId!;
+    const ami = (
+      await ec2.send(
+        new RegisterImageCommand({
+          Name: 'tenant-raw',
+          RootDeviceName: '/dev/xvda',
+          BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snap } }],
+          Architecture: 'x86_64',
+          VirtualizationType: 'hvm',
+        }),
+      )
+    ).ImageId!;
     await ec2.send(new DetachVolumeCommand({ VolumeId: vol }));
     await until('detached', async () => (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [vol] }))).Volumes![0]!.State === 'available', 60_000, 200);
     const i = await launch(t1, ami);

@@ -2,13 +2,7 @@
 // with node:crypto from what the server handed out, following EC2's published recipes.
 import { createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  CreateKeyPairCommand,
-  DeleteKeyPairCommand,
-  DescribeKeyPairsCommand,
-  EC2Client,
-  ImportKeyPairCommand,
-} from '@aws-sdk/client-ec2';
+import { CreateKeyPairCommand, DeleteKeyPairCommand, DescribeKeyPairsCommand, EC2Client, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
 import { startTestServer, type TestServer, errorOf } from './harness.js';
 
 let s: TestServer;
@@ -110,7 +104,7 @@ describe('CreateKeyPair', () => {
 });
 
 describe('ImportKeyPair', () => {
-  test("an RSA OpenSSH public key gets the MD5 of its SubjectPublicKeyInfo as fingerprint", async () => {
+  test('an RSA OpenSSH public key gets the MD5 of its SubjectPublicKeyInfo as fingerprint', async () => {
     const { line, spki } = rsaPublicKey();
     const out = await ec2.send(new ImportKeyPairCommand({ KeyName: 'imported', PublicKeyMaterial: Buffer.from(line) }));
     const md5 = colonHex(createHash('md5').update(spki).digest());
@@ -145,14 +139,18 @@ describe('DescribeKeyPairs', () => {
     await ec2.send(new CreateKeyPairCommand({ KeyName: 'filter-b', KeyType: 'ed25519' }));
   });
 
-  const names = async (filters: { Name: string; Values: string[] }[]) =>
-    (await ec2.send(new DescribeKeyPairsCommand({ Filters: filters }))).KeyPairs!.map((k) => k.KeyName).sort();
+  const names = async (filters: { Name: string; Values: string[] }[]) => (await ec2.send(new DescribeKeyPairsCommand({ Filters: filters }))).KeyPairs!.map((k) => k.KeyName).sort();
 
   test('filters', async () => {
     expect(await names([{ Name: 'key-name', Values: ['filter-?'] }])).toEqual(['filter-a', 'filter-b']);
     expect(await names([{ Name: 'tag:env', Values: ['prod'] }])).toEqual(['filter-a']);
     expect(await names([{ Name: 'tag-key', Values: ['env'] }])).toEqual(['filter-a']);
-    expect(await names([{ Name: 'key-name', Values: ['filter-*'] }, { Name: 'key-type', Values: ['rsa'] }])).toEqual([]);
+    expect(
+      await names([
+        { Name: 'key-name', Values: ['filter-*'] },
+        { Name: 'key-type', Values: ['rsa'] },
+      ]),
+    ).toEqual([]);
     const a = (await ec2.send(new DescribeKeyPairsCommand({ KeyNames: ['filter-a'] }))).KeyPairs![0]!;
     expect(await names([{ Name: 'key-pair-id', Values: [a.KeyPairId!] }])).toEqual(['filter-a']);
     expect((await errorOf(ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'owner-id', Values: ['x'] }] })))).name).toBe('InvalidParameterValue');

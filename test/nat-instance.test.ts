@@ -94,7 +94,14 @@ needsInstances.describe('a NAT instance (root)', () => {
     vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: CIDR }))).Vpc!.VpcId!;
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-    const main = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }));
+    const main = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    );
     await ec2.send(new CreateRouteCommand({ RouteTableId: main.RouteTables![0]!.RouteTableId!, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
     const pub = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.30.1.0/24', AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: pub, MapPublicIpOnLaunch: { Value: true } }));
@@ -103,7 +110,8 @@ needsInstances.describe('a NAT instance (root)', () => {
     await ec2.send(new AssociateRouteTableCommand({ RouteTableId: rtPriv, SubnetId: priv }));
     // N admits everything from the VPC (what it forwards arrives addressed to others), named by a prefix list.
     const sgNat = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: 'nat', Description: 'nat' }))).GroupId!;
-    prefixList = (await ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'vpc', AddressFamily: 'IPv4', MaxEntries: 2, Entries: [{ Cidr: CIDR }] }))).PrefixList!.PrefixListId!;
+    prefixList = (await ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'vpc', AddressFamily: 'IPv4', MaxEntries: 2, Entries: [{ Cidr: CIDR }] }))).PrefixList!
+      .PrefixListId!;
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sgNat, IpPermissions: [{ IpProtocol: '-1', PrefixListIds: [{ PrefixListId: prefixList }] }] }));
 
     const run = async (subnetId: string, groups?: string[], userData?: string) =>

@@ -91,8 +91,7 @@ beforeAll(async () => {
   });
   imageId = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }))).Images![0]!.ImageId!;
   vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).Vpc!.VpcId!;
-  const subnet = async (cidr: string, zone: string) =>
-    (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone }))).Subnet!.SubnetId!;
+  const subnet = async (cidr: string, zone: string) => (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone }))).Subnet!.SubnetId!;
   subnetA = await subnet('10.0.1.0/24', 'us-east-1a');
   subnetB = await subnet('10.0.2.0/24', 'us-east-1b');
   subnetC = await subnet('10.0.3.0/24', 'us-east-1a');
@@ -315,11 +314,10 @@ describe('attach and detach', () => {
     await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: n.NetworkInterfaceId }));
   });
 
-  test('device indexes, the instance type\'s interface limit, zones, states', async () => {
+  test("device indexes, the instance type's interface limit, zones, states", async () => {
     const a = await create(subnetA);
     const b = await create(subnetA);
-    const attach = (id: string, index: number, inst = instanceId) =>
-      ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: id, InstanceId: inst, DeviceIndex: index }));
+    const attach = (id: string, index: number, inst = instanceId) => ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: id, InstanceId: inst, DeviceIndex: index }));
 
     const taken = await errorOf(attach(a.NetworkInterfaceId!, 0));
     expect([taken.name, taken.message]).toEqual(['InvalidParameterValue', `Instance '${instanceId}' already has an interface attached at device index '0'.`]);
@@ -334,7 +332,10 @@ describe('attach and detach', () => {
 
     const elsewhere = await create(subnetB);
     const zone = await errorOf(attach(elsewhere.NetworkInterfaceId!, 2));
-    expect([zone.name, zone.message]).toEqual(['InvalidParameterCombination', 'You may not attach a network interface to an instance if they are not in the same availability zone']);
+    expect([zone.name, zone.message]).toEqual([
+      'InvalidParameterCombination',
+      'You may not attach a network interface to an instance if they are not in the same availability zone',
+    ]);
 
     const primary = (await instance(instanceId)).NetworkInterfaces!.find((x) => x.Attachment!.DeviceIndex === 0)!;
     const detachPrimary = await errorOf(ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: primary.Attachment!.AttachmentId })));
@@ -368,7 +369,12 @@ describe('attach and detach', () => {
     const n = await create(subnetA);
     const { AttachmentId } = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: n.NetworkInterfaceId, InstanceId: doomed, DeviceIndex: 1 }));
     const wrong = await errorOf(
-      ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: n.NetworkInterfaceId, Attachment: { AttachmentId: 'eni-attach-0123456789abcdef0', DeleteOnTermination: true } })),
+      ec2.send(
+        new ModifyNetworkInterfaceAttributeCommand({
+          NetworkInterfaceId: n.NetworkInterfaceId,
+          Attachment: { AttachmentId: 'eni-attach-0123456789abcdef0', DeleteOnTermination: true },
+        }),
+      ),
     );
     expect(wrong.name).toBe('InvalidAttachmentID.NotFound');
     await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: n.NetworkInterfaceId, Attachment: { AttachmentId, DeleteOnTermination: true } }));
@@ -400,7 +406,9 @@ describe('secondary private addresses', () => {
     const inUse = await errorOf(ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: b.NetworkInterfaceId, PrivateIpAddresses: ['10.0.3.101'] })));
     expect([inUse.name, inUse.message]).toEqual(['InvalidParameterValue', 'Address 10.0.3.101 is in use.']);
     // A primary address never moves, even when reassignment is allowed.
-    const primary = await errorOf(ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: b.NetworkInterfaceId, PrivateIpAddresses: ['10.0.3.100'], AllowReassignment: true })));
+    const primary = await errorOf(
+      ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: b.NetworkInterfaceId, PrivateIpAddresses: ['10.0.3.100'], AllowReassignment: true })),
+    );
     expect(primary.name).toBe('InvalidParameterValue');
     await ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: b.NetworkInterfaceId, PrivateIpAddresses: ['10.0.3.101'], AllowReassignment: true }));
     expect((await eni(a.NetworkInterfaceId!)).PrivateIpAddresses!.map((p) => p.PrivateIpAddress)).toEqual(['10.0.3.100', '10.0.3.102']);
@@ -426,7 +434,7 @@ describe('secondary private addresses', () => {
     for (const x of [a, b, c]) await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: x.NetworkInterfaceId }));
   });
 
-  test('on an attached interface: the instance type\'s limit, a sync per change, an elastic IP disassociated on unassign', async () => {
+  test("on an attached interface: the instance type's limit, a sync per change, an elastic IP disassociated on unassign", async () => {
     const instanceId = await launch();
     const n = await create(subnetA);
     await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: n.NetworkInterfaceId, InstanceId: instanceId, DeviceIndex: 1 }));
@@ -536,8 +544,7 @@ describe('attributes', () => {
 
     // The primary interface's groups are the instance's.
     const primary = (await instance(instanceId)).NetworkInterfaces!.find((x) => x.Attachment!.DeviceIndex === 0)!;
-    expect(await syncsOf(() => ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: primary.NetworkInterfaceId, Groups: [webGroup] }))))
-      .toEqual([vpcId]);
+    expect(await syncsOf(() => ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: primary.NetworkInterfaceId, Groups: [webGroup] })))).toEqual([vpcId]);
     expect((await instance(instanceId)).SecurityGroups).toEqual([{ GroupId: webGroup, GroupName: 'web' }]);
   });
 });

@@ -38,7 +38,11 @@ afterAll(async () => {
 });
 
 const create = async (name: string, cidrs: string[], max = 10) =>
-  (await ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: name, AddressFamily: 'IPv4', MaxEntries: max, Entries: cidrs.map((Cidr) => ({ Cidr, Description: `d ${Cidr}` })) }))).PrefixList!;
+  (
+    await ec2.send(
+      new CreateManagedPrefixListCommand({ PrefixListName: name, AddressFamily: 'IPv4', MaxEntries: max, Entries: cidrs.map((Cidr) => ({ Cidr, Description: `d ${Cidr}` })) }),
+    )
+  ).PrefixList!;
 const entries = async (id: string, version?: number) =>
   (await ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: id, TargetVersion: version }))).Entries!.map((e) => e.Cidr);
 
@@ -75,7 +79,9 @@ describe('managed prefix lists', () => {
   test('modify: entries by version, MaxEntries, name; each version stays readable', async () => {
     const pl = await create('versions', ['10.0.1.0/24', '10.0.2.0/24'], 3);
     const id = pl.PrefixListId!;
-    const v2 = (await ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: id, CurrentVersion: 1, AddEntries: [{ Cidr: '10.0.3.0/24' }], RemoveEntries: [{ Cidr: '10.0.1.0/24' }] }))).PrefixList!;
+    const v2 = (
+      await ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: id, CurrentVersion: 1, AddEntries: [{ Cidr: '10.0.3.0/24' }], RemoveEntries: [{ Cidr: '10.0.1.0/24' }] }))
+    ).PrefixList!;
     expect(v2).toMatchObject({ Version: 2, State: 'modify-complete' });
     expect(await entries(id)).toEqual(['10.0.2.0/24', '10.0.3.0/24']);
     expect(await entries(id, 1)).toEqual(['10.0.1.0/24', '10.0.2.0/24']);
@@ -100,14 +106,20 @@ describe('managed prefix lists', () => {
   test('refused: IPv6, bad sizes, names of AWS, unknown and malformed ids', async () => {
     const v6 = await errorOf(ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'v6', AddressFamily: 'IPv6', MaxEntries: 1 })));
     expect(v6.name).toBe('UnsupportedOperation');
-    const v6Entry = await errorOf(ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'v6', AddressFamily: 'IPv4', MaxEntries: 1, Entries: [{ Cidr: '2001:db8::/32' }] })));
+    const v6Entry = await errorOf(
+      ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'v6', AddressFamily: 'IPv4', MaxEntries: 1, Entries: [{ Cidr: '2001:db8::/32' }] })),
+    );
     expect(v6Entry.name).toBe('UnsupportedOperation');
     for (const MaxEntries of [0, 1001]) {
       expect((await errorOf(ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'x', AddressFamily: 'IPv4', MaxEntries })))).name).toBe('InvalidParameterValue');
     }
-    const over = await errorOf(ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'x', AddressFamily: 'IPv4', MaxEntries: 1, Entries: [{ Cidr: '10.0.0.0/8' }, { Cidr: '11.0.0.0/8' }] })));
+    const over = await errorOf(
+      ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'x', AddressFamily: 'IPv4', MaxEntries: 1, Entries: [{ Cidr: '10.0.0.0/8' }, { Cidr: '11.0.0.0/8' }] })),
+    );
     expect(over.name).toBe('InvalidParameterValue');
-    expect((await errorOf(ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'com.amazonaws.x', AddressFamily: 'IPv4', MaxEntries: 1 })))).name).toBe('InvalidParameterValue');
+    expect((await errorOf(ec2.send(new CreateManagedPrefixListCommand({ PrefixListName: 'com.amazonaws.x', AddressFamily: 'IPv4', MaxEntries: 1 })))).name).toBe(
+      'InvalidParameterValue',
+    );
     const missing = await errorOf(ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: 'pl-0123456789abcdef0' })));
     expect([missing.name, missing.message]).toEqual(['InvalidPrefixListID.NotFound', "The prefix list ID 'pl-0123456789abcdef0' does not exist"]);
     expect((await errorOf(ec2.send(new DeleteManagedPrefixListCommand({ PrefixListId: 'pl-zz' })))).name).toBe('InvalidPrefixListId.Malformed');
@@ -121,7 +133,9 @@ describe('managed prefix lists', () => {
     const perm = { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, PrefixListIds: [{ PrefixListId: id, Description: 'admins' }] };
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: [perm] }));
     const [g] = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [group] }))).SecurityGroups!;
-    expect(g!.IpPermissions).toEqual([{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [], Ipv6Ranges: [], PrefixListIds: [{ PrefixListId: id, Description: 'admins' }], UserIdGroupPairs: [] }]);
+    expect(g!.IpPermissions).toEqual([
+      { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [], Ipv6Ranges: [], PrefixListIds: [{ PrefixListId: id, Description: 'admins' }], UserIdGroupPairs: [] },
+    ]);
     // Another account's rule cannot name it.
     const other = s.ec2({ credentials: await s.app.accounts.create('pl-rules') });
     const theirs = (await other.send(new CreateSecurityGroupCommand({ GroupName: 'x', Description: 'x' }))).GroupId!;
@@ -138,7 +152,11 @@ describe('managed prefix lists', () => {
     expect(t!.Routes).toContainEqual({ DestinationPrefixListId: id, GatewayId: igw, Origin: 'CreateRoute', State: 'active' });
 
     // What vpc.sync hands to the host: a route per entry, following the list's changes.
-    const routes = async () => (await loadVpcSpec(s.app.db, vpcId))!.subnets.find((x) => x.subnetId === subnet)!.routes.filter((r) => r.target === 'internet-gateway').map((r) => r.destination);
+    const routes = async () =>
+      (await loadVpcSpec(s.app.db, vpcId))!.subnets
+        .find((x) => x.subnetId === subnet)!
+        .routes.filter((r) => r.target === 'internet-gateway')
+        .map((r) => r.destination);
     expect(await routes()).toEqual(['192.0.2.0/28']);
     await ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: id, AddEntries: [{ Cidr: '198.51.100.0/24' }] }));
     expect((await routes()).sort()).toEqual(['192.0.2.0/28', '198.51.100.0/24']);
@@ -158,10 +176,22 @@ describe('managed prefix lists', () => {
     const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.41.0.0/16' }))).Vpc!.VpcId!;
     const group = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: 'q', Description: 'q' }))).GroupId!;
     const big = await create('big', ['10.9.0.0/16'], 61);
-    const tooMany = await errorOf(ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, PrefixListIds: [{ PrefixListId: big.PrefixListId! }] }] })));
+    const tooMany = await errorOf(
+      ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: group,
+          IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, PrefixListIds: [{ PrefixListId: big.PrefixListId! }] }],
+        }),
+      ),
+    );
     expect(tooMany.name).toBe('RulesPerSecurityGroupLimitExceeded');
     const small = await create('small', ['10.9.0.0/16'], 50);
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, PrefixListIds: [{ PrefixListId: small.PrefixListId! }] }] }));
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: group,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, PrefixListIds: [{ PrefixListId: small.PrefixListId! }] }],
+      }),
+    );
     const grow = await errorOf(ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: small.PrefixListId!, MaxEntries: 61 })));
     expect(grow.name).toBe('RulesPerSecurityGroupLimitExceeded');
     await ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: small.PrefixListId!, MaxEntries: 60 }));

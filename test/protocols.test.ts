@@ -98,9 +98,7 @@ describe('awsJson1_0 routing (raw requests)', () => {
     const r = await json('AWSSecurityTokenServiceV20110615.GetCallerIdentity', {}, 'sts');
     expect(r.status).toBe(400);
     expect(r.headers.get('content-type')).toBe('text/xml;charset=UTF-8');
-    expect(r.bytes.toString()).toContain(
-      '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>MissingAction</Code>',
-    );
+    expect(r.bytes.toString()).toContain('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>MissingAction</Code>');
   });
 
   test('EC2 (EC2 Query only) the same, in its own envelope', async () => {
@@ -140,9 +138,7 @@ describe('awsQuery to CloudWatch', () => {
       body: 'Action=ListMetrics&Version=2010-08-01',
     });
     expect(r.status).toBe(400);
-    expect(r.bytes.toString()).toContain(
-      '<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Sender</Type><Code>UnsupportedOperation</Code>',
-    );
+    expect(r.bytes.toString()).toContain('<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Sender</Type><Code>UnsupportedOperation</Code>');
   });
 });
 
@@ -215,8 +211,6 @@ describe('the AWS CLI', () => {
     expect([254, 255], r.stderr.slice(-3000)).toContain(r.code);
     // The request went as awsJson1_0 (the debug log shows its headers), and the answer was read as such.
     expect(r.stderr).toContain("'X-Amz-Target': b'GraniteServiceVersion20100801.ListMetrics', 'Content-Type': b'application/x-amz-json-1.0'");
-    expect(r.stderr).toContain(
-      'An error occurred (UnsupportedOperation) when calling the ListMetrics operation: The operation ListMetrics is not implemented by cumulo yet.',
-    );
+    expect(r.stderr).toContain('An error occurred (UnsupportedOperation) when calling the ListMetrics operation: The operation ListMetrics is not implemented by cumulo yet.');
   });
 });

@@ -215,7 +215,8 @@ describe("an account's quotas (EC2's defaults for a new account)", () => {
   });
 
   test('EBS: storage per volume type (TiB) → VolumeLimitExceeded, io1/io2 IOPS → MaxIOPSLimitExceeded, for CreateVolume, ModifyVolume and launches', async () => {
-    const volume = (c: EC2Client, VolumeType: 'st1' | 'io2', Size: number, Iops?: number) => c.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', VolumeType, Size, Iops }));
+    const volume = (c: EC2Client, VolumeType: 'st1' | 'io2', Size: number, Iops?: number) =>
+      c.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', VolumeType, Size, Iops }));
     await set('st1-storage-tib', 1);
     const v = await volume(alice.ec2, 'st1', 900);
     const e = await errorOf(volume(alice.ec2, 'st1', 125));
@@ -297,7 +298,8 @@ describe('a public IPv4 pool that runs dry', () => {
   });
 
   test('AllocateAddress, RunInstances and StartInstances answer InsufficientAddressCapacity (500) and change nothing', async () => {
-    const dry = 'Not enough available addresses to satisfy your minimum request. Reduce the number of addresses you are requesting or wait for additional capacity to become available.';
+    const dry =
+      'Not enough available addresses to satisfy your minimum request. Reduce the number of addresses you are requesting or wait for additional capacity to become available.';
     const [i] = await h.run();
     expect(i!.PublicIpAddress).toBe('198.18.0.2');
     const e = await errorOf(h.ec2.send(new AllocateAddressCommand({ Domain: 'vpc' })));

@@ -17,7 +17,11 @@ function vitest(ci: string | undefined): { status: number | null; out: string } 
   if (ci !== undefined) env.CI = ci;
   env.NO_COLOR = '1';
   delete env.FORCE_COLOR;
-  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', fixtures, '--config', join(fixtures, 'vitest.config.ts'), '--reporter', 'verbose'], { env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', fixtures, '--config', join(fixtures, 'vitest.config.ts'), '--reporter', 'verbose'],
+    { env, encoding: 'utf8', timeout: 120_000 },
+  );
   return { status: r.status, out: r.stdout + r.stderr };
 }
 

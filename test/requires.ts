@@ -15,7 +15,10 @@ export const isRoot = process.getuid?.() === 0;
 
 /** A command on PATH or in the sbin folders (root's tools are there even when PATH lacks them). */
 export function hasCommand(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']).some((dir) => dir && existsSync(`${dir}/${cmd}`));
+  return (process.env.PATH ?? '')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin'])
+    .some((dir) => dir && existsSync(`${dir}/${cmd}`));
 }
 
 /** Runs the probe (a command line) and says whether it exited 0: for tools that need more than a file (python3 -c 'import botocore'). */

@@ -46,7 +46,12 @@ async function newVpc(cidr = '10.0.0.0/16', client = ec2): Promise<Vpc> {
 
 async function mainRouteTable(vpcId: string) {
   const out = await ec2.send(
-    new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }),
+    new DescribeRouteTablesCommand({
+      Filters: [
+        { Name: 'vpc-id', Values: [vpcId] },
+        { Name: 'association.main', Values: ['true'] },
+      ],
+    }),
   );
   expect(out.RouteTables).toHaveLength(1);
   return out.RouteTables![0]!;
@@ -81,9 +86,13 @@ describe('route tables', () => {
     // The data plane carries no IPv6, and no prefix list exists.
     const v6 = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationIpv6CidrBlock: '::/0', GatewayId: igw.InternetGatewayId })));
     expect(v6.name).toBe('UnsupportedOperation');
-    const pl = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationPrefixListId: 'pl-0123456789abcdef0', GatewayId: igw.InternetGatewayId })));
+    const pl = await errorOf(
+      ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationPrefixListId: 'pl-0123456789abcdef0', GatewayId: igw.InternetGatewayId })),
+    );
     expect([pl.name, pl.message]).toEqual(['InvalidPrefixListID.NotFound', "The prefix list ID 'pl-0123456789abcdef0' does not exist"]);
-    const plReplace = await errorOf(ec2.send(new ReplaceRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationPrefixListId: 'pl-0123456789abcdef0', GatewayId: igw.InternetGatewayId })));
+    const plReplace = await errorOf(
+      ec2.send(new ReplaceRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationPrefixListId: 'pl-0123456789abcdef0', GatewayId: igw.InternetGatewayId })),
+    );
     expect(plReplace.name).toBe('InvalidPrefixListID.NotFound');
     const noNat = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: rtb.RouteTableId, DestinationCidrBlock: '192.0.2.0/24', NatGatewayId: 'nat-0123456789abcdef0' })));
     expect(noNat.name).toBe('InvalidNatGatewayID.NotFound');
@@ -91,7 +100,14 @@ describe('route tables', () => {
     expect(noTarget.name).toBe('MissingParameter');
 
     const byRoute = (
-      await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'route.gateway-id', Values: [igw.InternetGatewayId!] }, { Name: 'vpc-id', Values: [vpc.VpcId!] }] }))
+      await ec2.send(
+        new DescribeRouteTablesCommand({
+          Filters: [
+            { Name: 'route.gateway-id', Values: [igw.InternetGatewayId!] },
+            { Name: 'vpc-id', Values: [vpc.VpcId!] },
+          ],
+        }),
+      )
     ).RouteTables!;
     expect(byRoute.map((t) => t.RouteTableId)).toEqual([rtb.RouteTableId]);
     const [t] = byRoute;
@@ -111,7 +127,8 @@ describe('route tables', () => {
 
     // Detaching the gateway turns its routes into blackholes.
     await ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: vpc.VpcId }));
-    const [black] = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [rtb.RouteTableId!], Filters: [{ Name: 'route.state', Values: ['blackhole'] }] }))).RouteTables!;
+    const [black] = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [rtb.RouteTableId!], Filters: [{ Name: 'route.state', Values: ['blackhole'] }] })))
+      .RouteTables!;
     expect(black!.Routes!.filter((r) => r.State === 'blackhole')).toHaveLength(1);
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: vpc.VpcId }));
 
@@ -174,10 +191,26 @@ describe('network ACLs', () => {
     ]);
     const id = acl.NetworkAclId!;
     await ec2.send(
-      new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 100, Protocol: 'tcp', RuleAction: 'allow', Egress: false, CidrBlock: '0.0.0.0/0', PortRange: { From: 22, To: 22 } }),
+      new CreateNetworkAclEntryCommand({
+        NetworkAclId: id,
+        RuleNumber: 100,
+        Protocol: 'tcp',
+        RuleAction: 'allow',
+        Egress: false,
+        CidrBlock: '0.0.0.0/0',
+        PortRange: { From: 22, To: 22 },
+      }),
     );
     await ec2.send(
-      new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 110, Protocol: '1', RuleAction: 'allow', Egress: false, CidrBlock: '10.0.0.0/8', IcmpTypeCode: { Type: -1, Code: -1 } }),
+      new CreateNetworkAclEntryCommand({
+        NetworkAclId: id,
+        RuleNumber: 110,
+        Protocol: '1',
+        RuleAction: 'allow',
+        Egress: false,
+        CidrBlock: '10.0.0.0/8',
+        IcmpTypeCode: { Type: -1, Code: -1 },
+      }),
     );
     const dup = await errorOf(
       ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 100, Protocol: '-1', RuleAction: 'deny', Egress: false, CidrBlock: '0.0.0.0/0' })),
@@ -186,16 +219,30 @@ describe('network ACLs', () => {
     // The same number in the other direction is a different entry.
     await ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 100, Protocol: '-1', RuleAction: 'allow', Egress: true, CidrBlock: '0.0.0.0/0' }));
     for (const n of [0, 32767]) {
-      const e = await errorOf(ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: n, Protocol: '-1', RuleAction: 'allow', Egress: true, CidrBlock: '0.0.0.0/0' })));
+      const e = await errorOf(
+        ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: n, Protocol: '-1', RuleAction: 'allow', Egress: true, CidrBlock: '0.0.0.0/0' })),
+      );
       expect(e.name).toBe('InvalidParameterValue');
     }
-    const noPorts = await errorOf(ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 120, Protocol: '6', RuleAction: 'allow', Egress: false, CidrBlock: '0.0.0.0/0' })));
+    const noPorts = await errorOf(
+      ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 120, Protocol: '6', RuleAction: 'allow', Egress: false, CidrBlock: '0.0.0.0/0' })),
+    );
     expect(noPorts.name).toBe('MissingParameter');
-    const badProto = await errorOf(ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 120, Protocol: 'gre', RuleAction: 'allow', Egress: false, CidrBlock: '0.0.0.0/0' })));
+    const badProto = await errorOf(
+      ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 120, Protocol: 'gre', RuleAction: 'allow', Egress: false, CidrBlock: '0.0.0.0/0' })),
+    );
     expect(badProto.name).toBe('InvalidParameterValue');
 
     await ec2.send(
-      new ReplaceNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 100, Protocol: '17', RuleAction: 'deny', Egress: false, CidrBlock: '192.0.2.0/24', PortRange: { From: 53, To: 53 } }),
+      new ReplaceNetworkAclEntryCommand({
+        NetworkAclId: id,
+        RuleNumber: 100,
+        Protocol: '17',
+        RuleAction: 'deny',
+        Egress: false,
+        CidrBlock: '192.0.2.0/24',
+        PortRange: { From: 53, To: 53 },
+      }),
     );
     const replaceMissing = await errorOf(
       ec2.send(new ReplaceNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 200, Protocol: '-1', RuleAction: 'deny', Egress: false, CidrBlock: '0.0.0.0/0' })),
@@ -210,14 +257,32 @@ describe('network ACLs', () => {
       { RuleNumber: 110, Protocol: '1', RuleAction: 'allow', Egress: false, CidrBlock: '10.0.0.0/8', IcmpTypeCode: { Type: -1, Code: -1 } },
       { RuleNumber: 32767, Protocol: '-1', RuleAction: 'deny', Egress: false, CidrBlock: '0.0.0.0/0' },
     ]);
-    const byProto = (await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'entry.protocol', Values: ['udp'] }, { Name: 'entry.port-range.from', Values: ['53'] }] }))).NetworkAcls!;
+    const byProto = (
+      await ec2.send(
+        new DescribeNetworkAclsCommand({
+          Filters: [
+            { Name: 'entry.protocol', Values: ['udp'] },
+            { Name: 'entry.port-range.from', Values: ['53'] },
+          ],
+        }),
+      )
+    ).NetworkAcls!;
     expect(byProto.map((a) => a.NetworkAclId)).toEqual([id]);
 
     await ec2.send(new DeleteNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 110, Egress: false }));
     expect((await errorOf(ec2.send(new DeleteNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 110, Egress: false })))).name).toBe('InvalidNetworkAclEntry.NotFound');
 
     // Move the subnet to the new ACL, then back.
-    const [def] = (await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }, { Name: 'default', Values: ['true'] }] }))).NetworkAcls!;
+    const [def] = (
+      await ec2.send(
+        new DescribeNetworkAclsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [vpc.VpcId!] },
+            { Name: 'default', Values: ['true'] },
+          ],
+        }),
+      )
+    ).NetworkAcls!;
     const assocId = def!.Associations!.find((a) => a.SubnetId === sn.SubnetId)!.NetworkAclAssociationId!;
     const moved = await ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: assocId, NetworkAclId: id }));
     expect(moved.NewAssociationId).toMatch(/^aclassoc-/);

@@ -58,11 +58,16 @@ export async function startRuncServer(home: string, opts: { keepHost?: boolean; 
  * image, minutes for Debian on a machine without the shared cache).
  */
 export async function imageAvailable(ec2: EC2Client, pattern: string, ms = 120_000): Promise<string> {
-  return until(`the image ${pattern} to be available`, async () => {
-    const img = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [pattern] }] }))).Images?.[0];
-    if (img?.State === 'failed') throw new Error(`${pattern}: its build failed: ${img.StateReason?.Message}`);
-    return img?.State === 'available' ? img.ImageId! : undefined;
-  }, ms, 250);
+  return until(
+    `the image ${pattern} to be available`,
+    async () => {
+      const img = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [pattern] }] }))).Images?.[0];
+      if (img?.State === 'failed') throw new Error(`${pattern}: its build failed: ${img.StateReason?.Message}`);
+      return img?.State === 'available' ? img.ImageId! : undefined;
+    },
+    ms,
+    250,
+  );
 }
 
 export function clientFor(url: string, admin: { accessKeyId: string; secretAccessKey: string }): EC2Client {
@@ -92,10 +97,15 @@ export async function describe1(ec2: EC2Client, id: string): Promise<Instance> {
 }
 
 export function waitState(ec2: EC2Client, id: string, state: string, ms = 60_000): Promise<Instance> {
-  return until(`${id} to be ${state}`, async () => {
-    const i = await describe1(ec2, id);
-    return i.State?.Name === state ? i : undefined;
-  }, ms, 100);
+  return until(
+    `${id} to be ${state}`,
+    async () => {
+      const i = await describe1(ec2, id);
+      return i.State?.Name === state ? i : undefined;
+    },
+    ms,
+    100,
+  );
 }
 
 /** GET http://ip:port/path from the host; the body, or undefined if nothing answers. */
@@ -200,7 +210,7 @@ export interface CommandResult {
 export function hostRun(argv: string[], timeoutMs = 15_000): Promise<CommandResult> {
   return new Promise((resolve) => {
     execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 124) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
@@ -296,10 +306,14 @@ export async function spawnServer(home: string, opts: { env?: Record<string, str
     spawned.delete(server);
     file?.end();
   });
-  await until('the server to serve', async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited (${proc.exitCode ?? proc.signalCode}): ${log}`);
-    return log.includes('serving the EC2 API on');
-  }, 120_000);
+  await until(
+    'the server to serve',
+    async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited (${proc.exitCode ?? proc.signalCode}): ${log}`);
+      return log.includes('serving the EC2 API on');
+    },
+    120_000,
+  );
   return server;
 }
 

@@ -129,12 +129,7 @@ export class ModelSdkDiff {
       const t = ns.getMergedTraits();
       if (Boolean(t.idempotencyToken) !== Boolean(m.idempotencyToken)) this.note('idempotency token differs', `${name}.${m.name}`);
       const oursWire = dir === 'input' ? wireName(m, dialect) : (m.locationName ?? m.name);
-      const v3Wire =
-        dir === 'input'
-          ? dialect === 'ec2'
-            ? (t.ec2QueryName ?? cap(t.xmlName ?? m.name))
-            : (t.xmlName ?? m.name)
-          : (t.xmlName ?? m.name);
+      const v3Wire = dir === 'input' ? (dialect === 'ec2' ? (t.ec2QueryName ?? cap(t.xmlName ?? m.name)) : (t.xmlName ?? m.name)) : (t.xmlName ?? m.name);
       if (oursWire !== v3Wire) this.note('wire name differs', `${name}.${m.name}`, `ours '${oursWire}', v3 '${v3Wire}' (${dir})`);
       if (Boolean(t.xmlFlattened) !== Boolean(m.flattened)) this.note('wire name differs', `${name}.${m.name}`, `flattened differs (${dir})`);
       this.compareShape(m.shape, ns, `${name}.${m.name}`, dir);

@@ -73,7 +73,15 @@ async function newVpc(): Promise<string> {
     .execute();
   await s.app.db
     .insertInto('security_groups')
-    .values({ id: newId('sg'), account_id: s.admin.accountId, region: 'us-east-1', vpc_id: id, group_name: 'default', description: 'default VPC security group', created_at: new Date().toISOString() })
+    .values({
+      id: newId('sg'),
+      account_id: s.admin.accountId,
+      region: 'us-east-1',
+      vpc_id: id,
+      group_name: 'default',
+      description: 'default VPC security group',
+      created_at: new Date().toISOString(),
+    })
     .execute();
   return id;
 }
@@ -94,8 +102,12 @@ describe('DescribeSecurityGroups', () => {
         ],
       }),
     );
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: db, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, UserIdGroupPairs: [{ GroupId: web }] }] }));
-    await ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: db, IpPermissions: [{ IpProtocol: 'udp', FromPort: 53, ToPort: 53, IpRanges: [{ CidrIp: '10.0.0.2/32' }] }] }));
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: db, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, UserIdGroupPairs: [{ GroupId: web }] }] }),
+    );
+    await ec2.send(
+      new AuthorizeSecurityGroupEgressCommand({ GroupId: db, IpPermissions: [{ IpProtocol: 'udp', FromPort: 53, ToPort: 53, IpRanges: [{ CidrIp: '10.0.0.2/32' }] }] }),
+    );
   });
 
   const ids = async (filters: { Name: string; Values: string[] }[]) =>
@@ -126,7 +138,13 @@ describe('DescribeSecurityGroups', () => {
   });
 
   test('description, owner-id, vpc-id, group-id', async () => {
-    expect(await ids([{ Name: 'description', Values: ['test group'] }, { Name: 'owner-id', Values: [s.admin.accountId] }, { Name: 'vpc-id', Values: [defaultVpcId] }])).toEqual([web, db].sort());
+    expect(
+      await ids([
+        { Name: 'description', Values: ['test group'] },
+        { Name: 'owner-id', Values: [s.admin.accountId] },
+        { Name: 'vpc-id', Values: [defaultVpcId] },
+      ]),
+    ).toEqual([web, db].sort());
     expect(await ids([{ Name: 'group-id', Values: [web] }])).toEqual([web]);
   });
 
@@ -191,7 +209,9 @@ describe('DeleteSecurityGroup', () => {
     expect(e.name).toBe('DependencyViolation');
     expect(e.message).toBe(`resource ${target} has a dependent object`);
     // A group referring to itself is no obstacle.
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: user, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, UserIdGroupPairs: [{ GroupId: user }] }] }));
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: user, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, UserIdGroupPairs: [{ GroupId: user }] }] }),
+    );
     await ec2.send(new DeleteSecurityGroupCommand({ GroupId: user }));
     await ec2.send(new DeleteSecurityGroupCommand({ GroupId: target }));
   });

@@ -79,7 +79,15 @@ async function newVpc(): Promise<string> {
     .execute();
   await s.app.db
     .insertInto('security_groups')
-    .values({ id: newId('sg'), account_id: s.admin.accountId, region: 'us-east-1', vpc_id: id, group_name: 'default', description: 'default VPC security group', created_at: new Date().toISOString() })
+    .values({
+      id: newId('sg'),
+      account_id: s.admin.accountId,
+      region: 'us-east-1',
+      vpc_id: id,
+      group_name: 'default',
+      description: 'default VPC security group',
+      created_at: new Date().toISOString(),
+    })
     .execute();
   return id;
 }
@@ -91,12 +99,8 @@ describe('the default group', () => {
     expect(g.GroupId).toMatch(/^sg-[0-9a-f]{17}$/);
     expect(g.OwnerId).toBe(s.admin.accountId);
     expect(g.Description).toBe('default VPC security group');
-    expect(g.IpPermissions).toEqual([
-      { IpProtocol: '-1', IpRanges: [], Ipv6Ranges: [], PrefixListIds: [], UserIdGroupPairs: [{ GroupId: g.GroupId, UserId: s.admin.accountId }] },
-    ]);
-    expect(g.IpPermissionsEgress).toEqual([
-      { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], PrefixListIds: [], UserIdGroupPairs: [] },
-    ]);
+    expect(g.IpPermissions).toEqual([{ IpProtocol: '-1', IpRanges: [], Ipv6Ranges: [], PrefixListIds: [], UserIdGroupPairs: [{ GroupId: g.GroupId, UserId: s.admin.accountId }] }]);
+    expect(g.IpPermissionsEgress).toEqual([{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], PrefixListIds: [], UserIdGroupPairs: [] }]);
   });
 
   test('cannot be deleted', async () => {
@@ -239,11 +243,18 @@ describe('AuthorizeSecurityGroupIngress', () => {
     const id = await newGroup();
     const perm = { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [perm] }));
-    const e = await errorOf(ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [{ ...perm, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'other' }] }] })));
+    const e = await errorOf(
+      ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [{ ...perm, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'other' }] }] })),
+    );
     expect(e.name).toBe('InvalidPermission.Duplicate');
     expect(e.message).toBe('the specified rule "peer: 0.0.0.0/0, TCP, from port: 22, to port: 22, ALLOW" already exists');
     const twice = await errorOf(
-      ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [{ IpProtocol: 'udp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '1.1.1.1/32' }, { CidrIp: '1.1.1.1/32' }] }] })),
+      ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: id,
+          IpPermissions: [{ IpProtocol: 'udp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '1.1.1.1/32' }, { CidrIp: '1.1.1.1/32' }] }],
+        }),
+      ),
     );
     expect(twice.name).toBe('InvalidParameterValue');
     expect(twice.message).toBe('The same permission must not appear multiple times');
@@ -278,7 +289,14 @@ describe('AuthorizeSecurityGroupIngress', () => {
       }),
     );
     expect(out.SecurityGroupRules![0]!.Tags).toEqual([{ Key: 'Name', Value: 'https' }]);
-    const f = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'tag:Name', Values: ['https'] }, { Name: 'group-id', Values: [id] }] }));
+    const f = await ec2.send(
+      new DescribeSecurityGroupRulesCommand({
+        Filters: [
+          { Name: 'tag:Name', Values: ['https'] },
+          { Name: 'group-id', Values: [id] },
+        ],
+      }),
+    );
     expect(f.SecurityGroupRules!.map((r) => r.SecurityGroupRuleId)).toEqual([out.SecurityGroupRules![0]!.SecurityGroupRuleId]);
   });
 
@@ -376,7 +394,12 @@ describe('RevokeSecurityGroupIngress / Egress', () => {
       [{ PrefixListId: 'pl-0123456789abcdef0' }, 'InvalidPrefixListID.NotFound'],
     ] as const) {
       const e = await errorOf(
-        ec2.send(new ModifySecurityGroupRulesCommand({ GroupId: id, SecurityGroupRules: [{ SecurityGroupRuleId: rule!.SecurityGroupRuleId, SecurityGroupRule: { IpProtocol: '-1', ...change } }] })),
+        ec2.send(
+          new ModifySecurityGroupRulesCommand({
+            GroupId: id,
+            SecurityGroupRules: [{ SecurityGroupRuleId: rule!.SecurityGroupRuleId, SecurityGroupRule: { IpProtocol: '-1', ...change } }],
+          }),
+        ),
       );
       expect(e.name).toBe(code);
     }
@@ -421,19 +444,30 @@ describe('ModifySecurityGroupRules and rule descriptions', () => {
     );
     expect((await describe1(id)).IpPermissions![0]!.UserIdGroupPairs).toEqual([{ GroupId: peer, UserId: s.admin.accountId, Description: 'ssh from peer' }]);
 
-    const egressId = (await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [id] }] }))).SecurityGroupRules!.find((x) => x.IsEgress)!
-      .SecurityGroupRuleId!;
-    await ec2.send(new UpdateSecurityGroupRuleDescriptionsEgressCommand({ GroupId: id, SecurityGroupRuleDescriptions: [{ SecurityGroupRuleId: egressId, Description: 'all out' }] }));
+    const egressId = (await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [id] }] }))).SecurityGroupRules!.find(
+      (x) => x.IsEgress,
+    )!.SecurityGroupRuleId!;
+    await ec2.send(
+      new UpdateSecurityGroupRuleDescriptionsEgressCommand({ GroupId: id, SecurityGroupRuleDescriptions: [{ SecurityGroupRuleId: egressId, Description: 'all out' }] }),
+    );
     expect((await describe1(id)).IpPermissionsEgress![0]!.IpRanges).toEqual([{ CidrIp: '0.0.0.0/0', Description: 'all out' }]);
 
     const missing = await errorOf(
       ec2.send(
-        new UpdateSecurityGroupRuleDescriptionsIngressCommand({ GroupId: id, IpPermissions: [{ IpProtocol: 'udp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '1.1.1.1/32', Description: 'x' }] }] }),
+        new UpdateSecurityGroupRuleDescriptionsIngressCommand({
+          GroupId: id,
+          IpPermissions: [{ IpProtocol: 'udp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '1.1.1.1/32', Description: 'x' }] }],
+        }),
       ),
     );
     expect(missing.name).toBe('InvalidPermission.NotFound');
     const foreign = await errorOf(
-      ec2.send(new ModifySecurityGroupRulesCommand({ GroupId: peer, SecurityGroupRules: [{ SecurityGroupRuleId: ruleId, SecurityGroupRule: { IpProtocol: '-1', CidrIpv4: '1.1.1.1/32' } }] })),
+      ec2.send(
+        new ModifySecurityGroupRulesCommand({
+          GroupId: peer,
+          SecurityGroupRules: [{ SecurityGroupRuleId: ruleId, SecurityGroupRule: { IpProtocol: '-1', CidrIpv4: '1.1.1.1/32' } }],
+        }),
+      ),
     );
     expect(foreign.name).toBe('InvalidSecurityGroupRuleId.NotFound');
   });

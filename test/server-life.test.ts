@@ -53,10 +53,14 @@ async function started(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pro
   children.push(proc);
   proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  await until(`the server to serve:\n${log}`, async () => {
-    if (proc.exitCode !== null) throw new Error(`${cmd} ${args.join(' ')} exited ${proc.exitCode}:\n${log}`);
-    return log.includes('serving the EC2 API on');
-  }, 60_000);
+  await until(
+    `the server to serve:\n${log}`,
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`${cmd} ${args.join(' ')} exited ${proc.exitCode}:\n${log}`);
+      return log.includes('serving the EC2 API on');
+    },
+    60_000,
+  );
   return { proc, log: () => log };
 }
 
@@ -176,7 +180,7 @@ describe('`cumulo stop`', () => {
     expect(await run(['stop'], envFor(home, 0))).toMatchObject({ code: 1 });
   });
 
-  test('another folder\'s server is left alone', async () => {
+  test("another folder's server is left alone", async () => {
     const a = newHome();
     const b = newHome();
     const { proc } = await started(process.execPath, [main, 'start'], envFor(a, await freePort()));
@@ -190,17 +194,26 @@ canBuild.describe('a signal while the host is being set up (root)', () => {
   test('SIGTERM as soon as the port answers: the start finishes, then the server stops cleanly, leaving nothing on the host', async () => {
     const home = newHome();
     const port = await freePort();
-    const env = { ...envFor(home, port, 'runc'), CUMULO_IMAGE_CACHE: process.env.CUMULO_IMAGE_CACHE ?? '/var/cache/cumulo/images', CUMULO_PUBLIC_IPV4_POOL: publicPoolFor(200 + (process.pid % 50)) };
+    const env = {
+      ...envFor(home, port, 'runc'),
+      CUMULO_IMAGE_CACHE: process.env.CUMULO_IMAGE_CACHE ?? '/var/cache/cumulo/images',
+      CUMULO_PUBLIC_IPV4_POOL: publicPoolFor(200 + (process.pid % 50)),
+    };
     let log = '';
     const proc = spawn(process.execPath, [main, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(proc);
     proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-    await until(`the port to open:\n${log}`, async () => {
-      if (proc.exitCode !== null) throw new Error(`cumulo start exited ${proc.exitCode}:\n${log}`);
-      return portOpen('127.0.0.1', port);
-    }, 60_000, 10);
+    await until(
+      `the port to open:\n${log}`,
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`cumulo start exited ${proc.exitCode}:\n${log}`);
+        return portOpen('127.0.0.1', port);
+      },
+      60_000,
+      10,
+    );
     proc.kill('SIGTERM');
     expect(await exited, log).toBe(0);
     expect(log).toContain('cumulo: SIGTERM, stopping');
@@ -239,10 +252,15 @@ canBuild.describe('a built-in image not built yet (root)', () => {
     proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     // The port is served before the host is set up, with the images' states already said.
-    await until(`the port to open:\n${log}`, async () => {
-      if (proc.exitCode !== null) throw new Error(`cumulo start exited ${proc.exitCode}:\n${log}`);
-      return portOpen('127.0.0.1', port);
-    }, 60_000, 20);
+    await until(
+      `the port to open:\n${log}`,
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`cumulo start exited ${proc.exitCode}:\n${log}`);
+        return portOpen('127.0.0.1', port);
+      },
+      60_000,
+      20,
+    );
     const creds = Object.fromEntries(
       (await run(['env'], env)).out.split('\n').flatMap((l) => {
         const m = /^export (AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=(.*)$/.exec(l);

@@ -101,12 +101,31 @@ needsInstances.describe('snapshots across a SIGKILLed server (root)', () => {
     const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.71.0.0/16' }))).Vpc!.VpcId!;
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-    const main = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }));
+    const main = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    );
     await ec2.send(new CreateRouteCommand({ RouteTableId: main.RouteTables![0]!.RouteTableId!, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
     subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.71.1.0/24', AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } }));
-    const groups = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: ['default'] }] }));
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groups.SecurityGroups![0]!.GroupId!, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
+    const groups = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'group-name', Values: ['default'] },
+        ],
+      }),
+    );
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groups.SecurityGroups![0]!.GroupId!,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
     ami = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }))).Images![0]!.ImageId!;
     a = await launch(ec2);
     vol = (await ec2.send(new CreateVolumeCommand({ Size: 1, VolumeType: 'gp3', AvailabilityZone: 'us-east-1a' }))).VolumeId!;
@@ -117,7 +136,10 @@ needsInstances.describe('snapshots across a SIGKILLed server (root)', () => {
     // … and the volume is written all the time, past its first MiB (where the markers are): within
     // those 128 MiB (what a snapshot has to store stays the same however long the test runs), at
     // about 10 MiB/s (the snapshots' reads compete with it).
-    await ok(a, `sudo -n sh -c 'i=0; while :; do i=$(( (i + 37) % 128 )); dd if=/dev/urandom of=${DEVICE} bs=1M count=1 seek=$(( i + 8 )) conv=notrunc oflag=direct 2>/dev/null; sleep 0.1 2>/dev/null || sleep 1; done' >/dev/null 2>&1 </dev/null &`);
+    await ok(
+      a,
+      `sudo -n sh -c 'i=0; while :; do i=$(( (i + 37) % 128 )); dd if=/dev/urandom of=${DEVICE} bs=1M count=1 seek=$(( i + 8 )) conv=notrunc oflag=direct 2>/dev/null; sleep 0.1 2>/dev/null || sleep 1; done' >/dev/null 2>&1 </dev/null &`,
+    );
     await setup.stop();
     setup = undefined;
   }, 900_000);
@@ -163,12 +185,17 @@ needsInstances.describe('snapshots across a SIGKILLed server (root)', () => {
     // No snapshot (nor the image) stays pending for more than a minute after the restart.
     let seen = '';
     const restarted = Date.now();
-    const final = await until('no pending snapshot', async () => {
-      const d = await ec2b.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
-      const img = (await ec2b.send(new DescribeImagesCommand({ ImageIds: [image] }))).Images![0]!;
-      seen = `${d.Snapshots!.map((s) => `${s.SnapshotId} ${s.State} ${s.Progress}`).join(', ')}; image ${img.State}`;
-      return d.Snapshots!.every((s) => s.State !== 'pending') && img.State !== 'pending' ? { snapshots: d.Snapshots!, image: img } : undefined;
-    }, 60_000, 500).catch((e: Error) => {
+    const final = await until(
+      'no pending snapshot',
+      async () => {
+        const d = await ec2b.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
+        const img = (await ec2b.send(new DescribeImagesCommand({ ImageIds: [image] }))).Images![0]!;
+        seen = `${d.Snapshots!.map((s) => `${s.SnapshotId} ${s.State} ${s.Progress}`).join(', ')}; image ${img.State}`;
+        return d.Snapshots!.every((s) => s.State !== 'pending') && img.State !== 'pending' ? { snapshots: d.Snapshots!, image: img } : undefined;
+      },
+      60_000,
+      500,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}: ${seen}\n--- server output ---\n${second.output().slice(-6000)}`);
     });
     process.stderr.write(`no snapshot pending ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart\n`);

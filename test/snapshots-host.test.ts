@@ -136,7 +136,14 @@ describe('with a driver that has BlockStorage', () => {
     const second = await ec2.send(new CreateSnapshotCommand({ VolumeId: vol }));
     await completed(ec2, [second.SnapshotId!]);
     const call = driver.calls.filter((c) => c.op === 'snapshot').at(-1)!.args as Record<string, unknown>;
-    expect(call).toMatchObject({ volumeId: vol, snapshotId: second.SnapshotId, region: 'us-east-1', accountId: s.admin.accountId, parentSnapshotId: first.SnapshotId, encrypted: false });
+    expect(call).toMatchObject({
+      volumeId: vol,
+      snapshotId: second.SnapshotId,
+      region: 'us-east-1',
+      accountId: s.admin.accountId,
+      parentSnapshotId: first.SnapshotId,
+      encrypted: false,
+    });
   });
 
   test('a failure on the host: state error with its message', async () => {
@@ -173,8 +180,14 @@ describe('with a driver that has BlockStorage', () => {
     const i = await launch(ec2, { BlockDeviceMappings: DATA_DISKS });
     const before = driver.calls.length;
     const out = await ec2.send(new CreateSnapshotsCommand({ InstanceSpecification: { InstanceId: i.InstanceId } }));
-    await completed(ec2, out.Snapshots!.map((x) => x.SnapshotId!));
-    const taken = driver.calls.slice(before).filter((c) => c.op === 'snapshot').map((c) => (c.args as { snapshotId: string }).snapshotId);
+    await completed(
+      ec2,
+      out.Snapshots!.map((x) => x.SnapshotId!),
+    );
+    const taken = driver.calls
+      .slice(before)
+      .filter((c) => c.op === 'snapshot')
+      .map((c) => (c.args as { snapshotId: string }).snapshotId);
     expect(taken.sort()).toEqual(out.Snapshots!.map((x) => x.SnapshotId!).sort());
     expect(taken).toHaveLength(3);
   });
@@ -229,7 +242,10 @@ describe('with a driver that has BlockStorage', () => {
     await s.app.runner.idle();
     const before = driver.calls.length;
     const img = await ec2.send(new CreateImageCommand({ InstanceId: i.InstanceId, Name: `capture-${Date.now()}` }));
-    const captured = driver.calls.slice(before).filter((c) => c.op === 'capture').map((c) => (c.args as { volumeId: string }).volumeId);
+    const captured = driver.calls
+      .slice(before)
+      .filter((c) => c.op === 'capture')
+      .map((c) => (c.args as { volumeId: string }).volumeId);
     expect(captured.sort()).toEqual(Object.values(vols).sort());
     await waitUntilImageAvailable({ client: ec2, ...wait }, { ImageIds: [img.ImageId!] });
   });

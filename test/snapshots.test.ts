@@ -88,7 +88,15 @@ describe('with the fake driver (no BlockStorage)', () => {
         new CreateSnapshotCommand({ VolumeId: dataVol, Description: 'nightly', TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'Name', Value: 'n1' }] }] }),
       );
       expect(out.SnapshotId).toMatch(/^snap-[0-9a-f]{17}$/);
-      expect(out).toMatchObject({ VolumeId: dataVol, State: 'pending', VolumeSize: 3, Encrypted: false, Description: 'nightly', OwnerId: s.admin.accountId, Tags: [{ Key: 'Name', Value: 'n1' }] });
+      expect(out).toMatchObject({
+        VolumeId: dataVol,
+        State: 'pending',
+        VolumeSize: 3,
+        Encrypted: false,
+        Description: 'nightly',
+        OwnerId: s.admin.accountId,
+        Tags: [{ Key: 'Name', Value: 'n1' }],
+      });
       expect(out.StartTime).toBeInstanceOf(Date);
       await completed(a, [out.SnapshotId!]);
       const d = await describe1(a, out.SnapshotId!);
@@ -132,9 +140,9 @@ describe('with the fake driver (no BlockStorage)', () => {
       // Another account's volume is as good as absent.
       expect((await errorOf(b.send(new CreateSnapshotCommand({ VolumeId: dataVol })))).name).toBe('InvalidVolume.NotFound');
       expect((await errorOf(a.send(new CreateSnapshotCommand({ VolumeId: dataVol, Description: 'x'.repeat(256) })))).name).toBe('InvalidParameterValue');
-      expect((await errorOf(a.send(new CreateSnapshotCommand({ VolumeId: dataVol, TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'a', Value: 'b' }] }] })))).name).toBe(
-        'InvalidParameterValue',
-      );
+      expect(
+        (await errorOf(a.send(new CreateSnapshotCommand({ VolumeId: dataVol, TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'a', Value: 'b' }] }] })))).name,
+      ).toBe('InvalidParameterValue');
       const before = (await a.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots!.length;
       expect((await errorOf(a.send(new CreateSnapshotCommand({ VolumeId: dataVol, DryRun: true })))).name).toBe('DryRunOperation');
       expect((await a.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots!.length).toBe(before);
@@ -155,10 +163,18 @@ describe('with the fake driver (no BlockStorage)', () => {
       expect(snaps.map((x) => x.VolumeId).sort()).toEqual([rootVol, dataVol, encVol].sort());
       for (const x of snaps) {
         expect(x).toMatchObject({ State: 'pending', Description: 'set', OwnerId: s.admin.accountId });
-        expect(x.Tags).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'db' }, { Key: 'set', Value: '1' }]));
+        expect(x.Tags).toEqual(
+          expect.arrayContaining([
+            { Key: 'team', Value: 'db' },
+            { Key: 'set', Value: '1' },
+          ]),
+        );
       }
       expect(snaps.find((x) => x.VolumeId === encVol)!.Encrypted).toBe(true);
-      await completed(a, snaps.map((x) => x.SnapshotId!));
+      await completed(
+        a,
+        snaps.map((x) => x.SnapshotId!),
+      );
       const d = await a.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'tag:set', Values: ['1'] }] }));
       expect(d.Snapshots!.map((x) => x.SnapshotId).sort()).toEqual(snaps.map((x) => x.SnapshotId).sort());
       expect(d.Snapshots!.every((x) => x.State === 'completed')).toBe(true);
@@ -201,7 +217,11 @@ describe('with the fake driver (no BlockStorage)', () => {
       ids = [];
       for (let n = 0; n < 6; n++) {
         const out = await a.send(
-          new CreateSnapshotCommand({ VolumeId: n % 2 ? dataVol : rootVol, Description: `page-${n}`, TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'page', Value: String(n) }] }] }),
+          new CreateSnapshotCommand({
+            VolumeId: n % 2 ? dataVol : rootVol,
+            Description: `page-${n}`,
+            TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'page', Value: String(n) }] }],
+          }),
         );
         ids.push(out.SnapshotId!);
       }
@@ -256,7 +276,7 @@ describe('with the fake driver (no BlockStorage)', () => {
       expect((await errorOf(a.send(new DescribeSnapshotsCommand({ MaxResults: 1001 })))).name).toBe('InvalidParameterValue');
     });
 
-    test("OwnerIds: self, an account id, amazon; another account does not see a private snapshot", async () => {
+    test('OwnerIds: self, an account id, amazon; another account does not see a private snapshot', async () => {
       const self = (await a.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots!.map((x) => x.SnapshotId);
       expect(self).toEqual(expect.arrayContaining(ids));
       const byId = (await a.send(new DescribeSnapshotsCommand({ OwnerIds: [s.admin.accountId] }))).Snapshots!.map((x) => x.SnapshotId);
@@ -308,9 +328,9 @@ describe('with the fake driver (no BlockStorage)', () => {
       expect(await describe1(b, copy.SnapshotId!)).toMatchObject({ OwnerId: bId, VolumeId: 'vol-ffffffff', Description: 'mine now', VolumeSize: 3, State: 'completed' });
       expect((await errorOf(b.send(new DeleteSnapshotCommand({ SnapshotId: id })))).name).toBe('InvalidSnapshot.NotFound');
       expect((await errorOf(b.send(new DescribeSnapshotAttributeCommand({ SnapshotId: id, Attribute: 'createVolumePermission' })))).name).toBe('InvalidSnapshot.NotFound');
-      expect(
-        (await errorOf(b.send(new ModifySnapshotAttributeCommand({ SnapshotId: id, CreateVolumePermission: { Add: [{ Group: 'all' }] } })))).name,
-      ).toBe('InvalidSnapshot.NotFound');
+      expect((await errorOf(b.send(new ModifySnapshotAttributeCommand({ SnapshotId: id, CreateVolumePermission: { Add: [{ Group: 'all' }] } })))).name).toBe(
+        'InvalidSnapshot.NotFound',
+      );
 
       // Public through the structured form; then removed; then reset.
       await a.send(new ModifySnapshotAttributeCommand({ SnapshotId: id, CreateVolumePermission: { Add: [{ Group: 'all' }], Remove: [{ UserId: bId }] } }));
@@ -340,7 +360,9 @@ describe('with the fake driver (no BlockStorage)', () => {
       expect((await errorOf(a.send(new ModifySnapshotAttributeCommand({ SnapshotId: id })))).name).toBe('MissingParameter');
       expect((await errorOf(a.send(new DescribeSnapshotAttributeCommand({ SnapshotId: id, Attribute: 'size' as never })))).name).toBe('InvalidParameterValue');
       expect((await a.send(new DescribeSnapshotAttributeCommand({ SnapshotId: id, Attribute: 'productCodes' }))).ProductCodes).toEqual([]);
-      expect((await errorOf(a.send(new DescribeSnapshotAttributeCommand({ SnapshotId: 'snap-0123456789abcdef0', Attribute: 'productCodes' })))).name).toBe('InvalidSnapshot.NotFound');
+      expect((await errorOf(a.send(new DescribeSnapshotAttributeCommand({ SnapshotId: 'snap-0123456789abcdef0', Attribute: 'productCodes' })))).name).toBe(
+        'InvalidSnapshot.NotFound',
+      );
       const dry = await errorOf(a.send(new ModifySnapshotAttributeCommand({ SnapshotId: id, OperationType: 'remove', UserIds: [bId], DryRun: true })));
       expect(dry.name).toBe('DryRunOperation');
     });
@@ -352,7 +374,11 @@ describe('with the fake driver (no BlockStorage)', () => {
       await completed(a, [src.SnapshotId!]);
       const west = s.ec2({ region: 'us-west-2' });
       const copy = await west.send(
-        new CopySnapshotCommand({ SourceRegion: 'us-east-1', SourceSnapshotId: src.SnapshotId, TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'copy', Value: 'yes' }] }] }),
+        new CopySnapshotCommand({
+          SourceRegion: 'us-east-1',
+          SourceSnapshotId: src.SnapshotId,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'copy', Value: 'yes' }] }],
+        }),
       );
       expect(copy.SnapshotId).toMatch(/^snap-[0-9a-f]{17}$/);
       expect(copy.Tags).toEqual([{ Key: 'copy', Value: 'yes' }]);
@@ -392,8 +418,12 @@ describe('with the fake driver (no BlockStorage)', () => {
       expect((await errorOf(a.send(new CopySnapshotCommand({ SourceRegion: 'us-east-1', SourceSnapshotId: 'snap-0123456789abcdef0' })))).name).toBe('InvalidSnapshot.NotFound');
       // The source is looked up in SourceRegion.
       expect((await errorOf(a.send(new CopySnapshotCommand({ SourceRegion: 'eu-west-1', SourceSnapshotId: src })))).name).toBe('InvalidSnapshot.NotFound');
-      expect((await errorOf(a.send(new CopySnapshotCommand({ SourceRegion: 'us-east-1', SourceSnapshotId: src, DestinationRegion: 'eu-west-1' })))).name).toBe('InvalidParameterValue');
-      expect((await errorOf(a.send(new CopySnapshotCommand({ SourceRegion: 'us-east-1', SourceSnapshotId: src, KmsKeyId: 'alias/aws/ebs' })))).name).toBe('InvalidParameterCombination');
+      expect((await errorOf(a.send(new CopySnapshotCommand({ SourceRegion: 'us-east-1', SourceSnapshotId: src, DestinationRegion: 'eu-west-1' })))).name).toBe(
+        'InvalidParameterValue',
+      );
+      expect((await errorOf(a.send(new CopySnapshotCommand({ SourceRegion: 'us-east-1', SourceSnapshotId: src, KmsKeyId: 'alias/aws/ebs' })))).name).toBe(
+        'InvalidParameterCombination',
+      );
       await s.app.runner.stop();
       try {
         const pending = await a.send(new CreateSnapshotCommand({ VolumeId: dataVol }));

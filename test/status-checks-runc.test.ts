@@ -45,20 +45,33 @@ needsInstances.describe('status checks from reality (runc driver, root)', () => 
 
   const status = async (): Promise<InstanceStatus> => (await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [instanceId] }))).InstanceStatuses![0]!;
   const statusUntil = (what: string, ok: (s: InstanceStatus) => boolean) =>
-    until(what, async () => {
-      const s = await status();
-      return ok(s) ? s : undefined;
-    }, 60_000, 200);
+    until(
+      what,
+      async () => {
+        const s = await status();
+        return ok(s) ? s : undefined;
+      },
+      60_000,
+      200,
+    );
   const volumeStatus = async (id: string): Promise<VolumeStatusItem> => (await ec2.send(new DescribeVolumeStatusCommand({ VolumeIds: [id] }))).VolumeStatuses![0]!;
   const filtered = async (name: string, value: string) =>
     (await ec2.send(new DescribeInstanceStatusCommand({ Filters: [{ Name: name, Values: [value] }] }))).InstanceStatuses!.map((s) => s.InstanceId);
   const initPid = () => Number(readFileSync(join(home, 'instances', instanceId, 'init.pid'), 'utf8').trim());
   /** A sample of the metrics sampler taken after `since`, satisfying ok. */
-  const sampleAfter = (since: string, ok: (r: { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null }) => boolean) =>
-    until('a metrics sample', async () => {
-      const rows = await server!.app.db.selectFrom('instance_metrics').selectAll().where('instance_id', '=', instanceId).where('at', '>', since).execute();
-      return rows.find(ok);
-    }, 30_000, 200);
+  const sampleAfter = (
+    since: string,
+    ok: (r: { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null }) => boolean,
+  ) =>
+    until(
+      'a metrics sample',
+      async () => {
+        const rows = await server!.app.db.selectFrom('instance_metrics').selectAll().where('instance_id', '=', instanceId).where('at', '>', since).execute();
+        return rows.find(ok);
+      },
+      30_000,
+      200,
+    );
 
   beforeAll(async () => {
     server = await startRuncServer(home, { env });
@@ -134,12 +147,22 @@ needsInstances.describe('status checks from reality (runc driver, root)', () => 
   test('a volume whose backing file is gone from the volume store is impaired, and so is the attached EBS check', async () => {
     dataVolume = (await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 1 }))).VolumeId!;
     spareVolume = (await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 1 }))).VolumeId!;
-    await until('volumes available', async () => (await volumeStatus(spareVolume)).VolumeStatus?.Status === 'ok' && (await volumeStatus(dataVolume)).VolumeStatus?.Status === 'ok', 60_000, 200);
+    await until(
+      'volumes available',
+      async () => (await volumeStatus(spareVolume)).VolumeStatus?.Status === 'ok' && (await volumeStatus(dataVolume)).VolumeStatus?.Status === 'ok',
+      60_000,
+      200,
+    );
     await ec2.send(new AttachVolumeCommand({ VolumeId: dataVolume, InstanceId: instanceId, Device: '/dev/sdf' }));
-    await until('the data volume attached', async () => {
-      const v = (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [dataVolume] }))).Volumes![0]!;
-      return v.Attachments?.[0]?.State === 'attached';
-    }, 60_000, 200);
+    await until(
+      'the data volume attached',
+      async () => {
+        const v = (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [dataVolume] }))).Volumes![0]!;
+        return v.Attachments?.[0]?.State === 'attached';
+      },
+      60_000,
+      200,
+    );
     await statusUntil('attached EBS ok with the data volume', (x) => x.AttachedEbsStatus?.Status === 'ok');
     const files = [dataVolume, spareVolume].map((v) => server!.app.host.services!.volumes.fileOf(v));
     for (const f of files) expect(existsSync(f)).toBe(true);
@@ -147,11 +170,19 @@ needsInstances.describe('status checks from reality (runc driver, root)', () => 
     for (const f of files) renameSync(f, `${f}.away`);
     try {
       for (const v of [dataVolume, spareVolume]) {
-        const st = await until(`${v} impaired`, async () => {
-          const x = await volumeStatus(v);
-          return x.VolumeStatus?.Status === 'impaired' ? x : undefined;
-        }, 60_000, 200);
-        expect(st.VolumeStatus!.Details).toEqual([{ Name: 'io-enabled', Status: 'failed' }, { Name: 'io-performance', Status: 'not-applicable' }]);
+        const st = await until(
+          `${v} impaired`,
+          async () => {
+            const x = await volumeStatus(v);
+            return x.VolumeStatus?.Status === 'impaired' ? x : undefined;
+          },
+          60_000,
+          200,
+        );
+        expect(st.VolumeStatus!.Details).toEqual([
+          { Name: 'io-enabled', Status: 'failed' },
+          { Name: 'io-performance', Status: 'not-applicable' },
+        ]);
       }
       const f = await ec2.send(new DescribeVolumeStatusCommand({ Filters: [{ Name: 'volume-status.status', Values: ['impaired'] }] }));
       expect(f.VolumeStatuses!.map((x) => x.VolumeId).sort()).toEqual([dataVolume, spareVolume].sort());
@@ -161,7 +192,12 @@ needsInstances.describe('status checks from reality (runc driver, root)', () => 
     } finally {
       for (const f of files) if (existsSync(`${f}.away`)) renameSync(`${f}.away`, f);
     }
-    await until('volumes ok again', async () => (await volumeStatus(spareVolume)).VolumeStatus?.Status === 'ok' && (await volumeStatus(dataVolume)).VolumeStatus?.Status === 'ok', 60_000, 200);
+    await until(
+      'volumes ok again',
+      async () => (await volumeStatus(spareVolume)).VolumeStatus?.Status === 'ok' && (await volumeStatus(dataVolume)).VolumeStatus?.Status === 'ok',
+      60_000,
+      200,
+    );
   }, 300_000);
 
   test('the VPC end of its interface down: the system check is impaired; up again: ok', async () => {

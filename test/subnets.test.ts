@@ -82,9 +82,27 @@ describe('subnets', () => {
       )
     ).Subnets!;
     expect(filtered.map((x) => x.SubnetId)).toEqual([sn.SubnetId]);
-    const byCount = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'available-ip-address-count', Values: ['11'] }, { Name: 'vpc-id', Values: [vpc.VpcId!] }] }))).Subnets!;
+    const byCount = (
+      await ec2.send(
+        new DescribeSubnetsCommand({
+          Filters: [
+            { Name: 'available-ip-address-count', Values: ['11'] },
+            { Name: 'vpc-id', Values: [vpc.VpcId!] },
+          ],
+        }),
+      )
+    ).Subnets!;
     expect(byCount.map((x) => x.SubnetId)).toEqual([byZoneId.SubnetId]);
-    const legacy = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'cidrBlock', Values: ['10.5.*'] }, { Name: 'availabilityZone', Values: ['us-east-1b'] }] }))).Subnets!;
+    const legacy = (
+      await ec2.send(
+        new DescribeSubnetsCommand({
+          Filters: [
+            { Name: 'cidrBlock', Values: ['10.5.*'] },
+            { Name: 'availabilityZone', Values: ['us-east-1b'] },
+          ],
+        }),
+      )
+    ).Subnets!;
     expect(legacy.map((x) => x.SubnetId)).toEqual([sn.SubnetId]);
     const tagged = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:tier', Values: ['web'] }] }))).Subnets!;
     expect(tagged.map((x) => x.SubnetId)).toEqual([sn.SubnetId]);
@@ -188,7 +206,12 @@ describe('internet gateways', () => {
 
     const attached = (
       await ec2.send(
-        new DescribeInternetGatewaysCommand({ Filters: [{ Name: 'attachment.vpc-id', Values: [vpc.VpcId!] }, { Name: 'attachment.state', Values: ['available'] }] }),
+        new DescribeInternetGatewaysCommand({
+          Filters: [
+            { Name: 'attachment.vpc-id', Values: [vpc.VpcId!] },
+            { Name: 'attachment.state', Values: ['available'] },
+          ],
+        }),
       )
     ).InternetGateways!;
     expect(attached.map((g) => g.InternetGatewayId)).toEqual([igw.InternetGatewayId]);

@@ -107,10 +107,12 @@ describe('the state folder’s own CA', () => {
     expect(out.Regions?.map((r) => r.RegionName)).toContain('us-east-1');
     const byName = await client(s, `https://localhost:${s.app.address.port}`, ca).send(new DescribeRegionsCommand({}));
     expect(byName.Regions?.length).toBe(out.Regions?.length);
-    const refused = await client(s, s.app.httpsUrl).send(new DescribeRegionsCommand({})).then(
-      () => undefined,
-      (e: NodeJS.ErrnoException) => e,
-    );
+    const refused = await client(s, s.app.httpsUrl)
+      .send(new DescribeRegionsCommand({}))
+      .then(
+        () => undefined,
+        (e: NodeJS.ErrnoException) => e,
+      );
     expect(refused?.code).toBe('SELF_SIGNED_CERT_IN_CHAIN');
   });
 
@@ -126,7 +128,11 @@ describe('the state folder’s own CA', () => {
     const ok = await run('aws', args, awsEnv(s, { AWS_CA_BUNDLE: join(home, 'tls', 'ca.pem') }));
     expect(ok.code, ok.stderr).toBe(0);
     expect((JSON.parse(ok.stdout) as { Regions: { RegionName: string }[] }).Regions.map((r) => r.RegionName)).toContain('us-east-1');
-    const byName = await run('aws', ['ec2', 'describe-regions', '--endpoint-url', `https://localhost:${s.app.address.port}`, '--output', 'json'], awsEnv(s, { AWS_CA_BUNDLE: join(home, 'tls', 'ca.pem') }));
+    const byName = await run(
+      'aws',
+      ['ec2', 'describe-regions', '--endpoint-url', `https://localhost:${s.app.address.port}`, '--output', 'json'],
+      awsEnv(s, { AWS_CA_BUNDLE: join(home, 'tls', 'ca.pem') }),
+    );
     expect(byName.code, byName.stderr).toBe(0);
     const refused = await run('aws', args, awsEnv(s, {}));
     expect(refused.code).not.toBe(0);
@@ -215,10 +221,42 @@ describe('the operator’s own certificate', () => {
     // An operator's CA and a certificate for their host name, made the way an operator would.
     work = tempDir('cumulo-tls-operator-');
     const o = (args: string[]) => run('openssl', args).then((r) => expect(r.code, r.stderr).toBe(0));
-    await o(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'op-ca.key'), '-out', join(work, 'op-ca.pem'), '-days', '30', '-subj', '/CN=Operator Test CA', '-addext', 'keyUsage=critical,keyCertSign']);
+    await o([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(work, 'op-ca.key'),
+      '-out',
+      join(work, 'op-ca.pem'),
+      '-days',
+      '30',
+      '-subj',
+      '/CN=Operator Test CA',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+    ]);
     await o(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'api.key'), '-out', join(work, 'api.csr'), '-subj', '/CN=cloud.operator.test']);
     writeFileSync(join(work, 'ext.cnf'), 'subjectAltName = DNS:cloud.operator.test, IP:127.0.0.1\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n');
-    await o(['x509', '-req', '-in', join(work, 'api.csr'), '-CA', join(work, 'op-ca.pem'), '-CAkey', join(work, 'op-ca.key'), '-CAcreateserial', '-days', '30', '-extfile', join(work, 'ext.cnf'), '-out', join(work, 'api.pem')]);
+    await o([
+      'x509',
+      '-req',
+      '-in',
+      join(work, 'api.csr'),
+      '-CA',
+      join(work, 'op-ca.pem'),
+      '-CAkey',
+      join(work, 'op-ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '30',
+      '-extfile',
+      join(work, 'ext.cnf'),
+      '-out',
+      join(work, 'api.pem'),
+    ]);
     opCa = readFileSync(join(work, 'op-ca.pem'));
   });
 

@@ -187,7 +187,14 @@ describe('AttachVolume, DetachVolume', () => {
     const got = await volume(v.VolumeId!);
     expect(got.State).toBe('in-use');
     expect(got.Attachments).toMatchObject([{ InstanceId: instanceId, Device: '/dev/sdf', State: 'attached', DeleteOnTermination: false }]);
-    const filtered = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }, { Name: 'attachment.device', Values: ['/dev/sdf'] }] }));
+    const filtered = await ec2.send(
+      new DescribeVolumesCommand({
+        Filters: [
+          { Name: 'attachment.instance-id', Values: [instanceId] },
+          { Name: 'attachment.device', Values: ['/dev/sdf'] },
+        ],
+      }),
+    );
     expect(filtered.Volumes!.map((x) => x.VolumeId)).toEqual([v.VolumeId]);
     const i = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations![0]!.Instances![0]!;
     expect(i.BlockDeviceMappings!.map((m) => m.DeviceName)).toContain('/dev/sdf');
@@ -217,7 +224,9 @@ describe('AttachVolume, DetachVolume', () => {
     const v = await create();
     await waitUntilVolumeAvailable({ client: ec2, ...wait }, { VolumeIds: [v.VolumeId!] });
     expect((await errorOf(ec2.send(new AttachVolumeCommand({ VolumeId: v.VolumeId!, InstanceId: instanceId, Device: 'floppy' })))).name).toBe('InvalidParameterValue');
-    expect((await errorOf(ec2.send(new AttachVolumeCommand({ VolumeId: v.VolumeId!, InstanceId: 'i-0123456789abcdef0', Device: '/dev/sdh' })))).name).toBe('InvalidInstanceID.NotFound');
+    expect((await errorOf(ec2.send(new AttachVolumeCommand({ VolumeId: v.VolumeId!, InstanceId: 'i-0123456789abcdef0', Device: '/dev/sdh' })))).name).toBe(
+      'InvalidInstanceID.NotFound',
+    );
     const i = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations![0]!.Instances![0]!;
     expect((await errorOf(ec2.send(new AttachVolumeCommand({ VolumeId: v.VolumeId!, InstanceId: instanceId, Device: i.RootDeviceName! })))).name).toBe('InvalidParameterValue');
     const root = i.BlockDeviceMappings!.find((m) => m.DeviceName === i.RootDeviceName)!.Ebs!.VolumeId!;
@@ -263,7 +272,12 @@ describe('AttachVolume, DetachVolume', () => {
     await ec2.send(new AttachVolumeCommand({ VolumeId: v.VolumeId!, InstanceId: instanceId, Device: '/dev/sdm' }));
     await ec2.send(new AttachVolumeCommand({ VolumeId: v.VolumeId!, InstanceId: other, Device: '/dev/sdm' }));
     await s.app.runner.idle();
-    expect((await volume(v.VolumeId!)).Attachments!.map((a) => [a.InstanceId, a.State]).sort()).toEqual([[instanceId, 'attached'], [other, 'attached']].sort());
+    expect((await volume(v.VolumeId!)).Attachments!.map((a) => [a.InstanceId, a.State]).sort()).toEqual(
+      [
+        [instanceId, 'attached'],
+        [other, 'attached'],
+      ].sort(),
+    );
     expect((await errorOf(ec2.send(new DetachVolumeCommand({ VolumeId: v.VolumeId! })))).name).toBe('MissingParameter');
     await ec2.send(new DetachVolumeCommand({ VolumeId: v.VolumeId!, InstanceId: other }));
     await s.app.runner.idle();
@@ -286,7 +300,18 @@ describe('ModifyVolume', () => {
     let m;
     try {
       m = (await ec2.send(new ModifyVolumeCommand({ VolumeId: v.VolumeId!, Size: 20, VolumeType: 'gp3', Throughput: 300 }))).VolumeModification!;
-      expect(m).toMatchObject({ VolumeId: v.VolumeId, ModificationState: 'modifying', OriginalSize: 10, TargetSize: 20, OriginalVolumeType: 'gp2', TargetVolumeType: 'gp3', TargetIops: 3000, TargetThroughput: 300, OriginalIops: 100, Progress: 0 });
+      expect(m).toMatchObject({
+        VolumeId: v.VolumeId,
+        ModificationState: 'modifying',
+        OriginalSize: 10,
+        TargetSize: 20,
+        OriginalVolumeType: 'gp2',
+        TargetVolumeType: 'gp3',
+        TargetIops: 3000,
+        TargetThroughput: 300,
+        OriginalIops: 100,
+        Progress: 0,
+      });
       expect((await errorOf(ec2.send(new ModifyVolumeCommand({ VolumeId: v.VolumeId!, Size: 30 })))).name).toBe('IncorrectModificationState');
     } finally {
       s.app.runner.start();
@@ -312,12 +337,22 @@ describe('ModifyVolume', () => {
 });
 
 describe('status and attributes', () => {
-  test('DescribeVolumeStatus: the fake driver stores no data, so nothing is known of a volume\'s I/O', async () => {
+  test("DescribeVolumeStatus: the fake driver stores no data, so nothing is known of a volume's I/O", async () => {
     const v = await create();
     await waitUntilVolumeAvailable({ client: ec2, ...wait }, { VolumeIds: [v.VolumeId!] });
     const out = await ec2.send(new DescribeVolumeStatusCommand({ VolumeIds: [v.VolumeId!] }));
     expect(out.VolumeStatuses).toMatchObject([
-      { VolumeId: v.VolumeId, AvailabilityZone: zone, VolumeStatus: { Status: 'insufficient-data', Details: [{ Name: 'io-enabled', Status: 'insufficient-data' }, { Name: 'io-performance', Status: 'not-applicable' }] } },
+      {
+        VolumeId: v.VolumeId,
+        AvailabilityZone: zone,
+        VolumeStatus: {
+          Status: 'insufficient-data',
+          Details: [
+            { Name: 'io-enabled', Status: 'insufficient-data' },
+            { Name: 'io-performance', Status: 'not-applicable' },
+          ],
+        },
+      },
     ]);
     const f = await ec2.send(new DescribeVolumeStatusCommand({ Filters: [{ Name: 'volume-status.status', Values: ['impaired'] }] }));
     expect(f.VolumeStatuses!.map((x) => x.VolumeId)).not.toContain(v.VolumeId);
@@ -338,7 +373,13 @@ describe('status and attributes', () => {
     await s.app.runner.idle();
     expect((await volume(v!.VolumeId!)).State).toBe('error');
     const st = (await ec2.send(new DescribeVolumeStatusCommand({ VolumeIds: [v!.VolumeId!] }))).VolumeStatuses![0]!;
-    expect(st.VolumeStatus).toEqual({ Status: 'impaired', Details: [{ Name: 'io-enabled', Status: 'failed' }, { Name: 'io-performance', Status: 'not-applicable' }] });
+    expect(st.VolumeStatus).toEqual({
+      Status: 'impaired',
+      Details: [
+        { Name: 'io-enabled', Status: 'failed' },
+        { Name: 'io-performance', Status: 'not-applicable' },
+      ],
+    });
     const f = await ec2.send(new DescribeVolumeStatusCommand({ Filters: [{ Name: 'volume-status.details-status', Values: ['failed'] }] }));
     expect(f.VolumeStatuses!.map((x) => x.VolumeId)).toContain(v!.VolumeId);
     const byState = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'status', Values: ['error'] }] }));
@@ -361,8 +402,7 @@ describe('status and attributes', () => {
 describe('filters and isolation', () => {
   test('DescribeVolumes filters by status, type, size, snapshot, encryption', async () => {
     const v = await create({ VolumeType: 'sc1', Size: 500, Encrypted: true });
-    const ids = async (name: string, value: string) =>
-      (await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: name, Values: [value] }] }))).Volumes!.map((x) => x.VolumeId);
+    const ids = async (name: string, value: string) => (await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: name, Values: [value] }] }))).Volumes!.map((x) => x.VolumeId);
     expect(await ids('volume-type', 'sc1')).toEqual([v.VolumeId]);
     expect(await ids('size', '500')).toEqual([v.VolumeId]);
     expect(await ids('encrypted', 'true')).toContain(v.VolumeId);
@@ -372,7 +412,7 @@ describe('filters and isolation', () => {
     expect(await ids('status', 'in-use')).not.toContain(v.VolumeId);
   });
 
-  test("another account sees none of these volumes and cannot use them; a shared snapshot works", async () => {
+  test('another account sees none of these volumes and cannot use them; a shared snapshot works', async () => {
     const creds = await s.app.accounts.create('other-volumes');
     const other = s.ec2({ credentials: creds });
     const mine = await create();
@@ -385,6 +425,8 @@ describe('filters and isolation', () => {
     await s.app.db.insertInto('snapshot_permissions').values({ snapshot_id: 'snap-0a000000000000001', grantee: creds.accountId }).execute();
     const theirs = await create({ Size: undefined, SnapshotId: 'snap-0a000000000000001' }, other);
     expect(theirs.Size).toBe(8);
-    expect((await errorOf(other.send(new AttachVolumeCommand({ VolumeId: theirs.VolumeId!, InstanceId: instanceId, Device: '/dev/sdq' })))).name).toBe('InvalidInstanceID.NotFound');
+    expect((await errorOf(other.send(new AttachVolumeCommand({ VolumeId: theirs.VolumeId!, InstanceId: instanceId, Device: '/dev/sdq' })))).name).toBe(
+      'InvalidInstanceID.NotFound',
+    );
   });
 });

@@ -127,11 +127,25 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
     await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: true } }));
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-    const main = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }));
+    const main = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    );
     await ec2.send(new CreateRouteCommand({ RouteTableId: main.RouteTables![0]!.RouteTableId!, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
     const pub = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.20.1.0/24', AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: pub, MapPublicIpOnLaunch: { Value: true } }));
-    const groups = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: ['default'] }] }));
+    const groups = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'group-name', Values: ['default'] },
+        ],
+      }),
+    );
     return { vpcId, igw, pub, def: groups.SecurityGroups![0]!.GroupId! };
   }
 
@@ -166,7 +180,10 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
   /** The addresses a busybox nslookup answered with (the server's own lines left out). */
   async function lookup(from: string, name: string, server = DNS): Promise<string[]> {
     const r = await inInstance(home, id(from), `busybox nslookup ${name} ${server}`);
-    const answer = r.stdout.split(/\n\s*\n/).slice(1).join('\n');
+    const answer = r.stdout
+      .split(/\n\s*\n/)
+      .slice(1)
+      .join('\n');
     return [...answer.matchAll(/^Address(?:\s+\d+)?:\s*([0-9.]+)\s*$/gm)].map((m) => m[1]!);
   }
 
@@ -236,7 +253,9 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
   });
 
   test('a group reference: B admits members of A, and only them', async () => {
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sgB, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, UserIdGroupPairs: [{ GroupId: sgA }] }] }));
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: sgB, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, UserIdGroupPairs: [{ GroupId: sgA }] }] }),
+    );
     expect(await until('i3 (in A) to reach i4 (in B)', async () => (await page('i3', priv4('i4'), 1)) === 'i4', 5_000, 100)).toBe(true);
     expect(await page('i1', priv4('i4'))).toBeUndefined();
     expect(await page('i2', priv4('i4'))).toBeUndefined();
@@ -274,7 +293,14 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
   describe('network ACLs (VPC 1’s default ACL)', () => {
     let acl = '';
     beforeAll(async () => {
-      const r = await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [v1.vpcId] }, { Name: 'default', Values: ['true'] }] }));
+      const r = await ec2.send(
+        new DescribeNetworkAclsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [v1.vpcId] },
+            { Name: 'default', Values: ['true'] },
+          ],
+        }),
+      );
       acl = r.NetworkAcls![0]!.NetworkAclId!;
     });
     const remove = (egress: boolean) => ec2.send(new DeleteNetworkAclEntryCommand({ NetworkAclId: acl, RuleNumber: 50, Egress: egress })).catch(() => undefined);
@@ -282,7 +308,17 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
     test('a deny entry numbered before the allow blocks at the subnet boundary; removing it restores', async () => {
       expect(await hostPage(pub4('i1'))).toBe('i1');
       try {
-        await ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: acl, RuleNumber: 50, Egress: false, Protocol: '6', RuleAction: 'deny', CidrBlock: '0.0.0.0/0', PortRange: { From: 80, To: 80 } }));
+        await ec2.send(
+          new CreateNetworkAclEntryCommand({
+            NetworkAclId: acl,
+            RuleNumber: 50,
+            Egress: false,
+            Protocol: '6',
+            RuleAction: 'deny',
+            CidrBlock: '0.0.0.0/0',
+            PortRange: { From: 80, To: 80 },
+          }),
+        );
         expect(await until('the deny entry to block the host', async () => (await hostPage(pub4('i1'), 300)) === undefined, 5_000, 50)).toBe(true);
         // p is in another subnet: its packets cross the boundary too.
         expect(await page('p', priv4('i1'))).toBeUndefined();
@@ -300,7 +336,17 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
       expect(await hostPage(pub4('i1'))).toBe('i1');
       try {
         // Requests to port 80 are still allowed in; the replies go to the host's ephemeral port.
-        await ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: acl, RuleNumber: 50, Egress: true, Protocol: '6', RuleAction: 'deny', CidrBlock: '0.0.0.0/0', PortRange: { From: 1024, To: 65535 } }));
+        await ec2.send(
+          new CreateNetworkAclEntryCommand({
+            NetworkAclId: acl,
+            RuleNumber: 50,
+            Egress: true,
+            Protocol: '6',
+            RuleAction: 'deny',
+            CidrBlock: '0.0.0.0/0',
+            PortRange: { From: 1024, To: 65535 },
+          }),
+        );
         expect(await until('the replies to be dropped', async () => (await hostPage(pub4('i1'), 300)) === undefined, 5_000, 50)).toBe(true);
         await remove(true);
         expect(await until('the replies to pass again', async () => (await hostPage(pub4('i1'), 300)) === 'i1', 5_000, 50)).toBe(true);
@@ -363,10 +409,15 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
     const primary = eni.PrivateIpAddress!;
     const secondary = eni.PrivateIpAddresses!.find((a) => !a.Primary)!.PrivateIpAddress!;
     const { AttachmentId } = await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId, InstanceId: id('i1'), DeviceIndex: 1 }));
-    const addrs = await until('eth1 inside i1', async () => {
-      const r = await hostRun(['ip', '-n', names.instanceNetns(id('i1')), '-o', '-4', 'addr', 'show', 'dev', 'eth1']);
-      return r.code === 0 && r.stdout.includes(`inet ${primary}/`) ? r.stdout : undefined;
-    }, 10_000, 100);
+    const addrs = await until(
+      'eth1 inside i1',
+      async () => {
+        const r = await hostRun(['ip', '-n', names.instanceNetns(id('i1')), '-o', '-4', 'addr', 'show', 'dev', 'eth1']);
+        return r.code === 0 && r.stdout.includes(`inet ${primary}/`) ? r.stdout : undefined;
+      },
+      10_000,
+      100,
+    );
     expect(addrs).toContain(`inet ${secondary}/`);
     expect((await hostRun(['ip', '-n', names.vpcNetns(v1.vpcId), 'link', 'show', 'dev', names.eniLink(eni.NetworkInterfaceId!)])).code).toBe(0);
     // p is in the default group, which the interface is in: both addresses answer with i1's page.
@@ -374,11 +425,16 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
     expect(await page('p', secondary)).toBe('i1');
 
     await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId }));
-    await until('eth1 and its veth to go', async () => {
-      const inside = await hostRun(['ip', '-n', names.instanceNetns(id('i1')), 'link', 'show', 'dev', 'eth1']);
-      const router = await hostRun(['ip', '-n', names.vpcNetns(v1.vpcId), 'link', 'show', 'dev', names.eniLink(eni.NetworkInterfaceId!)]);
-      return inside.code !== 0 && router.code !== 0;
-    }, 10_000, 100);
+    await until(
+      'eth1 and its veth to go',
+      async () => {
+        const inside = await hostRun(['ip', '-n', names.instanceNetns(id('i1')), 'link', 'show', 'dev', 'eth1']);
+        const router = await hostRun(['ip', '-n', names.vpcNetns(v1.vpcId), 'link', 'show', 'dev', names.eniLink(eni.NetworkInterfaceId!)]);
+        return inside.code !== 0 && router.code !== 0;
+      },
+      10_000,
+      100,
+    );
     expect(await page('p', primary)).toBeUndefined();
     expect(await page('p', priv4('i1'))).toBe('i1'); // eth0 is untouched
   });
@@ -412,7 +468,12 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
     expect((await hostRun(['ip', '-n', vpcNs1, 'link', 'show', 'dev', link4])).code).toBe(0);
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id('i4')] }));
     await waitState(ec2, id('i4'), 'terminated');
-    await until('i4’s namespace and veth to go', async () => !existsSync(`/run/netns/${ns4}`) && (await hostRun(['ip', '-n', vpcNs1, 'link', 'show', 'dev', link4])).code !== 0, 10_000, 100);
+    await until(
+      'i4’s namespace and veth to go',
+      async () => !existsSync(`/run/netns/${ns4}`) && (await hostRun(['ip', '-n', vpcNs1, 'link', 'show', 'dev', link4])).code !== 0,
+      10_000,
+      100,
+    );
     expect(existsSync(`/run/netns/${vpcNs1}`)).toBe(true); // VPC 1 still has instances
 
     // y is VPC 2's only instance: its namespace, uplink, ip rule and public route go with it.
@@ -422,7 +483,12 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
     const ipY = pub4('y');
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id('y')] }));
     await waitState(ec2, id('y'), 'terminated');
-    await until('VPC 2’s data plane to go', async () => !existsSync(`/run/netns/${names.vpcNetns(v2.vpcId)}`) && !existsSync(`/sys/class/net/${names.uplink(v2.vpcId)}`), 10_000, 100);
+    await until(
+      'VPC 2’s data plane to go',
+      async () => !existsSync(`/run/netns/${names.vpcNetns(v2.vpcId)}`) && !existsSync(`/sys/class/net/${names.uplink(v2.vpcId)}`),
+      10_000,
+      100,
+    );
     const rules = execFileSync('ip', ['-4', 'rule', 'show'], { encoding: 'utf8' });
     for (const a of up2) expect(rules).not.toMatch(new RegExp(`from ${a.replaceAll('.', '\\.')}\\b`));
     expect(routedToUplink(home, ipY)).toBe(false);
@@ -437,7 +503,11 @@ needsInstances.describe('the VPC data plane with real instances (root)', () => {
     const tag = names.tag;
     expect(readdirSync('/run/netns').filter((n) => n.startsWith(`cu-${tag}-`))).toEqual([]);
     expect(readdirSync('/sys/class/net').filter((n) => new RegExp(`^c[uv]${tag}`).test(n))).toEqual([]);
-    expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`_${tag}`) || l.trim().endsWith(tag))).toEqual([]);
+    expect(
+      execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(`_${tag}`) || l.trim().endsWith(tag)),
+    ).toEqual([]);
     const rules = execFileSync('ip', ['-4', 'rule', 'show'], { encoding: 'utf8' });
     for (const a of uplinkAddresses) expect(rules).not.toMatch(new RegExp(`from ${a.replaceAll('.', '\\.')}\\b`));
     const prefix = pool.split('.').slice(0, 3).join('.') + '.';

@@ -191,7 +191,12 @@ describe('vpc.sync: the data plane follows the store', () => {
     await until('no interface of the stopped instance', () => interfacesOf(driver.latest(vpcId), id).length === 0);
     expect((await describe1(ec2, id)).PublicIpAddress).toBeUndefined();
     // The address went back to the pool: nobody is mapped to it any more.
-    expect(driver.latest(vpcId)!.interfaces.flatMap((x) => x.publicIps).map((p) => p.publicIp)).not.toContain(i.PublicIpAddress);
+    expect(
+      driver
+        .latest(vpcId)!
+        .interfaces.flatMap((x) => x.publicIps)
+        .map((p) => p.publicIp),
+    ).not.toContain(i.PublicIpAddress);
 
     await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
     await until(`${id} running`, async () => (await stateOf(ec2, id)) === 'running');
@@ -241,7 +246,15 @@ describe('vpc.sync: the data plane follows the store', () => {
     await ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: assoc.NetworkAclAssociationId, NetworkAclId: aclId }));
     await until('the custom ACL', () => subnetSpec()?.networkAcl.networkAclId === aclId);
     await ec2.send(
-      new CreateNetworkAclEntryCommand({ NetworkAclId: aclId, RuleNumber: 100, Egress: false, Protocol: '6', RuleAction: 'allow', CidrBlock: '10.0.0.0/8', PortRange: { From: 22, To: 22 } }),
+      new CreateNetworkAclEntryCommand({
+        NetworkAclId: aclId,
+        RuleNumber: 100,
+        Egress: false,
+        Protocol: '6',
+        RuleAction: 'allow',
+        CidrBlock: '10.0.0.0/8',
+        PortRange: { From: 22, To: 22 },
+      }),
     );
     await until('the new entry', () =>
       subnetSpec()?.networkAcl.entries.some((e) => e.ruleNumber === 100 && !e.egress && e.protocol === 6 && e.portFrom === 22 && e.cidr === '10.0.0.0/8'),
@@ -256,7 +269,12 @@ describe('vpc.sync: the data plane follows the store', () => {
     await server.app.runner.stop();
     try {
       for (const port of [1, 2, 3]) {
-        await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group.GroupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }] }));
+        await ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: group.GroupId,
+            IpPermissions: [{ IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }],
+          }),
+        );
       }
       const jobs = await server.app.db.selectFrom('jobs').select(['kind', 'account_id', 'region']).where('kind', '=', 'vpc.sync').where('resource_id', '=', vpcId).execute();
       expect(jobs).toEqual([{ kind: 'vpc.sync', account_id: server.admin.accountId, region: 'us-east-1' }]);
@@ -264,7 +282,10 @@ describe('vpc.sync: the data plane follows the store', () => {
       server.app.runner.start();
     }
     // With no instance in it, the VPC's spec has no interface: the host removes it.
-    await until('the job done', async () => !(await server.app.db.selectFrom('jobs').select('id').where('kind', '=', 'vpc.sync').where('resource_id', '=', vpcId).executeTakeFirst()));
+    await until(
+      'the job done',
+      async () => !(await server.app.db.selectFrom('jobs').select('id').where('kind', '=', 'vpc.sync').where('resource_id', '=', vpcId).executeTakeFirst()),
+    );
     expect(driver.latest(vpcId)?.interfaces).toEqual([]);
   });
 });

@@ -51,7 +51,12 @@ async function newVpc(cidr = '10.0.0.0/16', client = ec2): Promise<Vpc> {
 
 async function mainRouteTable(vpcId: string) {
   const out = await ec2.send(
-    new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] }),
+    new DescribeRouteTablesCommand({
+      Filters: [
+        { Name: 'vpc-id', Values: [vpcId] },
+        { Name: 'association.main', Values: ['true'] },
+      ],
+    }),
   );
   expect(out.RouteTables).toHaveLength(1);
   return out.RouteTables![0]!;
@@ -65,7 +70,9 @@ describe('the default VPC', () => {
     expect(vpc).toMatchObject({ CidrBlock: '172.31.0.0/16', IsDefault: true, State: 'available', InstanceTenancy: 'default', OwnerId: s.admin.accountId });
     expect(vpc.VpcId).toMatch(/^vpc-[0-9a-f]{17}$/);
     expect(vpc.DhcpOptionsId).toMatch(/^dopt-[0-9a-f]{17}$/);
-    expect(vpc.CidrBlockAssociationSet).toEqual([{ AssociationId: expect.stringMatching(/^vpc-cidr-assoc-/), CidrBlock: '172.31.0.0/16', CidrBlockState: { State: 'associated' } }]);
+    expect(vpc.CidrBlockAssociationSet).toEqual([
+      { AssociationId: expect.stringMatching(/^vpc-cidr-assoc-/), CidrBlock: '172.31.0.0/16', CidrBlockState: { State: 'associated' } },
+    ]);
 
     const dns = await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'enableDnsSupport' }));
     expect(dns.EnableDnsSupport?.Value).toBe(true);
@@ -88,8 +95,7 @@ describe('the default VPC', () => {
       expect(sn.SubnetArn).toBe(`arn:aws:ec2:us-east-1:${s.admin.accountId}:subnet/${sn.SubnetId}`);
     }
 
-    const igws = (await ec2.send(new DescribeInternetGatewaysCommand({ Filters: [{ Name: 'attachment.vpc-id', Values: [vpc.VpcId!] }] })))
-      .InternetGateways!;
+    const igws = (await ec2.send(new DescribeInternetGatewaysCommand({ Filters: [{ Name: 'attachment.vpc-id', Values: [vpc.VpcId!] }] }))).InternetGateways!;
     expect(igws).toHaveLength(1);
     expect(igws[0]!.Attachments).toEqual([{ State: 'available', VpcId: vpc.VpcId }]);
 
@@ -98,7 +104,9 @@ describe('the default VPC', () => {
       { DestinationCidrBlock: '172.31.0.0/16', GatewayId: 'local', Origin: 'CreateRouteTable', State: 'active' },
       { DestinationCidrBlock: '0.0.0.0/0', GatewayId: igws[0]!.InternetGatewayId, Origin: 'CreateRoute', State: 'active' },
     ]);
-    expect(main.Associations).toEqual([{ Main: true, RouteTableAssociationId: expect.stringMatching(/^rtbassoc-/), RouteTableId: main.RouteTableId, AssociationState: { State: 'associated' } }]);
+    expect(main.Associations).toEqual([
+      { Main: true, RouteTableAssociationId: expect.stringMatching(/^rtbassoc-/), RouteTableId: main.RouteTableId, AssociationState: { State: 'associated' } },
+    ]);
 
     const acls = (await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }] }))).NetworkAcls!;
     expect(acls).toHaveLength(1);
@@ -174,9 +182,7 @@ describe('the default VPC', () => {
 
 describe('VPCs', () => {
   test('create, describe, attributes and delete', async () => {
-    const out = await ec2.send(
-      new CreateVpcCommand({ CidrBlock: '10.1.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: 'one' }] }] }),
-    );
+    const out = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.1.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: 'one' }] }] }));
     const vpc = out.Vpc!;
     expect(vpc).toMatchObject({ CidrBlock: '10.1.0.0/16', State: 'pending', IsDefault: false, InstanceTenancy: 'default', Tags: [{ Key: 'Name', Value: 'one' }] });
     const [described] = (await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpc.VpcId!] }))).Vpcs!;
@@ -190,7 +196,9 @@ describe('VPCs', () => {
     const nau = await errorOf(ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableNetworkAddressUsageMetrics: { Value: true } })));
     expect([nau.name, nau.message]).toEqual(['UnsupportedOperation', 'Network Address Usage metrics need CloudWatch, which cumulo does not provide yet.']);
     await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableNetworkAddressUsageMetrics: { Value: false } }));
-    expect((await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'enableNetworkAddressUsageMetrics' }))).EnableNetworkAddressUsageMetrics?.Value).toBe(false);
+    expect((await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'enableNetworkAddressUsageMetrics' }))).EnableNetworkAddressUsageMetrics?.Value).toBe(
+      false,
+    );
     const two = await errorOf(ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc.VpcId, EnableDnsHostnames: { Value: true }, EnableDnsSupport: { Value: true } })));
     expect(two.name).toBe('InvalidParameterCombination');
     const bad = await errorOf(ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc.VpcId, Attribute: 'nope' as never })));
@@ -199,7 +207,16 @@ describe('VPCs', () => {
     // Its companions: main route table with the local route, default ACL, default security group.
     const main = await mainRouteTable(vpc.VpcId!);
     expect(main.Routes).toEqual([{ DestinationCidrBlock: '10.1.0.0/16', GatewayId: 'local', Origin: 'CreateRouteTable', State: 'active' }]);
-    const acls = (await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }, { Name: 'default', Values: ['true'] }] }))).NetworkAcls!;
+    const acls = (
+      await ec2.send(
+        new DescribeNetworkAclsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [vpc.VpcId!] },
+            { Name: 'default', Values: ['true'] },
+          ],
+        }),
+      )
+    ).NetworkAcls!;
     expect(acls).toHaveLength(1);
 
     await ec2.send(new DeleteVpcCommand({ VpcId: vpc.VpcId }));
@@ -275,12 +292,18 @@ describe('VPCs', () => {
     expect(sub4.Ipv6CidrBlockAssociationSet ?? []).toEqual([]);
     await refused(ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sub4.SubnetId, AssignIpv6AddressOnCreation: { Value: true } })), 'AssignIpv6AddressOnCreation');
     await refused(ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sub4.SubnetId, EnableDns64: { Value: true } })), 'EnableDns64');
-    await refused(ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sub4.SubnetId, EnableResourceNameDnsAAAARecordOnLaunch: { Value: true } })), 'EnableResourceNameDnsAAAARecordOnLaunch');
+    await refused(
+      ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sub4.SubnetId, EnableResourceNameDnsAAAARecordOnLaunch: { Value: true } })),
+      'EnableResourceNameDnsAAAARecordOnLaunch',
+    );
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: sub4.SubnetId, AssignIpv6AddressOnCreation: { Value: false } }));
     const [after] = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [sub4.SubnetId!] }))).Subnets!;
     expect([after!.AssignIpv6AddressOnCreation, after!.EnableDns64]).toEqual([false, false]);
     // Routes and ACL entries: no IPv6 destination or block.
-    await refused(ec2.send(new CreateRouteCommand({ RouteTableId: (await mainRouteTable(vpc.VpcId!)).RouteTableId, DestinationIpv6CidrBlock: '::/0', GatewayId: 'igw-00000000000000000' })), 'DestinationIpv6CidrBlock');
+    await refused(
+      ec2.send(new CreateRouteCommand({ RouteTableId: (await mainRouteTable(vpc.VpcId!)).RouteTableId, DestinationIpv6CidrBlock: '::/0', GatewayId: 'igw-00000000000000000' })),
+      'DestinationIpv6CidrBlock',
+    );
     const [acl] = (await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }] }))).NetworkAcls!;
     expect(acl!.Entries!.some((e) => e.Ipv6CidrBlock)).toBe(false);
     await refused(
@@ -293,11 +316,7 @@ describe('VPCs', () => {
     const made: Vpc[] = [];
     for (let i = 0; i < 7; i++) {
       made.push(
-        (
-          await ec2.send(
-            new CreateVpcCommand({ CidrBlock: `10.${100 + i}.0.0/16`, TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'page', Value: `p${i}` }] }] }),
-          )
-        ).Vpc!,
+        (await ec2.send(new CreateVpcCommand({ CidrBlock: `10.${100 + i}.0.0/16`, TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'page', Value: `p${i}` }] }] }))).Vpc!,
       );
     }
     const byTag = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'tag:page', Values: ['p*'] }] }))).Vpcs!;
@@ -305,12 +324,38 @@ describe('VPCs', () => {
     const byCidr = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'cidr', Values: ['10.10?.0.0/16'] }] }))).Vpcs!;
     expect(byCidr).toHaveLength(7);
     const both = (
-      await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'tag-key', Values: ['page'] }, { Name: 'cidr', Values: ['10.101.0.0/16', '10.102.0.0/16'] }] }))
+      await ec2.send(
+        new DescribeVpcsCommand({
+          Filters: [
+            { Name: 'tag-key', Values: ['page'] },
+            { Name: 'cidr', Values: ['10.101.0.0/16', '10.102.0.0/16'] },
+          ],
+        }),
+      )
     ).Vpcs!;
     expect(both.map((v) => v.CidrBlock).sort()).toEqual(['10.101.0.0/16', '10.102.0.0/16']);
-    const state = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'state', Values: ['available'] }, { Name: 'owner-id', Values: [s.admin.accountId] }, { Name: 'tag-value', Values: ['p3'] }] }))).Vpcs!;
+    const state = (
+      await ec2.send(
+        new DescribeVpcsCommand({
+          Filters: [
+            { Name: 'state', Values: ['available'] },
+            { Name: 'owner-id', Values: [s.admin.accountId] },
+            { Name: 'tag-value', Values: ['p3'] },
+          ],
+        }),
+      )
+    ).Vpcs!;
     expect(state.map((v) => v.VpcId)).toEqual([made[3]!.VpcId]);
-    const dopt = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'dhcp-options-id', Values: [made[0]!.DhcpOptionsId!] }, { Name: 'tag:page', Values: ['p0'] }] }))).Vpcs!;
+    const dopt = (
+      await ec2.send(
+        new DescribeVpcsCommand({
+          Filters: [
+            { Name: 'dhcp-options-id', Values: [made[0]!.DhcpOptionsId!] },
+            { Name: 'tag:page', Values: ['p0'] },
+          ],
+        }),
+      )
+    ).Vpcs!;
     expect(dopt).toHaveLength(1);
     expect((await errorOf(ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'nope', Values: ['x'] }] })))).name).toBe('InvalidParameterValue');
 

@@ -42,7 +42,9 @@ function image(id: string, owner: string, description: string) {
     state: 'available',
     is_public: 1,
     image_type: 'machine',
-    block_device_mappings: JSON.stringify([{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0', VolumeSize: 2, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: false } }]),
+    block_device_mappings: JSON.stringify([
+      { DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0', VolumeSize: 2, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: false } },
+    ]),
     source: JSON.stringify({ snapshots: ['snap-0123456789abcdef0'] }),
     creation_date: '2026-01-01T00:00:00.000Z',
     deprecation_time: null,
@@ -69,7 +71,15 @@ async function describeImagesRaw(creds: Credentials, imageId: string): Promise<{
   const body = `Action=DescribeImages&Version=2016-11-15&ImageId.1=${imageId}`;
   const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 'ec2', sha256: Hash.bind(null, 'sha256'), uriEscapePath: true, applyChecksum: false });
   const req = await signer.sign(
-    new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: '/', headers: { host: u.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body }),
+    new HttpRequest({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: u.hostname,
+      port: Number(u.port),
+      path: '/',
+      headers: { host: u.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body,
+    }),
   );
   const res = await fetch(s.url, { method: 'POST', headers: req.headers as Record<string, string>, body });
   return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
@@ -77,7 +87,16 @@ async function describeImagesRaw(creds: Credentials, imageId: string): Promise<{
 
 describe('a control character in a public AMI description, across two accounts', () => {
   test('account A cannot put \\x01 in a description: RegisterImage and ModifyImageAttribute answer InvalidParameterValue', async () => {
-    const reg = await errorOf(a.send(new RegisterImageCommand({ Name: 'evil', Description: 'evil\u0001', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0' } }] })));
+    const reg = await errorOf(
+      a.send(
+        new RegisterImageCommand({
+          Name: 'evil',
+          Description: 'evil\u0001',
+          RootDeviceName: '/dev/xvda',
+          BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0' } }],
+        }),
+      ),
+    );
     expect(reg.name).toBe('InvalidParameterValue');
     expect(reg.message).not.toContain('\u0001');
     expect(reg.message).toContain('U+0001');

@@ -35,10 +35,7 @@ let setupFails: number;
 let setupExtras: ((ctx: Ctx) => Promise<void>) | undefined;
 
 const tag = (ctx: Ctx, resourceId: string, key: string) =>
-  ctx.db
-    .insertInto('tags')
-    .values({ resource_id: resourceId, key, value: 'v', account_id: ctx.accountId, region: ctx.region, resource_type: 'vpc' })
-    .execute();
+  ctx.db.insertInto('tags').values({ resource_id: resourceId, key, value: 'v', account_id: ctx.accountId, region: ctx.region, resource_type: 'vpc' }).execute();
 
 const tagsOf = (resourceId: string) => db.selectFrom('tags').select('key').where('resource_id', '=', resourceId).orderBy('key').execute();
 

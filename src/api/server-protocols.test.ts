@@ -238,8 +238,7 @@ async function raw(path: string, headers: Record<string, string>, body: string |
 
 describe('what the SDKs never send, refused before the handler runs', () => {
   const GRANITE = 'GraniteServiceVersion20100801';
-  const json = (body: unknown) =>
-    raw('/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${GRANITE}.GetMetricWidgetImage` }, JSON.stringify(body));
+  const json = (body: unknown) => raw('/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${GRANITE}.GetMetricWidgetImage` }, JSON.stringify(body));
   const viaCbor = (body: unknown) =>
     raw(`/service/${GRANITE}/operation/GetMetricWidgetImage`, { 'content-type': 'application/cbor', 'smithy-protocol': 'rpc-v2-cbor' }, cbor.serialize(body));
 
@@ -265,17 +264,9 @@ describe('what the SDKs never send, refused before the handler runs', () => {
 
   test('a body that is not JSON, and a CBOR body sent as something else', async () => {
     expect(
-      JSON.parse(
-        (
-          await raw('/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${GRANITE}.GetMetricWidgetImage` }, '{"MetricWidget":')
-        ).bytes.toString(),
-      ).__type,
+      JSON.parse((await raw('/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${GRANITE}.GetMetricWidgetImage` }, '{"MetricWidget":')).bytes.toString()).__type,
     ).toBe('SerializationException');
-    const r = await raw(
-      `/service/${GRANITE}/operation/GetMetricWidgetImage`,
-      { 'content-type': 'application/json', 'smithy-protocol': 'rpc-v2-cbor' },
-      '{"MetricWidget":"{}"}',
-    );
+    const r = await raw(`/service/${GRANITE}/operation/GetMetricWidgetImage`, { 'content-type': 'application/json', 'smithy-protocol': 'rpc-v2-cbor' }, '{"MetricWidget":"{}"}');
     expect(r.status).toBe(415);
     expect(cbor.deserialize(r.bytes)).toEqual({
       __type: 'UnsupportedMediaTypeException',

@@ -35,8 +35,7 @@ function capturingHandler(xml: string) {
   };
 }
 
-const DESCRIBE_REGIONS_XML =
-  '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>x</requestId><regionInfo/></DescribeRegionsResponse>';
+const DESCRIBE_REGIONS_XML = '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>x</requestId><regionInfo/></DescribeRegionsResponse>';
 const GET_CALLER_IDENTITY_XML =
   '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
   '<Arn>arn:aws:iam::123456789012:user/test</Arn><UserId>AIDATEST</UserId><Account>123456789012</Account>' +

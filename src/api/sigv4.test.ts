@@ -195,7 +195,10 @@ describe('query strings', () => {
       // spaces as '+', as a form encoder writes them
       req.query.replace(/%20/g, '+'),
       // lower-case hex escapes, and characters that need no escaping left bare
-      req.query.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()).replace(/%27/gi, "'").replace(/%21/gi, '!'),
+      req.query
+        .replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())
+        .replace(/%27/gi, "'")
+        .replace(/%21/gi, '!'),
       // encodeURIComponent, which leaves !'()* alone
       queryString(query, encodeURIComponent),
     ];

@@ -20,13 +20,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
-import {
-  ALGORITHM_IDENTIFIER,
-  SignatureV4,
-  createScope,
-  getCanonicalHeaders,
-  getPayloadHash,
-} from '@smithy/signature-v4';
+import { ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders, getPayloadHash } from '@smithy/signature-v4';
 import { Errors } from '../services/errors.js';
 
 export interface IncomingRequest {
@@ -92,9 +86,7 @@ export async function verifySigV4(req: IncomingRequest, lookup: SecretLookup, no
 
   const signedAt = p.date.getTime();
   const nowMs = now.getTime();
-  const expired = p.presigned
-    ? nowMs > signedAt + (p.expiresSeconds ?? 0) * 1000 || signedAt - nowMs > MAX_SKEW_MS
-    : Math.abs(nowMs - signedAt) > MAX_SKEW_MS;
+  const expired = p.presigned ? nowMs > signedAt + (p.expiresSeconds ?? 0) * 1000 || signedAt - nowMs > MAX_SKEW_MS : Math.abs(nowMs - signedAt) > MAX_SKEW_MS;
   if (expired) throw Errors.requestExpired(`Request has expired. Timestamp date is ${p.rawDate}`);
 
   const secretAccessKey = await lookup(p.accessKeyId);
@@ -138,11 +130,7 @@ export async function verifySigV4(req: IncomingRequest, lookup: SecretLookup, no
   let expected: string | undefined;
   try {
     if (p.presigned) {
-      const publicPresignFits =
-        !generated &&
-        !signed.has('x-amz-date') &&
-        p.rawExpires === String(p.expiresSeconds) &&
-        p.rawSignedHeaders === [...signed].sort().join(';');
+      const publicPresignFits = !generated && !signed.has('x-amz-date') && p.rawExpires === String(p.expiresSeconds) && p.rawSignedHeaders === [...signed].sort().join(';');
       if (publicPresignFits) {
         const out = await signer.presign(request, {
           ...scope,
@@ -171,10 +159,7 @@ export async function verifySigV4(req: IncomingRequest, lookup: SecretLookup, no
 
 /** The signer, plus one entry point that signs a request exactly as given (no header added, removed or hoisted). */
 class Recomputer extends SignatureV4 {
-  async signAsIs(
-    request: HttpRequest,
-    opts: { signingDate: Date; signingRegion: string; signingService: string; signableHeaders: Set<string> },
-  ): Promise<string> {
+  async signAsIs(request: HttpRequest, opts: { signingDate: Date; signingRegion: string; signingService: string; signableHeaders: Set<string> }): Promise<string> {
     const { longDate, shortDate } = this.formatDate(opts.signingDate);
     const scope = createScope(shortDate, opts.signingRegion, opts.signingService);
     const canonicalHeaders = getCanonicalHeaders(request, undefined, opts.signableHeaders);
@@ -194,9 +179,7 @@ function parse(req: IncomingRequest): Parsed {
   const inQuery = QUERY_AUTH_PARAMS.some((k) => k in queryBag);
 
   if (authorization !== undefined && inQuery) {
-    throw Errors.incompleteSignature(
-      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified',
-    );
+    throw Errors.incompleteSignature('Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified');
   }
   if (inQuery) return parseQueryAuth(queryBag);
   if (authorization !== undefined && authorization.trim() !== '') return parseHeaderAuth(req, authorization, queryBag);
@@ -251,9 +234,7 @@ function parseQueryAuth(q: QueryBag): Parsed {
     if (v) values.set(name, v);
   }
   if (values.size !== names.length) {
-    throw Errors.incompleteSignature(
-      `AWS query-string parameters must include ${names.map((n) => `'${n}'`).join(', ')}. Re-examine the query-string parameters.`,
-    );
+    throw Errors.incompleteSignature(`AWS query-string parameters must include ${names.map((n) => `'${n}'`).join(', ')}. Re-examine the query-string parameters.`);
   }
   const algorithm = values.get('X-Amz-Algorithm')!;
   if (algorithm !== ALGORITHM_IDENTIFIER) {
@@ -266,9 +247,7 @@ function parseQueryAuth(q: QueryBag): Parsed {
   const rawExpires = values.get('X-Amz-Expires')!;
   const expiresSeconds = /^\d{1,7}$/.test(rawExpires) ? Number(rawExpires) : NaN;
   if (!(expiresSeconds >= 0 && expiresSeconds <= MAX_PRESIGNED_EXPIRES)) {
-    throw Errors.incompleteSignature(
-      `X-Amz-Expires must be a number of seconds from 0 to ${MAX_PRESIGNED_EXPIRES} (one week). Got '${rawExpires}'.`,
-    );
+    throw Errors.incompleteSignature(`X-Amz-Expires must be a number of seconds from 0 to ${MAX_PRESIGNED_EXPIRES} (one week). Got '${rawExpires}'.`);
   }
   const rawSignedHeaders = values.get('X-Amz-SignedHeaders')!;
   return {
@@ -286,9 +265,7 @@ function parseParts(credential: string, signedHeadersRaw: string, signatureRaw: 
   const parts = credential.split('/');
   const [accessKeyId, scopeDate, region, service, terminator] = parts;
   if (parts.length !== 5 || !accessKeyId || !/^\d{8}$/.test(scopeDate) || !region || !service || terminator !== 'aws4_request') {
-    throw Errors.incompleteSignature(
-      `Credential should have the form '<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request'. Got '${credential}'.`,
-    );
+    throw Errors.incompleteSignature(`Credential should have the form '<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request'. Got '${credential}'.`);
   }
   const shortDate = amzDate(date).slice(0, 8);
   if (scopeDate !== shortDate) {
@@ -335,7 +312,10 @@ function splitHost(host: string): { hostname: string; port?: number } {
 
 /** 'YYYYMMDDTHHMMSSZ' */
 function amzDate(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 function parseAmzDate(s: string): Date | undefined {

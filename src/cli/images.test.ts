@@ -36,7 +36,10 @@ describe('imagesCommand', () => {
       expect(lines).toEqual(builtinImages.map((i) => `${i.name}\tnot built`));
       expect(await imagesCommand(loadConfig(), ['frobnicate'], (l) => lines.push(l))).toBe(2);
     } finally {
-      for (const [k, v] of [['CUMULO_HOME', saved.home], ['CUMULO_IMAGE_CACHE', saved.cache]] as const) {
+      for (const [k, v] of [
+        ['CUMULO_HOME', saved.home],
+        ['CUMULO_IMAGE_CACHE', saved.cache],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }

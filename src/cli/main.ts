@@ -78,7 +78,9 @@ async function main(argv: string[]): Promise<number> {
       if (stopping) return stop(app).then(() => 0);
       const info = app.driver.info();
       console.log(`cumulo: serving the EC2 API on ${app.url}  (state: ${config.home})`);
-      console.log(`cumulo: and on ${app.httpsUrl}: ${app.tls.caFile ? `clients verify it with AWS_CA_BUNDLE=${app.tls.caFile}` : `certificate from CUMULO_TLS_CERT`} (names: ${app.tls.names.join(', ')})`);
+      console.log(
+        `cumulo: and on ${app.httpsUrl}: ${app.tls.caFile ? `clients verify it with AWS_CA_BUNDLE=${app.tls.caFile}` : `certificate from CUMULO_TLS_CERT`} (names: ${app.tls.names.join(', ')})`,
+      );
       console.log(`cumulo: instance driver: ${info.name} — ${info.description}`);
       if (info.isolation === 'none') console.log('cumulo: WARNING: the fake driver runs nothing; instances only change state in the store.');
       if (config.auth === 'permissive') {

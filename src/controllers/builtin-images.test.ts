@@ -38,7 +38,15 @@ function store(built: string[]) {
 }
 
 async function states(): Promise<Record<string, string>> {
-  const rows = await db.selectFrom('images').select(['name', 'state', 'region']).where('name', 'in', builtinImages.map((i) => i.name)).execute();
+  const rows = await db
+    .selectFrom('images')
+    .select(['name', 'state', 'region'])
+    .where(
+      'name',
+      'in',
+      builtinImages.map((i) => i.name),
+    )
+    .execute();
   const out: Record<string, string> = {};
   for (const r of rows) {
     const prev = out[r.name];
@@ -104,7 +112,10 @@ describe('BuiltinImageBuilds', () => {
     }
     await until(async () => (await states())[debian!.name] === 'failed');
     const row = await db.selectFrom('images').select('state_reason').where('name', '=', debian!.name).executeTakeFirstOrThrow();
-    expect(JSON.parse(row.state_reason as string)).toEqual({ Code: 'Server.InternalError', Message: 'The image could not be built: debootstrap failed: no route to deb.debian.org' });
+    expect(JSON.parse(row.state_reason as string)).toEqual({
+      Code: 'Server.InternalError',
+      Message: 'The image could not be built: debootstrap failed: no route to deb.debian.org',
+    });
     expect(statusFile().images).toEqual([expect.objectContaining({ state: 'failed', error: 'debootstrap failed: no route to deb.debian.org' })]);
     expect(pending.size).toBe(0);
     // The next start tries again: pending once more.
@@ -113,7 +124,7 @@ describe('BuiltinImageBuilds', () => {
     b.stop();
   });
 
-  it('another command opening the store (seed) leaves the server\'s states alone', async () => {
+  it("another command opening the store (seed) leaves the server's states alone", async () => {
     const { images } = store([]);
     await new BuiltinImageBuilds({ db, home, images, log: () => undefined }).mark();
     await seedBuiltinImages(db, loadConfig({ CUMULO_HOME: home }));

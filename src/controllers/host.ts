@@ -108,7 +108,8 @@ export async function adoptHost(deps: Pick<ControllerDeps, 'db' | 'compute' | 's
   await ensureVolumeChecker(deps);
   // The sampler: one per host, made once.
   if (deps.metrics) {
-    if (!(await jobQueued(deps.db, 'metrics.sample', samplerId()))) await insertJob(deps.db, { kind: 'metrics.sample', resourceId: samplerId(), accountId: '', region: '', runAt: new Date(Date.now() + metricsInterval()) });
+    if (!(await jobQueued(deps.db, 'metrics.sample', samplerId())))
+      await insertJob(deps.db, { kind: 'metrics.sample', resourceId: samplerId(), accountId: '', region: '', runAt: new Date(Date.now() + metricsInterval()) });
   }
 }
 

@@ -32,14 +32,7 @@ import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 import type { JobKind, JobPayloads } from '../store/job-kinds.js';
 import { insertJobOf, setJobPayload } from '../store/jobs.js';
 import { imageSourceOf } from '../services/ec2/images/store.js';
-import {
-  clearPublicIpIfTerminated,
-  deleteTerminatedInstance,
-  instanceById,
-  setInstanceConsole,
-  updateInstanceIf,
-  type ConsoleCapture,
-} from '../services/ec2/instances/store.js';
+import { clearPublicIpIfTerminated, deleteTerminatedInstance, instanceById, setInstanceConsole, updateInstanceIf, type ConsoleCapture } from '../services/ec2/instances/store.js';
 import { interfaceSpecsOfInstance, releaseInterfacesOf, vpcIdsOfInterfacesOf } from '../services/ec2/network-interfaces/store.js';
 import { isBlockStoreSnapshot } from '../services/ec2/snapshots/store.js';
 import { deleteTagsOfAll } from '../services/ec2/tags/store.js';
@@ -123,7 +116,12 @@ export async function specOf(deps: Pick<ControllerDeps, 'db'>, row: InstanceRow)
   const volumes = data.map((v) => ({ volumeId: v.volume_id, device: v.device, limits: volumeLimits(v) }));
   const enis = await interfaceSpecsOfInstance(deps.db, row.id);
   const cidrs = await subnetCidrs(deps.db, [...new Set([row.subnet_id, ...enis.map((e) => e.subnet_id)])]);
-  const publicIps = enis.length ? await publicIpsOfInterfaces(deps.db, enis.map((e) => e.id)) : new Map<string, { publicIp: string; privateIp: string }[]>();
+  const publicIps = enis.length
+    ? await publicIpsOfInterfaces(
+        deps.db,
+        enis.map((e) => e.id),
+      )
+    : new Map<string, { publicIp: string; privateIp: string }[]>();
   const interfaces = enis.map((e) =>
     buildInterfaceSpec(e, { subnetCidr: cidrs.get(e.subnet_id) ?? subnetCidr, metadataOptions: row.metadata_options, publicIps: publicIps.get(e.id) }),
   );
@@ -201,7 +199,12 @@ async function createDataVolumes(deps: ControllerDeps, row: InstanceRow): Promis
     });
   }
   // What the launch made is there now: the volumes are in use.
-  await moveVolumeState(deps.db, volumes.map((v) => v.id), 'creating', 'in-use');
+  await moveVolumeState(
+    deps.db,
+    volumes.map((v) => v.id),
+    'creating',
+    'in-use',
+  );
 }
 
 async function bringUp(job: Job<'instance.launch' | 'instance.start'>, deps: ControllerDeps, mode: 'launch' | 'start'): Promise<JobResult> {
@@ -311,7 +314,12 @@ async function failStart(deps: ControllerDeps, row: InstanceRow, reason: StateRe
 async function stopAs(deps: ControllerDeps, row: InstanceRow, from: string, reason: StateReason, why: string): Promise<void> {
   const halted = await haltOnHost(deps, row.id, why);
   await deps.db.transaction().execute(async (trx) => {
-    const stopped = await updateInstanceIf(trx, row.id, { state: from }, { state: 'stopped', desired_state: 'stopped', state_reason: reason, updated_at: new Date().toISOString() });
+    const stopped = await updateInstanceIf(
+      trx,
+      row.id,
+      { state: from },
+      { state: 'stopped', desired_state: 'stopped', state_reason: reason, updated_at: new Date().toISOString() },
+    );
     if (!stopped) return;
     await leaveNetwork(trx, row, await vpcsOf(trx, row));
     if (!halted) await queueCleanup(trx, { resourceId: row.id, accountId: row.account_id, region: row.region }, { op: 'stop-instance' });
@@ -334,7 +342,8 @@ async function stop(job: Job<'instance.stop'>, deps: ControllerDeps): Promise<Jo
   const output = await consoleOf(deps.compute, row.id);
   const now = new Date().toISOString();
   await deps.db.transaction().execute(async (trx) => {
-    if (await updateInstanceIf(trx, row.id, { state: 'stopping' }, { state: 'stopped', updated_at: now, ...consoleSet(output, now) })) await leaveNetwork(trx, row, await vpcsOf(trx, row));
+    if (await updateInstanceIf(trx, row.id, { state: 'stopping' }, { state: 'stopped', updated_at: now, ...consoleSet(output, now) }))
+      await leaveNetwork(trx, row, await vpcsOf(trx, row));
   });
 }
 

@@ -74,7 +74,14 @@ const route = (table: string, destination: string, target_type: string, target_i
   state: 'active',
 });
 
-function aclEntry(acl: string, rule_number: number, egress: 0 | 1, protocol: string, action: 'allow' | 'deny', over: Partial<Row<'network_acl_entries'>> = {}): Row<'network_acl_entries'> {
+function aclEntry(
+  acl: string,
+  rule_number: number,
+  egress: 0 | 1,
+  protocol: string,
+  action: 'allow' | 'deny',
+  over: Partial<Row<'network_acl_entries'>> = {},
+): Row<'network_acl_entries'> {
   return {
     network_acl_id: acl,
     rule_number,
@@ -117,7 +124,15 @@ function rule(group: string, egress: 0 | 1, ip_protocol: string, over: Partial<R
 
 const groups = (...ids: string[]) => JSON.stringify(ids.map((GroupId) => ({ GroupId, GroupName: GroupId })));
 
-function eni(id: string, instance: string, deviceIndex: number, subnetId: string, ip: string, sgs: string[], over: Partial<VpcRows['interfaces'][number]> = {}): VpcRows['interfaces'][number] {
+function eni(
+  id: string,
+  instance: string,
+  deviceIndex: number,
+  subnetId: string,
+  ip: string,
+  sgs: string[],
+  over: Partial<VpcRows['interfaces'][number]> = {},
+): VpcRows['interfaces'][number] {
   return {
     id,
     instance_id: instance,
@@ -269,7 +284,10 @@ describe('vpcSpecFromRows', () => {
   });
 
   test('a detached (or another VPC’s) gateway: its routes are blackholes and no subnet is public', () => {
-    for (const gw of [{ id: IGW, vpc_id: null }, { id: IGW, vpc_id: 'vpc-0000000000000000f' }]) {
+    for (const gw of [
+      { id: IGW, vpc_id: null },
+      { id: IGW, vpc_id: 'vpc-0000000000000000f' },
+    ]) {
       const s = vpcSpecFromRows(rows({ internetGateways: [gw] }));
       expect(s.internetGatewayId).toBeUndefined();
       expect(subnetOf(s, SUB_A).routes[0]).toEqual({ destination: '0.0.0.0/0', target: 'blackhole', targetId: IGW });
@@ -395,7 +413,11 @@ describe('vpcSpecFromRows', () => {
 
   test('a route to a prefix list is a route per entry; a route given for the same CIDR wins', () => {
     const withList = rows();
-    withList.routes = [...withList.routes, route(RTB_PRIV, 'pl-0123456789abcdef1', 'network-interface', 'eni-00000000000000011'), route(RTB_PRIV, '100.64.0.0/10', 'vpc-peering-connection', 'pcx-0000000000000000a')];
+    withList.routes = [
+      ...withList.routes,
+      route(RTB_PRIV, 'pl-0123456789abcdef1', 'network-interface', 'eni-00000000000000011'),
+      route(RTB_PRIV, '100.64.0.0/10', 'vpc-peering-connection', 'pcx-0000000000000000a'),
+    ];
     withList.routes = withList.routes.filter((r, i, all) => all.findIndex((x) => x.route_table_id === r.route_table_id && x.destination === r.destination) === i);
     const s = vpcSpecFromRows({ ...withList, prefixLists: new Map([['pl-0123456789abcdef1', ['100.64.0.0/10', '192.0.2.128/25']]]) });
     const routes = subnetOf(s, SUB_B).routes;
@@ -403,9 +425,19 @@ describe('vpcSpecFromRows', () => {
     const viaGateway = rows();
     viaGateway.routes = [...viaGateway.routes, route(RTB_MAIN, 'pl-0123456789abcdef2', 'gateway', IGW)];
     const g = vpcSpecFromRows({ ...viaGateway, prefixLists: new Map([['pl-0123456789abcdef2', ['10.0.5.0/24', '203.0.113.0/24']]]) });
-    expect(subnetOf(g, SUB_A).routes.filter((r) => r.target === 'internet-gateway').map((r) => r.destination)).toEqual(['0.0.0.0/0', '203.0.113.0/24']);
+    expect(
+      subnetOf(g, SUB_A)
+        .routes.filter((r) => r.target === 'internet-gateway')
+        .map((r) => r.destination),
+    ).toEqual(['0.0.0.0/0', '203.0.113.0/24']);
     expect(routes.filter((r) => r.destination === '100.64.0.0/10')).toEqual([{ destination: '100.64.0.0/10', target: 'blackhole', targetId: 'pcx-0000000000000000a' }]);
-    expect(routes.find((r) => r.destination === '192.0.2.128/25')).toEqual({ destination: '192.0.2.128/25', target: 'interface', targetId: 'eni-00000000000000011', eniId: 'eni-00000000000000011', nextHop: '10.0.2.11' });
+    expect(routes.find((r) => r.destination === '192.0.2.128/25')).toEqual({
+      destination: '192.0.2.128/25',
+      target: 'interface',
+      targetId: 'eni-00000000000000011',
+      eniId: 'eni-00000000000000011',
+      nextHop: '10.0.2.11',
+    });
     expect(routes.some((r) => r.destination.startsWith('pl-'))).toBe(false);
   });
 
@@ -429,7 +461,10 @@ describe('syncVpcNow', () => {
   let db: Db;
   beforeAll(async () => {
     db = await openStore({ file: ':memory:', url: '' });
-    await db.insertInto('vpcs').values(vpc({ enable_dns_support: 0 })).execute();
+    await db
+      .insertInto('vpcs')
+      .values(vpc({ enable_dns_support: 0 }))
+      .execute();
   });
   afterAll(async () => {
     await db?.destroy();

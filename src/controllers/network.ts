@@ -250,8 +250,16 @@ export async function loadVpcSpec(db: Tx, vpcId: string): Promise<VpcSpec | unde
   const referenced = [...new Set(securityGroupRules.map((r) => r.referenced_group_id).filter((g): g is string => !!g && !used.includes(g)))];
   securityGroupRules.push(...(await rulesOf(db, referenced)));
 
-  const publicIps = interfaces.length ? await publicIpsOfInterfaces(db, interfaces.map((e) => e.id)) : new Map<string, { publicIp: string; privateIp: string }[]>();
-  const listIds = [...securityGroupRules.flatMap((r) => (r.prefix_list_id ? [r.prefix_list_id] : [])), ...own.routes.flatMap((r) => (r.destination.startsWith('pl-') ? [r.destination] : []))];
+  const publicIps = interfaces.length
+    ? await publicIpsOfInterfaces(
+        db,
+        interfaces.map((e) => e.id),
+      )
+    : new Map<string, { publicIp: string; privateIp: string }[]>();
+  const listIds = [
+    ...securityGroupRules.flatMap((r) => (r.prefix_list_id ? [r.prefix_list_id] : [])),
+    ...own.routes.flatMap((r) => (r.destination.startsWith('pl-') ? [r.destination] : [])),
+  ];
   const prefixLists = listIds.length ? await currentCidrs(db, listIds) : new Map<string, string[]>();
   return vpcSpecFromRows({
     vpc,

@@ -55,7 +55,18 @@ let logs: string[];
 const runners: Runner<TestJobs>[] = [];
 
 function newRunner(opts: { concurrency?: number; pollMs?: number; leaseMs?: number; maxAttempts?: number } = {}, env: Record<string, string> = {}): Runner<TestJobs> {
-  const r = new Runner<TestJobs>({ db, config: loadConfig({ CUMULO_HOME: dir, ...env }), compute: new FakeDriver(), storage: new FakeStorage(), network: new FakeNetwork(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, opts);
+  const r = new Runner<TestJobs>(
+    {
+      db,
+      config: loadConfig({ CUMULO_HOME: dir, ...env }),
+      compute: new FakeDriver(),
+      storage: new FakeStorage(),
+      network: new FakeNetwork(),
+      secrets: new SecretBox(randomBytes(32)),
+      log: (l) => logs.push(l),
+    },
+    opts,
+  );
   runners.push(r);
   return r;
 }
@@ -134,7 +145,10 @@ describe('Runner', () => {
       throw undefined;
     });
     runner.start();
-    await db.insertInto('jobs').values([jobRow('nobody.home', 'r-1'), jobRow('throws.undefined', 'r-2')]).execute();
+    await db
+      .insertInto('jobs')
+      .values([jobRow('nobody.home', 'r-1'), jobRow('throws.undefined', 'r-2')])
+      .execute();
     runner.wake();
     await waitFor(async () => (await jobs()).every((j) => j.attempts === 1));
     const [a, b] = await jobs();
@@ -224,13 +238,27 @@ describe('Runner', () => {
     let queries = 0;
     const counted = new Kysely<Database>({ dialect: sqliteDialect(join(dir, 'cumulo.db')), log: () => void queries++ });
     try {
-      const runner = new Runner<TestJobs>({ db: counted, config: loadConfig({ CUMULO_HOME: dir }), compute: new FakeDriver(), storage: new FakeStorage(), network: new FakeNetwork(), secrets: new SecretBox(randomBytes(32)), log: (l) => logs.push(l) }, { concurrency: 1, pollMs: 100 });
+      const runner = new Runner<TestJobs>(
+        {
+          db: counted,
+          config: loadConfig({ CUMULO_HOME: dir }),
+          compute: new FakeDriver(),
+          storage: new FakeStorage(),
+          network: new FakeNetwork(),
+          secrets: new SecretBox(randomBytes(32)),
+          log: (l) => logs.push(l),
+        },
+        { concurrency: 1, pollMs: 100 },
+      );
       runners.push(runner);
       const gate = deferred();
       runner.register('step', async () => {
         await gate.promise;
       });
-      await db.insertInto('jobs').values([jobRow('step', 'r-a'), jobRow('step', 'r-a'), jobRow('step', 'r-b')]).execute();
+      await db
+        .insertInto('jobs')
+        .values([jobRow('step', 'r-a'), jobRow('step', 'r-a'), jobRow('step', 'r-b')])
+        .execute();
       runner.start();
       try {
         await sleep(50);
@@ -360,7 +388,10 @@ describe('Runner', () => {
       await gate.promise;
       finished++;
     });
-    await db.insertInto('jobs').values([jobRow('slow', 'r-1'), jobRow('slow', 'r-2')]).execute();
+    await db
+      .insertInto('jobs')
+      .values([jobRow('slow', 'r-1'), jobRow('slow', 'r-2')])
+      .execute();
     runner.start();
     await waitFor(() => started === 1);
     let stopped = false;
@@ -387,7 +418,10 @@ describe('Runner', () => {
       stopping ??= runner.stop();
       await sleep(20);
     });
-    await db.insertInto('jobs').values(Array.from({ length: 8 }, (_, i) => jobRow('quick', `r-${i}`))).execute();
+    await db
+      .insertInto('jobs')
+      .values(Array.from({ length: 8 }, (_, i) => jobRow('quick', `r-${i}`)))
+      .execute();
     runner.start();
     await waitFor(() => stopping !== undefined);
     await stopping;
@@ -419,7 +453,6 @@ describe('Runner', () => {
     await waitFor(() => ran.length === 2, 3000);
   });
 });
-
 
 // Issue 10: failures end in a state, never in a loop.
 describe('Runner: bounded attempts', () => {

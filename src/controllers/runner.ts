@@ -225,7 +225,9 @@ export class Runner<M = JobPayloads> {
   private async run(job: Row<'jobs'>): Promise<void> {
     // Renewed while the step runs, so a long step (an image build) is not taken for abandoned.
     const renew = setInterval(() => {
-      renewJobLease(this.deps.db, job.id, this.owner, new Date(Date.now() + this.leaseMs).toISOString()).catch((e) => this.deps.log(`controllers: lease renewal of job ${job.id} failed: ${(e as Error).message}`));
+      renewJobLease(this.deps.db, job.id, this.owner, new Date(Date.now() + this.leaseMs).toISOString()).catch((e) =>
+        this.deps.log(`controllers: lease renewal of job ${job.id} failed: ${(e as Error).message}`),
+      );
     }, this.leaseMs / 3);
     renew.unref();
     try {

@@ -118,7 +118,10 @@ describe('the network parts of the spec', () => {
         eni({
           device_index: 1,
           secondary_private_ips: JSON.stringify(['172.31.0.9', '172.31.0.10']),
-          security_groups: JSON.stringify([{ GroupId: 'sg-0000000000000000b', GroupName: 'web' }, { GroupId: 'sg-0000000000000000a', GroupName: 'default' }]),
+          security_groups: JSON.stringify([
+            { GroupId: 'sg-0000000000000000b', GroupName: 'web' },
+            { GroupId: 'sg-0000000000000000a', GroupName: 'default' },
+          ]),
           source_dest_check: 0,
         }),
         { subnetCidr: '172.31.0.0/20', metadataOptions: JSON.stringify({ HttpPutResponseHopLimit: 2 }), publicIps: [{ publicIp: '198.18.0.2', privateIp: '172.31.0.4' }] },

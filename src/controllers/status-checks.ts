@@ -18,7 +18,6 @@ import { forgetStatusChecksOf, putStatusChecks, statusChecksOf, statusChecksOfIn
 import { forgetVolumeStatusChecks, putVolumeStatusCheck, volumeStateOf, allVolumeStatusChecks, volumesToCheck } from '../services/ec2/volumes/store.js';
 import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 
-
 /** How often checks run: the instance poll (CUMULO_INSTANCE_POLL_MS), 30 s by default. */
 export function checkInterval(): number {
   return Number(process.env.CUMULO_INSTANCE_POLL_MS) || 30_000;
@@ -48,12 +47,17 @@ const insufficient = (reason: string): CheckOutcome => ({ status: 'insufficient-
  * boot's were taken less than a poll interval ago (the watcher polls faster while a boot is fresh).
  * Never throws: a check that cannot run is recorded as insufficient-data.
  */
-export async function recordStatusChecks(deps: Pick<ControllerDeps, 'db' | 'compute' | 'log'>, row: Pick<Row<'instances'>, 'id' | 'account_id' | 'region' | 'boots'>): Promise<void> {
+export async function recordStatusChecks(
+  deps: Pick<ControllerDeps, 'db' | 'compute' | 'log'>,
+  row: Pick<Row<'instances'>, 'id' | 'account_id' | 'region' | 'boots'>,
+): Promise<void> {
   try {
     const before = await statusChecksOf(deps.db, row.id);
     const same = before?.boot === row.boots ? before : undefined;
     if (same && Date.now() - Date.parse(same.checked_at) < checkInterval() * 0.9) return;
-    const seen = await deps.compute.checkStatus(row.id).catch((e) => ({ system: insufficient(`the check failed: ${message(e)}`), instance: insufficient(`the check failed: ${message(e)}`) }));
+    const seen = await deps.compute
+      .checkStatus(row.id)
+      .catch((e) => ({ system: insufficient(`the check failed: ${message(e)}`), instance: insufficient(`the check failed: ${message(e)}`) }));
     const now = new Date().toISOString();
     const values = {
       account_id: row.account_id,
@@ -69,7 +73,8 @@ export async function recordStatusChecks(deps: Pick<ControllerDeps, 'db' | 'comp
       ['system', same?.system_status, seen.system],
       ['instance', same?.instance_status, seen.instance],
     ] as const) {
-      if (is.status !== was && (is.status === 'failed' || was === 'failed')) deps.log(`instances: ${row.id}: ${name} status check ${is.status}${is.reason ? `: ${is.reason}` : ''}`);
+      if (is.status !== was && (is.status === 'failed' || was === 'failed'))
+        deps.log(`instances: ${row.id}: ${name} status check ${is.status}${is.reason ? `: ${is.reason}` : ''}`);
     }
     await putStatusChecks(deps.db, { instance_id: row.id, ...values });
   } catch (e) {
@@ -83,7 +88,10 @@ export async function forgetStatusChecks(db: Tx, instanceId: string): Promise<vo
 }
 
 /** The StatusCheckFailed metrics of these running instances now (0 or 1; null where no check of this boot is known). */
-export async function statusDatapoints(db: Tx, instances: Pick<Row<'instances'>, 'id' | 'boots'>[]): Promise<Map<string, { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null }>> {
+export async function statusDatapoints(
+  db: Tx,
+  instances: Pick<Row<'instances'>, 'id' | 'boots'>[],
+): Promise<Map<string, { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null }>> {
   const out = new Map<string, { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null }>();
   const ids = instances.map((i) => i.id);
   const rows = await statusChecksOfInstances(db, ids);
@@ -98,7 +106,10 @@ export async function statusDatapoints(db: Tx, instances: Pick<Row<'instances'>,
 }
 
 /** EC2's definitions: each is 1 when its check failed, 0 when it passed; StatusCheckFailed is 1 when either failed. */
-export function statusMetrics(system: CheckStatus, instance: CheckStatus): { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null } {
+export function statusMetrics(
+  system: CheckStatus,
+  instance: CheckStatus,
+): { status_check_failed: number | null; status_check_failed_system: number | null; status_check_failed_instance: number | null } {
   const bit = (s: CheckStatus) => (s === 'failed' ? 1 : s === 'passed' ? 0 : null);
   const sys = bit(system);
   const ins = bit(instance);
@@ -108,7 +119,8 @@ export function statusMetrics(system: CheckStatus, instance: CheckStatus): { sta
 
 /** At server start: the volume checker of this host, once. */
 export async function ensureVolumeChecker(deps: Pick<ControllerDeps, 'db'>): Promise<void> {
-  if (!(await jobQueued(deps.db, 'volume.check', volumeCheckerId()))) await insertJob(deps.db, { kind: 'volume.check', resourceId: volumeCheckerId(), accountId: '', region: '', runAt: new Date() });
+  if (!(await jobQueued(deps.db, 'volume.check', volumeCheckerId())))
+    await insertJob(deps.db, { kind: 'volume.check', resourceId: volumeCheckerId(), accountId: '', region: '', runAt: new Date() });
 }
 
 async function checkVolumes(_job: Job<'volume.check'>, deps: ControllerDeps): Promise<JobResult> {
@@ -128,7 +140,8 @@ async function checkVolumes(_job: Job<'volume.check'>, deps: ControllerDeps): Pr
     // A volume deleted meanwhile has no row to check any more.
     const still = await volumeStateOf(deps.db, v.id);
     if (still !== 'available' && still !== 'in-use') continue;
-    if (seen.status !== was?.status && (seen.status === 'failed' || was?.status === 'failed')) deps.log(`volumes: ${v.id}: io-enabled check ${seen.status}${seen.reason ? `: ${seen.reason}` : ''}`);
+    if (seen.status !== was?.status && (seen.status === 'failed' || was?.status === 'failed'))
+      deps.log(`volumes: ${v.id}: io-enabled check ${seen.status}${seen.reason ? `: ${seen.reason}` : ''}`);
     const values = { status: seen.status, failed_since: failedSince(seen.status, was && { status: was.status, since: was.failed_since }, now), checked_at: now };
     await putVolumeStatusCheck(deps.db, { volume_id: v.id, ...values });
   }

@@ -40,7 +40,6 @@ import { volumeLimits } from './specs.js';
 import type { ControllerDeps, Job, JobResult, Runner } from './runner.js';
 import { queueCleanup } from './cleanup.js';
 
-
 /** How long a modification stays 'optimizing' (CUMULO_VOLUME_OPTIMIZE_MS overrides, for tests). */
 export function optimizeMs(): number {
   const v = Number(process.env.CUMULO_VOLUME_OPTIMIZE_MS);
@@ -186,7 +185,13 @@ async function modifyVolume(job: Job<'volume.modify'>, deps: ControllerDeps): Pr
     if (target.Size > volume.size_gib) await deps.storage.resizeVolume(volume.id, target.Size);
     for (const id of await runningInstancesWithVolume(deps.db, volume.id)) await deps.compute.setVolumeLimits(id, volume.id, volumeLimits(next));
     await deps.db.transaction().execute(async (trx) => {
-      await applyVolumeShape(trx, volume.id, { size_gib: next.size_gib, volume_type: next.volume_type, iops: next.iops, throughput: next.throughput, multi_attach_enabled: target.MultiAttachEnabled ? 1 : 0 });
+      await applyVolumeShape(trx, volume.id, {
+        size_gib: next.size_gib,
+        volume_type: next.volume_type,
+        iops: next.iops,
+        throughput: next.throughput,
+        multi_attach_enabled: target.MultiAttachEnabled ? 1 : 0,
+      });
       await updateModification(trx, m.volume_id, startTime, 'modifying', { state: 'optimizing', progress: 50 });
     });
     return { retryAt: new Date(Date.now() + optimizeMs()) };

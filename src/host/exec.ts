@@ -121,7 +121,8 @@ export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promi
       const stdout = opts.onLine ? tail.join('') : out.toString();
       const stderr = opts.onLine ? '' : err.toString();
       if (!timedOut && code !== null && okCodes.includes(code)) resolve({ stdout, stderr, code });
-      else reject(new CommandError([cmd, ...args].join(' '), code, opts.onLine ? stdout : stderr, { signal, timedOut, timeoutMs: opts.timeoutMs, stdout: opts.onLine ? '' : stdout }));
+      else
+        reject(new CommandError([cmd, ...args].join(' '), code, opts.onLine ? stdout : stderr, { signal, timedOut, timeoutMs: opts.timeoutMs, stdout: opts.onLine ? '' : stdout }));
     });
     child.stdin.on('error', () => undefined); // a tool that exits early closes its stdin
     child.stdin.end(opts.input ?? '');

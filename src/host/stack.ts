@@ -67,7 +67,14 @@ function abilities(compute: InstanceDriver): Pick<HostStack, 'metrics' | 'exits'
 }
 
 /** Puts parts together into a stack; `services` are closed with it. */
-export function assembleStack(parts: { compute: InstanceDriver; storage: VolumeStorage; network: VpcNetwork; snapshots?: SnapshotStorage; services?: HostServices; closeServices?: () => Promise<void> }): HostStack {
+export function assembleStack(parts: {
+  compute: InstanceDriver;
+  storage: VolumeStorage;
+  network: VpcNetwork;
+  snapshots?: SnapshotStorage;
+  services?: HostServices;
+  closeServices?: () => Promise<void>;
+}): HostStack {
   const { compute, storage, network } = parts;
   return {
     compute,

@@ -401,6 +401,7 @@ describe('IPv4 as 32-bit numbers', () => {
   });
 
   test('only a strict dotted quad is a number', () => {
-    for (const bad of ['', '10.0.0', '10.0.0.256', '010.0.0.1', ' 10.0.0.1', '10.0.0.1/32', '::1', '10.0.0.1; flush ruleset']) expect(() => ipv4ToNumber(bad)).toThrow('not an IPv4 address');
+    for (const bad of ['', '10.0.0', '10.0.0.256', '010.0.0.1', ' 10.0.0.1', '10.0.0.1/32', '::1', '10.0.0.1; flush ruleset'])
+      expect(() => ipv4ToNumber(bad)).toThrow('not an IPv4 address');
   });
 });

@@ -107,7 +107,7 @@ export function formatIp(family: 4 | 6, value: bigint): string {
   // Longest run of zero groups (first one on a tie), compressed only when at least two long.
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

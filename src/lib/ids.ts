@@ -7,7 +7,9 @@ export function newId(prefix: string): string {
 
 /** 8 hex digits, for the older short ids EC2 still uses in a few places (r- reservations use 17). */
 export function shortHex(n: number): string {
-  return randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
+  return randomBytes(Math.ceil(n / 2))
+    .toString('hex')
+    .slice(0, n);
 }
 
 export function requestId(): string {
@@ -25,7 +27,10 @@ export function newAccessKeyId(): string {
 }
 
 export function newSecretAccessKey(): string {
-  return randomBytes(30).toString('base64').replace(/[^A-Za-z0-9]/g, 'A').slice(0, 40);
+  return randomBytes(30)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, 'A')
+    .slice(0, 40);
 }
 
 export function newAccountId(): string {

@@ -12,18 +12,18 @@ export class ApiError extends Error {
   }
 }
 
-const err = (code: string, status = 400) => (message: string) => new ApiError(code, message, status);
+const err =
+  (code: string, status = 400) =>
+  (message: string) =>
+    new ApiError(code, message, status);
 
 /** Builders for the errors used in more than one place. A family-specific code can use `new ApiError`. */
 export const Errors = {
   // Protocol and authentication.
   missingAction: () => new ApiError('MissingAction', 'The request must contain the parameter Action'),
-  invalidAction: (action: string, service = 'AmazonEC2') =>
-    new ApiError('InvalidAction', `The action ${action} is not valid for this web service (${service}).`),
-  notImplemented: (action: string) =>
-    new ApiError('UnsupportedOperation', `The operation ${action} is not implemented by cumulo yet.`),
-  noSuchVersion: (version: string, service = 'AmazonEC2') =>
-    new ApiError('NoSuchVersion', `The requested version (${version}) of service ${service} does not exist`),
+  invalidAction: (action: string, service = 'AmazonEC2') => new ApiError('InvalidAction', `The action ${action} is not valid for this web service (${service}).`),
+  notImplemented: (action: string) => new ApiError('UnsupportedOperation', `The operation ${action} is not implemented by cumulo yet.`),
+  noSuchVersion: (version: string, service = 'AmazonEC2') => new ApiError('NoSuchVersion', `The requested version (${version}) of service ${service} does not exist`),
   missingParameter: (name: string) => new ApiError('MissingParameter', `The request must contain the parameter ${name}`),
   unknownParameter: (name: string) => new ApiError('UnknownParameter', `The parameter ${name} is not recognized`),
   invalidParameterValue: err('InvalidParameterValue'),
@@ -40,16 +40,9 @@ export const Errors = {
   unsupportedMediaType: (type: string, expected: string) =>
     new ApiError('UnsupportedMediaTypeException', `A request with a body must have Content-Type ${expected}, not '${type}'.`, 415),
   // EC2 documents no code for an oversized body; InvalidRequest is its documented catch-all.
-  requestTooLarge: (limit: number) =>
-    new ApiError('InvalidRequest', `Request body exceeds the maximum allowed size of ${limit} bytes`, 413),
-  authFailure: (message = 'AWS was not able to validate the provided access credentials') =>
-    new ApiError('AuthFailure', message, 401),
-  missingAuthenticationToken: () =>
-    new ApiError(
-      'MissingAuthenticationToken',
-      'The request must contain either a valid (registered) AWS access key ID or X.509 certificate.',
-      401,
-    ),
+  requestTooLarge: (limit: number) => new ApiError('InvalidRequest', `Request body exceeds the maximum allowed size of ${limit} bytes`, 413),
+  authFailure: (message = 'AWS was not able to validate the provided access credentials') => new ApiError('AuthFailure', message, 401),
+  missingAuthenticationToken: () => new ApiError('MissingAuthenticationToken', 'The request must contain either a valid (registered) AWS access key ID or X.509 certificate.', 401),
   signatureDoesNotMatch: () =>
     new ApiError(
       'SignatureDoesNotMatch',
@@ -59,8 +52,7 @@ export const Errors = {
   incompleteSignature: err('IncompleteSignature'),
   requestExpired: (message = 'Request has expired.') => new ApiError('RequestExpired', message, 400),
   dryRun: () => new ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412),
-  unauthorized: (message = 'You are not authorized to perform this operation.') =>
-    new ApiError('UnauthorizedOperation', message, 403),
+  unauthorized: (message = 'You are not authorized to perform this operation.') => new ApiError('UnauthorizedOperation', message, 403),
   internal: () => new ApiError('InternalError', 'An internal error has occurred', 500),
 
   // Resource errors shared across families.
@@ -80,14 +72,10 @@ export const Errors = {
     ),
   addressLimitExceeded: () => new ApiError('AddressLimitExceeded', 'The maximum number of addresses has been reached.'),
   vpcLimitExceeded: () => new ApiError('VpcLimitExceeded', 'The maximum number of VPCs has been reached.'),
-  securityGroupLimitExceeded: (vpcId: string) =>
-    new ApiError('SecurityGroupLimitExceeded', `The maximum number of security groups for VPC '${vpcId}' has been reached.`),
-  rulesPerSecurityGroupLimitExceeded: () =>
-    new ApiError('RulesPerSecurityGroupLimitExceeded', 'The maximum number of rules per security group has been reached.'),
-  securityGroupsPerInterfaceLimitExceeded: () =>
-    new ApiError('SecurityGroupsPerInterfaceLimitExceeded', 'The maximum number of security groups per interface has been reached.'),
-  securityGroupsPerInstanceLimitExceeded: () =>
-    new ApiError('SecurityGroupsPerInstanceLimitExceeded', 'The maximum number of security groups per instance has been reached.'),
+  securityGroupLimitExceeded: (vpcId: string) => new ApiError('SecurityGroupLimitExceeded', `The maximum number of security groups for VPC '${vpcId}' has been reached.`),
+  rulesPerSecurityGroupLimitExceeded: () => new ApiError('RulesPerSecurityGroupLimitExceeded', 'The maximum number of rules per security group has been reached.'),
+  securityGroupsPerInterfaceLimitExceeded: () => new ApiError('SecurityGroupsPerInterfaceLimitExceeded', 'The maximum number of security groups per interface has been reached.'),
+  securityGroupsPerInstanceLimitExceeded: () => new ApiError('SecurityGroupsPerInstanceLimitExceeded', 'The maximum number of security groups per instance has been reached.'),
   volumeLimitExceeded: (volumeType: string, tib: number) =>
     new ApiError(
       'VolumeLimitExceeded',

@@ -20,7 +20,21 @@ import { createDefaultVpc } from './ec2/vpcs/default-vpc.js';
 import { handlers as vpcs } from './ec2/vpcs/handlers.js';
 import { handlers as prefixLists } from './ec2/prefix-lists/handlers.js';
 
-const ec2 = { ...regions, ...tags, ...images, ...instanceTypes, ...securityGroups, ...keyPairs, ...vpcs, ...instances, ...volumes, ...networkInterfaces, ...addresses, ...snapshots, ...prefixLists };
+const ec2 = {
+  ...regions,
+  ...tags,
+  ...images,
+  ...instanceTypes,
+  ...securityGroups,
+  ...keyPairs,
+  ...vpcs,
+  ...instances,
+  ...volumes,
+  ...networkInterfaces,
+  ...addresses,
+  ...snapshots,
+  ...prefixLists,
+};
 
 // Each family's `satisfies` checks its operation names and that its handlers fit their operations;
 // these check that no handler declares an input or output member its operation does not have.

@@ -56,7 +56,11 @@ export function payloadOf<M, K extends KindOf<M>>(job: JobRow): M[K] {
 
 /** Replace a job's payload (a reconciler that records progress in it, e.g. the boot a reboot replaces). */
 export async function setJobPayload<M, K extends KindOf<M>>(db: Tx, id: number, payload: M[K]): Promise<void> {
-  await db.updateTable('jobs').set({ payload: JSON.stringify(payload) }).where('id', '=', id).execute();
+  await db
+    .updateTable('jobs')
+    .set({ payload: JSON.stringify(payload) })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Release the claims that earlier processes of this host (`host:`…, never `owner`) held when they died. */
@@ -151,20 +155,12 @@ export async function rescheduleJob(db: Tx, id: number, runAt: Date): Promise<vo
 
 /** A job's step failed: its attempts and error recorded, run again at `runAt`, its claim gone. */
 export async function retryJob(db: Tx, id: number, attempts: number, lastError: string, runAt: Date): Promise<void> {
-  await db
-    .updateTable('jobs')
-    .set({ attempts, last_error: lastError, run_at: runAt.toISOString(), locked_by: null, locked_until: null })
-    .where('id', '=', id)
-    .execute();
+  await db.updateTable('jobs').set({ attempts, last_error: lastError, run_at: runAt.toISOString(), locked_by: null, locked_until: null }).where('id', '=', id).execute();
 }
 
 /** A job that gave up with no hook: kept with failed_at set until the next server start. */
 export async function parkJob(db: Tx, id: number, attempts: number, lastError: string): Promise<void> {
-  await db
-    .updateTable('jobs')
-    .set({ attempts, last_error: lastError, failed_at: new Date().toISOString(), locked_by: null, locked_until: null })
-    .where('id', '=', id)
-    .execute();
+  await db.updateTable('jobs').set({ attempts, last_error: lastError, failed_at: new Date().toISOString(), locked_by: null, locked_until: null }).where('id', '=', id).execute();
 }
 
 export async function deleteJob(db: Tx, id: number): Promise<void> {

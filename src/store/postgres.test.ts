@@ -43,10 +43,17 @@ describe.each(engines)('store on $name', ({ open, pg }) => {
   });
 
   it('applies every migration, and a second migrate() is a no-op', async () => {
-    const done = await db.selectFrom('kysely_migration' as any).select('name').orderBy('name').execute();
+    const done = await db
+      .selectFrom('kysely_migration' as any)
+      .select('name')
+      .orderBy('name')
+      .execute();
     expect(done.map((r: any) => r.name)).toEqual(Object.keys(migrations).sort());
     await migrate(db);
-    const again = await db.selectFrom('kysely_migration' as any).select('name').execute();
+    const again = await db
+      .selectFrom('kysely_migration' as any)
+      .select('name')
+      .execute();
     expect(again).toHaveLength(done.length);
   });
 
@@ -71,15 +78,21 @@ describe.each(engines)('store on $name', ({ open, pg }) => {
       // Nullable columns take NULL and give it back as null.
       const nullable = t.columns.filter((c) => c.isNullable && !c.isAutoIncrementing).map((c) => c.name);
       if (nullable.length) {
-        await dyn.updateTable(t.name).set(Object.fromEntries(nullable.map((n) => [n, null]))).execute();
+        await dyn
+          .updateTable(t.name)
+          .set(Object.fromEntries(nullable.map((n) => [n, null])))
+          .execute();
         const cleared = await dyn.selectFrom(t.name).select(nullable).executeTakeFirstOrThrow();
-        expect(Object.values(cleared).every((v) => v === null), t.name).toBe(true);
+        expect(
+          Object.values(cleared).every((v) => v === null),
+          t.name,
+        ).toBe(true);
       }
       await dyn.deleteFrom(t.name).execute();
     }
   });
 
-  it("gives jobs increasing ids that are never reused", async () => {
+  it('gives jobs increasing ids that are never reused', async () => {
     const job = (kind: string) => ({
       kind,
       resource_id: 'i-0123456789abcdef0',
@@ -117,11 +130,22 @@ describe.each(engines)('store on $name', ({ open, pg }) => {
       description: 'd',
       created_at: '2024-01-01T00:00:00.000Z',
     });
-    await db.insertInto('security_groups').values(sg('sg-1', 'vpc-1', 'web')).execute();
-    const e = await rejection(db.insertInto('security_groups').values(sg('sg-2', 'vpc-1', 'web')).execute());
+    await db
+      .insertInto('security_groups')
+      .values(sg('sg-1', 'vpc-1', 'web'))
+      .execute();
+    const e = await rejection(
+      db
+        .insertInto('security_groups')
+        .values(sg('sg-2', 'vpc-1', 'web'))
+        .execute(),
+    );
     expect(isUniqueViolation(e), String(e)).toBe(true);
     // The same name in another VPC is fine.
-    await db.insertInto('security_groups').values(sg('sg-3', 'vpc-2', 'web')).execute();
+    await db
+      .insertInto('security_groups')
+      .values(sg('sg-3', 'vpc-2', 'web'))
+      .execute();
     expect(await db.selectFrom('security_groups').select('id').orderBy('id').execute()).toEqual([{ id: 'sg-1' }, { id: 'sg-3' }]);
     await db.deleteFrom('security_groups').execute();
   });
@@ -149,13 +173,29 @@ describe.each(engines)('store on $name', ({ open, pg }) => {
       public_ip: null,
       created_at: '2024-01-01T00:00:00.000Z',
     });
-    await db.insertInto('network_interfaces').values(eni('eni-1', 'subnet-1', '10.0.0.4', '02:00:00:00:00:01')).execute();
-    const e = await rejection(db.insertInto('network_interfaces').values(eni('eni-2', 'subnet-1', '10.0.0.4', '02:00:00:00:00:02')).execute());
+    await db
+      .insertInto('network_interfaces')
+      .values(eni('eni-1', 'subnet-1', '10.0.0.4', '02:00:00:00:00:01'))
+      .execute();
+    const e = await rejection(
+      db
+        .insertInto('network_interfaces')
+        .values(eni('eni-2', 'subnet-1', '10.0.0.4', '02:00:00:00:00:02'))
+        .execute(),
+    );
     expect(isUniqueViolation(e), String(e)).toBe(true);
     // The MAC address is unique too.
-    const m = await rejection(db.insertInto('network_interfaces').values(eni('eni-3', 'subnet-1', '10.0.0.5', '02:00:00:00:00:01')).execute());
+    const m = await rejection(
+      db
+        .insertInto('network_interfaces')
+        .values(eni('eni-3', 'subnet-1', '10.0.0.5', '02:00:00:00:00:01'))
+        .execute(),
+    );
     expect(isUniqueViolation(m), String(m)).toBe(true);
-    await db.insertInto('network_interfaces').values(eni('eni-4', 'subnet-2', '10.0.0.4', '02:00:00:00:00:04')).execute();
+    await db
+      .insertInto('network_interfaces')
+      .values(eni('eni-4', 'subnet-2', '10.0.0.4', '02:00:00:00:00:04'))
+      .execute();
     expect(await db.selectFrom('network_interfaces').select('id').orderBy('id').execute()).toEqual([{ id: 'eni-1' }, { id: 'eni-4' }]);
     await db.deleteFrom('network_interfaces').execute();
   });
@@ -201,8 +241,6 @@ describe('openStore with CUMULO_DATABASE_URL', () => {
   });
 
   it.skipIf(hasPg)('says that PostgreSQL needs the pg package when it is missing', async () => {
-    await expect(openStore({ file: ':memory:', url: 'postgres://cumulo@127.0.0.1:1/cumulo' })).rejects.toThrow(
-      'PostgreSQL support needs the pg package',
-    );
+    await expect(openStore({ file: ':memory:', url: 'postgres://cumulo@127.0.0.1:1/cumulo' })).rejects.toThrow('PostgreSQL support needs the pg package');
   });
 });

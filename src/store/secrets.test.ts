@@ -22,12 +22,20 @@ const now = '2024-01-01T00:00:00.000Z';
 async function plaintextRows(db: Db): Promise<{ secrets: Record<string, string>; data: Record<string, Buffer> }> {
   const secrets: Record<string, string> = { AKIAAAAAAAAAAAAAAAAA: 'plain-secret-a', AKIABBBBBBBBBBBBBBBB: 'plain-secret-b' };
   const data: Record<string, Buffer> = { '111111111111': randomBytes(32), '222222222222': randomBytes(32) };
-  for (const id of Object.keys(data)) await db.insertInto('accounts').values({ id, name: `n${id}`, created_at: now }).execute();
+  for (const id of Object.keys(data))
+    await db
+      .insertInto('accounts')
+      .values({ id, name: `n${id}`, created_at: now })
+      .execute();
   const accounts = Object.keys(data);
   for (const [i, [akid, secret]] of Object.entries(secrets).entries()) {
     await db.insertInto('access_keys').values({ access_key_id: akid, account_id: accounts[i]!, secret_access_key: secret, status: 'Active', created_at: now }).execute();
   }
-  for (const [account, key] of Object.entries(data)) await db.insertInto('ebs_keys').values({ account_id: account, key: key.toString('base64'), created_at: now }).execute();
+  for (const [account, key] of Object.entries(data))
+    await db
+      .insertInto('ebs_keys')
+      .values({ account_id: account, key: key.toString('base64'), created_at: now })
+      .execute();
   return { secrets, data };
 }
 

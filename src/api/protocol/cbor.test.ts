@@ -69,12 +69,7 @@ describe('RPC v2 CBOR refusals', () => {
   test.each([
     ['an unknown member', { Count: 1, Bogus: 1 }, 'SerializationException', "The member 'Bogus' is not part of the input shape."],
     ['a timestamp without tag 1', { Count: 1, When: 1733212800 }, 'SerializationException', "Value at 'When' cannot be read: a timestamp is expected."],
-    [
-      'another tag',
-      { Count: 1, When: tag({ tag: 0, value: '2024-12-03T08:00:00Z' }) },
-      'SerializationException',
-      "Value at 'When' cannot be read: a timestamp is expected.",
-    ],
+    ['another tag', { Count: 1, When: tag({ tag: 0, value: '2024-12-03T08:00:00Z' }) }, 'SerializationException', "Value at 'When' cannot be read: a timestamp is expected."],
     ['a text string for a blob', { Count: 1, Data: 'AAEC' }, 'SerializationException', "Value at 'Data' cannot be read: a blob is expected."],
     ['a long past 2^53', { Count: 1, Big: 2n ** 60n }, 'InvalidParameterValue', 'Value (1152921504606846976) for parameter Big is out of range.'],
     ['a float for an integer', { Count: 1.5 }, 'SerializationException', "Value at 'Count' cannot be read: an integer is expected."],

@@ -66,12 +66,7 @@ describe('awsJson round trip through every kind of member', () => {
 describe('awsJson refusals', () => {
   test.each([
     ['an unknown member', { Count: 1, Bogus: 1 }, 'SerializationException', "The member 'Bogus' is not part of the input shape."],
-    [
-      'an unknown nested member',
-      { Count: 1, Items: [{ Name: 'a', Extra: true }] },
-      'SerializationException',
-      "The member 'Items[0].Extra' is not part of the input shape.",
-    ],
+    ['an unknown nested member', { Count: 1, Items: [{ Name: 'a', Extra: true }] }, 'SerializationException', "The member 'Items[0].Extra' is not part of the input shape."],
     ['a string for an integer', { Count: '1' }, 'SerializationException', "Value at 'Count' cannot be read: an integer is expected."],
     ['a fraction for an integer', { Count: 1.5 }, 'SerializationException', "Value at 'Count' cannot be read: an integer is expected."],
     ['an integer out of range', { Count: 2 ** 31 }, 'InvalidParameterValue', 'Value (2147483648) for parameter Count is out of range.'],
@@ -81,12 +76,7 @@ describe('awsJson refusals', () => {
     ['a bad date for an iso8601 one', { Count: 1, Iso: 'yesterday' }, 'SerializationException', "Value at 'Iso' cannot be read: a timestamp is expected."],
     ['bad base64', { Count: 1, Data: 'not base64!' }, 'SerializationException', "Value at 'Data' cannot be read: a blob is expected."],
     ['an object for a list', { Count: 1, Items: {} }, 'SerializationException', "Value at 'Items' cannot be read: a list is expected."],
-    [
-      'a null in a list',
-      { Count: 1, Items: [null] },
-      'SerializationException',
-      "Value at 'Items[0]' cannot be read: a value (lists here are dense) is expected.",
-    ],
+    ['a null in a list', { Count: 1, Items: [null] }, 'SerializationException', "Value at 'Items[0]' cannot be read: a value (lists here are dense) is expected."],
     ['a list for a map', { Count: 1, Tags: [] }, 'SerializationException', "Value at 'Tags' cannot be read: a map is expected."],
     [
       'a member named like an Object property',
@@ -94,12 +84,7 @@ describe('awsJson refusals', () => {
       'SerializationException',
       "The member 'constructor' is not part of the input shape.",
     ],
-    [
-      'a member named __proto__',
-      JSON.parse('{"Count":1,"__proto__":{"Name":"x"}}') as unknown,
-      'SerializationException',
-      "The member '__proto__' is not part of the input shape.",
-    ],
+    ['a member named __proto__', JSON.parse('{"Count":1,"__proto__":{"Name":"x"}}') as unknown, 'SerializationException', "The member '__proto__' is not part of the input shape."],
     ['a list for a structure', [], 'SerializationException', "Value at '$' cannot be read: a structure is expected."],
     ['a missing required member', {}, 'MissingParameter', 'The request must contain the parameter Count'],
     ['a missing nested required member', { Count: 1, Nested: {} }, 'MissingParameter', 'The request must contain the parameter Nested.Name'],

@@ -165,4 +165,3 @@ export interface AttachedVolumeSpec {
   device: string;
   limits: VolumeLimits;
 }
-

@@ -107,7 +107,12 @@ export class FakeDriver implements InstanceDriver {
   async checkStatus(id: string): Promise<{ system: CheckOutcome; instance: CheckOutcome }> {
     const i = this.instances.get(id);
     const hurt = this.impaired.get(id) ?? {};
-    const system: CheckOutcome = !i || i.state !== 'running' ? { status: 'failed', reason: 'the fake driver does not run it' } : hurt.system ? { status: 'failed', reason: hurt.system } : { status: 'passed' };
+    const system: CheckOutcome =
+      !i || i.state !== 'running'
+        ? { status: 'failed', reason: 'the fake driver does not run it' }
+        : hurt.system
+          ? { status: 'failed', reason: hurt.system }
+          : { status: 'passed' };
     const instance: CheckOutcome = hurt.instance ? { status: 'failed', reason: hurt.instance } : { status: 'insufficient-data', reason: 'the fake driver runs no guest' };
     return { system, instance };
   }

@@ -36,11 +36,7 @@ export interface DnsRecord {
  * authoritative answers of ours; FORWARD means "not ours": relay to the host's resolvers when
  * egress is on, else answer `otherwise`.
  */
-export type DnsResult =
-  | { rcode: 'NOERROR'; answers: DnsRecord[] }
-  | { rcode: 'NXDOMAIN' }
-  | { rcode: 'REFUSED' }
-  | { rcode: 'FORWARD'; otherwise: 'NXDOMAIN' | 'REFUSED' };
+export type DnsResult = { rcode: 'NOERROR'; answers: DnsRecord[] } | { rcode: 'NXDOMAIN' } | { rcode: 'REFUSED' } | { rcode: 'FORWARD'; otherwise: 'NXDOMAIN' | 'REFUSED' };
 
 export type DnsLookup = (q: DnsQuery) => Promise<DnsResult>;
 

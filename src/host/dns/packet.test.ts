@@ -9,7 +9,9 @@ function query(over: Partial<Packet> = {}, name = 'ip-10-0-1-5.ec2.internal', ty
   return dnsPacket.encode({ type: 'query', id: 4242, flags: RD, questions: [{ name, type, class: 'IN' }], ...over });
 }
 const q = (buf: Buffer) => decodeQuery(buf)!;
-const edns = (size: number) => ({ additionals: [{ type: 'OPT' as const, name: '.', udpPayloadSize: size, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] });
+const edns = (size: number) => ({
+  additionals: [{ type: 'OPT' as const, name: '.', udpPayloadSize: size, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
+});
 
 describe('decodeQuery', () => {
   test('a query decodes', () => {
@@ -42,7 +44,14 @@ describe('queryProblem', () => {
   });
   test('no question or two: FORMERR', () => {
     expect(queryProblem(q(dnsPacket.encode({ type: 'query', id: 1, questions: [] })))).toBe('FORMERR');
-    const two = dnsPacket.encode({ type: 'query', id: 1, questions: [{ name: 'a.ec2.internal', type: 'A' }, { name: 'b.ec2.internal', type: 'A' }] });
+    const two = dnsPacket.encode({
+      type: 'query',
+      id: 1,
+      questions: [
+        { name: 'a.ec2.internal', type: 'A' },
+        { name: 'b.ec2.internal', type: 'A' },
+      ],
+    });
     expect(queryProblem(q(two))).toBe('FORMERR');
   });
   test('CHAOS: REFUSED', () => {
@@ -78,7 +87,12 @@ describe('responseFor', () => {
   });
 
   test('PTR', () => {
-    const r = dnsPacket.decode(responseFor(q(query({}, '5.1.0.10.in-addr.arpa', 'PTR')), { rcode: 'NOERROR', answers: [{ name: '5.1.0.10.in-addr.arpa', type: 'PTR', data: 'ip-10-0-1-5.ec2.internal', ttl: 60 }] }));
+    const r = dnsPacket.decode(
+      responseFor(q(query({}, '5.1.0.10.in-addr.arpa', 'PTR')), {
+        rcode: 'NOERROR',
+        answers: [{ name: '5.1.0.10.in-addr.arpa', type: 'PTR', data: 'ip-10-0-1-5.ec2.internal', ttl: 60 }],
+      }),
+    );
     expect(r.answers).toMatchObject([{ type: 'PTR', data: 'ip-10-0-1-5.ec2.internal', ttl: 60 }]);
   });
 
@@ -98,7 +112,13 @@ describe('responseFor', () => {
   });
 
   test('errorResponse: the rcode, the question, no answers', () => {
-    expect(dnsPacket.decode(errorResponse(q(query()), 'SERVFAIL'))).toMatchObject({ id: 4242, rcode: 'SERVFAIL', flag_aa: false, questions: [{ name: 'ip-10-0-1-5.ec2.internal' }], answers: [] });
+    expect(dnsPacket.decode(errorResponse(q(query()), 'SERVFAIL'))).toMatchObject({
+      id: 4242,
+      rcode: 'SERVFAIL',
+      flag_aa: false,
+      questions: [{ name: 'ip-10-0-1-5.ec2.internal' }],
+      answers: [],
+    });
   });
 });
 
@@ -126,7 +146,14 @@ describe('UDP size', () => {
     expect(full.length).toBeGreaterThan(512);
     const cut = fitUdp(qq, full, 512);
     expect(cut.length).toBeLessThanOrEqual(512);
-    expect(dnsPacket.decode(cut)).toMatchObject({ id: 4242, flag_tc: true, flag_aa: true, rcode: 'NOERROR', answers: [], questions: [{ name: 'ip-10-0-1-5.ec2.internal', type: 'A' }] });
+    expect(dnsPacket.decode(cut)).toMatchObject({
+      id: 4242,
+      flag_tc: true,
+      flag_aa: true,
+      rcode: 'NOERROR',
+      answers: [],
+      questions: [{ name: 'ip-10-0-1-5.ec2.internal', type: 'A' }],
+    });
   });
 });
 

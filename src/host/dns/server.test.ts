@@ -74,7 +74,11 @@ function resolverFor(port: number, host = '127.0.0.1'): InstanceType<typeof Reso
   return r;
 }
 
-const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: NodeJS.ErrnoException) => e.code);
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: NodeJS.ErrnoException) => e.code,
+  );
 
 function rawQuery(name: string, type: 'A' | 'AAAA' | 'PTR' = 'A', id = 777): Buffer {
   return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type, class: 'IN' }] });
@@ -133,7 +137,14 @@ const upstream = new FakeUpstream();
 const servers: DnsServer[] = [];
 const logs: string[] = [];
 
-async function start(opts: { vpc?: string; egress?: boolean; resolvers?: string[]; host?: string; vpcAt?: (a: string) => string | undefined; lookup?: ConstructorParameters<typeof DnsServer>[0]['lookup'] }) {
+async function start(opts: {
+  vpc?: string;
+  egress?: boolean;
+  resolvers?: string[];
+  host?: string;
+  vpcAt?: (a: string) => string | undefined;
+  lookup?: ConstructorParameters<typeof DnsServer>[0]['lookup'];
+}) {
   const server = new DnsServer({
     lookup: opts.lookup ?? dnsLookup(hostFacts(db).dns),
     vpcAt: opts.vpcAt ?? ((a) => (a === '127.0.0.1' ? opts.vpc : undefined)),
@@ -236,7 +247,16 @@ describe('asked from inside a VPC (egress off)', () => {
   });
 
   test('a storm of mutated queries (UDP and TCP) breaks nothing', async () => {
-    const seeds = [rawQuery('ip-10-0-1-5.ec2.internal'), rawQuery('5.1.0.10.in-addr.arpa', 'PTR'), dnsPacket.encode({ type: 'query', id: 1, questions: [{ name: 'x.ec2.internal', type: 'A' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] })];
+    const seeds = [
+      rawQuery('ip-10-0-1-5.ec2.internal'),
+      rawQuery('5.1.0.10.in-addr.arpa', 'PTR'),
+      dnsPacket.encode({
+        type: 'query',
+        id: 1,
+        questions: [{ name: 'x.ec2.internal', type: 'A' }],
+        additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
+      }),
+    ];
     let seed = 12345;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
     const mutants: Buffer[] = [];
@@ -254,7 +274,14 @@ describe('asked from inside a VPC (egress off)', () => {
   });
 
   test('a query with two questions gets FORMERR', async () => {
-    const two = dnsPacket.encode({ type: 'query', id: 3, questions: [{ name: 'a.ec2.internal', type: 'A' }, { name: 'b.ec2.internal', type: 'A' }] });
+    const two = dnsPacket.encode({
+      type: 'query',
+      id: 3,
+      questions: [
+        { name: 'a.ec2.internal', type: 'A' },
+        { name: 'b.ec2.internal', type: 'A' },
+      ],
+    });
     expect(dnsPacket.decode((await udpAsk(port, two))!)).toMatchObject({ id: 3, rcode: 'FORMERR' });
   });
 });

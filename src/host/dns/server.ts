@@ -130,7 +130,10 @@ export class DnsServer {
 
   /** The UDP addresses bound besides the listen address: one per uplink (wildcard listen). */
   boundUplinks(): string[] {
-    return [...this.uplinks].filter(([, s]) => this.bound.has(s)).map(([a]) => a).sort();
+    return [...this.uplinks]
+      .filter(([, s]) => this.bound.has(s))
+      .map(([a]) => a)
+      .sort();
   }
 
   /**
@@ -343,4 +346,3 @@ function bindUdp(sock: UdpSocket, port: number, host: string): Promise<void> {
     });
   });
 }
-

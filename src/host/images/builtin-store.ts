@@ -62,7 +62,6 @@ interface Manifest {
 
 const LOCK_POLL_MS = 500;
 
-
 /** Mount points at or under dir (deepest first), from this process's mount table. */
 function mountsUnder(dir: string): string[] {
   const d = resolve(dir);
@@ -244,7 +243,11 @@ let digest: string | undefined;
 export function guestDigest(): string {
   if (!digest) {
     const h = createHash('sha256');
-    for (const f of guestFiles) h.update(f).update('\0').update(readFileSync(guestAsset(f))).update('\0');
+    for (const f of guestFiles)
+      h.update(f)
+        .update('\0')
+        .update(readFileSync(guestAsset(f)))
+        .update('\0');
     digest = h.digest('hex').slice(0, 8);
   }
   return digest;

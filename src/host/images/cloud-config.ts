@@ -37,8 +37,14 @@ function asList(v: unknown): unknown[] {
 
 /** "a, b" or ["a", "b"] → ["a", "b"]. */
 function nameList(v: unknown): string[] {
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
-  return asList(v).filter((x): x is string | number => typeof x === 'string' || typeof x === 'number').map(String);
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  return asList(v)
+    .filter((x): x is string | number => typeof x === 'string' || typeof x === 'number')
+    .map(String);
 }
 
 /** runcmd / bootcmd: a string is shell as written, a list is one command with each item quoted. */
@@ -139,11 +145,25 @@ interface UserEntry {
 
 function sudoRules(v: unknown): string[] {
   if (v === undefined || v === null || v === false) return [];
-  return asList(v).flatMap((r) => (typeof r === 'string' ? r.split('\n').map((s) => s.trim()).filter(Boolean) : []));
+  return asList(v).flatMap((r) =>
+    typeof r === 'string'
+      ? r
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [],
+  );
 }
 
 export function keyList(v: unknown): string[] {
-  return asList(v).flatMap((k) => (typeof k === 'string' ? k.split('\n').map((s) => s.trim()).filter(Boolean) : []));
+  return asList(v).flatMap((k) =>
+    typeof k === 'string'
+      ? k
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [],
+  );
 }
 
 export function userEntries(users: unknown, sshUser: string, notes: string[]): UserEntry[] {
@@ -204,7 +224,16 @@ export function userCommands(u: UserEntry, out: string[]): void {
     else args.push('-U');
     if (u.system) args.push('-r');
     args.push(sq(u.name));
-    const manual = ['cu_adduser', sq(u.name), sq(u.uid === undefined ? '' : String(u.uid)), sq(home), sq(u.shell ?? '/bin/sh'), sq(u.gecos ?? ''), sq(u.primary_group ?? ''), u.noCreateHome || u.system ? '1' : '0'];
+    const manual = [
+      'cu_adduser',
+      sq(u.name),
+      sq(u.uid === undefined ? '' : String(u.uid)),
+      sq(home),
+      sq(u.shell ?? '/bin/sh'),
+      sq(u.gecos ?? ''),
+      sq(u.primary_group ?? ''),
+      u.noCreateHome || u.system ? '1' : '0',
+    ];
     out.push(`if cu_has_user ${sq(u.name)}; then cu_say ${sq(`user ${u.name} already exists`)}`);
     if (u.primary_group) out.push(`else cu_group ${sq(u.primary_group)} && if command -v useradd >/dev/null 2>&1; then ${args.join(' ')}; else ${manual.join(' ')}; fi`);
     else out.push(`elif command -v useradd >/dev/null 2>&1; then ${args.join(' ')}`, `else ${manual.join(' ')}`);
@@ -279,11 +308,7 @@ export function hostnameCommands(c: Record<string, unknown>, out: string[]): voi
 export function groupCommands(groups: unknown, notes: string[], out: string[], later: string[]): void {
   for (const g of asList(groups)) {
     const entries: [string, string[]][] =
-      typeof g === 'string'
-        ? nameList(g).map((n) => [n, []])
-        : g && typeof g === 'object'
-          ? Object.entries(g as Record<string, unknown>).map(([n, m]) => [n, nameList(m)])
-          : [];
+      typeof g === 'string' ? nameList(g).map((n) => [n, []]) : g && typeof g === 'object' ? Object.entries(g as Record<string, unknown>).map(([n, m]) => [n, nameList(m)]) : [];
     for (const [name, members] of entries) {
       if (!validName(name)) {
         notes.push(`groups: ${JSON.stringify(name)} is not a valid group name; skipped`);

@@ -46,7 +46,11 @@ export function parseAptSources(files: { name: string; text: string }[]): AptSou
         }
         if (!fields.types?.split(/\s+/).includes('deb')) continue;
         if (/^(no|false)$/i.test(fields.enabled ?? '')) continue;
-        out.push({ uris: (fields.uris ?? '').split(/\s+/).filter(Boolean), suites: (fields.suites ?? '').split(/\s+/).filter(Boolean), components: (fields.components ?? '').split(/\s+/).filter(Boolean) });
+        out.push({
+          uris: (fields.uris ?? '').split(/\s+/).filter(Boolean),
+          suites: (fields.suites ?? '').split(/\s+/).filter(Boolean),
+          components: (fields.components ?? '').split(/\s+/).filter(Boolean),
+        });
       }
     } else {
       for (const raw of f.text.split('\n')) {
@@ -80,7 +84,8 @@ export function hostAptSources(etc = '/etc/apt'): AptSource[] {
 
 /** The image's apt sources, deb822 as Debian 12 cloud images have them. */
 export function debianSourcesFile(m: { mirror: string; security?: string }, suite = DEBIAN_SUITE): string {
-  const stanza = (uri: string, suites: string) => ['Types: deb', `URIs: ${uri}`, `Suites: ${suites}`, 'Components: main', 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg', ''].join('\n');
+  const stanza = (uri: string, suites: string) =>
+    ['Types: deb', `URIs: ${uri}`, `Suites: ${suites}`, 'Components: main', 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg', ''].join('\n');
   return [stanza(m.mirror, `${suite} ${suite}-updates`), ...(m.security ? [stanza(m.security, `${suite}-security`)] : [])].join('\n');
 }
 
@@ -138,7 +143,13 @@ export async function buildDebianRootfs(root: string, onProgress: Progress = () 
         const verb = m[1]!.toLowerCase();
         counts[verb] = (counts[verb] ?? 0) + 1;
         if (verb !== 'validating') onProgress({ step: `debian: ${verb} packages`, done: counts[verb] });
-      } else if (line.startsWith('I: ')) onProgress({ step: `debian: ${line.slice(3).replace(/\.\.\.$/, '').trim()}` });
+      } else if (line.startsWith('I: '))
+        onProgress({
+          step: `debian: ${line
+            .slice(3)
+            .replace(/\.\.\.$/, '')
+            .trim()}`,
+        });
     },
   });
 
@@ -161,7 +172,8 @@ export async function buildDebianRootfs(root: string, onProgress: Progress = () 
     for (const e of readdirSync(join(root, d))) if (e !== 'partial' && e !== 'lock') rmSync(join(root, d, e), { recursive: true, force: true });
   }
   for (const e of readdirSync(join(root, 'var/cache/apt'))) if (e.endsWith('.bin')) rmSync(join(root, 'var/cache/apt', e));
-  for (const f of ['var/log/bootstrap.log', 'var/log/dpkg.log', 'var/log/alternatives.log', 'var/log/apt/history.log', 'var/log/apt/term.log']) rmSync(join(root, f), { force: true });
+  for (const f of ['var/log/bootstrap.log', 'var/log/dpkg.log', 'var/log/alternatives.log', 'var/log/apt/history.log', 'var/log/apt/term.log'])
+    rmSync(join(root, f), { force: true });
   guestDir(root, '/run/sshd', 0o755);
 
   onProgress({ step: 'debian: cumulo init' });

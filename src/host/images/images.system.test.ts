@@ -131,10 +131,12 @@ function boot(image: string, files: Record<string, string>): Boot {
   };
   proc.stdout!.on('data', take);
   proc.stderr!.on('data', take);
-  const exit = new Promise<number | null>((res) => proc.on('exit', (code) => {
-    booted.delete(proc);
-    res(code);
-  }));
+  const exit = new Promise<number | null>((res) =>
+    proc.on('exit', (code) => {
+      booted.delete(proc);
+      res(code);
+    }),
+  );
   const init = () => {
     const pid = proc.pid!;
     const kids = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
@@ -170,7 +172,22 @@ function boot(image: string, files: Record<string, string>): Boot {
 }
 
 function ssh(b: Boot, user: string, command: string): { status: number | null; out: string } {
-  return b.inNet('ssh', ['-i', join(work, 'key'), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`, command]);
+  return b.inNet('ssh', [
+    '-i',
+    join(work, 'key'),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=5',
+    '-o',
+    'LogLevel=ERROR',
+    `${user}@127.0.0.1`,
+    command,
+  ]);
 }
 
 function volumeOf(a: ImageArtifact, name: string): string {
@@ -186,7 +203,9 @@ function driverFiles(sshUser: string, hostname: string, userData?: string, distr
     'etc/hostname': `${hostname}\n`,
     'var/lib/cumulo/ssh-user': `${sshUser}\n`,
     'var/lib/cumulo/public-keys': readFileSync(join(work, 'key.pub'), 'utf8'),
-    ...(userData !== undefined ? { 'var/lib/cloud/instance/user-data.sh': userDataScript(Buffer.from(userData), { sshUser, distro }), 'var/lib/cloud/instance/user-data.txt': userData } : {}),
+    ...(userData !== undefined
+      ? { 'var/lib/cloud/instance/user-data.sh': userDataScript(Buffer.from(userData), { sshUser, distro }), 'var/lib/cloud/instance/user-data.txt': userData }
+      : {}),
   };
 }
 
@@ -238,7 +257,9 @@ needs.describe('the minimal image', () => {
     await b.waitFor(/Cloud-init v\. .* finished at/);
     const c = b.console();
     expect(c).toContain(`cumulo-init: booting ${hostname} (cumulo minimal`);
-    expect(c).toMatch(/ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----\nec2: 256 SHA256:\S+ root@ip-172-31-0-5\.ec2\.internal \(ECDSA\)\nec2: 256 SHA256:\S+ root@\S+ \(ED25519\)\nec2: -----END SSH HOST KEY FINGERPRINTS-----/);
+    expect(c).toMatch(
+      /ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----\nec2: 256 SHA256:\S+ root@ip-172-31-0-5\.ec2\.internal \(ECDSA\)\nec2: 256 SHA256:\S+ root@\S+ \(ED25519\)\nec2: -----END SSH HOST KEY FINGERPRINTS-----/,
+    );
     expect(c).toMatch(/-----BEGIN SSH HOST KEY KEYS-----\necdsa-sha2-nistp256 \S+ root@\S+\nssh-ed25519 \S+ root@\S+\n-----END SSH HOST KEY KEYS-----/);
     expect(c).toContain('USER-DATA-RAN');
     const keys = /-----BEGIN SSH HOST KEY KEYS-----[^]*?-----END SSH HOST KEY KEYS-----/.exec(c)![0];

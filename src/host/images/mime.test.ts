@@ -58,7 +58,9 @@ describe('parseUserData', () => {
   });
 
   it('handles CRLF, base64 and quoted-printable bodies, filenames and nested multiparts', () => {
-    const inner = ['Content-Type: multipart/alternative; boundary=inner', '', '--inner', 'Content-Type: text/x-shellscript', '', '#!/bin/sh', 'echo nested', '--inner--'].join('\r\n');
+    const inner = ['Content-Type: multipart/alternative; boundary=inner', '', '--inner', 'Content-Type: text/x-shellscript', '', '#!/bin/sh', 'echo nested', '--inner--'].join(
+      '\r\n',
+    );
     const data = mime(
       [
         {

@@ -95,7 +95,11 @@ export function minimalFiles(info: MinimalInfo): Record<string, FileSpec> {
     '/etc/sudoers.d/90-cloud-init-users': { content: `# Created by cumulo\n\n# User rules for ${u}\n${u} ALL=(ALL) NOPASSWD:ALL\n`, mode: 0o440 },
     '/etc/pam.d/sudo': { content: pam },
     '/etc/pam.d/sudo-i': { content: pam },
-    '/etc/pam.d/other': { content: ['#%PAM-1.0', 'auth     required   pam_deny.so', 'account  required   pam_deny.so', 'password required   pam_deny.so', 'session  required   pam_deny.so', ''].join('\n') },
+    '/etc/pam.d/other': {
+      content: ['#%PAM-1.0', 'auth     required   pam_deny.so', 'account  required   pam_deny.so', 'password required   pam_deny.so', 'session  required   pam_deny.so', ''].join(
+        '\n',
+      ),
+    },
   };
 }
 
@@ -128,7 +132,26 @@ export async function buildMinimalRootfs(root: string, version: string, onProgre
     guestDir(root, `/${target}`);
     guestSymlink(root, `/${link}`, target);
   }
-  for (const d of ['/etc/dropbear', '/etc/pam.d', '/usr/libexec', '/usr/local/bin', '/usr/local/sbin', '/usr/share', '/dev', '/proc', '/sys', '/run', '/var/log', '/var/lib', '/home', '/mnt', '/media', '/opt', '/srv']) guestDir(root, d);
+  for (const d of [
+    '/etc/dropbear',
+    '/etc/pam.d',
+    '/usr/libexec',
+    '/usr/local/bin',
+    '/usr/local/sbin',
+    '/usr/share',
+    '/dev',
+    '/proc',
+    '/sys',
+    '/run',
+    '/var/log',
+    '/var/lib',
+    '/home',
+    '/mnt',
+    '/media',
+    '/opt',
+    '/srv',
+  ])
+    guestDir(root, d);
   for (const d of ['/tmp', '/var/tmp']) guestDir(root, d, 0o1777);
   guestDir(root, '/root', 0o700);
   guestDir(root, '/etc/sudoers.d', 0o750);
@@ -141,7 +164,10 @@ export async function buildMinimalRootfs(root: string, version: string, onProgre
   onProgress({ step: 'minimal: busybox' });
   const busybox = first(minimalBinaries.busybox);
   copyIn(root, busybox, 0o755, '/usr/bin/busybox');
-  const applets = (await run(busybox, ['--list-full'])).split('\n').map((s) => s.trim()).filter(Boolean);
+  const applets = (await run(busybox, ['--list-full']))
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
   // Not busybox itself (Debian lists bin/busybox), nor linuxrc (for an initramfs); init and the
   // shutdown commands are replaced by cumulo's (installGuestInit).
   for (const a of applets) if (!/(^|\/)(busybox|linuxrc)$/.test(a)) guestSymlink(root, `/${a}`, '/usr/bin/busybox');

@@ -34,7 +34,12 @@ Enabled: no
     ['deb822 (this machine)', [{ name: 'debian.sources', text: deb822 }], { mirror: 'http://deb.debian.org/debian', security: 'http://deb.debian.org/debian-security' }],
     [
       'one-line format with options and a trailing slash',
-      [{ name: 'sources.list', text: '# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian/ bookworm main contrib\ndeb http://security.example/debian-security bookworm-security main\n' }],
+      [
+        {
+          name: 'sources.list',
+          text: '# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian/ bookworm main contrib\ndeb http://security.example/debian-security bookworm-security main\n',
+        },
+      ],
       { mirror: 'http://mirror.example/debian', security: 'http://security.example/debian-security' },
     ],
     ['another suite only', [{ name: 'sources.list', text: 'deb http://deb.debian.org/debian trixie main\n' }], {}],

@@ -206,7 +206,10 @@ final_message: done
 
   it('carries file bodies and scripts only as base64', () => {
     const secret = 'SECRET-$(touch /pwned)-`id`';
-    const script = userDataScript(Buffer.from(`#cloud-config\nwrite_files: [{path: /x, content: "${secret}"}]\nruncmd: ["echo ${secret}"]\n`), { sshUser: 'ec2-user', distro: 'minimal' });
+    const script = userDataScript(Buffer.from(`#cloud-config\nwrite_files: [{path: /x, content: "${secret}"}]\nruncmd: ["echo ${secret}"]\n`), {
+      sshUser: 'ec2-user',
+      distro: 'minimal',
+    });
     expect(script).not.toContain('SECRET');
     expect(script).toContain(Buffer.from(secret).toString('base64').slice(0, 20));
   });
@@ -394,7 +397,10 @@ ssh_authorized_keys:
   });
 
   it('cloud-config-archive', () => {
-    const r = run(`#cloud-config-archive\n- type: text/x-shellscript\n  content: |\n    #!/bin/sh\n    echo one > "$CUMULO_USERDATA_ROOT/one"\n- "#cloud-config\\nruncmd: ['echo two > $CUMULO_USERDATA_ROOT/two']"\n`, distro);
+    const r = run(
+      `#cloud-config-archive\n- type: text/x-shellscript\n  content: |\n    #!/bin/sh\n    echo one > "$CUMULO_USERDATA_ROOT/one"\n- "#cloud-config\\nruncmd: ['echo two > $CUMULO_USERDATA_ROOT/two']"\n`,
+      distro,
+    );
     expect(r.code).toBe(0);
     expect(r.read('one')).toBe('one\n');
     expect(r.read('two')).toBe('two\n');

@@ -17,7 +17,10 @@ export function fixtureMetadata(over: Partial<InstanceMetadata> = {}): InstanceM
     hostname: 'ip-172-31-0-11.ec2.internal',
     privateIp: '172.31.0.11',
     mac: '02:ab:cd:00:00:01',
-    securityGroups: [{ id: 'sg-0123456789abcdef0', name: 'default' }, { id: 'sg-0fedcba9876543210', name: 'web' }],
+    securityGroups: [
+      { id: 'sg-0123456789abcdef0', name: 'default' },
+      { id: 'sg-0fedcba9876543210', name: 'web' },
+    ],
     key: { name: 'my-key', openssh: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample my-key' },
     userData: Buffer.from('#!/bin/sh\necho hello\n'),
     blockDevices: { ami: '/dev/xvda', root: '/dev/xvda', ebs: ['sdf'], ephemeral: ['sdb'] },
@@ -33,7 +36,10 @@ export function fixtureMetadata(over: Partial<InstanceMetadata> = {}): InstanceM
         subnetCidr: '172.31.0.0/20',
         vpcId: 'vpc-0123456789abcdef0',
         vpcCidrs: ['172.31.0.0/16'],
-        securityGroups: [{ id: 'sg-0123456789abcdef0', name: 'default' }, { id: 'sg-0fedcba9876543210', name: 'web' }],
+        securityGroups: [
+          { id: 'sg-0123456789abcdef0', name: 'default' },
+          { id: 'sg-0fedcba9876543210', name: 'web' },
+        ],
       },
     ],
     options: { httpTokens: 'optional', httpEndpoint: 'enabled', hopLimit: 1 },

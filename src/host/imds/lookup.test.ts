@@ -67,7 +67,13 @@ describe('loadInstanceMetadata', () => {
     expect(m.pendingTime.getTime()).toBe(i.LaunchTime!.getTime());
     expect(m.blockDevices.root).toBe(i.RootDeviceName);
     const eni = m.interfaces[0]!;
-    expect(eni).toMatchObject({ deviceNumber: 0, interfaceId: i.NetworkInterfaces![0]!.NetworkInterfaceId, subnetId: i.SubnetId, vpcId: i.VpcId, privateIps: [i.PrivateIpAddress] });
+    expect(eni).toMatchObject({
+      deviceNumber: 0,
+      interfaceId: i.NetworkInterfaces![0]!.NetworkInterfaceId,
+      subnetId: i.SubnetId,
+      vpcId: i.VpcId,
+      privateIps: [i.PrivateIpAddress],
+    });
     expect(eni.subnetCidr).toMatch(/^172\.31\.\d+\.0\/20$/);
     expect(eni.vpcCidrs).toEqual(['172.31.0.0/16']);
     expect(m.tags).toBeUndefined();
@@ -77,7 +83,9 @@ describe('loadInstanceMetadata', () => {
   test('tags appear once InstanceMetadataTags is enabled; options follow ModifyInstanceMetadataOptions', async () => {
     const ec2 = server.ec2();
     await ec2.send(new CreateTagsCommand({ Resources: [instance.InstanceId!], Tags: [{ Key: 'env', Value: 'test' }] }));
-    await ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: instance.InstanceId!, InstanceMetadataTags: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 3 }));
+    await ec2.send(
+      new ModifyInstanceMetadataOptionsCommand({ InstanceId: instance.InstanceId!, InstanceMetadataTags: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 3 }),
+    );
     const m = (await loadInstanceMetadata(hostFacts(server.app.db).metadata, instance.InstanceId!))!;
     expect(m.tags).toEqual({ Name: 'imds-test', env: 'test' });
     expect(m.options).toEqual({ httpTokens: 'required', httpEndpoint: 'enabled', hopLimit: 3 });
@@ -105,11 +113,15 @@ describe('loadInstanceMetadata', () => {
 
   test('a secondary private IP names its instance too', async () => {
     const eni = instance.NetworkInterfaces![0]!.NetworkInterfaceId!;
-    await server.app.db.updateTable('network_interfaces').set({ secondary_private_ips: JSON.stringify(['172.31.250.9']) }).where('id', '=', eni).execute();
+    await server.app.db
+      .updateTable('network_interfaces')
+      .set({ secondary_private_ips: JSON.stringify(['172.31.250.9']) })
+      .where('id', '=', eni)
+      .execute();
     try {
-      expect(await hostFacts(server.app.db).metadata.instanceHolding( instance.VpcId!, '172.31.250.9')).toBe(instance.InstanceId);
-      expect(await hostFacts(server.app.db).metadata.instanceHolding( instance.VpcId!, '172.31.250.99')).toBeUndefined();
-      expect(await hostFacts(server.app.db).metadata.instanceHolding( 'vpc-0000000000000000f', '172.31.250.9')).toBeUndefined();
+      expect(await hostFacts(server.app.db).metadata.instanceHolding(instance.VpcId!, '172.31.250.9')).toBe(instance.InstanceId);
+      expect(await hostFacts(server.app.db).metadata.instanceHolding(instance.VpcId!, '172.31.250.99')).toBeUndefined();
+      expect(await hostFacts(server.app.db).metadata.instanceHolding('vpc-0000000000000000f', '172.31.250.9')).toBeUndefined();
     } finally {
       await server.app.db.updateTable('network_interfaces').set({ secondary_private_ips: '[]' }).where('id', '=', eni).execute();
     }

@@ -107,8 +107,15 @@ export function toInstanceMetadata(r: MetadataRows): InstanceMetadata {
   }
 
   const root = row.root_device_name;
-  const ebs = r.attachments.map((a) => a.device).filter((d) => d !== root && bare(d) !== bare(root)).sort().map(bare);
-  const ephemeral = (launch.InstanceStoreMappings ?? []).map((m) => m.DeviceName).filter((d): d is string => !!d).map(bare);
+  const ebs = r.attachments
+    .map((a) => a.device)
+    .filter((d) => d !== root && bare(d) !== bare(root))
+    .sort()
+    .map(bare);
+  const ephemeral = (launch.InstanceStoreMappings ?? [])
+    .map((m) => m.DeviceName)
+    .filter((d): d is string => !!d)
+    .map(bare);
 
   const m: InstanceMetadata = {
     accountId: row.account_id,

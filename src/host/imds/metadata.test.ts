@@ -71,9 +71,26 @@ describe('metadata paths', () => {
   test('the meta-data listing: sorted, folders with a slash, no final newline', () => {
     expect(get('/latest/meta-data/')).toBe(
       [
-        'ami-id', 'ami-launch-index', 'ami-manifest-path', 'block-device-mapping/', 'events/', 'hostname', 'instance-action',
-        'instance-id', 'instance-life-cycle', 'instance-type', 'local-hostname', 'local-ipv4', 'mac', 'network/', 'placement/',
-        'profile', 'public-keys/', 'reservation-id', 'security-groups', 'services/',
+        'ami-id',
+        'ami-launch-index',
+        'ami-manifest-path',
+        'block-device-mapping/',
+        'events/',
+        'hostname',
+        'instance-action',
+        'instance-id',
+        'instance-life-cycle',
+        'instance-type',
+        'local-hostname',
+        'local-ipv4',
+        'mac',
+        'network/',
+        'placement/',
+        'profile',
+        'public-keys/',
+        'reservation-id',
+        'security-groups',
+        'services/',
       ].join('\n'),
     );
     expect(get('/latest/meta-data')).toBe(get('/latest/meta-data/'));
@@ -147,7 +164,7 @@ describe('instance identity document', () => {
 });
 
 describe('error pages', () => {
-  test('EC2\'s XHTML 404', () => {
+  test("EC2's XHTML 404", () => {
     expect(errorPage(404, 'Not Found')).toBe(`<?xml version="1.0" encoding="iso-8859-1"?>
 <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
          "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">

@@ -84,10 +84,35 @@ function folder(entries: Record<string, Node | undefined>, listing?: string[]): 
 
 /** The versions at `/`, oldest first, as EC2 lists them (each serves today's tree here). */
 export const VERSIONS = [
-  '1.0', '2007-01-19', '2007-03-01', '2007-08-29', '2007-10-10', '2007-12-15', '2008-02-01', '2008-09-01',
-  '2009-04-04', '2011-01-01', '2011-05-01', '2012-01-12', '2014-02-25', '2014-11-05', '2015-10-20',
-  '2016-04-19', '2016-06-30', '2016-09-02', '2018-03-28', '2018-08-17', '2018-09-24', '2019-10-01',
-  '2020-10-27', '2021-01-03', '2021-03-23', '2021-07-15', '2022-09-24', '2024-04-11', 'latest',
+  '1.0',
+  '2007-01-19',
+  '2007-03-01',
+  '2007-08-29',
+  '2007-10-10',
+  '2007-12-15',
+  '2008-02-01',
+  '2008-09-01',
+  '2009-04-04',
+  '2011-01-01',
+  '2011-05-01',
+  '2012-01-12',
+  '2014-02-25',
+  '2014-11-05',
+  '2015-10-20',
+  '2016-04-19',
+  '2016-06-30',
+  '2016-09-02',
+  '2018-03-28',
+  '2018-08-17',
+  '2018-09-24',
+  '2019-10-01',
+  '2020-10-27',
+  '2021-01-03',
+  '2021-03-23',
+  '2021-07-15',
+  '2022-09-24',
+  '2024-04-11',
+  'latest',
 ];
 
 /** EC2's times: second precision, Z (2023-12-04T10:04:05Z). */
@@ -213,7 +238,12 @@ function opensshLine(key: string): string {
 export type Resolved = { status: 200; body: Buffer | string; contentType: string } | { status: 404 };
 
 function listing(f: Folder): string {
-  return (f.listing ?? Object.keys(f.entries).sort().map((k) => (isFolder(f.entries[k]!) ? `${k}/` : k))).join('\n');
+  return (
+    f.listing ??
+    Object.keys(f.entries)
+      .sort()
+      .map((k) => (isFolder(f.entries[k]!) ? `${k}/` : k))
+  ).join('\n');
 }
 
 /**

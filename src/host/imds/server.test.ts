@@ -34,7 +34,7 @@ async function call(path: string, init: RequestInit = {}) {
 const token = async (ttl = '21600') => (await call('/latest/api/token', { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': ttl } })).body;
 
 describe('IMDSv1', () => {
-  test('answers GETs with the instance\'s values, as text/plain from EC2ws', async () => {
+  test("answers GETs with the instance's values, as text/plain from EC2ws", async () => {
     const r = await call('/latest/meta-data/instance-id');
     expect(r).toMatchObject({ status: 200, body: 'i-0123456789abcdef0' });
     expect(r.headers.get('content-type')).toBe('text/plain');
@@ -42,7 +42,7 @@ describe('IMDSv1', () => {
     expect(asked.at(-1)).toBe('127.0.0.1 → 127.0.0.1');
   });
 
-  test('404 with EC2\'s page', async () => {
+  test("404 with EC2's page", async () => {
     const r = await call('/latest/meta-data/nope');
     expect(r.status).toBe(404);
     expect(r.body).toContain('<title>404 - Not Found</title>');
@@ -115,7 +115,7 @@ describe('IMDSv2', () => {
     expect((await call('/latest/meta-data/instance-id', { headers: { 'X-aws-ec2-metadata-token': tok } })).status).toBe(401);
   });
 
-  test('another instance\'s token is a 401', async () => {
+  test("another instance's token is a 401", async () => {
     const tok = await token();
     instance = fixtureMetadata({ instanceId: 'i-0fedcba9876543210' });
     expect((await call('/latest/meta-data/instance-id', { headers: { 'X-aws-ec2-metadata-token': tok } })).status).toBe(401);
@@ -162,7 +162,7 @@ describe('who is asking', () => {
     }
   });
 
-  test('headers cannot choose the instance: only the connection\'s addresses are asked', async () => {
+  test("headers cannot choose the instance: only the connection's addresses are asked", async () => {
     asked.length = 0;
     await call('/latest/meta-data/instance-id', { headers: { 'X-Forwarded-For': '172.31.0.12', 'X-Real-IP': '172.31.0.12', Host: '169.254.169.254' } });
     expect(asked).toEqual(['127.0.0.1 → 127.0.0.1']);
@@ -181,7 +181,11 @@ describe('who is asking', () => {
   });
 
   test('a lookup that fails is a 500, not a crash', async () => {
-    const broken = new ImdsServer({ lookup: async () => { throw new Error('store is down'); } });
+    const broken = new ImdsServer({
+      lookup: async () => {
+        throw new Error('store is down');
+      },
+    });
     const port = await broken.listen(0, '127.0.0.1');
     try {
       expect((await fetch(`http://127.0.0.1:${port}/latest/meta-data/`)).status).toBe(500);

@@ -20,21 +20,30 @@ describe('TokenSigner', () => {
   });
 
   const forged: [string, (tok: string) => string][] = [
-    ['a longer expiry', (tok) => {
-      const raw = Buffer.from(tok, 'base64');
-      raw.writeUInt32BE(raw.readUInt32BE(1) + 3600, 1);
-      return raw.toString('base64');
-    }],
-    ['a flipped MAC bit', (tok) => {
-      const raw = Buffer.from(tok, 'base64');
-      raw[20]! ^= 1;
-      return raw.toString('base64');
-    }],
-    ['another version', (tok) => {
-      const raw = Buffer.from(tok, 'base64');
-      raw[0] = 2;
-      return raw.toString('base64');
-    }],
+    [
+      'a longer expiry',
+      (tok) => {
+        const raw = Buffer.from(tok, 'base64');
+        raw.writeUInt32BE(raw.readUInt32BE(1) + 3600, 1);
+        return raw.toString('base64');
+      },
+    ],
+    [
+      'a flipped MAC bit',
+      (tok) => {
+        const raw = Buffer.from(tok, 'base64');
+        raw[20]! ^= 1;
+        return raw.toString('base64');
+      },
+    ],
+    [
+      'another version',
+      (tok) => {
+        const raw = Buffer.from(tok, 'base64');
+        raw[0] = 2;
+        return raw.toString('base64');
+      },
+    ],
     ['truncated', (tok) => tok.slice(0, 20)],
     ['empty', () => ''],
     ['not base64', () => 'AQAEA!!!'],

@@ -39,7 +39,13 @@ export function vpcSpecFor(n: number, interfaces: InterfaceSpec[] = [nic(n)]): V
         subnetId: id('subnet'),
         cidr: `10.214.${n}.0/24`,
         routes: [{ destination: `10.214.${n}.0/24`, target: 'local', targetId: 'local' }],
-        networkAcl: { networkAclId: id('acl'), entries: [{ ruleNumber: 100, egress: false, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' }, { ruleNumber: 100, egress: true, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' }] },
+        networkAcl: {
+          networkAclId: id('acl'),
+          entries: [
+            { ruleNumber: 100, egress: false, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' },
+            { ruleNumber: 100, egress: true, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' },
+          ],
+        },
       },
     ],
     securityGroups: [{ groupId: id('sg'), ingress: [], egress: [{ protocol: 'all', cidr: '0.0.0.0/0' }] }],

@@ -47,8 +47,24 @@ const spec = (over: Partial<VpcSpec> = {}): VpcSpec => ({
   internetGatewayId: 'igw-0123456789abcdef0',
   dnsSupport: true,
   subnets: [
-    { subnetId: 'subnet-0aaaaaaaaaaaaaaa1', cidr: '172.31.0.0/20', routes: [{ destination: '172.31.0.0/16', target: 'local', targetId: 'local' }, { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-0123456789abcdef0' }], networkAcl: { networkAclId: 'acl-1', entries: [] } },
-    { subnetId: 'subnet-0bbbbbbbbbbbbbbb2', cidr: '172.31.16.0/20', routes: [{ destination: '172.31.0.0/16', target: 'local', targetId: 'local' }, { destination: '10.9.0.0/16', target: 'blackhole', targetId: 'pcx-1' }], networkAcl: { networkAclId: 'acl-1', entries: [] } },
+    {
+      subnetId: 'subnet-0aaaaaaaaaaaaaaa1',
+      cidr: '172.31.0.0/20',
+      routes: [
+        { destination: '172.31.0.0/16', target: 'local', targetId: 'local' },
+        { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-0123456789abcdef0' },
+      ],
+      networkAcl: { networkAclId: 'acl-1', entries: [] },
+    },
+    {
+      subnetId: 'subnet-0bbbbbbbbbbbbbbb2',
+      cidr: '172.31.16.0/20',
+      routes: [
+        { destination: '172.31.0.0/16', target: 'local', targetId: 'local' },
+        { destination: '10.9.0.0/16', target: 'blackhole', targetId: 'pcx-1' },
+      ],
+      networkAcl: { networkAclId: 'acl-1', entries: [] },
+    },
   ],
   securityGroups: [],
   interfaces: [eni()],
@@ -87,8 +103,14 @@ describe('names', () => {
 });
 
 describe('addressing', () => {
-  test('the router is the subnet network + 1; the prefix is the subnet\'s; primary first', () => {
-    expect(addressing(eni({ privateIps: ['172.31.0.11', '172.31.0.12'] }))).toEqual({ ips: ['172.31.0.11', '172.31.0.12'], prefix: 20, subnet: '172.31.0.0/20', gateway: '172.31.0.1', mac: '02:ab:cd:00:00:01' });
+  test("the router is the subnet network + 1; the prefix is the subnet's; primary first", () => {
+    expect(addressing(eni({ privateIps: ['172.31.0.11', '172.31.0.12'] }))).toEqual({
+      ips: ['172.31.0.11', '172.31.0.12'],
+      prefix: 20,
+      subnet: '172.31.0.0/20',
+      gateway: '172.31.0.1',
+      mac: '02:ab:cd:00:00:01',
+    });
     expect(addressing(eni({ privateIps: ['10.0.1.200'], subnetCidr: '10.0.1.128/25' })).gateway).toBe('10.0.1.129');
   });
   const bad: [string, Partial<InterfaceSpec>][] = [
@@ -112,11 +134,11 @@ describe('values', () => {
     expect(normalizeDst('10.0.1.5/16')).toBe('10.0.0.0/16');
     expect(() => normalizeDst('10.0.0.0/16 dev eth0')).toThrow();
   });
-  test('a subnet\'s table is its network address', () => {
+  test("a subnet's table is its network address", () => {
     expect(subnetTable('10.0.1.0/24')).toBe(0x0a000100);
     expect(subnetTable('172.31.16.0/20')).toBe(0xac1f1000);
   });
-  test('the pool\'s first address is the host', () => {
+  test("the pool's first address is the host", () => {
     expect(poolFirstAddress('198.18.0.0/16')).toBe('198.18.0.1');
     expect(poolFirstAddress('198.19.7.0/24')).toBe('198.19.7.1');
     expect(() => poolFirstAddress('198.18.0.0/31')).toThrow();
@@ -150,7 +172,7 @@ describe('uplink addresses', () => {
 const u = { vpcId: 'vpc-0123456789abcdef0', uplink: 'cvab129abcdef0', hostEnd: '169.254.200.7', table: hostTableId('ab12', 18439), poolFirst: '198.18.0.1' };
 
 describe('host objects of a VPC', () => {
-  test('the uplink, its addresses, the replies\' table and rule, a /32 per public IP', () => {
+  test("the uplink, its addresses, the replies' table and rule, a /32 per public IP", () => {
     expect(lines(hostObjects(u, ['198.18.0.5']))).toEqual([
       'link set dev cvab129abcdef0 alias vpc-0123456789abcdef0',
       'addr replace 169.254.200.7/32 dev cvab129abcdef0',
@@ -175,7 +197,7 @@ describe('host objects of a VPC', () => {
 
 describe('VPC namespace objects', () => {
   const ns = 'cu-ab12-9abcdef0';
-  test('base: loopback with base+2, the subnets\' tables by their routes, then main with the VPC unreachable', () => {
+  test("base: loopback with base+2, the subnets' tables by their routes, then main with the VPC unreachable", () => {
     const l = lines(vpcObjects(spec(), u.hostEnd, []));
     expect(l).toEqual([
       'addr replace 172.31.0.2/32 dev lo',
@@ -285,7 +307,10 @@ describe('diff', () => {
   const ns = 'cu-ab12-9abcdef0';
   const a = eni();
   const b = eni({ eniId: 'eni-0bbbbbbbbbbbbbbb2', instanceId: 'i-0bbbbbbbbbbbbbbb2', macAddress: '02:00:00:00:00:02', privateIps: ['172.31.0.12'] });
-  const both = vpcObjects(spec({ interfaces: [a, b] }), u.hostEnd, [{ eni: a, netns: ns }, { eni: b, netns: 'cu-ab12-bbbbbbb2' }]);
+  const both = vpcObjects(spec({ interfaces: [a, b] }), u.hostEnd, [
+    { eni: a, netns: ns },
+    { eni: b, netns: 'cu-ab12-bbbbbbb2' },
+  ]);
 
   test('hot detach: the pair goes, and with it everything that lived on it (no line for those)', () => {
     const onlyA = vpcObjects(spec({ interfaces: [a] }), u.hostEnd, [{ eni: a, netns: ns }]);
@@ -304,14 +329,17 @@ describe('diff', () => {
   });
 
   test('the same interface at another device index (or instance) is made again', () => {
-    const moved = vpcObjects(spec({ interfaces: [a, { ...b, deviceIndex: 2 }] }), u.hostEnd, [{ eni: a, netns: ns }, { eni: { ...b, deviceIndex: 2 }, netns: 'cu-ab12-bbbbbbb2' }]);
+    const moved = vpcObjects(spec({ interfaces: [a, { ...b, deviceIndex: 2 }] }), u.hostEnd, [
+      { eni: a, netns: ns },
+      { eni: { ...b, deviceIndex: 2 }, netns: 'cu-ab12-bbbbbbb2' },
+    ]);
     const plan = diffObjects(both, moved);
     expect(plan.lines[0]).toBe(`link del dev ${eniLink(b.eniId)}`);
     expect(plan.lines).toContain(`link add name ${eniLink(b.eniId)} type veth peer name eth2 netns cu-ab12-bbbbbbb2 address 02:00:00:00:00:02`);
     expect(plan.lines).toContain(`addr replace 172.31.0.1/32 dev ${eniLink(b.eniId)}`);
   });
 
-  test('a partial apply (one instance\'s plug) removes only what that instance owns', () => {
+  test("a partial apply (one instance's plug) removes only what that instance owns", () => {
     const cur = objectSet([...both.values(), { kind: 'route', key: 'route main 9.9.9.9/32', add: [], del: 'route del 9.9.9.9/32' } as IpObject]);
     const plan = diffObjects(cur, objectSet(eniVpcObjects(a, ns)), { owners: new Set([eniLink(a.eniId)]) });
     expect(plan.lines).toEqual([]);
@@ -358,7 +386,14 @@ describe('read back from `ip -j`', () => {
       { ifname: 'e0000000000000b', flags: ['BROADCAST'] },
     ]),
     JSON.stringify([
-      { ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }, { family: 'inet', local: '172.31.0.2', prefixlen: 32 }, { family: 'inet6', local: '::1', prefixlen: 128 }] },
+      {
+        ifname: 'lo',
+        addr_info: [
+          { family: 'inet', local: '127.0.0.1', prefixlen: 8 },
+          { family: 'inet', local: '172.31.0.2', prefixlen: 32 },
+          { family: 'inet6', local: '::1', prefixlen: 128 },
+        ],
+      },
       { ifname: 'up0', addr_info: [{ family: 'inet', local: '169.254.0.2', prefixlen: 32 }] },
       { ifname: 'e3456789abcdef0', addr_info: [{ family: 'inet', local: '172.31.0.1', prefixlen: 32 }] },
     ]),
@@ -394,9 +429,19 @@ describe('read back from `ip -j`', () => {
 
   test('an instance namespace: its eth*, the default route, the device tables and rules only', () => {
     const out = [
-      JSON.stringify([{ ifname: 'lo', flags: ['UP'] }, { ifname: 'eth0', flags: ['UP'] }, { ifname: 'docker0', flags: ['UP'] }]),
       JSON.stringify([
-        { ifname: 'eth0', addr_info: [{ family: 'inet', local: '172.31.0.11', prefixlen: 20 }, { family: 'inet6', local: 'fe80::1', prefixlen: 64 }] },
+        { ifname: 'lo', flags: ['UP'] },
+        { ifname: 'eth0', flags: ['UP'] },
+        { ifname: 'docker0', flags: ['UP'] },
+      ]),
+      JSON.stringify([
+        {
+          ifname: 'eth0',
+          addr_info: [
+            { family: 'inet', local: '172.31.0.11', prefixlen: 20 },
+            { family: 'inet6', local: 'fe80::1', prefixlen: 64 },
+          ],
+        },
         { ifname: 'docker0', addr_info: [{ family: 'inet', local: '172.17.0.1', prefixlen: 16 }] },
       ]),
       JSON.stringify([
@@ -405,21 +450,38 @@ describe('read back from `ip -j`', () => {
         { dst: '192.168.0.0/16', dev: 'docker0', flags: [] },
         { dst: 'default', gateway: '172.31.16.1', dev: 'eth1', table: '10001', flags: [] },
       ]),
-      JSON.stringify([{ priority: 0, src: 'all', table: 'local' }, { priority: 500, src: '1.2.3.4', table: '7' }, { priority: 10001, src: '172.31.16.5', table: '10001' }, { priority: 32766, src: 'all', table: 'main' }]),
+      JSON.stringify([
+        { priority: 0, src: 'all', table: 'local' },
+        { priority: 500, src: '1.2.3.4', table: '7' },
+        { priority: 10001, src: '172.31.16.5', table: '10001' },
+        { priority: 32766, src: 'all', table: 'main' },
+      ]),
     ].join('\n');
     const o = observedInstance(parseObserved(out));
-    expect([...o.keys()].sort()).toEqual(['addr eth0 172.31.0.11/20', 'route 10001 0.0.0.0/0', 'route main 0.0.0.0/0', 'rule 10001 172.31.16.5/32 10001', 'up eth0', 'up lo'].sort());
+    expect([...o.keys()].sort()).toEqual(
+      ['addr eth0 172.31.0.11/20', 'route 10001 0.0.0.0/0', 'route main 0.0.0.0/0', 'rule 10001 172.31.16.5/32 10001', 'up eth0', 'up lo'].sort(),
+    );
     // Only eth0 now: eth1's rule goes (its routes went with eth1).
     const plan = diffObjects(o, instanceObjects([eni()]), { resetDevs: new Set(['eth1']) });
     expect(plan.lines).toEqual(['rule del pref 10001 from 172.31.16.5/32 lookup 10001', 'route replace default via 172.31.0.1 dev eth0']);
   });
 
-  test('the host: a server\'s uplinks with their VPC and address; one VPC\'s routes and rule', () => {
+  test("the host: a server's uplinks with their VPC and address; one VPC's routes and rule", () => {
     const out = [
-      JSON.stringify([{ ifname: 'cvab129abcdef0', flags: ['UP'], ifalias: 'vpc-0123456789abcdef0' }, { ifname: 'eth0', flags: ['UP'] }]),
+      JSON.stringify([
+        { ifname: 'cvab129abcdef0', flags: ['UP'], ifalias: 'vpc-0123456789abcdef0' },
+        { ifname: 'eth0', flags: ['UP'] },
+      ]),
       JSON.stringify([
         { ifname: 'eth0', addr_info: [{ family: 'inet', local: '10.1.1.1', prefixlen: 24 }] },
-        { ifname: 'cvab129abcdef0', ifalias: 'vpc-0123456789abcdef0', addr_info: [{ family: 'inet', local: '169.254.200.7', prefixlen: 32 }, { family: 'inet', local: '198.18.0.1', prefixlen: 32 }] },
+        {
+          ifname: 'cvab129abcdef0',
+          ifalias: 'vpc-0123456789abcdef0',
+          addr_info: [
+            { family: 'inet', local: '169.254.200.7', prefixlen: 32 },
+            { family: 'inet', local: '198.18.0.1', prefixlen: 32 },
+          ],
+        },
         { ifname: 'cvcd3400000001', addr_info: [{ family: 'inet', local: '169.254.131.9', prefixlen: 32 }] },
       ]),
       JSON.stringify([
@@ -429,12 +491,19 @@ describe('read back from `ip -j`', () => {
         { dst: '198.18.0.9', gateway: '169.254.0.2', dev: 'cvcd3400000001', flags: ['onlink'] },
         { type: 'local', dst: '169.254.200.7', dev: 'cvab129abcdef0', table: 'local', protocol: 'kernel', flags: [] },
       ]),
-      JSON.stringify([{ priority: 0, src: 'all', table: 'local' }, { priority: 1000, src: '169.254.200.7', table: String(u.table) }, { priority: 1000, src: '169.254.131.9', table: '1234' }]),
+      JSON.stringify([
+        { priority: 0, src: 'all', table: 'local' },
+        { priority: 1000, src: '169.254.200.7', table: String(u.table) },
+        { priority: 1000, src: '169.254.131.9', table: '1234' },
+      ]),
     ].join('\n');
     const o = parseObserved(out);
     expect(observedUplinks(o, 'cvab12')).toEqual(new Map([['cvab129abcdef0', { vpcId: 'vpc-0123456789abcdef0', hostEnd: '169.254.200.7' }]]));
     const h = observedHost(o, u.uplink, u.table);
-    expect(diffObjects(h, hostObjects(u, ['198.18.0.5'])).lines).toEqual([`route replace default via 169.254.0.2 dev cvab129abcdef0 onlink table ${u.table}`, 'route replace 198.18.0.5/32 via 169.254.0.2 dev cvab129abcdef0 onlink src 198.18.0.1']);
+    expect(diffObjects(h, hostObjects(u, ['198.18.0.5'])).lines).toEqual([
+      `route replace default via 169.254.0.2 dev cvab129abcdef0 onlink table ${u.table}`,
+      'route replace 198.18.0.5/32 via 169.254.0.2 dev cvab129abcdef0 onlink src 198.18.0.1',
+    ]);
     expect(diffObjects(h, hostObjects(u, [])).lines).toEqual(['route del 198.18.0.5/32', `route replace default via 169.254.0.2 dev cvab129abcdef0 onlink table ${u.table}`]);
   });
 

@@ -38,7 +38,15 @@ const acl = {
   ],
 };
 const subnets = (igw: string): SubnetSpec[] => [
-  { subnetId: 'subnet-0e0000000000000e1', cidr: '10.77.0.0/24', routes: [{ destination: '10.77.0.0/16', target: 'local', targetId: 'local' }, { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: igw }], networkAcl: acl },
+  {
+    subnetId: 'subnet-0e0000000000000e1',
+    cidr: '10.77.0.0/24',
+    routes: [
+      { destination: '10.77.0.0/16', target: 'local', targetId: 'local' },
+      { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: igw },
+    ],
+    networkAcl: acl,
+  },
   { subnetId: 'subnet-0e0000000000000e2', cidr: '10.77.1.0/24', routes: [{ destination: '10.77.0.0/16', target: 'local', targetId: 'local' }], networkAcl: acl },
 ];
 const vpc = (vpcId: string, interfaces: InterfaceSpec[]): VpcSpec => ({
@@ -107,7 +115,8 @@ needs.describe('LinuxHostNetwork: the VPC data plane (root)', () => {
     [`${VPC_B} 10.77.0.10`, B1],
   ]);
   const ns = (id: string) => instanceNetns(net.tag, id);
-  const ipj = <T>(netns: string | undefined, args: string[]) => JSON.parse(spawnSync('ip', [...(netns ? ['-n', netns] : []), '-j', ...args], { encoding: 'utf8' }).stdout || '[]') as T;
+  const ipj = <T>(netns: string | undefined, args: string[]) =>
+    JSON.parse(spawnSync('ip', [...(netns ? ['-n', netns] : []), '-j', ...args], { encoding: 'utf8' }).stdout || '[]') as T;
 
   /** Connect to ip:8080 (from inside an instance's namespace, or from the host): what the listener said, '' when nothing answered. */
   async function hello(from: string | undefined, ip: string): Promise<string> {
@@ -136,14 +145,21 @@ needs.describe('LinuxHostNetwork: the VPC data plane (root)', () => {
       },
     });
     dns = new DnsServer({
-      lookup: async (q) => ({ rcode: 'NOERROR', answers: [{ name: q.name, type: 'A', data: q.vpcId === VPC_A ? '10.77.9.1' : q.vpcId === VPC_B ? '10.77.9.2' : '10.77.9.9', ttl: 60 }] }),
+      lookup: async (q) => ({
+        rcode: 'NOERROR',
+        answers: [{ name: q.name, type: 'A', data: q.vpcId === VPC_A ? '10.77.9.1' : q.vpcId === VPC_B ? '10.77.9.2' : '10.77.9.9', ttl: 60 }],
+      }),
       vpcAt: (a) => net.vpcAt(a),
     });
     ports = { imds: await imds.listen(0, '0.0.0.0'), dns: await dns.listen(0, '0.0.0.0') };
     net = new LinuxHostNetwork({ home, imdsPort: ports.imds, dnsPort: ports.dns, publicPool: POOL, egress: false, onUplink: () => dns.refresh() });
     await net.init();
     // Plugged before their VPC's first apply (a launch can overtake its vpc.sync): closed until then.
-    for (const [id, vpcId, enis] of [[A1, VPC_A, [a1]], [A2, VPC_A, [a2]], [B1, VPC_B, [b1]]] as const) {
+    for (const [id, vpcId, enis] of [
+      [A1, VPC_A, [a1]],
+      [A2, VPC_A, [a2]],
+      [B1, VPC_B, [b1]],
+    ] as const) {
       expect(await net.plug({ instanceId: id, vpcId, interfaces: [...enis] })).toEqual({ netnsPath: `/run/netns/${ns(id)}` });
     }
     for (const id of [A1, A2, B1]) await listen(id);
@@ -328,7 +344,7 @@ needs.describe('LinuxHostNetwork: the VPC data plane (root)', () => {
     expect(existsSync(`/run/netns/${vpcNetns(net.tag, VPC_C)}`)).toBe(false);
   });
 
-  test('unplug removes the instance\'s namespace and its pairs, and can be repeated', async () => {
+  test("unplug removes the instance's namespace and its pairs, and can be repeated", async () => {
     await net.unplug(A2);
     await net.unplug(A2);
     expect(existsSync(`/run/netns/${ns(A2)}`)).toBe(false);

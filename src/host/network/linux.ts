@@ -176,7 +176,11 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
   }
 
   info(): PartInfo {
-    return { name: 'linux', description: 'VPC data plane of namespaces, veth pairs, routes and nftables (security groups, NACLs, NAT)', features: ['vpc', 'security-groups', 'network-acls', 'nat', 'hot-attach'] };
+    return {
+      name: 'linux',
+      description: 'VPC data plane of namespaces, veth pairs, routes and nftables (security groups, NACLs, NAT)',
+      features: ['vpc', 'security-groups', 'network-acls', 'nat', 'hot-attach'],
+    };
   }
 
   /** Idempotent, and free after the first call: the other methods call it. */
@@ -192,7 +196,9 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
     // The host forwards between the uplinks (public IPs of one VPC reached from another).
     await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
     await sharedNetnsDir();
-    await this.nftIn(tableScript({ table: this.table, uplinkPattern: `${uplinkPrefix(this.tag)}*`, imdsPort: this.opts.imdsPort, dnsPort: this.opts.dnsPort, egress: this.opts.egress }));
+    await this.nftIn(
+      tableScript({ table: this.table, uplinkPattern: `${uplinkPrefix(this.tag)}*`, imdsPort: this.opts.imdsPort, dnsPort: this.opts.dnsPort, egress: this.opts.egress }),
+    );
     await this.adopt();
   }
 
@@ -227,7 +233,11 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
       const t = Number(r.table);
       if (tagOfTable(t) === this.tag && !tables.has(t)) stale.push(`rule del pref ${r.priority}${r.src && r.src !== 'all' ? ` from ${r.src}/${r.srclen ?? 32}` : ''} lookup ${t}`);
     }
-    if (stale.length) await this.plan(stale, stale.map(() => true));
+    if (stale.length)
+      await this.plan(
+        stale,
+        stale.map(() => true),
+      );
     await settleAll([...this.vpcs.values()].map((vs) => this.current(vs.netns, () => this.observeVpc(vs))));
   }
 
@@ -288,7 +298,14 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
    * one batch, or nothing. With a signature of what the objects are built from, nothing is even
    * built when the last apply had the same one and the namespace has not changed since.
    */
-  private async applyObjects(key: string, netns: string | undefined, desired: () => ObjectSet, observe: () => Promise<ObjectSet>, o: DiffOptions = {}, signature?: string): Promise<Plan | undefined> {
+  private async applyObjects(
+    key: string,
+    netns: string | undefined,
+    desired: () => ObjectSet,
+    observe: () => Promise<ObjectSet>,
+    o: DiffOptions = {},
+    signature?: string,
+  ): Promise<Plan | undefined> {
     const cur = await this.current(key, observe);
     const last = this.applied.get(key);
     if (signature !== undefined && last?.signature === signature && last.state === cur && !o.resetDevs?.size && !o.recreate?.size) return undefined;
@@ -324,13 +341,25 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
     const fresh = await this.ensureVpcNetns(vs, false);
     const u = await this.ensureUplink(vs, fresh);
     const publicIps = spec.interfaces.flatMap((i) => i.publicIps.map((p) => p.publicIp));
-    await this.applyObjects(`host:${vs.vpcId}`, undefined, () => hostObjects(u, publicIps), () => this.observeHost(vs), {}, JSON.stringify([u, publicIps]));
+    await this.applyObjects(
+      `host:${vs.vpcId}`,
+      undefined,
+      () => hostObjects(u, publicIps),
+      () => this.observeHost(vs),
+      {},
+      JSON.stringify([u, publicIps]),
+    );
     if (vs.uplinkMade) await this.checkUplinkAddress(vs, u);
 
     // The rules before the links: an interface is never up without its rules.
     const specSig = JSON.stringify([spec, u.hostEnd]);
     if (specSig !== vs.nftSpec || vs.nft === undefined) {
-      const script = vpcTableScript(spec, { metadata: { address: u.hostEnd, port: this.opts.imdsPort }, dns: { address: u.hostEnd, port: this.opts.dnsPort }, uplink: UPLINK, ifname: eniLink });
+      const script = vpcTableScript(spec, {
+        metadata: { address: u.hostEnd, port: this.opts.imdsPort },
+        dns: { address: u.hostEnd, port: this.opts.dnsPort },
+        uplink: UPLINK,
+        ifname: eniLink,
+      });
       if (script !== vs.nft) {
         vs.nft = undefined;
         await this.nftIn(script, vs.netns);
@@ -340,7 +369,9 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
     }
 
     // Interfaces whose instance has its namespace here are plugged (hot attach); the others of the VPC's namespace go (hot detach).
-    const plugged = spec.interfaces.filter((eni) => existsSync(netnsPath(instanceNetns(this.tag, eni.instanceId)))).map((eni) => ({ eni, netns: instanceNetns(this.tag, eni.instanceId) }));
+    const plugged = spec.interfaces
+      .filter((eni) => existsSync(netnsPath(instanceNetns(this.tag, eni.instanceId))))
+      .map((eni) => ({ eni, netns: instanceNetns(this.tag, eni.instanceId) }));
     const plan = await this.applyObjects(
       vs.netns,
       vs.netns,
@@ -366,7 +397,14 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
         const ns = instanceNetns(this.tag, id);
         if (!existsSync(netnsPath(ns))) return;
         const enis = plugged.filter((p) => p.eni.instanceId === id).map((p) => p.eni);
-        await this.applyObjects(ns, ns, () => instanceObjects(enis), () => this.observeInstance(ns), { resetDevs: resets.get(id) }, JSON.stringify(enis));
+        await this.applyObjects(
+          ns,
+          ns,
+          () => instanceObjects(enis),
+          () => this.observeInstance(ns),
+          { resetDevs: resets.get(id) },
+          JSON.stringify(enis),
+        );
       }),
     );
   }
@@ -431,7 +469,10 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
       const { address, index } = pickUplinkAddress(this.tag, vs.vpcId, used);
       const u: UplinkAddressing = { vpcId: vs.vpcId, uplink: dev, hostEnd: address, table: hostTableId(this.tag, index), poolFirst: this.poolFirst };
       const lines = [...(present ? [`link del dev ${dev}`] : []), `link add name ${dev} type veth peer name ${UPLINK} netns ${vs.netns}`];
-      await this.plan(lines, lines.map((_, i) => present && i === 0));
+      await this.plan(
+        lines,
+        lines.map((_, i) => present && i === 0),
+      );
       const v6 = `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`;
       if (existsSync(v6)) await writeFile(v6, '1');
       vs.addressing = u;
@@ -473,13 +514,22 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
       // The pairs first, so that the instances' ends go now (a namespace's devices go some time after it).
       const cur = await this.current(vs.netns, () => this.observeVpc(vs));
       const links = [...cur.values()].filter((x) => x.kind === 'link').map((x) => x.del);
-      if (links.length) await this.plan(links, links.map(() => true), vs.netns);
+      if (links.length)
+        await this.plan(
+          links,
+          links.map(() => true),
+          vs.netns,
+        );
     }
     const lines: string[] = [];
     if (existsSync(`${SYS_NET}/${vs.uplink}`)) lines.push(`link del dev ${vs.uplink}`);
     if (vs.addressing) lines.push(`rule del pref ${HOST_RULE_PREF} from ${vs.addressing.hostEnd}/32 lookup ${vs.addressing.table}`);
     if (hasNetns) lines.push(`netns del ${vs.netns}`);
-    if (lines.length) await this.plan(lines, lines.map(() => true));
+    if (lines.length)
+      await this.plan(
+        lines,
+        lines.map(() => true),
+      );
     for (const [id, v] of this.instances) if (v === vpcId) this.forget(instanceNetns(this.tag, id)); // their eth<n> went
     this.forget(vs.netns);
     this.forget(`host:${vpcId}`);
@@ -533,21 +583,38 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
       const links = spec.interfaces.map((e) => eniLink(e.eniId));
       // Pairs this plug makes go again if it fails (a failed batch says nothing of what it made).
       const had = new Set(fresh ? [] : [...(await this.current(vs.netns, () => this.observeVpc(vs))).values()].filter((x) => x.kind === 'link').map((x) => x.dev!));
-      revert.add(() => this.removeLinks(vs, links.filter((l) => !had.has(l))));
-      const plan = await this.applyObjects(vs.netns, vs.netns, () => objectSet(spec.interfaces.flatMap((e) => eniVpcObjects(e, ns))), () => this.observeVpc(vs), {
-        owners: new Set(links),
-        recreate: fresh ? new Set(links) : undefined,
-      });
+      revert.add(() =>
+        this.removeLinks(
+          vs,
+          links.filter((l) => !had.has(l)),
+        ),
+      );
+      const plan = await this.applyObjects(
+        vs.netns,
+        vs.netns,
+        () => objectSet(spec.interfaces.flatMap((e) => eniVpcObjects(e, ns))),
+        () => this.observeVpc(vs),
+        {
+          owners: new Set(links),
+          recreate: fresh ? new Set(links) : undefined,
+        },
+      );
       const eths = spec.interfaces.map(ethOf);
       const made = new Set(plan!.made.map((x) => aliasOf(x)?.eth ?? ''));
       // Never configured yet: it starts as a booted Linux does, not forwarding (a new namespace copies
       // the host's settings, and the host forwards). The guest may turn it on (a NAT instance).
       const configured = [...(await this.current(ns, () => this.observeInstance(ns))).values()].some((x) => x.kind === 'addr');
       if (!configured) await this.cmd('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
-      await this.applyObjects(ns, ns, () => instanceObjects(spec.interfaces), () => this.observeInstance(ns), {
-        owners: new Set(['lo', ...eths]),
-        resetDevs: new Set(eths.filter((e) => made.has(e))),
-      });
+      await this.applyObjects(
+        ns,
+        ns,
+        () => instanceObjects(spec.interfaces),
+        () => this.observeInstance(ns),
+        {
+          owners: new Set(['lo', ...eths]),
+          resetDevs: new Set(eths.filter((e) => made.has(e))),
+        },
+      );
       revert.release();
     } catch (e) {
       await revert.unwind();
@@ -560,7 +627,11 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
   private async removeLinks(vs: VpcState, names: string[]): Promise<void> {
     if (!names.length || !existsSync(netnsPath(vs.netns))) return;
     const lines = names.map((n) => `link del dev ${n}`);
-    await this.plan(lines, lines.map(() => true), vs.netns);
+    await this.plan(
+      lines,
+      lines.map(() => true),
+      vs.netns,
+    );
     const cur = this.cache.get(vs.netns);
     if (!cur) return;
     const gone = new Set(names);
@@ -591,7 +662,10 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
   async plugged(): Promise<{ vpcs: string[]; instances: string[] }> {
     await this.init();
     return {
-      vpcs: [...this.vpcs.values()].filter((v) => existsSync(netnsPath(v.netns))).map((v) => v.vpcId).sort(),
+      vpcs: [...this.vpcs.values()]
+        .filter((v) => existsSync(netnsPath(v.netns)))
+        .map((v) => v.vpcId)
+        .sort(),
       instances: [...this.instances.keys()].filter((id) => existsSync(netnsPath(instanceNetns(this.tag, id)))).sort(),
     };
   }
@@ -622,7 +696,11 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
         ...(after.links.length ? [] : after.routes.map((r) => `route del ${r}`)),
         ...after.netns.map((ns) => `netns del ${ns}`),
       ];
-      if (lines.length) await this.plan(lines, lines.map(() => true)).catch(() => undefined);
+      if (lines.length)
+        await this.plan(
+          lines,
+          lines.map(() => true),
+        ).catch(() => undefined);
       if (after.table) await this.cmd('nft', ['delete', 'table', 'inet', this.table]).catch(() => undefined);
       after = await LinuxHostNetwork.leftovers(this.tag);
     }
@@ -648,7 +726,9 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
       netns,
       links,
       table: tables.split('\n').some((l) => l.trim() === `table inet ${tableName(tag)}`),
-      rules: rules.filter((r) => tagOfTable(Number(r.table)) === tag).map((r) => `pref ${r.priority}${r.src && r.src !== 'all' ? ` from ${r.src}/${r.srclen ?? 32}` : ''} lookup ${r.table}`),
+      rules: rules
+        .filter((r) => tagOfTable(Number(r.table)) === tag)
+        .map((r) => `pref ${r.priority}${r.src && r.src !== 'all' ? ` from ${r.src}/${r.srclen ?? 32}` : ''} lookup ${r.table}`),
       routes: routes
         .filter((r) => tagOfTable(Number(r.table)) === tag || (r.table !== 'local' && ours(r.dev)))
         .map((r) => `${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.table ? ` table ${r.table}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`),

@@ -7,7 +7,10 @@ const base: TableOptions = { table: 'cumulo_ab12', uplinkPattern: 'cvab12*', imd
 function chain(script: string, name: string): string[] {
   const m = new RegExp(`\\n  chain ${name} \\{\\n((?:    [^\\n]*\\n)*)  \\}`).exec(script);
   if (!m) throw new Error(`no chain ${name}`);
-  return m[1]!.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type '));
+  return m[1]!
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('type '));
 }
 
 describe('tableScript', () => {
@@ -34,22 +37,32 @@ describe('tableScript', () => {
   });
 
   const forward: [string, boolean, string[], string[]][] = [
-    ['egress off: uplink ↔ uplink only; nothing leaves the machine, nothing comes in', false, [
-      'iifname "cvab12*" meta nfproto ipv6 drop',
-      'oifname "cvab12*" meta nfproto ipv6 drop',
-      'iifname "cvab12*" oifname "cvab12*" accept',
-      'iifname "cvab12*" drop',
-      'oifname "cvab12*" ct state established,related accept',
-      'oifname "cvab12*" drop',
-    ], []],
-    ['egress on: out masqueraded, back only replies', true, [
-      'iifname "cvab12*" meta nfproto ipv6 drop',
-      'oifname "cvab12*" meta nfproto ipv6 drop',
-      'iifname "cvab12*" oifname "cvab12*" accept',
-      'iifname "cvab12*" accept',
-      'oifname "cvab12*" ct state established,related accept',
-      'oifname "cvab12*" drop',
-    ], ['iifname "cvab12*" oifname != "cvab12*" masquerade']],
+    [
+      'egress off: uplink ↔ uplink only; nothing leaves the machine, nothing comes in',
+      false,
+      [
+        'iifname "cvab12*" meta nfproto ipv6 drop',
+        'oifname "cvab12*" meta nfproto ipv6 drop',
+        'iifname "cvab12*" oifname "cvab12*" accept',
+        'iifname "cvab12*" drop',
+        'oifname "cvab12*" ct state established,related accept',
+        'oifname "cvab12*" drop',
+      ],
+      [],
+    ],
+    [
+      'egress on: out masqueraded, back only replies',
+      true,
+      [
+        'iifname "cvab12*" meta nfproto ipv6 drop',
+        'oifname "cvab12*" meta nfproto ipv6 drop',
+        'iifname "cvab12*" oifname "cvab12*" accept',
+        'iifname "cvab12*" accept',
+        'oifname "cvab12*" ct state established,related accept',
+        'oifname "cvab12*" drop',
+      ],
+      ['iifname "cvab12*" oifname != "cvab12*" masquerade'],
+    ],
   ];
   test.each(forward)('%s', (_, egress, fwd, post) => {
     const t = tableScript({ ...base, egress });

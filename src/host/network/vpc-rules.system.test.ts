@@ -70,16 +70,43 @@ const groups = (webExtra: SgRuleSpec[] = []): SecurityGroupSpec[] => [
   { groupId: G_C, ingress: [], egress: [{ protocol: 'all', cidr: '0.0.0.0/0' }] },
 ];
 const A: InterfaceSpec = {
-  eniId: 'eni-0000000000000aaa1', instanceId: 'i-0000000000000aaa1', deviceIndex: 0, subnetId: 'subnet-00000000000000001', subnetCidr: '10.9.1.0/24',
-  macAddress: '02:00:00:09:01:0a', privateIps: ['10.9.1.10', '10.9.1.11'], groups: [G_WEB], publicIps: [{ publicIp: '198.18.0.10', privateIp: '10.9.1.10' }], sourceDestCheck: true, metadataHopLimit: 1,
+  eniId: 'eni-0000000000000aaa1',
+  instanceId: 'i-0000000000000aaa1',
+  deviceIndex: 0,
+  subnetId: 'subnet-00000000000000001',
+  subnetCidr: '10.9.1.0/24',
+  macAddress: '02:00:00:09:01:0a',
+  privateIps: ['10.9.1.10', '10.9.1.11'],
+  groups: [G_WEB],
+  publicIps: [{ publicIp: '198.18.0.10', privateIp: '10.9.1.10' }],
+  sourceDestCheck: true,
+  metadataHopLimit: 1,
 };
 const B: InterfaceSpec = {
-  eniId: 'eni-0000000000000bbb2', instanceId: 'i-0000000000000bbb2', deviceIndex: 0, subnetId: 'subnet-00000000000000002', subnetCidr: '10.9.2.0/24',
-  macAddress: '02:00:00:09:02:0a', privateIps: ['10.9.2.10'], groups: [G_APP, G_EXTRA], publicIps: [{ publicIp: '198.18.0.11', privateIp: '10.9.2.10' }], sourceDestCheck: true, metadataHopLimit: 2,
+  eniId: 'eni-0000000000000bbb2',
+  instanceId: 'i-0000000000000bbb2',
+  deviceIndex: 0,
+  subnetId: 'subnet-00000000000000002',
+  subnetCidr: '10.9.2.0/24',
+  macAddress: '02:00:00:09:02:0a',
+  privateIps: ['10.9.2.10'],
+  groups: [G_APP, G_EXTRA],
+  publicIps: [{ publicIp: '198.18.0.11', privateIp: '10.9.2.10' }],
+  sourceDestCheck: true,
+  metadataHopLimit: 2,
 };
 const C: InterfaceSpec = {
-  eniId: 'eni-0000000000000ccc3', instanceId: 'i-0000000000000ccc3', deviceIndex: 0, subnetId: 'subnet-00000000000000001', subnetCidr: '10.9.1.0/24',
-  macAddress: '02:00:00:09:01:14', privateIps: ['10.9.1.20'], groups: [G_C], publicIps: [], sourceDestCheck: true, metadataHopLimit: 1,
+  eniId: 'eni-0000000000000ccc3',
+  instanceId: 'i-0000000000000ccc3',
+  deviceIndex: 0,
+  subnetId: 'subnet-00000000000000001',
+  subnetCidr: '10.9.1.0/24',
+  macAddress: '02:00:00:09:01:14',
+  privateIps: ['10.9.1.20'],
+  groups: [G_C],
+  publicIps: [],
+  sourceDestCheck: true,
+  metadataHopLimit: 1,
 };
 const allow = (egress: boolean) => [
   { ruleNumber: 100, egress, protocol: -1, action: 'allow' as const, cidr: '0.0.0.0/0' },
@@ -87,15 +114,25 @@ const allow = (egress: boolean) => [
 ];
 function vpc(over: { webExtra?: SgRuleSpec[]; c?: Partial<InterfaceSpec>; dnsSupport?: boolean; aclDenies?: boolean } = {}): VpcSpec {
   return {
-    vpcId: 'vpc-00000000000000009', accountId: '000000000001', region: 'us-east-1', cidrs: ['10.9.0.0/16'], internetGatewayId: 'igw-00000000000000009', dnsSupport: over.dnsSupport ?? true,
+    vpcId: 'vpc-00000000000000009',
+    accountId: '000000000001',
+    region: 'us-east-1',
+    cidrs: ['10.9.0.0/16'],
+    internetGatewayId: 'igw-00000000000000009',
+    dnsSupport: over.dnsSupport ?? true,
     subnets: [
       {
-        subnetId: A.subnetId, cidr: '10.9.1.0/24',
-        routes: [{ destination: '10.9.0.0/16', target: 'local', targetId: 'local' }, { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-00000000000000009' }],
+        subnetId: A.subnetId,
+        cidr: '10.9.1.0/24',
+        routes: [
+          { destination: '10.9.0.0/16', target: 'local', targetId: 'local' },
+          { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-00000000000000009' },
+        ],
         networkAcl: { networkAclId: 'acl-1', entries: [...allow(false), ...allow(true)] },
       },
       {
-        subnetId: B.subnetId, cidr: '10.9.2.0/24',
+        subnetId: B.subnetId,
+        cidr: '10.9.2.0/24',
         routes: [{ destination: '10.9.0.0/16', target: 'local', targetId: 'local' }],
         networkAcl: {
           networkAclId: 'acl-2',
@@ -140,7 +177,9 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
     // rp_filter off: what drops a forged packet must be the table, not the kernel.
     sysctl(NS.vpc, ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
     sysctl(NS.host, ['net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
-    const eA = opts.ifname(A.eniId), eB = opts.ifname(B.eniId), eC = opts.ifname(C.eniId);
+    const eA = opts.ifname(A.eniId),
+      eB = opts.ifname(B.eniId),
+      eC = opts.ifname(C.eniId);
     ipIn(NS.vpc, [
       'link set lo up',
       `link add up0 type veth peer name cvh1 netns ${NS.host}`,
@@ -163,7 +202,10 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
       'rule add pref 100 from 10.9.1.0/24 lookup 101',
       'route add default via 169.254.128.1 dev up0 onlink table 101',
     ]);
-    sysctl(NS.vpc, [eA, eB, eC].map((l) => `net.ipv4.conf.${l}.proxy_arp=1`));
+    sysctl(
+      NS.vpc,
+      [eA, eB, eC].map((l) => `net.ipv4.conf.${l}.proxy_arp=1`),
+    );
     ipIn(NS.host, [
       'link set lo up',
       'addr add 169.254.128.1/32 dev cvh1',
@@ -173,20 +215,29 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
       'route add 198.18.0.11/32 via 169.254.0.2 dev cvh1 onlink src 198.18.0.1',
       'route add default via 169.254.0.2 dev cvh1 onlink',
     ]);
-    for (const [ns, i, gw] of [[NS.a, A, '10.9.1.1'], [NS.b, B, '10.9.2.1'], [NS.c, C, '10.9.1.1']] as const) {
+    for (const [ns, i, gw] of [
+      [NS.a, A, '10.9.1.1'],
+      [NS.b, B, '10.9.2.1'],
+      [NS.c, C, '10.9.1.1'],
+    ] as const) {
       ipIn(ns, ['link set lo up', ...i.privateIps.map((ip) => `addr add ${ip}/24 dev eth0`), 'link set eth0 up', `route add default via ${gw} dev eth0`]);
     }
     // C forges its source towards A's secondary address (only there, so its other traffic is honest),
     // and connects to B:9002 from ports 40000-40010 (busybox nc cannot choose its source port).
     ipIn(NS.c, ['addr add 10.9.1.99/32 dev eth0', 'route add 10.9.1.11/32 dev eth0 src 10.9.1.99']);
-    load(NS.c, `table ip probe {
+    load(
+      NS.c,
+      `table ip probe {
   chain post {
     type nat hook postrouting priority srcnat; policy accept;
     ip daddr 10.9.2.10 tcp dport 9002 snat to 10.9.1.20:40000-40010
   }
-}`);
+}`,
+    );
     // What reaches the instances, counted before their own stack.
-    load(NS.a, `table inet probe {
+    load(
+      NS.a,
+      `table inet probe {
   counter spoofed {}
   counter md_ttl {}
   chain pre {
@@ -194,8 +245,11 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
     ip saddr 10.9.1.99 tcp dport 8080 counter name spoofed
     ip saddr 169.254.169.254 tcp sport 80 ip ttl 1 counter name md_ttl
   }
-}`);
-    load(NS.b, `table inet probe {
+}`,
+    );
+    load(
+      NS.b,
+      `table inet probe {
   counter stale {}
   counter md_ttl {}
   chain pre {
@@ -203,7 +257,8 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
     ip daddr 10.9.2.77 counter name stale
     ip saddr 169.254.169.254 tcp sport 80 ip ttl 2 counter name md_ttl
   }
-}`);
+}`,
+    );
     await Promise.all([serve(NS.a, [80, 8080, 8081]), serve(NS.b, [80, 9000, 9001, 9002, 9100]), serve(NS.host, [7000, 7001, 8775, 8776])]);
   });
 
@@ -247,7 +302,7 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
       ['DNS at 169.254.169.253', 'c', '169.254.169.253', 53, '10.9.1.20 169.254.128.1'],
       ['the host end is not reachable directly', 'c', '169.254.128.1', 8775, undefined],
       ['a forged source is dropped', 'c', '10.9.1.11', 8080, undefined],
-      ['a destination that is not the interface\'s is dropped', 'c', '10.9.2.77', 80, undefined],
+      ["a destination that is not the interface's is dropped", 'c', '10.9.2.77', 80, undefined],
     ]);
     expect(counter(NS.a, 'spoofed')).toBe(0);
     expect(counter(NS.b, 'stale')).toBe(0);

@@ -13,7 +13,10 @@ const opts: VpcRulesOptions = {
 function chain(script: string, name: string): string[] {
   const m = new RegExp(`\\n  chain ${name} \\{\\n((?:    [^\\n]*\\n)*)  \\}`).exec(script);
   if (!m) throw new Error(`no chain ${name} in:\n${script}`);
-  return m[1]!.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type '));
+  return m[1]!
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('type '));
 }
 function hook(script: string, name: string): string {
   const m = new RegExp(`\\n  chain ${name} \\{\\n\\s*(type [^\\n]*)`).exec(script);
@@ -28,11 +31,20 @@ function decl(script: string, name: string): string {
 
 describe('mergeCidrs and mergeRanges', () => {
   test.each([
-    [['10.0.0.0/8', '10.1.0.0/16', '192.168.1.0/24'], ['10.0.0.0/8', '192.168.1.0/24']],
-    [['192.168.1.7/24', '10.0.0.5/32', '10.0.0.5'], ['10.0.0.5', '192.168.1.0/24']],
+    [
+      ['10.0.0.0/8', '10.1.0.0/16', '192.168.1.0/24'],
+      ['10.0.0.0/8', '192.168.1.0/24'],
+    ],
+    [
+      ['192.168.1.7/24', '10.0.0.5/32', '10.0.0.5'],
+      ['10.0.0.5', '192.168.1.0/24'],
+    ],
     [['10.0.0.0/16', '0.0.0.0/0'], ['0.0.0.0/0']],
     [['2001:db8::/32', '10.0.0.0/24'], ['10.0.0.0/24']],
-    [['10.0.0.0/25', '10.0.0.128/25'], ['10.0.0.0/25', '10.0.0.128/25']],
+    [
+      ['10.0.0.0/25', '10.0.0.128/25'],
+      ['10.0.0.0/25', '10.0.0.128/25'],
+    ],
   ])('%j → %j', (input, out) => expect(mergeCidrs(input)).toEqual(out));
 
   test('refuses what is not a CIDR (it would end up in a script)', () => {
@@ -40,7 +52,19 @@ describe('mergeCidrs and mergeRanges', () => {
   });
 
   test('ranges: overlapping and adjacent ones join', () => {
-    expect(mergeRanges([[80, 90], [22, 22], [91, 100], [85, 86], [443, 443]])).toEqual([[22, 22], [80, 100], [443, 443]]);
+    expect(
+      mergeRanges([
+        [80, 90],
+        [22, 22],
+        [91, 100],
+        [85, 86],
+        [443, 443],
+      ]),
+    ).toEqual([
+      [22, 22],
+      [80, 100],
+      [443, 443],
+    ]);
   });
 });
 
@@ -49,41 +73,77 @@ describe('sgRules', () => {
     ['tcp/22 from 10.0.0.0/8', [{ protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '10.0.0.0/8' }], 'in', ['ip saddr 10.0.0.0/8 tcp dport 22 accept']],
     ['egress matches the destination', [{ protocol: 'udp', fromPort: 53, toPort: 53, cidr: '10.0.0.2/32' }], 'out', ['ip daddr 10.0.0.2 udp dport 53 accept']],
     ['a port range', [{ protocol: 'tcp', fromPort: 1000, toPort: 2000, cidr: '10.0.0.0/8' }], 'in', ['ip saddr 10.0.0.0/8 tcp dport 1000-2000 accept']],
-    ['CIDRs of rules with the same protocol and ports share a set', [
-      { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '192.168.0.0/16' },
-      { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '10.0.0.0/8' },
-      { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '10.9.0.0/16' },
-    ], 'in', ['ip saddr { 10.0.0.0/8, 192.168.0.0/16 } tcp dport 22 accept']],
-    ['ports of rules with the same CIDRs share a set', [
-      { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '10.0.0.0/8' },
-      { protocol: 'tcp', fromPort: 80, toPort: 90, cidr: '10.0.0.0/8' },
-      { protocol: 'tcp', fromPort: 91, toPort: 100, cidr: '10.0.0.0/8' },
-      { protocol: 'udp', fromPort: 22, toPort: 22, cidr: '10.0.0.0/8' },
-    ], 'in', ['ip saddr 10.0.0.0/8 tcp dport { 22, 80-100 } accept', 'ip saddr 10.0.0.0/8 udp dport 22 accept']],
-    ['all ports of a protocol', [{ protocol: 'tcp', fromPort: 0, toPort: 65535, cidr: '10.0.0.0/8' }, { protocol: 'udp', cidr: '10.0.0.0/8' }, { protocol: 'tcp', fromPort: -1, toPort: -1, cidr: '192.168.0.0/16' }], 'in', [
-      'ip saddr { 10.0.0.0/8, 192.168.0.0/16 } meta l4proto tcp accept',
-      'ip saddr 10.0.0.0/8 meta l4proto udp accept',
-    ]],
-    ['icmp: type and code, -1 is any', [
-      { protocol: 'icmp', fromPort: 8, toPort: -1, cidr: '0.0.0.0/0' },
-      { protocol: 'icmp', fromPort: 3, toPort: 4, cidr: '10.0.0.0/8' },
-      { protocol: 'icmp', fromPort: -1, toPort: -1, cidr: '10.2.0.0/16' },
-    ], 'in', ['icmp type 8 accept', 'ip saddr 10.0.0.0/8 icmp type 3 icmp code 4 accept', 'ip saddr 10.2.0.0/16 meta l4proto icmp accept']],
-    ['a protocol by number (ports do not apply); 6 is tcp', [
-      { protocol: 47, cidr: '10.0.0.0/8' },
-      { protocol: 6, fromPort: 443, toPort: 443, cidr: '10.0.0.0/8' },
-    ], 'in', ['ip saddr 10.0.0.0/8 meta l4proto 47 accept', 'ip saddr 10.0.0.0/8 tcp dport 443 accept']],
+    [
+      'CIDRs of rules with the same protocol and ports share a set',
+      [
+        { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '192.168.0.0/16' },
+        { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '10.0.0.0/8' },
+        { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '10.9.0.0/16' },
+      ],
+      'in',
+      ['ip saddr { 10.0.0.0/8, 192.168.0.0/16 } tcp dport 22 accept'],
+    ],
+    [
+      'ports of rules with the same CIDRs share a set',
+      [
+        { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '10.0.0.0/8' },
+        { protocol: 'tcp', fromPort: 80, toPort: 90, cidr: '10.0.0.0/8' },
+        { protocol: 'tcp', fromPort: 91, toPort: 100, cidr: '10.0.0.0/8' },
+        { protocol: 'udp', fromPort: 22, toPort: 22, cidr: '10.0.0.0/8' },
+      ],
+      'in',
+      ['ip saddr 10.0.0.0/8 tcp dport { 22, 80-100 } accept', 'ip saddr 10.0.0.0/8 udp dport 22 accept'],
+    ],
+    [
+      'all ports of a protocol',
+      [
+        { protocol: 'tcp', fromPort: 0, toPort: 65535, cidr: '10.0.0.0/8' },
+        { protocol: 'udp', cidr: '10.0.0.0/8' },
+        { protocol: 'tcp', fromPort: -1, toPort: -1, cidr: '192.168.0.0/16' },
+      ],
+      'in',
+      ['ip saddr { 10.0.0.0/8, 192.168.0.0/16 } meta l4proto tcp accept', 'ip saddr 10.0.0.0/8 meta l4proto udp accept'],
+    ],
+    [
+      'icmp: type and code, -1 is any',
+      [
+        { protocol: 'icmp', fromPort: 8, toPort: -1, cidr: '0.0.0.0/0' },
+        { protocol: 'icmp', fromPort: 3, toPort: 4, cidr: '10.0.0.0/8' },
+        { protocol: 'icmp', fromPort: -1, toPort: -1, cidr: '10.2.0.0/16' },
+      ],
+      'in',
+      ['icmp type 8 accept', 'ip saddr 10.0.0.0/8 icmp type 3 icmp code 4 accept', 'ip saddr 10.2.0.0/16 meta l4proto icmp accept'],
+    ],
+    [
+      'a protocol by number (ports do not apply); 6 is tcp',
+      [
+        { protocol: 47, cidr: '10.0.0.0/8' },
+        { protocol: 6, fromPort: 443, toPort: 443, cidr: '10.0.0.0/8' },
+      ],
+      'in',
+      ['ip saddr 10.0.0.0/8 meta l4proto 47 accept', 'ip saddr 10.0.0.0/8 tcp dport 443 accept'],
+    ],
     ['all traffic from a CIDR', [{ protocol: 'all', cidr: '10.0.0.0/8' }], 'in', ['ip saddr 10.0.0.0/8 accept']],
-    ['all traffic anywhere (the default egress rule) makes the rest moot', [
-      { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '10.0.0.0/8' },
-      { protocol: 'all', cidr: '0.0.0.0/0' },
-      { protocol: 'udp', fromPort: 53, toPort: 53, groupId: 'sg-0aaaaaaaaaaaaaaaa' },
-    ], 'out', ['accept']],
-    ['a referenced group matches its member set; its rules merge their ports', [
-      { protocol: 'tcp', fromPort: 22, toPort: 22, groupId: 'sg-0aaaaaaaaaaaaaaaa' },
-      { protocol: 'tcp', fromPort: 80, toPort: 80, groupId: 'sg-0aaaaaaaaaaaaaaaa' },
-      { protocol: 'all', groupId: 'sg-0bbbbbbbbbbbbbbbb' },
-    ], 'in', ['ip saddr @sgm_0aaaaaaaaaaaaaaaa tcp dport { 22, 80 } accept', 'ip saddr @sgm_0bbbbbbbbbbbbbbbb accept']],
+    [
+      'all traffic anywhere (the default egress rule) makes the rest moot',
+      [
+        { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '10.0.0.0/8' },
+        { protocol: 'all', cidr: '0.0.0.0/0' },
+        { protocol: 'udp', fromPort: 53, toPort: 53, groupId: 'sg-0aaaaaaaaaaaaaaaa' },
+      ],
+      'out',
+      ['accept'],
+    ],
+    [
+      'a referenced group matches its member set; its rules merge their ports',
+      [
+        { protocol: 'tcp', fromPort: 22, toPort: 22, groupId: 'sg-0aaaaaaaaaaaaaaaa' },
+        { protocol: 'tcp', fromPort: 80, toPort: 80, groupId: 'sg-0aaaaaaaaaaaaaaaa' },
+        { protocol: 'all', groupId: 'sg-0bbbbbbbbbbbbbbbb' },
+      ],
+      'in',
+      ['ip saddr @sgm_0aaaaaaaaaaaaaaaa tcp dport { 22, 80 } accept', 'ip saddr @sgm_0bbbbbbbbbbbbbbbb accept'],
+    ],
     ['IPv6 CIDRs are left out', [{ protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '::/0' }], 'in', []],
     ['no rules: nothing allowed', [], 'in', []],
   ];
@@ -106,24 +166,39 @@ describe('sgRules', () => {
 });
 
 describe('naclRules', () => {
-  const e = (ruleNumber: number, action: 'allow' | 'deny', over: Partial<NaclEntrySpec> = {}): NaclEntrySpec => ({ ruleNumber, egress: false, protocol: -1, action, cidr: '0.0.0.0/0', ...over });
+  const e = (ruleNumber: number, action: 'allow' | 'deny', over: Partial<NaclEntrySpec> = {}): NaclEntrySpec => ({
+    ruleNumber,
+    egress: false,
+    protocol: -1,
+    action,
+    cidr: '0.0.0.0/0',
+    ...over,
+  });
   const cases: [string, NaclEntrySpec[], boolean, string[]][] = [
     ['the default ACL: allow all, then the catch-all is never reached', [e(32767, 'deny'), e(100, 'allow')], false, ['return']],
-    ['rule-number order, first match wins: allow returns, deny drops', [
-      e(32767, 'deny'),
-      e(100, 'allow'),
-      e(90, 'deny', { protocol: 6, portFrom: 22, portTo: 22, cidr: '10.0.2.0/24' }),
-      e(80, 'allow', { protocol: 6, portFrom: 22, portTo: 22, cidr: '10.0.2.7/32' }),
-    ], false, ['ip saddr 10.0.2.7 tcp dport 22 return', 'ip saddr 10.0.2.0/24 tcp dport 22 drop', 'return']],
-    ['egress entries match the destination; ingress ones are left out', [
-      e(10, 'deny', { egress: true, protocol: 17, portFrom: 1024, portTo: 65535, cidr: '192.0.2.0/24' }),
-      e(20, 'allow', { egress: false }),
-    ], true, ['ip daddr 192.0.2.0/24 udp dport 1024-65535 drop', 'drop']],
-    ['icmp by type and code; another protocol by number', [
-      e(10, 'deny', { protocol: 1, icmpType: 8, icmpCode: -1 }),
-      e(20, 'allow', { protocol: 1, icmpType: 3, icmpCode: 4 }),
-      e(30, 'allow', { protocol: 47 }),
-    ], false, ['icmp type 8 drop', 'icmp type 3 icmp code 4 return', 'meta l4proto 47 return', 'drop']],
+    [
+      'rule-number order, first match wins: allow returns, deny drops',
+      [
+        e(32767, 'deny'),
+        e(100, 'allow'),
+        e(90, 'deny', { protocol: 6, portFrom: 22, portTo: 22, cidr: '10.0.2.0/24' }),
+        e(80, 'allow', { protocol: 6, portFrom: 22, portTo: 22, cidr: '10.0.2.7/32' }),
+      ],
+      false,
+      ['ip saddr 10.0.2.7 tcp dport 22 return', 'ip saddr 10.0.2.0/24 tcp dport 22 drop', 'return'],
+    ],
+    [
+      'egress entries match the destination; ingress ones are left out',
+      [e(10, 'deny', { egress: true, protocol: 17, portFrom: 1024, portTo: 65535, cidr: '192.0.2.0/24' }), e(20, 'allow', { egress: false })],
+      true,
+      ['ip daddr 192.0.2.0/24 udp dport 1024-65535 drop', 'drop'],
+    ],
+    [
+      'icmp by type and code; another protocol by number',
+      [e(10, 'deny', { protocol: 1, icmpType: 8, icmpCode: -1 }), e(20, 'allow', { protocol: 1, icmpType: 3, icmpCode: 4 }), e(30, 'allow', { protocol: 47 })],
+      false,
+      ['icmp type 8 drop', 'icmp type 3 icmp code 4 return', 'meta l4proto 47 return', 'drop'],
+    ],
     ['no entries: everything crossing is dropped', [], false, ['drop']],
   ];
   test.each(cases)('%s', (_, entries, egress, out) => expect(naclRules(entries, egress)).toEqual(out));
@@ -139,32 +214,70 @@ const allowAll = (egress: boolean): NaclEntrySpec[] => [
 const publicSubnet: SubnetSpec = {
   subnetId: 'subnet-0000000000000a0a1',
   cidr: '10.20.1.0/24',
-  routes: [{ destination: '10.20.0.0/16', target: 'local', targetId: 'local' }, { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-0123456789abcdef0' }],
+  routes: [
+    { destination: '10.20.0.0/16', target: 'local', targetId: 'local' },
+    { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-0123456789abcdef0' },
+  ],
   networkAcl: { networkAclId: 'acl-1', entries: [...allowAll(false), ...allowAll(true)] },
 };
 const privateSubnet: SubnetSpec = {
   subnetId: 'subnet-0000000000000b0b2',
   cidr: '10.20.2.0/24',
   routes: [{ destination: '10.20.0.0/16', target: 'local', targetId: 'local' }],
-  networkAcl: { networkAclId: 'acl-2', entries: [{ ruleNumber: 50, egress: false, protocol: 6, action: 'deny', cidr: '10.20.1.0/24', portFrom: 5432, portTo: 5432 }, ...allowAll(false), ...allowAll(true)] },
+  networkAcl: {
+    networkAclId: 'acl-2',
+    entries: [{ ruleNumber: 50, egress: false, protocol: 6, action: 'deny', cidr: '10.20.1.0/24', portFrom: 5432, portTo: 5432 }, ...allowAll(false), ...allowAll(true)],
+  },
 };
 const web: InterfaceSpec = {
-  eniId: 'eni-0000000000000aaa1', instanceId: 'i-0000000000000aaa1', deviceIndex: 0, subnetId: publicSubnet.subnetId, subnetCidr: publicSubnet.cidr,
-  macAddress: '02:00:00:00:0a:01', privateIps: ['10.20.1.10', '10.20.1.11'], groups: [SG_WEB],
-  publicIps: [{ publicIp: '198.18.0.10', privateIp: '10.20.1.10' }, { publicIp: '198.18.0.11', privateIp: '10.20.1.11' }], sourceDestCheck: true, metadataHopLimit: 1,
+  eniId: 'eni-0000000000000aaa1',
+  instanceId: 'i-0000000000000aaa1',
+  deviceIndex: 0,
+  subnetId: publicSubnet.subnetId,
+  subnetCidr: publicSubnet.cidr,
+  macAddress: '02:00:00:00:0a:01',
+  privateIps: ['10.20.1.10', '10.20.1.11'],
+  groups: [SG_WEB],
+  publicIps: [
+    { publicIp: '198.18.0.10', privateIp: '10.20.1.10' },
+    { publicIp: '198.18.0.11', privateIp: '10.20.1.11' },
+  ],
+  sourceDestCheck: true,
+  metadataHopLimit: 1,
 };
 const db: InterfaceSpec = {
-  eniId: 'eni-0000000000000bbb2', instanceId: 'i-0000000000000bbb2', deviceIndex: 0, subnetId: privateSubnet.subnetId, subnetCidr: privateSubnet.cidr,
-  macAddress: '02:00:00:00:0b:02', privateIps: ['10.20.2.10'], groups: [SG_DB, SG_WEB],
-  publicIps: [{ publicIp: '198.18.0.12', privateIp: '10.20.2.10' }], sourceDestCheck: true, metadataHopLimit: 2,
+  eniId: 'eni-0000000000000bbb2',
+  instanceId: 'i-0000000000000bbb2',
+  deviceIndex: 0,
+  subnetId: privateSubnet.subnetId,
+  subnetCidr: privateSubnet.cidr,
+  macAddress: '02:00:00:00:0b:02',
+  privateIps: ['10.20.2.10'],
+  groups: [SG_DB, SG_WEB],
+  publicIps: [{ publicIp: '198.18.0.12', privateIp: '10.20.2.10' }],
+  sourceDestCheck: true,
+  metadataHopLimit: 2,
 };
 const nat: InterfaceSpec = {
-  eniId: 'eni-0000000000000ccc3', instanceId: 'i-0000000000000ccc3', deviceIndex: 0, subnetId: publicSubnet.subnetId, subnetCidr: publicSubnet.cidr,
-  macAddress: '02:00:00:00:0c:03', privateIps: ['10.20.1.20'], groups: [], publicIps: [], sourceDestCheck: false, metadataHopLimit: 1,
+  eniId: 'eni-0000000000000ccc3',
+  instanceId: 'i-0000000000000ccc3',
+  deviceIndex: 0,
+  subnetId: publicSubnet.subnetId,
+  subnetCidr: publicSubnet.cidr,
+  macAddress: '02:00:00:00:0c:03',
+  privateIps: ['10.20.1.20'],
+  groups: [],
+  publicIps: [],
+  sourceDestCheck: false,
+  metadataHopLimit: 1,
 };
 const spec: VpcSpec = {
-  vpcId: 'vpc-0123456789abcdef0', accountId: '000000000001', region: 'us-east-1',
-  cidrs: ['10.20.0.0/16', '10.21.0.0/16'], internetGatewayId: 'igw-0123456789abcdef0', dnsSupport: true,
+  vpcId: 'vpc-0123456789abcdef0',
+  accountId: '000000000001',
+  region: 'us-east-1',
+  cidrs: ['10.20.0.0/16', '10.21.0.0/16'],
+  internetGatewayId: 'igw-0123456789abcdef0',
+  dnsSupport: true,
   subnets: [publicSubnet, privateSubnet],
   securityGroups: [
     { groupId: SG_WEB, ingress: [{ protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' }], egress: [{ protocol: 'all', cidr: '0.0.0.0/0' }] },
@@ -225,8 +338,12 @@ describe('vpcTableScript', () => {
       'ct mark 0x00000001 ip daddr { 10.20.0.2, 169.254.169.253 } meta l4proto { tcp, udp } th dport 53 dnat ip to 169.254.130.7:8776',
       'iifname "up0" dnat ip to ip daddr map @public_to_private',
     ]);
-    expect(decl(s, 'public_to_private')).toBe('map public_to_private { type ipv4_addr : ipv4_addr; elements = { 198.18.0.10 : 10.20.1.10, 198.18.0.11 : 10.20.1.11, 198.18.0.12 : 10.20.2.10 }; }');
-    expect(decl(s, 'private_to_public')).toBe('map private_to_public { type ipv4_addr : ipv4_addr; elements = { 10.20.1.10 : 198.18.0.10, 10.20.1.11 : 198.18.0.11, 10.20.2.10 : 198.18.0.12 }; }');
+    expect(decl(s, 'public_to_private')).toBe(
+      'map public_to_private { type ipv4_addr : ipv4_addr; elements = { 198.18.0.10 : 10.20.1.10, 198.18.0.11 : 10.20.1.11, 198.18.0.12 : 10.20.2.10 }; }',
+    );
+    expect(decl(s, 'private_to_public')).toBe(
+      'map private_to_public { type ipv4_addr : ipv4_addr; elements = { 10.20.1.10 : 198.18.0.10, 10.20.1.11 : 198.18.0.11, 10.20.2.10 : 198.18.0.12 }; }',
+    );
     expect(decl(s, 'nat_sources')).toBe('set nat_sources { type ipv4_addr; elements = { 10.20.1.10, 10.20.1.11, 10.20.2.10 }; }');
     expect(chain(s, 'postrouting_nat')).toEqual(['ct mark 0x00000001 accept', 'oifname "up0" snat ip to ip saddr map @private_to_public']);
   });
@@ -237,7 +354,7 @@ describe('vpcTableScript', () => {
     expect(chain(t, 'prerouting')).toContain('iifname @enis ip daddr { 169.254.169.254, 169.254.169.253, 10.20.0.2 } drop');
   });
 
-  test('the resolver is the primary CIDR\'s base + 2', () => {
+  test("the resolver is the primary CIDR's base + 2", () => {
     expect(vpcResolver({ ...spec, cidrs: ['172.31.0.0/16', '10.0.0.0/16'] })).toBe('172.31.0.2');
     expect(vpcResolver({ ...spec, cidrs: ['192.168.4.0/22'] })).toBe('192.168.4.2');
   });

@@ -62,7 +62,10 @@ const isIpv4Cidr = (c: string) => !c.includes(':');
  * sorted: what an nft interval set accepts (no overlapping elements). Throws on a malformed one.
  */
 export function mergeCidrs(cidrs: string[]): string[] {
-  const blocks = cidrs.filter(isIpv4Cidr).map(parseBlock).sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : a.prefix - b.prefix));
+  const blocks = cidrs
+    .filter(isIpv4Cidr)
+    .map(parseBlock)
+    .sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : a.prefix - b.prefix));
   const out: Cidr[] = [];
   for (const b of blocks) {
     const last = out[out.length - 1];
@@ -119,11 +122,7 @@ function chainDecl(name: string, rules: string[], base?: string): string {
 
 // ── protocol matches ──────────────────────────────────────────────────────────────────────────────
 
-type L4 =
-  | { kind: 'all' }
-  | { kind: 'ports'; proto: 'tcp' | 'udp'; range: [number, number] }
-  | { kind: 'icmp'; type: number; code: number }
-  | { kind: 'number'; n: number };
+type L4 = { kind: 'all' } | { kind: 'ports'; proto: 'tcp' | 'udp'; range: [number, number] } | { kind: 'icmp'; type: number; code: number } | { kind: 'number'; n: number };
 
 function validPort(n: number | undefined): n is number {
   return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 65535;
@@ -294,14 +293,30 @@ export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
 
   const sets: string[] = [
     setDecl('ifaces', 'ifname', [q('lo'), up, ...ifs.map(({ name }) => q(name))]),
-    setDecl('enis', 'ifname', ifs.map(({ name }) => q(name))),
-    setDecl('checked', 'ifname', ifs.filter(({ i }) => i.sourceDestCheck).map(({ name }) => q(name))),
+    setDecl(
+      'enis',
+      'ifname',
+      ifs.map(({ name }) => q(name)),
+    ),
+    setDecl(
+      'checked',
+      'ifname',
+      ifs.filter(({ i }) => i.sourceDestCheck).map(({ name }) => q(name)),
+    ),
     setDecl('addrs', 'ifname . ipv4_addr', [...new Set(addrs)]),
     setDecl('vpc_cidrs', 'ipv4_addr', mergeCidrs(spec.cidrs), 'interval'),
     setDecl('public_ips', 'ipv4_addr', [...pubToPriv.keys()]),
     setDecl('nat_sources', 'ipv4_addr', [...privToPub.keys()]),
-    mapDecl('public_to_private', 'ipv4_addr : ipv4_addr', [...pubToPriv].map(([a, b]) => `${a} : ${b}`)),
-    mapDecl('private_to_public', 'ipv4_addr : ipv4_addr', [...privToPub].map(([a, b]) => `${a} : ${b}`)),
+    mapDecl(
+      'public_to_private',
+      'ipv4_addr : ipv4_addr',
+      [...pubToPriv].map(([a, b]) => `${a} : ${b}`),
+    ),
+    mapDecl(
+      'private_to_public',
+      'ipv4_addr : ipv4_addr',
+      [...privToPub].map(([a, b]) => `${a} : ${b}`),
+    ),
     ...[...groupIds].map((g) => setDecl(sgMembers(g), 'ipv4_addr', members(g))),
   ];
 
@@ -324,7 +339,13 @@ export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
       if (groups.length > 1) lists.set(chain, groups);
       elements.push(`${q(name)} : jump ${chain}`);
     }
-    for (const [chain, groups] of lists) chains.push(chainDecl(chain, groups.map((g) => `jump ${sgChain(g, dir)}`)));
+    for (const [chain, groups] of lists)
+      chains.push(
+        chainDecl(
+          chain,
+          groups.map((g) => `jump ${sgChain(g, dir)}`),
+        ),
+      );
     return elements;
   };
   const sgIn = dispatch('in');
@@ -332,7 +353,8 @@ export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
 
   const subnets = new Map(spec.subnets.map((s) => [s.subnetId, s]));
   // An interface's subnet missing from the spec (a builder error) crosses no boundary: no routes, no entries.
-  for (const { i } of ifs) if (!subnets.has(i.subnetId)) subnets.set(i.subnetId, { subnetId: i.subnetId, cidr: i.subnetCidr, routes: [], networkAcl: { networkAclId: '', entries: [] } });
+  for (const { i } of ifs)
+    if (!subnets.has(i.subnetId)) subnets.set(i.subnetId, { subnetId: i.subnetId, cidr: i.subnetCidr, routes: [], networkAcl: { networkAclId: '', entries: [] } });
   for (const s of subnets.values()) {
     const names = ifs.filter(({ i }) => i.subnetId === s.subnetId).map(({ name }) => q(name));
     sets.push(setDecl(subnetIfaces(s.subnetId), 'ifname', names));
@@ -340,16 +362,32 @@ export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
     // The gateway only for peers its route table sends there (a private subnet's elastic IP is unreachable).
     const gateway = (addr: 'ip daddr' | 'ip saddr', ifname: 'oifname' | 'iifname') =>
       igw.includes('0.0.0.0/0') ? [] : igw.length ? [`${ifname} ${up} ${addr} != { ${igw.join(', ')} } drop`] : [`${ifname} ${up} drop`];
-    chains.push(chainDecl(aclChain(s.subnetId, 'out'), [`oifname @${subnetIfaces(s.subnetId)} return`, ...gateway('ip daddr', 'oifname'), ...naclRules(s.networkAcl.entries, true)]));
-    chains.push(chainDecl(aclChain(s.subnetId, 'in'), [`iifname @${subnetIfaces(s.subnetId)} return`, ...gateway('ip saddr', 'iifname'), ...naclRules(s.networkAcl.entries, false)]));
+    chains.push(
+      chainDecl(aclChain(s.subnetId, 'out'), [`oifname @${subnetIfaces(s.subnetId)} return`, ...gateway('ip daddr', 'oifname'), ...naclRules(s.networkAcl.entries, true)]),
+    );
+    chains.push(
+      chainDecl(aclChain(s.subnetId, 'in'), [`iifname @${subnetIfaces(s.subnetId)} return`, ...gateway('ip saddr', 'iifname'), ...naclRules(s.networkAcl.entries, false)]),
+    );
   }
 
   const maps = [
-    mapDecl('hop_limit', 'ifname : verdict', ifs.map(({ i, name }) => `${q(name)} : jump ttl_${hopLimit(i)}`)),
+    mapDecl(
+      'hop_limit',
+      'ifname : verdict',
+      ifs.map(({ i, name }) => `${q(name)} : jump ttl_${hopLimit(i)}`),
+    ),
     mapDecl('sg_egress', 'ifname : verdict', sgOut),
     mapDecl('sg_ingress', 'ifname : verdict', sgIn),
-    mapDecl('subnet_egress', 'ifname : verdict', ifs.map(({ i, name }) => `${q(name)} : jump ${aclChain(i.subnetId, 'out')}`)),
-    mapDecl('subnet_ingress', 'ifname : verdict', ifs.map(({ i, name }) => `${q(name)} : jump ${aclChain(i.subnetId, 'in')}`)),
+    mapDecl(
+      'subnet_egress',
+      'ifname : verdict',
+      ifs.map(({ i, name }) => `${q(name)} : jump ${aclChain(i.subnetId, 'out')}`),
+    ),
+    mapDecl(
+      'subnet_ingress',
+      'ifname : verdict',
+      ifs.map(({ i, name }) => `${q(name)} : jump ${aclChain(i.subnetId, 'in')}`),
+    ),
   ];
 
   const md = `${o.metadata.address}:${o.metadata.port}`;
@@ -357,57 +395,70 @@ export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
   const dnsAddrs = `{ ${resolver}, ${AMAZON_DNS_LINK_LOCAL} }`;
   const special = `{ ${METADATA_ADDRESS}, ${AMAZON_DNS_LINK_LOCAL}, ${resolver} }`;
   const base = [
-    chainDecl('prerouting', [
-      'meta nfproto ipv6 drop',
-      'iifname != @ifaces drop',
-      'iifname "lo" accept',
-      `iifname ${up} ip saddr @vpc_cidrs drop`,
-      'iifname @checked iifname . ip saddr != @addrs drop',
-      // Metadata and DNS: only from an interface's own address (even without source/dest check), never filtered.
-      `iifname . ip saddr @addrs ip daddr ${METADATA_ADDRESS} tcp dport 80 ct mark set ${EXEMPT}`,
-      ...(spec.dnsSupport ? [`iifname . ip saddr @addrs ip daddr ${dnsAddrs} meta l4proto { tcp, udp } th dport 53 ct mark set ${EXEMPT}`] : []),
-      `ct mark ${EXEMPT} accept`,
-      `iifname @enis ip daddr ${special} drop`,
-      'ct state established,related accept',
-      'iifname vmap @sg_egress',
-      'iifname @enis drop',
-    ], 'type filter hook prerouting priority mangle; policy accept;'),
-    chainDecl('prerouting_nat', [
-      `ct mark ${EXEMPT} ip daddr ${METADATA_ADDRESS} tcp dport 80 dnat ip to ${md}`,
-      ...(spec.dnsSupport ? [`ct mark ${EXEMPT} ip daddr ${dnsAddrs} meta l4proto { tcp, udp } th dport 53 dnat ip to ${dnsAt}`] : []),
-      `iifname ${up} dnat ip to ip daddr map @public_to_private`,
-    ], 'type nat hook prerouting priority dstnat; policy accept;'),
-    chainDecl('forward_acl', [
-      `ct mark ${EXEMPT} accept`,
-      'oifname != @ifaces drop',
-      `iifname ${up} oifname ${up} drop`,
-      // The uplink carries only public addresses: sources with a public IP (SNATed below), and from it only
-      // connections to a public IP (or replies).
-      `oifname ${up} ip saddr != @nat_sources drop`,
-      `oifname ${up} ip daddr @vpc_cidrs drop`,
-      `oifname ${up} ip daddr 169.254.0.0/16 drop`,
-      `iifname ${up} ct direction original ct original ip daddr != @public_ips drop`,
-      'iifname vmap @subnet_egress',
-      'oifname vmap @subnet_ingress',
-    ], 'type filter hook forward priority filter - 10; policy accept;'),
-    chainDecl('forward', [
-      // Metadata answers reach the interface with its hop limit as TTL (a container behind it gets nothing).
-      `ct mark ${EXEMPT} ct direction reply ct original ip daddr ${METADATA_ADDRESS} oifname vmap @hop_limit`,
-      `ct mark ${EXEMPT} accept`,
-      'oifname @checked oifname . ip daddr != @addrs drop',
-      'ct state established,related accept',
-      'oifname vmap @sg_ingress',
-      'oifname @enis drop',
-    ], 'type filter hook forward priority filter; policy accept;'),
-    chainDecl('postrouting_nat', [
-      `ct mark ${EXEMPT} accept`,
-      `oifname ${up} snat ip to ip saddr map @private_to_public`,
-    ], 'type nat hook postrouting priority srcnat; policy accept;'),
-    chainDecl('input', [
-      'iifname "lo" accept',
-      'ct state established,related accept',
-      'icmp type echo-request accept',
-    ], 'type filter hook input priority filter; policy drop;'),
+    chainDecl(
+      'prerouting',
+      [
+        'meta nfproto ipv6 drop',
+        'iifname != @ifaces drop',
+        'iifname "lo" accept',
+        `iifname ${up} ip saddr @vpc_cidrs drop`,
+        'iifname @checked iifname . ip saddr != @addrs drop',
+        // Metadata and DNS: only from an interface's own address (even without source/dest check), never filtered.
+        `iifname . ip saddr @addrs ip daddr ${METADATA_ADDRESS} tcp dport 80 ct mark set ${EXEMPT}`,
+        ...(spec.dnsSupport ? [`iifname . ip saddr @addrs ip daddr ${dnsAddrs} meta l4proto { tcp, udp } th dport 53 ct mark set ${EXEMPT}`] : []),
+        `ct mark ${EXEMPT} accept`,
+        `iifname @enis ip daddr ${special} drop`,
+        'ct state established,related accept',
+        'iifname vmap @sg_egress',
+        'iifname @enis drop',
+      ],
+      'type filter hook prerouting priority mangle; policy accept;',
+    ),
+    chainDecl(
+      'prerouting_nat',
+      [
+        `ct mark ${EXEMPT} ip daddr ${METADATA_ADDRESS} tcp dport 80 dnat ip to ${md}`,
+        ...(spec.dnsSupport ? [`ct mark ${EXEMPT} ip daddr ${dnsAddrs} meta l4proto { tcp, udp } th dport 53 dnat ip to ${dnsAt}`] : []),
+        `iifname ${up} dnat ip to ip daddr map @public_to_private`,
+      ],
+      'type nat hook prerouting priority dstnat; policy accept;',
+    ),
+    chainDecl(
+      'forward_acl',
+      [
+        `ct mark ${EXEMPT} accept`,
+        'oifname != @ifaces drop',
+        `iifname ${up} oifname ${up} drop`,
+        // The uplink carries only public addresses: sources with a public IP (SNATed below), and from it only
+        // connections to a public IP (or replies).
+        `oifname ${up} ip saddr != @nat_sources drop`,
+        `oifname ${up} ip daddr @vpc_cidrs drop`,
+        `oifname ${up} ip daddr 169.254.0.0/16 drop`,
+        `iifname ${up} ct direction original ct original ip daddr != @public_ips drop`,
+        'iifname vmap @subnet_egress',
+        'oifname vmap @subnet_ingress',
+      ],
+      'type filter hook forward priority filter - 10; policy accept;',
+    ),
+    chainDecl(
+      'forward',
+      [
+        // Metadata answers reach the interface with its hop limit as TTL (a container behind it gets nothing).
+        `ct mark ${EXEMPT} ct direction reply ct original ip daddr ${METADATA_ADDRESS} oifname vmap @hop_limit`,
+        `ct mark ${EXEMPT} accept`,
+        'oifname @checked oifname . ip daddr != @addrs drop',
+        'ct state established,related accept',
+        'oifname vmap @sg_ingress',
+        'oifname @enis drop',
+      ],
+      'type filter hook forward priority filter; policy accept;',
+    ),
+    chainDecl(
+      'postrouting_nat',
+      [`ct mark ${EXEMPT} accept`, `oifname ${up} snat ip to ip saddr map @private_to_public`],
+      'type nat hook postrouting priority srcnat; policy accept;',
+    ),
+    chainDecl('input', ['iifname "lo" accept', 'ct state established,related accept', 'icmp type echo-request accept'], 'type filter hook input priority filter; policy drop;'),
   ];
 
   return [replaceTable(), `table inet ${VPC_TABLE} {`, ...sets, ...chains, ...maps, ...base, '}'].join('\n') + '\n';
@@ -420,12 +471,14 @@ function replaceTable(): string {
 
 /** A closed table (everything forwarded is dropped; nothing NATed): what a VPC netns gets before its first applyVpc. */
 export function closedVpcTableScript(): string {
-  return [
-    replaceTable(),
-    `table inet ${VPC_TABLE} {`,
-    chainDecl('prerouting', ['meta nfproto ipv6 drop'], 'type filter hook prerouting priority mangle; policy accept;'),
-    chainDecl('forward', [], 'type filter hook forward priority filter; policy drop;'),
-    chainDecl('input', ['iifname "lo" accept'], 'type filter hook input priority filter; policy drop;'),
-    '}',
-  ].join('\n') + '\n';
+  return (
+    [
+      replaceTable(),
+      `table inet ${VPC_TABLE} {`,
+      chainDecl('prerouting', ['meta nfproto ipv6 drop'], 'type filter hook prerouting priority mangle; policy accept;'),
+      chainDecl('forward', [], 'type filter hook forward priority filter; policy drop;'),
+      chainDecl('input', ['iifname "lo" accept'], 'type filter hook input priority filter; policy drop;'),
+      '}',
+    ].join('\n') + '\n'
+  );
 }

@@ -15,7 +15,14 @@ export interface StorageHarness {
 const ACCOUNT = '123456789012';
 const vol = (n: number) => `vol-0c${String(n).padStart(15, '0')}`;
 const snap = (n: number) => `snap-0c${String(n).padStart(15, '0')}`;
-const spec = (n: number, over: { sizeGiB?: number; snapshotId?: string; region?: string } = {}) => ({ volumeId: vol(n), accountId: ACCOUNT, region: over.region ?? 'us-east-1', sizeGiB: over.sizeGiB ?? 1, encrypted: false, ...(over.snapshotId ? { snapshotId: over.snapshotId } : {}) });
+const spec = (n: number, over: { sizeGiB?: number; snapshotId?: string; region?: string } = {}) => ({
+  volumeId: vol(n),
+  accountId: ACCOUNT,
+  region: over.region ?? 'us-east-1',
+  sizeGiB: over.sizeGiB ?? 1,
+  encrypted: false,
+  ...(over.snapshotId ? { snapshotId: over.snapshotId } : {}),
+});
 
 export const storageCases: ConformanceCase<StorageHarness>[] = [
   {
@@ -54,7 +61,7 @@ export const storageCases: ConformanceCase<StorageHarness>[] = [
     },
   },
   {
-    name: "checkVolume: a volume it has passes when not in use, one it lacks fails",
+    name: 'checkVolume: a volume it has passes when not in use, one it lacks fails',
     run: async (h) => {
       await h.storage.createVolume(spec(4));
       expect(await h.storage.checkVolume(vol(4), { inUse: false })).toEqual({ status: 'passed' });
@@ -78,7 +85,10 @@ export const storageCases: ConformanceCase<StorageHarness>[] = [
       expect(r.dataBytes).toBeGreaterThanOrEqual(0);
       expect(await s.captures()).not.toContain(snap(5));
       // Stored once: again is the same snapshot, nothing added.
-      expect(await s.snapshotVolume({ volumeId: vol(5), snapshotId: snap(5), region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).toEqual({ dataBytes: r.dataBytes, addedBytes: 0 });
+      expect(await s.snapshotVolume({ volumeId: vol(5), snapshotId: snap(5), region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).toEqual({
+        dataBytes: r.dataBytes,
+        addedBytes: 0,
+      });
       await h.storage.createVolume(spec(6, { sizeGiB: 2, snapshotId: snap(5) }));
       const copied = await s.copySnapshot({ fromRegion: 'us-east-1', snapshotId: snap(5), toRegion: 'eu-west-1', newSnapshotId: snap(7), accountId: ACCOUNT });
       expect(copied.bytesCopied).toBeGreaterThanOrEqual(0);

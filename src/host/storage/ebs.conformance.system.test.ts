@@ -19,7 +19,11 @@ conformance<StorageHarness>(
     name: 'xfs',
     make: async () => {
       const home = mkdtempSync(join(tmpdir(), 'cumulo-storage-conf-'));
-      const storage = new EbsStorage({ volumes: new XfsVolumeStore({ home, sizeGiB: 8 }), instanceStore: new InstanceStoreDisks({ home }), keyOf: async () => Buffer.alloc(32, 3) });
+      const storage = new EbsStorage({
+        volumes: new XfsVolumeStore({ home, sizeGiB: 8 }),
+        instanceStore: new InstanceStoreDisks({ home }),
+        keyOf: async () => Buffer.alloc(32, 3),
+      });
       await storage.init();
       return {
         name: 'xfs',

@@ -222,7 +222,9 @@ needs.describe('encrypted volumes at rest (root)', () => {
     expect(devSha(e2.device, 200, 64)).toBe(zeroSha);
     expect(devSha(e2.device, 3000, 64)).toBe(zeroSha);
     // Restoring into a file too small is refused.
-    await expect(store.createEncryptedWith('vol-e3', 1, key, (p) => blocks.restoreInto('snap-e1', p, { key, fresh: true }).then(() => undefined))).rejects.toThrow(/cannot restore/);
+    await expect(store.createEncryptedWith('vol-e3', 1, key, (p) => blocks.restoreInto('snap-e1', p, { key, fresh: true }).then(() => undefined))).rejects.toThrow(
+      /cannot restore/,
+    );
     expect(existsSync(store.fileOf('vol-e3'))).toBe(false);
     // A wrong key does not open it (a new store: nothing to adopt).
     await store.detach('vol-e2');
@@ -243,7 +245,9 @@ needs.describe('encrypted volumes at rest (root)', () => {
     writeFileSync(join(rootfs, 'hello'), marker);
     const image = join(home, 'e4.ext4');
     execFileSync('mkfs.ext4', ['-q', '-F', '-d', rootfs, image, '64M']);
-    await store.createEncryptedWith('vol-e4', 1, key, async (p) => void execFileSync('dd', [`if=${image}`, `of=${p}`, 'bs=1M', 'conv=notrunc,fsync', 'status=none']), { owner: '123456789012' });
+    await store.createEncryptedWith('vol-e4', 1, key, async (p) => void execFileSync('dd', [`if=${image}`, `of=${p}`, 'bs=1M', 'conv=notrunc,fsync', 'status=none']), {
+      owner: '123456789012',
+    });
     expect(await store.isTrusted('vol-e4')).toBe(false);
     const at = join(home, 'mnt-e4');
     await store.mount('vol-e4', at, { key: keySource });

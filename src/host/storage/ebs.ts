@@ -133,7 +133,8 @@ export class EbsStorage implements VolumeStorage, SnapshotStorage {
     if (!opts.inUse) return { status: 'passed' };
     if (!(await this.volumes.devicesOf(volumeId)).length) return { status: 'failed', reason: 'no block device serves it' };
     // Encrypted: the loop device reads through qemu-storage-daemon's FUSE export, which must be alive.
-    if ((await this.volumes.isEncrypted(volumeId)) && !(await this.volumes.luks.isOpen(volumeId))) return { status: 'failed', reason: 'its decrypting export (qemu-storage-daemon) is gone' };
+    if ((await this.volumes.isEncrypted(volumeId)) && !(await this.volumes.luks.isOpen(volumeId)))
+      return { status: 'failed', reason: 'its decrypting export (qemu-storage-daemon) is gone' };
     return { status: 'passed' };
   }
 
@@ -159,7 +160,15 @@ export class EbsStorage implements VolumeStorage, SnapshotStorage {
    * The snapshot's capture (captureVolume) chunked into the region's store, then dropped. Without
    * it the snapshot fails: a copy of the volume as it is now would not be of the request's moment.
    */
-  async snapshotVolume(o: { volumeId: string; snapshotId: string; region: string; accountId: string; parentSnapshotId?: string; encrypted: boolean; onProgress?: (percent: number) => void }): Promise<SnapshotResult> {
+  async snapshotVolume(o: {
+    volumeId: string;
+    snapshotId: string;
+    region: string;
+    accountId: string;
+    parentSnapshotId?: string;
+    encrypted: boolean;
+    onProgress?: (percent: number) => void;
+  }): Promise<SnapshotResult> {
     const store = await this.snapshots.of(o.region);
     const done = await store.info(o.snapshotId);
     if (done) {
@@ -187,7 +196,14 @@ export class EbsStorage implements VolumeStorage, SnapshotStorage {
     await (await this.snapshots.of(region)).delete(snapshotId);
   }
 
-  async copySnapshot(o: { fromRegion: string; snapshotId: string; toRegion: string; newSnapshotId: string; accountId: string; onProgress?: (percent: number) => void }): Promise<{ bytesCopied: number }> {
+  async copySnapshot(o: {
+    fromRegion: string;
+    snapshotId: string;
+    toRegion: string;
+    newSnapshotId: string;
+    accountId: string;
+    onProgress?: (percent: number) => void;
+  }): Promise<{ bytesCopied: number }> {
     const from = await this.snapshots.of(o.fromRegion);
     const to = await this.snapshots.of(o.toRegion);
     const bytesCopied = await from.copyTo(to, o.snapshotId, { targetId: o.newSnapshotId, onProgress: percentOnce(o.onProgress) });

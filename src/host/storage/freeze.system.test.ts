@@ -66,7 +66,11 @@ describe.skipIf(!isRoot)('fsfreeze never left frozen (root)', () => {
   });
 
   it('frozen for the step, with its marker and deadman; thawed after, nothing left', async () => {
-    const seen = await whileFrozen(marker, mnt, async () => ({ frozen: await isFrozen(mnt), marker: JSON.parse(readFileSync(marker, 'utf8')) as { path: string; deadman: number }, deadmen: deadmen(mnt) }));
+    const seen = await whileFrozen(marker, mnt, async () => ({
+      frozen: await isFrozen(mnt),
+      marker: JSON.parse(readFileSync(marker, 'utf8')) as { path: string; deadman: number },
+      deadmen: deadmen(mnt),
+    }));
     expect(seen.frozen).toBe(true);
     expect(seen.marker.path).toBe(mnt);
     expect(seen.deadmen).toEqual([seen.marker.deadman]);

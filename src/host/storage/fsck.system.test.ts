@@ -88,7 +88,7 @@ needs.describe('checkFilesystem (root)', () => {
     }
   });
 
-  it('fails an image whose root inode was cleared, with e2fsck\'s reason; repairing cannot save it', async () => {
+  it("fails an image whose root inode was cleared, with e2fsck's reason; repairing cannot save it", async () => {
     const file = mkfs('no-root.img');
     debugfs(file, 'clri <2>');
     const r = await checkFilesystem(file);
@@ -190,7 +190,7 @@ needs.describe('checkFilesystem (root)', () => {
       expect(r.stderr).toMatch(/chroot: cannot change root directory to '\/': Operation not permitted/);
     });
 
-    it('sees only /usr of the host: no /etc, /proc, /sys, /home, /root, nor the image\'s folder', async () => {
+    it("sees only /usr of the host: no /etc, /proc, /sys, /home, /root, nor the image's folder", async () => {
       const r = await sh(`ls -A /; ls /usr/sbin/e2fsck; cat /etc/shadow; ls /proc /sys /root ${dir}`);
       const [root, e2fsck] = r.stdout.split('\n/');
       expect(e2fsck).toBe('usr/sbin/e2fsck\n');
@@ -207,7 +207,12 @@ needs.describe('checkFilesystem (root)', () => {
     it('has no network: lo only, and down; 127.0.0.1 does not answer', async () => {
       const before = connections;
       const r = await runSandboxed(['bash', '-c', `ip -o link; exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected`]);
-      expect(r.stdout.trim().split('\n').filter((l) => /^\d+: /.test(l))).toHaveLength(1);
+      expect(
+        r.stdout
+          .trim()
+          .split('\n')
+          .filter((l) => /^\d+: /.test(l)),
+      ).toHaveLength(1);
       expect(r.stdout).toMatch(/^1: lo: <LOOPBACK> .*state DOWN/);
       expect(r.stdout).not.toContain('connected');
       expect(r.stderr).toMatch(/Network is unreachable|Connection refused/);
@@ -219,7 +224,11 @@ needs.describe('checkFilesystem (root)', () => {
 
     it('reads its disk through the device node, cannot write it, chmod it or reach the image by path', async () => {
       const file = mkfs('node.img');
-      const r = (await runOnDevice(file, false, ['sh', '-c', `od -An -tx1 -j1080 -N2 /tmp/disk; ls -ln /tmp/disk; echo x > /tmp/disk && echo wrote; chmod 666 /tmp/disk && echo chmodded; cat ${file} | head -c 1`])) as SandboxRun;
+      const r = (await runOnDevice(file, false, [
+        'sh',
+        '-c',
+        `od -An -tx1 -j1080 -N2 /tmp/disk; ls -ln /tmp/disk; echo x > /tmp/disk && echo wrote; chmod 666 /tmp/disk && echo chmodded; cat ${file} | head -c 1`,
+      ])) as SandboxRun;
       expect(r.started).toBe(true);
       expect(r.stdout).toMatch(/^ 53 ef$/m);
       expect(r.stdout).toMatch(/^br--r--r-- 1 0 0 7, /m);
@@ -240,13 +249,17 @@ needs.describe('checkFilesystem (root)', () => {
       const slow = await sh('sleep 30 & sleep 30; echo done', { timeoutMs: 300 });
       expect(slow).toMatchObject({ timedOut: true, code: null, signal: 'SIGKILL' });
       expect(slow.stdout).not.toContain('done');
-      const sleepers = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => {
-        try {
-          return readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u000030\u0000';
-        } catch {
-          return false;
-        }
-      })());
+      const sleepers = readdirSync('/proc').filter(
+        (p) =>
+          /^\d+$/.test(p) &&
+          (() => {
+            try {
+              return readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u000030\u0000';
+            } catch {
+              return false;
+            }
+          })(),
+      );
       expect(sleepers).toEqual([]); // the one in the background too: its PID namespace died with its init
     });
   });

@@ -2,18 +2,7 @@
 // (fsck.system.test.ts runs them for real).
 import { describe, expect, it } from 'vitest';
 import { splitDev } from './devno.js';
-import {
-  e2fsckArgv,
-  fsckVerdict,
-  isUntrustedFilesystemError,
-  SANDBOX_DEVICE,
-  SANDBOX_SETUP,
-  sandboxArgv,
-
-  summary,
-  superblockProblem,
-  UntrustedFilesystemError,
-} from './fsck.js';
+import { e2fsckArgv, fsckVerdict, isUntrustedFilesystemError, SANDBOX_DEVICE, SANDBOX_SETUP, sandboxArgv, summary, superblockProblem, UntrustedFilesystemError } from './fsck.js';
 
 /** The argv in its stages: unshare, the root setup, prlimit, setpriv, the command. */
 function stages(argv: string[]) {
@@ -151,16 +140,40 @@ describe('fsckVerdict', () => {
     ['exit 1 (corrected), repairing', run({ code: 1 }), true, true, undefined],
     ['exit 2 (corrected, reboot), repairing', run({ code: 2 }), true, true, undefined],
     ['exit 1 on a read-only check', run({ code: 1 }), false, false, /^e2fsck: errors found \(exit 1\)/],
-    ['exit 4', run({ code: 4, stdout: errors }), false, false, /^e2fsck: errors left uncorrected \(exit 4\): Inode 12 has illegal block\(s\)\.; Illegal block #0 \(3735928559\) in inode 12\. IGNORED\.$/],
-    ['exit 4, repairing', run({ code: 4, stdout: `${SANDBOX_DEVICE}: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)\n` }), true, false, /^e2fsck: errors left uncorrected \(exit 4\): UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY\.$/],
-    ['exit 8', run({ code: 8, stderr: 'e2fsck: Bad magic number in super-block while trying to open /tmp/disk\n' }), false, false, /^e2fsck: operational error \(exit 8\): e2fsck: Bad magic number/],
+    [
+      'exit 4',
+      run({ code: 4, stdout: errors }),
+      false,
+      false,
+      /^e2fsck: errors left uncorrected \(exit 4\): Inode 12 has illegal block\(s\)\.; Illegal block #0 \(3735928559\) in inode 12\. IGNORED\.$/,
+    ],
+    [
+      'exit 4, repairing',
+      run({ code: 4, stdout: `${SANDBOX_DEVICE}: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)\n` }),
+      true,
+      false,
+      /^e2fsck: errors left uncorrected \(exit 4\): UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY\.$/,
+    ],
+    [
+      'exit 8',
+      run({ code: 8, stderr: 'e2fsck: Bad magic number in super-block while trying to open /tmp/disk\n' }),
+      false,
+      false,
+      /^e2fsck: operational error \(exit 8\): e2fsck: Bad magic number/,
+    ],
     ['exit 12', run({ code: 12, stdout: errors }), false, false, /^e2fsck: errors left uncorrected, operational error \(exit 12\)/],
     ['exit 16', run({ code: 16 }), false, false, /usage or syntax error \(exit 16\)$/],
     ['exit 32', run({ code: 32 }), true, false, /cancelled \(exit 32\)$/],
     ['timed out', run({ code: null, signal: 'SIGKILL', timedOut: true }), false, false, /^e2fsck did not finish in 60 s$/],
     ['CPU limit', run({ code: null, signal: 'SIGKILL' }), false, false, /ran out of time/],
     ['crashed', run({ code: null, signal: 'SIGSEGV' }), false, false, /^e2fsck was killed by SIGSEGV$/],
-    ['memory', run({ code: 8, stderr: 'e2fsck: Resource temporarily unavailable while retrying to read bitmaps for /tmp/disk\ne2fsck: aborted\n' }), false, false, /^e2fsck ran out of memory \(limit 1024 MiB\)$/],
+    [
+      'memory',
+      run({ code: 8, stderr: 'e2fsck: Resource temporarily unavailable while retrying to read bitmaps for /tmp/disk\ne2fsck: aborted\n' }),
+      false,
+      false,
+      /^e2fsck ran out of memory \(limit 1024 MiB\)$/,
+    ],
     ['memory, allocation', run({ code: 8, stderr: 'e2fsck: Memory allocation failed\n' }), true, false, /ran out of memory/],
   ] as const)('%s', (_name, r, repair, ok, reason) => {
     const v = fsckVerdict(r, { ...o, repair });

@@ -108,11 +108,41 @@ export function sandboxArgv(command: string[], o: SandboxOptions & { timeoutMs?:
   // Root's node, which only the sandbox's own mount namespace can see: not the sandbox's to chmod.
   const mode = o.device?.writable ? '0666' : '0444';
   return [
-    'unshare', '--net', '--ipc', '--uts', '--pid', '--cgroup', '--mount', '--fork', '--kill-child', '--',
-    'sh', '-c', SANDBOX_SETUP, 'cumulo-sandbox', dev, mode,
-    'prlimit', `--as=${Math.floor(memory * 2 ** 20)}`, `--cpu=${Math.ceil(cpu)}`, '--core=0', '--nofile=64', '--',
-    'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--',
-    'sh', '-c', ANNOUNCE, 'cumulo-sandboxed', ...command,
+    'unshare',
+    '--net',
+    '--ipc',
+    '--uts',
+    '--pid',
+    '--cgroup',
+    '--mount',
+    '--fork',
+    '--kill-child',
+    '--',
+    'sh',
+    '-c',
+    SANDBOX_SETUP,
+    'cumulo-sandbox',
+    dev,
+    mode,
+    'prlimit',
+    `--as=${Math.floor(memory * 2 ** 20)}`,
+    `--cpu=${Math.ceil(cpu)}`,
+    '--core=0',
+    '--nofile=64',
+    '--',
+    'setpriv',
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    '--clear-groups',
+    '--no-new-privs',
+    '--bounding-set=-all',
+    '--inh-caps=-all',
+    '--',
+    'sh',
+    '-c',
+    ANNOUNCE,
+    'cumulo-sandboxed',
+    ...command,
   ];
 }
 
@@ -382,7 +412,13 @@ export function fsckVerdict(r: Pick<SandboxRun, 'code' | 'signal' | 'timedOut' |
 export function summary(output: string, max = 300): string {
   const lines = output
     .split('\n')
-    .map((l) => l.replace(`${SANDBOX_DEVICE}: `, '').replace(/\s+/g, ' ').replace(/ [A-Z][\w ]*\? no$/, '').trim())
+    .map((l) =>
+      l
+        .replace(`${SANDBOX_DEVICE}: `, '')
+        .replace(/\s+/g, ' ')
+        .replace(/ [A-Z][\w ]*\? no$/, '')
+        .trim(),
+    )
     .filter((l) => l && !/^(e2fsck|resize2fs) \d/.test(l) && !/^Pass \d/.test(l) && !/^[\w ]+\? no$/.test(l) && !/^\(i\.e\., without -a or -p options\)$/.test(l))
     .filter((l) => !/^\d+\/\d+ files \(/.test(l) && !/WARNING: Filesystem still has errors/.test(l) && !/^\*+$/.test(l));
   const s = lines.slice(0, 3).join('; ');

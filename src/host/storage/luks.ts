@@ -58,7 +58,15 @@ export async function luksSize(file: string): Promise<number> {
 export async function growLuks(file: string, sizeBytes: number, key: Buffer): Promise<void> {
   if ((await luksSize(file)) >= sizeBytes) return;
   await withSecretFile(key, (secret) =>
-    run('qemu-img', ['resize', '-q', '--object', `secret,id=sec0,file=${secret}`, '--image-opts', `driver=qcow2,encrypt.format=luks,encrypt.key-secret=sec0,file.driver=file,file.filename=${file}`, String(sizeBytes)]),
+    run('qemu-img', [
+      'resize',
+      '-q',
+      '--object',
+      `secret,id=sec0,file=${secret}`,
+      '--image-opts',
+      `driver=qcow2,encrypt.format=luks,encrypt.key-secret=sec0,file.driver=file,file.filename=${file}`,
+      String(sizeBytes),
+    ]),
   );
 }
 
@@ -87,11 +95,20 @@ async function withSecretFile<T>(key: Buffer, fn: (path: string) => Promise<T>):
 export async function createLuks(file: string, sizeBytes: number, key: Buffer): Promise<void> {
   if (await exists(file)) throw new Error(`${file} already exists`);
   await withSecretFile(key, (secret) =>
-    retryBenchmark(() => run('qemu-img', [
-      'create', '-q', '-f', 'qcow2', '--object', `secret,id=sec0,file=${secret}`,
-      '-o', 'encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10,encrypt.cipher-alg=aes-256,encrypt.cipher-mode=xts,cluster_size=65536',
-      file, String(sizeBytes),
-    ])),
+    retryBenchmark(() =>
+      run('qemu-img', [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '--object',
+        `secret,id=sec0,file=${secret}`,
+        '-o',
+        'encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10,encrypt.cipher-alg=aes-256,encrypt.cipher-mode=xts,cluster_size=65536',
+        file,
+        String(sizeBytes),
+      ]),
+    ),
   );
 }
 
@@ -191,11 +208,16 @@ export class LuksExports {
     await withSecretFile(k, (secret) =>
       run('qemu-storage-daemon', [
         '--daemonize',
-        '--pidfile', this.pidFileOf(name),
-        '--object', `secret,id=sec0,file=${secret}`,
-        '--blockdev', `driver=file,node-name=file0,filename=${image},cache.direct=off${opts.readOnly ? ',read-only=on' : ''}`,
-        '--blockdev', `driver=qcow2,node-name=vol0,file=file0,encrypt.format=luks,encrypt.key-secret=sec0${opts.readOnly ? ',read-only=on' : ''}`,
-        '--export', `type=fuse,id=exp0,node-name=vol0,mountpoint=${at},writable=${opts.readOnly ? 'off' : 'on'}`,
+        '--pidfile',
+        this.pidFileOf(name),
+        '--object',
+        `secret,id=sec0,file=${secret}`,
+        '--blockdev',
+        `driver=file,node-name=file0,filename=${image},cache.direct=off${opts.readOnly ? ',read-only=on' : ''}`,
+        '--blockdev',
+        `driver=qcow2,node-name=vol0,file=file0,encrypt.format=luks,encrypt.key-secret=sec0${opts.readOnly ? ',read-only=on' : ''}`,
+        '--export',
+        `type=fuse,id=exp0,node-name=vol0,mountpoint=${at},writable=${opts.readOnly ? 'off' : 'on'}`,
         // Its monitor: block_resize grows an attached volume.
         ...(qmpUsable(this.qmpOf(name)) ? ['--chardev', `socket,id=qmp0,path=${this.qmpOf(name)},server=on,wait=off`, '--monitor', 'chardev=qmp0'] : []),
       ]),

@@ -58,10 +58,25 @@ export interface SnapshotStorage {
    * the capture. Without a capture (and the snapshot not stored yet) it fails: it never takes the
    * volume as it is later.
    */
-  snapshotVolume(o: { volumeId: string; snapshotId: string; region: string; accountId: string; parentSnapshotId?: string; encrypted: boolean; onProgress?: (percent: number) => void }): Promise<SnapshotResult>;
+  snapshotVolume(o: {
+    volumeId: string;
+    snapshotId: string;
+    region: string;
+    accountId: string;
+    parentSnapshotId?: string;
+    encrypted: boolean;
+    onProgress?: (percent: number) => void;
+  }): Promise<SnapshotResult>;
   deleteSnapshot(region: string, snapshotId: string): Promise<void>;
   /** Copy a snapshot into another region's store, copying only the chunks that store lacks. */
-  copySnapshot(o: { fromRegion: string; snapshotId: string; toRegion: string; newSnapshotId: string; accountId: string; onProgress?: (percent: number) => void }): Promise<{ bytesCopied: number }>;
+  copySnapshot(o: {
+    fromRegion: string;
+    snapshotId: string;
+    toRegion: string;
+    newSnapshotId: string;
+    accountId: string;
+    onProgress?: (percent: number) => void;
+  }): Promise<{ bytesCopied: number }>;
 }
 
 /** What a storage part's snapshot capture asks of the compute part: a mounted root held still for an instant. */

@@ -168,7 +168,10 @@ export class XfsVolumeStore implements VolumeStore {
   /** Volumes in the store (for adoption and orphan cleanup after a restart). */
   async list(): Promise<string[]> {
     await this.init();
-    return (await readdir(this.dir)).filter((n) => n.endsWith('.raw')).map((n) => n.slice(0, -'.raw'.length)).sort();
+    return (await readdir(this.dir))
+      .filter((n) => n.endsWith('.raw'))
+      .map((n) => n.slice(0, -'.raw'.length))
+      .sort();
   }
 
   async exists(volumeId: string): Promise<boolean> {
@@ -218,7 +221,10 @@ export class XfsVolumeStore implements VolumeStore {
     // Same path, size, inode and mtime: the same snapshot. A rebuilt image gets a new copy.
     const path = await realish(snapshotFile);
     const key = createHash('sha256').update(`${path}\0${st.size}\0${st.ino}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
-    const stem = basename(path).replace(/\.(raw|img|ext4)$/, '').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+    const stem = basename(path)
+      .replace(/\.(raw|img|ext4)$/, '')
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .slice(0, 64);
     const dest = join(this.snapshotsDir, `${stem}-${key}.raw`);
     let pending = this.imports.get(dest);
     if (!pending) {
@@ -320,7 +326,9 @@ export class XfsVolumeStore implements VolumeStore {
 
   /** Run fn on the plaintext of a LUKS image (e.g. a clone for a snapshot), exported read-only for the time of fn. */
   async withPlaintext<T>(file: string, key: KeySource, fn: (plainFile: string) => Promise<T>): Promise<T> {
-    const name = `${basename(file).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}.clone`;
+    const name = `${basename(file)
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .slice(0, 100)}.clone`;
     const plain = await this.luks.open(name, file, key, { readOnly: true });
     try {
       return await fn(plain);
@@ -503,7 +511,10 @@ export class XfsVolumeStore implements VolumeStore {
   /** The snapshot ids with a capture on the host. */
   async captures(): Promise<string[]> {
     await this.init();
-    return (await readdir(this.capturesDir)).filter((n) => n.endsWith('.raw')).map((n) => n.slice(0, -'.raw'.length)).sort();
+    return (await readdir(this.capturesDir))
+      .filter((n) => n.endsWith('.raw'))
+      .map((n) => n.slice(0, -'.raw'.length))
+      .sort();
   }
 
   async attach(volumeId: string, opts: { key?: KeySource } = {}): Promise<{ device: string }> {
@@ -620,4 +631,3 @@ export class XfsVolumeStore implements VolumeStore {
     await closeStore({ storeFile: this.storeFile, dir: this.dir, luks: this.luks });
   }
 }
-

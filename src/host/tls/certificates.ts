@@ -150,7 +150,11 @@ function opensslConfig(names: string[]): string {
   ].join('\n');
 }
 
-const serial = () => '0x' + randomBytes(16).toString('hex').replace(/^./, (c) => (parseInt(c, 16) & 7).toString(16));
+const serial = () =>
+  '0x' +
+  randomBytes(16)
+    .toString('hex')
+    .replace(/^./, (c) => (parseInt(c, 16) & 7).toString(16));
 
 /** A new CA, made in a scratch folder and moved into place key first, so a crash never pairs the wrong halves. */
 async function makeCa(dir: string): Promise<void> {
@@ -163,7 +167,30 @@ async function makeCa(dir: string): Promise<void> {
     await newKey(key);
     // A random part in the name, so two state folders' CAs are told apart in a trust store.
     const cn = `cumulo local CA ${randomBytes(4).toString('hex')}`;
-    await exec('openssl', ['req', '-config', cfg, '-new', '-x509', '-key', key, '-out', pem, '-days', String(CA_DAYS), '-subj', `/O=cumulo/CN=${cn}`, '-extensions', 'ca', '-set_serial', serial(), '-sha256'], { timeoutMs: 60_000 });
+    await exec(
+      'openssl',
+      [
+        'req',
+        '-config',
+        cfg,
+        '-new',
+        '-x509',
+        '-key',
+        key,
+        '-out',
+        pem,
+        '-days',
+        String(CA_DAYS),
+        '-subj',
+        `/O=cumulo/CN=${cn}`,
+        '-extensions',
+        'ca',
+        '-set_serial',
+        serial(),
+        '-sha256',
+      ],
+      { timeoutMs: 60_000 },
+    );
     chmodSync(pem, 0o600); // public, but the state folder keeps nothing readable by others (copy it for another user)
     renameSync(key, join(dir, 'ca.key'));
     renameSync(pem, join(dir, 'ca.pem'));
@@ -185,7 +212,27 @@ async function makeServerCert(dir: string, names: string[]): Promise<void> {
     await exec('openssl', ['req', '-config', cfg, '-new', '-key', key, '-out', csr, '-subj', `/O=cumulo/CN=${escapeDn(cn)}`], { timeoutMs: 60_000 });
     await exec(
       'openssl',
-      ['x509', '-req', '-in', csr, '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-set_serial', serial(), '-days', String(SERVER_DAYS), '-sha256', '-extfile', cfg, '-extensions', 'server', '-out', pem],
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        join(dir, 'ca.pem'),
+        '-CAkey',
+        join(dir, 'ca.key'),
+        '-set_serial',
+        serial(),
+        '-days',
+        String(SERVER_DAYS),
+        '-sha256',
+        '-extfile',
+        cfg,
+        '-extensions',
+        'server',
+        '-out',
+        pem,
+      ],
       { timeoutMs: 60_000 },
     );
     // The chain the server sends: its certificate, then the CA's.

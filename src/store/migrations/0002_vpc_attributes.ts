@@ -3,8 +3,14 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('vpcs').addColumn('enable_network_address_usage_metrics', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.alterTable('subnets').addColumn('enable_dns64', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('vpcs')
+    .addColumn('enable_network_address_usage_metrics', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema
+    .alterTable('subnets')
+    .addColumn('enable_dns64', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   // EC2's PrivateDnsNameOptionsOnLaunch as JSON: {HostnameType, EnableResourceNameDnsARecord, EnableResourceNameDnsAAAARecord}
   await db.schema
     .alterTable('subnets')

@@ -22,7 +22,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('public_ips_account_idx').on('public_ips').columns(['account_id', 'region', 'kind']).execute();
   // The interface wants an ephemeral public IP whenever its instance runs (AssociatePublicIpAddress
   // or the subnet's MapPublicIpOnLaunch at launch).
-  await db.schema.alterTable('network_interfaces').addColumn('auto_public_ip', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('network_interfaces')
+    .addColumn('auto_public_ip', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema.createIndex('network_interfaces_vpc_idx').on('network_interfaces').columns(['vpc_id', 'private_ip']).execute();
 }
 

@@ -58,8 +58,17 @@ needs.describe('RuncDriver (root)', () => {
       {
         subnetId: 'subnet-0d00000000000000d',
         cidr: '10.213.0.0/24',
-        routes: [{ destination: '10.213.0.0/16', target: 'local', targetId: 'local' }, { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-0d00000000000000d' }],
-        networkAcl: { networkAclId: 'acl-0d00000000000000d', entries: [{ ruleNumber: 100, egress: false, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' }, { ruleNumber: 100, egress: true, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' }] },
+        routes: [
+          { destination: '10.213.0.0/16', target: 'local', targetId: 'local' },
+          { destination: '0.0.0.0/0', target: 'internet-gateway', targetId: 'igw-0d00000000000000d' },
+        ],
+        networkAcl: {
+          networkAclId: 'acl-0d00000000000000d',
+          entries: [
+            { ruleNumber: 100, egress: false, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' },
+            { ruleNumber: 100, egress: true, protocol: -1, action: 'allow', cidr: '0.0.0.0/0' },
+          ],
+        },
       },
     ],
     securityGroups: [{ groupId: 'sg-0d00000000000000d', ingress: [{ protocol: 'all', cidr: '0.0.0.0/0' }], egress: [{ protocol: 'all', cidr: '0.0.0.0/0' }] }],
@@ -102,7 +111,11 @@ needs.describe('RuncDriver (root)', () => {
     const end = Date.now() + ms;
     while (!(await fn())) {
       if (Date.now() > end) {
-        process.stderr.write(execFileSync('sh', ['-c', `ls -la ${home}/runc-exits; cat ${home}/runc-exits/* ; runc --root ${home}/runc list; tail -20 ${home}/instances/*/console.log`], { encoding: 'utf8' }));
+        process.stderr.write(
+          execFileSync('sh', ['-c', `ls -la ${home}/runc-exits; cat ${home}/runc-exits/* ; runc --root ${home}/runc list; tail -20 ${home}/instances/*/console.log`], {
+            encoding: 'utf8',
+          }),
+        );
         throw new Error(`timed out waiting for ${what}`);
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -296,7 +309,9 @@ needs.describe('RuncDriver (root)', () => {
     test('snapshot → volume from it: the same bytes, its extents shared with the snapshot (no copy); encrypted too', async () => {
       const pct: number[] = [];
       // Nothing captured at the request: the snapshot fails rather than copying the volume as it is now.
-      await expect(storage.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).rejects.toThrow(/No copy of vol-0e00000000000000e from the moment of the request/);
+      await expect(storage.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).rejects.toThrow(
+        /No copy of vol-0e00000000000000e from the moment of the request/,
+      );
       // The request's moment: what the volume holds at the capture, not what is written after it.
       const at = (file: string) => execFileSync('sh', ['-c', `dd if=${file} bs=1M skip=100 count=4 status=none | sha256sum`], { encoding: 'utf8' }).split(' ')[0];
       const captured = at(vfile(V1));
@@ -308,7 +323,10 @@ needs.describe('RuncDriver (root)', () => {
       expect(r.dataBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
       expect(r.addedBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
       expect(pct.at(-1)).toBe(100);
-      expect(await storage.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).toEqual({ dataBytes: r.dataBytes, addedBytes: 0 });
+      expect(await storage.snapshotVolume({ volumeId: V1, snapshotId: S1, region: 'us-east-1', accountId: ACCOUNT, encrypted: false })).toEqual({
+        dataBytes: r.dataBytes,
+        addedBytes: 0,
+      });
       // How long this takes is bench:ebs's (a).
       await storage.createVolume({ volumeId: V2, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 2, snapshotId: S1, encrypted: false });
       expect(sha(vfile(V2), 8)).toBe(written);
@@ -402,7 +420,10 @@ needs.describe('RuncDriver (root)', () => {
             }
           })
           .filter((c) => c.startsWith('qemu-storage-daemon') && c.includes(home));
-      const fuse = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(home) && / - fuse /.test(l));
+      const fuse = () =>
+        readFileSync('/proc/self/mountinfo', 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(home) && / - fuse /.test(l));
       await storage.createVolume({ volumeId: VE, accountId: ACCOUNT, region: 'us-east-1', sizeGiB: 1, encrypted: true });
       expect(await volumes.isEncrypted(VE)).toBe(true);
       expect(daemons()).toEqual([]);
@@ -411,7 +432,9 @@ needs.describe('RuncDriver (root)', () => {
       expect(inGuest(A, 'blockdev --getsize64 /dev/sdj').trim()).toBe(String(2 ** 30));
       expect(inGuest(A, 'head -c 1048576 /dev/sdj | tr -d "\\000" | wc -c').trim()).toBe('0'); // an empty volume reads as zeros
       inGuest(A, `printf '%s' '${marker}' | dd of=/dev/sdj bs=4096 seek=300 conv=sync,fsync 2>/dev/null`);
-      const data = inGuest(A, 'dd if=/dev/urandom of=/dev/sdj bs=1M count=8 seek=16 conv=fsync 2>/dev/null; dd if=/dev/sdj bs=1M skip=16 count=8 2>/dev/null | sha256sum').split(' ')[0]!;
+      const data = inGuest(A, 'dd if=/dev/urandom of=/dev/sdj bs=1M count=8 seek=16 conv=fsync 2>/dev/null; dd if=/dev/sdj bs=1M skip=16 count=8 2>/dev/null | sha256sum').split(
+        ' ',
+      )[0]!;
       expect(cg(A, 'blkio.throttle.read_iops_device')).toMatch(/^7:\d+ 3000$/m);
       expect(count(vfile(VE))).toBe(0);
       await driver.detachVolume(A.instanceId, VE);

@@ -21,7 +21,7 @@ const spec: InstanceSpec = {
 };
 
 describe('guestFiles', () => {
-  test('resolv.conf names the VPC resolver and the DHCP options\' domain', () => {
+  test("resolv.conf names the VPC resolver and the DHCP options' domain", () => {
     const f = guestFiles({ ...spec, dnsServer: '172.31.0.2', dnsDomain: 'ec2.internal' }, 'ec2-user').find((x) => x.path === '/etc/resolv.conf');
     expect(f).toEqual({ path: '/etc/resolv.conf', content: 'nameserver 172.31.0.2\nsearch ec2.internal\n', mode: 0o644 });
     expect(guestFiles({ ...spec, dnsServer: '10.0.0.2' }, 'ec2-user').find((x) => x.path === '/etc/resolv.conf')?.content).toBe('nameserver 10.0.0.2\n');

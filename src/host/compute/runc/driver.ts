@@ -48,7 +48,6 @@ import { Locks, Steps } from './locks.js';
 import { prepareBundle } from './prepare.js';
 import { isMountPoint, releaseDev, releaseUserNetns } from './userns.js';
 
-
 export interface RuncDriverOptions {
   home: string;
   images: ImageStore;
@@ -108,7 +107,11 @@ export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, Ro
     this.log = opts.log ?? (() => undefined);
     this.lxcfs = new Lxcfs(join(this.runDir, 'lxcfs'), this.log);
     this.volumes = opts.storage.volumes;
-    this.monitor = new Monitor(() => this.rt, this.exitDir, (id) => this.dir(id));
+    this.monitor = new Monitor(
+      () => this.rt,
+      this.exitDir,
+      (id) => this.dir(id),
+    );
   }
 
   info(): DriverInfo {
@@ -474,8 +477,18 @@ export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, Ro
       if (spec && vol) {
         const [loop] = await loopsOfVolume(this.volumes, volumeId);
         const devDir = join(this.mnt(id), 'dev');
-        await this.live.detach({ devDir: (await isMountPoint(devDir)) ? devDir : undefined, cgroupsPath: `/${this.cgroupParent}/${id}`, device: vol.device, dev: loop ? parseDevNo(loop) : undefined });
-        await saveVolumes(this.dir(id), this.volumes, spec, spec.volumes!.filter((v) => v.volumeId !== volumeId));
+        await this.live.detach({
+          devDir: (await isMountPoint(devDir)) ? devDir : undefined,
+          cgroupsPath: `/${this.cgroupParent}/${id}`,
+          device: vol.device,
+          dev: loop ? parseDevNo(loop) : undefined,
+        });
+        await saveVolumes(
+          this.dir(id),
+          this.volumes,
+          spec,
+          spec.volumes!.filter((v) => v.volumeId !== volumeId),
+        );
       }
       // A process inside may still hold the device open: the kernel frees the loop at its last close.
       await this.volumes.detach(volumeId);
@@ -490,7 +503,12 @@ export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, Ro
       if (!vol) throw new Error(`volume ${volumeId} is not attached to ${id}`);
       const [loop] = await loopsOfVolume(this.volumes, volumeId);
       if (loop && (await this.runningPid(id))) await this.live.setLimits(`/${this.cgroupParent}/${id}`, parseDevNo(loop), limits);
-      await saveVolumes(this.dir(id), this.volumes, spec, vols.map((v) => (v.volumeId === volumeId ? { ...v, limits } : v)));
+      await saveVolumes(
+        this.dir(id),
+        this.volumes,
+        spec,
+        vols.map((v) => (v.volumeId === volumeId ? { ...v, limits } : v)),
+      );
     });
   }
 
@@ -535,7 +553,8 @@ export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, Ro
     // Under the instance's lock: a reboot or start in progress is seen once it is done, not half-way.
     return this.locks.run(id, async () => {
       const spec = await this.readSpec(id).catch(() => undefined);
-      if (!spec) return { system: { status: 'failed', reason: 'the driver does not hold the instance' }, instance: { status: 'insufficient-data', reason: 'no instance to probe' } };
+      if (!spec)
+        return { system: { status: 'failed', reason: 'the driver does not hold the instance' }, instance: { status: 'insufficient-data', reason: 'no instance to probe' } };
       const container = await this.rt.state(id);
       const primary = spec.interfaces?.find((i) => i.deviceIndex === 0);
       return probeStatus({ tag: this.tag, instanceId: id, instanceNetns: instanceNetns(this.tag, id), vpcId: spec.vpcId, primary, container });

@@ -29,4 +29,3 @@ export class Steps {
     if (this.on && this.parts.length) log(`runc: ${what}: ${this.parts.join(', ')} ms`);
   }
 }
-

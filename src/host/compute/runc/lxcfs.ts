@@ -32,7 +32,13 @@ export class Lxcfs {
 
   async running(): Promise<boolean> {
     // Asked off the event loop: a FUSE daemon that hangs must not hang the server with it.
-    return (await isMountPoint(this.dir)) && (await access(join(this.dir, 'proc', 'meminfo')).then(() => true, () => false));
+    return (
+      (await isMountPoint(this.dir)) &&
+      (await access(join(this.dir, 'proc', 'meminfo')).then(
+        () => true,
+        () => false,
+      ))
+    );
   }
 
   /** Mounted and serving (started when it is not; a dead one's mount is cleared first). */

@@ -8,7 +8,6 @@ import type { InstanceCounters } from '../driver.js';
 
 export type { InstanceCounters };
 
-
 const CG = '/sys/fs/cgroup';
 
 async function num(path: string): Promise<number> {

@@ -15,14 +15,26 @@ const base: OciInput = {
 };
 
 type Cfg = {
-  process: { args: string[]; user: { uid: number }; noNewPrivileges: boolean; terminal: boolean; capabilities: Record<string, string[]>; rlimits: { soft: number; hard: number }[] };
+  process: {
+    args: string[];
+    user: { uid: number };
+    noNewPrivileges: boolean;
+    terminal: boolean;
+    capabilities: Record<string, string[]>;
+    rlimits: { soft: number; hard: number }[];
+  };
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: { destination: string; type: string; source: string; options?: string[] }[];
   linux: {
     cgroupsPath: string;
     namespaces: { type: string; path?: string }[];
-    resources: { cpu: { period: number; quota: number }; memory: { limit: number; swap: number }; pids: { limit: number }; devices: { allow: boolean; type?: string; major?: number; minor?: number }[] };
+    resources: {
+      cpu: { period: number; quota: number };
+      memory: { limit: number; swap: number };
+      pids: { limit: number };
+      devices: { allow: boolean; type?: string; major?: number; minor?: number }[];
+    };
     seccomp: { defaultAction: string; defaultErrnoRet: number; syscalls: { names: string[]; action: string }[] };
     maskedPaths: string[];
     readonlyPaths: string[];
@@ -144,7 +156,15 @@ describe('ociConfig', () => {
 });
 
 describe('EBS volumes in the config', () => {
-  type V = { linux: { devices?: { path: string; type: string; major: number; minor: number }[]; resources: { devices: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[]; blockIO?: Record<string, { major: number; minor: number; rate: number }[]> } } };
+  type V = {
+    linux: {
+      devices?: { path: string; type: string; major: number; minor: number }[];
+      resources: {
+        devices: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[];
+        blockIO?: Record<string, { major: number; minor: number; rate: number }[]>;
+      };
+    };
+  };
   const vols = [
     { path: '/dev/sdf', major: 7, minor: 3, iops: 3000, bps: 125 * 2 ** 20 },
     { path: '/dev/xvdg', major: 7, minor: 4 },

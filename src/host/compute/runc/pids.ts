@@ -13,7 +13,10 @@ export function instancesPidsMax(pidMax: number): number {
   return Math.floor(pidMax / 2);
 }
 
-export async function protectHostPids(cgroupParent: string, o: { proc?: string; cgroupRoot?: string; log?: (l: string) => void } = {}): Promise<{ pidMax: number; instancesMax: number }> {
+export async function protectHostPids(
+  cgroupParent: string,
+  o: { proc?: string; cgroupRoot?: string; log?: (l: string) => void } = {},
+): Promise<{ pidMax: number; instancesMax: number }> {
   const file = join(o.proc ?? '/proc', 'sys/kernel/pid_max');
   let pidMax = Number((await readFile(file, 'utf8')).trim());
   if (pidMax < PID_MAX_LIMIT) {

@@ -52,7 +52,7 @@ export async function prepareBundle(ctx: BundleContext, spec: InstanceSpec): Pro
   const base = spec.uidBase;
   if (base === undefined) throw new Error(`${id} has no uid range: it cannot run in a user namespace`);
   const { network, images, storage } = ctx;
-const { volumes, instanceStore } = storage;
+  const { volumes, instanceStore } = storage;
   await ctx.thawLeftover(id);
   const revert = new Revert((l) => ctx.log(`runc: preparing ${id}: ${l}`));
   const steps = new Steps();
@@ -97,7 +97,14 @@ const { volumes, instanceStore } = storage;
       if (!(await volumes.exists(vol))) {
         if (spec.rootSnapshotId) {
           // An image made by CreateImage (or registered, or copied): its root snapshot in the region's store.
-          await storage.restoreVolume({ volumeId: vol, accountId: spec.accountId, region: spec.region, sizeGiB: spec.rootVolume!.sizeGiB, snapshotId: spec.rootSnapshotId, encrypted: false });
+          await storage.restoreVolume({
+            volumeId: vol,
+            accountId: spec.accountId,
+            region: spec.region,
+            sizeGiB: spec.rootVolume!.sizeGiB,
+            snapshotId: spec.rootSnapshotId,
+            encrypted: false,
+          });
         } else {
           await volumes.createFromSnapshot(vol, artifact.snapshotFile, Math.max(spec.rootVolume!.sizeGiB, artifact.sizeGiB));
         }

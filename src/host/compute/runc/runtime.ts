@@ -90,10 +90,28 @@ export class Runc {
    */
   async launch(id: string, bundle: string, consoleFd: number): Promise<number> {
     const args = [
-      '--cid', id, '--cuuid', id, '--name', id,
-      '--runtime', this.runc, '--runtime-arg', `--root=${this.root}`,
-      '--bundle', bundle, '--container-pidfile', join(bundle, 'init.pid'), '--conmon-pidfile', join(bundle, 'conmon.pid'),
-      '--log-path', 'passthrough', '--exit-dir', this.exitDir, '--log-level', 'error',
+      '--cid',
+      id,
+      '--cuuid',
+      id,
+      '--name',
+      id,
+      '--runtime',
+      this.runc,
+      '--runtime-arg',
+      `--root=${this.root}`,
+      '--bundle',
+      bundle,
+      '--container-pidfile',
+      join(bundle, 'init.pid'),
+      '--conmon-pidfile',
+      join(bundle, 'conmon.pid'),
+      '--log-path',
+      'passthrough',
+      '--exit-dir',
+      this.exitDir,
+      '--log-level',
+      'error',
       // One fork: conmon stays our child (we reap it) instead of double-forking to PID 1, which on
       // some hosts never reaps. It outlives the server all the same.
       '--sync',

@@ -7,12 +7,47 @@ const USERNS_CAPS = INSTANCE_CAPS;
 
 /** Every capability of Linux 6.x (capability.h). */
 const ALL_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
-  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
-  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
-  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
 ];
 
 const without = (caps: string[], cap: string) => caps.filter((c) => c !== cap);
@@ -20,14 +55,21 @@ const without = (caps: string[], cap: string) => caps.filter((c) => c !== cap);
 function argMatches(a: OciSeccompArg, args: number[]): boolean {
   const x = args[a.index] ?? 0;
   switch (a.op) {
-    case 'SCMP_CMP_EQ': return x === a.value;
-    case 'SCMP_CMP_NE': return x !== a.value;
-    case 'SCMP_CMP_LT': return x < a.value;
-    case 'SCMP_CMP_LE': return x <= a.value;
-    case 'SCMP_CMP_GT': return x > a.value;
-    case 'SCMP_CMP_GE': return x >= a.value;
+    case 'SCMP_CMP_EQ':
+      return x === a.value;
+    case 'SCMP_CMP_NE':
+      return x !== a.value;
+    case 'SCMP_CMP_LT':
+      return x < a.value;
+    case 'SCMP_CMP_LE':
+      return x <= a.value;
+    case 'SCMP_CMP_GT':
+      return x > a.value;
+    case 'SCMP_CMP_GE':
+      return x >= a.value;
     // runtime-spec: value is the mask, valueTwo what the masked argument must equal.
-    case 'SCMP_CMP_MASKED_EQ': return Number(BigInt(x) & BigInt(a.value)) === (a.valueTwo ?? 0);
+    case 'SCMP_CMP_MASKED_EQ':
+      return Number(BigInt(x) & BigInt(a.value)) === (a.valueTwo ?? 0);
   }
 }
 
@@ -36,7 +78,7 @@ function verdict(p: OciSeccomp, name: string, args: number[] = []): 'allow' | nu
   const hits = p.syscalls.filter((r) => r.names.includes(name) && (r.args ?? []).every((a) => argMatches(a, args)));
   if (hits.some((r) => r.action === 'SCMP_ACT_ALLOW')) return 'allow';
   const errno = hits.find((r) => r.action === 'SCMP_ACT_ERRNO');
-  return errno ? errno.errnoRet ?? p.defaultErrnoRet : p.defaultErrnoRet;
+  return errno ? (errno.errnoRet ?? p.defaultErrnoRet) : p.defaultErrnoRet;
 }
 
 const outright = (p: OciSeccomp) => p.syscalls.filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args?.length).flatMap((r) => r.names);
@@ -62,11 +104,54 @@ describe('seccompProfile', () => {
   });
 
   it.each([
-    'read', 'write', 'openat', 'close', 'execve', 'exit_group', 'mmap', 'mprotect', 'brk', 'futex', 'wait4', 'rt_sigaction',
-    'arch_prctl', 'modify_ldt', 'set_tid_address', 'rseq', 'prlimit64', 'getrandom', 'newfstatat', 'statx', 'getdents64',
-    'fchmodat2', 'fork', 'vfork', 'setresuid', 'setgroups', 'capset', 'setsid', 'ioctl', 'prctl', 'bind', 'listen', 'accept4',
-    'sendto', 'recvmsg', 'setsockopt', 'epoll_wait', 'ppoll', 'pselect6', 'kill', 'sync', 'fsync', 'mknodat', 'fchownat',
-    'ptrace', 'process_vm_readv', 'name_to_handle_at', 'socketcall',
+    'read',
+    'write',
+    'openat',
+    'close',
+    'execve',
+    'exit_group',
+    'mmap',
+    'mprotect',
+    'brk',
+    'futex',
+    'wait4',
+    'rt_sigaction',
+    'arch_prctl',
+    'modify_ldt',
+    'set_tid_address',
+    'rseq',
+    'prlimit64',
+    'getrandom',
+    'newfstatat',
+    'statx',
+    'getdents64',
+    'fchmodat2',
+    'fork',
+    'vfork',
+    'setresuid',
+    'setgroups',
+    'capset',
+    'setsid',
+    'ioctl',
+    'prctl',
+    'bind',
+    'listen',
+    'accept4',
+    'sendto',
+    'recvmsg',
+    'setsockopt',
+    'epoll_wait',
+    'ppoll',
+    'pselect6',
+    'kill',
+    'sync',
+    'fsync',
+    'mknodat',
+    'fchownat',
+    'ptrace',
+    'process_vm_readv',
+    'name_to_handle_at',
+    'socketcall',
   ])('allows %s outright', (name) => {
     expect(outright(p)).toContain(name);
     expect(verdict(p, name)).toBe('allow');
@@ -83,9 +168,7 @@ describe('seccompProfile', () => {
   it('checks clone’s flags with a mask of the namespace bits (argument 0 on x86)', () => {
     expect(outright(p)).not.toContain('clone');
     const rules = p.syscalls.filter((r) => r.names.includes('clone'));
-    expect(rules).toEqual([
-      { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2114060288, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] },
-    ]);
+    expect(rules).toEqual([{ names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2114060288, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] }]);
     expect(CLONE_NAMESPACE_FLAGS).toBe(0x7e020000);
   });
 
@@ -154,7 +237,22 @@ describe('seccompProfile', () => {
   });
 
   it('the user-namespace capability set: no mounts, namespaces, modules, kexec, eBPF, perf; reboot and chroot work', () => {
-    for (const n of ['mount', 'umount2', 'unshare', 'setns', 'fsopen', 'init_module', 'finit_module', 'kexec_load', 'kexec_file_load', 'bpf', 'perf_event_open', 'open_by_handle_at', 'settimeofday', 'iopl']) {
+    for (const n of [
+      'mount',
+      'umount2',
+      'unshare',
+      'setns',
+      'fsopen',
+      'init_module',
+      'finit_module',
+      'kexec_load',
+      'kexec_file_load',
+      'bpf',
+      'perf_event_open',
+      'open_by_handle_at',
+      'settimeofday',
+      'iopl',
+    ]) {
       expect(anyAllow(p)).not.toContain(n);
       expect(verdict(p, n)).toBe(EPERM);
     }

@@ -71,17 +71,7 @@ export const CLONE_NAMESPACE_FLAGS = 0x7e020000;
  *   (CVE-2016-0728 was a root exploit from any process) that instances do without
  *   (Debian's PAM calls pam_keyinit as "optional", and /proc/keys is masked anyway).
  */
-export const NEVER_ALLOWED: readonly string[] = [
-  'kexec_load',
-  'kexec_file_load',
-  'open_by_handle_at',
-  'bpf',
-  'perf_event_open',
-  'userfaultfd',
-  'add_key',
-  'keyctl',
-  'request_key',
-];
+export const NEVER_ALLOWED: readonly string[] = ['kexec_load', 'kexec_file_load', 'open_by_handle_at', 'bpf', 'perf_event_open', 'userfaultfd', 'add_key', 'keyctl', 'request_key'];
 
 /** A group of the reference profile: its syscalls, and when the group applies. */
 export interface SyscallGroup {

@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 const guest = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'images', 'guest');
 
-
 /** busybox, the guest init and its shutdown commands: enough to boot, reboot and power off. */
 export function tinyImage(dir: string): string {
   const root = join(dir, 'root');
-  for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'root', 'var/log', 'var/lib', 'mnt', 'usr/bin', 'usr/sbin']) mkdirSync(join(root, d), { recursive: true });
+  for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'root', 'var/log', 'var/lib', 'mnt', 'usr/bin', 'usr/sbin'])
+    mkdirSync(join(root, d), { recursive: true });
   copyFileSync(execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim(), join(root, 'bin', 'busybox'));
   execFileSync('chroot', [root, '/bin/busybox', '--install', '-s']);
   for (const cmd of ['poweroff', 'reboot', 'halt', 'init']) rmSync(join(root, 'sbin', cmd), { force: true });

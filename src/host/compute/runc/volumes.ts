@@ -17,7 +17,6 @@ import { checkDevicePath, withVolumes, type OciVolume } from './oci.js';
 
 const MiB = 1024 * 1024;
 
-
 /** A volume as config.json carries it. */
 export function ociVolume(device: string, dev: DevNo, limits: VolumeLimits): OciVolume {
   checkDevicePath(device);

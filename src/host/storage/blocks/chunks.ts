@@ -326,7 +326,10 @@ export class ChunkStore {
     try {
       const refl = batch.filter((c) => c.reflink);
       if (refl.length) await this.reflinkChunks(s, refl);
-      await syncFs(this.tmpDir, batch.map((c) => join(this.tmpDir, c.tmp)));
+      await syncFs(
+        this.tmpDir,
+        batch.map((c) => join(this.tmpDir, c.tmp)),
+      );
       for (const c of batch) {
         const sub = join(this.chunksDir, c.hash.slice(0, 2));
         if (!this.madeDirs.has(sub)) {
@@ -446,8 +449,16 @@ export class ChunkStore {
 
   private async rebuild(opts: FsckOptions): Promise<FsckReport> {
     const report: FsckReport = {
-      tempFilesRemoved: await this.clearTmp(), orphanChunksRemoved: 0, orphanBytesRemoved: 0, corruptChunks: 0, missingChunks: 0,
-      damagedSnapshots: [], corruptManifests: [], interruptedDeletes: 0, snapshots: 0, chunks: 0,
+      tempFilesRemoved: await this.clearTmp(),
+      orphanChunksRemoved: 0,
+      orphanBytesRemoved: 0,
+      corruptChunks: 0,
+      missingChunks: 0,
+      damagedSnapshots: [],
+      corruptManifests: [],
+      interruptedDeletes: 0,
+      snapshots: 0,
+      chunks: 0,
     };
     const manifests = new Map<string, string>();
     const refs = new Map<string, Ref>();

@@ -51,7 +51,13 @@ export function clip(extents: Extent[], off: number, len: number): Extent[] {
     if (a >= b) continue;
     const piece = { logical: a - off, physical: e.physical + (a - e.logical), length: b - a, flags: e.flags };
     const last = out[out.length - 1];
-    if (last && last.logical + last.length === piece.logical && last.physical + last.length === piece.physical && (last.flags & FIEMAP_UNWRITTEN) === (piece.flags & FIEMAP_UNWRITTEN) && !((last.flags | piece.flags) & FIEMAP_UNRELIABLE)) {
+    if (
+      last &&
+      last.logical + last.length === piece.logical &&
+      last.physical + last.length === piece.physical &&
+      (last.flags & FIEMAP_UNWRITTEN) === (piece.flags & FIEMAP_UNWRITTEN) &&
+      !((last.flags | piece.flags) & FIEMAP_UNRELIABLE)
+    ) {
       last.length += piece.length;
     } else out.push(piece);
   }

@@ -48,7 +48,13 @@ function withTrailer(parts: Buffer[]): Buffer {
 function checkTrailer(buf: Buffer, magic: Buffer, what: string): Buffer {
   if (buf.length < magic.length + 4 + HASH || !buf.subarray(0, magic.length).equals(magic)) throw new Error(`${what}: not a cumulo file`);
   const body = buf.subarray(0, buf.length - HASH);
-  if (!createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - HASH))) throw new Error(`${what}: checksum mismatch`);
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .equals(buf.subarray(buf.length - HASH))
+  )
+    throw new Error(`${what}: checksum mismatch`);
   return body;
 }
 
@@ -143,8 +149,16 @@ export function infoOf(m: Manifest): SnapshotInfo {
     else dataBytes += chunkLength(m, i);
   }
   return {
-    snapshotId: m.snapshotId, sizeBytes: m.size, chunkSize: m.chunkSize, chunks: n, zeroChunks, dataBytes,
-    parent: m.parent, encrypted: m.keyId !== undefined, keyId: m.keyId, createdAt: m.createdAt,
+    snapshotId: m.snapshotId,
+    sizeBytes: m.size,
+    chunkSize: m.chunkSize,
+    chunks: n,
+    zeroChunks,
+    dataBytes,
+    parent: m.parent,
+    encrypted: m.keyId !== undefined,
+    keyId: m.keyId,
+    createdAt: m.createdAt,
   };
 }
 

@@ -57,7 +57,11 @@ function someChunks(n: number, of: number): number[] {
 describe('BlockStore', () => {
   it('snapshot and restore round-trip byte for byte, zero chunks stored as nothing and restored as holes', async () => {
     const s = store();
-    const vol = volume('vol.raw', 4 * MiB, [[0, 100 * KiB], [1 * MiB + 5, 300 * KiB], [3 * MiB, 64 * KiB]]);
+    const vol = volume('vol.raw', 4 * MiB, [
+      [0, 100 * KiB],
+      [1 * MiB + 5, 300 * KiB],
+      [3 * MiB, 64 * KiB],
+    ]);
     const fd = openSync(vol, 'r+');
     writeSync(fd, Buffer.alloc(CHUNK), 0, CHUNK, 2 * MiB); // zeros written as data: still a zero chunk
     closeSync(fd);
@@ -81,7 +85,11 @@ describe('BlockStore', () => {
     await s.restore('snap-0000000000000000a', grown, 6 * MiB);
     const g = readFileSync(grown);
     expect(g.length).toBe(6 * MiB);
-    expect(createHash('sha256').update(g.subarray(0, 4 * MiB)).digest('hex')).toBe(sha(vol));
+    expect(
+      createHash('sha256')
+        .update(g.subarray(0, 4 * MiB))
+        .digest('hex'),
+    ).toBe(sha(vol));
     expect(g.subarray(4 * MiB).equals(Buffer.alloc(2 * MiB))).toBe(true);
 
     await expect(s.restore('snap-0000000000000000a', join(root, 'small.raw'), 2 * MiB)).rejects.toThrow(/into 2097152 bytes/);
@@ -249,8 +257,15 @@ describe('BlockStore', () => {
     writeFileSync(join(dir, 'tmp', 'left.chunk'), 'x'); // init cleared the first ones; this one is fsck's
     const report = await s.fsck();
     expect(report).toMatchObject({
-      tempFilesRemoved: 1, orphanChunksRemoved: 1, orphanBytesRemoved: CHUNK, missingChunks: 0, corruptChunks: 0,
-      damagedSnapshots: [], corruptManifests: [], snapshots: 2, chunks: 130,
+      tempFilesRemoved: 1,
+      orphanChunksRemoved: 1,
+      orphanBytesRemoved: CHUNK,
+      missingChunks: 0,
+      corruptChunks: 0,
+      damagedSnapshots: [],
+      corruptManifests: [],
+      snapshots: 2,
+      chunks: 130,
     });
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
     expect(existsSync(join(dir, 'chunks', orphanHex.slice(0, 2), orphanHex))).toBe(false);
@@ -372,12 +387,7 @@ describe('BlockStore', () => {
       return f;
     });
     change(copies[0], [7]);
-    const results = await Promise.all([
-      s.snapshot('snap-c1', copies[0]),
-      s.delete('snap-base'),
-      s.snapshot('snap-c2', copies[1]),
-      s.snapshot('snap-c3', copies[2]),
-    ]);
+    const results = await Promise.all([s.snapshot('snap-c1', copies[0]), s.delete('snap-base'), s.snapshot('snap-c2', copies[1]), s.snapshot('snap-c3', copies[2])]);
     const written = results.filter((r): r is Awaited<ReturnType<BlockStore['snapshot']>> => 'chunksRead' in r).reduce((a, r) => a + r.chunksWritten, 0);
     expect(written).toBeLessThanOrEqual(1 + 256); // chunk 7 once, the rest at most once more after the delete
     const report = await s.fsck({ verify: true });

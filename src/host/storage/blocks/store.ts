@@ -39,8 +39,17 @@ import { batches, clip, fiemapFile, fiemapMany, hasData, piecesByChunk, sameBloc
 import { fsyncPath, readFully } from './io.js';
 import { chunkCount, chunkLength, chunksOf, HASH, infoOf, ZERO_HASH, type Manifest } from './manifest.js';
 import {
-  SnapshotNotFoundError, type BlockStep, type CopyOptions, type DeleteStats, type ProgressFn, type RestoreOptions, type RestoreStats,
-  type SnapshotOptions, type SnapshotStats, type SnapshotUsage, type StoreUsage,
+  SnapshotNotFoundError,
+  type BlockStep,
+  type CopyOptions,
+  type DeleteStats,
+  type ProgressFn,
+  type RestoreOptions,
+  type RestoreStats,
+  type SnapshotOptions,
+  type SnapshotStats,
+  type SnapshotUsage,
+  type StoreUsage,
 } from './types.js';
 
 function progress(step: BlockStep, snapshotId: string, total: number, fn: ProgressFn | undefined): (add: number) => void {
@@ -72,8 +81,20 @@ export class BlockStore extends ChunkStore {
       this.locks.run(snapshotId, async () => {
         const t0 = performance.now();
         const stats: SnapshotStats = {
-          snapshotId, sizeBytes: 0, chunksTotal: 0, chunksZero: 0, chunksUnchanged: 0, chunksRead: 0, bytesRead: 0,
-          chunksWritten: 0, bytesWritten: 0, chunksReflinked: 0, pointInTime: false, parentUsed: false, existed: false, ms: 0,
+          snapshotId,
+          sizeBytes: 0,
+          chunksTotal: 0,
+          chunksZero: 0,
+          chunksUnchanged: 0,
+          chunksRead: 0,
+          bytesRead: 0,
+          chunksWritten: 0,
+          bytesWritten: 0,
+          chunksReflinked: 0,
+          pointInTime: false,
+          parentUsed: false,
+          existed: false,
+          ms: 0,
         };
         const existing = await this.readManifestMaybe(snapshotId);
         if (existing) {
@@ -126,7 +147,10 @@ export class BlockStore extends ChunkStore {
                 const removal = this.removing.get(hex);
                 if (removal) await removal.catch(() => undefined);
               }
-              const maps = await fiemapMany(this.dir, [...candidates.keys()].map((hex) => this.chunkName(hex)));
+              const maps = await fiemapMany(
+                this.dir,
+                [...candidates.keys()].map((hex) => this.chunkName(hex)),
+              );
               const unchanged = new Set<number>();
               for (const [hex, idxs] of candidates) {
                 const file = maps?.get(this.chunkName(hex));
@@ -183,7 +207,16 @@ export class BlockStore extends ChunkStore {
   }
 
   /** Read one chunk, hash it, and store it unless the store has it. */
-  private async snapshotChunk(s: Session, fh: FileHandle, data: Buffer, off: number, keys: Keys | undefined, reflink: boolean, hashes: Buffer, stats: SnapshotStats): Promise<void> {
+  private async snapshotChunk(
+    s: Session,
+    fh: FileHandle,
+    data: Buffer,
+    off: number,
+    keys: Keys | undefined,
+    reflink: boolean,
+    hashes: Buffer,
+    stats: SnapshotStats,
+  ): Promise<void> {
     await readFully(fh, data, off);
     stats.chunksRead++;
     stats.bytesRead += data.length;
@@ -294,7 +327,11 @@ export class BlockStore extends ChunkStore {
    * --zero-range, else zero buffers) unless the file is known to read as zeros (fresh). Not atomic: the caller builds
    * the volume under a temporary name.
    */
-  async restoreInto(snapshotId: string, file: string, opts: RestoreOptions & { /** The file reads as zeros already (a new volume): zero chunks are skipped. */ fresh?: boolean } = {}): Promise<RestoreStats> {
+  async restoreInto(
+    snapshotId: string,
+    file: string,
+    opts: RestoreOptions & { /** The file reads as zeros already (a new volume): zero chunks are skipped. */ fresh?: boolean } = {},
+  ): Promise<RestoreStats> {
     checkName('snapshot id', snapshotId);
     await this.init();
     return this.gate.withShared(() =>
@@ -324,8 +361,11 @@ export class BlockStore extends ChunkStore {
           }
           const zeros = Buffer.alloc(Math.min(m.chunkSize * 16, 8 << 20));
           for (const [off, len] of opts.fresh ? [] : zeroRuns) {
-            const ok = await run('fallocate', ['--zero-range', '-o', String(off), '-l', String(len), file]).then(() => true, () => false);
-            for (let done = 0; !ok && done < len; ) {
+            const ok = await run('fallocate', ['--zero-range', '-o', String(off), '-l', String(len), file]).then(
+              () => true,
+              () => false,
+            );
+            for (let done = 0; !ok && done < len;) {
               const l = Math.min(zeros.length, len - done);
               await fh.write(zeros, 0, l, off + done);
               done += l;

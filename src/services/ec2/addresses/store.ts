@@ -80,7 +80,11 @@ export async function publicIpsMappedTo(db: Tx, eniId: string, privateIp: string
 export async function associationRowsOf(
   db: Tx,
   eniIds: string[],
-): Promise<(Pick<PublicIpRow, 'public_ip' | 'private_ip' | 'kind' | 'account_id' | 'region' | 'allocation_id' | 'association_id' | 'network_interface_id'> & { enable_dns_hostnames: number })[]> {
+): Promise<
+  (Pick<PublicIpRow, 'public_ip' | 'private_ip' | 'kind' | 'account_id' | 'region' | 'allocation_id' | 'association_id' | 'network_interface_id'> & {
+    enable_dns_hostnames: number;
+  })[]
+> {
   return db
     .selectFrom('public_ips')
     .innerJoin('network_interfaces', 'network_interfaces.id', 'public_ips.network_interface_id')
@@ -107,7 +111,12 @@ export async function deleteEphemeralIpsOf(db: Tx, eniIds: string[]): Promise<vo
 
 /** Unmaps the elastic addresses of these interfaces (they stay allocated). */
 export async function unmapElasticIpsOf(db: Tx, eniIds: string[]): Promise<void> {
-  await db.updateTable('public_ips').set({ network_interface_id: null, private_ip: null, association_id: null }).where('kind', '=', 'elastic').where('network_interface_id', 'in', eniIds).execute();
+  await db
+    .updateTable('public_ips')
+    .set({ network_interface_id: null, private_ip: null, association_id: null })
+    .where('kind', '=', 'elastic')
+    .where('network_interface_id', 'in', eniIds)
+    .execute();
 }
 
 /**

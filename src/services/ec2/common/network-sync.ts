@@ -17,13 +17,7 @@ export const VPC_SYNC = 'vpc.sync';
 export async function queueVpcSync(db: Tx | Ctx, vpc: { vpcId: string; accountId: string; region: string }): Promise<void> {
   const ctx = 'enqueue' in db ? db : undefined;
   const tx = ctx ? ctx.db : (db as Tx);
-  const waiting = await tx
-    .selectFrom('jobs')
-    .select('id')
-    .where('kind', '=', VPC_SYNC)
-    .where('resource_id', '=', vpc.vpcId)
-    .where('locked_by', 'is', null)
-    .executeTakeFirst();
+  const waiting = await tx.selectFrom('jobs').select('id').where('kind', '=', VPC_SYNC).where('resource_id', '=', vpc.vpcId).where('locked_by', 'is', null).executeTakeFirst();
   if (waiting) return;
   if (ctx && ctx.accountId === vpc.accountId && ctx.region === vpc.region) await ctx.enqueue(VPC_SYNC, vpc.vpcId);
   else await insertJob(tx, { kind: VPC_SYNC, resourceId: vpc.vpcId, accountId: vpc.accountId, region: vpc.region });

@@ -43,9 +43,13 @@ describe('the ledger', () => {
     const b = await allocatePublicIp(db, c, { accountId: '222222222222', region: 'eu-west-1', kind: 'ephemeral', networkInterfaceId: 'eni-1', privateIp: '10.0.0.4' });
     expect([a, b]).toEqual(['198.18.0.2', '198.18.0.3']);
     // A specific address: free and in the pool, or nothing.
-    expect(await claimPublicIp(db, c, '198.18.0.6', { accountId: '111111111111', region: 'us-east-1', kind: 'elastic', allocationId: 'eipalloc-00000000000000002' })).toBe('198.18.0.6');
+    expect(await claimPublicIp(db, c, '198.18.0.6', { accountId: '111111111111', region: 'us-east-1', kind: 'elastic', allocationId: 'eipalloc-00000000000000002' })).toBe(
+      '198.18.0.6',
+    );
     for (const ip of ['198.18.0.6', '198.18.0.1', '198.18.0.7', '198.18.0.0', '10.0.0.1']) {
-      expect(await claimPublicIp(db, c, ip, { accountId: '111111111111', region: 'us-east-1', kind: 'elastic', allocationId: `eipalloc-0000000000000000${ip.length}` })).toBeUndefined();
+      expect(
+        await claimPublicIp(db, c, ip, { accountId: '111111111111', region: 'us-east-1', kind: 'elastic', allocationId: `eipalloc-0000000000000000${ip.length}` }),
+      ).toBeUndefined();
     }
     expect(await allocatePublicIp(db, c, { accountId: '333333333333', region: 'us-east-1', kind: 'ephemeral' })).toBe('198.18.0.4');
     expect(await allocatePublicIp(db, c, { accountId: '333333333333', region: 'us-east-1', kind: 'ephemeral' })).toBe('198.18.0.5');

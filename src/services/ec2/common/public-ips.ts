@@ -41,7 +41,6 @@ export function poolRange(pool: string): { block: Cidr; host: string; first: big
   return { block, host: formatIp(4, block.network + 1n), first: block.network + 2n, last: block.network + n - 2n };
 }
 
-
 /**
  * EC2's answer when the pool has no address left, to AllocateAddress and to a launch or start that
  * wants a public IP alike: a server error, since capacity, not the request, is what is missing. (An

@@ -44,7 +44,8 @@ export function kindOf(id: string): ResourceKind | undefined {
 export const taggableTypes = new Set(Object.values(resourceKinds).map((k) => k.type));
 
 /** Tables whose rows belong to one account in one region. */
-export type OwnedTable = 'vpcs' | 'subnets' | 'internet_gateways' | 'route_tables' | 'network_acls' | 'security_groups' | 'key_pairs' | 'instances' | 'volumes' | 'network_interfaces';
+export type OwnedTable =
+  'vpcs' | 'subnets' | 'internet_gateways' | 'route_tables' | 'network_acls' | 'security_groups' | 'key_pairs' | 'instances' | 'volumes' | 'network_interfaces';
 
 /** The caller's row of `table` with this id, or undefined: never another account's or region's. */
 export async function findOwned<T extends OwnedTable>(ctx: Ctx, table: T, id: string): Promise<Row<T> | undefined> {

@@ -16,8 +16,7 @@ export function iamInstanceProfileNotFound(spec: { Name?: string; Arn?: string }
 }
 
 /** Dedicated tenancy promises hardware no other account uses; every account shares this cloud's hosts. */
-export const dedicatedUnsupported = () =>
-  new ApiError('UnsupportedOperation', 'Dedicated tenancy is not supported by cumulo: the instances of every account share its hosts.');
+export const dedicatedUnsupported = () => new ApiError('UnsupportedOperation', 'Dedicated tenancy is not supported by cumulo: the instances of every account share its hosts.');
 
 /** Metrics that would go to CloudWatch, which cumulo does not have yet: nothing would record them. */
 export const cloudWatchMissing = (what: string, verb = 'needs') => new ApiError('UnsupportedOperation', `${what} ${verb} CloudWatch, which cumulo does not provide yet.`);

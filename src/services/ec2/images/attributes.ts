@@ -50,7 +50,8 @@ async function modifyImageAttribute(ctx: Ctx, input: ModifyImageAttributeRequest
       throw Errors.invalidParameterCombination('UserId, UserGroup and OperationType go with the attribute launchPermission only.');
     }
     if (input.OperationType === undefined) throw Errors.missingParameter('OperationType');
-    if (input.OperationType !== 'add' && input.OperationType !== 'remove') throw Errors.invalidParameterValue(`Value (${input.OperationType}) for parameter operationType is invalid.`);
+    if (input.OperationType !== 'add' && input.OperationType !== 'remove')
+      throw Errors.invalidParameterValue(`Value (${input.OperationType}) for parameter operationType is invalid.`);
     const list = grantees([...(input.UserIds ?? []).map((u) => ({ UserId: u })), ...(input.UserGroups ?? []).map((g) => ({ Group: g as 'all' }))]);
     if (!list.length) throw Errors.missingParameter('UserId');
     if (input.OperationType === 'add') add.push(...list);

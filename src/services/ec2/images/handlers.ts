@@ -1,12 +1,5 @@
 // DescribeImages, DescribeImageAttribute; the calls that make and change images are in manage.ts.
-import type {
-  DescribeImageAttributeRequest,
-  DescribeImagesRequest,
-  DescribeImagesResult,
-  ImageAttribute,
-  LaunchPermission,
-  ProductCode,
-} from '@aws-sdk/client-ec2';
+import type { DescribeImageAttributeRequest, DescribeImagesRequest, DescribeImagesResult, ImageAttribute, LaunchPermission, ProductCode } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import type { Row } from '../../../store/schema.js';
 import type { Ctx, Ec2Handlers } from '../../context.js';
@@ -17,15 +10,7 @@ import { CUMULO_OWNER_ALIAS } from './builtin.js';
 import { imageFilters } from './filters.js';
 import { attributeHandlers } from './attributes.js';
 import { manageHandlers } from './manage.js';
-import {
-  imageNotFound,
-  imageToEc2,
-  isDeprecated,
-  isImageId,
-  launchPermissionsOf,
-  malformedImageId,
-  visibleImages,
-} from './store.js';
+import { imageNotFound, imageToEc2, isDeprecated, isImageId, launchPermissionsOf, malformedImageId, visibleImages } from './store.js';
 
 const ACCOUNT_ID = /^\d{12}$/;
 
@@ -89,11 +74,20 @@ async function describeImages(ctx: Ctx, input: DescribeImagesRequest): Promise<D
   rows = rows.filter((r) => r.state !== 'disabled' || (input.IncludeDisabled && r.owner_id === ctx.accountId));
   if (byOwner) rows = rows.filter(byOwner);
   if (users.length) {
-    const perms = await launchPermissionsOf(ctx.db, rows.map((r) => r.id));
+    const perms = await launchPermissionsOf(
+      ctx.db,
+      rows.map((r) => r.id),
+    );
     rows = rows.filter(executableMatcher(ctx, users, perms));
   }
 
-  const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'image', rows.map((r) => r.id));
+  const tags = await tagsOf(
+    ctx.db,
+    ctx.accountId,
+    ctx.region,
+    'image',
+    rows.map((r) => r.id),
+  );
   const images = rows.map((r) => imageToEc2(r, tags.get(r.id)));
   const matched = applyFilters(images, input.Filters, imageFilters, { tags: (i) => i.Tags });
   // Rows come sorted by id, and the page token carries the last id.

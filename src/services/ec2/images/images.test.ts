@@ -2,16 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../config.js';
 import { openStore, type Db } from '../../../store/db.js';
 import type { Ctx } from '../../context.js';
-import {
-  builtinImageId,
-  builtinImageRow,
-  builtinImages,
-  builtinSnapshotId,
-  builtinSourceOf,
-  DEBIAN_VERSION,
-  seedBuiltinImages,
-  versionTime,
-} from './builtin.js';
+import { builtinImageId, builtinImageRow, builtinImages, builtinSnapshotId, builtinSourceOf, DEBIAN_VERSION, seedBuiltinImages, versionTime } from './builtin.js';
 import { getLaunchableImage, imageToEc2 } from './store.js';
 
 const config = loadConfig({ CUMULO_HOME: '/nonexistent', CUMULO_REGIONS: 'us-east-1,eu-west-1' });

@@ -26,17 +26,7 @@ import { COPY_VOLUME_ID, captureBeforeCommit, checkSnapshotId, findVisibleSnapsh
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { deleteImageSnapshots } from '../snapshots/remove.js';
 import { builtinSnapshotId, builtinSourceOf } from './builtin.js';
-import {
-  deregisterImageRecords,
-  imageNotFound,
-  imageRow,
-  insertImage,
-  isImageId,
-  liveImageNamed,
-  malformedImageId,
-  oldestImageMentioning,
-  visibleImages,
-} from './store.js';
+import { deregisterImageRecords, imageNotFound, imageRow, insertImage, isImageId, liveImageNamed, malformedImageId, oldestImageMentioning, visibleImages } from './store.js';
 import { insertSnapshots, snapshotInRegion, snapshotOrigin } from '../snapshots/store.js';
 import { attachedVolumesOf, launchImageSourceOfVolume, volumeSourceSnapshot } from '../volumes/store.js';
 
@@ -249,7 +239,15 @@ async function createImage(ctx: Ctx, input: CreateImageRequest): Promise<CreateI
     if (m.VirtualName !== undefined) mappings.push({ DeviceName: m.DeviceName, VirtualName: m.VirtualName });
     else {
       if (m.Ebs!.VolumeSize === undefined) throw badMapping(`The request must specify the volume size or a snapshot for device ${m.DeviceName}`);
-      mappings.push({ DeviceName: m.DeviceName, Ebs: { DeleteOnTermination: m.Ebs!.DeleteOnTermination ?? true, VolumeSize: m.Ebs!.VolumeSize, VolumeType: m.Ebs!.VolumeType ?? 'gp2', Encrypted: m.Ebs!.Encrypted ?? false } });
+      mappings.push({
+        DeviceName: m.DeviceName,
+        Ebs: {
+          DeleteOnTermination: m.Ebs!.DeleteOnTermination ?? true,
+          VolumeSize: m.Ebs!.VolumeSize,
+          VolumeType: m.Ebs!.VolumeType ?? 'gp2',
+          Encrypted: m.Ebs!.Encrypted ?? false,
+        },
+      });
     }
   }
   if (!rootSnapshotId) throw Errors.incorrectInstanceState(`The instance '${inst.id}' has no root volume to image.`);
@@ -438,7 +436,10 @@ async function copyImage(ctx: Ctx, input: CopyImageRequest): Promise<CopyImageRe
   const sourceImageId = checkImageId(input.SourceImageId, 'SourceImageId');
   if (input.DestinationOutpostArn) throw new ApiError('UnsupportedOperation', 'Outposts are not supported.');
   if (input.DestinationAvailabilityZone !== undefined || input.DestinationAvailabilityZoneId !== undefined) {
-    throw memberUnsupported(input.DestinationAvailabilityZone !== undefined ? 'DestinationAvailabilityZone' : 'DestinationAvailabilityZoneId', 'it names a Local Zone, and cumulo has none');
+    throw memberUnsupported(
+      input.DestinationAvailabilityZone !== undefined ? 'DestinationAvailabilityZone' : 'DestinationAvailabilityZoneId',
+      'it names a Local Zone, and cumulo has none',
+    );
   }
   if (input.SnapshotCopyCompletionDurationMinutes !== undefined) throw timeBasedCopyUnsupported('SnapshotCopyCompletionDurationMinutes');
   if (input.KmsKeyId && !input.Encrypted) throw new ApiError('InvalidParameterDependency', 'The parameter KmsKeyId requires the parameter Encrypted to be set.');
@@ -528,7 +529,8 @@ async function copyImage(ctx: Ctx, input: CopyImageRequest): Promise<CopyImageRe
   await insertSnapshots(ctx.db, snapshots);
   for (const s of snapshots) await ctx.enqueue('snapshot.copy', s.id, {});
   // CopyImageTags: the source's user tags, when the caller owns the source.
-  const copied = input.CopyImageTags && source.owner_id === ctx.accountId ? ((await tagsOf(ctx.db, ctx.accountId, input.SourceRegion, 'image', [sourceImageId])).get(sourceImageId) ?? []) : [];
+  const copied =
+    input.CopyImageTags && source.owner_id === ctx.accountId ? ((await tagsOf(ctx.db, ctx.accountId, input.SourceRegion, 'image', [sourceImageId])).get(sourceImageId) ?? []) : [];
   const tags = [...copied.filter((t) => !t.Key?.startsWith('aws:') && !imageTags.some((x) => x.Key === t.Key)), ...imageTags];
   await putTags(ctx, 'image', imageId, tags);
   if (snapshots.length) await ctx.enqueue('image.copy', imageId, {});

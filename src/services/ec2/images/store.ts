@@ -71,7 +71,11 @@ export async function deregisterImageRecords(db: Tx, id: string): Promise<void> 
 
 export async function addLaunchPermissions(db: Tx, imageId: string, grantees: string[]): Promise<void> {
   for (const g of grantees) {
-    await db.insertInto('image_launch_permissions').values({ image_id: imageId, grantee: g }).onConflict((oc) => oc.doNothing()).execute();
+    await db
+      .insertInto('image_launch_permissions')
+      .values({ image_id: imageId, grantee: g })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 }
 
@@ -85,7 +89,11 @@ export async function removeLaunchPermissions(db: Tx, imageId: string, grantees?
 /** is_public follows the launch permission of group all. */
 export async function refreshIsPublic(db: Tx, imageId: string): Promise<void> {
   const all = await db.selectFrom('image_launch_permissions').select('grantee').where('image_id', '=', imageId).where('grantee', '=', 'all').executeTakeFirst();
-  await db.updateTable('images').set({ is_public: all ? 1 : 0 }).where('id', '=', imageId).execute();
+  await db
+    .updateTable('images')
+    .set({ is_public: all ? 1 : 0 })
+    .where('id', '=', imageId)
+    .execute();
 }
 
 export { CUMULO_OWNER_ALIAS, CUMULO_OWNER_ID, DEBIAN_OWNER_ID, seedBuiltinImages } from './builtin.js';
@@ -179,11 +187,7 @@ export async function visibleImages(db: Tx, accountId: string, region: string, i
       eb.or([
         eb('owner_id', '=', accountId),
         eb('is_public', '=', 1),
-        eb(
-          'id',
-          'in',
-          eb.selectFrom('image_launch_permissions').select('image_id').where('grantee', 'in', [accountId, 'all']),
-        ),
+        eb('id', 'in', eb.selectFrom('image_launch_permissions').select('image_id').where('grantee', 'in', [accountId, 'all'])),
       ]),
     );
   if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
@@ -194,12 +198,7 @@ export async function visibleImages(db: Tx, accountId: string, region: string, i
 export async function launchPermissionsOf(db: Tx, imageIds: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   if (!imageIds.length) return out;
-  const rows = await db
-    .selectFrom('image_launch_permissions')
-    .select(['image_id', 'grantee'])
-    .where('image_id', 'in', imageIds)
-    .orderBy('grantee')
-    .execute();
+  const rows = await db.selectFrom('image_launch_permissions').select(['image_id', 'grantee']).where('image_id', 'in', imageIds).orderBy('grantee').execute();
   for (const r of rows) {
     let list = out.get(r.image_id);
     if (!list) out.set(r.image_id, (list = []));

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
-import {
-  defaultInstanceType,
-  findInstanceType,
-  instanceFamily,
-  instanceStoreDisks,
-  instanceTypes,
-  isOfferedIn,
-} from './catalog.js';
+import { defaultInstanceType, findInstanceType, instanceFamily, instanceStoreDisks, instanceTypes, isOfferedIn } from './catalog.js';
 
 function get(name: string): InstanceTypeInfo {
   const t = findInstanceType(name);
@@ -25,12 +18,45 @@ describe('instance type catalog: coverage', () => {
   it('covers the families users reach for', () => {
     const families = new Set(names.map(instanceFamily));
     for (const f of [
-      't2', 't3', 't3a', 't4g', 'm5', 'm5a', 'm5d', 'm6i', 'm6g', 'm7i', 'm7g',
-      'c5', 'c5d', 'c6i', 'c6g', 'c7i', 'c7g',
-      'r5', 'r5d', 'r6i', 'r6g', 'r7i', 'x1e', 'x2idn', 'z1d',
-      'i3', 'i3en', 'i4i', 'd2', 'd3',
-      'p3', 'p4d', 'g4dn', 'g5', 'inf1', 'trn1',
-      'm1', 'm3', 'c4',
+      't2',
+      't3',
+      't3a',
+      't4g',
+      'm5',
+      'm5a',
+      'm5d',
+      'm6i',
+      'm6g',
+      'm7i',
+      'm7g',
+      'c5',
+      'c5d',
+      'c6i',
+      'c6g',
+      'c7i',
+      'c7g',
+      'r5',
+      'r5d',
+      'r6i',
+      'r6g',
+      'r7i',
+      'x1e',
+      'x2idn',
+      'z1d',
+      'i3',
+      'i3en',
+      'i4i',
+      'd2',
+      'd3',
+      'p3',
+      'p4d',
+      'g4dn',
+      'g5',
+      'inf1',
+      'trn1',
+      'm1',
+      'm3',
+      'c4',
     ]) {
       expect(families, f).toContain(f);
     }
@@ -145,9 +171,7 @@ describe('instance type catalog: every entry is internally consistent', () => {
     }
     for (const [family, types] of byFamily) {
       for (let i = 1; i < types.length; i++) {
-        expect(types[i]!.MemoryInfo!.SizeInMiB!, `${family}: ${types[i]!.InstanceType}`).toBeGreaterThanOrEqual(
-          types[i - 1]!.MemoryInfo!.SizeInMiB!,
-        );
+        expect(types[i]!.MemoryInfo!.SizeInMiB!, `${family}: ${types[i]!.InstanceType}`).toBeGreaterThanOrEqual(types[i - 1]!.MemoryInfo!.SizeInMiB!);
       }
     }
   });
@@ -287,9 +311,7 @@ describe('instance type catalog: published figures', () => {
 
   it('inf1 and trn1 describe their Neuron devices', () => {
     const inf = get('inf1.6xlarge');
-    expect(inf.InferenceAcceleratorInfo!.Accelerators).toEqual([
-      { Name: 'Inferentia', Manufacturer: 'AWS', Count: 4, MemoryInfo: { SizeInMiB: 8192 } },
-    ]);
+    expect(inf.InferenceAcceleratorInfo!.Accelerators).toEqual([{ Name: 'Inferentia', Manufacturer: 'AWS', Count: 4, MemoryInfo: { SizeInMiB: 8192 } }]);
     expect(inf.NeuronInfo!.TotalNeuronDeviceMemoryInMiB).toBe(4 * 8192);
     const trn = get('trn1.32xlarge');
     expect(trn.NeuronInfo!.NeuronDevices![0]).toMatchObject({ Name: 'Trainium', Count: 16 });

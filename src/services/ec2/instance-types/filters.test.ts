@@ -19,8 +19,7 @@ describe('instance type filters', () => {
   });
 
   it('numbers, booleans and lists match as EC2 prints them', () => {
-    const pick = (name: string, values: string[]) =>
-      applyFilters([...instanceTypes], [{ Name: name, Values: values }], instanceTypeFilters).map((t) => t.InstanceType as string);
+    const pick = (name: string, values: string[]) => applyFilters([...instanceTypes], [{ Name: name, Values: values }], instanceTypeFilters).map((t) => t.InstanceType as string);
     expect(pick('instance-type', ['t3.micro'])).toEqual(['t3.micro']);
     expect(pick('bare-metal', ['true']).every((n) => n.includes('metal'))).toBe(true);
     expect(pick('burstable-performance-supported', ['true']).every((n) => n.startsWith('t'))).toBe(true);

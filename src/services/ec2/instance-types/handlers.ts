@@ -43,15 +43,10 @@ async function describeInstanceTypes(ctx: Ctx, input: DescribeInstanceTypesReque
 
 const LOCATION_TYPES: readonly string[] = ['region', 'availability-zone', 'availability-zone-id', 'outpost'];
 
-async function describeInstanceTypeOfferings(
-  ctx: Ctx,
-  input: DescribeInstanceTypeOfferingsRequest,
-): Promise<DescribeInstanceTypeOfferingsResult> {
+async function describeInstanceTypeOfferings(ctx: Ctx, input: DescribeInstanceTypeOfferingsRequest): Promise<DescribeInstanceTypeOfferingsResult> {
   const locationType = (input.LocationType ?? 'region') as LocationType;
   if (!LOCATION_TYPES.includes(locationType)) {
-    throw Errors.invalidParameterValue(
-      `Value (${locationType}) for parameter locationType is invalid. Valid values are: ${LOCATION_TYPES.join(', ')}`,
-    );
+    throw Errors.invalidParameterValue(`Value (${locationType}) for parameter locationType is invalid. Valid values are: ${LOCATION_TYPES.join(', ')}`);
   }
   validateFilters(input.Filters, instanceTypeOfferingFilters);
   const offerings: InstanceTypeOffering[] = [];

@@ -9,9 +9,18 @@ const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
 const none = (): FilterValue => undefined;
 
 type Getter = (i: Instance, v: InstanceView) => FilterValue;
-const on = (get: (i: Instance) => FilterValue): Getter => (i) => get(i);
-const nic = (get: (n: InstanceNetworkInterface) => FilterValue): Getter => (i) => (i.NetworkInterfaces ?? []).flatMap((n) => toList(get(n)));
-const bdm = (get: (b: NonNullable<Instance['BlockDeviceMappings']>[number]) => FilterValue): Getter => (i) => (i.BlockDeviceMappings ?? []).flatMap((b) => toList(get(b)));
+const on =
+  (get: (i: Instance) => FilterValue): Getter =>
+  (i) =>
+    get(i);
+const nic =
+  (get: (n: InstanceNetworkInterface) => FilterValue): Getter =>
+  (i) =>
+    (i.NetworkInterfaces ?? []).flatMap((n) => toList(get(n)));
+const bdm =
+  (get: (b: NonNullable<Instance['BlockDeviceMappings']>[number]) => FilterValue): Getter =>
+  (i) =>
+    (i.BlockDeviceMappings ?? []).flatMap((b) => toList(get(b)));
 
 function toList(v: FilterValue): (string | number | boolean | null | undefined)[] {
   return Array.isArray(v) ? [...v] : [v as string];
@@ -161,9 +170,7 @@ const getters: Record<string, Getter> = {
   'vpc-id': on((i) => i.VpcId),
 };
 
-export const instanceFilters: FilterMap<InstanceView> = Object.fromEntries(
-  Object.entries(getters).map(([name, get]) => [name, (v: InstanceView) => get(v.instance, v)]),
-);
+export const instanceFilters: FilterMap<InstanceView> = Object.fromEntries(Object.entries(getters).map(([name, get]) => [name, (v: InstanceView) => get(v.instance, v)]));
 
 export const instanceStatusFilters: FilterMap<InstanceStatus> = {
   'availability-zone': (s) => s.AvailabilityZone,

@@ -92,7 +92,11 @@ async function describeInstances(ctx: Ctx, input: DescribeInstancesRequest): Pro
     const p = paginate(keyed, (x) => x.key, page);
     const order = new Map(p.items.map((x, i) => [x.id, i]));
     // A big page reads the rows in one scan rather than in many IN lists.
-    const rows = (p.items.length > 2000 ? await loadInstanceRows(ctx.db, ctx.accountId, ctx.region, ids ? { ids } : {}) : await loadInstanceRows(ctx.db, ctx.accountId, ctx.region, { ids: p.items.map((x) => x.id) }))
+    const rows = (
+      p.items.length > 2000
+        ? await loadInstanceRows(ctx.db, ctx.accountId, ctx.region, ids ? { ids } : {})
+        : await loadInstanceRows(ctx.db, ctx.accountId, ctx.region, { ids: p.items.map((x) => x.id) })
+    )
       .filter((r) => order.has(r.id))
       .sort((a, b) => order.get(a.id)! - order.get(b.id)!);
     const views = await viewsOf(ctx.db, ctx.accountId, ctx.region, rows);
@@ -160,7 +164,11 @@ async function describeInstanceStatus(ctx: Ctx, input: DescribeInstanceStatusReq
   // Without IncludeAllInstances, only running instances have a status to report.
   if (!input.IncludeAllInstances) rows = rows.filter((r) => r.state === 'running');
   const seen = await checksOf(ctx, rows);
-  const statuses = applyFilters(rows.map((r) => statusOf(r, seen.checks.get(r.id), seen.volumes.get(r.id) ?? [])), input.Filters, instanceStatusFilters).sort(byKey((s) => s.InstanceId!));
+  const statuses = applyFilters(
+    rows.map((r) => statusOf(r, seen.checks.get(r.id), seen.volumes.get(r.id) ?? [])),
+    input.Filters,
+    instanceStatusFilters,
+  ).sort(byKey((s) => s.InstanceId!));
   const page = paginate(statuses, (s) => s.InstanceId!, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });
   return { InstanceStatuses: page.items, NextToken: page.nextToken };
 }
@@ -207,7 +215,8 @@ async function changeStates(ctx: Ctx, ids: string[] | undefined, action: Action,
         Object.assign(set, { state_transition_reason: userInitiated(ctx.now), state_reason: JSON.stringify(stateReasons.userShutdown) });
       }
       // Guarded by the state read above: a controller step that moved the instance meanwhile wins.
-      if (!(await updateInstanceInState(ctx.db, row.id, row.state, set))) throw new ApiError('IncorrectInstanceState', `The instance '${row.id}' changed state during the request; try again.`);
+      if (!(await updateInstanceInState(ctx.db, row.id, row.state, set)))
+        throw new ApiError('IncorrectInstanceState', `The instance '${row.id}' changed state during the request; try again.`);
     }
     // A starting instance gets new ephemeral public IPs (its old ones went back at the stop).
     if (action === 'start' && t.job) await assignEphemeralPublicIps(ctx.db, ctx.config, row.id);
@@ -470,7 +479,8 @@ async function modifyInstanceAttribute(ctx: Ctx, input: ModifyInstanceAttributeR
     case 'ebsOptimized': {
       if (row.state !== 'stopped') throw notStopped(row.id);
       const support = findInstanceType(row.instance_type)?.EbsInfo?.EbsOptimizedSupport;
-      if (change.value && support === 'unsupported') throw Errors.invalidParameterCombination(`EBS-optimized instances are not supported for the instance type ${row.instance_type}.`);
+      if (change.value && support === 'unsupported')
+        throw Errors.invalidParameterCombination(`EBS-optimized instances are not supported for the instance type ${row.instance_type}.`);
       await update({ ebs_optimized: change.value ? 1 : 0 });
       break;
     }

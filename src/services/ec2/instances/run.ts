@@ -49,7 +49,13 @@ export function decodeUserData(raw: string): Buffer {
 /** EC2's metadata defaults, and its checks of what RunInstances and ModifyInstanceMetadataOptions take. */
 export function metadataOptions(
   given: { HttpTokens?: string; HttpPutResponseHopLimit?: number; HttpEndpoint?: string; HttpProtocolIpv6?: string; InstanceMetadataTags?: string } | undefined,
-  base: InstanceMetadataOptionsResponse = { HttpTokens: 'optional', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled', HttpProtocolIpv6: 'disabled', InstanceMetadataTags: 'disabled' },
+  base: InstanceMetadataOptionsResponse = {
+    HttpTokens: 'optional',
+    HttpPutResponseHopLimit: 1,
+    HttpEndpoint: 'enabled',
+    HttpProtocolIpv6: 'disabled',
+    InstanceMetadataTags: 'disabled',
+  },
 ): InstanceMetadataOptionsResponse {
   const g = given ?? {};
   const oneOf = (name: string, v: string | undefined, allowed: string[]) => {
@@ -184,7 +190,8 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   if (!input.ImageId) throw Errors.missingParameter('ImageId');
   if (input.InstanceMarketOptions) throw unsupported('Spot instances (InstanceMarketOptions)');
   if (input.Ipv6AddressCount || input.Ipv6Addresses?.length) throw unsupported('IPv6 addresses');
-  if (input.KernelId || input.RamdiskId) throw new ApiError('UnsupportedOperation', 'The requested configuration is currently not supported. Please check the documentation for supported configurations.');
+  if (input.KernelId || input.RamdiskId)
+    throw new ApiError('UnsupportedOperation', 'The requested configuration is currently not supported. Please check the documentation for supported configurations.');
   const shutdownBehavior = oneOf('InstanceInitiatedShutdownBehavior', input.InstanceInitiatedShutdownBehavior, ['stop', 'terminate'] as const, 'stop');
   const metadata = metadataOptions(input.MetadataOptions);
   const userData = input.UserData !== undefined && input.UserData !== '' ? decodeUserData(input.UserData) : undefined;
@@ -219,7 +226,9 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   }
   const ebsSupport = type.EbsInfo?.EbsOptimizedSupport;
   if (input.EbsOptimized && ebsSupport === 'unsupported') {
-    throw Errors.invalidParameterCombination('EBS-optimized instances are not supported for your requested configuration. Please check the documentation for supported configurations.');
+    throw Errors.invalidParameterCombination(
+      'EBS-optimized instances are not supported for your requested configuration. Please check the documentation for supported configurations.',
+    );
   }
   // Types optimized by default still show false unless asked for, as EC2 (and Terraform's docs) say.
   const ebsOptimized = Boolean(input.EbsOptimized);
@@ -241,7 +250,10 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   if (!isOfferedIn(typeName, zoneIndex)) {
     throw new ApiError(
       'Unsupported',
-      `Your requested instance type (${typeName}) is not supported in your requested Availability Zone (${subnet.availability_zone}). Please retry your request by not specifying an Availability Zone or choosing ${zonesOf(ctx.config, ctx.region)
+      `Your requested instance type (${typeName}) is not supported in your requested Availability Zone (${subnet.availability_zone}). Please retry your request by not specifying an Availability Zone or choosing ${zonesOf(
+        ctx.config,
+        ctx.region,
+      )
         .filter((_z, i) => isOfferedIn(typeName, i))
         .join(', ')}.`,
     );
@@ -404,7 +416,14 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
     for (const v of plan.volumes) {
       const volumeId = newId('vol');
       volumes.push(volumeRow(ctx, volumeId, subnet.availability_zone, v, now));
-      attachments.push({ volume_id: volumeId, instance_id: id, device: v.device, state: 'attaching', delete_on_termination: v.deleteOnTermination ? 1 : 0, attach_time: launchTime });
+      attachments.push({
+        volume_id: volumeId,
+        instance_id: id,
+        device: v.device,
+        state: 'attaching',
+        delete_on_termination: v.deleteOnTermination ? 1 : 0,
+        attach_time: launchTime,
+      });
       tag('volume', volumeId, volumeTags);
     }
   }
@@ -415,7 +434,12 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   await insertChunks(ctx.db, 'volume_attachments', attachments);
   await insertChunks(ctx.db, 'tags', tags);
   // Public addresses are taken now, with the rows: the answer and DescribeInstances show them at once.
-  if (autoPublicIp) await assignEphemeralPublicIpsMany(ctx.db, ctx.config, instances.map((i) => i.id));
+  if (autoPublicIp)
+    await assignEphemeralPublicIpsMany(
+      ctx.db,
+      ctx.config,
+      instances.map((i) => i.id),
+    );
   for (const i of instances) await ctx.enqueue('instance.launch', i.id);
   await queueVpcSync(ctx, { vpcId: vpc.id, accountId: ctx.accountId, region: ctx.region });
 
@@ -474,4 +498,3 @@ export function volumeRow(ctx: Ctx, id: string, zone: string, v: VolumePlan, now
     created_at: now,
   };
 }
-

@@ -66,7 +66,7 @@ describe('instance state transitions', () => {
     expect(transition({ id: ID, state: 'running', hasRun: true }, 'reboot').desired).toBeUndefined();
   });
 
-  test('messages are EC2\'s', () => {
+  test("messages are EC2's", () => {
     expect(() => transition({ id: ID, state: 'terminated', hasRun: true }, 'start')).toThrow(`The instance '${ID}' is not in a state from which it can be started.`);
     expect(() => transition({ id: ID, state: 'pending', hasRun: false }, 'stop')).toThrow(`Instance '${ID}' cannot be stopped as it has never reached the 'running' state.`);
   });

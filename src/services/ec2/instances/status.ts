@@ -42,18 +42,18 @@ export function checkSummaries(
  * backing. One failed → impaired (since the earliest failure); all passed → ok; any not checked yet
  * (or too long ago) → initializing / insufficient-data.
  */
-export function ebsSummary(
-  running: boolean,
-  volumes: { volumeId: string; check?: Row<'volume_status_checks'> }[],
-  now = Date.now(),
-): EbsStatusSummary {
+export function ebsSummary(running: boolean, volumes: { volumeId: string; check?: Row<'volume_status_checks'> }[], now = Date.now()): EbsStatusSummary {
   if (!running || !volumes.length) return { Status: 'not-applicable' };
   const failed = volumes.filter((v) => v.check?.status === 'failed');
   if (failed.length) {
-    const since = failed.map((v) => v.check!.failed_since).filter((s): s is string => Boolean(s)).sort()[0];
+    const since = failed
+      .map((v) => v.check!.failed_since)
+      .filter((s): s is string => Boolean(s))
+      .sort()[0];
     return { Status: 'impaired', Details: [{ Name: 'reachability', Status: 'failed', ...(since ? { ImpairedSince: new Date(since) } : {}) }] };
   }
   if (volumes.some((v) => !v.check)) return { Status: 'initializing', Details: [{ Name: 'reachability', Status: 'initializing' }] };
-  if (volumes.every((v) => v.check!.status === 'passed' && now - Date.parse(v.check!.checked_at) <= staleAfterMs())) return { Status: 'ok', Details: [{ Name: 'reachability', Status: 'passed' }] };
+  if (volumes.every((v) => v.check!.status === 'passed' && now - Date.parse(v.check!.checked_at) <= staleAfterMs()))
+    return { Status: 'ok', Details: [{ Name: 'reachability', Status: 'passed' }] };
   return { Status: 'insufficient-data', Details: [{ Name: 'reachability', Status: 'insufficient-data' }] };
 }

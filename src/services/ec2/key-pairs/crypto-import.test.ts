@@ -1,12 +1,7 @@
 // ImportKeyPair's parsing: RSA and Ed25519 public keys in the forms EC2 accepts, their fingerprints,
 // and what is refused as InvalidKey.Format.
 import { spawnSync } from 'node:child_process';
-import {
-  createHash,
-  createPrivateKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +18,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let fileNo = 0;
 const MD5_COLON = /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/;
 const md5SpkiOf = (pub: KeyObject) =>
-  colonHex(createHash('md5').update(pub.export({ format: 'der', type: 'spki' })).digest());
+  colonHex(
+    createHash('md5')
+      .update(pub.export({ format: 'der', type: 'spki' }))
+      .digest(),
+  );
 
 function expectInvalidKey(material: Buffer | string) {
   let caught: unknown;
@@ -32,9 +31,7 @@ function expectInvalidKey(material: Buffer | string) {
   } catch (e) {
     caught = e;
   }
-  expect(caught, `expected InvalidKey.Format for ${JSON.stringify(String(material).slice(0, 80))}`).toBeInstanceOf(
-    ApiError,
-  );
+  expect(caught, `expected InvalidKey.Format for ${JSON.stringify(String(material).slice(0, 80))}`).toBeInstanceOf(ApiError);
   const err = caught as ApiError;
   expect(err.code).toBe('InvalidKey.Format');
   expect(err.message).toBe('Key is not in valid OpenSSH public key format');
@@ -83,7 +80,14 @@ describe('importPublicKey: RSA', () => {
     ['PEM with CRLF line ends', spkiPem.replace(/\n/g, '\r\n'), undefined],
     ['base64 of the PEM', Buffer.from(spkiPem).toString('base64'), undefined],
     ['base64 DER (no armour)', spkiDer.toString('base64'), undefined],
-    ['base64 DER wrapped at 64', spkiDer.toString('base64').match(/.{1,64}/g)!.join('\n'), undefined],
+    [
+      'base64 DER wrapped at 64',
+      spkiDer
+        .toString('base64')
+        .match(/.{1,64}/g)!
+        .join('\n'),
+      undefined,
+    ],
     ['raw DER bytes', spkiDer, undefined],
     ['RFC 4716 with continued Comment header', rfc4716, '2048-bit RSA, converted by me@example.com'],
     ['RFC 4716 with CRLF', rfc4716.replace(/\n/g, '\r\n'), '2048-bit RSA, converted by me@example.com'],
@@ -123,32 +127,27 @@ describe('importPublicKey: RSA', () => {
     }
   });
 
-  sshKeygen.and({ commands: ['openssl'] }).test(
-    'agrees with the User Guide recipe (SPKI DER | md5 -c), not with ssh-keygen -E md5 (SSH blob)',
-    () => {
-      const base = join(tmp, `rsa${fileNo++}`);
-      sh(`ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C 'ci@cumulo' -f '${base}'`);
-      const pubLine = sh(`cat '${base}.pub'`);
-      const got = importPublicKey(pubLine);
-      const ec2Style = opensslDigest(
-        sh(`ssh-keygen -e -m PKCS8 -f '${base}.pub' | openssl pkey -pubin -outform DER | openssl md5 -c`),
-      );
-      expect(got.fingerprint).toBe(ec2Style);
-      // The User Guide's other recipe, from the (PEM) private key.
-      const fromPrivate = opensslDigest(sh(`openssl pkey -in '${base}' -pubout -outform DER | openssl md5 -c`));
-      expect(got.fingerprint).toBe(fromPrivate);
-      const sshMd5 = sh(`ssh-keygen -l -E md5 -f '${base}.pub'`).split(' ')[1]!.replace(/^MD5:/, '');
-      expect(sshMd5).toBe(colonHex(createHash('md5').update(blobOf(pubLine)).digest()));
-      expect(got.fingerprint).not.toBe(sshMd5);
-      expect(got.comment).toBe('ci@cumulo');
-      expect(got.publicKeyOpenSsh).toBe(pubLine.trim().split(' ').slice(0, 2).join(' '));
+  sshKeygen.and({ commands: ['openssl'] }).test('agrees with the User Guide recipe (SPKI DER | md5 -c), not with ssh-keygen -E md5 (SSH blob)', () => {
+    const base = join(tmp, `rsa${fileNo++}`);
+    sh(`ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C 'ci@cumulo' -f '${base}'`);
+    const pubLine = sh(`cat '${base}.pub'`);
+    const got = importPublicKey(pubLine);
+    const ec2Style = opensslDigest(sh(`ssh-keygen -e -m PKCS8 -f '${base}.pub' | openssl pkey -pubin -outform DER | openssl md5 -c`));
+    expect(got.fingerprint).toBe(ec2Style);
+    // The User Guide's other recipe, from the (PEM) private key.
+    const fromPrivate = opensslDigest(sh(`openssl pkey -in '${base}' -pubout -outform DER | openssl md5 -c`));
+    expect(got.fingerprint).toBe(fromPrivate);
+    const sshMd5 = sh(`ssh-keygen -l -E md5 -f '${base}.pub'`).split(' ')[1]!.replace(/^MD5:/, '');
+    expect(sshMd5).toBe(colonHex(createHash('md5').update(blobOf(pubLine)).digest()));
+    expect(got.fingerprint).not.toBe(sshMd5);
+    expect(got.comment).toBe('ci@cumulo');
+    expect(got.publicKeyOpenSsh).toBe(pubLine.trim().split(' ').slice(0, 2).join(' '));
 
-      // ssh-keygen's own RFC 4716 and PKCS8 exports import to the same key.
-      expect(importPublicKey(sh(`ssh-keygen -e -f '${base}.pub'`)).fingerprint).toBe(got.fingerprint);
-      expect(importPublicKey(sh(`ssh-keygen -e -m PKCS8 -f '${base}.pub'`)).fingerprint).toBe(got.fingerprint);
-      expect(importPublicKey(sh(`ssh-keygen -e -m PEM -f '${base}.pub'`)).fingerprint).toBe(got.fingerprint);
-    },
-  );
+    // ssh-keygen's own RFC 4716 and PKCS8 exports import to the same key.
+    expect(importPublicKey(sh(`ssh-keygen -e -f '${base}.pub'`)).fingerprint).toBe(got.fingerprint);
+    expect(importPublicKey(sh(`ssh-keygen -e -m PKCS8 -f '${base}.pub'`)).fingerprint).toBe(got.fingerprint);
+    expect(importPublicKey(sh(`ssh-keygen -e -m PEM -f '${base}.pub'`)).fingerprint).toBe(got.fingerprint);
+  });
 });
 
 describe('importPublicKey: Ed25519', () => {

@@ -1,23 +1,13 @@
 // CreateKeyPair's key material: RSA and Ed25519 in PEM and PuTTY's ppk, checked against the formats'
 // specifications, known-answer vectors and ssh-keygen/openssl (ImportKeyPair is in
 // crypto-import.test.ts).
-import {
-  createHash,
-  createHmac,
-  createPrivateKey,
-  createPublicKey,
-} from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requires } from '../../../../test/requires.js';
-import {
-  ed25519PrivateKeyFromSeed,
-  encodePpkV2,
-  encodePrivateKey,
-  generateKeyPair,
-} from './crypto.js';
+import { ed25519PrivateKeyFromSeed, encodePpkV2, encodePrivateKey, generateKeyPair } from './crypto.js';
 import { SHA256_B64, blobOf, colonHex, opensslDigest, sh, sshEd25519LineOf, sshRsaLineOf, str } from '../../../../test/ssh-wire.js';
 
 const sshKeygen = requires({ commands: ['ssh-keygen'] });

@@ -12,15 +12,7 @@
 //   ED25519 pem : openssh-key-v1 ("BEGIN OPENSSH PRIVATE KEY"), unencrypted; node cannot write it.
 //   ppk         : PuTTY-User-Key-File-2, unencrypted, with the HMAC-SHA1 Private-MAC.
 
-import {
-  createHash,
-  createHmac,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { ApiError } from '../../errors.js';
 
 export type KeyType = 'rsa' | 'ed25519';
@@ -189,15 +181,7 @@ export function encodePpkV2(algorithm: string, comment: string, publicBlob: Buff
   const encryption = 'none';
   const macKey = createHash('sha1').update(PPK_MAC_KEY_LABEL).digest();
   const mac = createHmac('sha1', macKey)
-    .update(
-      Buffer.concat([
-        sshString(algorithm),
-        sshString(encryption),
-        sshString(comment),
-        sshString(publicBlob),
-        sshString(privateBlob),
-      ]),
-    )
+    .update(Buffer.concat([sshString(algorithm), sshString(encryption), sshString(comment), sshString(publicBlob), sshString(privateBlob)]))
     .digest('hex');
   const pub = wrap(publicBlob.toString('base64'), 64);
   const priv = wrap(privateBlob.toString('base64'), 64);
@@ -219,14 +203,7 @@ export function encodePrivateKey(privateKey: KeyObject, format: KeyFormat, comme
   const suffix = comment ? ` ${comment}` : '';
   if (privateKey.asymmetricKeyType === 'rsa') {
     const jwk = privateKey.export({ format: 'jwk' });
-    const [n, e, d, p, q, qi] = [jwk.n, jwk.e, jwk.d, jwk.p, jwk.q, jwk.qi].map(b64u) as [
-      Buffer,
-      Buffer,
-      Buffer,
-      Buffer,
-      Buffer,
-      Buffer,
-    ];
+    const [n, e, d, p, q, qi] = [jwk.n, jwk.e, jwk.d, jwk.p, jwk.q, jwk.qi].map(b64u) as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
     const publicBlob = rsaPublicBlob(e, n);
     const keyMaterial =
       format === 'pem'
@@ -264,10 +241,7 @@ export function encodePrivateKey(privateKey: KeyObject, format: KeyFormat, comme
 
 /** CreateKeyPair: a fresh key, its private key file, OpenSSH public key and EC2 fingerprint. */
 export function generateKeyPair(type: KeyType, format: KeyFormat, comment?: string): GeneratedKey {
-  const { privateKey } =
-    type === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: RSA_GENERATED_BITS, publicExponent: 0x10001 })
-      : generateKeyPairSync('ed25519');
+  const { privateKey } = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: RSA_GENERATED_BITS, publicExponent: 0x10001 }) : generateKeyPairSync('ed25519');
   return encodePrivateKey(privateKey, format, comment ?? '');
 }
 

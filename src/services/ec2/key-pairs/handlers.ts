@@ -93,7 +93,13 @@ async function describeKeyPairs(ctx: Ctx, input: DescribeKeyPairsRequest): Promi
   const rows = await keyPairsOf(ctx.db, ctx.accountId, ctx.region, { names, ids });
   for (const n of names) if (!rows.some((r) => r.key_name === n)) throw keyNameNotFound(n);
   for (const id of ids) if (!rows.some((r) => r.id === id)) throw keyIdNotFound(id);
-  const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'key-pair', rows.map((r) => r.id));
+  const tags = await tagsOf(
+    ctx.db,
+    ctx.accountId,
+    ctx.region,
+    'key-pair',
+    rows.map((r) => r.id),
+  );
   const all = rows.map((r) => toKeyPairInfo(r, tags.get(r.id), input.IncludePublicKey === true));
   return { KeyPairs: applyFilters(all, input.Filters, keyPairFilters, { tags: (k) => k.Tags }) };
 }

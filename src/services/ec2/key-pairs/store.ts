@@ -55,13 +55,7 @@ export function toKeyPairInfo(row: KeyPairRow, tags: Tag[] | undefined, includeP
 }
 
 export async function findKeyPairByName(ctx: Ctx, name: string): Promise<KeyPairRow | undefined> {
-  return ctx.db
-    .selectFrom('key_pairs')
-    .selectAll()
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .where('key_name', '=', name)
-    .executeTakeFirst();
+  return ctx.db.selectFrom('key_pairs').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).where('key_name', '=', name).executeTakeFirst();
 }
 
 /** RunInstances' KeyName: the caller's key in this region, or InvalidKeyPair.NotFound. */

@@ -99,7 +99,6 @@ async function dropPublicIps(db: Tx, eniId: string, opts: { privateIps?: string[
   return changed;
 }
 
-
 /** The account's quota of security groups per network interface (5 by default). */
 async function checkGroupCount(ctx: Ctx, groups: string[] | undefined): Promise<void> {
   if (groups?.length) await checkGroupsPerInterface(ctx, groups.length);
@@ -478,7 +477,8 @@ async function modifyNetworkInterfaceAttribute(ctx: Ctx, input: ModifyNetworkInt
   if (input.Attachment !== undefined) {
     const a = input.Attachment;
     if (!a.AttachmentId) throw Errors.missingParameter('Attachment.AttachmentId');
-    if (a.EnaQueueCount !== undefined || a.DefaultEnaQueueCount !== undefined) throw unsupported('Setting the ENA queue count (Attachment.EnaQueueCount, Attachment.DefaultEnaQueueCount)');
+    if (a.EnaQueueCount !== undefined || a.DefaultEnaQueueCount !== undefined)
+      throw unsupported('Setting the ENA queue count (Attachment.EnaQueueCount, Attachment.DefaultEnaQueueCount)');
     if (a.AttachmentId !== eni.attachment_id) throw attachmentNotFound(a.AttachmentId);
     if (a.DeleteOnTermination === undefined) throw Errors.missingParameter('Attachment.DeleteOnTermination');
     set.delete_on_termination = a.DeleteOnTermination ? 1 : 0;

@@ -35,7 +35,7 @@ describe('private address allocation', () => {
     expect(reservedOrOutside('10.0.0.0/24', 'fe80::1')?.code).toBe('InvalidParameterValue');
   });
 
-  test('MAC addresses are locally administered unicast, like EC2\'s 02:…', () => {
+  test("MAC addresses are locally administered unicast, like EC2's 02:…", () => {
     const macs = new Set(Array.from({ length: 100 }, newMacAddress));
     expect(macs.size).toBe(100);
     for (const m of macs) expect(m).toMatch(/^02(:[0-9a-f]{2}){5}$/);
@@ -78,8 +78,16 @@ describe('public addresses on the two shapes of an interface', () => {
   const elastic = { PublicIp: '198.18.0.9', PublicDnsName: '', IpOwnerId: '111122223333', AllocationId: 'eipalloc-1', AssociationId: 'eipassoc-1' };
   const ephemeral = { PublicIp: '198.18.0.2', PublicDnsName: 'ec2-198-18-0-2.compute-1.amazonaws.com', IpOwnerId: 'amazon' };
 
-  test('each private address shows its own association; the primary\'s is the interface\'s', () => {
-    const n = toNetworkInterface(row, [], 'attached', new Map([['10.0.0.4', ephemeral], ['10.0.0.6', elastic]]));
+  test("each private address shows its own association; the primary's is the interface's", () => {
+    const n = toNetworkInterface(
+      row,
+      [],
+      'attached',
+      new Map([
+        ['10.0.0.4', ephemeral],
+        ['10.0.0.6', elastic],
+      ]),
+    );
     expect(n.Association).toEqual(ephemeral);
     expect(n.PrivateIpAddresses!.map((p) => [p.PrivateIpAddress, p.Primary, p.Association?.PublicIp])).toEqual([
       ['10.0.0.4', true, '198.18.0.2'],

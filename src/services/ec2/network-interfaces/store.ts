@@ -2,14 +2,7 @@
 // shapes an interface has (NetworkInterface for DescribeNetworkInterfaces, InstanceNetworkInterface
 // inside an Instance).
 import { randomBytes } from 'node:crypto';
-import type {
-  GroupIdentifier,
-  InstanceNetworkInterface,
-  InstanceNetworkInterfaceAssociation,
-  NetworkInterface,
-  NetworkInterfaceAssociation,
-  Tag,
-} from '@aws-sdk/client-ec2';
+import type { GroupIdentifier, InstanceNetworkInterface, InstanceNetworkInterfaceAssociation, NetworkInterface, NetworkInterfaceAssociation, Tag } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import { zoneId } from '../../../config.js';
 import { formatIp, ipInCidr, parseCidr, parseIp, size, type Cidr } from '../../../lib/cidr.js';
@@ -112,8 +105,15 @@ export async function interfacesMentioningIp(db: Tx, subnetId: string, ip: strin
 }
 
 /** The interfaces of these instances, with what an ephemeral public address needs. */
-export async function interfacesForPublicIps(db: Tx, instanceIds: string[]): Promise<Pick<EniRow, 'id' | 'account_id' | 'region' | 'instance_id' | 'private_ip' | 'auto_public_ip'>[]> {
-  return db.selectFrom('network_interfaces').select(['id', 'account_id', 'region', 'instance_id', 'private_ip', 'auto_public_ip']).where('instance_id', 'in', instanceIds).execute();
+export async function interfacesForPublicIps(
+  db: Tx,
+  instanceIds: string[],
+): Promise<Pick<EniRow, 'id' | 'account_id' | 'region' | 'instance_id' | 'private_ip' | 'auto_public_ip'>[]> {
+  return db
+    .selectFrom('network_interfaces')
+    .select(['id', 'account_id', 'region', 'instance_id', 'private_ip', 'auto_public_ip'])
+    .where('instance_id', 'in', instanceIds)
+    .execute();
 }
 
 /** The interfaces attached to an instance and whether each goes with it. */
@@ -134,7 +134,13 @@ export async function setInterfacePublicIp(db: Tx, id: string, ip: string | null
 export async function interfacesOfInstances(db: Tx, instanceIds: string[]): Promise<Pick<EniRow, 'id' | 'instance_id' | 'device_index'>[]> {
   const out: Pick<EniRow, 'id' | 'instance_id' | 'device_index'>[] = [];
   for (let i = 0; i < instanceIds.length; i += 500) {
-    out.push(...(await db.selectFrom('network_interfaces').select(['id', 'instance_id', 'device_index']).where('instance_id', 'in', instanceIds.slice(i, i + 500)).execute()));
+    out.push(
+      ...(await db
+        .selectFrom('network_interfaces')
+        .select(['id', 'instance_id', 'device_index'])
+        .where('instance_id', 'in', instanceIds.slice(i, i + 500))
+        .execute()),
+    );
   }
   return out;
 }
@@ -440,7 +446,15 @@ export function groupIdsIn(json: string): string[] {
 }
 
 const INTERFACE_SPEC_COLUMNS = [
-  'id', 'instance_id', 'device_index', 'subnet_id', 'mac_address', 'private_ip', 'secondary_private_ips', 'security_groups', 'source_dest_check',
+  'id',
+  'instance_id',
+  'device_index',
+  'subnet_id',
+  'mac_address',
+  'private_ip',
+  'secondary_private_ips',
+  'security_groups',
+  'source_dest_check',
 ] as const satisfies readonly (keyof EniRow)[];
 
 /** The interfaces attached to the instance, as its spec needs them, device index 0 first. */
@@ -540,6 +554,12 @@ export async function vpcHasPrivateIp(db: Tx, vpcId: string, ip: string): Promis
   if (primary) return true;
   // secondary_private_ips is a JSON array of strings; the quotes make the match exact
   // (an address has no LIKE wildcards in it).
-  const secondary = await db.selectFrom('network_interfaces').select('id').where('vpc_id', '=', vpcId).where('secondary_private_ips', 'like', `%"${ip}"%`).limit(1).executeTakeFirst();
+  const secondary = await db
+    .selectFrom('network_interfaces')
+    .select('id')
+    .where('vpc_id', '=', vpcId)
+    .where('secondary_private_ips', 'like', `%"${ip}"%`)
+    .limit(1)
+    .executeTakeFirst();
   return secondary !== undefined;
 }

@@ -213,7 +213,12 @@ async function modifyManagedPrefixList(ctx: Ctx, input: ModifyManagedPrefixListR
       await holdQuotaLock(ctx);
       for (const groupId of await groupsReferencingPrefixList(ctx.db, list.id)) {
         const rules = await ruleQuotaFieldsOf(ctx.db, groupId);
-        for (const egress of [0, 1]) await checkRulesQuota(ctx, rules.filter((r) => r.is_egress === egress), new Map([[list.id, max]]));
+        for (const egress of [0, 1])
+          await checkRulesQuota(
+            ctx,
+            rules.filter((r) => r.is_egress === egress),
+            new Map([[list.id, max]]),
+          );
       }
     }
   }

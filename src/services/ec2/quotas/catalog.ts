@@ -100,7 +100,7 @@ export const QUOTAS: readonly QuotaDef[] = Object.freeze([
     default: 2500,
     unit: 'groups',
     scope: 'vpc',
-    counts: "security groups of one VPC, its default group included",
+    counts: 'security groups of one VPC, its default group included',
   },
   {
     name: 'rules-per-security-group',
@@ -122,30 +122,26 @@ export const QUOTAS: readonly QuotaDef[] = Object.freeze([
     scope: 'network-interface',
     counts: 'security groups of one network interface (or instance)',
   },
-  ...EBS_VOLUME_TYPES.map(
-    (t): QuotaDef => ({
-      name: storageQuotaName(t),
-      service: 'ebs',
-      code: EBS_TITLES[t][0],
-      title: `Storage for ${EBS_TITLES[t][1]} volumes, in TiB`,
-      default: EBS_TITLES[t][2],
-      unit: 'TiB',
-      scope: 'region',
-      counts: `the sizes of every ${t} volume`,
-    }),
-  ),
-  ...(['io1', 'io2'] as const).map(
-    (t): QuotaDef => ({
-      name: iopsQuotaName(t),
-      service: 'ebs',
-      code: IOPS_QUOTA_TYPES[t][0],
-      title: `IOPS for Provisioned IOPS SSD (${t}) volumes`,
-      default: IOPS_QUOTA_TYPES[t][1],
-      unit: 'IOPS',
-      scope: 'region',
-      counts: `the provisioned IOPS of every ${t} volume`,
-    }),
-  ),
+  ...EBS_VOLUME_TYPES.map((t): QuotaDef => ({
+    name: storageQuotaName(t),
+    service: 'ebs',
+    code: EBS_TITLES[t][0],
+    title: `Storage for ${EBS_TITLES[t][1]} volumes, in TiB`,
+    default: EBS_TITLES[t][2],
+    unit: 'TiB',
+    scope: 'region',
+    counts: `the sizes of every ${t} volume`,
+  })),
+  ...(['io1', 'io2'] as const).map((t): QuotaDef => ({
+    name: iopsQuotaName(t),
+    service: 'ebs',
+    code: IOPS_QUOTA_TYPES[t][0],
+    title: `IOPS for Provisioned IOPS SSD (${t}) volumes`,
+    default: IOPS_QUOTA_TYPES[t][1],
+    unit: 'IOPS',
+    scope: 'region',
+    counts: `the provisioned IOPS of every ${t} volume`,
+  })),
 ]);
 
 const byName = new Map(QUOTAS.map((q) => [q.name, q]));

@@ -169,9 +169,13 @@ describe.each(engines)('quotas on $name', ({ open }) => {
     const big = loadConfig({ CUMULO_HOME: '/nonexistent', CUMULO_HOST_VCPUS: '1000', CUMULO_HOST_MEMORY_MIB: '10000000' });
     const roomy = <T>(fn: (ctx: Ctx) => Promise<T>) => db.transaction().execute((trx) => fn({ ...ctxIn(trx), config: big }));
     expect(await roomy((ctx) => admitLaunch(ctx, { instance: { instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' }, volumes: [], min: 1, max: 10 }))).toBe(3);
-    expect(await codeOf(roomy((ctx) => admitLaunch(ctx, { instance: { instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' }, volumes: [], min: 4, max: 10 })))).toMatch(/^VcpuLimitExceeded 400: .*limit of 13 allows/);
+    expect(await codeOf(roomy((ctx) => admitLaunch(ctx, { instance: { instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' }, volumes: [], min: 4, max: 10 })))).toMatch(
+      /^VcpuLimitExceeded 400: .*limit of 13 allows/,
+    );
     // Another bucket has its own quota: G starts at 0 on a new account.
-    expect(await codeOf(roomy((ctx) => admitLaunch(ctx, { instance: { instanceType: 'g5.xlarge', vcpus: 4, zone: 'us-east-1a' }, volumes: [], min: 1, max: 1 })))).toMatch(/limit of 0 allows/);
+    expect(await codeOf(roomy((ctx) => admitLaunch(ctx, { instance: { instanceType: 'g5.xlarge', vcpus: 4, zone: 'us-east-1a' }, volumes: [], min: 1, max: 1 })))).toMatch(
+      /limit of 0 allows/,
+    );
     // Another region of the account has its own usage (2 of its 5 vCPUs) and quota: one fits.
     const roomyEu = <T>(fn: (ctx: Ctx) => Promise<T>) => db.transaction().execute((trx) => fn({ ...ctxIn(trx, A, 'eu-west-1'), config: big }));
     expect(await roomyEu((ctx) => admitLaunch(ctx, { instance: { instanceType: 't3.nano', vcpus: 2, zone: 'eu-west-1a' }, volumes: [], min: 1, max: 5 }))).toBe(1);
@@ -195,10 +199,33 @@ describe.each(engines)('quotas on $name', ({ open }) => {
         /^InsufficientInstanceCapacity 500: We currently do not have sufficient m7i\.48xlarge capacity in the Availability Zone you requested \(us-east-1c\)/,
       );
       // StartInstances: all of them fit or none starts.
-      await tx((ctx) => admitStart(ctx, [1, 2, 3, 4].map(() => ({ instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' }))));
-      expect(await codeOf(tx((ctx) => admitStart(ctx, [1, 2, 3, 4, 5].map(() => ({ instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' })))))).toMatch(/^InsufficientInstanceCapacity 500/);
+      await tx((ctx) =>
+        admitStart(
+          ctx,
+          [1, 2, 3, 4].map(() => ({ instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' })),
+        ),
+      );
+      expect(
+        await codeOf(
+          tx((ctx) =>
+            admitStart(
+              ctx,
+              [1, 2, 3, 4, 5].map(() => ({ instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' })),
+            ),
+          ),
+        ),
+      ).toMatch(/^InsufficientInstanceCapacity 500/);
       await setQuotaOverride(empty, B, undefined, 'running-on-demand-standard-vcpus', 6);
-      expect(await codeOf(tx((ctx) => admitStart(ctx, [1, 2, 3, 4].map(() => ({ instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' })))))).toMatch(/^VcpuLimitExceeded 400: .*limit of 6 allows/);
+      expect(
+        await codeOf(
+          tx((ctx) =>
+            admitStart(
+              ctx,
+              [1, 2, 3, 4].map(() => ({ instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' })),
+            ),
+          ),
+        ),
+      ).toMatch(/^VcpuLimitExceeded 400: .*limit of 6 allows/);
     } finally {
       await empty.destroy();
     }
@@ -206,10 +233,22 @@ describe.each(engines)('quotas on $name', ({ open }) => {
 
   test('EBS: storage per volume type in TiB and io1/io2 IOPS, with a modification in progress counted as its target', async () => {
     const gp3 = volumeRow(A, 'gp3', 40 * 1024, 3000);
-    await db.insertInto('volumes').values([gp3, volumeRow(A, 'io2', 100, 90_000), volumeRow(A, 'gp3', 5 * 1024, 3000, 'deleted'), volumeRow(B, 'gp3', 45 * 1024, 3000)]).execute();
+    await db
+      .insertInto('volumes')
+      .values([gp3, volumeRow(A, 'io2', 100, 90_000), volumeRow(A, 'gp3', 5 * 1024, 3000, 'deleted'), volumeRow(B, 'gp3', 45 * 1024, 3000)])
+      .execute();
     await db
       .insertInto('volume_modifications')
-      .values({ volume_id: gp3.id, start_time: '2024-01-02T00:00:00.000Z', state: 'modifying', progress: 0, status_message: null, original: '{}', target: JSON.stringify({ Size: 45 * 1024, VolumeType: 'gp3', Iops: 3000 }), end_time: null })
+      .values({
+        volume_id: gp3.id,
+        start_time: '2024-01-02T00:00:00.000Z',
+        state: 'modifying',
+        progress: 0,
+        status_message: null,
+        original: '{}',
+        target: JSON.stringify({ Size: 45 * 1024, VolumeType: 'gp3', Iops: 3000 }),
+        end_time: null,
+      })
       .execute();
     expect(Object.fromEntries(await ebsUsage(db, A, 'us-east-1'))).toEqual({ gp3: { gib: 45 * 1024, iops: 3000 }, io2: { gib: 100, iops: 90_000 } });
     // 50 TiB of gp3: 5 TiB left.
@@ -225,16 +264,36 @@ describe.each(engines)('quotas on $name', ({ open }) => {
     // A launch's volumes: as many sets as fit.
     await setQuotaOverride(db, A, undefined, 'running-on-demand-standard-vcpus', 1000);
     const big = loadConfig({ CUMULO_HOME: '/nonexistent', CUMULO_HOST_VCPUS: '1000', CUMULO_HOST_MEMORY_MIB: '10000000' });
-    const n = await db.transaction().execute((trx) =>
-      admitLaunch({ ...ctxIn(trx), config: big }, { instance: { instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' }, volumes: [{ volumeType: 'gp3', sizeGiB: 2048, iops: 3000 }], min: 1, max: 10 }),
-    );
+    const n = await db
+      .transaction()
+      .execute((trx) =>
+        admitLaunch(
+          { ...ctxIn(trx), config: big },
+          { instance: { instanceType: 't3.nano', vcpus: 2, zone: 'us-east-1a' }, volumes: [{ volumeType: 'gp3', sizeGiB: 2048, iops: 3000 }], min: 1, max: 10 },
+        ),
+      );
     expect(n).toBe(2);
   });
 
   test('elastic IPs and VPCs per region, rules per group', async () => {
-    await db.insertInto('public_ips').values(
-      [1, 2, 3, 4, 5].map((i) => ({ public_ip: `198.18.9.${i}`, kind: 'elastic', account_id: A, region: 'us-east-1', allocation_id: `eipalloc-${i}`, association_id: null, network_interface_id: null, private_ip: null, network_border_group: 'us-east-1', public_ipv4_pool: 'amazon', created_at: '2024-01-01T00:00:00.000Z' })),
-    ).execute();
+    await db
+      .insertInto('public_ips')
+      .values(
+        [1, 2, 3, 4, 5].map((i) => ({
+          public_ip: `198.18.9.${i}`,
+          kind: 'elastic',
+          account_id: A,
+          region: 'us-east-1',
+          allocation_id: `eipalloc-${i}`,
+          association_id: null,
+          network_interface_id: null,
+          private_ip: null,
+          network_border_group: 'us-east-1',
+          public_ipv4_pool: 'amazon',
+          created_at: '2024-01-01T00:00:00.000Z',
+        })),
+      )
+      .execute();
     expect(await codeOf(inTx((ctx) => checkElasticIpQuota(ctx)))).toBe('AddressLimitExceeded 400: The maximum number of addresses has been reached.');
     expect(await codeOf(inTx((ctx) => checkElasticIpQuota(ctx), A, 'us-east-2'))).toBe('ok');
     expect(await codeOf(inTx((ctx) => checkElasticIpQuota(ctx), B))).toBe('ok');
@@ -247,7 +306,9 @@ describe.each(engines)('quotas on $name', ({ open }) => {
 
     const rules = (n: number, v6 = 0) => [...Array(n).fill({ cidr_ipv6: null }), ...Array(v6).fill({ cidr_ipv6: '::/0' })];
     expect(await codeOf(inTx((ctx) => checkRulesQuota(ctx, rules(60, 60))))).toBe('ok');
-    expect(await codeOf(inTx((ctx) => checkRulesQuota(ctx, rules(61))))).toBe('RulesPerSecurityGroupLimitExceeded 400: The maximum number of rules per security group has been reached.');
+    expect(await codeOf(inTx((ctx) => checkRulesQuota(ctx, rules(61))))).toBe(
+      'RulesPerSecurityGroupLimitExceeded 400: The maximum number of rules per security group has been reached.',
+    );
   });
 
   test("the report: every quota with its value, default and the account's usage", async () => {

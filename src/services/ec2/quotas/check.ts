@@ -6,16 +6,7 @@ import { runtimeMemoryMiB } from '../instance-types/catalog.js';
 import { prefixListMaxEntries } from '../prefix-lists/store.js';
 import { groupCountOfVpc } from '../security-groups/store.js';
 import { findQuota, iopsQuotaName, IOPS_QUOTA_TYPES, storageQuotaName, vcpuBucketOf, vcpuQuotaName, type EbsVolumeType, type VcpuBucket } from './catalog.js';
-import {
-  ebsUsage,
-  elasticIpUsage,
-  hostUsage,
-  quotaValue,
-  quotaVcpusOf,
-  serializeQuotaChecks,
-  vcpuUsage,
-  vpcUsage,
-} from './store.js';
+import { ebsUsage, elasticIpUsage, hostUsage, quotaValue, quotaVcpusOf, serializeQuotaChecks, vcpuUsage, vpcUsage } from './store.js';
 
 const value = (ctx: Ctx, name: string) => quotaValue(ctx.db, ctx.accountId, ctx.region, name);
 
@@ -158,7 +149,11 @@ export async function holdQuotaLock(ctx: Ctx): Promise<void> {
  * A group's rules in one direction (IPv4 and IPv6 counted apart, as EC2 does) after a change; the
  * caller read them under holdQuotaLock.
  */
-export async function checkRulesQuota(ctx: Ctx, rules: { cidr_ipv6: string | null; prefix_list_id?: string | null }[], maxEntriesOf: Map<string, number> = new Map()): Promise<void> {
+export async function checkRulesQuota(
+  ctx: Ctx,
+  rules: { cidr_ipv6: string | null; prefix_list_id?: string | null }[],
+  maxEntriesOf: Map<string, number> = new Map(),
+): Promise<void> {
   const v6 = rules.filter((r) => r.cidr_ipv6).length;
   // A rule naming a prefix list counts as many rules as the list may hold (its MaxEntries), as on EC2.
   const lists = [...new Set(rules.flatMap((r) => (r.prefix_list_id && !maxEntriesOf.has(r.prefix_list_id) ? [r.prefix_list_id] : [])))];

@@ -246,7 +246,17 @@ export async function quotaReport(db: Tx, accountId: string, region: string): Pr
   usage.set('security-groups-per-network-interface', await mostGroupsOnAnInterface(db, accountId, region));
   return QUOTAS.map((def) => {
     const v = values.get(def.name)!;
-    return { name: def.name, code: def.code, title: def.title, unit: def.unit, scope: def.scope, default: def.default, value: v.value, source: v.source, usage: usage.get(def.name) ?? 0 };
+    return {
+      name: def.name,
+      code: def.code,
+      title: def.title,
+      unit: def.unit,
+      scope: def.scope,
+      default: def.default,
+      value: v.value,
+      source: v.source,
+      usage: usage.get(def.name) ?? 0,
+    };
   });
 }
 

@@ -61,7 +61,7 @@ export function zonesOfRegion(ctx: Ctx, region = ctx.region): AvailabilityZone[]
 
 const zoneFilters: FilterMap<AvailabilityZone> = {
   'group-name': (z) => z.GroupName,
-  'message': (z) => z.Messages?.map((m) => m.Message),
+  message: (z) => z.Messages?.map((m) => m.Message),
   'opt-in-status': (z) => z.OptInStatus,
   'parent-zone-id': (z) => z.ParentZoneId,
   'parent-zone-name': (z) => z.ParentZoneName,

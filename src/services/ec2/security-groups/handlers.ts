@@ -152,13 +152,7 @@ async function deleteRules(ctx: Ctx, ids: string[]): Promise<void> {
   }
 }
 
-async function authorize(
-  ctx: Ctx,
-  group: SecurityGroupRow,
-  perms: IpPermission[],
-  isEgress: boolean,
-  tagSpecs: TagSpecification[] | undefined,
-): Promise<SecurityGroupRule[]> {
+async function authorize(ctx: Ctx, group: SecurityGroupRow, perms: IpPermission[], isEgress: boolean, tagSpecs: TagSpecification[] | undefined): Promise<SecurityGroupRule[]> {
   const specs = parsePermissions(perms);
   refuseIpv6(specs, 'Ipv6Ranges');
   const tags = tagsForType(tagSpecs, ['security-group-rule'], 'security-group-rule');
@@ -227,7 +221,9 @@ async function revoke(ctx: Ctx, group: SecurityGroupRow, input: RevokeInput, isE
       if (!found.includes(hit.id)) found.push(hit.id);
     } else {
       const spec = specs[i]!;
-      unknown.push(r.referenced_group_id ? { ...spec, source: { ...spec.source, group: { groupId: r.referenced_group_id, userId: r.referenced_group_owner ?? undefined } } } : spec);
+      unknown.push(
+        r.referenced_group_id ? { ...spec, source: { ...spec.source, group: { groupId: r.referenced_group_id, userId: r.referenced_group_owner ?? undefined } } } : spec,
+      );
     }
   }
   // In a default VPC EC2 revokes what matches and reports the rest; elsewhere any miss is an error.
@@ -249,7 +245,9 @@ function permissionsOf(input: AuthorizeSecurityGroupIngressRequest | RevokeSecur
 /** AuthorizeSecurityGroupEgress and RevokeSecurityGroupEgress take rules only as IpPermissions. */
 function refuseLegacyEgress(input: AuthorizeSecurityGroupEgressRequest | RevokeSecurityGroupEgressRequest): void {
   if (hasLegacy(input)) {
-    throw Errors.invalidParameterCombination('For egress rules, specify the rule with IpPermissions; cidrIp, ipProtocol, fromPort, toPort and sourceSecurityGroupName are not supported');
+    throw Errors.invalidParameterCombination(
+      'For egress rules, specify the rule with IpPermissions; cidrIp, ipProtocol, fromPort, toPort and sourceSecurityGroupName are not supported',
+    );
   }
 }
 
@@ -348,7 +346,10 @@ async function describeSecurityGroups(ctx: Ctx, input: DescribeSecurityGroupsReq
     }
   }
 
-  const rules = await rulesOf(ctx.db, groups.map((g) => g.id));
+  const rules = await rulesOf(
+    ctx.db,
+    groups.map((g) => g.id),
+  );
   const names_ = new Map(groups.map((g) => [g.id, g.group_name]));
   const missing = [...new Set(rules.map((r) => r.referenced_group_id).filter((x): x is string => !!x && !names_.has(x)))];
   if (missing.length) {
@@ -361,7 +362,13 @@ async function describeSecurityGroups(ctx: Ctx, input: DescribeSecurityGroupsReq
     if (!list) byGroup.set(r.group_id, (list = []));
     list.push(r);
   }
-  const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'security-group', groups.map((g) => g.id));
+  const tags = await tagsOf(
+    ctx.db,
+    ctx.accountId,
+    ctx.region,
+    'security-group',
+    groups.map((g) => g.id),
+  );
   const views: SecurityGroupView[] = groups.map((g) => {
     const mine = byGroup.get(g.id) ?? [];
     const ingress = mine.filter((r) => r.is_egress === 0);
@@ -445,7 +452,13 @@ async function describeSecurityGroupRules(ctx: Ctx, input: DescribeSecurityGroup
   for (const id of ids) checkRuleId(id);
   const rows = await securityGroupRulesOf(ctx.db, ctx.accountId, ctx.region, ids);
   for (const id of ids) if (!rows.some((r) => r.id === id)) throw ruleNotFound(id);
-  const tags = await tagsOf(ctx.db, ctx.accountId, ctx.region, 'security-group-rule', rows.map((r) => r.id));
+  const tags = await tagsOf(
+    ctx.db,
+    ctx.accountId,
+    ctx.region,
+    'security-group-rule',
+    rows.map((r) => r.id),
+  );
   const all = rows.map((r) => toSecurityGroupRule(r, tags.get(r.id)));
   const matched = applyFilters(all, input.Filters, securityGroupRuleFilters, { tags: (r) => r.Tags }).sort(byKey((r) => r.SecurityGroupRuleId!));
   const page = paginate(matched, (r) => r.SecurityGroupRuleId!, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });
@@ -492,7 +505,11 @@ async function modifySecurityGroupRules(ctx: Ctx, input: ModifySecurityGroupRule
     await updateRule(ctx.db, id, fields);
     current.set(id, { ...row, ...fields });
   }
-  for (const egress of [0, 1]) await checkRulesQuota(ctx, [...current.values()].filter((r) => r.is_egress === egress));
+  for (const egress of [0, 1])
+    await checkRulesQuota(
+      ctx,
+      [...current.values()].filter((r) => r.is_egress === egress),
+    );
   await syncGroupVpc(ctx, group);
   return { Return: true };
 }

@@ -179,7 +179,15 @@ describe('groupRules', () => {
 
   test('parse then group gives back what was asked for', () => {
     const asked: IpPermission[] = [
-      { IpProtocol: 'udp', FromPort: 53, ToPort: 53, IpRanges: [{ CidrIp: '10.0.0.0/8' }, { CidrIp: '192.168.0.0/16', Description: 'home' }], Ipv6Ranges: [], PrefixListIds: [], UserIdGroupPairs: [] },
+      {
+        IpProtocol: 'udp',
+        FromPort: 53,
+        ToPort: 53,
+        IpRanges: [{ CidrIp: '10.0.0.0/8' }, { CidrIp: '192.168.0.0/16', Description: 'home' }],
+        Ipv6Ranges: [],
+        PrefixListIds: [],
+        UserIdGroupPairs: [],
+      },
       { IpProtocol: 'icmp', FromPort: 8, ToPort: -1, IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], PrefixListIds: [], UserIdGroupPairs: [] },
     ];
     const rows = parsePermissions(asked).map((s, i) =>

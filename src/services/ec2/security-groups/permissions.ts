@@ -109,9 +109,7 @@ export function validateGroupText(param: 'GroupName' | 'GroupDescription', value
   if (value.length > 255) throw Errors.invalidParameterValue(`Value (${value}) for parameter ${param} is invalid. Length exceeds maximum of 255.`);
   if (/[^\x00-\x7f]/.test(value)) throw Errors.invalidParameterValue(`Value (${value}) for parameter ${param} is invalid. Character sets beyond ASCII are not supported.`);
   if (!TEXT.test(value)) {
-    throw Errors.invalidParameterValue(
-      `Value (${value}) for parameter ${param} is invalid. Valid characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*`,
-    );
+    throw Errors.invalidParameterValue(`Value (${value}) for parameter ${param} is invalid. Valid characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*`);
   }
 }
 
@@ -143,8 +141,7 @@ function checkPrefixListId(id: string): void {
   if (!PREFIX_LIST_ID.test(id)) throw new ApiError('InvalidPrefixListId.Malformed', `Invalid id: "${id}" (expecting "pl-...")`);
 }
 
-export const missingSource = () =>
-  new ApiError('MissingParameter', 'Missing source specification: include source security group or CIDR information');
+export const missingSource = () => new ApiError('MissingParameter', 'Missing source specification: include source security group or CIDR information');
 
 /** IpPermissions → one rule per source, validated. */
 export function parsePermissions(perms: IpPermission[]): RuleSpec[] {
@@ -208,9 +205,7 @@ export function hasLegacy(input: LegacyPermission): boolean {
 export function legacyToPermissions(input: LegacyPermission): IpPermission[] {
   if (input.SourceSecurityGroupName !== undefined) {
     if (input.CidrIp !== undefined || input.IpProtocol !== undefined || input.FromPort !== undefined || input.ToPort !== undefined) {
-      throw Errors.invalidParameterCombination(
-        'The parameter sourceSecurityGroupName cannot be used with the parameters cidrIp, ipProtocol, fromPort or toPort',
-      );
+      throw Errors.invalidParameterCombination('The parameter sourceSecurityGroupName cannot be used with the parameters cidrIp, ipProtocol, fromPort or toPort');
     }
     const pair = [{ GroupName: input.SourceSecurityGroupName, UserId: input.SourceSecurityGroupOwnerId }];
     return [
@@ -274,9 +269,7 @@ export function groupRules(rows: RuleFields[]): IpPermission[] {
       IpRanges: sorted.filter((r) => r.cidr_ipv4).map((r) => ({ CidrIp: r.cidr_ipv4!, ...desc(r) })),
       Ipv6Ranges: sorted.filter((r) => r.cidr_ipv6).map((r) => ({ CidrIpv6: r.cidr_ipv6!, ...desc(r) })),
       PrefixListIds: sorted.filter((r) => r.prefix_list_id).map((r) => ({ PrefixListId: r.prefix_list_id!, ...desc(r) })),
-      UserIdGroupPairs: sorted
-        .filter((r) => r.referenced_group_id)
-        .map((r) => ({ ...desc(r), UserId: r.referenced_group_owner ?? undefined, GroupId: r.referenced_group_id! })),
+      UserIdGroupPairs: sorted.filter((r) => r.referenced_group_id).map((r) => ({ ...desc(r), UserId: r.referenced_group_owner ?? undefined, GroupId: r.referenced_group_id! })),
     };
   });
 }
@@ -300,10 +293,7 @@ export function groupSpecs(specs: RuleSpec[]): IpPermission[] {
 }
 
 /** One stored rule as DescribeSecurityGroupRules shows it: -1 for "all ports". */
-export function toSecurityGroupRule(
-  r: RuleFields & { group_id: string; account_id: string; is_egress: number },
-  tags: SecurityGroupRule['Tags'],
-): SecurityGroupRule {
+export function toSecurityGroupRule(r: RuleFields & { group_id: string; account_id: string; is_egress: number }, tags: SecurityGroupRule['Tags']): SecurityGroupRule {
   const out: SecurityGroupRule = {
     SecurityGroupRuleId: r.id,
     GroupId: r.group_id,

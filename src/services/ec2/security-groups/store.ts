@@ -12,7 +12,11 @@ import { findOwned } from '../common/resources.js';
 
 /** How many groups the VPC has, its default one included. */
 export async function groupCountOfVpc(db: Tx, vpcId: string): Promise<number> {
-  const row = await db.selectFrom('security_groups').select((eb) => eb.fn.countAll<number | string>().as('n')).where('vpc_id', '=', vpcId).executeTakeFirst();
+  const row = await db
+    .selectFrom('security_groups')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('vpc_id', '=', vpcId)
+    .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 
@@ -202,10 +206,7 @@ export interface GroupRefResult {
  * without repeats. Ids must be the caller's and in `vpcId`; names are looked up in the default VPC
  * and only work when launching into it. With neither, the VPC's default group, as EC2 does.
  */
-export async function resolveSecurityGroups(
-  ctx: Ctx,
-  opts: { ids?: string[]; names?: string[]; vpcId: string; subnetId?: string },
-): Promise<GroupRefResult[]> {
+export async function resolveSecurityGroups(ctx: Ctx, opts: { ids?: string[]; names?: string[]; vpcId: string; subnetId?: string }): Promise<GroupRefResult[]> {
   const out: GroupRefResult[] = [];
   const seen = new Set<string>();
   const push = (row: SecurityGroupRow) => {

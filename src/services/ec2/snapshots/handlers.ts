@@ -130,7 +130,15 @@ async function createSnapshots(ctx: Ctx, input: CreateSnapshotsRequest): Promise
     if (isRoot(a.device)) throw Errors.invalidParameterValue(`The root volume '${id}' cannot be excluded with ExcludeDataVolumeIds; use ExcludeBootVolume.`);
   }
   const chosen = attachments.filter((v) => !excluded.has(v.id) && !(spec.ExcludeBootVolume && isRoot(v.device)));
-  const volumeTags = copyTags ? await tagsOf(ctx.db, ctx.accountId, ctx.region, 'volume', chosen.map((v) => v.id)) : new Map<string, Tag[]>();
+  const volumeTags = copyTags
+    ? await tagsOf(
+        ctx.db,
+        ctx.accountId,
+        ctx.region,
+        'volume',
+        chosen.map((v) => v.id),
+      )
+    : new Map<string, Tag[]>();
   const out: SnapshotInfo[] = [];
   const ids: string[] = [];
   const rows: SnapshotRow[] = [];

@@ -18,7 +18,11 @@ export async function deleteSnapshotRecords(db: Tx, id: string, parentId: string
 
 export async function addSnapshotPermissions(db: Tx, snapshotId: string, grantees: string[]): Promise<void> {
   for (const g of grantees) {
-    await db.insertInto('snapshot_permissions').values({ snapshot_id: snapshotId, grantee: g }).onConflict((oc) => oc.doNothing()).execute();
+    await db
+      .insertInto('snapshot_permissions')
+      .values({ snapshot_id: snapshotId, grantee: g })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 }
 
@@ -54,7 +58,12 @@ export async function findSnapshotInRegion(
   region: string,
   id: string,
 ): Promise<Pick<SnapshotRow, 'id' | 'account_id' | 'volume_size' | 'state' | 'encrypted' | 'kms_key_id'> | undefined> {
-  return db.selectFrom('snapshots').select(['id', 'account_id', 'volume_size', 'state', 'encrypted', 'kms_key_id']).where('id', '=', id).where('region', '=', region).executeTakeFirst();
+  return db
+    .selectFrom('snapshots')
+    .select(['id', 'account_id', 'volume_size', 'state', 'encrypted', 'kms_key_id'])
+    .where('id', '=', id)
+    .where('region', '=', region)
+    .executeTakeFirst();
 }
 
 /** Whether the snapshot's create-volume permission names the account or all. */
@@ -71,10 +80,7 @@ export const COPY_VOLUME_ID = 'vol-ffffffff';
 export const GiB = 1024 ** 3;
 
 export function snapshotsNotFound(ids: string[]): ApiError {
-  return Errors.notFound(
-    'InvalidSnapshot.NotFound',
-    ids.length === 1 ? `The snapshot '${ids[0]}' does not exist.` : `The snapshots '${ids.join(', ')}' do not exist.`,
-  );
+  return Errors.notFound('InvalidSnapshot.NotFound', ids.length === 1 ? `The snapshot '${ids[0]}' does not exist.` : `The snapshots '${ids.join(', ')}' do not exist.`);
 }
 
 export function checkSnapshotId(id: string | undefined, param = 'SnapshotId'): string {
@@ -89,7 +95,13 @@ export async function permissionsOf(db: Tx, ids: string[]): Promise<Map<string, 
   if (!ids.length) return out;
   const rows = [];
   for (let i = 0; i < ids.length; i += 500) {
-    rows.push(...(await db.selectFrom('snapshot_permissions').selectAll().where('snapshot_id', 'in', ids.slice(i, i + 500)).execute()));
+    rows.push(
+      ...(await db
+        .selectFrom('snapshot_permissions')
+        .selectAll()
+        .where('snapshot_id', 'in', ids.slice(i, i + 500))
+        .execute()),
+    );
   }
   for (const r of rows) {
     let list = out.get(r.snapshot_id);
@@ -122,7 +134,13 @@ export async function visibleSnapshots(ctx: Ctx, region: string, ids?: string[])
     );
   if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
   const rows = await q.execute();
-  return { rows, grants: await permissionsOf(ctx.db, rows.map((r) => r.id)) };
+  return {
+    rows,
+    grants: await permissionsOf(
+      ctx.db,
+      rows.map((r) => r.id),
+    ),
+  };
 }
 
 /** One snapshot the caller may use (own, shared with it, or public) in `region`, or NotFound. */
@@ -135,13 +153,7 @@ export async function findVisibleSnapshot(ctx: Ctx, region: string, id: string):
 
 /** The caller's own snapshot in its region, or NotFound (another account's is as good as absent). */
 export async function findOwnSnapshot(ctx: Ctx, id: string): Promise<SnapshotRow> {
-  const row = await ctx.db
-    .selectFrom('snapshots')
-    .selectAll()
-    .where('id', '=', id)
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .executeTakeFirst();
+  const row = await ctx.db.selectFrom('snapshots').selectAll().where('id', '=', id).where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).executeTakeFirst();
   if (!row) throw snapshotsNotFound([id]);
   return row;
 }
@@ -247,7 +259,11 @@ export function captureBeforeCommit(ctx: Ctx, rows: Pick<SnapshotRow, 'id' | 'vo
       } catch (e) {
         await ctx.db
           .updateTable('snapshots')
-          .set({ state: 'error', state_message: `The volume's point-in-time copy could not be taken: ${(e as Error).message}`.slice(0, 1000), completion_time: ctx.now.toISOString() })
+          .set({
+            state: 'error',
+            state_message: `The volume's point-in-time copy could not be taken: ${(e as Error).message}`.slice(0, 1000),
+            completion_time: ctx.now.toISOString(),
+          })
           .where('id', '=', r.id)
           .execute();
       }
@@ -279,7 +295,12 @@ export async function snapshotStates(db: Tx, ids: string[]): Promise<Pick<Snapsh
 export async function pendingSnapshotIds(db: Tx, ids: string[]): Promise<Set<string>> {
   const pending = new Set<string>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.selectFrom('snapshots').select('id').where('id', 'in', ids.slice(i, i + 500)).where('state', '=', 'pending').execute();
+    const rows = await db
+      .selectFrom('snapshots')
+      .select('id')
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('state', '=', 'pending')
+      .execute();
     for (const r of rows) pending.add(r.id);
   }
   return pending;

@@ -1,11 +1,5 @@
 // CreateTags, DeleteTags, DescribeTags.
-import type {
-  CreateTagsRequest,
-  DeleteTagsRequest,
-  DescribeTagsRequest,
-  DescribeTagsResult,
-  TagDescription,
-} from '@aws-sdk/client-ec2';
+import type { CreateTagsRequest, DeleteTagsRequest, DescribeTagsRequest, DescribeTagsResult, TagDescription } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
 import type { Ctx, Ec2Handlers } from '../../context.js';
 import { applyFilters, type FilterMap } from '../common/filters.js';
@@ -18,7 +12,8 @@ async function resolveResource(ctx: Ctx, id: string): Promise<string> {
   const kind = kindOf(id);
   if (!kind) throw new ApiError('InvalidID', `The ID '${id}' is not valid`);
   if (!kind.table) throw Errors.notFound(kind.notFound, `The ${kind.label} '${id}' does not exist`);
-  if (!(await ownsResource(ctx.db, { ...kind, table: kind.table }, ctx.accountId, ctx.region, id))) throw Errors.notFound(kind.notFound, `The ${kind.label} '${id}' does not exist`);
+  if (!(await ownsResource(ctx.db, { ...kind, table: kind.table }, ctx.accountId, ctx.region, id)))
+    throw Errors.notFound(kind.notFound, `The ${kind.label} '${id}' does not exist`);
   return kind.type;
 }
 

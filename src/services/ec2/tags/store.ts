@@ -40,12 +40,7 @@ export function validateTags(tags: Tag[] | undefined, forDelete = false): void {
 
 /** Tags of many resources at once, as EC2 Tag[] per resource id. */
 export async function tagsOf(db: Tx, accountId: string, region: string, resourceType: string, ids?: string[]): Promise<Map<string, Tag[]>> {
-  let q = db
-    .selectFrom('tags')
-    .select(['resource_id', 'key', 'value'])
-    .where('account_id', '=', accountId)
-    .where('region', '=', region)
-    .where('resource_type', '=', resourceType);
+  let q = db.selectFrom('tags').select(['resource_id', 'key', 'value']).where('account_id', '=', accountId).where('region', '=', region).where('resource_type', '=', resourceType);
   if (ids && ids.length <= 500) q = q.where('resource_id', 'in', ids.length ? ids : ['']);
   const rows = await q.orderBy('key').execute();
   const out = new Map<string, Tag[]>();

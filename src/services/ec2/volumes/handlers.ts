@@ -413,7 +413,13 @@ export function volumeStatusOf(
   const item = (status: 'ok' | 'impaired' | 'insufficient-data', io: 'passed' | 'failed' | 'insufficient-data', events: VolumeStatusItem['Events'] = []): VolumeStatusItem => ({
     VolumeId: r.id,
     AvailabilityZone: r.availability_zone,
-    VolumeStatus: { Status: status, Details: [{ Name: 'io-enabled', Status: io }, { Name: 'io-performance', Status: 'not-applicable' }] },
+    VolumeStatus: {
+      Status: status,
+      Details: [
+        { Name: 'io-enabled', Status: io },
+        { Name: 'io-performance', Status: 'not-applicable' },
+      ],
+    },
     Actions: [],
     Events: events,
   });
@@ -421,7 +427,14 @@ export function volumeStatusOf(
   if (r.state === 'creating' || !check || now - Date.parse(check.checked_at) > volumeCheckStaleMs()) return item('insufficient-data', 'insufficient-data');
   if (check.status === 'failed') {
     const since = check.failed_since ? new Date(check.failed_since) : undefined;
-    return item('impaired', 'failed', [{ EventType: 'potential-data-inconsistency', Description: 'The volume\'s data on its host is missing or no longer served: I/O to it fails.', NotBefore: since, EventId: `evol-${r.id.slice(4)}` }]);
+    return item('impaired', 'failed', [
+      {
+        EventType: 'potential-data-inconsistency',
+        Description: "The volume's data on its host is missing or no longer served: I/O to it fails.",
+        NotBefore: since,
+        EventId: `evol-${r.id.slice(4)}`,
+      },
+    ]);
   }
   return item(check.status === 'passed' ? 'ok' : 'insufficient-data', check.status === 'passed' ? 'passed' : 'insufficient-data');
 }

@@ -7,7 +7,13 @@ const check = (status: string, since: string | null = null) => ({ status, failed
 
 describe('volumeStatusOf', () => {
   test('error (its build failed): impaired, io-enabled failed', () => {
-    expect(volumeStatusOf(vol('error'), undefined, now).VolumeStatus).toEqual({ Status: 'impaired', Details: [{ Name: 'io-enabled', Status: 'failed' }, { Name: 'io-performance', Status: 'not-applicable' }] });
+    expect(volumeStatusOf(vol('error'), undefined, now).VolumeStatus).toEqual({
+      Status: 'impaired',
+      Details: [
+        { Name: 'io-enabled', Status: 'failed' },
+        { Name: 'io-performance', Status: 'not-applicable' },
+      ],
+    });
   });
   test('a backing the host found broken: impaired, with an event since the failure', () => {
     const s = volumeStatusOf(vol('in-use'), check('failed', '2026-01-01T00:02:00.000Z'), now);

@@ -3,7 +3,10 @@ import type { BlockDeviceMapping } from '@aws-sdk/client-ec2';
 import { attachPointKey, planBlockDevices, validAttachDevice } from './store.js';
 
 const image: BlockDeviceMapping[] = [
-  { DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0', VolumeSize: 8, VolumeType: 'gp3', Iops: 3000, Throughput: 125, DeleteOnTermination: true, Encrypted: false } },
+  {
+    DeviceName: '/dev/xvda',
+    Ebs: { SnapshotId: 'snap-0123456789abcdef0', VolumeSize: 8, VolumeType: 'gp3', Iops: 3000, Throughput: 125, DeleteOnTermination: true, Encrypted: false },
+  },
 ];
 
 function code(f: () => unknown): string | undefined {
@@ -19,7 +22,18 @@ describe('block device plans', () => {
   test("the image's root volume as is", () => {
     const p = planBlockDevices('/dev/xvda', image, undefined);
     expect(p.volumes).toEqual([
-      { device: '/dev/xvda', sizeGiB: 8, volumeType: 'gp3', iops: 3000, throughput: 125, snapshotId: 'snap-0123456789abcdef0', encrypted: false, kmsKeyId: null, deleteOnTermination: true, root: true },
+      {
+        device: '/dev/xvda',
+        sizeGiB: 8,
+        volumeType: 'gp3',
+        iops: 3000,
+        throughput: 125,
+        snapshotId: 'snap-0123456789abcdef0',
+        encrypted: false,
+        kmsKeyId: null,
+        deleteOnTermination: true,
+        root: true,
+      },
     ]);
   });
 
@@ -35,11 +49,15 @@ describe('block device plans', () => {
   });
 
   test('extra volumes, instance store and NoDevice', () => {
-    const p = planBlockDevices('/dev/xvda', [...image, { DeviceName: '/dev/sdb', VirtualName: 'ephemeral0' }], [
-      { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 500, VolumeType: 'st1', DeleteOnTermination: false } },
-      { DeviceName: '/dev/sdc', VirtualName: 'ephemeral1' },
-      { DeviceName: '/dev/sdb', NoDevice: '' },
-    ]);
+    const p = planBlockDevices(
+      '/dev/xvda',
+      [...image, { DeviceName: '/dev/sdb', VirtualName: 'ephemeral0' }],
+      [
+        { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 500, VolumeType: 'st1', DeleteOnTermination: false } },
+        { DeviceName: '/dev/sdc', VirtualName: 'ephemeral1' },
+        { DeviceName: '/dev/sdb', NoDevice: '' },
+      ],
+    );
     expect(p.volumes.map((v) => [v.device, v.sizeGiB, v.volumeType, v.iops, v.deleteOnTermination, v.root])).toEqual([
       ['/dev/xvda', 8, 'gp3', 3000, true, true],
       ['/dev/sdf', 500, 'st1', null, false, false],
@@ -51,7 +69,14 @@ describe('block device plans', () => {
   test('bad mappings', () => {
     expect(code(() => planBlockDevices('/dev/xvda', image, [{ DeviceName: '/dev/sdf', Ebs: {} }]))).toBe('InvalidBlockDeviceMapping');
     expect(code(() => planBlockDevices('/dev/xvda', image, [{ DeviceName: '/dev/xvda', NoDevice: '' }]))).toBe('InvalidBlockDeviceMapping');
-    expect(code(() => planBlockDevices('/dev/xvda', image, [{ DeviceName: '/dev/sdf', Ebs: { VolumeSize: 1 } }, { DeviceName: 'sdf', Ebs: { VolumeSize: 1 } }]))).toBe('InvalidBlockDeviceMapping');
+    expect(
+      code(() =>
+        planBlockDevices('/dev/xvda', image, [
+          { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 1 } },
+          { DeviceName: 'sdf', Ebs: { VolumeSize: 1 } },
+        ]),
+      ),
+    ).toBe('InvalidBlockDeviceMapping');
     expect(code(() => planBlockDevices('/dev/xvda', image, [{ DeviceName: '/dev/sdf', Ebs: { VolumeSize: 1, VolumeType: 'fast' as never } }]))).toBe('InvalidParameterValue');
     expect(code(() => planBlockDevices('/dev/xvda', image, [{ DeviceName: '/dev/sdf', Ebs: { VolumeSize: 0 } }]))).toBe('InvalidParameterValue');
     expect(code(() => planBlockDevices('/dev/xvda', image, [{ DeviceName: '/dev/sdf', Ebs: { VolumeSize: 10, Iops: 500 } }]))).toBe('InvalidParameterCombination');

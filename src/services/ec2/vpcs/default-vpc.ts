@@ -38,7 +38,14 @@ export async function buildDefaultVpc(ctx: Ctx): Promise<CreatedVpc & { internet
 
   const internetGatewayId = newId('igw');
   await insertInternetGateway(ctx.db, { id: internetGatewayId, account_id: ctx.accountId, region: ctx.region, vpc_id: vpcId, created_at: ctx.now.toISOString() });
-  await insertRoute(ctx.db, { route_table_id: made.mainRouteTableId, destination: '0.0.0.0/0', target_type: 'gateway', target_id: internetGatewayId, origin: 'CreateRoute', state: 'active' });
+  await insertRoute(ctx.db, {
+    route_table_id: made.mainRouteTableId,
+    destination: '0.0.0.0/0',
+    target_type: 'gateway',
+    target_id: internetGatewayId,
+    origin: 'CreateRoute',
+    state: 'active',
+  });
 
   const subnetIds: string[] = [];
   const zones = zonesOf(ctx.config, ctx.region).slice(0, 16);

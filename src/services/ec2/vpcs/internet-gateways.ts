@@ -17,14 +17,7 @@ import { describe } from './describe.js';
 import { internetGatewayFilters } from './filters.js';
 import { dependencies, getInternetGateway, getVpc, missingIds, toInternetGateway } from './store.js';
 import { hasMappedAddressIn } from '../addresses/store.js';
-import {
-  deleteGatewayAssociation,
-  deleteInternetGatewayRow,
-  gatewayOfVpc,
-  insertInternetGateway,
-  internetGatewaysOf,
-  setGatewayVpc,
-} from './store/internet-gateways.js';
+import { deleteGatewayAssociation, deleteInternetGatewayRow, gatewayOfVpc, insertInternetGateway, internetGatewaysOf, setGatewayVpc } from './store/internet-gateways.js';
 
 async function createInternetGateway(ctx: Ctx, input: CreateInternetGatewayRequest): Promise<CreateInternetGatewayResult> {
   const tags = tagsForType(input.TagSpecifications, ['internet-gateway'], 'internet-gateway');

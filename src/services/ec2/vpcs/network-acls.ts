@@ -23,18 +23,7 @@ import { putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { describe } from './describe.js';
 import { networkAclFilters } from './filters.js';
 import { aclEntry, aclRuleNumber } from './rules.js';
-import {
-  createNetworkAclRecords,
-  deleteNetworkAclRecords,
-  dependencies,
-  getNetworkAcl,
-  getVpc,
-  missingIds,
-  notFound,
-  sortAclEntries,
-  toAclEntry,
-  vpcIpv6Blocks,
-} from './store.js';
+import { createNetworkAclRecords, deleteNetworkAclRecords, dependencies, getNetworkAcl, getVpc, missingIds, notFound, sortAclEntries, toAclEntry, vpcIpv6Blocks } from './store.js';
 import {
   aclEntriesAndAssociations,
   deleteAclEntry,

@@ -359,13 +359,13 @@ async function replaceRoute(ctx: Ctx, input: ReplaceRouteRequest): Promise<Recor
 async function associateRouteTable(ctx: Ctx, input: AssociateRouteTableRequest): Promise<AssociateRouteTableResult> {
   const table = await getRouteTable(ctx, input.RouteTableId!);
   // A BYOIP pool for the gateway's addresses: no such pool exists here.
-  if (input.PublicIpv4Pool !== undefined) throw Errors.invalidParameterValue(`Value (${input.PublicIpv4Pool}) for parameter PublicIpv4Pool is invalid. The public IPv4 pool does not exist: cumulo has no BYOIP pools.`);
+  if (input.PublicIpv4Pool !== undefined)
+    throw Errors.invalidParameterValue(`Value (${input.PublicIpv4Pool}) for parameter PublicIpv4Pool is invalid. The public IPv4 pool does not exist: cumulo has no BYOIP pools.`);
   if ((input.SubnetId === undefined) === (input.GatewayId === undefined)) {
     if (input.SubnetId === undefined) throw Errors.missingParameter('SubnetId or GatewayId');
     throw Errors.invalidParameterCombination('Only one of SubnetId or GatewayId can be specified.');
   }
-  const conflict = () =>
-    new ApiError('Resource.AlreadyAssociated', `the specified association for route table ${table.id} conflicts with an existing association`);
+  const conflict = () => new ApiError('Resource.AlreadyAssociated', `the specified association for route table ${table.id} conflicts with an existing association`);
   const id = newId('rtbassoc');
   if (input.SubnetId !== undefined) {
     const subnet = await getSubnet(ctx, input.SubnetId);

@@ -9,8 +9,7 @@ export const VPC_MAX_PREFIX = 28;
 /** IPv4 blocks a VPC may hold, the primary included (EC2's default quota). */
 export const MAX_VPC_IPV4_BLOCKS = 5;
 
-const notACidr = (value: string, param: string) =>
-  Errors.invalidParameterValue(`Value (${value}) for parameter ${param} is invalid. This is not a valid CIDR block.`);
+const notACidr = (value: string, param: string) => Errors.invalidParameterValue(`Value (${value}) for parameter ${param} is invalid. This is not a valid CIDR block.`);
 
 /** A VPC's IPv4 block: a strict CIDR (host bits zero) between /16 and /28. */
 export function vpcCidr(value: string | undefined, param = 'cidrBlock'): Cidr {
@@ -133,7 +132,8 @@ export type RouteTargetField = (typeof routeTargets)[number]['field'];
 export function routeTarget(input: Partial<Record<RouteTargetField, string>>): { type: string; id: string; field: RouteTargetField } {
   const given = routeTargets.filter((t) => input[t.field] !== undefined && input[t.field] !== '');
   if (given.length !== 1) {
-    const names = 'gatewayId, natGatewayId, networkInterfaceId, vpcPeeringConnectionId, egressOnlyInternetGatewayId, transitGatewayId, localGatewayId, carrierGatewayId, vpcEndpointId, coreNetworkArn, odbNetworkArn or instanceId';
+    const names =
+      'gatewayId, natGatewayId, networkInterfaceId, vpcPeeringConnectionId, egressOnlyInternetGatewayId, transitGatewayId, localGatewayId, carrierGatewayId, vpcEndpointId, coreNetworkArn, odbNetworkArn or instanceId';
     if (given.length === 0) throw Errors.missingParameter(`exactly one of ${names}`);
     throw Errors.invalidParameterCombination(`The request must contain exactly one of ${names}`);
   }
@@ -220,7 +220,10 @@ export function aclEntry(input: AclEntryInput): AclEntry {
   if (protocol === '6' || protocol === '17') {
     const p = input.PortRange;
     if (p?.From === undefined || p?.To === undefined) throw Errors.missingParameter('portRange');
-    for (const [name, v] of [['portRange.from', p.From], ['portRange.to', p.To]] as const) {
+    for (const [name, v] of [
+      ['portRange.from', p.From],
+      ['portRange.to', p.To],
+    ] as const) {
       if (!Number.isInteger(v) || v < 0 || v > 65535) {
         throw Errors.invalidParameterValue(`Value (${v}) for parameter ${name} is invalid. Ports must be between 0 and 65535.`);
       }
@@ -230,7 +233,10 @@ export function aclEntry(input: AclEntryInput): AclEntry {
   } else if (protocol === '1' || protocol === '58') {
     const t = input.IcmpTypeCode;
     if (t?.Type === undefined || t?.Code === undefined) throw Errors.missingParameter('icmpTypeCode');
-    for (const [name, v] of [['icmpTypeCode.type', t.Type], ['icmpTypeCode.code', t.Code]] as const) {
+    for (const [name, v] of [
+      ['icmpTypeCode.type', t.Type],
+      ['icmpTypeCode.code', t.Code],
+    ] as const) {
       if (!Number.isInteger(v) || v < -1 || v > 255) throw Errors.invalidParameterValue(`Value (${v}) for parameter ${name} is invalid.`);
     }
     icmp = [t.Type, t.Code];

@@ -77,7 +77,14 @@ describe('network ACL entry shapes', () => {
 
 describe('the Describe tail', () => {
   const items = ['vpc-00000003', 'vpc-00000001', 'vpc-00000002'].map((id) => ({ VpcId: id, State: 'available' as const, Tags: [{ Key: 'k', Value: id }] }));
-  const spec = { idOf: (v: { VpcId: string }) => v.VpcId, missing: (ids: string[]) => missingIds('vpc', ids), filterMap: vpcFilters, tags: (v: (typeof items)[0]) => v.Tags, min: 5, max: 1000 };
+  const spec = {
+    idOf: (v: { VpcId: string }) => v.VpcId,
+    missing: (ids: string[]) => missingIds('vpc', ids),
+    filterMap: vpcFilters,
+    tags: (v: (typeof items)[0]) => v.Tags,
+    min: 5,
+    max: 1000,
+  };
 
   test('ids must all exist; results come sorted', () => {
     expect(describePage(items, spec).items.map((v) => v.VpcId)).toEqual(['vpc-00000001', 'vpc-00000002', 'vpc-00000003']);

@@ -21,18 +21,7 @@ import { describe } from './describe.js';
 import { subnetFilters } from './filters.js';
 import { ipv6Unsupported } from '../common/unsupported.js';
 import { subnetCidr } from './rules.js';
-import {
-  createSubnetRecords,
-  dependencies,
-  getDefaultVpc,
-  getSubnet,
-  getVpc,
-  missingIds,
-  privateDnsOptionsOf,
-  toSubnet,
-  usedAddressCounts,
-  vpcIpv4Blocks,
-} from './store.js';
+import { createSubnetRecords, dependencies, getDefaultVpc, getSubnet, getVpc, missingIds, privateDnsOptionsOf, toSubnet, usedAddressCounts, vpcIpv4Blocks } from './store.js';
 import { hasLiveInstanceIn } from '../instances/store.js';
 import { hasInterfaceIn } from '../network-interfaces/store.js';
 import { deleteSubnetRecords, subnetsOf, subnetsOfVpc, updateSubnet } from './store/vpcs.js';
@@ -72,7 +61,13 @@ async function createSubnet(ctx: Ctx, input: CreateSubnetRequest): Promise<Creat
   const vpc = await getVpc(ctx, input.VpcId!);
   let zone = pickZone(ctx, input);
   const siblings = await subnetsOfVpc(ctx.db, vpc.id);
-  const cidr = formatCidr(subnetCidr(input.CidrBlock, vpcIpv4Blocks(vpc), siblings.map((s) => s.cidr_block)));
+  const cidr = formatCidr(
+    subnetCidr(
+      input.CidrBlock,
+      vpcIpv4Blocks(vpc),
+      siblings.map((s) => s.cidr_block),
+    ),
+  );
   const tags = tagsForType(input.TagSpecifications, ['subnet'], 'subnet');
   if (!zone) {
     // EC2 picks a zone; spread the VPC's subnets over the zones, fewest first.
@@ -174,7 +169,8 @@ async function modifySubnetAttribute(ctx: Ctx, input: ModifySubnetAttributeReque
       throw Errors.invalidParameterValue(`Value (${input.PrivateDnsHostnameTypeOnLaunch}) for parameter privateDnsHostnameTypeOnLaunch is invalid.`);
     }
     // Guests' hostnames and private DNS names are the IP-based ones: resource names are not given.
-    if (input.PrivateDnsHostnameTypeOnLaunch === 'resource-name') throw new ApiError('Unsupported', 'Resource-based hostnames (HostnameType resource-name) is not supported by cumulo yet.');
+    if (input.PrivateDnsHostnameTypeOnLaunch === 'resource-name')
+      throw new ApiError('Unsupported', 'Resource-based hostnames (HostnameType resource-name) is not supported by cumulo yet.');
     dns.HostnameType = input.PrivateDnsHostnameTypeOnLaunch;
     dnsChanged = true;
   }

@@ -208,10 +208,7 @@ async function disassociateVpcCidrBlock(ctx: Ctx, input: DisassociateVpcCidrBloc
     if (!a4 && !a6) continue;
     const block = a4 ? a4.CidrBlock : a6!.Ipv6CidrBlock!;
     if (a4 && block === vpc.cidr_block) {
-      throw new ApiError(
-        'OperationNotPermitted',
-        `The vpc CIDR block with association ID ${id} may not be disassociated. It is the primary IPv4 CIDR block of the VPC`,
-      );
+      throw new ApiError('OperationNotPermitted', `The vpc CIDR block with association ID ${id} may not be disassociated. It is the primary IPv4 CIDR block of the VPC`);
     }
     // A block still holding a subnet cannot go.
     const range = parseCidrStrict(block)!;

@@ -1,5 +1,18 @@
 // The instances table's JSON columns (launch options, metadata options, groups, state reason …) and how they decode.
-import type { BlockDeviceMapping, CapacityReservationSpecificationResponse, CpuOptions, EnclaveOptions, GroupIdentifier, HibernationOptions, IamInstanceProfile, Instance, InstanceMaintenanceOptions, InstanceMetadataOptionsResponse, PrivateDnsNameOptionsResponse, StateReason } from '@aws-sdk/client-ec2';
+import type {
+  BlockDeviceMapping,
+  CapacityReservationSpecificationResponse,
+  CpuOptions,
+  EnclaveOptions,
+  GroupIdentifier,
+  HibernationOptions,
+  IamInstanceProfile,
+  Instance,
+  InstanceMaintenanceOptions,
+  InstanceMetadataOptionsResponse,
+  PrivateDnsNameOptionsResponse,
+  StateReason,
+} from '@aws-sdk/client-ec2';
 import { jsonColumn } from '../../../../store/json-column.js';
 import type { InstanceRow } from './instances.js';
 

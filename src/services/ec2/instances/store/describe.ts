@@ -1,6 +1,16 @@
 // The EC2 shapes built from instance rows. Describe calls load each table once (instances,
 // interfaces, volume attachments, tags) and join in memory: no per-instance queries.
-import type { BlockDeviceMapping, GroupIdentifier, IamInstanceProfile, Instance, InstanceNetworkInterface, InstanceStateName, Reservation, StateReason, Tag } from '@aws-sdk/client-ec2';
+import type {
+  BlockDeviceMapping,
+  GroupIdentifier,
+  IamInstanceProfile,
+  Instance,
+  InstanceNetworkInterface,
+  InstanceStateName,
+  Reservation,
+  StateReason,
+  Tag,
+} from '@aws-sdk/client-ec2';
 import { zoneId } from '../../../../config.js';
 import { privateDnsName } from '../../../../lib/ec2-names.js';
 import type { Tx } from '../../../../store/db.js';
@@ -16,12 +26,47 @@ import type { InstanceRow } from './instances.js';
 export type DescribedRow = Omit<InstanceRow, 'user_data' | 'console_output' | 'console_at' | 'ssh_public_key' | 'runtime'>;
 
 const DESCRIBED_COLUMNS = [
-  'id', 'account_id', 'region', 'reservation_id', 'ami_launch_index', 'image_id', 'instance_type', 'state', 'desired_state',
-  'state_transition_reason', 'state_reason', 'key_name', 'subnet_id', 'vpc_id', 'availability_zone', 'private_ip', 'public_ip',
-  'mac_address', 'client_token', 'shutdown_behavior', 'disable_api_termination', 'disable_api_stop', 'ebs_optimized', 'monitoring',
-  'tenancy', 'security_groups', 'metadata_options', 'iam_instance_profile', 'root_device_name', 'launch_time', 'updated_at',
-  'terminated_at', 'architecture', 'hypervisor', 'virtualization_type', 'root_device_type', 'ena_support', 'boot_mode',
-  'platform_details', 'launch_options', 'boots',
+  'id',
+  'account_id',
+  'region',
+  'reservation_id',
+  'ami_launch_index',
+  'image_id',
+  'instance_type',
+  'state',
+  'desired_state',
+  'state_transition_reason',
+  'state_reason',
+  'key_name',
+  'subnet_id',
+  'vpc_id',
+  'availability_zone',
+  'private_ip',
+  'public_ip',
+  'mac_address',
+  'client_token',
+  'shutdown_behavior',
+  'disable_api_termination',
+  'disable_api_stop',
+  'ebs_optimized',
+  'monitoring',
+  'tenancy',
+  'security_groups',
+  'metadata_options',
+  'iam_instance_profile',
+  'root_device_name',
+  'launch_time',
+  'updated_at',
+  'terminated_at',
+  'architecture',
+  'hypervisor',
+  'virtualization_type',
+  'root_device_type',
+  'ena_support',
+  'boot_mode',
+  'platform_details',
+  'launch_options',
+  'boots',
 ] as const satisfies readonly (keyof DescribedRow)[];
 
 function rootFirst(a: { device: string }, b: { device: string }, root: string): number {
@@ -31,7 +76,13 @@ function rootFirst(a: { device: string }, b: { device: string }, root: string): 
 }
 
 /** The Instance as DescribeInstances and RunInstances show it. */
-export function toInstance(row: DescribedRow, enis: EniRow[], attachments: AttachmentRow[], tags: Tag[] | undefined, assoc: ReadonlyMap<string, Associations> = new Map()): Instance {
+export function toInstance(
+  row: DescribedRow,
+  enis: EniRow[],
+  attachments: AttachmentRow[],
+  tags: Tag[] | undefined,
+  assoc: ReadonlyMap<string, Associations> = new Map(),
+): Instance {
   const opts = parseShared<LaunchOptions>(row.launch_options, {});
   const state = row.state as InstanceStateName;
   const hasRun = row.boots > 0;
@@ -58,10 +109,10 @@ export function toInstance(row: DescribedRow, enis: EniRow[], attachments: Attac
     LaunchTime: new Date(row.launch_time),
     Monitoring: { State: row.monitoring as 'disabled' },
     Placement: { AvailabilityZone: row.availability_zone, AvailabilityZoneId: zoneId(row.availability_zone), GroupName: '', Tenancy: row.tenancy as 'default' },
-    PrivateDnsName: gone ? '' : (primary?.private_ip === row.private_ip ? interfaces[0]!.PrivateDnsName : privateDnsName(row.private_ip, row.region)),
+    PrivateDnsName: gone ? '' : primary?.private_ip === row.private_ip ? interfaces[0]!.PrivateDnsName : privateDnsName(row.private_ip, row.region),
     PrivateIpAddress: gone ? undefined : row.private_ip,
     ProductCodes: [],
-    PublicDnsName: gone ? '' : (primary && row.public_ip ? (assoc.get(primary.id)?.get(primary.private_ip)?.PublicDnsName ?? '') : ''),
+    PublicDnsName: gone ? '' : primary && row.public_ip ? (assoc.get(primary.id)?.get(primary.private_ip)?.PublicDnsName ?? '') : '',
     PublicIpAddress: row.public_ip && !gone ? row.public_ip : undefined,
     State: stateOf(state),
     StateTransitionReason: row.state_transition_reason,
@@ -78,7 +129,7 @@ export function toInstance(row: DescribedRow, enis: EniRow[], attachments: Attac
     RootDeviceName: row.root_device_name,
     RootDeviceType: row.root_device_type as Instance['RootDeviceType'],
     SecurityGroups: groups,
-    SourceDestCheck: gone ? undefined : (primary ? primary.source_dest_check === 1 : true),
+    SourceDestCheck: gone ? undefined : primary ? primary.source_dest_check === 1 : true,
     StateReason: stateReason ?? undefined,
     Tags: tags?.length ? tags : undefined,
     VirtualizationType: row.virtualization_type as Instance['VirtualizationType'],
@@ -173,7 +224,10 @@ export async function viewsOf(db: Tx, accountId: string, region: string, rows: D
   } else {
     // These instances are the caller's, and so is whatever is attached to them: look up by the
     // instance_id indexes alone (a scope in SQL would make SQLite walk the account's rows instead).
-    for (const part of chunks(rows.map((r) => r.id), CHUNK)) {
+    for (const part of chunks(
+      rows.map((r) => r.id),
+      CHUNK,
+    )) {
       const [e, a, t] = await Promise.all([
         db.selectFrom('network_interfaces').selectAll().where('instance_id', 'in', part).execute(),
         db.selectFrom('volume_attachments').selectAll().where('instance_id', 'in', part).execute(),
@@ -187,7 +241,10 @@ export async function viewsOf(db: Tx, accountId: string, region: string, rows: D
   const enisOf = groupBy(enis, (e) => e.instance_id!);
   const attachmentsOf = groupBy(attachments, (a) => a.instance_id);
   // Public addresses are few: one query for those of these interfaces.
-  const assoc = await associationsOfInterfaces(db, enis.filter((e) => e.public_ip).map((e) => e.id));
+  const assoc = await associationsOfInterfaces(
+    db,
+    enis.filter((e) => e.public_ip).map((e) => e.id),
+  );
   return rows.map((row) => ({ row, instance: toInstance(row, enisOf.get(row.id) ?? [], attachmentsOf.get(row.id) ?? [], tags.get(row.id), assoc) }));
 }
 

@@ -85,7 +85,12 @@ export async function instanceRootDevice(db: Tx, id: string): Promise<Pick<Insta
 export async function instanceStates(db: Tx, accountId: string, ids: string[]): Promise<Map<string, { state: string; vpc_id: string }>> {
   const out = new Map<string, { state: string; vpc_id: string }>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.selectFrom('instances').select(['id', 'state', 'vpc_id']).where('id', 'in', ids.slice(i, i + 500)).where('account_id', '=', accountId).execute();
+    const rows = await db
+      .selectFrom('instances')
+      .select(['id', 'state', 'vpc_id'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('account_id', '=', accountId)
+      .execute();
     for (const r of rows) out.set(r.id, { state: r.state, vpc_id: r.vpc_id });
   }
   return out;
@@ -130,13 +135,7 @@ export async function getInstanceRows(ctx: Ctx, ids: string[] | undefined, param
   if (!ids?.length) throw Errors.missingParameter(param);
   checkInstanceIds(ids);
   const unique = [...new Set(ids)];
-  const rows = await ctx.db
-    .selectFrom('instances')
-    .selectAll()
-    .where('account_id', '=', ctx.accountId)
-    .where('region', '=', ctx.region)
-    .where('id', 'in', unique)
-    .execute();
+  const rows = await ctx.db.selectFrom('instances').selectAll().where('account_id', '=', ctx.accountId).where('region', '=', ctx.region).where('id', 'in', unique).execute();
   const byId = new Map(rows.map((r) => [r.id, r]));
   const missing = unique.filter((id) => !byId.has(id));
   if (missing.length) throw instancesNotFound(missing);

@@ -6,7 +6,12 @@ import type { Row } from '../../../../store/schema.js';
 export async function instanceStatusChecks(db: Tx, instanceIds: string[]): Promise<Map<string, Row<'instance_status_checks'>>> {
   const out = new Map<string, Row<'instance_status_checks'>>();
   for (let k = 0; k < instanceIds.length; k += 500) {
-    for (const c of await db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', instanceIds.slice(k, k + 500)).execute()) out.set(c.instance_id, c);
+    for (const c of await db
+      .selectFrom('instance_status_checks')
+      .selectAll()
+      .where('instance_id', 'in', instanceIds.slice(k, k + 500))
+      .execute())
+      out.set(c.instance_id, c);
   }
   return out;
 }
@@ -20,13 +25,24 @@ export async function statusChecksOf(db: Tx, instanceId: string): Promise<Status
 /** The last checks of these instances (bounded IN lists). */
 export async function statusChecksOfInstances(db: Tx, ids: string[]): Promise<StatusCheckRow[]> {
   const rows: StatusCheckRow[] = [];
-  for (let k = 0; k < ids.length; k += 500) rows.push(...(await db.selectFrom('instance_status_checks').selectAll().where('instance_id', 'in', ids.slice(k, k + 500)).execute()));
+  for (let k = 0; k < ids.length; k += 500)
+    rows.push(
+      ...(await db
+        .selectFrom('instance_status_checks')
+        .selectAll()
+        .where('instance_id', 'in', ids.slice(k, k + 500))
+        .execute()),
+    );
   return rows;
 }
 
 export async function putStatusChecks(db: Tx, row: StatusCheckRow): Promise<void> {
   const { instance_id: _id, ...values } = row;
-  await db.insertInto('instance_status_checks').values(row).onConflict((oc) => oc.column('instance_id').doUpdateSet(values)).execute();
+  await db
+    .insertInto('instance_status_checks')
+    .values(row)
+    .onConflict((oc) => oc.column('instance_id').doUpdateSet(values))
+    .execute();
 }
 
 export async function forgetStatusChecksOf(db: Tx, instanceId: string): Promise<void> {
@@ -36,6 +52,10 @@ export async function forgetStatusChecksOf(db: Tx, instanceId: string): Promise<
 /** Samples of the instances' metrics, then those older than `keepSince` go. */
 export async function recordInstanceMetrics(db: Tx, rows: Row<'instance_metrics'>[], keepSince: string): Promise<void> {
   // 22 columns a row: well under SQLite's 32766 bound parameters per statement.
-  for (let k = 0; k < rows.length; k += 1000) await db.insertInto('instance_metrics').values(rows.slice(k, k + 1000)).execute();
+  for (let k = 0; k < rows.length; k += 1000)
+    await db
+      .insertInto('instance_metrics')
+      .values(rows.slice(k, k + 1000))
+      .execute();
   await db.deleteFrom('instance_metrics').where('at', '<', keepSince).execute();
 }

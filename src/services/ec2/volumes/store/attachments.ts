@@ -60,7 +60,12 @@ export async function launchImageSourceOfVolume(db: Tx, volumeId: string): Promi
  * already), or without ids those of all the account's volumes in the region (one join).
  */
 export async function attachmentsOfVolumes(db: Tx, accountId: string, region: string, volumeIds?: string[]): Promise<AttachmentRow[]> {
-  if (volumeIds) return db.selectFrom('volume_attachments').selectAll().where('volume_id', 'in', volumeIds.length ? volumeIds : ['']).execute();
+  if (volumeIds)
+    return db
+      .selectFrom('volume_attachments')
+      .selectAll()
+      .where('volume_id', 'in', volumeIds.length ? volumeIds : [''])
+      .execute();
   return db
     .selectFrom('volume_attachments')
     .innerJoin('volumes', 'volumes.id', 'volume_attachments.volume_id')
@@ -122,12 +127,7 @@ export async function markAttachmentsOfInstanceAttached(db: Tx, instanceId: stri
 
 /** The attachment goes if it is still in `state`; false when it was not. */
 export async function deleteAttachmentIf(db: Tx, volumeId: string, instanceId: string, state: string): Promise<boolean> {
-  const res = await db
-    .deleteFrom('volume_attachments')
-    .where('volume_id', '=', volumeId)
-    .where('instance_id', '=', instanceId)
-    .where('state', '=', state)
-    .executeTakeFirst();
+  const res = await db.deleteFrom('volume_attachments').where('volume_id', '=', volumeId).where('instance_id', '=', instanceId).where('state', '=', state).executeTakeFirst();
   return Number(res.numDeletedRows) === 1;
 }
 
@@ -204,7 +204,12 @@ export async function releaseVolumesOf(db: Tx, instanceId: string, allVolumes: b
   if (kept.length) {
     // A Multi-Attach volume stays in use while another instance holds it.
     const still = new Set((await db.selectFrom('volume_attachments').select('volume_id').where('volume_id', 'in', kept).execute()).map((a) => a.volume_id));
-    await moveVolumeState(db, kept.filter((id) => !still.has(id)), 'in-use', 'available');
+    await moveVolumeState(
+      db,
+      kept.filter((id) => !still.has(id)),
+      'in-use',
+      'available',
+    );
     const rows = await db.selectFrom('volumes').select(['id', 'account_id', 'region']).where('id', 'in', kept).execute();
     for (const v of rows) await insertJob(db, { kind: 'volume.detach', resourceId: v.id, accountId: v.account_id, region: v.region, payload: { instanceId, released: true } });
   }

@@ -69,7 +69,8 @@ export function checkVolumeShape(type: string, sizeGiB: number, iops: number | u
   }
   if (throughput !== undefined) {
     if (type !== 'gp3') throw Errors.invalidParameterCombination(`The parameter throughput is not supported for ${type} volumes.`);
-    if (throughput < 125 || throughput > 1000) throw Errors.invalidParameterValue(`Value (${throughput}) for parameter throughput is invalid. Expected a value between 125 and 1000.`);
+    if (throughput < 125 || throughput > 1000)
+      throw Errors.invalidParameterValue(`Value (${throughput}) for parameter throughput is invalid. Expected a value between 125 and 1000.`);
   }
 }
 
@@ -125,13 +126,7 @@ export function planBlockDevices(rootDeviceName: string, imageMappings: BlockDev
   return plan;
 }
 
-function volumeFor(
-  device: string,
-  root: boolean,
-  base: EbsBlockDevice | undefined,
-  over: EbsBlockDevice | undefined,
-  imageSnapshots: Map<string, number | undefined>,
-): VolumePlan {
+function volumeFor(device: string, root: boolean, base: EbsBlockDevice | undefined, over: EbsBlockDevice | undefined, imageSnapshots: Map<string, number | undefined>): VolumePlan {
   const e = { ...base, ...over };
   // A new device may name a snapshot; the only snapshots a launch can see are the image's own.
   const snapshotId = base?.SnapshotId ?? over?.SnapshotId;

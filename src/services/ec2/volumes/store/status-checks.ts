@@ -11,7 +11,13 @@ export async function attachedVolumeChecks(
   return db
     .selectFrom('volume_attachments')
     .leftJoin('volume_status_checks', 'volume_status_checks.volume_id', 'volume_attachments.volume_id')
-    .select(['volume_attachments.instance_id', 'volume_attachments.volume_id', 'volume_status_checks.status', 'volume_status_checks.failed_since', 'volume_status_checks.checked_at'])
+    .select([
+      'volume_attachments.instance_id',
+      'volume_attachments.volume_id',
+      'volume_status_checks.status',
+      'volume_status_checks.failed_since',
+      'volume_status_checks.checked_at',
+    ])
     .where('volume_attachments.instance_id', 'in', instanceIds)
     .where('volume_attachments.state', '=', 'attached')
     .execute();
@@ -21,7 +27,12 @@ export async function attachedVolumeChecks(
 export async function volumeStatusChecks(db: Tx, volumeIds: string[]): Promise<Map<string, Row<'volume_status_checks'>>> {
   const out = new Map<string, Row<'volume_status_checks'>>();
   for (let k = 0; k < volumeIds.length; k += 500) {
-    for (const c of await db.selectFrom('volume_status_checks').selectAll().where('volume_id', 'in', volumeIds.slice(k, k + 500)).execute()) out.set(c.volume_id, c);
+    for (const c of await db
+      .selectFrom('volume_status_checks')
+      .selectAll()
+      .where('volume_id', 'in', volumeIds.slice(k, k + 500))
+      .execute())
+      out.set(c.volume_id, c);
   }
   return out;
 }
@@ -46,9 +57,17 @@ export async function allVolumeStatusChecks(db: Tx): Promise<VolumeStatusCheckRo
 
 export async function putVolumeStatusCheck(db: Tx, row: VolumeStatusCheckRow): Promise<void> {
   const { volume_id: _id, ...values } = row;
-  await db.insertInto('volume_status_checks').values(row).onConflict((oc) => oc.column('volume_id').doUpdateSet(values)).execute();
+  await db
+    .insertInto('volume_status_checks')
+    .values(row)
+    .onConflict((oc) => oc.column('volume_id').doUpdateSet(values))
+    .execute();
 }
 
 export async function forgetVolumeStatusChecks(db: Tx, volumeIds: string[]): Promise<void> {
-  for (let k = 0; k < volumeIds.length; k += 500) await db.deleteFrom('volume_status_checks').where('volume_id', 'in', volumeIds.slice(k, k + 500)).execute();
+  for (let k = 0; k < volumeIds.length; k += 500)
+    await db
+      .deleteFrom('volume_status_checks')
+      .where('volume_id', 'in', volumeIds.slice(k, k + 500))
+      .execute();
 }

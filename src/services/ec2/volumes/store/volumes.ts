@@ -40,7 +40,14 @@ export async function liveVolumesOf(db: Tx, accountId: string, region: string, i
 
 /** The account's volume with this id unless it is deleted. */
 export async function findVolume(db: Tx, accountId: string, region: string, id: string): Promise<VolumeRow | undefined> {
-  return db.selectFrom('volumes').selectAll().where('id', '=', id).where('account_id', '=', accountId).where('region', '=', region).where('state', '!=', 'deleted').executeTakeFirst();
+  return db
+    .selectFrom('volumes')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account_id', '=', accountId)
+    .where('region', '=', region)
+    .where('state', '!=', 'deleted')
+    .executeTakeFirst();
 }
 
 /** A volume known to exist. */

@@ -23,7 +23,12 @@ export async function findInternetGateway(db: Tx, accountId: string, region: str
 export async function internetGatewayVpcs(db: Tx, accountId: string, ids: string[]): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.selectFrom('internet_gateways').select(['id', 'vpc_id']).where('id', 'in', ids.slice(i, i + 500)).where('account_id', '=', accountId).execute();
+    const rows = await db
+      .selectFrom('internet_gateways')
+      .select(['id', 'vpc_id'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('account_id', '=', accountId)
+      .execute();
     for (const r of rows) out.set(r.id, r.vpc_id);
   }
   return out;

@@ -66,12 +66,7 @@ export async function deleteAclEntry(db: Tx, aclId: string, egress: number, rule
 }
 
 /** A subnet association of one of the account's ACLs, with the ACL's VPC. */
-export async function findAclAssociation(
-  db: Tx,
-  accountId: string,
-  region: string,
-  id: string,
-): Promise<{ id: string; subnet_id: string; vpc_id: string } | undefined> {
+export async function findAclAssociation(db: Tx, accountId: string, region: string, id: string): Promise<{ id: string; subnet_id: string; vpc_id: string } | undefined> {
   return db
     .selectFrom('network_acl_associations')
     .innerJoin('network_acls', 'network_acls.id', 'network_acl_associations.network_acl_id')
@@ -128,7 +123,11 @@ export async function addIpv6AclEntries(ctx: Ctx, vpcId: string): Promise<void> 
       const rows: NewRow<'network_acl_entries'>[] = [{ ...base, rule_number: 32768, rule_action: 'deny' }];
       if (acl.is_default) rows.push({ ...base, rule_number: 101, rule_action: 'allow' });
       for (const r of rows) {
-        await ctx.db.insertInto('network_acl_entries').values(r).onConflict((oc) => oc.doNothing()).execute();
+        await ctx.db
+          .insertInto('network_acl_entries')
+          .values(r)
+          .onConflict((oc) => oc.doNothing())
+          .execute();
       }
     }
   }

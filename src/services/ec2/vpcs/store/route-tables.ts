@@ -167,7 +167,10 @@ export async function createRouteTableRecords(ctx: Ctx, vpc: VpcRow, main: boole
       .execute();
   }
   if (main) {
-    await ctx.db.insertInto('route_table_associations').values({ id: newId('rtbassoc'), route_table_id: id, subnet_id: null, gateway_id: null, main: 1 }).execute();
+    await ctx.db
+      .insertInto('route_table_associations')
+      .values({ id: newId('rtbassoc'), route_table_id: id, subnet_id: null, gateway_id: null, main: 1 })
+      .execute();
   }
   return id;
 }

@@ -76,12 +76,7 @@ export async function defaultSubnetFor(ctx: Ctx, zone?: string): Promise<SubnetR
   if (zone !== undefined && !zones.includes(zone)) {
     throw Errors.invalidParameterValue(`Invalid availability zone: [${zone}]`);
   }
-  const subnets = await ctx.db
-    .selectFrom('subnets')
-    .selectAll()
-    .where('vpc_id', '=', vpc.id)
-    .where('default_for_az', '=', 1)
-    .execute();
+  const subnets = await ctx.db.selectFrom('subnets').selectAll().where('vpc_id', '=', vpc.id).where('default_for_az', '=', 1).execute();
   if (zone !== undefined) {
     const s = subnets.find((x) => x.availability_zone === zone);
     if (!s) throw new ApiError('InvalidParameterValue', `No default subnet for availability zone: '${zone}'.`);
@@ -117,12 +112,7 @@ export async function usedAddressCounts(db: Tx, subnetIds: string[]): Promise<Ma
       add(e.subnet_id, e.private_ip);
       for (const ip of parseJson<string[]>(e.secondary_private_ips, [])) add(e.subnet_id, ip);
     }
-    const instances = await db
-      .selectFrom('instances')
-      .select(['subnet_id', 'private_ip'])
-      .where('subnet_id', 'in', chunk)
-      .where('state', '!=', 'terminated')
-      .execute();
+    const instances = await db.selectFrom('instances').select(['subnet_id', 'private_ip']).where('subnet_id', 'in', chunk).where('state', '!=', 'terminated').execute();
     for (const i of instances) add(i.subnet_id, i.private_ip);
   }
   for (const [k, v] of sets) out.set(k, v.size);
@@ -142,7 +132,15 @@ export interface NewSubnet {
 export async function createSubnetRecords(ctx: Ctx, spec: NewSubnet): Promise<SubnetRow> {
   const id = newId('subnet');
   const ipv6: SubnetIpv6CidrBlockAssociation[] = spec.ipv6Block
-    ? [{ AssociationId: newId('subnet-cidr-assoc'), Ipv6CidrBlock: spec.ipv6Block, Ipv6CidrBlockState: { State: 'associated' }, Ipv6AddressAttribute: 'public', IpSource: 'amazon' }]
+    ? [
+        {
+          AssociationId: newId('subnet-cidr-assoc'),
+          Ipv6CidrBlock: spec.ipv6Block,
+          Ipv6CidrBlockState: { State: 'associated' },
+          Ipv6AddressAttribute: 'public',
+          IpSource: 'amazon',
+        },
+      ]
     : [];
   await ctx.db
     .insertInto('subnets')
@@ -163,7 +161,11 @@ export async function createSubnetRecords(ctx: Ctx, spec: NewSubnet): Promise<Su
     })
     .execute();
   const acl = await defaultNetworkAclOf(ctx, spec.vpcId);
-  if (acl) await ctx.db.insertInto('network_acl_associations').values({ id: newId('aclassoc'), network_acl_id: acl.id, subnet_id: id }).execute();
+  if (acl)
+    await ctx.db
+      .insertInto('network_acl_associations')
+      .values({ id: newId('aclassoc'), network_acl_id: acl.id, subnet_id: id })
+      .execute();
   return getSubnet(ctx, id);
 }
 

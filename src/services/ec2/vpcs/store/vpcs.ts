@@ -57,13 +57,7 @@ export async function setDefaultVpc(db: Tx, accountId: string, region: string, v
 
 /** Forgets the region's default VPC if it is this one. */
 export async function clearDefaultVpc(db: Tx, accountId: string, region: string, vpcId: string): Promise<void> {
-  await db
-    .updateTable('region_setup')
-    .set({ default_vpc_id: null })
-    .where('account_id', '=', accountId)
-    .where('region', '=', region)
-    .where('default_vpc_id', '=', vpcId)
-    .execute();
+  await db.updateTable('region_setup').set({ default_vpc_id: null }).where('account_id', '=', accountId).where('region', '=', region).where('default_vpc_id', '=', vpcId).execute();
 }
 
 /** Every subnet of the account in the region. */
