@@ -29,21 +29,22 @@
 // Restored volumes (createWith, createEncryptedWith: snapshots, CreateImage, RegisterImage) are
 // untrusted: their bytes may come from a volume a tenant wrote raw. mount() checks an untrusted
 // volume first (ensureTrusted); a trusted one costs a stat.
-import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { Revert } from '../revert.js';
 import { run } from './exec.js';
 import { KeyedLock } from './lock.js';
-import { attachLoop, canUseDirectIo, detachLoop, ext4BlockSize, listLoopDevices, loopsOf, type LoopDevice } from './loop.js';
-import { checkFilesystem, growFilesystem, UntrustedFilesystemError, type FsckOptions } from './fsck.js';
+import { attachLoop, canUseDirectIo, detachLoop, listLoopDevices, loopsOf, type LoopDevice } from './loop.js';
+import type { FsckOptions } from './fsck.js';
 import { createLuks, growLuks, isLuks, luksSize, LuksExports } from './luks.js';
 import { isUnder, readMounts, umount, unmountTree } from './mounts.js';
 import { checkName, exists, realish, sparseFile } from './paths.js';
 import type { VolumeStore } from './store.js';
 import { cloneForSnapshot } from './captures.js';
-import { checkSize, closeStore, e2fsck, fitTo, growFile, growStore, makeStoreFile } from './image-files.js';
+import { checkSize, closeStore, fitTo, growFile, growStore, makeStoreFile } from './image-files.js';
+import { SnapshotImports } from './snapshot-import.js';
+import { distrust, dropRecords, trustVolume, writeRecord } from './volume-trust.js';
 
 const GiB = 1024 ** 3;
 
@@ -72,11 +73,11 @@ export class XfsVolumeStore implements VolumeStore {
   /** Point-in-time clones of volumes for snapshots being taken (captureForSnapshot). */
   readonly capturesDir: string;
   readonly sizeGiB: number;
-  private readonly onProgress: NonNullable<XfsVolumeStoreOptions['onProgress']>;
   private ready?: Promise<void>;
   private storeDev = -1;
   private readonly locks = new KeyedLock();
-  private readonly imports = new Map<string, Promise<string>>();
+  /** Snapshots from outside the store, copied in once. */
+  private readonly snapshots: SnapshotImports;
   /** The plaintext exports of encrypted volumes. */
   readonly luks: LuksExports;
   private readonly fsck: FsckOptions;
@@ -91,7 +92,7 @@ export class XfsVolumeStore implements VolumeStore {
     const envGiB = Number(process.env.CUMULO_VOLUME_STORE_GIB);
     this.sizeGiB = opts.sizeGiB ?? (envGiB > 0 ? envGiB : 512);
     if (!Number.isInteger(this.sizeGiB) || this.sizeGiB < 1) throw new Error(`volume store size must be a whole number of GiB, got ${this.sizeGiB}`);
-    this.onProgress = opts.onProgress ?? (() => undefined);
+    this.snapshots = new SnapshotImports(this.snapshotsDir, opts.onProgress ?? (() => undefined));
     const envMs = Number(process.env.CUMULO_FSCK_TIMEOUT_MS);
     const envMiB = Number(process.env.CUMULO_FSCK_MEMORY_MIB);
     this.fsck = {
@@ -186,7 +187,7 @@ export class XfsVolumeStore implements VolumeStore {
    */
   async createFromSnapshot(volumeId: string, snapshotFile: string, sizeGiB: number): Promise<void> {
     await this.buildVolume(volumeId, sizeGiB, async (tmp, revert) => {
-      const source = await this.storeCopyOf(snapshotFile);
+      const source = await this.snapshots.storeCopyOf(snapshotFile, this.storeDev);
       await copyFile(source, tmp, constants.COPYFILE_FICLONE_FORCE);
       await fitTo(tmp, sizeGiB);
       await this.record(volumeId, 'trusted', 'built-in image\n', revert);
@@ -200,55 +201,6 @@ export class XfsVolumeStore implements VolumeStore {
       await createLuks(tmp, sizeGiB * GiB, opts.key);
       if (opts.owner) await this.setOwner(volumeId, opts.owner, revert);
     });
-  }
-
-  /**
-   * The snapshot as a file inside the store, where it can be reflinked. A file already on the
-   * store is used as it is; another (an image under $CUMULO_HOME/images, on the host's ext4) is
-   * copied in once, sparse, and its filesystem checked once, so that growing a clone never needs
-   * e2fsck again (resize2fs trusts a filesystem checked since it was last mounted).
-   */
-  private async storeCopyOf(snapshotFile: string): Promise<string> {
-    let st;
-    try {
-      st = await stat(snapshotFile);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`snapshot file ${snapshotFile} does not exist`);
-      throw e;
-    }
-    if (!st.isFile()) throw new Error(`snapshot ${snapshotFile} is not a regular file`);
-    if (st.dev === this.storeDev) return snapshotFile;
-    // Same path, size, inode and mtime: the same snapshot. A rebuilt image gets a new copy.
-    const path = await realish(snapshotFile);
-    const key = createHash('sha256').update(`${path}\0${st.size}\0${st.ino}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
-    const stem = basename(path)
-      .replace(/\.(raw|img|ext4)$/, '')
-      .replace(/[^A-Za-z0-9._-]/g, '_')
-      .slice(0, 64);
-    const dest = join(this.snapshotsDir, `${stem}-${key}.raw`);
-    let pending = this.imports.get(dest);
-    if (!pending) {
-      pending = this.importSnapshot(snapshotFile, dest, st.size).finally(() => this.imports.delete(dest));
-      this.imports.set(dest, pending);
-    }
-    return pending;
-  }
-
-  private async importSnapshot(from: string, dest: string, size: number): Promise<string> {
-    if (await exists(dest)) return dest;
-    const tmp = `${dest}.tmp`;
-    const step = `copying snapshot ${basename(from)} into the volume store`;
-    try {
-      this.onProgress({ step, done: 0, total: size });
-      await run('cp', ['--sparse=always', from, tmp]);
-      if ((await ext4BlockSize(tmp)) !== undefined) await e2fsck(tmp);
-      await rename(tmp, dest);
-      this.onProgress({ step, done: size, total: size });
-      return dest;
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
   }
 
   /** The volume's raw file (inside the XFS: reflinkable, where the region block stores live too). */
@@ -350,17 +302,12 @@ export class XfsVolumeStore implements VolumeStore {
     revert.add(() => rm(file, { force: true }));
   }
 
-  /** A record beside the volume's file (<vol-id>.raw.<kind>), removed by revert if the create fails. */
   private async record(volumeId: string, kind: 'trusted' | 'growfs', content: string, revert?: Revert): Promise<void> {
-    const file = `${this.volumeFile(volumeId)}.${kind}`;
-    await writeFile(file, content);
-    revert?.add(() => rm(file, { force: true }));
+    await writeRecord(this.volumeFile(volumeId), kind, content, revert);
   }
 
   private async dropRecords(volumeId: string): Promise<void> {
-    const file = this.volumeFile(volumeId);
-    await rm(`${file}.trusted`, { force: true });
-    await rm(`${file}.growfs`, { force: true });
+    await dropRecords(this.volumeFile(volumeId));
   }
 
   /** Whether the host may mount the volume's filesystem without checking it (a stat). */
@@ -381,45 +328,9 @@ export class XfsVolumeStore implements VolumeStore {
     await this.locks.run(volumeId, () => this.trust(volumeId, file, opts.key, { keepOpen: false }));
   }
 
-  /** ensureTrusted under the volume's lock; keepOpen leaves an encrypted volume's export open (mount goes on with it). */
-  private async trust(volumeId: string, file: string, key: KeySource = noKey, o: { keepOpen: boolean }): Promise<void> {
-    if (await this.isTrusted(volumeId)) return;
-    if (!(await exists(file))) throw new Error(`volume ${volumeId} does not exist`);
-    const loops = await this.devicesOf(volumeId);
-    if (loops.length) throw new UntrustedFilesystemError(volumeId, `it is in use as a block device (${loops.map((l) => l.device).join(', ')}) and cannot be checked`);
-    const encrypted = await isLuks(file);
-    const wasOpen = encrypted && (await this.luks.isOpen(volumeId));
-    try {
-      // The plaintext, writable: preening replays the journal and clears orphans (as a boot would).
-      const target = encrypted ? await this.luks.open(volumeId, file, key) : file;
-      const checked = await checkFilesystem(target, this.fsck);
-      if (!checked.ok) throw new UntrustedFilesystemError(volumeId, checked.reason);
-      if (await exists(`${file}.growfs`)) {
-        const grown = await growFilesystem(target, this.fsck);
-        if (!grown.ok) throw new UntrustedFilesystemError(volumeId, grown.reason);
-        await rm(`${file}.growfs`, { force: true });
-      }
-      await this.record(volumeId, 'trusted', `checked ${new Date().toISOString()} in ${checked.ms} ms\n`);
-    } finally {
-      if (encrypted && !wasOpen && !o.keepOpen) await this.luks.close(volumeId);
-    }
-  }
-
-  /**
-   * The volume is about to be a block device of an instance: whatever it holds afterwards was
-   * written raw. Dropped durably before the device exists (a crash leaves it untrusted, never the
-   * other way round); nor is its filesystem grown for it any more: the tenant owns its layout.
-   */
-  private async distrust(volumeId: string): Promise<void> {
-    const file = this.volumeFile(volumeId);
-    if (!(await exists(`${file}.trusted`)) && !(await exists(`${file}.growfs`))) return;
-    await this.dropRecords(volumeId);
-    const dir = await open(dirname(file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+  /** ensureTrusted under the volume's lock (volume-trust.ts); keepOpen leaves an encrypted volume's export open. */
+  private trust(volumeId: string, file: string, key: KeySource = noKey, o: { keepOpen: boolean }): Promise<void> {
+    return trustVolume({ volumeId, file, key, keepOpen: o.keepOpen, luks: this.luks, fsck: this.fsck, devicesOf: () => this.devicesOf(volumeId) });
   }
 
   /** The loop devices of a volume: over its raw file, or over its plaintext export when encrypted. */
@@ -467,7 +378,7 @@ export class XfsVolumeStore implements VolumeStore {
     const file = this.volumeFile(volumeId);
     await this.init();
     return this.locks.run(volumeId, async () => {
-      await this.distrust(volumeId);
+      await distrust(file);
       const l = await this.attachFile(volumeId, file, opts.key);
       return { device: l.device, devNo: l.devNo };
     });
