@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EC2Client, type EC2ServiceException } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, type EC2ServiceException, type Instance } from '@aws-sdk/client-ec2';
 import { STSClient } from '@aws-sdk/client-sts';
 import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -124,4 +124,16 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** The built-in minimal image's AMI id, as DescribeImages lists it. */
+export async function minimalImage(ec2: EC2Client): Promise<string> {
+  const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
+  return out.Images![0]!.ImageId!;
+}
+
+/** One instance as DescribeInstances shows it. */
+export async function describeInstance(ec2: EC2Client, id: string): Promise<Instance> {
+  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+  return out.Reservations![0]!.Instances![0]!;
 }

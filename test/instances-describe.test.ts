@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   CreateSecurityGroupCommand,
-  DescribeImagesCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
@@ -22,22 +21,12 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { FakeDriver } from '../src/host/compute/fake.js';
-import { startTestServer, type TestServer, errorOf } from './harness.js';
+import { startTestServer, type TestServer, errorOf, minimalImage, describeInstance } from './harness.js';
 
 // Running instances are checked often here, so a shutdown from inside is seen quickly.
 process.env.CUMULO_INSTANCE_POLL_MS = '500';
 
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 };
-
-async function minimalImage(ec2: EC2Client): Promise<string> {
-  const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
-  return out.Images![0]!.ImageId!;
-}
-
-async function describe1(ec2: EC2Client, id: string): Promise<Instance> {
-  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  return out.Reservations![0]!.Instances![0]!;
-}
 
 let s: TestServer;
 let ec2: EC2Client;
@@ -102,7 +91,7 @@ describe('DescribeInstances', () => {
   });
 
   test('filters', async () => {
-    const target = await describe1(ec2, ids[3]!);
+    const target = await describeInstance(ec2, ids[3]!);
     const count = async (name: string, values: string[]) => {
       const out = await ec2.send(
         new DescribeInstancesCommand({
@@ -179,7 +168,7 @@ describe('DescribeInstances', () => {
     expect(page.Volumes).toHaveLength(5);
     expect(page.NextToken).toBeTruthy();
 
-    const target = await describe1(ec2, ids[0]!);
+    const target = await describeInstance(ec2, ids[0]!);
     const enis = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [ids[0]!] }] }));
     expect(enis.NetworkInterfaces).toHaveLength(1);
     const eni = enis.NetworkInterfaces![0]!;
@@ -224,13 +213,13 @@ describe('DescribeInstances', () => {
 
     await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, SourceDestCheck: { Value: false } }));
     expect((await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'sourceDestCheck' }))).SourceDestCheck).toEqual({ Value: false });
-    expect((await describe1(ec2, id)).SourceDestCheck).toBe(false);
+    expect((await describeInstance(ec2, id)).SourceDestCheck).toBe(false);
 
     const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'attr-sg', Description: 'x' }));
     await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Groups: [sg.GroupId!] }));
     const groups = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'groupSet' }));
     expect(groups.Groups).toEqual([{ GroupId: sg.GroupId, GroupName: 'attr-sg' }]);
-    expect((await describe1(ec2, id)).NetworkInterfaces![0]!.Groups).toEqual([{ GroupId: sg.GroupId, GroupName: 'attr-sg' }]);
+    expect((await describeInstance(ec2, id)).NetworkInterfaces![0]!.Groups).toEqual([{ GroupId: sg.GroupId, GroupName: 'attr-sg' }]);
 
     await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Attribute: 'disableApiStop', Value: 'true' }));
     const stopDenied = await errorOf(ec2.send(new StopInstancesCommand({ InstanceIds: [id] })));
@@ -254,7 +243,7 @@ describe('DescribeInstances', () => {
     expect(bdm.BlockDeviceMappings![0]!.Ebs!.DeleteOnTermination).toBe(false);
     await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
     await waitUntilInstanceRunning({ client: ec2, ...wait }, { InstanceIds: [id] });
-    const now = await describe1(ec2, id);
+    const now = await describeInstance(ec2, id);
     expect(now.InstanceType).toBe('t3.large');
     expect((s.app.driver as FakeDriver) && (await s.app.driver.inspect(id)).state).toBe('running');
   });
@@ -266,7 +255,7 @@ describe('DescribeInstances', () => {
       InstanceId: id,
       InstanceMetadataOptions: { State: 'pending', HttpTokens: 'required', HttpPutResponseHopLimit: 3, HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
     });
-    expect((await describe1(ec2, id)).MetadataOptions).toMatchObject({ State: 'applied', HttpTokens: 'required', HttpPutResponseHopLimit: 3 });
+    expect((await describeInstance(ec2, id)).MetadataOptions).toMatchObject({ State: 'applied', HttpTokens: 'required', HttpPutResponseHopLimit: 3 });
     expect((await errorOf(ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpPutResponseHopLimit: 65 })))).name).toBe('InvalidParameterValue');
     expect((await errorOf(ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpTokens: 'sometimes' as never })))).name).toBe('InvalidParameterValue');
   });
@@ -279,6 +268,6 @@ describe('DescribeInstances', () => {
     for (const id of both) await s.app.driver.stop(id); // as if `poweroff` ran inside
     await waitUntilInstanceStopped({ client: ec2, ...wait }, { InstanceIds: [both[0]!] });
     await waitUntilInstanceTerminated({ client: ec2, ...wait }, { InstanceIds: [both[1]!] });
-    expect((await describe1(ec2, both[0]!)).StateReason?.Code).toBe('Client.InstanceInitiatedShutdown');
+    expect((await describeInstance(ec2, both[0]!)).StateReason?.Code).toBe('Client.InstanceInitiatedShutdown');
   });
 });

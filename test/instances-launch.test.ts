@@ -21,17 +21,12 @@ import {
   type Instance,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
-import { startTestServer, type TestServer, errorOf } from './harness.js';
+import { startTestServer, type TestServer, errorOf, minimalImage } from './harness.js';
 
 // Running instances are checked often here, so a shutdown from inside is seen quickly.
 process.env.CUMULO_INSTANCE_POLL_MS = '500';
 
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 };
-
-async function minimalImage(ec2: EC2Client): Promise<string> {
-  const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
-  return out.Images![0]!.ImageId!;
-}
 
 let s: TestServer;
 let ec2: EC2Client;

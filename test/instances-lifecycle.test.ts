@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
-  DescribeImagesCommand,
   DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
@@ -28,22 +27,12 @@ import {
 import type { InstanceSpec } from '../src/host/compute/driver.js';
 import { FakeDriver } from '../src/host/compute/fake.js';
 import { UntrustedFilesystemError } from '../src/host/storage/fsck.js';
-import { startTestServer, type TestServer, errorOf } from './harness.js';
+import { startTestServer, type TestServer, errorOf, minimalImage, describeInstance } from './harness.js';
 
 // Running instances are checked often here, so a shutdown from inside is seen quickly.
 process.env.CUMULO_INSTANCE_POLL_MS = '500';
 
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 };
-
-async function minimalImage(ec2: EC2Client): Promise<string> {
-  const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
-  return out.Images![0]!.ImageId!;
-}
-
-async function describe1(ec2: EC2Client, id: string): Promise<Instance> {
-  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  return out.Reservations![0]!.Instances![0]!;
-}
 
 function until(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -143,7 +132,7 @@ describe('the lifecycle', () => {
     ]);
 
     await waitUntilInstanceRunning({ client: ec2, ...wait }, { InstanceIds: [id] });
-    const now = await describe1(ec2, id);
+    const now = await describeInstance(ec2, id);
     expect(now.State).toEqual({ Code: 16, Name: 'running' });
     expect(now.StateReason).toBeUndefined();
     expect(now.MetadataOptions?.State).toBe('applied');
@@ -196,7 +185,7 @@ describe('the lifecycle', () => {
     const out = await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
     expect(out.StoppingInstances).toEqual([{ InstanceId: id, PreviousState: { Code: 16, Name: 'running' }, CurrentState: { Code: 64, Name: 'stopping' } }]);
     await waitUntilInstanceStopped({ client: ec2, ...wait }, { InstanceIds: [id] });
-    const i = await describe1(ec2, id);
+    const i = await describeInstance(ec2, id);
     expect(i.StateTransitionReason).toMatch(/^User initiated \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT\)$/);
     expect(i.StateReason).toEqual({ Code: 'Client.UserInitiatedShutdown', Message: 'Client.UserInitiatedShutdown: User initiated shutdown' });
     expect(i.BlockDeviceMappings).toHaveLength(1); // EBS stays attached across a stop
@@ -216,7 +205,7 @@ describe('the lifecycle', () => {
     const out = await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
     expect(out.StartingInstances).toEqual([{ InstanceId: id, PreviousState: { Code: 80, Name: 'stopped' }, CurrentState: { Code: 0, Name: 'pending' } }]);
     await waitUntilInstanceRunning({ client: ec2, ...wait }, { InstanceIds: [id] });
-    expect((await describe1(ec2, id)).StateTransitionReason).toBe('');
+    expect((await describeInstance(ec2, id)).StateTransitionReason).toBe('');
     const again = await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
     expect(again.StartingInstances![0]).toMatchObject({ PreviousState: { Name: 'running' }, CurrentState: { Name: 'running' } });
   });
@@ -228,17 +217,17 @@ describe('the lifecycle', () => {
         .toString()
         .includes('reboot of'),
     );
-    expect((await describe1(ec2, id)).State!.Name).toBe('running');
+    expect((await describeInstance(ec2, id)).State!.Name).toBe('running');
   });
 
   test('terminate → shutting-down → terminated; volumes and the interface go with it', async () => {
-    const before = await describe1(ec2, id);
+    const before = await describeInstance(ec2, id);
     const volumeId = before.BlockDeviceMappings![0]!.Ebs!.VolumeId!;
     const eniId = before.NetworkInterfaces![0]!.NetworkInterfaceId!;
     const out = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
     expect(out.TerminatingInstances).toEqual([{ InstanceId: id, PreviousState: { Code: 16, Name: 'running' }, CurrentState: { Code: 32, Name: 'shutting-down' } }]);
     await waitUntilInstanceTerminated({ client: ec2, ...wait }, { InstanceIds: [id] });
-    const i = await describe1(ec2, id);
+    const i = await describeInstance(ec2, id);
     expect(i.State).toEqual({ Code: 48, Name: 'terminated' });
     expect(i.StateTransitionReason).toMatch(/^User initiated/);
     expect(i.BlockDeviceMappings).toEqual([]);
@@ -279,7 +268,7 @@ describe('DryRun', () => {
     expect((await errorOf(ec2.send(new DescribeInstancesCommand({ InstanceIds: [id], DryRun: true })))).name).toBe('DryRunOperation');
     expect((await errorOf(ec2.send(new StartInstancesCommand({ InstanceIds: ['i-00000000000000000'], DryRun: true })))).name).toBe('InvalidInstanceID.NotFound');
     await new Promise((r) => setTimeout(r, 300));
-    expect((await describe1(ec2, id)).State!.Name).toBe('running');
+    expect((await describeInstance(ec2, id)).State!.Name).toBe('running');
   });
 });
 
@@ -308,7 +297,7 @@ describe('accounts', () => {
     const mineIps = live.Reservations!.flatMap((r) => r.Instances!.map((i) => i.PrivateIpAddress));
     expect(mineIps).toContain(mine!.PrivateIpAddress);
     expect(theirIp).toMatch(/^172\.31\.\d+\.4$/); // the first address EC2 gives in a subnet
-    expect((await describe1(ec2, id)).State!.Name).not.toBe('terminated');
+    expect((await describeInstance(ec2, id)).State!.Name).not.toBe('terminated');
   });
 });
 
@@ -352,8 +341,8 @@ describe('controllers', () => {
     const eniId = i!.NetworkInterfaces![0]!.NetworkInterfaceId!;
     (s.app.driver as FakeDriver).failNext.set(id, 'no capacity');
     s.app.runner.start();
-    await until(async () => (await describe1(ec2, id)).State!.Name === 'terminated');
-    const now = await describe1(ec2, id);
+    await until(async () => (await describeInstance(ec2, id)).State!.Name === 'terminated');
+    const now = await describeInstance(ec2, id);
     expect(now.State!.Name).toBe('terminated');
     expect(now.StateReason).toEqual({ Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' });
     expect(await s.app.driver.list()).not.toContain(id);
@@ -375,8 +364,8 @@ describe('controllers', () => {
       driver.refuse.add(i.InstanceId!);
       t.app.runner.start();
       // Not the SDK's waiter: it gives up at once on a first look that still sees `pending`.
-      await until(async () => (await describe1(c, i.InstanceId!)).State!.Name === 'terminated');
-      const gone = await describe1(c, i.InstanceId!);
+      await until(async () => (await describeInstance(c, i.InstanceId!)).State!.Name === 'terminated');
+      const gone = await describeInstance(c, i.InstanceId!);
       expect(gone.StateReason).toEqual(clientError);
       expect(gone.StateTransitionReason).toBe('Client.InternalError');
       expect(await driver.list()).not.toContain(i.InstanceId!);
@@ -389,8 +378,8 @@ describe('controllers', () => {
       await waitUntilInstanceStopped({ client: c, ...wait }, { InstanceIds: [j.InstanceId!] });
       driver.refuse.add(j.InstanceId!);
       await c.send(new StartInstancesCommand({ InstanceIds: [j.InstanceId!] }));
-      await until(async () => (await describe1(c, j.InstanceId!)).StateReason?.Code === 'Client.InternalError');
-      const back = await describe1(c, j.InstanceId!);
+      await until(async () => (await describeInstance(c, j.InstanceId!)).StateReason?.Code === 'Client.InternalError');
+      const back = await describeInstance(c, j.InstanceId!);
       expect(back.State!.Name).toBe('stopped');
       expect(back.StateReason).toEqual(clientError);
       const vols = await c.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [j.InstanceId!] }] }));
@@ -400,8 +389,8 @@ describe('controllers', () => {
       driver.refuse.delete(j.InstanceId!);
       driver.failNext.set(j.InstanceId!, 'no capacity');
       await c.send(new StartInstancesCommand({ InstanceIds: [j.InstanceId!] }));
-      await until(async () => (await describe1(c, j.InstanceId!)).StateReason?.Code === 'Server.InternalError');
-      expect((await describe1(c, j.InstanceId!)).StateReason).toEqual({ Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on start' });
+      await until(async () => (await describeInstance(c, j.InstanceId!)).StateReason?.Code === 'Server.InternalError');
+      expect((await describeInstance(c, j.InstanceId!)).StateReason).toEqual({ Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on start' });
     } finally {
       await t.stop();
     }
@@ -482,7 +471,7 @@ describe('controllers', () => {
       await waitUntilInstanceRunning({ client: c, ...wait }, { InstanceIds: [id] });
       await c.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
       await waitUntilInstanceTerminated({ client: c, ...wait }, { InstanceIds: [id] });
-      expect((await describe1(c, id)).State!.Name).toBe('terminated');
+      expect((await describeInstance(c, id)).State!.Name).toBe('terminated');
       await until(async () => (await c.send(new DescribeInstancesCommand({}))).Reservations!.length === 0);
       expect((await errorOf(c.send(new DescribeInstancesCommand({ InstanceIds: [id] })))).name).toBe('InvalidInstanceID.NotFound');
       const tags = await t.app.db.selectFrom('tags').select('resource_id').where('resource_id', '=', id).execute();

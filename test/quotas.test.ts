@@ -14,7 +14,6 @@ import {
   CreateVolumeCommand,
   CreateVpcCommand,
   DescribeAccountAttributesCommand,
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeVpcsCommand,
   EC2Client,
@@ -31,7 +30,7 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { setQuotaOverride } from '../src/services/ec2/quotas/store.js';
-import { errorOf, startTestServer, type TestServer } from './harness.js';
+import { errorOf, startTestServer, type TestServer, minimalImage } from './harness.js';
 
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 };
 
@@ -39,11 +38,6 @@ const vcpuMessage = (limit: number) =>
   `You have requested more vCPU capacity than your current vCPU limit of ${limit} allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`;
 const capacityMessage = (type: string, zone: string) =>
   `We currently do not have sufficient ${type} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity.`;
-
-async function minimalImage(ec2: EC2Client): Promise<string> {
-  const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
-  return out.Images![0]!.ImageId!;
-}
 
 /** One account's client and helpers. */
 function account(ec2: EC2Client, imageId: () => string) {

@@ -8,7 +8,6 @@ import {
   CreateImageCommand,
   CreateSnapshotsCommand,
   DeleteSnapshotCommand,
-  DescribeImagesCommand,
   DescribeSnapshotsCommand,
   RunInstancesCommand,
   waitUntilImageAvailable,
@@ -18,17 +17,12 @@ import {
   type RunInstancesCommandInput,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
-import { startTestServer, type TestServer, errorOf } from './harness.js';
+import { startTestServer, type TestServer, errorOf, minimalImage } from './harness.js';
 import { FakeStorage } from '../src/host/storage/fake.js';
 import type { SnapshotResult, SnapshotStorage } from '../src/host/storage/part.js';
 import { adoptCaptures } from '../src/controllers/snapshots.js';
 
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 } as const;
-
-async function minimalImage(ec2: EC2Client): Promise<string> {
-  const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
-  return out.Images![0]!.ImageId!;
-}
 
 async function launch(ec2: EC2Client, input: Partial<RunInstancesCommandInput> = {}): Promise<Instance> {
   const imageId = await minimalImage(ec2);

@@ -9,7 +9,6 @@ import {
   CreateSnapshotsCommand,
   CreateTagsCommand,
   DeleteSnapshotCommand,
-  DescribeImagesCommand,
   DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
   ModifySnapshotAttributeCommand,
@@ -21,15 +20,10 @@ import {
   type RunInstancesCommandInput,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
-import { startTestServer, type TestServer, errorOf } from './harness.js';
+import { startTestServer, type TestServer, errorOf, minimalImage } from './harness.js';
 
 const GiB = 1024 ** 3;
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 } as const;
-
-async function minimalImage(ec2: EC2Client): Promise<string> {
-  const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
-  return out.Images![0]!.ImageId!;
-}
 
 async function launch(ec2: EC2Client, input: Partial<RunInstancesCommandInput> = {}): Promise<Instance> {
   const imageId = await minimalImage(ec2);

@@ -17,8 +17,6 @@ import {
   CreateSubnetCommand,
   CreateVpcCommand,
   DeleteRouteCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
   DescribeNetworkAclsCommand,
   DescribeRouteTablesCommand,
   DetachInternetGatewayCommand,
@@ -35,7 +33,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { FakeNetwork } from '../src/host/network/fake.js';
 import type { VpcSpec } from '../src/host/network/vpc-spec.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, type TestServer, minimalImage, describeInstance } from './harness.js';
 
 /** A network part that records what it is told (every spec, every removal). */
 class RecordingDriver extends FakeNetwork {
@@ -74,17 +72,7 @@ async function until<T>(what: string, get: () => T | undefined | false | Promise
   }
 }
 
-async function minimalImage(ec2: EC2Client): Promise<string> {
-  const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] }));
-  return out.Images![0]!.ImageId!;
-}
-
-async function describe1(ec2: EC2Client, id: string): Promise<Instance> {
-  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  return out.Reservations![0]!.Instances![0]!;
-}
-
-const stateOf = async (ec2: EC2Client, id: string) => (await describe1(ec2, id)).State!.Name;
+const stateOf = async (ec2: EC2Client, id: string) => (await describeInstance(ec2, id)).State!.Name;
 
 describe('vpc.sync: the data plane follows the store', () => {
   let server: TestServer;
@@ -108,7 +96,7 @@ describe('vpc.sync: the data plane follows the store', () => {
     const out = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, ...opts }));
     const i = out.Instances![0]!;
     await until(`${i.InstanceId} running`, async () => (await stateOf(ec2, i.InstanceId!)) === 'running');
-    return describe1(ec2, i.InstanceId!);
+    return describeInstance(ec2, i.InstanceId!);
   }
 
   test('RunInstances: the VPC spec has the interface with its groups before the instance boots', async () => {
@@ -134,7 +122,7 @@ describe('vpc.sync: the data plane follows the store', () => {
     expect(spec.securityGroups.map((g) => g.groupId)).toContain(group.GroupId);
     // The default VPC's subnets map public IPs on launch: the NAT mapping is in the spec.
     await until(`${id} running`, async () => (await stateOf(ec2, id)) === 'running');
-    const publicIp = (await describe1(ec2, id)).PublicIpAddress;
+    const publicIp = (await describeInstance(ec2, id)).PublicIpAddress;
     expect(publicIp).toMatch(/^198\.18\./);
     expect(interfacesOf(driver.latest(vpcId), id)[0]!.publicIps).toEqual([{ publicIp, privateIp: out.Instances![0]!.PrivateIpAddress }]);
   });
@@ -189,7 +177,7 @@ describe('vpc.sync: the data plane follows the store', () => {
     await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
     await until(`${id} stopped`, async () => (await stateOf(ec2, id)) === 'stopped');
     await until('no interface of the stopped instance', () => interfacesOf(driver.latest(vpcId), id).length === 0);
-    expect((await describe1(ec2, id)).PublicIpAddress).toBeUndefined();
+    expect((await describeInstance(ec2, id)).PublicIpAddress).toBeUndefined();
     // The address went back to the pool: nobody is mapped to it any more.
     expect(
       driver
@@ -200,7 +188,7 @@ describe('vpc.sync: the data plane follows the store', () => {
 
     await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
     await until(`${id} running`, async () => (await stateOf(ec2, id)) === 'running');
-    const started = await describe1(ec2, id);
+    const started = await describeInstance(ec2, id);
     expect(started.PublicIpAddress).toMatch(/^198\.18\./);
     const back = interfacesOf(driver.latest(vpcId), id);
     expect(back).toHaveLength(1);
