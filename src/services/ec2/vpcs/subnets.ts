@@ -11,9 +11,10 @@ import type {
   PrivateDnsNameOptionsOnLaunch,
 } from '@aws-sdk/client-ec2';
 import { ApiError, Errors } from '../../errors.js';
-import { zoneId, zonesOf } from '../../../config.js';
+import { zonesOf } from '../../../config.js';
 import { formatCidr, overlaps, parseCidrStrict } from '../../../lib/cidr.js';
 import type { RowUpdate } from '../../../store/schema.js';
+import { resolveZone } from '../common/zones.js';
 import type { Ctx, Ec2Handlers } from '../../context.js';
 import { deleteAllTags, putTags, tagsForType, tagsOf } from '../tags/store.js';
 import { defaultSubnetCidr } from './default-vpc.js';
@@ -26,30 +27,13 @@ import { hasLiveInstanceIn } from '../instances/store.js';
 import { hasInterfaceIn } from '../network-interfaces/store.js';
 import { deleteSubnetRecords, subnetsOf, subnetsOfVpc, updateSubnet } from './store/vpcs.js';
 
-/** AvailabilityZone or AvailabilityZoneId, checked against the region's zones. */
+/** AvailabilityZone or AvailabilityZoneId, checked against the region's zones, in CreateSubnet's words. */
 function pickZone(ctx: Ctx, input: { AvailabilityZone?: string; AvailabilityZoneId?: string }): string | undefined {
-  const zones = zonesOf(ctx.config, ctx.region);
-  if (input.AvailabilityZone !== undefined && input.AvailabilityZoneId !== undefined) {
-    throw Errors.invalidParameterCombination('Only one of availabilityZone or availabilityZoneId can be specified.');
-  }
-  if (input.AvailabilityZone !== undefined) {
-    if (!zones.includes(input.AvailabilityZone)) {
-      throw Errors.invalidParameterValue(
-        `Value (${input.AvailabilityZone}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: ${zones.join(', ')}.`,
-      );
-    }
-    return input.AvailabilityZone;
-  }
-  if (input.AvailabilityZoneId !== undefined) {
-    const z = zones.find((x) => zoneId(x) === input.AvailabilityZoneId);
-    if (!z) {
-      throw Errors.invalidParameterValue(
-        `Value (${input.AvailabilityZoneId}) for parameter availabilityZoneId is invalid. Subnets can currently only be created in the following availability zone ids: ${zones.map(zoneId).join(', ')}.`,
-      );
-    }
-    return z;
-  }
-  return undefined;
+  return resolveZone(ctx, { name: input.AvailabilityZone, id: input.AvailabilityZoneId }, 'availabilityZone', (member, value, choices) =>
+    member.endsWith('Id')
+      ? `Value (${value}) for parameter ${member} is invalid. Subnets can currently only be created in the following availability zone ids: ${choices.join(', ')}.`
+      : `Value (${value}) for parameter ${member} is invalid. Subnets can currently only be created in the following availability zones: ${choices.join(', ')}.`,
+  );
 }
 
 async function createSubnet(ctx: Ctx, input: CreateSubnetRequest): Promise<CreateSubnetResult> {
