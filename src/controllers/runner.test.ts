@@ -541,22 +541,32 @@ describe('Runner: bounded attempts', () => {
     const runner = newRunner({ pollMs: 50, maxAttempts: 2 });
     let runs = 0;
     let gaveUp = false;
+    // What the store held for the job as each run began: the count of failures in a row so far.
+    const seen: { attempts: number; lastError: string | null }[] = [];
     // fail, ok, fail, ok, fail, done: never two failures in a row.
     runner.register(
       'watcher',
       async () => {
+        const [row] = await jobs();
+        seen.push({ attempts: row.attempts, lastError: row.last_error });
         runs++;
-        if (runs % 2 === 1 && runs < 5) throw new Error(`blip ${runs}`);
+        if (runs % 2 === 1) throw new Error(`blip ${runs}`);
         if (runs < 6) return { retryAt: new Date() };
       },
       { giveUp: async () => void (gaveUp = true) },
     );
     runner.start();
     await enqueue(runner, 'watcher', 'r-1');
-    await waitFor(async () => runs >= 2 && (await jobs())[0]?.locked_by === null && (await jobs())[0]?.attempts === 0, 10_000);
-    expect((await jobs())[0]).toMatchObject({ attempts: 0, last_error: null });
-    await waitFor(async () => (await jobs()).length === 0, 10_000);
+    await waitFor(async () => (await jobs()).length === 0, 20_000);
     expect(runs).toBe(6);
+    expect(seen).toEqual([
+      { attempts: 0, lastError: null },
+      { attempts: 1, lastError: 'blip 1' },
+      { attempts: 0, lastError: null },
+      { attempts: 1, lastError: 'blip 3' },
+      { attempts: 0, lastError: null },
+      { attempts: 1, lastError: 'blip 5' },
+    ]);
     expect(gaveUp).toBe(false);
   });
 });
