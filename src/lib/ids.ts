@@ -17,13 +17,30 @@ export function requestId(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[parseInt(h[16]!, 16) & 3]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** 16 upper-case base32 characters after a prefix, the shape of IAM's key and entity ids. */
+function iamId(prefix: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let s = prefix;
+  for (const b of randomBytes(16)) s += alphabet[b & 31];
+  return s;
+}
+
 /** AWS-style access key id: AKIA + 16 upper-case base32 characters. */
 export function newAccessKeyId(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const bytes = randomBytes(16);
-  let s = 'AKIA';
-  for (const b of bytes) s += alphabet[b & 31];
-  return s;
+  return iamId('AKIA');
+}
+
+/** A temporary (STS) access key id: ASIA + 16 characters. */
+export function newTemporaryAccessKeyId(): string {
+  return iamId('ASIA');
+}
+
+/**
+ * An IAM entity's unique id, by the prefix IAM gives its kind: AIDA (user), AGPA (group), AROA
+ * (role), ANPA (managed policy), AIPA (instance profile).
+ */
+export function newIamId(prefix: 'AIDA' | 'AGPA' | 'AROA' | 'ANPA' | 'AIPA'): string {
+  return iamId(prefix);
 }
 
 export function newSecretAccessKey(): string {

@@ -20,6 +20,119 @@ export interface AccessKeysTable {
   secret_access_key: string;
   status: string; // Active | Inactive
   created_at: Time;
+  /** 0017: the IAM user the key belongs to (iam_users.id); null: the account's root user. */
+  user_id: ColumnType<string | null, string | null | undefined, string | null>;
+  last_used_at: ColumnType<Time | null, Time | null | undefined, Time | null>;
+  last_used_service: ColumnType<string | null, string | null | undefined, string | null>;
+  last_used_region: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** 0017: temporary credentials from STS (see migrations/0017_iam_credentials.ts). */
+export interface StsSessionsTable {
+  access_key_id: string; // ASIA…
+  account_id: string;
+  secret_access_key: string; // wrapped
+  token_sha256: string;
+  kind: 'assumed-role' | 'session-token';
+  user_id: string | null;
+  role_id: string | null;
+  role_arn: string | null;
+  session_name: string | null;
+  policies: Json; // string[]: inline session policy documents
+  policy_arns: Json; // string[]
+  tags: Json; // Record<string, string>
+  transitive_tag_keys: Json; // string[]
+  source_identity: string | null;
+  mfa: Bool;
+  issued_for: string | null;
+  created_at: Time;
+  expires_at: Time;
+}
+
+/** 0018: the columns every IAM entity has (see migrations/0018_iam.ts). */
+interface IamEntity {
+  id: string;
+  account_id: string;
+  name: string;
+  /** The name lower-cased: IAM names are unique per account without regard to case. */
+  name_key: string;
+  path: string;
+  arn: string;
+  created_at: Time;
+}
+
+export interface IamUsersTable extends IamEntity {
+  permissions_boundary: string | null;
+  password_last_used: Time | null;
+}
+
+export type IamGroupsTable = IamEntity;
+
+export interface IamRolesTable extends IamEntity {
+  assume_role_policy: string;
+  description: string | null;
+  max_session_duration: number;
+  permissions_boundary: string | null;
+  last_used_at: Time | null;
+  last_used_region: string | null;
+}
+
+/** Customer managed policies; AWS managed ones are a catalog in the code. */
+export interface IamPoliciesTable extends IamEntity {
+  description: string | null;
+  default_version_id: string;
+  next_version: number;
+  updated_at: Time;
+}
+
+export interface IamInstanceProfilesTable extends IamEntity {
+  role_id: string | null;
+}
+
+export interface IamPolicyVersionsTable {
+  policy_id: string;
+  version_id: string;
+  document: string;
+  created_at: Time;
+}
+
+export interface IamGroupMembersTable {
+  account_id: string;
+  group_id: string;
+  user_id: string;
+}
+
+export type IamEntityType = 'user' | 'group' | 'role';
+
+export interface IamAttachedPoliciesTable {
+  account_id: string;
+  entity_type: IamEntityType;
+  entity_id: string;
+  policy_arn: string;
+  attached_at: Time;
+}
+
+export interface IamInlinePoliciesTable {
+  account_id: string;
+  entity_type: IamEntityType;
+  entity_id: string;
+  name: string;
+  document: string;
+}
+
+export interface IamLoginProfilesTable {
+  user_id: string;
+  account_id: string;
+  password_hash: string;
+  password_reset_required: Bool;
+  created_at: Time;
+}
+
+export interface IamTagsTable {
+  account_id: string;
+  entity_id: string;
+  key: string;
+  value: string;
 }
 
 /** 0010: an account's override of one EC2 service quota, in one region or ('*') in all of them. */
@@ -506,6 +619,18 @@ export interface VolumeStatusChecksTable {
 export interface Database {
   accounts: AccountsTable;
   access_keys: AccessKeysTable;
+  sts_sessions: StsSessionsTable;
+  iam_users: IamUsersTable;
+  iam_groups: IamGroupsTable;
+  iam_roles: IamRolesTable;
+  iam_policies: IamPoliciesTable;
+  iam_instance_profiles: IamInstanceProfilesTable;
+  iam_policy_versions: IamPolicyVersionsTable;
+  iam_group_members: IamGroupMembersTable;
+  iam_attached_policies: IamAttachedPoliciesTable;
+  iam_inline_policies: IamInlinePoliciesTable;
+  iam_login_profiles: IamLoginProfilesTable;
+  iam_tags: IamTagsTable;
   account_quotas: AccountQuotasTable;
   region_setup: RegionSetupTable;
   tags: TagsTable;

@@ -15,6 +15,8 @@ import * as m0012 from './0012_uid_ranges.js';
 import * as m0013 from './0013_job_failures.js';
 import * as m0015 from './0015_status_checks.js';
 import * as m0016 from './0016_managed_prefix_lists.js';
+import * as m0017 from './0017_iam_credentials.js';
+import * as m0018 from './0018_iam.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -32,4 +34,6 @@ export const migrations: Record<string, Migration> = {
   '0013_job_failures': m0013,
   '0015_status_checks': m0015,
   '0016_managed_prefix_lists': m0016,
+  '0017_iam_credentials': m0017,
+  '0018_iam': m0018,
 };
