@@ -124,7 +124,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       }
     : undefined;
   const services = serviceRegistry();
-  const dispatcher = new Dispatcher({ db, config, wake: () => runner?.wake(), captures }, services);
+  const dispatcher = new Dispatcher({ db, config, secrets, wake: () => runner?.wake(), captures }, services);
   const server = new ApiServer({
     config,
     dispatcher,

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../src/lib/secrets.js';
 // The input members the current EC2 model (SDK v3) has and the frozen aws-sdk v2 model lacked, on
 // every operation cumulo implements: each is acted on or refused by name, never accepted and
 // ignored. Handlers are called through the dispatcher (the transaction, jobs and controllers of a
@@ -117,7 +119,7 @@ async function insertSnapshot(id: string, account = s.admin.accountId): Promise<
 beforeAll(async () => {
   driver = new RecordingDriver();
   s = await startTestServer({ driver });
-  dispatcher = new Dispatcher({ db: s.app.db, config: s.app.config, wake: () => s.app.runner.wake() }, serviceRegistry());
+  dispatcher = new Dispatcher({ secrets: new SecretBox(randomBytes(32)), db: s.app.db, config: s.app.config, wake: () => s.app.runner.wake() }, serviceRegistry());
   const images = await call<{ Images: { ImageId: string }[] }>('DescribeImages', { Filters: [{ Name: 'name', Values: ['cumulo-minimal-x86_64-*'] }] });
   imageId = images.Images[0]!.ImageId;
 }, 30_000);

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../lib/secrets.js';
 // The dispatcher with a tiny fake handler map over a real SQLite store: transactions, DryRun,
 // after-commit hooks, the work queue and the once-per-region setup.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -67,6 +69,7 @@ const ec2: Record<string, TypedHandler> = {
 
 function newDispatcher(opts: { setup?: boolean } = {}): Dispatcher {
   const deps: CtxDeps = {
+    secrets: new SecretBox(randomBytes(32)),
     db,
     config: loadConfig({ CUMULO_HOME: dir }),
     wake: () => void wakes++,

@@ -2,7 +2,8 @@
 // operation, DryRun answered uniformly, and the answer rendered from the model.
 import { ApiError, Errors, isApiError } from '../services/errors.js';
 import type { ServiceModel } from '../models/index.js';
-import { createCtx, isReadOnly, type Ctx, type CtxDeps, type CtxEffects, type HandlerMap } from '../services/context.js';
+import { createCtx, isReadOnly, type Ctx, type CtxDeps, type CtxEffects, type HandlerMap, type RequestSource } from '../services/context.js';
+import { rootPrincipal, type Principal } from '../services/iam/principal.js';
 
 /** What the dispatcher needs of a registered service (services/registry.ts), by signing name. */
 export interface ServiceEntry {
@@ -18,6 +19,10 @@ export interface Invocation {
   accountId: string;
   region: string;
   requestId: string;
+  /** Who signed the request; absent: the account's root user (in-process callers, tests). */
+  principal?: Principal;
+  /** Where it came from; absent: loopback over TLS (in-process callers, tests). */
+  source?: RequestSource;
 }
 
 export class Dispatcher {
@@ -94,7 +99,12 @@ export class Dispatcher {
 
   private ctx(inv: Invocation, db: Ctx['db'], effects: Effects): Ctx {
     const { accountId, region, requestId, operation } = inv;
-    return createCtx({ accountId, region, requestId, operation, db, config: this.deps.config, captures: this.deps.captures }, effects);
+    const principal = inv.principal ?? rootPrincipal(accountId, '');
+    const source = inv.source ?? { ip: '127.0.0.1', secure: true };
+    return createCtx(
+      { accountId, region, requestId, operation, principal, source, db, config: this.deps.config, secrets: this.deps.secrets, captures: this.deps.captures },
+      effects,
+    );
   }
 }
 

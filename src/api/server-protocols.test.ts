@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../lib/secrets.js';
 // A full input/output round trip through each protocol CloudWatch's model lists, with the SDK's
 // own serializers on the client side and a test-double handler map on the server side (the real
 // ApiServer, SigV4 and Dispatcher; no CloudWatch behaviour: the handlers echo what they got).
@@ -76,7 +78,10 @@ beforeAll(async () => {
   const opened = await openApp(config);
   db = opened.db;
   admin = await opened.accounts.ensureAdmin();
-  const dispatcher = new Dispatcher({ db, config, wake: () => {} }, new Map([['monitoring', { handlers: handlerMap(handlers), model: () => loadModel('monitoring') }]]));
+  const dispatcher = new Dispatcher(
+    { secrets: new SecretBox(randomBytes(32)), db, config, wake: () => {} },
+    new Map([['monitoring', { handlers: handlerMap(handlers), model: () => loadModel('monitoring') }]]),
+  );
   server = new ApiServer({ config, dispatcher, accounts: opened.accounts });
   const addr = await server.listen(0, '127.0.0.1');
   url = `http://127.0.0.1:${addr.port}`;

@@ -1,6 +1,8 @@
 // What every handler gets: who is asking, where, and the store to read and write in.
 // Handlers are transport-free: typed input in, typed output out, errors thrown as ApiError.
 import type { Config } from '../config.js';
+import type { SecretBox } from '../lib/secrets.js';
+import type { Principal } from './iam/principal.js';
 import type { Db, Tx } from '../store/db.js';
 import type { JobKind, JobPayloads, PayloadArgs } from '../store/job-kinds.js';
 import { insertJobOf } from '../store/jobs.js';
@@ -10,6 +12,12 @@ export interface Ctx {
   readonly region: string;
   readonly requestId: string;
   readonly operation: string;
+  /** Who is asking: the account's root user, an IAM user, or a role's session. */
+  readonly principal: Principal;
+  /** Where the request came from, for IAM's global condition keys and STS's messages. */
+  readonly source: RequestSource;
+  /** Wraps secrets at rest (access keys, session credentials) under the host's master key. */
+  readonly secrets: SecretBox;
   /** The store. Inside a mutating operation this is the operation's one transaction. */
   readonly db: Tx;
   readonly config: Config;
@@ -119,9 +127,18 @@ export function isReadOnly(operation: string): boolean {
   return /^(Describe|Get|List)/.test(operation);
 }
 
+/** The network side of a request. */
+export interface RequestSource {
+  /** The client's address (aws:SourceIp). */
+  readonly ip: string;
+  /** Whether it came over TLS (aws:SecureTransport). */
+  readonly secure: boolean;
+}
+
 export interface CtxDeps {
   db: Db;
   config: Config;
+  secrets: SecretBox;
   /** Wakes the controllers when jobs were queued. */
   wake: () => void;
   captures?: VolumeCaptures;
@@ -140,7 +157,18 @@ export interface CtxEffects {
  * transaction `db` is (the API layer never writes the store itself).
  */
 export function createCtx(
-  o: { accountId: string; region: string; requestId: string; operation: string; db: Tx; config: Config; captures?: VolumeCaptures },
+  o: {
+    accountId: string;
+    region: string;
+    requestId: string;
+    operation: string;
+    principal: Principal;
+    source: RequestSource;
+    db: Tx;
+    config: Config;
+    secrets: SecretBox;
+    captures?: VolumeCaptures;
+  },
   effects: CtxEffects,
 ): Ctx {
   const { accountId, region, db } = o;
@@ -149,6 +177,9 @@ export function createCtx(
     region,
     requestId: o.requestId,
     operation: o.operation,
+    principal: o.principal,
+    source: o.source,
+    secrets: o.secrets,
     db,
     config: o.config,
     now: new Date(),

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../../../lib/secrets.js';
+import { rootPrincipal } from '../../iam/principal.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../config.js';
 import { openStore, type Db } from '../../../store/db.js';
@@ -20,6 +23,9 @@ function ctxOf(accountId: string, region = 'us-east-1'): Ctx {
     accountId,
     region,
     requestId: 'test',
+    principal: rootPrincipal(accountId, ''),
+    source: { ip: '127.0.0.1', secure: true },
+    secrets: new SecretBox(randomBytes(32)),
     operation: 'RunInstances',
     db,
     config,

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../../../lib/secrets.js';
+import { rootPrincipal } from '../../iam/principal.js';
 // Quotas and host admission against a real store, on SQLite and on PostgreSQL (PGlite): overrides
 // over defaults, usage from the rows, how many of a launch fit, and all-or-none starts.
 import { PGlite } from '@electric-sql/pglite';
@@ -102,6 +105,9 @@ describe.each(engines)('quotas on $name', ({ open }) => {
     accountId,
     region,
     requestId: 'test',
+    principal: rootPrincipal(accountId, ''),
+    source: { ip: '127.0.0.1', secure: true },
+    secrets: new SecretBox(randomBytes(32)),
     operation: 'Test',
     db: trx,
     config,

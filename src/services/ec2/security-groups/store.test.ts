@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../../../lib/secrets.js';
+import { rootPrincipal } from '../../iam/principal.js';
 // resolveSecurityGroups and the lookups other families use, against a real (in-memory) store.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Kysely } from 'kysely';
@@ -19,6 +22,9 @@ function ctxFor(accountId = account): Ctx {
     accountId,
     region: 'us-east-1',
     requestId: 'test',
+    principal: rootPrincipal(accountId, ''),
+    source: { ip: '127.0.0.1', secure: true },
+    secrets: new SecretBox(randomBytes(32)),
     operation: 'Test',
     db,
     config: loadConfig({ CUMULO_HOME: '/nonexistent' }),
