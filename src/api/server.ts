@@ -8,7 +8,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { gunzipSync } from 'node:zlib';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { ApiError, Errors } from '../services/errors.js';
+import { ApiError, Errors, isApiError } from '../services/errors.js';
 import { toApiError, type Dispatcher } from './dispatch.js';
 import { buildParamTree, QueryParser, refuseXmlForbidden } from './protocol/query.js';
 import { renderError, renderResponse } from './protocol/xml.js';
@@ -17,7 +17,11 @@ import { CborProtocol } from './protocol/cbor.js';
 import type { DocumentProtocol, WireReply } from './protocol/document.js';
 import { parseAuthorization, verifySigV4, type IncomingRequest } from './sigv4.js';
 import { loadModel, type ServiceModel, type WireProtocol } from '../models/index.js';
-import type { Accounts } from '../services/accounts.js';
+import { CredentialProblem, type Accounts } from '../services/accounts.js';
+import { rootPrincipal, type Principal } from '../services/iam/principal.js';
+import { IamErrors } from '../services/iam/errors.js';
+import type { RequestSource } from '../services/context.js';
+import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config.js';
 import { requestId as newRequestId } from '../lib/ids.js';
 
@@ -30,6 +34,36 @@ export interface ServerDeps {
   log?: (line: string) => void;
   /** The server's key and certificate chain (PEM): with them, the port speaks HTTPS too. */
   tls?: { key: Buffer; cert: Buffer };
+}
+
+interface Authenticated {
+  accountId: string;
+  region: string;
+  service: string;
+  principal: Principal;
+}
+
+/** The session token of a request signed with temporary credentials (header, or presigned query). */
+function sessionTokenOf(req: IncomingRequest): string | undefined {
+  const header = req.headers['x-amz-security-token'];
+  if (typeof header === 'string') return header;
+  if (Array.isArray(header)) return header.join(',');
+  return new URLSearchParams(req.query).get('X-Amz-Security-Token') ?? undefined;
+}
+
+/**
+ * A bad or expired token in each service's words: EC2 says AuthFailure and RequestExpired; IAM,
+ * STS and the other Query and JSON services InvalidClientTokenId and ExpiredToken.
+ */
+function credentialError(service: string, kind: 'invalid' | 'expired'): ApiError {
+  if (service === 'ec2') return kind === 'invalid' ? Errors.authFailure() : Errors.requestExpired('Request has expired.');
+  return kind === 'invalid' ? IamErrors.invalidClientTokenId() : IamErrors.expiredToken();
+}
+
+/** Where a request came from: the peer's address and whether it spoke TLS. */
+function sourceOf(req: IncomingMessage): RequestSource {
+  const ip = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  return { ip, secure: (req.socket as TLSSocket).encrypted === true };
 }
 
 /** A TLS record of type handshake: what every TLS client sends first. */
@@ -235,6 +269,8 @@ export class ApiServer {
         accountId: ident.accountId,
         region: ident.region,
         requestId: rid,
+        principal: ident.principal,
+        source: sourceOf(req),
       });
       const xml = renderResponse(model, op, output, rid);
       // Time in the handler and serializer, for benchmarks (bench/api.ts) and browser devtools.
@@ -263,7 +299,7 @@ export class ApiServer {
     doc: DocumentProtocol,
     wire: DocumentWire,
     model: ServiceModel,
-    ident: { accountId: string; region: string },
+    ident: Authenticated,
     rid: string,
   ): Promise<void> {
     if (req.method !== 'POST') throw new ApiError('InvalidHttpRequest', `The ${wire} protocol takes POST requests, not ${req.method}.`, 405);
@@ -290,7 +326,16 @@ export class ApiServer {
     if (!this.deps.dispatcher.has(model.signingName, action)) throw Errors.notImplemented(action);
     const input = doc.input(op.input, body);
     const parsedAt = performance.now();
-    const output = await this.deps.dispatcher.invoke({ model, operation: action, input, accountId: ident.accountId, region: ident.region, requestId: rid });
+    const output = await this.deps.dispatcher.invoke({
+      model,
+      operation: action,
+      input,
+      accountId: ident.accountId,
+      region: ident.region,
+      requestId: rid,
+      principal: ident.principal,
+      source: sourceOf(req),
+    });
     const reply = doc.reply(op.output, output);
     reply.headers['server-timing'] = `app;dur=${(performance.now() - parsedAt).toFixed(2)}`;
     this.sendReply(res, 200, reply, rid);
@@ -301,10 +346,10 @@ export class ApiServer {
     res.end(reply.body);
   }
 
-  private async authenticate(req: IncomingRequest): Promise<{ accountId: string; region: string; service: string }> {
+  private async authenticate(req: IncomingRequest): Promise<Authenticated> {
     const { config, accounts } = this.deps;
     if (config.auth === 'permissive') {
-      // Local testing of infrastructure code: any key goes, the scope still routes.
+      // Local testing of infrastructure code: any key goes, as the account's root user; the scope still routes.
       let parsed: ReturnType<typeof parseAuthorization> | undefined;
       try {
         parsed = parseAuthorization(req);
@@ -312,15 +357,35 @@ export class ApiServer {
         parsed = undefined;
       }
       const accountId = await accounts.permissiveAccount(parsed?.accessKeyId);
-      return { accountId, region: parsed?.region || config.defaultRegion, service: parsed?.service || 'ec2' };
+      return { accountId, region: parsed?.region || config.defaultRegion, service: parsed?.service || 'ec2', principal: rootPrincipal(accountId, parsed?.accessKeyId ?? '') };
     }
-    const ident = await verifySigV4(req, (id) => accounts.secretFor(id));
-    const accountId = await accounts.accountOfKey(ident.accessKeyId);
-    if (!accountId) throw Errors.authFailure();
+    const now = new Date();
+    let service = 'ec2';
+    try {
+      service = parseAuthorization(req).service;
+    } catch {
+      // verifySigV4 says what is wrong with it.
+    }
+    let ident: Awaited<ReturnType<typeof verifySigV4>>;
+    try {
+      ident = await verifySigV4(req, (id) => accounts.secretFor(id), now);
+    } catch (e) {
+      // An unknown key: EC2's AuthFailure, the other services' InvalidClientTokenId.
+      if (isApiError(e) && e.code === 'AuthFailure') throw credentialError(service, 'invalid');
+      throw e;
+    }
     if (!config.regions.some((r) => r.name === ident.region)) {
       throw Errors.authFailure(`Credential should be scoped to a valid region, not '${ident.region}'.`);
     }
-    return { accountId, region: ident.region, service: ident.service };
+    let principal: Principal;
+    try {
+      principal = await accounts.principalFor(ident.accessKeyId, sessionTokenOf(req), now);
+    } catch (e) {
+      if (e instanceof CredentialProblem) throw credentialError(service, e.kind);
+      throw e;
+    }
+    accounts.noteKeyUse(ident.accessKeyId, ident.service, ident.region, now);
+    return { accountId: principal.accountId, region: ident.region, service: ident.service, principal };
   }
 
   private sendError(res: ServerResponse, model: ServiceModel, err: ApiError, rid: string): void {

@@ -4,7 +4,12 @@
 import type { Db } from '../store/db.js';
 import { newAccessKeyId, newAccountId, newSecretAccessKey } from '../lib/ids.js';
 import type { SecretBox } from '../lib/secrets.js';
-import { accountExists, activeAccessKey, allAccounts, firstActiveKeyOf, insertAccessKey, insertAccount, insertAccountIfAbsent } from './accounts/store.js';
+import { timingSafeEqual } from 'node:crypto';
+import { accountExists, activeAccessKey, allAccounts, firstActiveKeyOf, insertAccessKey, insertAccount, insertAccountIfAbsent, recordKeyUse } from './accounts/store.js';
+import { rootPrincipal, type Principal, type SessionFacts } from './iam/principal.js';
+import { assumedRoleArn } from './iam/arns.js';
+import { userById } from './iam/entities/store.js';
+import { sessionByKey, tokenDigest, type SessionRow } from './sts/sessions.js';
 
 export const ADMIN_ACCOUNT_NAME = 'admin';
 
@@ -15,8 +20,25 @@ export interface Credentials {
   secretAccessKey: string;
 }
 
+/** Why a request's credentials were refused; the API layer words it in the service's own error. */
+export class CredentialProblem extends Error {
+  constructor(readonly kind: 'invalid' | 'expired') {
+    super(kind === 'invalid' ? 'the security token or access key is not valid' : 'the security token has expired');
+  }
+}
+
+type KeyRecord = { accountId: string; secret: string } & ({ kind: 'key'; userId: string | null } | { kind: 'session'; session: SessionRow });
+
+function sameDigest(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 export class Accounts {
-  private secrets = new Map<string, { secret: string; accountId: string }>();
+  /** Unwrapped secrets by access key id, with the wrapped value they came from. */
+  private secrets = new Map<string, { wrapped: string; secret: string }>();
+  private lastNoted = new Map<string, number>();
 
   constructor(
     private db: Db,
@@ -62,15 +84,29 @@ export class Accounts {
     return allAccounts(this.db);
   }
 
-  private async lookup(accessKeyId: string): Promise<{ secret: string; accountId: string } | undefined> {
-    const hit = this.secrets.get(accessKeyId);
-    if (hit) return hit;
-    // Keys made by `cumulo accounts create` in another process land in the store: look there.
+  /**
+   * What a request's access key is: a long-term key (the root user's or an IAM user's) or an STS
+   * session's. Read from the store on every request, so a key deleted or made Inactive, or a
+   * session past its expiry, stops working at once; only the unwrapping is remembered.
+   */
+  private async lookup(accessKeyId: string): Promise<KeyRecord | undefined> {
+    if (accessKeyId.startsWith('ASIA')) {
+      const session = await sessionByKey(this.db, accessKeyId);
+      if (!session) return undefined;
+      return { kind: 'session', accountId: session.account_id, secret: this.unwrapCached(accessKeyId, session.secret_access_key, 'sts-session-secret'), session };
+    }
     const row = await activeAccessKey(this.db, accessKeyId);
     if (!row) return undefined;
-    const entry = { secret: this.unwrap(accessKeyId, row.secret_access_key), accountId: row.account_id };
-    this.secrets.set(accessKeyId, entry);
-    return entry;
+    return { kind: 'key', accountId: row.account_id, secret: this.unwrapCached(accessKeyId, row.secret_access_key, 'access-key-secret'), userId: row.user_id };
+  }
+
+  private unwrapCached(accessKeyId: string, wrapped: string, purpose: 'access-key-secret' | 'sts-session-secret'): string {
+    const hit = this.secrets.get(accessKeyId);
+    if (hit && hit.wrapped === wrapped) return hit.secret;
+    const secret = this.box.unwrapString(wrapped, purpose, accessKeyId);
+    if (this.secrets.size > 10_000) this.secrets.clear();
+    this.secrets.set(accessKeyId, { wrapped, secret });
+    return secret;
   }
 
   async secretFor(accessKeyId: string): Promise<string | undefined> {
@@ -79,6 +115,66 @@ export class Accounts {
 
   async accountOfKey(accessKeyId: string): Promise<string | undefined> {
     return (await this.lookup(accessKeyId))?.accountId;
+  }
+
+  /**
+   * The principal a verified request acts as. A session's key needs its token (X-Amz-Security-Token)
+   * and must not have expired; a long-term key must come without one. Throws CredentialProblem.
+   */
+  async principalFor(accessKeyId: string, sessionToken: string | undefined, now: Date): Promise<Principal> {
+    const key = await this.lookup(accessKeyId);
+    if (!key) throw new CredentialProblem('invalid');
+    if (key.kind === 'key') {
+      if (sessionToken !== undefined) throw new CredentialProblem('invalid');
+      return this.longTermPrincipal(key.accountId, accessKeyId, key.userId);
+    }
+    const s = key.session;
+    if (sessionToken === undefined || !sameDigest(tokenDigest(sessionToken), s.token_sha256)) throw new CredentialProblem('invalid');
+    if (new Date(s.expires_at).getTime() <= now.getTime()) throw new CredentialProblem('expired');
+    const facts: SessionFacts = {
+      roleArn: s.role_arn ?? undefined,
+      sessionName: s.session_name ?? undefined,
+      expiresAt: new Date(s.expires_at),
+      issuedAt: new Date(s.created_at),
+      policies: JSON.parse(s.policies) as string[],
+      policyArns: JSON.parse(s.policy_arns) as string[],
+      tags: JSON.parse(s.tags) as Record<string, string>,
+      mfa: s.mfa === 1,
+      sourceIdentity: s.source_identity ?? undefined,
+      issuedFor: s.issued_for ?? undefined,
+    };
+    if (s.kind === 'assumed-role') {
+      const roleName = (s.role_arn ?? '').split('/').pop() ?? '';
+      return {
+        kind: 'assumed-role',
+        accountId: s.account_id,
+        arn: assumedRoleArn(s.account_id, roleName, s.session_name ?? ''),
+        userId: `${s.role_id}:${s.session_name}`,
+        accessKeyId,
+        name: roleName,
+        roleId: s.role_id ?? undefined,
+        session: facts,
+      };
+    }
+    return { ...(await this.longTermPrincipal(s.account_id, accessKeyId, s.user_id)), session: facts };
+  }
+
+  private async longTermPrincipal(accountId: string, accessKeyId: string, userId: string | null): Promise<Principal> {
+    if (userId === null) return rootPrincipal(accountId, accessKeyId);
+    const user = await userById(this.db, userId);
+    // A key of a deleted user (DeleteUser refuses while keys exist; a raced delete) is no key.
+    if (!user) throw new CredentialProblem('invalid');
+    return { kind: 'user', accountId, arn: user.arn, userId: user.id, accessKeyId, name: user.name };
+  }
+
+  /** Records a long-term key's last use, at most once a minute per key, never failing the request. */
+  noteKeyUse(accessKeyId: string, service: string, region: string, now: Date): void {
+    if (accessKeyId.startsWith('ASIA')) return;
+    const last = this.lastNoted.get(accessKeyId);
+    if (last !== undefined && now.getTime() - last < 60_000) return;
+    if (this.lastNoted.size > 10_000) this.lastNoted.clear();
+    this.lastNoted.set(accessKeyId, now.getTime());
+    recordKeyUse(this.db, accessKeyId, now.toISOString(), service, region).catch(() => undefined);
   }
 
   /**

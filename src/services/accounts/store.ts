@@ -45,7 +45,17 @@ export async function allAccounts(db: Tx): Promise<Pick<Row<'accounts'>, 'id' | 
   return db.selectFrom('accounts').select(['id', 'name']).orderBy('created_at').execute();
 }
 
-/** An active access key: its wrapped secret and account. */
-export async function activeAccessKey(db: Tx, accessKeyId: string): Promise<Pick<Row<'access_keys'>, 'secret_access_key' | 'account_id'> | undefined> {
-  return db.selectFrom('access_keys').select(['secret_access_key', 'account_id']).where('access_key_id', '=', accessKeyId).where('status', '=', 'Active').executeTakeFirst();
+/** An active access key: its wrapped secret, account and IAM user (null: the root user's key). */
+export async function activeAccessKey(db: Tx, accessKeyId: string): Promise<Pick<Row<'access_keys'>, 'secret_access_key' | 'account_id' | 'user_id'> | undefined> {
+  return db
+    .selectFrom('access_keys')
+    .select(['secret_access_key', 'account_id', 'user_id'])
+    .where('access_key_id', '=', accessKeyId)
+    .where('status', '=', 'Active')
+    .executeTakeFirst();
+}
+
+/** Records that a key signed a request (GetAccessKeyLastUsed). */
+export async function recordKeyUse(db: Tx, accessKeyId: string, at: string, service: string, region: string): Promise<void> {
+  await db.updateTable('access_keys').set({ last_used_at: at, last_used_service: service, last_used_region: region }).where('access_key_id', '=', accessKeyId).execute();
 }

@@ -18,6 +18,8 @@ export interface Principal {
   readonly accessKeyId: string;
   /** The IAM user's name (user), or the role's name (assumed-role). */
   readonly name?: string;
+  /** The role's id (AROA…), for an assumed role. */
+  readonly roleId?: string;
   /** Present when the request was signed with temporary credentials (a session token). */
   readonly session?: SessionFacts;
 }
@@ -36,6 +38,8 @@ export interface SessionFacts {
   /** Whether the session was made with MFA (aws:MultiFactorAuthPresent). */
   readonly mfa: boolean;
   readonly sourceIdentity?: string;
+  /** The instance an instance profile's credentials were issued to (ec2:SourceInstanceARN). */
+  readonly issuedFor?: string;
 }
 
 /** The account's root user: what every key that belongs to no IAM user signs as. */
