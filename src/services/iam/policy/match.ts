@@ -163,7 +163,7 @@ export function splitArn(arn: string): string[] | undefined {
 }
 
 /** Splits tokens at the first five colons of their literal text (a variable's value never splits). */
-function splitTokens(tokens: readonly Token[]): Token[][] | undefined {
+function splitTokens(tokens: readonly Token[]): Token[][] {
   const segs: Token[][] = [[]];
   for (const tok of tokens) {
     if (tok.t !== 'lit' || segs.length === 6) {
@@ -179,32 +179,30 @@ function splitTokens(tokens: readonly Token[]): Token[][] | undefined {
     }
     if (rest) segs[segs.length - 1]!.push({ t: 'lit', s: rest });
   }
-  return segs.length === 6 ? segs : undefined;
+  return segs;
 }
 
-/** A compiled resource or ARN pattern. */
+/** A compiled resource or ARN pattern: its colon-separated parts, each matched on its own. */
 export interface ArnPattern {
   readonly any: boolean;
-  /** The six parts' matchers, when the pattern is ARN-shaped. */
-  readonly parts?: readonly Glob[];
-  /** Otherwise: the whole string as one glob (e.g. '*' or 'arn:aws:*'). */
+  readonly parts: readonly Glob[];
+  /** The whole pattern as one glob, for a request resource that is not an ARN (such as '*'). */
   readonly whole: Glob;
 }
 
 export function compileArnPattern(tokens: readonly Token[]): ArnPattern {
   const whole = compileGlob(tokens, false);
-  const segs = splitTokens(tokens);
-  return { any: whole.kind === 'any', whole, ...(segs && { parts: segs.map((s) => compileGlob(s, false)) }) };
+  return { any: whole.kind === 'any', whole, parts: splitTokens(tokens).map((s) => compileGlob(s, false)) };
 }
 
 /** Whether the request's resource (whole, and split when it is an ARN) matches the pattern. Case-sensitive, as ARNs are. */
 export function arnMatch(p: ArnPattern, value: string, split: readonly string[] | undefined, ctx: Context, u: Unresolved): boolean {
   if (p.any) return true;
-  if (p.parts && split) {
-    for (let i = 0; i < 6; i++) if (!globMatch(p.parts[i]!, split[i]!, ctx, u)) return false;
-    return true;
-  }
   // '*' as the request's resource (an action without resource-level permissions) is matched only
   // by patterns that match the literal '*'; an ARN pattern never does.
-  return globMatch(p.whole, value, ctx, u);
+  if (!split) return globMatch(p.whole, value, ctx, u);
+  const n = p.parts.length;
+  for (let i = 0; i < n - 1; i++) if (!globMatch(p.parts[i]!, split[i]!, ctx, u)) return false;
+  // A pattern of fewer than six parts: its last part matches the rest of the ARN, colons and all.
+  return globMatch(p.parts[n - 1]!, n === 6 ? split[5]! : split.slice(n - 1).join(':'), ctx, u);
 }
