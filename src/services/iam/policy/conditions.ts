@@ -222,26 +222,32 @@ export function compileCondition(block: ConditionBlock, variables: boolean): Com
   return { tests, unknown };
 }
 
+function anyValueMatches(p: ParsedOperator, k: KeyTest, req: string, ctx: Context, u: Unresolved): boolean {
+  for (const v of k.values) if (matchOne(p, v, req, ctx, u)) return true;
+  return false;
+}
+
 /** One key of one operator against the request. */
 function testKey(p: ParsedOperator, k: KeyTest, ctx: Context, u: Unresolved): boolean {
   const present = ctx.get(k.key);
-  const reqValues: readonly string[] = present === undefined ? [] : typeof present === 'string' ? [present] : present;
-  const absent = present === undefined || reqValues.length === 0;
-
+  const absent = present === undefined || (typeof present !== 'string' && present.length === 0);
   if (p.info.family === 'Null') {
     // "true": the key must be absent; "false": present.
     return k.values.some((v) => (v.raw.toLowerCase() === 'true' ? absent : v.raw.toLowerCase() === 'false' ? !absent : false));
   }
-  const anyPolicyValue = (req: string) => k.values.some((v) => matchOne(p, v, req, ctx, u));
+  const negated = p.info.negated;
+  if (absent) return p.set === 'all' ? true : p.set === 'any' ? false : p.ifExists || negated;
   // Negated operators: a request value passes when it matches none of the policy's values.
-  const passes = p.info.negated ? (req: string) => !anyPolicyValue(req) : anyPolicyValue;
-
-  if (p.set === 'all') return absent || reqValues.every(passes);
-  if (p.set === 'any') return !absent && reqValues.some(passes);
-  if (absent) return p.ifExists || p.info.negated;
-  // A single-valued operator on a multivalued key: any value may satisfy a positive operator; a
-  // negated one holds only when no value matches.
-  return p.info.negated ? reqValues.every(passes) : reqValues.some(passes);
+  if (typeof present === 'string') return anyValueMatches(p, k, present, ctx, u) !== negated;
+  const values = present!;
+  if (p.set === 'all' || (!p.set && negated)) {
+    // ForAllValues, and a negated single-valued operator on a multivalued key: every value passes.
+    for (const req of values) if (anyValueMatches(p, k, req, ctx, u) === negated) return false;
+    return true;
+  }
+  // ForAnyValue, and a positive single-valued operator on a multivalued key: one value passes.
+  for (const req of values) if (anyValueMatches(p, k, req, ctx, u) !== negated) return true;
+  return false;
 }
 
 /** Whether every operator of the block holds. */

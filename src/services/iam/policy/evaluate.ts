@@ -53,8 +53,9 @@ const contexts = new WeakMap<object, Context>();
 function lowerKeys(context: Readonly<Record<string, ContextValue>>): Context {
   let m = contexts.get(context);
   if (!m) {
-    m = new Map(Object.entries(context).map(([k, v]) => [k.toLowerCase(), v]));
-    contexts.set(context, m);
+    const lower = new Map<string, ContextValue>();
+    for (const k in context) lower.set(k.toLowerCase(), context[k]!);
+    contexts.set(context, (m = lower));
   }
   return m;
 }
