@@ -127,6 +127,15 @@ describe('policy variables', () => {
     expect(decide([{ Action: '*', ...statement }], r, version)).toBe(decision);
   });
 
+  it('keeps answering right past the bounded RegExp cache (more users than it holds)', () => {
+    const p = policy([{ Action: 's3:*', Resource: 'arn:aws:s3:::home/${aws:username}/*' }]);
+    for (let i = 0; i < 5000; i++) {
+      const name = `user${i}`;
+      expect(evaluate(req('s3:GetObject', `arn:aws:s3:::home/${name}/a`, { 'aws:username': name }), { identity: [p] }).decision).toBe('Allow');
+      expect(evaluate(req('s3:GetObject', `arn:aws:s3:::home/${name}x/a`, { 'aws:username': name }), { identity: [p] }).decision).toBe('ImplicitDeny');
+    }
+  });
+
   it('a Deny whose variable has no value does not apply', () => {
     const p = policy([
       { Action: '*', Resource: '*' },
