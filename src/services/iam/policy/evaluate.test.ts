@@ -387,3 +387,40 @@ describe('trust policies', () => {
     if (decision === 'ImplicitDeny') expect(result.missing).toBe('resource');
   });
 });
+
+// The issue's scenarios, with AWS's own managed policy documents (as IAM's GetPolicyVersion gives them).
+describe('AWS managed policies and the issue scenario', () => {
+  const ec2ReadOnly = parsePolicy(
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:Describe*","ec2:GetSecurityGroupsForVpc"],"Resource":"*"},{"Effect":"Allow","Action":"elasticloadbalancing:Describe*","Resource":"*"},{"Effect":"Allow","Action":["cloudwatch:ListMetrics","cloudwatch:GetMetricStatistics","cloudwatch:Describe*"],"Resource":"*"},{"Effect":"Allow","Action":"autoscaling:Describe*","Resource":"*"}]}',
+    'identity',
+    'arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess',
+    { requireCurrentVersion: true },
+  );
+  const powerUser = parsePolicy(
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},{"Effect":"Allow","Action":["account:GetAccountInformation","account:GetPrimaryEmail","account:ListRegions","iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeOrganization"],"Resource":"*"}]}',
+    'identity',
+    'arn:aws:iam::aws:policy/PowerUserAccess',
+    { requireCurrentVersion: true },
+  );
+  const web = policy([
+    { Action: 'ec2:DescribeInstances', Resource: '*' },
+    { Action: 'ec2:CreateTags', Resource: 'arn:aws:ec2:*:*:instance/*', Condition: { StringEquals: { 'aws:ResourceTag/team': 'web' } } },
+  ]);
+  const tagged = (team: string) => ({ 'aws:ResourceTag/team': team, 'ec2:ResourceTag/team': team });
+
+  it.each<[string, Policy, AuthzRequest, Decision]>([
+    ['AmazonEC2ReadOnlyAccess: DescribeInstances', ec2ReadOnly, req('ec2:DescribeInstances', '*'), 'Allow'],
+    ['AmazonEC2ReadOnlyAccess: DescribeLoadBalancers', ec2ReadOnly, req('elasticloadbalancing:DescribeLoadBalancers', '*'), 'Allow'],
+    ['AmazonEC2ReadOnlyAccess: RunInstances', ec2ReadOnly, req('ec2:RunInstances', INSTANCE), 'ImplicitDeny'],
+    ['PowerUserAccess: RunInstances', powerUser, req('ec2:RunInstances', INSTANCE), 'Allow'],
+    ['PowerUserAccess: iam:CreateUser', powerUser, req('iam:CreateUser', `arn:aws:iam::${ACCOUNT}:user/x`), 'ImplicitDeny'],
+    ['PowerUserAccess: iam:ListRoles', powerUser, req('iam:ListRoles', '*'), 'Allow'],
+    ['role web: DescribeInstances', web, req('ec2:DescribeInstances', '*'), 'Allow'],
+    ['role web: tagging an instance tagged team=web', web, req('ec2:CreateTags', INSTANCE, tagged('web')), 'Allow'],
+    ['role web: tagging an instance tagged team=db', web, req('ec2:CreateTags', INSTANCE, tagged('db')), 'ImplicitDeny'],
+    ['role web: tagging an untagged instance', web, req('ec2:CreateTags', INSTANCE), 'ImplicitDeny'],
+    ['role web: TerminateInstances', web, req('ec2:TerminateInstances', INSTANCE, tagged('web')), 'ImplicitDeny'],
+  ])('%s', (_name, p, r, decision) => {
+    expect(evaluate(r, { identity: [p] }).decision).toBe(decision);
+  });
+});
