@@ -236,7 +236,8 @@ function testKey(p: ParsedOperator, k: KeyTest, ctx: Context, u: Unresolved): bo
     return k.values.some((v) => (v.raw.toLowerCase() === 'true' ? absent : v.raw.toLowerCase() === 'false' ? !absent : false));
   }
   const negated = p.info.negated;
-  if (absent) return p.set === 'all' ? true : p.set === 'any' ? false : p.ifExists || negated;
+  // …IfExists holds on an absent key whatever else the operator says.
+  if (absent) return p.ifExists || (p.set === 'all' ? true : p.set === 'any' ? false : negated);
   // Negated operators: a request value passes when it matches none of the policy's values.
   if (typeof present === 'string') return anyValueMatches(p, k, present, ctx, u) !== negated;
   const values = present!;

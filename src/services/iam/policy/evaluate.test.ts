@@ -241,7 +241,8 @@ describe('condition operators', () => {
     ['ForAllValues:StringNotEquals: one is', { 'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['owner'] } }, { 'aws:TagKeys': ['team', 'owner'] }, false],
     ['ForAnyValue:StringNotEquals: one tag is not forbidden', { 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': ['owner'] } }, { 'aws:TagKeys': ['owner', 'team'] }, true],
     ['ForAnyValue:StringNotEquals: all are', { 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': ['owner'] } }, { 'aws:TagKeys': ['owner'] }, false],
-    ['ForAnyValue:StringEqualsIfExists: absent', { 'ForAnyValue:StringEqualsIfExists': { 'aws:TagKeys': ['owner'] } }, {}, false],
+    ['ForAnyValue:StringEqualsIfExists: absent', { 'ForAnyValue:StringEqualsIfExists': { 'aws:TagKeys': ['owner'] } }, {}, true],
+    ['ForAnyValue:StringEqualsIfExists: present, no match', { 'ForAnyValue:StringEqualsIfExists': { 'aws:TagKeys': ['owner'] } }, { 'aws:TagKeys': ['team'] }, false],
     ['a single-valued operator on a multivalued key: any value', { StringEquals: { 'aws:TagKeys': 'team' } }, { 'aws:TagKeys': ['env', 'team'] }, true],
   ])('%s', (_name, condition, context, holds) => {
     expect(decide([{ Action: '*', Resource: '*', Condition: condition }], req('ec2:RunInstances', INSTANCE, context))).toBe(holds ? 'Allow' : 'ImplicitDeny');
