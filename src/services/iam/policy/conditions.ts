@@ -3,7 +3,7 @@
 // negated operator: none may match); an absent key fails a positive operator and passes a negated
 // one; …IfExists passes on an absent key; ForAllValues passes on an absent or empty key, ForAnyValue
 // fails on one.
-import { ipInCidr, parseCidrLoose, parseIp, type Cidr } from '../../../lib/cidr.js';
+import { contains, parseCidrLoose, parseIp, type Cidr } from '../../../lib/cidr.js';
 import { arnMatch, compileArnPattern, compileGlob, globMatch, render, splitArn, tokenize, type ArnPattern, type Context, type Glob, type Token, type Unresolved } from './match.js';
 import type { ConditionBlock } from './types.js';
 
@@ -181,8 +181,14 @@ function matchOne(p: ParsedOperator, v: Value, req: string, ctx: Context, u: Unr
       return req.toLowerCase() === v.raw;
     case 'Binary':
       return req === v.raw;
-    case 'Ip':
-      return v.cidr !== undefined && ipInCidr(req, v.cidr);
+    case 'Ip': {
+      const ip = v.cidr && parseIp(req);
+      if (!ip) return false;
+      let { family, value } = ip;
+      // A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d; it is still that IPv4 address.
+      if (family === 6 && v.cidr!.family === 4 && value >> 32n === 0xffffn) [family, value] = [4, value & 0xffffffffn];
+      return contains(v.cidr!, { family, network: value, prefix: family === 4 ? 32 : 128 });
+    }
     default:
       return false;
   }
