@@ -33,6 +33,7 @@ const defaults = { subnets: new Map<string, string>(), group: '', vpc: '' };
 const mine = { vpc: '', subnet: '', group: '', key: 'deploy', instance: '', volume: '' };
 const foreignAmi = 'ami-0fedcba9876543210';
 
+// ec2AuthzRequests reads the account, region, store and config of its context: the rest is the dispatcher's.
 function ctx(): Ctx {
   return {
     accountId: account,
@@ -45,7 +46,7 @@ function ctx(): Ctx {
     enqueue: async () => {},
     afterCommit: () => {},
     beforeCommit: () => {},
-  };
+  } as Ctx;
 }
 
 const arn = (type: string, id: string) => `arn:aws:ec2:${region}:${type === 'image' || type === 'snapshot' ? '' : account}:${type}/${id}`;
@@ -281,6 +282,21 @@ describe('resources that exist', () => {
     expect(only(rs, 'ec2:CreateTags', arn('volume', '*'))).toMatchObject({ 'ec2:CreateAction': 'CreateVolume', 'aws:TagKeys': ['a'] });
   });
 
+  test('CreateSecurityGroup with no VPC: the new group in the default VPC, and that VPC', async () => {
+    const rs = await ask('CreateSecurityGroup', { GroupName: 'x', Description: 'x' });
+    expect(rs.map((r) => r.resource).sort()).toEqual([arn('security-group', '*'), arn('vpc', defaults.vpc)]);
+    expect(only(rs, 'ec2:CreateSecurityGroup', arn('vpc', defaults.vpc))).toMatchObject({ 'ec2:VpcID': defaults.vpc, 'ec2:Tenancy': 'default' });
+    // The reference lists no ec2:Vpc for the new group, and its id is not known yet.
+    expect(only(rs, 'ec2:CreateSecurityGroup', arn('security-group', '*'))).toEqual({ 'ec2:Region': region });
+  });
+
+  test('DetachVolume without InstanceId: the instance the volume is attached to', async () => {
+    const root = (await server.app.db.selectFrom('volume_attachments').select('volume_id').where('instance_id', '=', mine.instance).executeTakeFirstOrThrow()).volume_id;
+    const rs = await ask('DetachVolume', { VolumeId: root });
+    expect(rs.map((r) => r.resource)).toEqual([arn('volume', root), arn('instance', mine.instance)]);
+    expect(rs[1]!.context['ec2:ResourceTag/team']).toBe('web');
+  });
+
   test('DeleteKeyPair and CreateKeyPair name the key pair', async () => {
     expect((await ask('DeleteKeyPair', { KeyName: mine.key }))[0]!.resource).toBe(arn('key-pair', mine.key));
     expect((await ask('CreateKeyPair', { KeyName: 'new' }))[0]).toMatchObject({ resource: arn('key-pair', 'new'), context: { 'ec2:KeyPairType': 'rsa' } });
@@ -298,7 +314,17 @@ describe('every operation cumulo serves', () => {
 
   test('asks something of IAM even with an empty or bad input (authorization runs before validation)', async () => {
     for (const op of ops) {
-      for (const input of [{}, { InstanceId: 'nonsense', VolumeId: 5, Resources: ['x-1'], TagSpecifications: 'bad' }]) {
+      for (const input of [
+        {},
+        { InstanceId: 'nonsense', VolumeId: 5, Resources: ['x-1', 7], TagSpecifications: 'bad', Tags: 'bad', BlockDeviceMappings: [null], InstanceSpecification: 'x' },
+        {
+          InstanceIds: ['i-0000000000000000f'],
+          GroupName: 'nope',
+          AssociationId: 'rtbassoc-00000000000000000',
+          AttachmentId: 'eni-attach-00000000000000000',
+          KeyPairId: 'key-00000000000000000',
+        },
+      ]) {
         const rs = await ask(op, input);
         expect(rs.length, op).toBeGreaterThan(0);
         expect(

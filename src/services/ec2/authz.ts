@@ -33,6 +33,12 @@ const strs = (input: Input, name: string): string[] => {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 };
 
+/** A list member's entries that are structures (the protocol parses lists as arrays; anything else is none). */
+function list<T extends object>(input: Input, name: string): T[] {
+  const v = input[name];
+  return Array.isArray(v) ? v.filter((x): x is T => typeof x === 'object' && x !== null) : [];
+}
+
 // Input members that name an existing resource, for every operation: what most calls touch.
 const idMembers: readonly (readonly [string, string])[] = [
   ['InstanceId', 'instance'],
@@ -85,7 +91,7 @@ async function snapshotsOfVolumes(ctx: Ctx, volumeIds: string[]): Promise<Touche
 /** CreateTags and DeleteTags: each resource by its id's prefix, with the tags asked for. */
 const tagging: Resolver = async (ctx, input) => {
   const out: Touched[] = [];
-  const tags = (input.Tags as Tag[] | undefined) ?? [];
+  const tags = list<Tag>(input, 'Tags');
   const requested: Keys = {};
   for (const t of tags) if (t.Key !== undefined && t.Value !== undefined) requested[`aws:RequestTag/${t.Key}`] = t.Value;
   const keys = tags.map((t) => t.Key).filter((k): k is string => k !== undefined);
@@ -119,7 +125,11 @@ const resolvers: Readonly<Record<string, Resolver>> = {
   },
   CreateSnapshot: async (ctx, input) => snapshotsOfVolumes(ctx, strs(input, 'VolumeId')),
   async CreateSnapshots(ctx, input) {
-    const spec = (input.InstanceSpecification ?? {}) as { InstanceId?: string; ExcludeBootVolume?: boolean; ExcludeDataVolumeIds?: string[] };
+    const spec = (typeof input.InstanceSpecification === 'object' && input.InstanceSpecification !== null ? input.InstanceSpecification : {}) as {
+      InstanceId?: string;
+      ExcludeBootVolume?: boolean;
+      ExcludeDataVolumeIds?: string[];
+    };
     if (!spec.InstanceId) return [];
     const instance = await existing(ctx, 'instance', spec.InstanceId);
     const row = await findOwned(ctx, 'instances', spec.InstanceId);
@@ -139,7 +149,7 @@ const resolvers: Readonly<Record<string, Resolver>> = {
     ];
   },
   async RegisterImage(ctx, input) {
-    const mappings = (input.BlockDeviceMappings as { Ebs?: { SnapshotId?: string } }[] | undefined) ?? [];
+    const mappings = list<{ Ebs?: { SnapshotId?: string } }>(input, 'BlockDeviceMappings');
     const snaps = [...new Set(mappings.map((m) => m.Ebs?.SnapshotId).filter((s): s is string => Boolean(s)))];
     return [created('image', { 'ec2:Owner': ctx.accountId }), ...(await Promise.all(snaps.map((s) => existing(ctx, 'snapshot', s))))];
   },
@@ -186,16 +196,16 @@ const resolvers: Readonly<Record<string, Resolver>> = {
   AuthorizeSecurityGroupIngress: async () => [created('security-group-rule')],
   AuthorizeSecurityGroupEgress: async () => [created('security-group-rule')],
   async ModifySecurityGroupRules(ctx, input) {
-    const rules = (input.SecurityGroupRules as { SecurityGroupRuleId?: string }[] | undefined) ?? [];
+    const rules = list<{ SecurityGroupRuleId?: string }>(input, 'SecurityGroupRules');
     return Promise.all(rules.filter((r) => r.SecurityGroupRuleId).map((r) => existing(ctx, 'security-group-rule', r.SecurityGroupRuleId!)));
   },
   async ModifyInstanceAttribute(ctx, input) {
-    const mappings = (input.BlockDeviceMappings as { Ebs?: { VolumeId?: string } }[] | undefined) ?? [];
+    const mappings = list<{ Ebs?: { VolumeId?: string } }>(input, 'BlockDeviceMappings');
     return Promise.all(mappings.filter((m) => m.Ebs?.VolumeId).map((m) => existing(ctx, 'volume', m.Ebs!.VolumeId!)));
   },
   async DetachVolume(ctx, input) {
     const volumeId = str(input, 'VolumeId');
-    if (str(input, 'InstanceId') || !volumeId) return [];
+    if (str(input, 'InstanceId') || !volumeId || !(await findVolume(ctx.db, ctx.accountId, ctx.region, volumeId))) return [];
     // Without InstanceId, the instance the volume is attached to.
     return Promise.all((await attachmentsOfVolume(ctx.db, volumeId)).map((a) => existing(ctx, 'instance', a.instance_id)));
   },
@@ -294,9 +304,9 @@ function attributeKeys(operation: string, input: Input): Keys {
 }
 
 /** aws:RequestTag/k and aws:TagKeys of the TagSpecifications for one resource type. */
-function requestTagKeys(specs: TagSpecification[] | undefined, type: string): Keys {
+function requestTagKeys(specs: TagSpecification[], type: string): Keys {
   const tags = new Map<string, string>();
-  for (const s of specs ?? []) if (s.ResourceType === type) for (const t of s.Tags ?? []) if (t.Key !== undefined) tags.set(t.Key, t.Value ?? '');
+  for (const s of specs) if (s.ResourceType === type && Array.isArray(s.Tags)) for (const t of s.Tags) if (t.Key !== undefined) tags.set(t.Key, t.Value ?? '');
   if (!tags.size) return {};
   const keys: Keys = { 'aws:TagKeys': [...tags.keys()] };
   for (const [k, v] of tags) keys[`aws:RequestTag/${k}`] = v;
@@ -325,12 +335,14 @@ export async function ec2AuthzRequests(ctx: Ctx, operation: string, input: Recor
   });
   const actionKeys: Keys = { ...regionKeys, ...attributeKeys(operation, input) };
   if (operation === 'DeleteTags') {
-    const keys = ((input.Tags as Tag[] | undefined) ?? []).map((t) => t.Key).filter((k): k is string => k !== undefined);
+    const keys = list<Tag>(input, 'Tags')
+      .map((t) => t.Key)
+      .filter((k): k is string => k !== undefined);
     if (keys.length) actionKeys['aws:TagKeys'] = keys;
   }
   if (!action.resourceTypes.length) return [star()];
 
-  const specs = input.TagSpecifications as TagSpecification[] | undefined;
+  const specs = list<TagSpecification>(input, 'TagSpecifications');
   const out: AuthzRequest[] = [];
   const tagOnCreate: AuthzRequest[] = [];
   const seen = new Set<string>();
