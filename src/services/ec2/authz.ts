@@ -10,7 +10,7 @@ import { actionInfo, keyListed, type ActionInfo } from '../iam/actions.js';
 import type { AuthzRequest } from '../iam/policy/types.js';
 import { findOwned, kindOf } from './common/resources.js';
 import { findAddress } from './addresses/store.js';
-import { bool, ec2Arn, existing, isKnownType, keyPairById, maybe, zoneKeys, type Keys, type Touched } from './authz/resources.js';
+import { bool, ec2Arn, existing, keyPairById, maybe, zoneKeys, type Keys, type Touched } from './authz/resources.js';
 import { runInstancesResources } from './authz/run-instances.js';
 import { getDefaultVpc, findAclAssociation, findAssociation, getSubnet, vpcsOf, cidrAssociationsOf, vpcIpv6AssociationsOf } from './vpcs/store.js';
 import { getByAttachment } from './network-interfaces/store.js';
@@ -99,7 +99,7 @@ const tagging: Resolver = async (ctx, input) => {
   for (const id of strs(input, 'Resources')) {
     const type = kindOf(id)?.type;
     if (!type) continue;
-    const r = type === 'key-pair' ? await keyPairById(ctx, id) : isKnownType(type) ? await existing(ctx, type, id) : { type, id, keys: {} };
+    const r = type === 'key-pair' ? await keyPairById(ctx, id) : await existing(ctx, type, id);
     out.push({ ...r, keys: { ...r.keys, ...requested } });
   }
   return out;
@@ -179,10 +179,8 @@ const resolvers: Readonly<Record<string, Resolver>> = {
     const keys: Keys = subnet ? { 'ec2:Subnet': ec2Arn(ctx, 'subnet', subnet.id), ...vpcArnOf(ctx, subnet.vpc_id), ...zoneKeys(subnet.availability_zone) } : {};
     return [created('network-interface', keys)];
   },
-  CreateKeyPair: async (_ctx, input) => [
-    created('key-pair', { 'ec2:KeyPairName': str(input, 'KeyName') ?? '', 'ec2:KeyPairType': str(input, 'KeyType') ?? 'rsa' }, str(input, 'KeyName')),
-  ],
-  ImportKeyPair: async (_ctx, input) => [created('key-pair', { 'ec2:KeyPairName': str(input, 'KeyName') ?? '' }, str(input, 'KeyName'))],
+  CreateKeyPair: async (_ctx, input) => [newKeyPair(input, { 'ec2:KeyPairType': str(input, 'KeyType') ?? 'rsa' })],
+  ImportKeyPair: async (_ctx, input) => [newKeyPair(input, {})],
   async DeleteKeyPair(ctx, input) {
     const name = str(input, 'KeyName');
     const id = str(input, 'KeyPairId');
@@ -247,6 +245,12 @@ const resolvers: Readonly<Record<string, Resolver>> = {
     return vpc ? [await existing(ctx, 'vpc', vpc.id)] : [];
   },
 };
+
+/** The key pair CreateKeyPair or ImportKeyPair makes: its ARN names it by its name, known already. */
+function newKeyPair(input: Input, keys: Keys): Touched {
+  const name = str(input, 'KeyName');
+  return created('key-pair', name === undefined ? keys : { ...keys, 'ec2:KeyPairName': name }, name);
+}
 
 /** An association's route table and its subnet or gateway. */
 async function routeTableAssociation(ctx: Ctx, input: Input): Promise<Touched[]> {

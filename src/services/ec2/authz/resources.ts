@@ -218,11 +218,6 @@ const idKeys: Record<string, string> = {
   'elastic-ip': 'ec2:AllocationId',
 };
 
-/** Whether this resource type's rows can be looked up here. */
-export function isKnownType(type: string): boolean {
-  return type in loaders;
-}
-
 /** An existing resource by the id the request names (a key pair by its name). */
 export async function existing(ctx: Ctx, type: string, id: string): Promise<Touched> {
   const load = loaders[type];
