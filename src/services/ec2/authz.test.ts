@@ -270,6 +270,22 @@ describe('resources that exist', () => {
     expect(only(rs, 'ec2:ModifyInstanceAttribute', arn('instance', mine.instance))).toMatchObject({ 'ec2:Attribute/InstanceType': 't3.small', 'ec2:InstanceType': 't3.micro' });
   });
 
+  test('ModifySnapshotAttribute: who it shares the snapshot with', async () => {
+    const snap = 'snap-0123456789abcdef0';
+    const rs = await ask('ModifySnapshotAttribute', {
+      SnapshotId: snap,
+      Attribute: 'createVolumePermission',
+      CreateVolumePermission: { Add: [{ Group: 'all' }, { UserId: '111122223333' }, { UserId: '444455556666' }] },
+    });
+    expect(only(rs, 'ec2:ModifySnapshotAttribute', arn('snapshot', snap))).toEqual({
+      'ec2:SnapshotID': snap,
+      'ec2:Attribute': 'createVolumePermission',
+      'ec2:Add/group': 'all',
+      'ec2:Add/userId': ['111122223333', '444455556666'],
+      'ec2:Region': region,
+    });
+  });
+
   test('CreateVolume from a size: the new volume with what it will be', async () => {
     const rs = await ask('CreateVolume', {
       AvailabilityZone: 'us-east-1b',

@@ -304,7 +304,31 @@ function attributeKeys(operation: string, input: Input): Keys {
     if (v && typeof v === 'object' && !Array.isArray(v) && 'Value' in v && scalar((v as { Value: unknown }).Value))
       keys[`ec2:Attribute/${name}`] = String((v as { Value: unknown }).Value);
   }
+  if (operation === 'ModifySnapshotAttribute') Object.assign(keys, sharingKeys(input));
   return keys;
+}
+
+/** ec2:Add/userId, ec2:Add/group, ec2:Remove/… of ModifySnapshotAttribute: who is given or loses create-volume permission. */
+function sharingKeys(input: Input): Keys {
+  const found: Record<string, string[]> = {};
+  const add = (key: string, v: string | undefined) => {
+    if (v !== undefined) (found[key] ??= []).push(v);
+  };
+  const perm = (typeof input.CreateVolumePermission === 'object' && input.CreateVolumePermission !== null ? input.CreateVolumePermission : {}) as Input;
+  for (const op of ['Add', 'Remove'] as const) {
+    for (const p of list<{ UserId?: string; Group?: string }>(perm, op)) {
+      add(`ec2:${op}/userId`, p.UserId);
+      add(`ec2:${op}/group`, p.Group);
+    }
+  }
+  // The older form: OperationType with UserIds and GroupNames.
+  const legacy = str(input, 'OperationType');
+  if (legacy === 'add' || legacy === 'remove') {
+    const op = legacy === 'add' ? 'Add' : 'Remove';
+    for (const u of strs(input, 'UserIds')) add(`ec2:${op}/userId`, u);
+    for (const g of strs(input, 'GroupNames')) add(`ec2:${op}/group`, g);
+  }
+  return Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v.length === 1 ? v[0]! : v]));
 }
 
 /** aws:RequestTag/k and aws:TagKeys of the TagSpecifications for one resource type. */
