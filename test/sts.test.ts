@@ -3,7 +3,6 @@
 // part's); what the temporary credentials can then do needs the API layer's session-token
 // authentication and is tested with it.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -12,8 +11,6 @@ import {
   GetCallerIdentityCommand,
   GetSessionTokenCommand,
   InvalidAuthorizationMessageException,
-  MalformedPolicyDocumentException,
-  PackedPolicyTooLargeException,
   STSServiceException,
   type STSClient,
 } from '@aws-sdk/client-sts';
@@ -53,70 +50,36 @@ describe('GetCallerIdentity', () => {
   });
 });
 
+// What an IAM user's key or a session's credentials can do through AssumeRole needs the API layer's
+// authentication of those keys; the handler tests (src/services/sts/assume-role.test.ts) cover it.
 describe('AssumeRole', () => {
-  test('a role trusting the account: credentials, the assumed-role user, session policy and tags sized', async () => {
-    const role = await insertRole(s.app.db, account, 'sdk-web', trustOf({ AWS: `arn:aws:iam::${account}:root` }, ['sts:AssumeRole', 'sts:TagSession']), {
-      maxSessionDuration: 7200,
-    });
-    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }] });
-    const out = await sts.send(
-      new AssumeRoleCommand({
-        RoleArn: role.arn,
-        RoleSessionName: 'sdk',
-        DurationSeconds: 7200,
-        Policy: policy,
-        Tags: [{ Key: 'team', Value: 'web' }],
-        TransitiveTagKeys: ['team'],
-      }),
+  test('the root user assumes no role, even one whose trust policy names it, as on AWS: AccessDenied, 403', async () => {
+    const role = await insertRole(s.app.db, account, 'sdk-web', trustOf({ AWS: `arn:aws:iam::${account}:root` }));
+    const open = await insertRole(s.app.db, account, 'sdk-open', trustOf('*'));
+    for (const arn of [role.arn, open.arn, `arn:aws:iam::${account}:role/nope`]) {
+      const e = await stsError(sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'sdk' })));
+      expect(e.name).toBe('AccessDenied');
+      expect(e.$metadata.httpStatusCode).toBe(403);
+      expect(e.message).toBe('Roles may not be assumed by root accounts.');
+    }
+    expect((await s.app.db.selectFrom('sts_sessions').select('access_key_id').where('role_id', '=', role.id).execute()).length).toBe(0);
+  });
+
+  test("STS's constraint errors reach the SDK as ValidationError, all of them in one message", async () => {
+    const e = await stsError(sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/sdk-web`, RoleSessionName: 'x', DurationSeconds: 100 })));
+    expect(e.name).toBe('ValidationError');
+    expect(e.$metadata.httpStatusCode).toBe(400);
+    expect(e.message).toBe(
+      "2 validation errors detected: Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2; Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
     );
-    const c = out.Credentials!;
-    expect(c.AccessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
-    expect(c.SecretAccessKey).toHaveLength(40);
-    expect(c.SessionToken!.length).toBeGreaterThanOrEqual(128);
-    expect(out.AssumedRoleUser).toEqual({ AssumedRoleId: `${role.id}:sdk`, Arn: `arn:aws:sts::${account}:assumed-role/sdk-web/sdk` });
-    expect(out.PackedPolicySize).toBeGreaterThan(0);
-    expect(out.PackedPolicySize).toBeLessThanOrEqual(100);
-    expect(out.SessionTokenSize).toBe(c.SessionToken!.length);
-
-    const row = (await sessionByKey(s.app.db, c.AccessKeyId!))!;
-    expect(new Date(row.expires_at)).toEqual(c.Expiration);
-    expect(new Date(row.expires_at).getTime() - new Date(row.created_at).getTime()).toBe(7200_000 - (new Date(row.created_at).getTime() % 1000));
-    expect(JSON.parse(row.policies)).toEqual([policy]);
-    expect(JSON.parse(row.tags)).toEqual({ team: 'web' });
-    expect(row.issued_for).toBe(`arn:aws:iam::${account}:root`);
   });
 
-  test('a role of another account trusting this one: a session in that account', async () => {
-    const other = newAccountId();
-    const role = await insertRole(s.app.db, other, 'partner', trustOf({ AWS: account }, 'sts:AssumeRole', { StringEquals: { 'sts:ExternalId': 'shared-secret-1' } }));
-    const e = await stsError(sts.send(new AssumeRoleCommand({ RoleArn: role.arn, RoleSessionName: 'x1' })));
+  test('an MFA serial number is refused: there is no MFA device to validate it', async () => {
+    const e = await stsError(
+      sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/sdk-web`, RoleSessionName: 'sdk', SerialNumber: 'GAHT12345678', TokenCode: '123456' })),
+    );
     expect(e.name).toBe('AccessDenied');
-    const out = await sts.send(new AssumeRoleCommand({ RoleArn: role.arn, RoleSessionName: 'x1', ExternalId: 'shared-secret-1' }));
-    expect(out.AssumedRoleUser!.Arn).toBe(`arn:aws:sts::${other}:assumed-role/partner/x1`);
-  });
-
-  test("a role whose trust names someone else: AccessDenied with STS's message, 403", async () => {
-    const role = await insertRole(s.app.db, account, 'sdk-ec2only', trustOf({ Service: 'ec2.amazonaws.com' }));
-    const e = await stsError(sts.send(new AssumeRoleCommand({ RoleArn: role.arn, RoleSessionName: 'sdk' })));
-    expect(e.name).toBe('AccessDenied');
-    expect(e.$metadata.httpStatusCode).toBe(403);
-    expect(e.message).toBe(`User: arn:aws:iam::${account}:root is not authorized to perform: sts:AssumeRole on resource: ${role.arn}`);
-  });
-
-  test("STS's own errors reach the SDK as its exception classes", async () => {
-    const role = await insertRole(s.app.db, account, 'sdk-errors', trustOf({ AWS: account }, ['sts:AssumeRole', 'sts:TagSession']));
-    const bad = await stsError(sts.send(new AssumeRoleCommand({ RoleArn: role.arn, RoleSessionName: 'sdk', Policy: '{"Statement":' })));
-    expect(bad).toBeInstanceOf(MalformedPolicyDocumentException);
-    expect(bad.message).toBe('Syntax errors in policy.');
-
-    // 50 tags of incompressible values: far past the packed limit.
-    const tags = Array.from({ length: 50 }, (_, i) => ({ Key: `key-${i}`, Value: randomBytes(128).toString('hex') }));
-    const big = await stsError(sts.send(new AssumeRoleCommand({ RoleArn: role.arn, RoleSessionName: 'sdk', Tags: tags })));
-    expect(big).toBeInstanceOf(PackedPolicyTooLargeException);
-
-    const long = await stsError(sts.send(new AssumeRoleCommand({ RoleArn: role.arn, RoleSessionName: 'sdk', DurationSeconds: 7200 })));
-    expect(long.name).toBe('ValidationError');
-    expect(long.message).toBe('The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+    expect(e.message).toBe('MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.');
   });
 });
 
@@ -181,23 +144,19 @@ describe('the AWS CLI', () => {
     });
   }
 
-  test('aws sts get-caller-identity, assume-role and decode-authorization-message', async () => {
+  test('aws sts get-caller-identity, assume-role, get-session-token and decode-authorization-message', async () => {
     const who = await aws(['sts', 'get-caller-identity']);
     expect(who.code, who.stderr).toBe(0);
     expect(JSON.parse(who.stdout)).toEqual({ UserId: account, Account: account, Arn: `arn:aws:iam::${account}:root` });
 
     const role = await insertRole(s.app.db, account, 'cli-role', trustOf({ AWS: account }));
-    const assumed = await aws(['sts', 'assume-role', '--role-arn', role.arn, '--role-session-name', 'cli', '--duration-seconds', '900']);
-    expect(assumed.code, assumed.stderr).toBe(0);
-    const out = JSON.parse(assumed.stdout) as { Credentials: { AccessKeyId: string }; AssumedRoleUser: { Arn: string } };
-    expect(out.Credentials.AccessKeyId).toMatch(/^ASIA/);
-    expect(out.AssumedRoleUser.Arn).toBe(`arn:aws:sts::${account}:assumed-role/cli-role/cli`);
+    const refused = await aws(['sts', 'assume-role', '--role-arn', role.arn, '--role-session-name', 'cli']);
+    expect([254, 255]).toContain(refused.code);
+    expect(refused.stderr).toContain('An error occurred (AccessDenied) when calling the AssumeRole operation: Roles may not be assumed by root accounts.');
 
-    const denied = await aws(['sts', 'assume-role', '--role-arn', `arn:aws:iam::${account}:role/nope`, '--role-session-name', 'cli']);
-    expect([254, 255]).toContain(denied.code);
-    expect(denied.stderr).toContain(
-      `An error occurred (AccessDenied) when calling the AssumeRole operation: User: arn:aws:iam::${account}:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${account}:role/nope`,
-    );
+    const session = await aws(['sts', 'get-session-token', '--duration-seconds', '900']);
+    expect(session.code, session.stderr).toBe(0);
+    expect((JSON.parse(session.stdout) as { Credentials: { AccessKeyId: string } }).Credentials.AccessKeyId).toMatch(/^ASIA/);
 
     const m: AuthorizationMessage = {
       allowed: false,

@@ -10,14 +10,18 @@ import type { ApiError } from '../errors.js';
 import type { Principal } from '../iam/principal.js';
 import { roleById } from '../iam/entities/store.js';
 import { assumeRole, PACKED_POLICY_LIMIT_BYTES, packedPolicySize } from './assume-role.js';
+import { getSessionToken } from './session-token.js';
 import { sessionByKey } from './sessions.js';
 import { ACCOUNT, ctxOf, insertPolicy, insertRole, insertUser, newBox, OTHER, root, sessionPrincipal, THIRD, trustOf, userPrincipal } from './sts.fixture.js';
 
 let db: Db;
 let box: SecretBox;
+/** An IAM user of ACCOUNT: the usual caller (the root user assumes no role). */
+let dev: Principal;
 beforeEach(async () => {
   db = await openStore({ file: ':memory:' });
   box = newBox();
+  dev = userPrincipal(await insertUser(db, ACCOUNT, 'dev'));
 });
 afterEach(async () => {
   await db.destroy();
@@ -38,9 +42,9 @@ async function errorOf(p: Promise<unknown>): Promise<ApiError> {
 const deniedMessage = (caller: string, roleArn: string, action = 'sts:AssumeRole') => `User: ${caller} is not authorized to perform: ${action} on resource: ${roleArn}`;
 
 describe('AssumeRole: who the trust policy names', () => {
-  it("a trust policy naming the account's root lets the account's root in, with a role session of an hour", async () => {
+  it("a trust policy naming the account's root lets the account's principals in, with a role session of an hour", async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: `arn:aws:iam::${ACCOUNT}:root` }));
-    const caller = root();
+    const caller = dev;
     const out = await assume(caller, { RoleArn: role.arn, RoleSessionName: 'deploy' });
     expect(out.Credentials!.AccessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
     expect(out.Credentials!.SecretAccessKey).toHaveLength(40);
@@ -73,14 +77,29 @@ describe('AssumeRole: who the trust policy names', () => {
     expect(e.code).toBe('AccessDenied');
     expect(e.status).toBe(403);
     expect(e.message).toBe(deniedMessage(bob.arn, role.arn));
-    const r = await errorOf(assume(root(), { RoleArn: role.arn }));
-    expect(r.message).toBe(deniedMessage(`arn:aws:iam::${ACCOUNT}:root`, role.arn));
+    const r = await errorOf(assume(dev, { RoleArn: role.arn }));
+    expect(r.message).toBe(deniedMessage(dev.arn, role.arn));
+  });
+
+  it('the root user assumes no role, whatever the trust policy says, as on AWS', async () => {
+    const role = await insertRole(db, ACCOUNT, 'web', trustOf('*'));
+    const other = await insertRole(db, OTHER, 'audit', trustOf({ AWS: ACCOUNT }));
+    for (const caller of [root(), await sessionPrincipal(db, (await getSessionToken(ctxOf(db, box, root(), NOW), {})).Credentials!.AccessKeyId!)]) {
+      for (const arn of [role.arn, other.arn, `arn:aws:iam::${ACCOUNT}:role/nope`]) {
+        const e = await errorOf(assume(caller, { RoleArn: arn }));
+        expect(e.code).toBe('AccessDenied');
+        expect(e.status).toBe(403);
+        expect(e.message).toBe('Roles may not be assumed by root accounts.');
+      }
+    }
+    // The same trust lets an IAM user in.
+    await assume(dev, { RoleArn: role.arn });
   });
 
   it("a trust policy naming a role lets that role's sessions in (role chaining), and so does naming the session", async () => {
     const hop = await insertRole(db, ACCOUNT, 'hop', trustOf({ AWS: ACCOUNT }));
     const target = await insertRole(db, ACCOUNT, 'target', trustOf({ AWS: hop.arn }));
-    const first = await assume(root(), { RoleArn: hop.arn, RoleSessionName: 'one' });
+    const first = await assume(dev, { RoleArn: hop.arn, RoleSessionName: 'one' });
     const session = await sessionPrincipal(db, first.Credentials!.AccessKeyId!);
     const out = await assume(session, { RoleArn: target.arn, RoleSessionName: 'two' });
     expect(out.AssumedRoleUser!.Arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/target/two`);
@@ -89,14 +108,14 @@ describe('AssumeRole: who the trust policy names', () => {
     const bySession = await insertRole(db, ACCOUNT, 'bysession', trustOf({ AWS: `arn:aws:sts::${ACCOUNT}:assumed-role/hop/one` }));
     await assume(session, { RoleArn: bySession.arn });
     // The role itself is not a session of it: root is not let in by a trust naming the role.
-    const e = await errorOf(assume(root(), { RoleArn: target.arn }));
+    const e = await errorOf(assume(dev, { RoleArn: target.arn }));
     expect(e.code).toBe('AccessDenied');
   });
 
   it('a trust policy naming only a service lets no principal of the account in', async () => {
     const role = await insertRole(db, ACCOUNT, 'ec2role', trustOf({ Service: 'ec2.amazonaws.com' }));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn }));
-    expect(e.message).toBe(deniedMessage(`arn:aws:iam::${ACCOUNT}:root`, role.arn));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn }));
+    expect(e.message).toBe(deniedMessage(dev.arn, role.arn));
   });
 
   it("cross-account: a role of another account trusting the caller's account gives a session in the role's account", async () => {
@@ -106,8 +125,9 @@ describe('AssumeRole: who the trust policy names', () => {
     expect(out.AssumedRoleUser!.Arn).toBe(`arn:aws:sts::${OTHER}:assumed-role/audit/alice`);
     expect((await sessionByKey(db, out.Credentials!.AccessKeyId!))!.account_id).toBe(OTHER);
     // A third account is not named.
-    const e = await errorOf(assume(root(THIRD), { RoleArn: role.arn }));
-    expect(e.message).toBe(deniedMessage(`arn:aws:iam::${THIRD}:root`, role.arn));
+    const carol = userPrincipal(await insertUser(db, THIRD, 'carol'));
+    const e = await errorOf(assume(carol, { RoleArn: role.arn }));
+    expect(e.message).toBe(deniedMessage(carol.arn, role.arn));
   });
 
   it('an explicit Deny in the trust policy beats an Allow', async () => {
@@ -120,7 +140,7 @@ describe('AssumeRole: who the trust policy names', () => {
       ],
     };
     const role = await insertRole(db, ACCOUNT, 'web', trust);
-    await assume(root(), { RoleArn: role.arn });
+    await assume(dev, { RoleArn: role.arn });
     expect((await errorOf(assume(userPrincipal(bob), { RoleArn: role.arn }))).code).toBe('AccessDenied');
   });
 
@@ -141,11 +161,11 @@ describe('AssumeRole: who the trust policy names', () => {
   it('no such role, a malformed ARN and a wrong path are all AccessDenied, naming nothing more', async () => {
     await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }), { path: '/app/' });
     for (const arn of [`arn:aws:iam::${ACCOUNT}:role/nope`, `arn:aws:iam:${ACCOUNT}:role/app/web`, `arn:aws:iam::${ACCOUNT}:role/web`, `arn:aws:iam::${ACCOUNT}:user/app/web`]) {
-      const e = await errorOf(assume(root(), { RoleArn: arn }));
+      const e = await errorOf(assume(dev, { RoleArn: arn }));
       expect(e.code).toBe('AccessDenied');
-      expect(e.message).toBe(deniedMessage(`arn:aws:iam::${ACCOUNT}:root`, arn));
+      expect(e.message).toBe(deniedMessage(dev.arn, arn));
     }
-    const ok = await assume(root(), { RoleArn: `arn:aws:iam::${ACCOUNT}:role/app/web` });
+    const ok = await assume(dev, { RoleArn: `arn:aws:iam::${ACCOUNT}:role/app/web` });
     expect(ok.AssumedRoleUser!.Arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/web/s1`);
   });
 });
@@ -153,15 +173,15 @@ describe('AssumeRole: who the trust policy names', () => {
 describe('AssumeRole: ExternalId', () => {
   it('is matched by the trust policy through sts:ExternalId', async () => {
     const role = await insertRole(db, OTHER, 'vendor', trustOf({ AWS: ACCOUNT }, 'sts:AssumeRole', { StringEquals: { 'sts:ExternalId': 'Unique-Id-1234' } }));
-    expect((await errorOf(assume(root(), { RoleArn: role.arn }))).code).toBe('AccessDenied');
-    expect((await errorOf(assume(root(), { RoleArn: role.arn, ExternalId: 'Unique-Id-9999' }))).code).toBe('AccessDenied');
-    const out = await assume(root(), { RoleArn: role.arn, ExternalId: 'Unique-Id-1234' });
+    expect((await errorOf(assume(dev, { RoleArn: role.arn }))).code).toBe('AccessDenied');
+    expect((await errorOf(assume(dev, { RoleArn: role.arn, ExternalId: 'Unique-Id-9999' }))).code).toBe('AccessDenied');
+    const out = await assume(dev, { RoleArn: role.arn, ExternalId: 'Unique-Id-1234' });
     expect(out.Credentials!.AccessKeyId).toMatch(/^ASIA/);
   });
 
   it("is checked against STS's length and pattern", async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, ExternalId: 'a b' }));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, ExternalId: 'a b' }));
     expect(e.code).toBe('ValidationError');
     expect(e.message).toBe(
       "1 validation error detected: Value 'a b' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*",
@@ -172,23 +192,23 @@ describe('AssumeRole: ExternalId', () => {
 describe('AssumeRole: durations', () => {
   it("DurationSeconds from 900 up to the role's MaxSessionDuration", async () => {
     const role = await insertRole(db, ACCOUNT, 'long', trustOf({ AWS: ACCOUNT }), { maxSessionDuration: 43200 });
-    expect((await assume(root(), { RoleArn: role.arn, DurationSeconds: 900 })).Credentials!.Expiration).toEqual(new Date(NOW.getTime() + 900_000));
-    expect((await assume(root(), { RoleArn: role.arn, DurationSeconds: 43200 })).Credentials!.Expiration).toEqual(new Date(NOW.getTime() + 43200_000));
+    expect((await assume(dev, { RoleArn: role.arn, DurationSeconds: 900 })).Credentials!.Expiration).toEqual(new Date(NOW.getTime() + 900_000));
+    expect((await assume(dev, { RoleArn: role.arn, DurationSeconds: 43200 })).Credentials!.Expiration).toEqual(new Date(NOW.getTime() + 43200_000));
     const short = await insertRole(db, ACCOUNT, 'short', trustOf({ AWS: ACCOUNT }));
-    const e = await errorOf(assume(root(), { RoleArn: short.arn, DurationSeconds: 3601 }));
+    const e = await errorOf(assume(dev, { RoleArn: short.arn, DurationSeconds: 3601 }));
     expect(e.code).toBe('ValidationError');
     expect(e.message).toBe('The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
   });
 
   it("outside 900…43200 is STS's constraint error, several gathered in one", async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
-    expect((await errorOf(assume(root(), { RoleArn: role.arn, DurationSeconds: 899 }))).message).toBe(
+    expect((await errorOf(assume(dev, { RoleArn: role.arn, DurationSeconds: 899 }))).message).toBe(
       "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
     );
-    expect((await errorOf(assume(root(), { RoleArn: role.arn, DurationSeconds: 43201 }))).message).toBe(
+    expect((await errorOf(assume(dev, { RoleArn: role.arn, DurationSeconds: 43201 }))).message).toBe(
       "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200",
     );
-    expect((await errorOf(assume(root(), { RoleArn: role.arn, DurationSeconds: 100, RoleSessionName: 'x' }))).message).toBe(
+    expect((await errorOf(assume(dev, { RoleArn: role.arn, DurationSeconds: 100, RoleSessionName: 'x' }))).message).toBe(
       "2 validation errors detected: Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2; Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
     );
   });
@@ -196,7 +216,7 @@ describe('AssumeRole: durations', () => {
   it('role chaining caps a session at an hour whatever the role allows', async () => {
     const hop = await insertRole(db, ACCOUNT, 'hop', trustOf({ AWS: ACCOUNT }));
     const target = await insertRole(db, ACCOUNT, 'target', trustOf({ AWS: hop.arn }), { maxSessionDuration: 43200 });
-    const session = await sessionPrincipal(db, (await assume(root(), { RoleArn: hop.arn })).Credentials!.AccessKeyId!);
+    const session = await sessionPrincipal(db, (await assume(dev, { RoleArn: hop.arn })).Credentials!.AccessKeyId!);
     const e = await errorOf(assume(session, { RoleArn: target.arn, DurationSeconds: 3601 }));
     expect(e.code).toBe('ValidationError');
     expect(e.message).toBe('The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
@@ -211,14 +231,14 @@ describe('AssumeRole: RoleSessionName', () => {
     ['x'.repeat(65), `Value '${'x'.repeat(65)}' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64`],
   ])('%s is refused', async (name, message) => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, RoleSessionName: name }));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, RoleSessionName: name }));
     expect(e.code).toBe('ValidationError');
     expect(e.message).toBe(`1 validation error detected: ${message}`);
   });
 
   it('takes the characters STS allows', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
-    const out = await assume(root(), { RoleArn: role.arn, RoleSessionName: 'a_b+c=d,e.f@g-h' });
+    const out = await assume(dev, { RoleArn: role.arn, RoleSessionName: 'a_b+c=d,e.f@g-h' });
     expect(out.AssumedRoleUser!.AssumedRoleId).toBe(`${role.id}:a_b+c=d,e.f@g-h`);
   });
 });
@@ -228,7 +248,7 @@ describe('AssumeRole: session policies', () => {
 
   it('an inline session policy is validated, kept with the session, and sized', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
-    const out = await assume(root(), { RoleArn: role.arn, Policy: readOnly });
+    const out = await assume(dev, { RoleArn: role.arn, Policy: readOnly });
     expect(out.PackedPolicySize).toBeGreaterThan(0);
     expect(out.PackedPolicySize).toBeLessThanOrEqual(100);
     expect(out.PackedPolicySize).toBe(packedPolicySize(readOnly, [], {}));
@@ -245,7 +265,7 @@ describe('AssumeRole: session policies', () => {
     [JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ec2:*' }] }), 'Policy statement must contain resources.'],
   ])('a malformed session policy is MalformedPolicyDocument (%s)', async (policy, message) => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, Policy: policy }));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, Policy: policy }));
     expect(e.code).toBe('MalformedPolicyDocument');
     expect(e.status).toBe(400);
     expect(e.message).toBe(message);
@@ -256,17 +276,17 @@ describe('AssumeRole: session policies', () => {
     const own = await insertPolicy(db, ACCOUNT, 'ReadEc2', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }] });
     const elsewhere = await insertPolicy(db, OTHER, 'Theirs', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
     const arns = ['arn:aws:iam::aws:policy/AdministratorAccess', own];
-    const out = await assume(root(), { RoleArn: role.arn, PolicyArns: arns.map((arn) => ({ arn })) });
+    const out = await assume(dev, { RoleArn: role.arn, PolicyArns: arns.map((arn) => ({ arn })) });
     expect(JSON.parse((await sessionByKey(db, out.Credentials!.AccessKeyId!))!.policy_arns)).toEqual(arns);
     expect(out.PackedPolicySize).toBe(packedPolicySize(undefined, arns, {}));
 
     for (const arn of [`arn:aws:iam::${ACCOUNT}:policy/Nope`, elsewhere, 'arn:aws:iam::aws:policy/NoSuchAwsPolicy']) {
-      const e = await errorOf(assume(root(), { RoleArn: role.arn, PolicyArns: [{ arn }] }));
+      const e = await errorOf(assume(dev, { RoleArn: role.arn, PolicyArns: [{ arn }] }));
       expect(e.code).toBe('InvalidParameterValue');
       expect(e.message).toBe(`Policy ${arn} does not exist or is not attachable.`);
     }
     const many = Array.from({ length: 11 }, () => ({ arn: 'arn:aws:iam::aws:policy/AdministratorAccess' }));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, PolicyArns: many }));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, PolicyArns: many }));
     expect(e.code).toBe('ValidationError');
     expect(e.message).toMatch(/^1 validation error detected: Value '\[.*\]' at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10$/);
   });
@@ -277,9 +297,9 @@ describe('AssumeRole: session tags', () => {
 
   it('need sts:TagSession in the trust policy', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, Tags: [{ Key: 'team', Value: 'web' }] }));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, Tags: [{ Key: 'team', Value: 'web' }] }));
     expect(e.code).toBe('AccessDenied');
-    expect(e.message).toBe(deniedMessage(`arn:aws:iam::${ACCOUNT}:root`, role.arn, 'sts:TagSession'));
+    expect(e.message).toBe(deniedMessage(dev.arn, role.arn, 'sts:TagSession'));
   });
 
   it('are kept with the session, sized, and seen by the trust policy as aws:RequestTag', async () => {
@@ -290,7 +310,7 @@ describe('AssumeRole: session tags', () => {
         { Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'sts:TagSession', Condition: { StringEquals: { 'aws:RequestTag/team': 'web' } } },
       ],
     });
-    const out = await assume(root(), {
+    const out = await assume(dev, {
       RoleArn: role.arn,
       Tags: [
         { Key: 'team', Value: 'web' },
@@ -302,14 +322,14 @@ describe('AssumeRole: session tags', () => {
     expect(JSON.parse(row.tags)).toEqual({ team: 'web', cost: '42' });
     expect(JSON.parse(row.transitive_tag_keys)).toEqual(['team']);
     expect(out.PackedPolicySize).toBe(packedPolicySize(undefined, [], { team: 'web', cost: '42' }));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, Tags: [{ Key: 'team', Value: 'db' }] }));
-    expect(e.message).toBe(deniedMessage(`arn:aws:iam::${ACCOUNT}:root`, role.arn, 'sts:TagSession'));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, Tags: [{ Key: 'team', Value: 'db' }] }));
+    expect(e.message).toBe(deniedMessage(dev.arn, role.arn, 'sts:TagSession'));
   });
 
   it('keys are unique without regard to case, and transitive keys must be among them', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', tagTrust());
     const dup = await errorOf(
-      assume(root(), {
+      assume(dev, {
         RoleArn: role.arn,
         Tags: [
           { Key: 'Team', Value: 'a' },
@@ -319,14 +339,14 @@ describe('AssumeRole: session tags', () => {
     );
     expect(dup.code).toBe('InvalidParameterValue');
     expect(dup.message).toBe('Duplicate tag keys found. Please note that Tag keys are case insensitive.');
-    const stray = await errorOf(assume(root(), { RoleArn: role.arn, Tags: [{ Key: 'team', Value: 'a' }], TransitiveTagKeys: ['cost'] }));
+    const stray = await errorOf(assume(dev, { RoleArn: role.arn, Tags: [{ Key: 'team', Value: 'a' }], TransitiveTagKeys: ['cost'] }));
     expect(stray.code).toBe('InvalidParameterValue');
     expect(stray.message).toBe('The specified transitive tag key must be included in the requested tags.');
     const many = Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, Tags: many }));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, Tags: many }));
     expect(e.code).toBe('ValidationError');
     expect(e.message).toMatch(/at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50$/);
-    const badKey = await errorOf(assume(root(), { RoleArn: role.arn, Tags: [{ Key: 'a*b', Value: 'x' }] }));
+    const badKey = await errorOf(assume(dev, { RoleArn: role.arn, Tags: [{ Key: 'a*b', Value: 'x' }] }));
     expect(badKey.message).toBe(
       "1 validation error detected: Value 'a*b' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+",
     );
@@ -335,7 +355,7 @@ describe('AssumeRole: session tags', () => {
   it('transitive tags pass along a role chain, cannot be overridden, and others do not pass', async () => {
     const hop = await insertRole(db, ACCOUNT, 'hop', tagTrust());
     const target = await insertRole(db, ACCOUNT, 'target', trustOf({ AWS: hop.arn }, ['sts:AssumeRole', 'sts:TagSession']));
-    const first = await assume(root(), {
+    const first = await assume(dev, {
       RoleArn: hop.arn,
       Tags: [
         { Key: 'team', Value: 'web' },
@@ -359,7 +379,7 @@ describe('AssumeRole: session tags', () => {
   it('too many packed bytes are PackedPolicyTooLarge', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', tagTrust());
     const tags = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}-${randomBytes(40).toString('hex')}`.slice(0, 128), Value: randomBytes(128).toString('hex') }));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, Tags: tags }));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, Tags: tags }));
     expect(e.code).toBe('PackedPolicyTooLarge');
     expect(e.message).toMatch(/^Packed policy consumes (\d+)% of allotted space, please use smaller policy\.$/);
     expect(Number(/(\d+)%/.exec(e.message)![1])).toBeGreaterThan(100);
@@ -370,11 +390,9 @@ describe('AssumeRole: session tags', () => {
 describe('AssumeRole: source identity', () => {
   it('needs sts:SetSourceIdentity, is answered, and persists along a role chain unchanged', async () => {
     const plain = await insertRole(db, ACCOUNT, 'plain', trustOf({ AWS: ACCOUNT }));
-    expect((await errorOf(assume(root(), { RoleArn: plain.arn, SourceIdentity: 'alice' }))).message).toBe(
-      deniedMessage(`arn:aws:iam::${ACCOUNT}:root`, plain.arn, 'sts:SetSourceIdentity'),
-    );
+    expect((await errorOf(assume(dev, { RoleArn: plain.arn, SourceIdentity: 'alice' }))).message).toBe(deniedMessage(dev.arn, plain.arn, 'sts:SetSourceIdentity'));
     const hop = await insertRole(db, ACCOUNT, 'hop', trustOf({ AWS: ACCOUNT }, ['sts:AssumeRole', 'sts:SetSourceIdentity']));
-    const first = await assume(root(), { RoleArn: hop.arn, SourceIdentity: 'alice' });
+    const first = await assume(dev, { RoleArn: hop.arn, SourceIdentity: 'alice' });
     expect(first.SourceIdentity).toBe('alice');
     const target = await insertRole(
       db,
@@ -391,7 +409,7 @@ describe('AssumeRole: source identity', () => {
 
   it('may not use the reserved aws: prefix', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }, ['sts:AssumeRole', 'sts:SetSourceIdentity']));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, SourceIdentity: 'aws:me' }));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, SourceIdentity: 'aws:me' }));
     expect(e.code).toBe('ValidationError');
     expect(e.message).toContain("Value 'aws:me' at 'sourceIdentity' failed to satisfy constraint");
   });
@@ -401,7 +419,7 @@ describe('AssumeRole: what cumulo cannot do is refused, not ignored', () => {
   it('SerialNumber/TokenCode: no MFA device exists to validate them', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
     for (const mfa of [{ SerialNumber: `arn:aws:iam::${ACCOUNT}:mfa/alice`, TokenCode: '123456' }, { SerialNumber: 'GAHT12345678' }, { TokenCode: '123456' }]) {
-      const e = await errorOf(assume(root(), { RoleArn: role.arn, ...mfa }));
+      const e = await errorOf(assume(dev, { RoleArn: role.arn, ...mfa }));
       expect(e.code).toBe('AccessDenied');
       expect(e.message).toBe('MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.');
     }
@@ -410,18 +428,18 @@ describe('AssumeRole: what cumulo cannot do is refused, not ignored', () => {
   it('ProvidedContexts: no context provider can vouch for them', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
     const e = await errorOf(
-      assume(root(), { RoleArn: role.arn, ProvidedContexts: [{ ProviderArn: 'arn:aws:iam::aws:contextProvider/IdentityCenter', ContextAssertion: 'x'.repeat(20) }] }),
+      assume(dev, { RoleArn: role.arn, ProvidedContexts: [{ ProviderArn: 'arn:aws:iam::aws:contextProvider/IdentityCenter', ContextAssertion: 'x'.repeat(20) }] }),
     );
     expect(e.code).toBe('InvalidParameterValue');
   });
 
   it('MinimumSessionTokenSize makes the token at least that long, up to 4096 bytes', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
-    const out = await assume(root(), { RoleArn: role.arn, MinimumSessionTokenSize: 2000 });
+    const out = await assume(dev, { RoleArn: role.arn, MinimumSessionTokenSize: 2000 });
     expect(out.Credentials!.SessionToken!.length).toBeGreaterThanOrEqual(2000);
     expect(out.SessionTokenSize).toBe(out.Credentials!.SessionToken!.length);
     expect(out.SessionTokenUtilization).toBe(Math.ceil((out.SessionTokenSize! * 100) / 4096));
-    const e = await errorOf(assume(root(), { RoleArn: role.arn, MinimumSessionTokenSize: 4097 }));
+    const e = await errorOf(assume(dev, { RoleArn: role.arn, MinimumSessionTokenSize: 4097 }));
     expect(e.message).toBe(
       "1 validation error detected: Value '4097' at 'minimumSessionTokenSize' failed to satisfy constraint: Member must have value less than or equal to 4096",
     );

@@ -2,6 +2,7 @@
 // identity policy (sts:AssumeRole on the role) is the authorizer's check, made before this runs;
 // here: the trust policy (sts:AssumeRole, and sts:TagSession / sts:SetSourceIdentity when the
 // session carries tags or a source identity), durations, session policies and tags, as STS does.
+// The root user assumes no role ("Roles may not be assumed by root accounts."), as on AWS.
 import { deflateRawSync } from 'node:zlib';
 import type { AssumeRoleRequest, AssumeRoleResponse } from '@aws-sdk/client-sts';
 import { ApiError } from '../errors.js';
@@ -172,6 +173,9 @@ export async function assumeRole(ctx: Ctx, input: AssumeRoleRequest): Promise<As
     // The one context provider is IAM Identity Center, which cumulo does not run: no assertion can be verified.
     throw invalidParameterValue('The ProvidedContexts contain a context assertion that cannot be verified: no trusted context provider is available.');
   }
+
+  // As on AWS: the root user (its keys or its GetSessionToken sessions) assumes no role, whatever the trust policy says.
+  if (ctx.principal.kind === 'root') throw IamErrors.accessDenied('Roles may not be assumed by root accounts.');
 
   const caller = await callerFacts(ctx);
   const denied = (action: string) => IamErrors.accessDenied(`User: ${caller.principal.arn} is not authorized to perform: ${action} on resource: ${roleArn}`);

@@ -67,7 +67,8 @@ describe('GetSessionToken', () => {
 
   it('callers with temporary credentials are refused: role sessions and session tokens alike', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
-    const assumed = await assumeRole(ctxOf(db, box, root(), NOW), { RoleArn: role.arn, RoleSessionName: 'sess' });
+    const dev = userPrincipal(await insertUser(db, ACCOUNT, 'dev'));
+    const assumed = await assumeRole(ctxOf(db, box, dev, NOW), { RoleArn: role.arn, RoleSessionName: 'sess' });
     const session = await sessionPrincipal(db, assumed.Credentials!.AccessKeyId!);
     const e = await errorOf(token(session));
     expect(e.code).toBe('AccessDenied');
@@ -108,7 +109,8 @@ describe('GetCallerIdentity', () => {
 
   it("a role session: role id and session name, and the assumed-role ARN in the role's account", async () => {
     const role = await insertRole(db, '444455556666', 'audit', trustOf({ AWS: ACCOUNT }), { path: '/ops/' });
-    const out = await assumeRole(ctxOf(db, box, root(), NOW), { RoleArn: role.arn, RoleSessionName: 'night' });
+    const dev = userPrincipal(await insertUser(db, ACCOUNT, 'dev'));
+    const out = await assumeRole(ctxOf(db, box, dev, NOW), { RoleArn: role.arn, RoleSessionName: 'night' });
     const who = await identity(await sessionPrincipal(db, out.Credentials!.AccessKeyId!));
     expect(who).toEqual({ UserId: `${role.id}:night`, Account: '444455556666', Arn: 'arn:aws:sts::444455556666:assumed-role/audit/night' });
     expect(who.UserId).toBe(out.AssumedRoleUser!.AssumedRoleId);
