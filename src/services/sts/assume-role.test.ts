@@ -158,6 +158,26 @@ describe('AssumeRole: who the trust policy names', () => {
     expect((await errorOf(assume(userPrincipal(db2), { RoleArn: role.arn, RoleSessionName: 'db-dev' }))).code).toBe('AccessDenied');
   });
 
+  it("a role session's principal tags are its role's tags overlaid with its session tags", async () => {
+    const hop = await insertRole(db, ACCOUNT, 'hop', trustOf({ AWS: ACCOUNT }, ['sts:AssumeRole', 'sts:TagSession']), { tags: { team: 'web', env: 'dev' } });
+    const plain = await insertRole(db, ACCOUNT, 'plain', trustOf({ AWS: ACCOUNT }), { tags: { team: 'db' } });
+    const target = await insertRole(
+      db,
+      ACCOUNT,
+      'target',
+      trustOf({ AWS: ACCOUNT }, 'sts:AssumeRole', {
+        StringEquals: { 'aws:PrincipalTag/team': 'web', 'aws:PrincipalTag/env': 'prod', 'aws:PrincipalType': 'AssumedRole', 'aws:PrincipalArn': hop.arn },
+      }),
+    );
+    const tagged = await sessionPrincipal(db, (await assume(dev, { RoleArn: hop.arn, Tags: [{ Key: 'ENV', Value: 'prod' }] })).Credentials!.AccessKeyId!);
+    await assume(tagged, { RoleArn: target.arn });
+    // Without the session tag the role's own env=dev shows through; another role's session has team=db.
+    const untagged = await sessionPrincipal(db, (await assume(dev, { RoleArn: hop.arn })).Credentials!.AccessKeyId!);
+    expect((await errorOf(assume(untagged, { RoleArn: target.arn }))).code).toBe('AccessDenied');
+    const other = await sessionPrincipal(db, (await assume(dev, { RoleArn: plain.arn })).Credentials!.AccessKeyId!);
+    expect((await errorOf(assume(other, { RoleArn: target.arn }))).message).toBe(deniedMessage(other.arn, target.arn));
+  });
+
   it('no such role, a malformed ARN and a wrong path are all AccessDenied, naming nothing more', async () => {
     await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }), { path: '/app/' });
     for (const arn of [`arn:aws:iam::${ACCOUNT}:role/nope`, `arn:aws:iam:${ACCOUNT}:role/app/web`, `arn:aws:iam::${ACCOUNT}:role/web`, `arn:aws:iam::${ACCOUNT}:user/app/web`]) {
