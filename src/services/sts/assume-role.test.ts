@@ -256,6 +256,13 @@ describe('AssumeRole: RoleSessionName', () => {
     expect(e.message).toBe(`1 validation error detected: ${message}`);
   });
 
+  it('an empty RoleArn fails its pattern, then its length, as STS words it', async () => {
+    const e = await errorOf(assume(dev, { RoleArn: '' }));
+    expect(e.message).toBe(
+      "2 validation errors detected: Value '' at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+; Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
+    );
+  });
+
   it('takes the characters STS allows', async () => {
     const role = await insertRole(db, ACCOUNT, 'web', trustOf({ AWS: ACCOUNT }));
     const out = await assume(dev, { RoleArn: role.arn, RoleSessionName: 'a_b+c=d,e.f@g-h' });

@@ -36,35 +36,36 @@ function invalidParameterValue(message: string): ApiError {
   return new ApiError('InvalidParameterValue', message, 400);
 }
 
+// Each member's pattern is reported before its length, as STS orders them.
 function checkConstraints(input: AssumeRoleRequest): void {
   const c = new Constraints()
-    .length('roleArn', input.RoleArn, 20, 2048)
     .pattern('roleArn', input.RoleArn, PATTERNS.text.re, PATTERNS.text.shown)
-    .length('roleSessionName', input.RoleSessionName, 2, 64)
+    .length('roleArn', input.RoleArn, 20, 2048)
     .pattern('roleSessionName', input.RoleSessionName, PATTERNS.name.re, PATTERNS.name.shown)
+    .length('roleSessionName', input.RoleSessionName, 2, 64)
     .count('policyArns', input.PolicyArns, 10);
   input.PolicyArns?.forEach((p, i) => c.length(`policyArns.${i + 1}.member.arn`, p.arn, 20, 2048));
-  c.length('policy', input.Policy, 1)
-    .pattern('policy', input.Policy, PATTERNS.sessionPolicy.re, PATTERNS.sessionPolicy.shown)
+  c.pattern('policy', input.Policy, PATTERNS.sessionPolicy.re, PATTERNS.sessionPolicy.shown)
+    .length('policy', input.Policy, 1)
     .range('durationSeconds', input.DurationSeconds, 900, 43200)
     .count('tags', input.Tags, 50);
   input.Tags?.forEach((t, i) => {
-    c.length(`tags.${i + 1}.member.key`, t.Key, 1, 128).pattern(`tags.${i + 1}.member.key`, t.Key, PATTERNS.tagKey.re, PATTERNS.tagKey.shown);
-    c.length(`tags.${i + 1}.member.value`, t.Value, 0, 256).pattern(`tags.${i + 1}.member.value`, t.Value, PATTERNS.tagValue.re, PATTERNS.tagValue.shown);
+    c.pattern(`tags.${i + 1}.member.key`, t.Key, PATTERNS.tagKey.re, PATTERNS.tagKey.shown).length(`tags.${i + 1}.member.key`, t.Key, 1, 128);
+    c.pattern(`tags.${i + 1}.member.value`, t.Value, PATTERNS.tagValue.re, PATTERNS.tagValue.shown).length(`tags.${i + 1}.member.value`, t.Value, 0, 256);
   });
   c.count('transitiveTagKeys', input.TransitiveTagKeys, 50);
   input.TransitiveTagKeys?.forEach((k, i) =>
-    c.length(`transitiveTagKeys.${i + 1}.member`, k, 1, 128).pattern(`transitiveTagKeys.${i + 1}.member`, k, PATTERNS.tagKey.re, PATTERNS.tagKey.shown),
+    c.pattern(`transitiveTagKeys.${i + 1}.member`, k, PATTERNS.tagKey.re, PATTERNS.tagKey.shown).length(`transitiveTagKeys.${i + 1}.member`, k, 1, 128),
   );
-  c.length('externalId', input.ExternalId, 2, 1224)
-    .pattern('externalId', input.ExternalId, PATTERNS.externalId.re, PATTERNS.externalId.shown)
-    .length('serialNumber', input.SerialNumber, 9, 256)
+  c.pattern('externalId', input.ExternalId, PATTERNS.externalId.re, PATTERNS.externalId.shown)
+    .length('externalId', input.ExternalId, 2, 1224)
     .pattern('serialNumber', input.SerialNumber, PATTERNS.serialNumber.re, PATTERNS.serialNumber.shown)
-    .length('tokenCode', input.TokenCode, 6, 6)
+    .length('serialNumber', input.SerialNumber, 9, 256)
     .pattern('tokenCode', input.TokenCode, PATTERNS.tokenCode.re, PATTERNS.tokenCode.shown)
+    .length('tokenCode', input.TokenCode, 6, 6)
     // The pattern also keeps out the reserved "aws:" prefix (no colon allowed).
-    .length('sourceIdentity', input.SourceIdentity, 2, 64)
     .pattern('sourceIdentity', input.SourceIdentity, PATTERNS.name.re, PATTERNS.name.shown)
+    .length('sourceIdentity', input.SourceIdentity, 2, 64)
     .range('minimumSessionTokenSize', input.MinimumSessionTokenSize, 0, MAX_SESSION_TOKEN_BYTES)
     .check();
 }

@@ -16,10 +16,10 @@ export const ROOT_SESSION_MAX_SECONDS = 3600;
 export async function getSessionToken(ctx: Ctx, input: GetSessionTokenRequest): Promise<GetSessionTokenResponse> {
   new Constraints()
     .range('durationSeconds', input.DurationSeconds, 900, 129600)
-    .length('serialNumber', input.SerialNumber, 9, 256)
     .pattern('serialNumber', input.SerialNumber, PATTERNS.serialNumber.re, PATTERNS.serialNumber.shown)
-    .length('tokenCode', input.TokenCode, 6, 6)
+    .length('serialNumber', input.SerialNumber, 9, 256)
     .pattern('tokenCode', input.TokenCode, PATTERNS.tokenCode.re, PATTERNS.tokenCode.shown)
+    .length('tokenCode', input.TokenCode, 6, 6)
     .range('minimumSessionTokenSize', input.MinimumSessionTokenSize, 0, MAX_SESSION_TOKEN_BYTES)
     .check();
   const p = ctx.principal;
