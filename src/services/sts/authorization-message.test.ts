@@ -1,5 +1,6 @@
 // Encoded authorization messages: AWS's decoded shape built from a real evaluation, sealed per
 // account, and DecodeAuthorizationMessage refusing garbage, altered messages and other accounts'.
+import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SecretBox } from '../../lib/secrets.js';
 import { openStore, type Db } from '../../store/db.js';
@@ -155,6 +156,22 @@ describe('encode and decode', () => {
     invalid(() => decodeAuthorizationMessageText(box, ACCOUNT, 'a b'));
     invalid(() => decodeAuthorizationMessageText(box, ACCOUNT, ''));
     invalid(() => decodeAuthorizationMessageText(box, ACCOUNT, 'A'.repeat(ENCODED_MESSAGE_MAX + 1)));
+  });
+
+  it('a message too long for the limit sheds condition keys of the request until it fits, and still decodes', () => {
+    const m = message();
+    const items = Array.from({ length: 400 }, (_, i) => ({
+      key: `ec2:ResourceTag/${randomBytes(16).toString('hex')}`,
+      values: { items: [{ value: randomBytes(24).toString('hex') + String(i) }] },
+    }));
+    const big = { ...m, context: { ...m.context, conditions: { items } } };
+    const encoded = encodeAuthorizationMessage(box, big);
+    expect(encoded.length).toBeLessThanOrEqual(ENCODED_MESSAGE_MAX);
+    const back = decodeAuthorizationMessageText(box, ACCOUNT, encoded);
+    expect(back.context.conditions.items.length).toBeGreaterThan(0);
+    expect(back.context.conditions.items.length).toBeLessThan(400);
+    expect(back.context.conditions.items).toEqual(items.slice(0, back.context.conditions.items.length));
+    expect({ ...back, context: { ...back.context, conditions: big.context.conditions } }).toEqual(big);
   });
 
   it('the message is sealed for the account in its principal ARN', () => {

@@ -62,12 +62,22 @@ export function messageAccount(m: AuthorizationMessage): string {
 
 /**
  * Seals a message for the account of its principal: URL-safe base64 of nonce ‖ ciphertext ‖ tag,
- * the plaintext compressed.
+ * the plaintext compressed. A message too long for DecodeAuthorizationMessage's limit sheds its
+ * request's condition keys from the end until it fits, so every message handed out decodes.
  */
 export function encodeAuthorizationMessage(box: SecretBox, m: AuthorizationMessage): string {
   const accountId = messageAccount(m);
-  const sealed = box.wrap(deflateRawSync(Buffer.from(JSON.stringify(m), 'utf8')), 'authorization-message', accountId);
-  return Buffer.from(sealed.slice(WRAP_PREFIX.length), 'base64').toString('base64url');
+  const seal = (x: AuthorizationMessage) => {
+    const sealed = box.wrap(deflateRawSync(Buffer.from(JSON.stringify(x), 'utf8')), 'authorization-message', accountId);
+    return Buffer.from(sealed.slice(WRAP_PREFIX.length), 'base64').toString('base64url');
+  };
+  let encoded = seal(m);
+  let keep = m.context.conditions.items.length;
+  while (encoded.length > ENCODED_MESSAGE_MAX && keep > 0) {
+    keep = Math.floor(keep / 2);
+    encoded = seal({ ...m, context: { ...m.context, conditions: { items: m.context.conditions.items.slice(0, keep) } } });
+  }
+  return encoded;
 }
 
 /** The message sealed for this account, or InvalidAuthorizationMessageException (garbage, altered, another account's). */
