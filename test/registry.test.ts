@@ -78,7 +78,7 @@ describe('the service registry', () => {
       for (const op of Object.keys(service.handlers)) expect(model?.operations.has(op), `${name}:${op}`).toBe(true);
     }
     expect(Object.keys(services.get('ec2')!.handlers)).toContain('RunInstances');
-    expect(Object.keys(services.get('sts')!.handlers)).toEqual(['GetCallerIdentity']);
+    expect(Object.keys(services.get('sts')!.handlers)).toEqual(['AssumeRole', 'DecodeAuthorizationMessage', 'GetCallerIdentity', 'GetSessionToken']);
     expect(services.get('ec2')!.setupRegion).toBeTypeOf('function');
     expect(services.get('sts')!.setupRegion).toBeUndefined();
   });
