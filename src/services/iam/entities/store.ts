@@ -21,6 +21,10 @@ export async function groupByName(db: Tx, accountId: string, name: string): Prom
   return db.selectFrom('iam_groups').selectAll().where('account_id', '=', accountId).where('name_key', '=', name.toLowerCase()).executeTakeFirst();
 }
 
+export async function groupById(db: Tx, id: string): Promise<GroupRow | undefined> {
+  return db.selectFrom('iam_groups').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export async function roleByName(db: Tx, accountId: string, name: string): Promise<RoleRow | undefined> {
   return db.selectFrom('iam_roles').selectAll().where('account_id', '=', accountId).where('name_key', '=', name.toLowerCase()).executeTakeFirst();
 }
