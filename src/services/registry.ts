@@ -22,6 +22,8 @@ import { handlers as prefixLists } from './ec2/prefix-lists/handlers.js';
 import { handlers as policies } from './iam/policies/handlers.js';
 import { handlers as attachments } from './iam/attachments/handlers.js';
 import { handlers as inlinePolicies } from './iam/inline-policies/handlers.js';
+import { handlers as authorizationDetails } from './iam/authorization-details/handlers.js';
+import { handlers as simulatePolicies } from './iam/simulate/handlers.js';
 
 const ec2 = {
   ...regions,
@@ -39,7 +41,7 @@ const ec2 = {
   ...prefixLists,
 };
 
-const iam = { ...policies, ...attachments, ...inlinePolicies };
+const iam = { ...policies, ...attachments, ...inlinePolicies, ...authorizationDetails, ...simulatePolicies };
 
 // Each family's `satisfies` checks its operation names and that its handlers fit their operations;
 // these check that no handler declares an input or output member its operation does not have.
