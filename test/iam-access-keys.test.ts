@@ -14,10 +14,10 @@ import {
   GetUserCommand,
   IAMClient,
   ListAccessKeysCommand,
-  ListUsersCommand,
   UpdateAccessKeyCommand,
   UpdateLoginProfileCommand,
 } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createCtx } from '../src/services/context.js';
 import type { Principal } from '../src/services/iam/principal.js';
 import { handlers as accessKeys } from '../src/services/iam/access-keys/handlers.js';
@@ -71,19 +71,21 @@ describe('access keys', () => {
   test('a key signs requests; Inactive or deleted, it is refused at once; Active again, it works', async () => {
     await iam.send(new CreateUserCommand({ UserName: 'signer' }));
     const k = (await iam.send(new CreateAccessKeyCommand({ UserName: 'signer' }))).AccessKey!;
-    const theirs = client({ accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! });
-    expect((await theirs.send(new ListUsersCommand({}))).Users!.map((u) => u.UserName)).toContain('signer');
+    // GetCallerIdentity needs no permission: only the key's validity decides.
+    const theirs = new STSClient({ endpoint: s.url, region: 'us-east-1', credentials: { accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! }, maxAttempts: 1 });
+    const whoami = () => theirs.send(new GetCallerIdentityCommand({}));
+    expect((await whoami()).Account).toBe(account);
 
     await iam.send(new UpdateAccessKeyCommand({ UserName: 'signer', AccessKeyId: k.AccessKeyId, Status: 'Inactive' }));
     expect((await iam.send(new ListAccessKeysCommand({ UserName: 'signer' }))).AccessKeyMetadata![0]!.Status).toBe('Inactive');
-    const refused = await errorOf(theirs.send(new ListUsersCommand({})));
-    expect(refused.$metadata.httpStatusCode).toBe(401);
+    const refused = await errorOf(whoami());
+    expect(refused.name).toMatch(/^(InvalidClientTokenId|AuthFailure)$/);
 
     await iam.send(new UpdateAccessKeyCommand({ UserName: 'signer', AccessKeyId: k.AccessKeyId, Status: 'Active' }));
-    expect((await theirs.send(new ListUsersCommand({}))).Users).toBeDefined();
+    expect((await whoami()).Account).toBe(account);
 
     await iam.send(new DeleteAccessKeyCommand({ UserName: 'signer', AccessKeyId: k.AccessKeyId }));
-    expect((await errorOf(theirs.send(new ListUsersCommand({})))).$metadata.httpStatusCode).toBe(401);
+    expect((await errorOf(whoami())).name).toMatch(/^(InvalidClientTokenId|AuthFailure)$/);
     expect((await iam.send(new ListAccessKeysCommand({ UserName: 'signer' }))).AccessKeyMetadata).toEqual([]);
   });
 
@@ -94,6 +96,29 @@ describe('access keys', () => {
     expect(e.message).toBe(`The Access Key with id ${k.AccessKeyId} cannot be found.`);
     const bad = await errorOf(iam.send(new UpdateAccessKeyCommand({ UserName: 'keyed', AccessKeyId: k.AccessKeyId, Status: 'Paused' as 'Active' })));
     expect(bad.name).toBe('ValidationError');
+  });
+
+  test("an account's admin credentials are its root user's key, never an IAM user's", async () => {
+    const other = await s.app.accounts.create('keys-of-users');
+    const otherIam = client(other);
+    await otherIam.send(new CreateUserCommand({ UserName: 'early' }));
+    await otherIam.send(new CreateAccessKeyCommand({ UserName: 'early' }));
+    // The user's key is older than every root key that follows; the root's first key goes.
+    await otherIam.send(new DeleteAccessKeyCommand({ AccessKeyId: other.accessKeyId }));
+    expect(await s.app.accounts.credentialsOf('keys-of-users')).toBeUndefined();
+    // A later root key (as the root user's CreateAccessKey makes one) is what the account's admin uses.
+    const rootKeyId = 'AKIAROOTKEYLATER0001';
+    await s.app.db
+      .insertInto('access_keys')
+      .values({
+        access_key_id: rootKeyId,
+        account_id: other.accountId,
+        secret_access_key: s.app.secrets.wrap('s'.repeat(40), 'access-key-secret', rootKeyId),
+        status: 'Active',
+        created_at: new Date(Date.now() + 1000).toISOString(),
+      })
+      .execute();
+    expect(await s.app.accounts.credentialsOf('keys-of-users')).toMatchObject({ accessKeyId: rootKeyId, secretAccessKey: 's'.repeat(40) });
   });
 
   test('GetAccessKeyLastUsed: N/A for a key never used, with its user', async () => {
@@ -175,27 +200,25 @@ describe('as an IAM user (the handlers with a user principal)', () => {
   async function asUser<I, O>(name: string, handler: (ctx: ReturnType<typeof createCtx>, input: I) => Promise<O>, input: I): Promise<O> {
     const user = await s.app.db.selectFrom('iam_users').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
     const principal: Principal = { kind: 'user', accountId: account, arn: user.arn, userId: user.id, accessKeyId: 'AKIAEXAMPLEEXAMPLE00', name: user.name };
-    return s.app.db
-      .transaction()
-      .execute((trx) =>
-        handler(
-          createCtx(
-            {
-              accountId: account,
-              region: 'us-east-1',
-              requestId: 'r',
-              operation: 'Test',
-              principal,
-              source: { ip: '127.0.0.1', secure: true },
-              db: trx,
-              config: s.app.config,
-              secrets: s.app.secrets,
-            },
-            { queued: false, after: [], before: [] },
-          ),
-          input,
+    return s.app.db.transaction().execute((trx) =>
+      handler(
+        createCtx(
+          {
+            accountId: account,
+            region: 'us-east-1',
+            requestId: 'r',
+            operation: 'Test',
+            principal,
+            source: { ip: '127.0.0.1', secure: true },
+            db: trx,
+            config: s.app.config,
+            secrets: s.app.secrets,
+          },
+          { queued: false, after: [], before: [] },
         ),
-      );
+        input,
+      ),
+    );
   }
 
   test('GetUser without a name answers the caller; CreateAccessKey without a name makes a key of the caller', async () => {

@@ -35,7 +35,7 @@ function aws(args: string[], creds = s.admin): Promise<{ code: number; stdout: s
 }
 
 describe('aws iam', () => {
-  test('create-user, list-users, create-access-key; the new key then signs its own calls', async () => {
+  test('create-user, list-users, create-access-key; the new key then signs requests', async () => {
     const created = await aws(['iam', 'create-user', '--user-name', 'cli-user', '--path', '/cli/']);
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout).User).toMatchObject({ UserName: 'cli-user', Path: '/cli/', Arn: `arn:aws:iam::${s.admin.accountId}:user/cli/cli-user` });
@@ -48,7 +48,11 @@ describe('aws iam', () => {
     expect(key.code, key.stderr).toBe(0);
     const k = JSON.parse(key.stdout).AccessKey as { AccessKeyId: string; SecretAccessKey: string; UserName: string; Status: string };
     expect(k).toMatchObject({ UserName: 'cli-user', Status: 'Active' });
-    const keys = await aws(['iam', 'list-access-keys', '--user-name', 'cli-user'], { ...s.admin, accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey });
+    // The new key signs: GetCallerIdentity needs no permission, only a valid key.
+    const who = await aws(['sts', 'get-caller-identity'], { ...s.admin, accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey });
+    expect(who.code, who.stderr).toBe(0);
+    expect(JSON.parse(who.stdout).Account).toBe(s.admin.accountId);
+    const keys = await aws(['iam', 'list-access-keys', '--user-name', 'cli-user']);
     expect(keys.code, keys.stderr).toBe(0);
     expect(JSON.parse(keys.stdout).AccessKeyMetadata.map((m: { AccessKeyId: string }) => m.AccessKeyId)).toEqual([k.AccessKeyId]);
   });

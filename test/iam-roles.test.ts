@@ -7,6 +7,10 @@ import {
   CreateUserCommand,
   DeleteInstanceProfileCommand,
   DeleteRoleCommand,
+  DeleteRolePermissionsBoundaryCommand,
+  DeleteUserPermissionsBoundaryCommand,
+  PutRolePermissionsBoundaryCommand,
+  PutUserPermissionsBoundaryCommand,
   GetInstanceProfileCommand,
   GetRoleCommand,
   GetUserCommand,
@@ -78,6 +82,18 @@ describe('roles', () => {
     expect((await errorOf(iam.send(new GetRoleCommand({ RoleName: 'bad' })))).name).toBe('NoSuchEntityException');
   });
 
+  test('a trust policy may name only users and roles that exist', async () => {
+    const naming = (arn: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: arn }, Action: 'sts:AssumeRole' }] });
+    const ghost = `arn:aws:iam::${account}:user/ghost`;
+    const e = await errorOf(iam.send(new CreateRoleCommand({ RoleName: 'trusting', AssumeRolePolicyDocument: naming(ghost) })));
+    expect(e.name).toBe('MalformedPolicyDocumentException');
+    expect(e.message).toBe(`Invalid principal in policy: "AWS":"${ghost}"`);
+    await iam.send(new CreateUserCommand({ UserName: 'ghost' }));
+    const ok = await iam.send(new CreateRoleCommand({ RoleName: 'trusting', AssumeRolePolicyDocument: naming(ghost) }));
+    expect(ok.Role!.RoleName).toBe('trusting');
+    await iam.send(new DeleteRoleCommand({ RoleName: 'trusting' }));
+  });
+
   test('MaxSessionDuration must be 3600–43200; a boundary must name a policy that exists', async () => {
     let e = await errorOf(iam.send(new CreateRoleCommand({ RoleName: 'short', AssumeRolePolicyDocument: ec2Trust, MaxSessionDuration: 600 })));
     expect(e.name).toBe('ValidationError');
@@ -96,6 +112,14 @@ describe('roles', () => {
     expect((await iam.send(new GetUserCommand({ UserName: 'bounded-user' }))).User!.PermissionsBoundary!.PermissionsBoundaryArn).toBe(
       'arn:aws:iam::aws:policy/AdministratorAccess',
     );
+    await iam.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'bounded-user' }));
+    expect((await iam.send(new GetUserCommand({ UserName: 'bounded-user' }))).User!.PermissionsBoundary).toBeUndefined();
+    await iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'bounded' }));
+    expect((await iam.send(new GetRoleCommand({ RoleName: 'bounded' }))).Role!.PermissionsBoundary).toBeUndefined();
+    await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: 'bounded', PermissionsBoundary: 'arn:aws:iam::aws:policy/AdministratorAccess' }));
+    expect((await iam.send(new GetRoleCommand({ RoleName: 'bounded' }))).Role!.PermissionsBoundary!.PermissionsBoundaryArn).toBe('arn:aws:iam::aws:policy/AdministratorAccess');
+    const bad = await errorOf(iam.send(new PutUserPermissionsBoundaryCommand({ UserName: 'bounded-user', PermissionsBoundary: 'not-an-arn' })));
+    expect(bad.name).toBe('InvalidInputException');
   });
 
   test('UpdateRole, UpdateRoleDescription and UpdateAssumeRolePolicy change what GetRole answers', async () => {

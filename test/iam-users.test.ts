@@ -10,6 +10,7 @@ import {
   DeleteGroupCommand,
   DeleteLoginProfileCommand,
   DeleteUserCommand,
+  GetAccountSummaryCommand,
   GetGroupCommand,
   GetUserCommand,
   IAMClient,
@@ -189,5 +190,17 @@ describe('groups', () => {
     expect((await iam.send(new GetGroupCommand({ GroupName: 'viewers' }))).Group!.Arn).toBe(`arn:aws:iam::${account}:group/team/viewers`);
     await iam.send(new DeleteGroupCommand({ GroupName: 'viewers' }));
     expect((await errorOf(iam.send(new GetGroupCommand({ GroupName: 'viewers' })))).name).toBe('NoSuchEntityException');
+  });
+});
+
+describe('GetAccountSummary', () => {
+  test("counts the account's users and groups, and states IAM's quotas", async () => {
+    const before = (await iam.send(new GetAccountSummaryCommand({}))).SummaryMap!;
+    await iam.send(new CreateUserCommand({ UserName: 'counted' }));
+    await iam.send(new CreateGroupCommand({ GroupName: 'counted' }));
+    const after = (await iam.send(new GetAccountSummaryCommand({}))).SummaryMap!;
+    expect(after.Users).toBe(before.Users! + 1);
+    expect(after.Groups).toBe(before.Groups! + 1);
+    expect(after).toMatchObject({ UsersQuota: 5000, AccessKeysPerUserQuota: 2, AccountAccessKeysPresent: 1, Roles: 0 });
   });
 });

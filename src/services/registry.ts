@@ -25,6 +25,7 @@ import { handlers as iamRoles } from './iam/roles/handlers.js';
 import { handlers as iamInstanceProfiles } from './iam/instance-profiles/handlers.js';
 import { handlers as iamAccessKeys } from './iam/access-keys/handlers.js';
 import { handlers as iamLoginProfiles } from './iam/login-profiles/handlers.js';
+import { handlers as iamAccount } from './iam/account/handlers.js';
 
 const ec2 = {
   ...regions,
@@ -50,6 +51,7 @@ const iam = {
   ...iamInstanceProfiles,
   ...iamAccessKeys,
   ...iamLoginProfiles,
+  ...iamAccount,
 };
 
 // Each family's `satisfies` checks its operation names and that its handlers fit their operations;

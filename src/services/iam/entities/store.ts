@@ -78,3 +78,10 @@ export async function policiesOn(db: Tx, entityId: string): Promise<{ attached: 
     .executeTakeFirstOrThrow();
   return { attached: Number(attached.n), inline: Number(inline.n) };
 }
+
+/** Whether a user or role with this ARN (path included) exists: what a trust policy may name. */
+export async function userOrRoleArnExists(db: Tx, arn: string): Promise<boolean> {
+  const user = await db.selectFrom('iam_users').select('id').where('arn', '=', arn).executeTakeFirst();
+  if (user) return true;
+  return Boolean(await db.selectFrom('iam_roles').select('id').where('arn', '=', arn).executeTakeFirst());
+}

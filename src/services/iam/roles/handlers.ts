@@ -1,5 +1,5 @@
 // IAM roles: CreateRole (its trust policy validated), GetRole, ListRoles, UpdateRole,
-// UpdateRoleDescription, UpdateAssumeRolePolicy, DeleteRole and their tags.
+// UpdateRoleDescription, UpdateAssumeRolePolicy, DeleteRole, their tags and permissions boundary.
 import type {
   CreateRoleRequest,
   CreateRoleResponse,
@@ -17,16 +17,18 @@ import type {
   UpdateRoleDescriptionRequest,
   UpdateRoleDescriptionResponse,
   UpdateRoleRequest,
+  PutRolePermissionsBoundaryRequest,
+  DeleteRolePermissionsBoundaryRequest,
 } from '@aws-sdk/client-iam';
 import { newIamId } from '../../../lib/ids.js';
 import type { Ctx, IamHandlers } from '../../context.js';
 import { checkName, checkPath, iamArn } from '../arns.js';
 import { boundaryView, checkPermissionsBoundary } from '../entities/boundary.js';
 import { checkPathPrefix, paginate } from '../entities/paging.js';
-import { entityCount, policiesOn, roleByName, type RoleRow } from '../entities/store.js';
+import { entityCount, policiesOn, roleByName, userOrRoleArnExists, type RoleRow } from '../entities/store.js';
 import { checkTags, putEntityTags, removeEntityTags, tagList, tagPage } from '../entities/tags.js';
 import { IamErrors } from '../errors.js';
-import { parsePolicy, PolicyDocumentError } from '../policy/index.js';
+import { parsePolicy, PolicyDocumentError, type Policy } from '../policy/index.js';
 import { deleteRoleRow, insertRole, instanceProfilesWithRole, rolesOf, updateRoleRow } from './store.js';
 
 const ROLES_PER_ACCOUNT = 1000;
@@ -54,20 +56,33 @@ export async function requireRole(ctx: Ctx, name: string | undefined): Promise<R
   return role;
 }
 
-/** A trust policy as IAM accepts it: a valid document of kind 'trust', within the size quota. */
-function checkTrustPolicy(text: string | undefined, member: string): string {
+/**
+ * A trust policy as IAM accepts it: a valid document of kind 'trust', within the size quota, whose
+ * user and role principals exist (IAM resolves them when the policy is saved).
+ */
+async function checkTrustPolicy(ctx: Ctx, text: string | undefined, member: string): Promise<string> {
   if (text === undefined || text === '') {
     throw IamErrors.validationError(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
   }
   if (text.replace(/\s/g, '').length > TRUST_POLICY_SIZE) throw IamErrors.limitExceeded(`Cannot exceed quota for ACLSizePerRole: ${TRUST_POLICY_SIZE}`);
+  let policy: Policy;
   try {
-    parsePolicy(text, 'trust', 'trust');
+    policy = parsePolicy(text, 'trust', 'trust');
   } catch (e) {
     if (e instanceof PolicyDocumentError) throw IamErrors.malformedPolicyDocument(e.message);
     throw e;
   }
+  for (const st of policy.statements) {
+    const block = st.principal ?? st.notPrincipal;
+    if (!block || block === '*') continue;
+    for (const arn of block.AWS ?? []) {
+      if (IAM_ENTITY_ARN.test(arn) && !(await userOrRoleArnExists(ctx.db, arn))) throw IamErrors.malformedPolicyDocument(`Invalid principal in policy: "AWS":"${arn}"`);
+    }
+  }
   return text;
 }
+
+const IAM_ENTITY_ARN = /^arn:aws:iam::\d{12}:(user|role)\//;
 
 function checkMaxSessionDuration(v: number | undefined): number {
   const n = v ?? 3600;
@@ -100,7 +115,7 @@ function checkDescription(v: string | undefined): string | null {
 async function createRole(ctx: Ctx, input: CreateRoleRequest): Promise<CreateRoleResponse> {
   const name = checkName('roleName', input.RoleName ?? '', 64);
   const path = checkPath('path', input.Path);
-  const document = checkTrustPolicy(input.AssumeRolePolicyDocument, 'assumeRolePolicyDocument');
+  const document = await checkTrustPolicy(ctx, input.AssumeRolePolicyDocument, 'assumeRolePolicyDocument');
   const description = checkDescription(input.Description);
   const maxSession = checkMaxSessionDuration(input.MaxSessionDuration);
   const tags = checkTags(input.Tags);
@@ -160,7 +175,7 @@ async function updateRoleDescription(ctx: Ctx, input: UpdateRoleDescriptionReque
 
 async function updateAssumeRolePolicy(ctx: Ctx, input: UpdateAssumeRolePolicyRequest): Promise<Record<string, never>> {
   const role = await requireRole(ctx, input.RoleName);
-  const document = checkTrustPolicy(input.PolicyDocument, 'policyDocument');
+  const document = await checkTrustPolicy(ctx, input.PolicyDocument, 'policyDocument');
   await updateRoleRow(ctx.db, role.id, { assume_role_policy: document });
   return {};
 }
@@ -192,6 +207,19 @@ async function listRoleTags(ctx: Ctx, input: ListRoleTagsRequest): Promise<ListR
   return tagPage(ctx.db, role.id, input);
 }
 
+async function putRolePermissionsBoundary(ctx: Ctx, input: PutRolePermissionsBoundaryRequest): Promise<Record<string, never>> {
+  const entity = await requireRole(ctx, input.RoleName);
+  const boundary = await checkPermissionsBoundary(ctx.db, ctx.accountId, input.PermissionsBoundary ?? '');
+  await updateRoleRow(ctx.db, entity.id, { permissions_boundary: boundary });
+  return {};
+}
+
+async function deleteRolePermissionsBoundary(ctx: Ctx, input: DeleteRolePermissionsBoundaryRequest): Promise<Record<string, never>> {
+  const entity = await requireRole(ctx, input.RoleName);
+  await updateRoleRow(ctx.db, entity.id, { permissions_boundary: null });
+  return {};
+}
+
 export const handlers = {
   CreateRole: createRole,
   GetRole: getRole,
@@ -203,4 +231,6 @@ export const handlers = {
   TagRole: tagRole,
   UntagRole: untagRole,
   ListRoleTags: listRoleTags,
+  PutRolePermissionsBoundary: putRolePermissionsBoundary,
+  DeleteRolePermissionsBoundary: deleteRolePermissionsBoundary,
 } satisfies IamHandlers;

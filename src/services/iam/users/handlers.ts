@@ -1,4 +1,5 @@
-// IAM users: CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser and their tags.
+// IAM users: CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser, their tags and permissions
+// boundary.
 import type {
   CreateUserRequest,
   CreateUserResponse,
@@ -13,6 +14,8 @@ import type {
   UntagUserRequest,
   UpdateUserRequest,
   User,
+  PutUserPermissionsBoundaryRequest,
+  DeleteUserPermissionsBoundaryRequest,
 } from '@aws-sdk/client-iam';
 import { newIamId } from '../../../lib/ids.js';
 import type { Ctx, IamHandlers } from '../../context.js';
@@ -147,6 +150,19 @@ async function listUserTags(ctx: Ctx, input: ListUserTagsRequest): Promise<ListU
   return tagPage(ctx.db, user.id, input);
 }
 
+async function putUserPermissionsBoundary(ctx: Ctx, input: PutUserPermissionsBoundaryRequest): Promise<Record<string, never>> {
+  const entity = await requireUser(ctx, input.UserName);
+  const boundary = await checkPermissionsBoundary(ctx.db, ctx.accountId, input.PermissionsBoundary ?? '');
+  await updateUserRow(ctx.db, entity.id, { permissions_boundary: boundary });
+  return {};
+}
+
+async function deleteUserPermissionsBoundary(ctx: Ctx, input: DeleteUserPermissionsBoundaryRequest): Promise<Record<string, never>> {
+  const entity = await requireUser(ctx, input.UserName);
+  await updateUserRow(ctx.db, entity.id, { permissions_boundary: null });
+  return {};
+}
+
 export const handlers = {
   CreateUser: createUser,
   GetUser: getUser,
@@ -156,4 +172,6 @@ export const handlers = {
   TagUser: tagUser,
   UntagUser: untagUser,
   ListUserTags: listUserTags,
+  PutUserPermissionsBoundary: putUserPermissionsBoundary,
+  DeleteUserPermissionsBoundary: deleteUserPermissionsBoundary,
 } satisfies IamHandlers;
