@@ -19,6 +19,13 @@ import { handlers as snapshots } from './ec2/snapshots/handlers.js';
 import { createDefaultVpc } from './ec2/vpcs/default-vpc.js';
 import { handlers as vpcs } from './ec2/vpcs/handlers.js';
 import { handlers as prefixLists } from './ec2/prefix-lists/handlers.js';
+import { handlers as iamUsers } from './iam/users/handlers.js';
+import { handlers as iamGroups } from './iam/groups/handlers.js';
+import { handlers as iamRoles } from './iam/roles/handlers.js';
+import { handlers as iamInstanceProfiles } from './iam/instance-profiles/handlers.js';
+import { handlers as iamAccessKeys } from './iam/access-keys/handlers.js';
+import { handlers as iamLoginProfiles } from './iam/login-profiles/handlers.js';
+import { handlers as iamAccount } from './iam/account/handlers.js';
 import { handlers as policies } from './iam/policies/handlers.js';
 import { handlers as attachments } from './iam/attachments/handlers.js';
 import { handlers as inlinePolicies } from './iam/inline-policies/handlers.js';
@@ -41,7 +48,21 @@ const ec2 = {
   ...prefixLists,
 };
 
-const iam = { ...policies, ...attachments, ...inlinePolicies, ...authorizationDetails, ...simulatePolicies };
+// IAM: one global service; its families spread into one map like EC2's.
+const iam = {
+  ...iamUsers,
+  ...iamGroups,
+  ...iamRoles,
+  ...iamInstanceProfiles,
+  ...iamAccessKeys,
+  ...iamLoginProfiles,
+  ...iamAccount,
+  ...policies,
+  ...attachments,
+  ...inlinePolicies,
+  ...authorizationDetails,
+  ...simulatePolicies,
+};
 
 // Each family's `satisfies` checks its operation names and that its handlers fit their operations;
 // these check that no handler declares an input or output member its operation does not have.
