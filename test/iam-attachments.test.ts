@@ -69,7 +69,7 @@ describe('attachments', () => {
     expect((await iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'alice' }))).AttachedPolicies).toEqual([{ PolicyName: 'describe-all', PolicyArn: arn }]);
     expect((await iam.send(new ListAttachedGroupPoliciesCommand({ GroupName: 'ops' }))).AttachedPolicies).toEqual([{ PolicyName: 'describe-all', PolicyArn: arn }]);
     const role = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'web' }));
-    expect(role.AttachedPolicies!.map((p) => p.PolicyName)).toEqual(['describe-all', 'AdministratorAccess']);
+    expect(role.AttachedPolicies!.map((p) => p.PolicyName)).toEqual(['AdministratorAccess', 'describe-all']);
     const prefixed = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'web', PathPrefix: '/ro/' }));
     expect(prefixed.AttachedPolicies!.map((p) => p.PolicyName)).toEqual(['describe-all']);
 

@@ -20,7 +20,7 @@ import type { Ctx, IamHandlers } from '../../context.js';
 import type { IamEntityType } from '../../../store/schema.js';
 import { entityByName, type EntityRef } from '../entity-ref.js';
 import { IamErrors } from '../errors.js';
-import { checkPathPrefix, pageOf } from '../paging.js';
+import { checkPathPrefix, paginate } from '../entities/paging.js';
 import { findManagedPolicy, parsePolicyArn } from '../policies/store.js';
 import { managedPolicyOf } from '../policies/handlers.js';
 import { attach, attachedTo, detach, entitiesAttached, entitiesBounded, type EntityUse } from './store.js';
@@ -47,6 +47,12 @@ async function detachFrom(ctx: Ctx, type: IamEntityType, name: string | undefine
   return {};
 }
 
+// Listings are ordered by a unique key, which paging's Marker names.
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const attachedKey = (p: AttachedPolicy) => `${p.PolicyName!.toLowerCase()}\u0000${p.PolicyArn}`;
+const TYPE_ORDER: Record<IamEntityType, number> = { group: 0, user: 1, role: 2 };
+const useKey = (u: EntityUse) => `${TYPE_ORDER[u.type]}:${u.name.toLowerCase()}`;
+
 function nameOfArn(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
 }
@@ -54,14 +60,17 @@ function nameOfArn(arn: string): string {
 /** The managed policies attached to an entity, as AttachedPolicy (name from the ARN). */
 export async function attachedPoliciesOf(ctx: Ctx, entity: EntityRef, pathPrefix = '/'): Promise<AttachedPolicy[]> {
   const rows = await attachedTo(ctx.db, entity.row.id);
-  return rows.filter((r) => parsePolicyArn(r.policy_arn).path.startsWith(pathPrefix)).map((r) => ({ PolicyName: nameOfArn(r.policy_arn), PolicyArn: r.policy_arn }));
+  return rows
+    .filter((r) => parsePolicyArn(r.policy_arn).path.startsWith(pathPrefix))
+    .map((r) => ({ PolicyName: nameOfArn(r.policy_arn), PolicyArn: r.policy_arn }))
+    .sort((a, b) => byKey(attachedKey(a), attachedKey(b)));
 }
 
 type ListAttachedInput = { PathPrefix?: string; Marker?: string; MaxItems?: number };
 
 async function listAttached(ctx: Ctx, type: IamEntityType, name: string | undefined, input: ListAttachedInput) {
   const entity = await entityByName(ctx, type, name);
-  const page = pageOf(await attachedPoliciesOf(ctx, entity, checkPathPrefix(input.PathPrefix)), input.Marker, input.MaxItems);
+  const page = paginate(await attachedPoliciesOf(ctx, entity, checkPathPrefix(input.PathPrefix)), attachedKey, input);
   return { AttachedPolicies: page.items, IsTruncated: page.IsTruncated, ...(page.Marker ? { Marker: page.Marker } : {}) };
 }
 
@@ -96,7 +105,11 @@ async function listEntitiesForPolicy(ctx: Ctx, input: ListEntitiesForPolicyReque
     if (filter === 'AWSManagedPolicy') return ref.kind === 'aws';
     return filter === undefined || filter.toLowerCase() === u.type;
   };
-  const page = pageOf(uses.filter(wanted), input.Marker, input.MaxItems);
+  const page = paginate(
+    uses.filter(wanted).sort((a, b) => byKey(useKey(a), useKey(b))),
+    useKey,
+    input,
+  );
   return {
     PolicyGroups: page.items.filter((u) => u.type === 'group').map((u) => ({ GroupName: u.name, GroupId: u.id })),
     PolicyUsers: page.items.filter((u) => u.type === 'user').map((u) => ({ UserName: u.name, UserId: u.id })),

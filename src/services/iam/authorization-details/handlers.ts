@@ -19,7 +19,7 @@ import type { RoleRow } from '../entities/store.js';
 import { IamErrors } from '../errors.js';
 import { inlineOfAccount, type InlinePolicyRow } from '../inline-policies/store.js';
 import { awsManagedPolicies } from '../managed/catalog.js';
-import { pageOf } from '../paging.js';
+import { paginate } from '../entities/paging.js';
 import { awsPolicy, localPolicy } from '../policies/handlers.js';
 import { attachmentCounts, boundaryCounts, policiesOf, versionNumber } from '../policies/store.js';
 import { groupsOf, instanceProfilesOf, membershipsOf, rolesOf, tagsOfAccount, usersOf, versionsOfPolicies } from './store.js';
@@ -28,6 +28,13 @@ const FILTERS = ['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolic
 type Filter = (typeof FILTERS)[number];
 
 type Item = { user: UserDetail } | { group: GroupDetail } | { role: RoleDetail } | { policy: ManagedPolicyDetail };
+
+function itemKey(i: Item): string {
+  if ('user' in i) return `0:${i.user.UserName!.toLowerCase()}`;
+  if ('group' in i) return `1:${i.group.GroupName!.toLowerCase()}`;
+  if ('role' in i) return `2:${i.role.RoleName!.toLowerCase()}`;
+  return `3:${i.policy.PolicyName!.toLowerCase()}\u0000${i.policy.Arn}`;
+}
 
 const inlineList = (rows: InlinePolicyRow[] | undefined): PolicyDetail[] => (rows ?? []).map((p) => ({ PolicyName: p.name, PolicyDocument: encodeDocument(p.document) }));
 const attachedList = (rows: AttachmentRow[] | undefined): AttachedPolicy[] =>
@@ -171,7 +178,10 @@ async function getAccountAuthorizationDetails(ctx: Ctx, input: GetAccountAuthori
     items.push(...details.map((policy) => ({ policy })));
   }
 
-  const page = pageOf(items, input.Marker, input.MaxItems);
+  // Users, groups, roles, then policies, each by name: the key paging's Marker names.
+  const keyed = items.map((i) => ({ i, k: itemKey(i) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  const paged = paginate(keyed, (x) => x.k, input);
+  const page = { ...paged, items: paged.items.map((x) => x.i) };
   return {
     UserDetailList: page.items.flatMap((i) => ('user' in i ? [i.user] : [])),
     GroupDetailList: page.items.flatMap((i) => ('group' in i ? [i.group] : [])),

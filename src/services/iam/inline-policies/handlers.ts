@@ -26,7 +26,7 @@ import { checkName } from '../arns.js';
 import { documentSize, encodeDocument, parseDocument } from '../documents.js';
 import { entityByName } from '../entity-ref.js';
 import { IamErrors } from '../errors.js';
-import { pageOf } from '../paging.js';
+import { paginate } from '../entities/paging.js';
 import { deleteInline, inlineByName, inlineOf, putInline } from './store.js';
 
 /** IAM's aggregate size of one entity's inline policies. */
@@ -61,10 +61,10 @@ async function get(ctx: Ctx, type: IamEntityType, entityName: string | undefined
 
 async function list(ctx: Ctx, type: IamEntityType, entityName: string | undefined, input: { Marker?: string; MaxItems?: number }) {
   const entity = await entityByName(ctx, type, entityName);
-  const page = pageOf(
+  const page = paginate(
     (await inlineOf(ctx.db, entity.row.id)).map((p) => p.name),
-    input.Marker,
-    input.MaxItems,
+    (name) => name,
+    input,
   );
   return { PolicyNames: page.items, IsTruncated: page.IsTruncated, ...(page.Marker ? { Marker: page.Marker } : {}) };
 }

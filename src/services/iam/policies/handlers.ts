@@ -20,7 +20,6 @@ import type {
   Policy,
   PolicyVersion,
   SetDefaultPolicyVersionRequest,
-  Tag,
   TagPolicyRequest,
   UntagPolicyRequest,
 } from '@aws-sdk/client-iam';
@@ -31,7 +30,8 @@ import { documentSize, encodeDocument, parseDocument } from '../documents.js';
 import type { ManagedPolicyRow } from '../entities/store.js';
 import { IamErrors } from '../errors.js';
 import { awsManagedPolicies, type AwsManagedPolicy } from '../managed/catalog.js';
-import { checkPathPrefix, pageOf } from '../paging.js';
+import { checkPathPrefix, paginate } from '../entities/paging.js';
+import { checkTagKeys, checkTags, putEntityTags, removeEntityTags, tagList, tagPage } from '../entities/tags.js';
 import {
   addVersion,
   attachmentCounts,
@@ -41,16 +41,13 @@ import {
   findManagedPolicy,
   policiesOf,
   policyByName,
-  policyTags,
   insertPolicy,
-  putPolicyTags,
-  removePolicyTags,
   setDefaultVersion,
+  versionNumber,
   versionOf,
   versionsOf,
   type ManagedPolicyRef,
 } from './store.js';
-import { checkTagCount, checkTagKey, checkTags } from './tags.js';
 
 export const MANAGED_POLICY_SIZE = 6144;
 export const MAX_POLICY_VERSIONS = 5;
@@ -160,7 +157,7 @@ async function createPolicy(ctx: Ctx, input: CreatePolicyRequest): Promise<Creat
     updated_at: now,
   };
   await insertPolicy(ctx.db, row, document);
-  await putPolicyTags(ctx.db, ctx.accountId, row.id, tags);
+  await putEntityTags(ctx.db, ctx.accountId, row.id, input.Tags);
   const out = localPolicy(row, { attachments: 0, boundaries: 0 });
   if (tags.length) out.Tags = tags.map((t) => ({ Key: t.key, Value: t.value }));
   return { Policy: out };
@@ -173,10 +170,13 @@ async function getPolicy(ctx: Ctx, input: GetPolicyRequest): Promise<GetPolicyRe
   }
   const out = localPolicy(ref.row, await countsOf(ctx, ref.row.arn));
   if (ref.row.description !== null) out.Description = ref.row.description;
-  const tags = await policyTags(ctx.db, ref.row.id);
-  if (tags.length) out.Tags = tags;
+  const tags = await tagList(ctx.db, ref.row.id);
+  if (tags) out.Tags = tags;
   return { Policy: out };
 }
+
+/** ListPolicies' order and Marker: name without regard to case, then ARN. */
+const policyKey = (p: Policy) => `${p.PolicyName!.toLowerCase()}\u0000${p.Arn}`;
 
 const SCOPES = ['All', 'AWS', 'Local'];
 const USAGES = ['PermissionsPolicy', 'PermissionsBoundary'];
@@ -209,8 +209,8 @@ async function listPolicies(ctx: Ctx, input: ListPoliciesRequest): Promise<ListP
         : p.AttachmentCount! + p.PermissionsBoundaryUsageCount! > 0;
   const chosen = all
     .filter((p) => p.Path!.startsWith(prefix) && (!input.OnlyAttached || used(p)))
-    .sort((a, b) => a.PolicyName!.toLowerCase().localeCompare(b.PolicyName!.toLowerCase()) || a.Arn!.localeCompare(b.Arn!));
-  const page = pageOf(chosen, input.Marker, input.MaxItems);
+    .sort((a, b) => (policyKey(a) < policyKey(b) ? -1 : policyKey(a) > policyKey(b) ? 1 : 0));
+  const page = paginate(chosen, policyKey, input);
   return { Policies: page.items, IsTruncated: page.IsTruncated, ...(page.Marker ? { Marker: page.Marker } : {}) };
 }
 
@@ -265,7 +265,8 @@ async function listPolicyVersions(ctx: Ctx, input: ListPolicyVersionsRequest): P
     ref.kind === 'aws'
       ? [versionOut({ version_id: ref.policy.defaultVersionId, created_at: ref.policy.updateDate }, true)]
       : (await versionsOf(ctx.db, ref.row.id)).map((v) => versionOut(v, v.version_id === ref.row.default_version_id));
-  const page = pageOf(all, input.Marker, input.MaxItems);
+  // Newest first: the key counts down.
+  const page = paginate(all, (v) => String(1e9 - versionNumber(v.VersionId!)).padStart(10, '0'), input);
   return { Versions: page.items, IsTruncated: page.IsTruncated, ...(page.Marker ? { Marker: page.Marker } : {}) };
 }
 
@@ -288,24 +289,21 @@ async function setDefaultPolicyVersion(ctx: Ctx, input: SetDefaultPolicyVersionR
 
 async function tagPolicy(ctx: Ctx, input: TagPolicyRequest): Promise<Record<string, never>> {
   const row = await ownPolicyOf(ctx, input.PolicyArn);
-  const tags = checkTags(input.Tags);
-  checkTagCount(await policyTags(ctx.db, row.id), tags);
-  await putPolicyTags(ctx.db, ctx.accountId, row.id, tags);
+  await putEntityTags(ctx.db, ctx.accountId, row.id, input.Tags);
   return {};
 }
 
 async function untagPolicy(ctx: Ctx, input: UntagPolicyRequest): Promise<Record<string, never>> {
   const row = await ownPolicyOf(ctx, input.PolicyArn);
-  const keys = (input.TagKeys ?? []).map((k, i) => checkTagKey(k, `tagKeys.${i + 1}.member`));
-  await removePolicyTags(ctx.db, row.id, keys);
+  await removeEntityTags(ctx.db, row.id, checkTagKeys(input.TagKeys));
   return {};
 }
 
 async function listPolicyTags(ctx: Ctx, input: ListPolicyTagsRequest): Promise<ListPolicyTagsResponse> {
   const ref = await managedPolicyOf(ctx, input.PolicyArn);
-  const tags: Tag[] = ref.kind === 'aws' ? [] : await policyTags(ctx.db, ref.row.id);
-  const page = pageOf(tags, input.Marker, input.MaxItems);
-  return { Tags: page.items, IsTruncated: page.IsTruncated, ...(page.Marker ? { Marker: page.Marker } : {}) };
+  // AWS managed policies carry no tags of the account's.
+  if (ref.kind === 'aws') return { Tags: [], IsTruncated: false };
+  return tagPage(ctx.db, ref.row.id, input);
 }
 
 export const handlers = {

@@ -1,6 +1,5 @@
 // Customer managed policies, their versions and tags in the store; AWS managed ones come from the
 // catalog. Every query of the policies family is here.
-import type { Tag } from '@aws-sdk/client-iam';
 import type { Tx } from '../../../store/db.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { ManagedPolicyRow } from '../entities/store.js';
@@ -118,33 +117,4 @@ export async function boundaryCounts(db: Tx, accountId: string): Promise<Map<str
     for (const r of rows) counts.set(r.permissions_boundary!, (counts.get(r.permissions_boundary!) ?? 0) + Number(r.n));
   }
   return counts;
-}
-
-// Tags
-
-export async function policyTags(db: Tx, policyId: string): Promise<Tag[]> {
-  const rows = await db.selectFrom('iam_tags').select(['key', 'value']).where('entity_id', '=', policyId).orderBy('key').execute();
-  return rows.map((r) => ({ Key: r.key, Value: r.value }));
-}
-
-/** Adds or replaces tags (IAM's tag keys are case-insensitive: 'Team' replaces 'team'). */
-export async function putPolicyTags(db: Tx, accountId: string, policyId: string, tags: readonly { key: string; value: string }[]): Promise<void> {
-  if (!tags.length) return;
-  await removePolicyTags(
-    db,
-    policyId,
-    tags.map((t) => t.key),
-  );
-  await db
-    .insertInto('iam_tags')
-    .values(tags.map((t) => ({ account_id: accountId, entity_id: policyId, key: t.key, value: t.value })))
-    .execute();
-}
-
-export async function removePolicyTags(db: Tx, policyId: string, keys: readonly string[]): Promise<void> {
-  if (!keys.length) return;
-  const lower = new Set(keys.map((k) => k.toLowerCase()));
-  const existing = await db.selectFrom('iam_tags').select('key').where('entity_id', '=', policyId).execute();
-  const gone = existing.map((r) => r.key).filter((k) => lower.has(k.toLowerCase()));
-  if (gone.length) await db.deleteFrom('iam_tags').where('entity_id', '=', policyId).where('key', 'in', gone).execute();
 }

@@ -11,7 +11,7 @@ import type {
 } from '@aws-sdk/client-iam';
 import type { Ctx, IamHandlers } from '../../context.js';
 import { IamErrors } from '../errors.js';
-import { pageOf } from '../paging.js';
+import { paginate } from '../entities/paging.js';
 import { evaluate, parsePolicy, PolicyDocumentError, type ContextValue, type Policy, type PolicyKind, type PolicySet } from '../policy/index.js';
 import { identityPolicySources, permissionsBoundaryOf, type PolicySource } from '../policies-of.js';
 import { entityByArn } from './store.js';
@@ -157,8 +157,10 @@ function simulate(
       results.push(result);
     }
   }
-  const page = pageOf(results, input.Marker, input.MaxItems);
-  return { EvaluationResults: page.items, IsTruncated: page.IsTruncated, ...(page.Marker ? { Marker: page.Marker } : {}) };
+  // In the order asked (action, then resource); the Marker names a position.
+  const keyed = results.map((r, i) => ({ r, k: String(i).padStart(10, '0') }));
+  const page = paginate(keyed, (x) => x.k, input);
+  return { EvaluationResults: page.items.map((x) => x.r), IsTruncated: page.IsTruncated, ...(page.Marker ? { Marker: page.Marker } : {}) };
 }
 
 async function simulatePrincipalPolicy(ctx: Ctx, input: SimulatePrincipalPolicyRequest): Promise<SimulatePolicyResponse> {
