@@ -26,6 +26,15 @@ import {
   PutGroupPolicyCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
+  AddUserToGroupCommand,
+  CreateGroupCommand,
+  CreateUserCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand as DeleteInlineUserPolicyCommand,
+  DetachGroupPolicyCommand,
+  PutUserPermissionsBoundaryCommand,
+  DeleteUserPermissionsBoundaryCommand,
+  SimulatePrincipalPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
@@ -229,5 +238,40 @@ describe('GetAccountAuthorizationDetails', () => {
     } finally {
       await t.stop();
     }
+  });
+});
+
+describe('with the identity operations', () => {
+  test("CreateUser and CreateGroup's entities take policies; a boundary counts as a use; DeleteUser waits for its policies", async () => {
+    const user = (await iam.send(new CreateUserCommand({ UserName: 'erin' }))).User!;
+    await iam.send(new CreateGroupCommand({ GroupName: 'erin-team' }));
+    await iam.send(new AddUserToGroupCommand({ GroupName: 'erin-team', UserName: 'erin' }));
+    const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: 'erin-read', PolicyDocument: doc('ec2:DescribeInstances') }))).Policy!.Arn!;
+    await iam.send(new AttachGroupPolicyCommand({ GroupName: 'erin-team', PolicyArn: arn }));
+    await iam.send(new PutUserPolicyCommand({ UserName: 'erin', PolicyName: 'deny-run', PolicyDocument: doc('ec2:RunInstances', '*', 'Deny') }));
+
+    const sim = await iam.send(
+      new SimulatePrincipalPolicyCommand({ PolicySourceArn: user.Arn, ActionNames: ['ec2:DescribeInstances', 'ec2:RunInstances', 'ec2:DescribeVolumes'] }),
+    );
+    expect(sim.EvaluationResults!.map((r) => r.EvalDecision)).toEqual(['allowed', 'explicitDeny', 'implicitDeny']);
+    expect(sim.EvaluationResults![0]!.MatchedStatements).toEqual([{ SourcePolicyId: 'erin-read', SourcePolicyType: 'user-managed' }]);
+
+    // The same policy as erin's permissions boundary: a use ListEntitiesForPolicy and DeletePolicy see.
+    await iam.send(new PutUserPermissionsBoundaryCommand({ UserName: 'erin', PermissionsBoundary: arn }));
+    expect((await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy).toMatchObject({ AttachmentCount: 1, PermissionsBoundaryUsageCount: 1 });
+    const bounded = await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: arn, PolicyUsageFilter: 'PermissionsBoundary' }));
+    expect([bounded.PolicyUsers!.map((u) => u.UserName), bounded.PolicyGroups]).toEqual([['erin'], []]);
+    await iam.send(new DetachGroupPolicyCommand({ GroupName: 'erin-team', PolicyArn: arn }));
+    const stillBoundary = await errorOf(iam.send(new DeletePolicyCommand({ PolicyArn: arn })));
+    expect(stillBoundary.name).toBe('DeleteConflictException');
+    await iam.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'erin' }));
+    await iam.send(new DeletePolicyCommand({ PolicyArn: arn }));
+
+    const busy = await errorOf(iam.send(new DeleteUserCommand({ UserName: 'erin' })));
+    expect(busy.name).toBe('DeleteConflictException');
+    expect(busy.message).toBe('Cannot delete entity, must delete policies first.');
+    await iam.send(new DeleteInlineUserPolicyCommand({ UserName: 'erin', PolicyName: 'deny-run' }));
+    const details = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ['User'] }));
+    expect(details.UserDetailList!.find((u) => u.UserName === 'erin')).toMatchObject({ GroupList: ['erin-team'], UserPolicyList: [], AttachedManagedPolicies: [] });
   });
 });
