@@ -7,6 +7,7 @@ import { storedPolicy } from './documents.js';
 import { groupById, managedPolicyByArn, policyDocument, roleById, userById } from './entities/store.js';
 import { awsManagedPolicy } from './managed/catalog.js';
 import type { Policy } from './policy/index.js';
+import type { Principal } from './principal.js';
 
 /** A user, group or role, by its id (AIDA…, AGPA…, AROA…). */
 export interface IamEntityKey {
@@ -81,4 +82,18 @@ export async function permissionsBoundaryOf(db: Tx, entity: IamEntityKey): Promi
   const row = entity.type === 'user' ? await userById(db, entity.id) : await roleById(db, entity.id);
   if (!row?.permissions_boundary) return undefined;
   return (await managedPolicyDocument(db, row.permissions_boundary, 'boundary'))?.policy;
+}
+
+/**
+ * The user or role whose policies apply to a request's principal: the IAM user, or the role of an
+ * assumed-role session; undefined for the account's root user (no identity policies apply to it)
+ * and for a session whose role is gone.
+ */
+export async function entityOfPrincipal(db: Tx, principal: Principal): Promise<IamEntityKey | undefined> {
+  if (principal.kind === 'user') return { type: 'user', id: principal.userId };
+  if (principal.kind !== 'assumed-role') return undefined;
+  const roleArn = principal.session?.roleArn;
+  if (!roleArn) return undefined;
+  const row = await db.selectFrom('iam_roles').select('id').where('account_id', '=', principal.accountId).where('arn', '=', roleArn).executeTakeFirst();
+  return row && { type: 'role', id: row.id };
 }
