@@ -19,6 +19,7 @@ import { handlers as snapshots } from './ec2/snapshots/handlers.js';
 import { createDefaultVpc } from './ec2/vpcs/default-vpc.js';
 import { handlers as vpcs } from './ec2/vpcs/handlers.js';
 import { handlers as prefixLists } from './ec2/prefix-lists/handlers.js';
+import { handlers as iamInstanceProfiles } from './ec2/iam-instance-profiles/handlers.js';
 
 const ec2 = {
   ...regions,
@@ -34,6 +35,7 @@ const ec2 = {
   ...addresses,
   ...snapshots,
   ...prefixLists,
+  ...iamInstanceProfiles,
 };
 
 // Each family's `satisfies` checks its operation names and that its handlers fit their operations;
