@@ -16,10 +16,10 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { describeInstance, errorOf, minimalImage, startTestServer, type TestServer } from './harness.js';
+import { insertProfile, type ProfileOptions } from './iam-fixture.js';
 import { hostFacts } from '../src/host-facts.js';
 import { loadInstanceMetadata } from '../src/host/imds/lookup.js';
 import { resolvePath } from '../src/host/imds/metadata.js';
-import { newIamId } from '../src/lib/ids.js';
 import type { Ctx } from '../src/services/context.js';
 import { passRoleRequests } from '../src/services/ec2/iam-instance-profiles/pass-role.js';
 import { sessionByKey, tokenDigest } from '../src/services/sts/sessions.js';
@@ -29,54 +29,8 @@ let account: string;
 let imageId: string;
 const wait = { minDelay: 0.05, maxDelay: 0.3, maxWaitTime: 20 };
 
-const ec2Trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 const lambdaTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
-
-interface Profile {
-  name: string;
-  arn: string;
-  id: string;
-  roleArn?: string;
-  roleId?: string;
-}
-
-/** An IAM role and an instance profile holding it, written straight into IAM's tables. */
-async function profile(name: string, opts: { roleName?: string | null; trust?: string } = {}): Promise<Profile> {
-  const now = new Date().toISOString();
-  const db = s.app.db;
-  let roleId: string | undefined;
-  let roleArn: string | undefined;
-  if (opts.roleName !== null) {
-    const roleName = opts.roleName ?? `${name}-role`;
-    roleId = newIamId('AROA');
-    roleArn = `arn:aws:iam::${account}:role/${roleName}`;
-    await db
-      .insertInto('iam_roles')
-      .values({
-        id: roleId,
-        account_id: account,
-        name: roleName,
-        name_key: roleName.toLowerCase(),
-        path: '/',
-        arn: roleArn,
-        created_at: now,
-        assume_role_policy: opts.trust ?? ec2Trust,
-        description: null,
-        max_session_duration: 3600,
-        permissions_boundary: null,
-        last_used_at: null,
-        last_used_region: null,
-      })
-      .execute();
-  }
-  const id = newIamId('AIPA');
-  const arn = `arn:aws:iam::${account}:instance-profile/${name}`;
-  await db
-    .insertInto('iam_instance_profiles')
-    .values({ id, account_id: account, name, name_key: name.toLowerCase(), path: '/', arn, created_at: now, role_id: roleId ?? null })
-    .execute();
-  return { name, arn, id, roleArn, roleId };
-}
+const profile = (name: string, opts: ProfileOptions = {}) => insertProfile(s.app.db, account, name, opts);
 
 async function launch(extra: Partial<RunInstancesCommandInput> = {}): Promise<string> {
   const r = await s.ec2().send(new RunInstancesCommand({ ImageId: imageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, ...extra }));
