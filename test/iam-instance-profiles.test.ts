@@ -3,6 +3,7 @@
 // credentials the metadata service is told (issued, served again, refreshed, refused), and the
 // iam:PassRole requests the authorizer asks. IAM rows come from a small fixture (IAM's own handlers
 // are another part of the work).
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   AssociateIamInstanceProfileCommand,
@@ -21,6 +22,7 @@ import { hostFacts } from '../src/host-facts.js';
 import { loadInstanceMetadata } from '../src/host/imds/lookup.js';
 import { resolvePath } from '../src/host/imds/metadata.js';
 import type { Ctx } from '../src/services/context.js';
+import { SecretBox } from '../src/lib/secrets.js';
 import { passRoleRequests } from '../src/services/ec2/iam-instance-profiles/pass-role.js';
 import { sessionByKey, tokenDigest } from '../src/services/sts/sessions.js';
 
@@ -233,6 +235,23 @@ describe('role credentials for the metadata service', () => {
       Expiration: fresh.expiration.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     });
     expect(JSON.parse(get('/latest/meta-data/iam/info') as string)).toMatchObject({ Code: 'Success', InstanceProfileArn: p.arn, InstanceProfileId: p.id });
+  });
+
+  test('credentials that no longer unwrap (another master key wrapped them) are replaced, not served or failed', async () => {
+    await profile('rekeyed');
+    const id = await launch({ IamInstanceProfile: { Name: 'rekeyed' } });
+    const first = await facts().credentials(id, new Date());
+    if (first?.code !== 'Success') throw new Error('no credentials');
+    const other = new SecretBox(randomBytes(32));
+    await s.app.db
+      .updateTable('instance_role_credentials')
+      .set({ session_token: other.wrap(first.sessionToken, 'instance-role-token', first.accessKeyId) })
+      .where('access_key_id', '=', first.accessKeyId)
+      .execute();
+    const next = await facts().credentials(id, new Date());
+    if (next?.code !== 'Success') throw new Error('no credentials');
+    expect(next.accessKeyId).not.toBe(first.accessKeyId);
+    expect((await sessionByKey(s.app.db, next.accessKeyId))!.token_sha256).toBe(tokenDigest(next.sessionToken));
   });
 
   test('a role whose trust policy does not name ec2.amazonaws.com: AssumeRoleUnauthorizedAccess, no session', async () => {

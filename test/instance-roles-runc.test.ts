@@ -16,6 +16,9 @@ import { sessionByKey, tokenDigest } from '../src/services/sts/sessions.js';
 import { insertProfile, type Profile } from './iam-fixture.js';
 import { inInstance, needsInstances, publicPoolFor, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
+// Built images are shared by every state folder of the machine: Debian is built once, not per suite.
+process.env.CUMULO_IMAGE_CACHE ??= '/var/cache/cumulo/images';
+
 needsInstances.describe('instance role credentials from the metadata service (runc, root)', () => {
   const home = mkdtempSync(join(tmpdir(), 'cumulo-runc-roles-'));
   const env = { CUMULO_PUBLIC_IPV4_POOL: publicPoolFor(150 + (process.pid % 50)) };

@@ -3,8 +3,9 @@
 // the instance. The same credentials are served until less than REFRESH_BEFORE_MS of validity
 // remain; then a new session is issued (AWS has new ones ready at least 5 minutes before the old
 // expire). The old session stays valid until it expires.
-import type { SecretBox } from '../../../lib/secrets.js';
+import { UnwrapError, type SecretBox } from '../../../lib/secrets.js';
 import type { Tx } from '../../../store/db.js';
+import type { Row } from '../../../store/schema.js';
 import { roleById } from '../../iam/entities/store.js';
 import { evaluateTrust, parsePolicy } from '../../iam/policy/index.js';
 import type { RoleRow } from '../../iam/entities/store.js';
@@ -46,6 +47,21 @@ export function ec2MayAssume(role: RoleRow): boolean {
   }
 }
 
+/** The held credentials in the clear; undefined when they no longer unwrap (another master key): new ones are issued then. */
+function unwrapHeld(box: SecretBox, held: Row<'instance_role_credentials'>, wrappedSecret: string) {
+  try {
+    return {
+      accessKeyId: held.access_key_id,
+      secretAccessKey: box.unwrapString(wrappedSecret, 'sts-session-secret', held.access_key_id),
+      sessionToken: box.unwrapString(held.session_token, 'instance-role-token', held.access_key_id),
+      expiration: new Date(held.expires_at),
+    };
+  } catch (e) {
+    if (e instanceof UnwrapError) return undefined;
+    throw e;
+  }
+}
+
 async function inTransaction<T>(db: Tx, fn: (trx: Tx) => Promise<T>): Promise<T> {
   return db.isTransaction ? fn(db) : db.transaction().execute(fn);
 }
@@ -68,17 +84,8 @@ export async function instanceRoleCredentials(db: Tx, box: SecretBox, instanceId
     if (held && new Date(held.expires_at).getTime() - now.getTime() >= REFRESH_BEFORE_MS) {
       const session = await sessionByKey(trx, held.access_key_id);
       // Still this role's session (a role deleted and made again under its name is another role).
-      if (session && session.role_id === role.id) {
-        return {
-          code: 'Success',
-          roleName: role.name,
-          lastUpdated: new Date(held.issued_at),
-          accessKeyId: held.access_key_id,
-          secretAccessKey: box.unwrapString(session.secret_access_key, 'sts-session-secret', held.access_key_id),
-          sessionToken: box.unwrapString(held.session_token, 'instance-role-token', held.access_key_id),
-          expiration: new Date(held.expires_at),
-        };
-      }
+      const served = session && session.role_id === role.id ? unwrapHeld(box, held, session.secret_access_key) : undefined;
+      if (served) return { code: 'Success', roleName: role.name, lastUpdated: new Date(held.issued_at), ...served };
     }
     const issued = await issueSession(trx, box, {
       accountId: role.account_id,
