@@ -23,6 +23,7 @@ import { seedBuiltinImages } from './services/ec2/images/builtin.js';
 import { anyInstanceUp } from './services/ec2/instances/store.js';
 import { openStore, type Db } from './store/db.js';
 import { openSecrets } from './store/secrets.js';
+import { consoleSignIn } from './api/console-sign-in.js';
 import type { SecretBox } from './lib/secrets.js';
 import { lockStateFolder } from './state-lock.js';
 import { prepareStateFolder } from './state-folder.js';
@@ -132,14 +133,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     log,
     tls,
     routes: (req, res, url) => {
-      if (url.pathname === '/healthz') {
+      if (url.pathname === '/healthz' && req.method === 'GET') {
         const up = host && runner;
         const body = JSON.stringify(up ? { status: 'ok', driver: host!.compute.info(), host: host!.info() } : { status: 'starting' });
         res.writeHead(up ? 200 : 503, { 'content-type': 'application/json' });
         res.end(body);
         return true;
       }
-      return false;
+      return consoleSignIn({ db, secrets }, req, res, url);
     },
   });
   const images = onHost ? (opts.images ?? new BuiltinImageStore({ home: resolve(config.home) })) : undefined;

@@ -25,7 +25,7 @@ export interface ServerDeps {
   config: Config;
   dispatcher: Dispatcher;
   accounts: Accounts;
-  /** Extra GET routes (health, console). Return true when handled. */
+  /** Extra routes (health, console sign-in), asked before the API's own handling. Return true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
   log?: (line: string) => void;
   /** The server's key and certificate chain (PEM): with them, the port speaks HTTPS too. */
@@ -181,7 +181,7 @@ export class ApiServer {
     let wire = documentWireOf(req.headers);
     let queryCompatible = req.headers['x-amzn-query-mode'] === 'true';
     try {
-      if (req.method === 'GET' && this.deps.routes && !url.search && (await this.deps.routes(req, res, url))) return;
+      if ((req.method === 'GET' || req.method === 'POST') && this.deps.routes && !url.search && (await this.deps.routes(req, res, url))) return;
       if (req.method !== 'GET' && req.method !== 'POST') {
         throw new ApiError('InvalidHttpRequest', `The HTTP method ${req.method} is not supported.`, 405);
       }

@@ -16,7 +16,8 @@ export interface Credentials {
 }
 
 export class Accounts {
-  private secrets = new Map<string, { secret: string; accountId: string }>();
+  // Unwrapped secrets by key id, each with the stored value it came from.
+  private secrets = new Map<string, { secret: string; accountId: string; wrapped: string }>();
 
   constructor(
     private db: Db,
@@ -63,12 +64,17 @@ export class Accounts {
   }
 
   private async lookup(accessKeyId: string): Promise<{ secret: string; accountId: string } | undefined> {
-    const hit = this.secrets.get(accessKeyId);
-    if (hit) return hit;
-    // Keys made by `cumulo accounts create` in another process land in the store: look there.
+    // The store decides on every request: a key IAM deleted or made Inactive stops working at
+    // once, and keys made in another process (`cumulo accounts create`) are found. Only the
+    // unwrapping is cached.
     const row = await activeAccessKey(this.db, accessKeyId);
-    if (!row) return undefined;
-    const entry = { secret: this.unwrap(accessKeyId, row.secret_access_key), accountId: row.account_id };
+    if (!row) {
+      this.secrets.delete(accessKeyId);
+      return undefined;
+    }
+    const hit = this.secrets.get(accessKeyId);
+    if (hit && hit.wrapped === row.secret_access_key && hit.accountId === row.account_id) return hit;
+    const entry = { secret: this.unwrap(accessKeyId, row.secret_access_key), accountId: row.account_id, wrapped: row.secret_access_key };
     this.secrets.set(accessKeyId, entry);
     return entry;
   }

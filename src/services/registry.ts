@@ -3,7 +3,7 @@
 // controllers/index.ts registers each service's reconcilers under the same names (services never
 // import controllers). A family adds itself with one import and one spread.
 import { loadModel, type ServiceModel } from '../models/index.js';
-import { handlerMap, type Ctx, type Ec2Operations, type HandlerMap, type Mismatched, type NoMismatch, type StsOperations } from './context.js';
+import { handlerMap, type Ctx, type Ec2Operations, type HandlerMap, type IamOperations, type Mismatched, type NoMismatch, type StsOperations } from './context.js';
 import { handlers as regions } from './ec2/regions/handlers.js';
 import { handlers as images } from './ec2/images/handlers.js';
 import { handlers as instanceTypes } from './ec2/instance-types/handlers.js';
@@ -19,7 +19,14 @@ import { handlers as snapshots } from './ec2/snapshots/handlers.js';
 import { createDefaultVpc } from './ec2/vpcs/default-vpc.js';
 import { handlers as vpcs } from './ec2/vpcs/handlers.js';
 import { handlers as prefixLists } from './ec2/prefix-lists/handlers.js';
-import { handlers as iamInstanceProfiles } from './ec2/iam-instance-profiles/handlers.js';
+import { handlers as instanceProfileAssociations } from './ec2/iam-instance-profiles/handlers.js';
+import { handlers as iamUsers } from './iam/users/handlers.js';
+import { handlers as iamGroups } from './iam/groups/handlers.js';
+import { handlers as iamRoles } from './iam/roles/handlers.js';
+import { handlers as iamInstanceProfiles } from './iam/instance-profiles/handlers.js';
+import { handlers as iamAccessKeys } from './iam/access-keys/handlers.js';
+import { handlers as iamLoginProfiles } from './iam/login-profiles/handlers.js';
+import { handlers as iamAccount } from './iam/account/handlers.js';
 
 const ec2 = {
   ...regions,
@@ -35,13 +42,25 @@ const ec2 = {
   ...addresses,
   ...snapshots,
   ...prefixLists,
+  ...instanceProfileAssociations,
+};
+
+// IAM: one global service; its families spread into one map like EC2's.
+const iam = {
+  ...iamUsers,
+  ...iamGroups,
+  ...iamRoles,
   ...iamInstanceProfiles,
+  ...iamAccessKeys,
+  ...iamLoginProfiles,
+  ...iamAccount,
 };
 
 // Each family's `satisfies` checks its operation names and that its handlers fit their operations;
 // these check that no handler declares an input or output member its operation does not have.
 export type Ec2Checked = NoMismatch<Mismatched<typeof ec2, Ec2Operations>>;
 export type StsChecked = NoMismatch<Mismatched<typeof sts, StsOperations>>;
+export type IamChecked = NoMismatch<Mismatched<typeof iam, IamOperations>>;
 
 /** The signing names of the services cumulo serves (or will: a model with no handlers yet). */
 export const serviceNames = ['ec2', 'sts', 'iam', 'elasticloadbalancing', 'autoscaling', 'monitoring'] as const;
@@ -63,10 +82,10 @@ export interface Service {
 const registrations: { readonly [S in ServiceName]: Omit<Service, 'name' | 'model'> } = {
   ec2: { handlers: handlerMap(ec2), setupRegion: createDefaultVpc },
   sts: { handlers: handlerMap(sts) },
+  iam: { handlers: handlerMap(iam) },
   // Models only, so far: every operation answers UnsupportedOperation in the service's own protocol.
-  // Their handler maps will satisfy IamHandlers, Elbv2Handlers, AutoScalingHandlers and
-  // CloudWatchHandlers (context.ts), as EC2's satisfy Ec2Handlers.
-  iam: { handlers: {} },
+  // Their handler maps will satisfy Elbv2Handlers, AutoScalingHandlers and CloudWatchHandlers
+  // (context.ts), as EC2's satisfy Ec2Handlers.
   elasticloadbalancing: { handlers: {} },
   autoscaling: { handlers: {} },
   monitoring: { handlers: {} },

@@ -28,7 +28,7 @@ export async function insertAccessKey(db: Tx, row: NewRow<'access_keys'>): Promi
   await db.insertInto('access_keys').values(row).execute();
 }
 
-/** The oldest active access key of the account with this name, with the account. */
+/** The oldest active access key of the root user of the account with this name, with the account. */
 export async function firstActiveKeyOf(db: Tx, name: string): Promise<{ id: string; name: string; access_key_id: string; secret_access_key: string } | undefined> {
   return db
     .selectFrom('accounts')
@@ -36,6 +36,7 @@ export async function firstActiveKeyOf(db: Tx, name: string): Promise<{ id: stri
     .select(['accounts.id', 'accounts.name', 'access_keys.access_key_id', 'access_keys.secret_access_key'])
     .where('accounts.name', '=', name)
     .where('access_keys.status', '=', 'Active')
+    .where('access_keys.user_id', 'is', null)
     .orderBy('access_keys.created_at')
     .executeTakeFirst();
 }

@@ -53,3 +53,35 @@ export async function entityTags(db: Tx, entityId: string): Promise<Record<strin
   const rows = await db.selectFrom('iam_tags').select(['key', 'value']).where('entity_id', '=', entityId).orderBy('key').execute();
   return Object.fromEntries(rows.map((r) => [r.key, r.value]));
 }
+
+/** What IAM counts against an account's quotas (UsersPerAccount, RolesPerAccount, …). */
+export async function entityCount(db: Tx, table: 'iam_users' | 'iam_groups' | 'iam_roles' | 'iam_instance_profiles', accountId: string): Promise<number> {
+  const row = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', accountId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** What still hangs on a user, group or role: IAM refuses to delete it until these are gone. */
+export async function policiesOn(db: Tx, entityId: string): Promise<{ attached: number; inline: number }> {
+  const attached = await db
+    .selectFrom('iam_attached_policies')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('entity_id', '=', entityId)
+    .executeTakeFirstOrThrow();
+  const inline = await db
+    .selectFrom('iam_inline_policies')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('entity_id', '=', entityId)
+    .executeTakeFirstOrThrow();
+  return { attached: Number(attached.n), inline: Number(inline.n) };
+}
+
+/** Whether a user or role with this ARN (path included) exists: what a trust policy may name. */
+export async function userOrRoleArnExists(db: Tx, arn: string): Promise<boolean> {
+  const user = await db.selectFrom('iam_users').select('id').where('arn', '=', arn).executeTakeFirst();
+  if (user) return true;
+  return Boolean(await db.selectFrom('iam_roles').select('id').where('arn', '=', arn).executeTakeFirst());
+}
