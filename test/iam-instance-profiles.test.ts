@@ -4,6 +4,7 @@
 // iam:PassRole requests the authorizer asks. IAM rows come from a small fixture (IAM's own handlers
 // are another part of the work).
 import { randomBytes } from 'node:crypto';
+import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, IAMClient, RemoveRoleFromInstanceProfileCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   AssociateIamInstanceProfileCommand,
@@ -186,9 +187,9 @@ describe('associations', () => {
   });
 });
 
-describe('role credentials for the metadata service', () => {
-  const facts = () => hostFacts(s.app.db, s.app.secrets).metadata;
+const facts = () => hostFacts(s.app.db, s.app.secrets).metadata;
 
+describe('role credentials for the metadata service', () => {
   test('a session of the role named after the instance, served again until 15 minutes before expiry, then refreshed', async () => {
     const p = await profile('creds', { roleName: 'creds-role' });
     const id = await launch({ IamInstanceProfile: { Name: 'creds' } });
@@ -281,6 +282,32 @@ describe('role credentials for the metadata service', () => {
     expect(resolvePath(m, '/latest/meta-data/iam/info').status).toBe(404);
     // The sessions handed out stay valid until they expire, as on AWS.
     if (before?.code === 'Success') expect(await sessionByKey(s.app.db, before.accessKeyId)).toBeDefined();
+  });
+});
+
+describe("with IAM's own API", () => {
+  test('a role and instance profile made through IAM: the instance gets the role, its credentials follow the profile', async () => {
+    const iam = new IAMClient({
+      endpoint: s.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: s.admin.accessKeyId, secretAccessKey: s.admin.secretAccessKey },
+      maxAttempts: 1,
+    });
+    const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+    const role = (await iam.send(new CreateRoleCommand({ RoleName: 'api-web', AssumeRolePolicyDocument: trust }))).Role!;
+    const ip = (await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: 'api-web' }))).InstanceProfile!;
+    // No role in it yet: EC2 refuses it.
+    const empty = await errorOf(launch({ IamInstanceProfile: { Arn: ip.Arn } }));
+    expect([empty.name, empty.message]).toEqual(['InvalidParameterValue', `IAM Instance Profile "${ip.Arn}" has no associated IAM Roles`]);
+    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'api-web', RoleName: 'api-web' }));
+    const id = await launch({ IamInstanceProfile: { Arn: ip.Arn } });
+    expect((await describeInstance(s.ec2(), id)).IamInstanceProfile).toEqual({ Arn: ip.Arn, Id: ip.InstanceProfileId });
+    const c = await facts().credentials(id, new Date());
+    expect(c).toMatchObject({ code: 'Success', roleName: 'api-web' });
+    if (c?.code === 'Success') expect((await sessionByKey(s.app.db, c.accessKeyId))!.role_arn).toBe(role.Arn);
+    // The role taken out of the profile: nothing to serve.
+    await iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: 'api-web', RoleName: 'api-web' }));
+    expect(await facts().credentials(id, new Date())).toBeUndefined();
   });
 });
 
