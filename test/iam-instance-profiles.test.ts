@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   AssociateIamInstanceProfileCommand,
   DescribeIamInstanceProfileAssociationsCommand,
+  DescribeInstancesCommand,
   DisassociateIamInstanceProfileCommand,
   ReplaceIamInstanceProfileAssociationCommand,
   RunInstancesCommand,
@@ -69,7 +70,16 @@ describe('RunInstances IamInstanceProfile', () => {
 
     const byArn = await launch({ IamInstanceProfile: { Arn: web.arn } });
     expect((await describeInstance(s.ec2(), byArn)).IamInstanceProfile).toEqual({ Arn: web.arn, Id: web.id });
+    // RunInstances' own answer shows it too.
+    const answer = await s.ec2().send(new RunInstancesCommand({ ImageId: imageId, InstanceType: 't3.micro', MinCount: 2, MaxCount: 2, IamInstanceProfile: { Name: 'web' } }));
+    expect(answer.Instances!.map((i) => i.IamInstanceProfile)).toEqual([
+      { Arn: web.arn, Id: web.id },
+      { Arn: web.arn, Id: web.id },
+    ]);
+    const both = answer.Instances!.map((i) => i.InstanceId!);
     // DescribeInstances' filters see it.
+    const byFilter = await s.ec2().send(new DescribeInstancesCommand({ Filters: [{ Name: 'iam-instance-profile.arn', Values: [web.arn] }] }));
+    expect(byFilter.Reservations!.flatMap((r) => r.Instances!.map((i) => i.InstanceId)).sort()).toEqual([byName, byArn, ...both].sort());
     const filtered = await describeAssociations({ Filters: [{ Name: 'instance-id', Values: [byName, byArn] }] });
     expect(filtered.IamInstanceProfileAssociations!.map((a) => a.InstanceId).sort()).toEqual([byName, byArn].sort());
   });
