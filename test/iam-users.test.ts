@@ -159,6 +159,36 @@ describe('users', () => {
   });
 });
 
+describe('policies in the way of a deletion', () => {
+  // Attaching and inline policies are another family's operations: the rows are written here as they would.
+  test('a user, group or role with an inline or attached policy cannot be deleted (DeleteConflict)', async () => {
+    const user = (await iam.send(new CreateUserCommand({ UserName: 'with-policies' }))).User!;
+    const group = (await iam.send(new CreateGroupCommand({ GroupName: 'with-policies' }))).Group!;
+    for (const [id, type] of [
+      [user.UserId!, 'user'],
+      [group.GroupId!, 'group'],
+    ] as const) {
+      await s.app.db.insertInto('iam_inline_policies').values({ account_id: account, entity_type: type, entity_id: id, name: 'p', document: '{}' }).execute();
+    }
+    let e = await errorOf(iam.send(new DeleteUserCommand({ UserName: 'with-policies' })));
+    expect(e.message).toBe('Cannot delete entity, must delete policies first.');
+    e = await errorOf(iam.send(new DeleteGroupCommand({ GroupName: 'with-policies' })));
+    expect(e.message).toBe('Cannot delete entity, must delete policies first.');
+    await s.app.db.deleteFrom('iam_inline_policies').execute();
+    const arn = 'arn:aws:iam::aws:policy/AdministratorAccess';
+    await s.app.db
+      .insertInto('iam_attached_policies')
+      .values({ account_id: account, entity_type: 'user', entity_id: user.UserId!, policy_arn: arn, attached_at: new Date().toISOString() })
+      .execute();
+    e = await errorOf(iam.send(new DeleteUserCommand({ UserName: 'with-policies' })));
+    expect(e.name).toBe('DeleteConflictException');
+    expect(e.message).toBe('Cannot delete entity, must detach all policies first.');
+    await s.app.db.deleteFrom('iam_attached_policies').execute();
+    await iam.send(new DeleteUserCommand({ UserName: 'with-policies' }));
+    await iam.send(new DeleteGroupCommand({ GroupName: 'with-policies' }));
+  });
+});
+
 describe('groups', () => {
   test('CreateGroup, AddUserToGroup, GetGroup with its users, ListGroupsForUser', async () => {
     const g = await iam.send(new CreateGroupCommand({ GroupName: 'readers', Path: '/team/' }));
