@@ -24,6 +24,7 @@ import {
   UpdateGroupCommand,
   UpdateUserCommand,
 } from '@aws-sdk/client-iam';
+import { isUniqueViolation } from '../src/services/iam/entities/store.js';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
 
 let s: TestServer;
@@ -59,6 +60,20 @@ describe('users', () => {
     expect(bad.message).toContain("Value 'a b' at 'userName' failed to satisfy constraint");
     const path = await errorOf(iam.send(new CreateUserCommand({ UserName: 'p', Path: 'nope' })));
     expect(path.name).toBe('ValidationError');
+  });
+
+  test("the store's unique index on names is what isUniqueViolation recognises (a race's loser answers EntityAlreadyExists)", async () => {
+    const alice = await s.app.db.selectFrom('iam_users').selectAll().where('name_key', '=', 'alice').executeTakeFirstOrThrow();
+    const e = await s.app.db
+      .insertInto('iam_users')
+      .values({ ...alice, id: 'AIDAAAAAAAAAAAAAAAAA', name: 'ALICE' })
+      .execute()
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(isUniqueViolation(e)).toBe(true);
+    expect(isUniqueViolation(new Error('other'))).toBe(false);
   });
 
   test('GetUser of an unknown user is NoSuchEntity (404); without a name it answers the root user', async () => {

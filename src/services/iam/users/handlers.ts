@@ -22,7 +22,7 @@ import type { Ctx, IamHandlers } from '../../context.js';
 import { checkName, checkPath, iamArn } from '../arns.js';
 import { boundaryView, checkPermissionsBoundary } from '../entities/boundary.js';
 import { checkPathPrefix, paginate } from '../entities/paging.js';
-import { entityCount, policiesOn, userById, userByName, type UserRow } from '../entities/store.js';
+import { entityCount, policiesOn, userById, userByName, type UserRow, isUniqueViolation } from '../entities/store.js';
 import { checkTags, putEntityTags, removeEntityTags, tagList, tagPage } from '../entities/tags.js';
 import { IamErrors } from '../errors.js';
 import { accountCreatedAt, deleteUserRow, insertUser, updateUserRow, userDependents, usersOf } from './store.js';
@@ -85,7 +85,9 @@ async function createUser(ctx: Ctx, input: CreateUserRequest): Promise<CreateUse
     permissions_boundary: boundary,
     password_last_used: null,
   };
-  await insertUser(ctx.db, row);
+  await insertUser(ctx.db, row).catch((e: unknown) => {
+    throw isUniqueViolation(e) ? IamErrors.entityAlreadyExists('User', name) : e;
+  });
   await putEntityTags(
     ctx.db,
     ctx.accountId,
