@@ -124,13 +124,13 @@ describe('routing by the credential scope', () => {
   }
 
   test('a service with a model and no handlers answers UnsupportedOperation in its own envelope', async () => {
-    const model = serviceRegistry().get('iam')!.model();
+    const model = serviceRegistry().get('autoscaling')!.model();
     expect(model).toBeDefined();
-    const out = await signedPost('iam', `Action=ListUsers&Version=${model!.apiVersion}`);
+    const out = await signedPost('autoscaling', `Action=DescribeAutoScalingGroups&Version=${model!.apiVersion}`);
     expect(out.status).toBe(400);
     expect(out.text).toContain('<ErrorResponse');
     expect(out.text).toContain('<Code>UnsupportedOperation</Code>');
-    expect(out.text).toContain('The operation ListUsers is not implemented by cumulo yet.');
+    expect(out.text).toContain('The operation DescribeAutoScalingGroups is not implemented by cumulo yet.');
   });
 
   test('a service that is not registered is refused; a registered one with handlers answers', async () => {
@@ -140,5 +140,8 @@ describe('routing by the credential scope', () => {
     const sts = await signedPost('sts', 'Action=GetCallerIdentity&Version=2011-06-15');
     expect(sts.status).toBe(200);
     expect(sts.text).toContain(`<Account>${s.admin.accountId}</Account>`);
+    const iam = await signedPost('iam', `Action=ListUsers&Version=${serviceRegistry().get('iam')!.model()!.apiVersion}`);
+    expect(iam.status).toBe(200);
+    expect(iam.text).toContain('<ListUsersResponse');
   });
 });
