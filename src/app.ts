@@ -173,7 +173,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const h = onHost
       ? await openHostStack({
           home: config.home,
-          facts: hostFacts(db),
+          facts: hostFacts(db, secrets),
           log,
           compute: config.driver,
           images,

@@ -145,7 +145,7 @@ describe('RunInstances parameters', () => {
     expect(i!.Monitoring!.State).toBe('disabled');
     expect(i!.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
     expect(i!.IamInstanceProfile).toBeUndefined();
-    // No IAM yet: no instance profile exists, and EC2 refuses an unknown one.
+    // EC2 refuses an instance profile the account does not have.
     const byName = await errorOf(run({ IamInstanceProfile: { Name: 'app' } }));
     expect([byName.name, byName.message]).toEqual(['InvalidParameterValue', 'Value (app) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name']);
     const arn = `arn:aws:iam::${s.admin.accountId}:instance-profile/app`;

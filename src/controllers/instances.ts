@@ -38,6 +38,7 @@ import { isBlockStoreSnapshot } from '../services/ec2/snapshots/store.js';
 import { deleteTagsOfAll } from '../services/ec2/tags/store.js';
 import { attachedDataVolumes, dataVolumesOf, markAttachmentsOfInstanceAttached, releaseVolumesOf, rootVolumeOf, moveVolumeState } from '../services/ec2/volumes/store.js';
 import { subnetCidrOf, subnetCidrs, vpcCidrOf } from '../services/ec2/vpcs/store.js';
+import { endAssociationsOfInstance } from '../services/ec2/iam-instance-profiles/store.js';
 import { syncVpcNow } from './network.js';
 import { forgetStatusChecks, recordStatusChecks } from './status-checks.js';
 import { queueCleanup } from './cleanup.js';
@@ -283,6 +284,7 @@ async function failLaunch(deps: ControllerDeps, row: InstanceRow, reason: StateR
       },
     );
     if (!ended) return;
+    await endAssociationsOfInstance(trx, row.id, now);
     const vpcs = await vpcsOf(trx, row);
     await leaveNetwork(trx, row, vpcs);
     await release(trx, row.id, { allVolumes: true, keepUidRange: !removed });
@@ -410,6 +412,8 @@ async function finishTerminate(deps: ControllerDeps, row: InstanceRow, removed: 
       { state: 'terminated', terminated_at: now.toISOString(), updated_at: now.toISOString(), ...consoleSet(output, now.toISOString()) },
     );
     if (!terminated) return;
+    // Its instance profile's association ends: the role's credentials are no longer served.
+    await endAssociationsOfInstance(trx, row.id, now);
     // The VPCs before release() detaches and deletes the interfaces.
     const vpcs = await vpcsOf(trx, row);
     await leaveNetwork(trx, row, vpcs);

@@ -19,6 +19,7 @@ import { handlers as snapshots } from './ec2/snapshots/handlers.js';
 import { createDefaultVpc } from './ec2/vpcs/default-vpc.js';
 import { handlers as vpcs } from './ec2/vpcs/handlers.js';
 import { handlers as prefixLists } from './ec2/prefix-lists/handlers.js';
+import { handlers as instanceProfileAssociations } from './ec2/iam-instance-profiles/handlers.js';
 import { handlers as iamUsers } from './iam/users/handlers.js';
 import { handlers as iamGroups } from './iam/groups/handlers.js';
 import { handlers as iamRoles } from './iam/roles/handlers.js';
@@ -46,6 +47,7 @@ const ec2 = {
   ...addresses,
   ...snapshots,
   ...prefixLists,
+  ...instanceProfileAssociations,
 };
 
 // IAM: one global service; its families spread into one map like EC2's.

@@ -89,6 +89,30 @@ export interface IamInstanceProfilesTable extends IamEntity {
   role_id: string | null;
 }
 
+/** 0019: an instance profile on an instance (EC2's IamInstanceProfileAssociation). */
+export interface IamInstanceProfileAssociationsTable {
+  id: string;
+  account_id: string;
+  region: string;
+  instance_id: string;
+  profile_arn: string;
+  profile_id: string;
+  state: 'associating' | 'associated' | 'disassociating' | 'disassociated';
+  created_at: Time;
+  updated_at: Time;
+}
+
+/** 0019: the role credentials the metadata service serves for an association, until their refresh. */
+export interface InstanceRoleCredentialsTable {
+  association_id: string;
+  instance_id: string;
+  access_key_id: string;
+  role_arn: string;
+  session_token: string; // wrapped
+  issued_at: Time;
+  expires_at: Time;
+}
+
 export interface IamPolicyVersionsTable {
   policy_id: string;
   version_id: string;
@@ -625,6 +649,8 @@ export interface Database {
   iam_roles: IamRolesTable;
   iam_policies: IamPoliciesTable;
   iam_instance_profiles: IamInstanceProfilesTable;
+  iam_instance_profile_associations: IamInstanceProfileAssociationsTable;
+  instance_role_credentials: InstanceRoleCredentialsTable;
   iam_policy_versions: IamPolicyVersionsTable;
   iam_group_members: IamGroupMembersTable;
   iam_attached_policies: IamAttachedPoliciesTable;

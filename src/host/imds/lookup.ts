@@ -5,7 +5,7 @@
 import { zoneId } from '../../config.js';
 import type { Row } from '../../store/schema.js';
 import { privateDnsName, publicDnsName } from '../../lib/ec2-names.js';
-import type { InstanceMetadata, InterfaceMetadata } from './metadata.js';
+import type { InstanceMetadata, InterfaceMetadata, RoleCredentials } from './metadata.js';
 import type { MetadataLookup } from './server.js';
 
 interface Group {
@@ -49,6 +49,11 @@ export interface MetadataFacts {
   rows(instanceId: string): Promise<MetadataRows | undefined>;
   /** The instance whose interface in this VPC holds this private address (primary or secondary). */
   instanceHolding(vpcId: string, ip: string): Promise<string | undefined>;
+  /**
+   * The role credentials of the instance's instance profile at `now` (issued or refreshed as
+   * needed); undefined when it has no profile with a role.
+   */
+  credentials(instanceId: string, now: Date): Promise<RoleCredentials | undefined>;
 }
 
 function vpcCidrs(vpc: MetadataVpc | undefined): string[] {
@@ -150,17 +155,23 @@ export function toInstanceMetadata(r: MetadataRows): InstanceMetadata {
   return m;
 }
 
-/** The instance's metadata; undefined when it is gone (terminated instances have no metadata). */
-export async function loadInstanceMetadata(facts: MetadataFacts, instanceId: string): Promise<InstanceMetadata | undefined> {
+/**
+ * The instance's metadata; undefined when it is gone (terminated instances have no metadata).
+ * `credentialsAt`: also its role's credentials at that time (only paths under iam/ need them).
+ */
+export async function loadInstanceMetadata(facts: MetadataFacts, instanceId: string, credentialsAt?: Date): Promise<InstanceMetadata | undefined> {
   const rows = await facts.rows(instanceId);
-  return rows && toInstanceMetadata(rows);
+  if (!rows) return undefined;
+  const m = toInstanceMetadata(rows);
+  if (m.iamInstanceProfile && credentialsAt) m.iamInstanceProfile.role = await facts.credentials(instanceId, credentialsAt);
+  return m;
 }
 
 /** The metadata service's lookup: the host address reached → the VPC; the source address → its instance there → its metadata. */
-export function metadataLookup(facts: MetadataFacts, vpcAt: (localAddress: string) => string | undefined): MetadataLookup {
-  return async (ip, local) => {
+export function metadataLookup(facts: MetadataFacts, vpcAt: (localAddress: string) => string | undefined, now: () => Date = () => new Date()): MetadataLookup {
+  return async (ip, local, withCredentials) => {
     const vpcId = vpcAt(local);
     const id = vpcId ? await facts.instanceHolding(vpcId, ip) : undefined;
-    return id ? loadInstanceMetadata(facts, id) : undefined;
+    return id ? loadInstanceMetadata(facts, id, withCredentials ? now() : undefined) : undefined;
   };
 }

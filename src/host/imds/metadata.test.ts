@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { fixtureMetadata } from './fixture.js';
-import { errorPage, identityDocument, resolvePath, VERSIONS } from './metadata.js';
+import { credentialsDocument, errorPage, identityDocument, readsCredentials, resolvePath, VERSIONS, type RoleCredentials } from './metadata.js';
 
 const m = fixtureMetadata();
 const get = (path: string, md = m) => {
@@ -136,6 +136,78 @@ describe('metadata paths', () => {
     expect(get('/latest/meta-data/iam/info', withRole)).toBe(
       '{\n  "Code" : "Success",\n  "LastUpdated" : "2024-05-06T07:08:09Z",\n  "InstanceProfileArn" : "arn:aws:iam::123456789012:instance-profile/web",\n  "InstanceProfileId" : "AIPAEXAMPLE"\n}',
     );
+  });
+});
+
+describe('role credentials', () => {
+  const profile = { arn: 'arn:aws:iam::123456789012:instance-profile/web', id: 'AIPAEXAMPLE', lastUpdated: new Date('2024-05-06T07:08:09Z') };
+  const success: RoleCredentials = {
+    code: 'Success',
+    roleName: 'web-role',
+    lastUpdated: new Date('2024-05-06T08:00:01.250Z'),
+    accessKeyId: 'ASIAEXAMPLEEXAMPLE01',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE+token/==',
+    expiration: new Date('2024-05-06T14:00:01Z'),
+  };
+  const withCredentials = fixtureMetadata({ iamInstanceProfile: { ...profile, role: success } });
+
+  test("security-credentials/<role> exactly as EC2 prints it (Jackson's layout, second precision)", () => {
+    expect(get('/latest/meta-data/iam/', withCredentials)).toBe('info\nsecurity-credentials/');
+    expect(get('/latest/meta-data/iam/security-credentials/', withCredentials)).toBe('web-role');
+    expect(get('/latest/meta-data/iam/security-credentials/web-role', withCredentials)).toBe(`{
+  "Code" : "Success",
+  "LastUpdated" : "2024-05-06T08:00:01Z",
+  "Type" : "AWS-HMAC",
+  "AccessKeyId" : "ASIAEXAMPLEEXAMPLE01",
+  "SecretAccessKey" : "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  "Token" : "IQoJb3JpZ2luX2VjEXAMPLE+token/==",
+  "Expiration" : "2024-05-06T14:00:01Z"
+}`);
+    // The SDKs parse it as JSON.
+    expect(JSON.parse(credentialsDocument(success))).toMatchObject({ AccessKeyId: 'ASIAEXAMPLEEXAMPLE01', Token: success.sessionToken });
+    expect(get('/latest/meta-data/iam/security-credentials/other-role', withCredentials)).toBe(404);
+  });
+
+  test('iam/info says when the credentials were last updated', () => {
+    expect(get('/latest/meta-data/iam/info', withCredentials)).toBe(
+      '{\n  "Code" : "Success",\n  "LastUpdated" : "2024-05-06T08:00:01Z",\n  "InstanceProfileArn" : "arn:aws:iam::123456789012:instance-profile/web",\n  "InstanceProfileId" : "AIPAEXAMPLE"\n}',
+    );
+  });
+
+  test("a role EC2 may not assume: AssumeRoleUnauthorizedAccess in info and the role's document, no credentials", () => {
+    const refused = fixtureMetadata({
+      iamInstanceProfile: { ...profile, role: { code: 'AssumeRoleUnauthorizedAccess', roleName: 'web-role', lastUpdated: new Date('2024-05-06T09:10:11Z') } },
+    });
+    const message = 'EC2 cannot assume the role web-role.  Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.';
+    expect(get('/latest/meta-data/iam/security-credentials/web-role', refused)).toBe(
+      `{\n  "Code" : "AssumeRoleUnauthorizedAccess",\n  "Message" : "${message}",\n  "LastUpdated" : "2024-05-06T09:10:11Z"\n}`,
+    );
+    const info = JSON.parse(get('/latest/meta-data/iam/info', refused) as string) as Record<string, string>;
+    expect(info).toEqual({
+      Code: 'AssumeRoleUnauthorizedAccess',
+      Message: message,
+      LastUpdated: '2024-05-06T09:10:11Z',
+      InstanceProfileArn: profile.arn,
+      InstanceProfileId: 'AIPAEXAMPLE',
+    });
+    expect(get('/latest/meta-data/iam/security-credentials/web-role', refused)).not.toContain('AccessKeyId');
+  });
+
+  test('only paths under meta-data/iam read credentials', () => {
+    const cases: [string, boolean][] = [
+      ['/latest/meta-data/iam/security-credentials/web-role', true],
+      ['/latest/meta-data/iam/info', true],
+      ['/latest/meta-data/iam', true],
+      ['/2021-07-15/meta-data/iam/', true],
+      ['//latest//meta-data//iam/info', true],
+      ['/latest/meta-data/', false],
+      ['/latest/meta-data/iamx', false],
+      ['/latest/meta-data/instance-id', false],
+      ['/latest/user-data', false],
+      ['/latest/dynamic/iam/info', false],
+    ];
+    for (const [path, reads] of cases) expect([path, readsCredentials(path)]).toEqual([path, reads]);
   });
 });
 

@@ -37,9 +37,23 @@ export interface InstanceMetadata {
   interfaces: InterfaceMetadata[];
   /** Instance tags, present only when InstanceMetadataTags is enabled. */
   tags?: Record<string, string>;
-  iamInstanceProfile?: { arn: string; id: string; lastUpdated: Date };
+  /** `role`: its role's credentials, read only for paths under iam/ (absent: not read, or no role). */
+  iamInstanceProfile?: { arn: string; id: string; lastUpdated: Date; role?: RoleCredentials };
   options: MetadataOptions;
 }
+
+/** An instance profile's role credentials, or why EC2 could not assume the role. */
+export type RoleCredentials =
+  | {
+      code: 'Success';
+      roleName: string;
+      lastUpdated: Date;
+      accessKeyId: string;
+      secretAccessKey: string;
+      sessionToken: string;
+      expiration: Date;
+    }
+  | { code: 'AssumeRoleUnauthorizedAccess'; roleName: string; lastUpdated: Date };
 
 export interface InterfaceMetadata {
   mac: string;
@@ -167,6 +181,41 @@ function interfaceFolder(i: InterfaceMetadata): Folder {
   });
 }
 
+/** Does a request path read the role's credentials (anything under meta-data/iam)? */
+export function readsCredentials(path: string): boolean {
+  return /^\/*[^/]+\/+meta-data\/+iam(\/|$)/.test(path);
+}
+
+const unauthorizedMessage = (role: string) =>
+  `EC2 cannot assume the role ${role}.  Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.`;
+
+/** iam/security-credentials/<role>, as EC2 writes it. */
+export function credentialsDocument(c: RoleCredentials): string {
+  if (c.code !== 'Success') return jacksonJson({ Code: c.code, Message: unauthorizedMessage(c.roleName), LastUpdated: ec2Time(c.lastUpdated) });
+  return jacksonJson({
+    Code: 'Success',
+    LastUpdated: ec2Time(c.lastUpdated),
+    Type: 'AWS-HMAC',
+    AccessKeyId: c.accessKeyId,
+    SecretAccessKey: c.secretAccessKey,
+    Token: c.sessionToken,
+    Expiration: ec2Time(c.expiration),
+  });
+}
+
+/** iam/: info always; security-credentials/<role> when the profile has a role. */
+function iamFolder(p: NonNullable<InstanceMetadata['iamInstanceProfile']>): Folder {
+  const role = p.role;
+  const head: Record<string, string> = role?.code === 'AssumeRoleUnauthorizedAccess' ? { Code: role.code, Message: unauthorizedMessage(role.roleName) } : { Code: 'Success' };
+  const info = jacksonJson({
+    ...head,
+    LastUpdated: ec2Time(role?.lastUpdated ?? p.lastUpdated),
+    InstanceProfileArn: p.arn,
+    InstanceProfileId: p.id,
+  });
+  return folder({ info, 'security-credentials': role ? folder({ [role.roleName]: credentialsDocument(role) }) : undefined });
+}
+
 function blockDeviceFolder(b: InstanceMetadata['blockDevices']): Folder {
   const entries: Record<string, Node> = { ami: b.ami };
   b.ebs.forEach((d, i) => (entries[`ebs${i + 1}`] = d));
@@ -190,16 +239,7 @@ export function metadataTree(m: InstanceMetadata): Folder {
     'block-device-mapping': blockDeviceFolder(m.blockDevices),
     events: folder({ maintenance: folder({ history: '[]', scheduled: '[]' }) }),
     hostname: m.hostname,
-    iam: m.iamInstanceProfile
-      ? folder({
-          info: jacksonJson({
-            Code: 'Success',
-            LastUpdated: ec2Time(m.iamInstanceProfile.lastUpdated),
-            InstanceProfileArn: m.iamInstanceProfile.arn,
-            InstanceProfileId: m.iamInstanceProfile.id,
-          }),
-        })
-      : undefined,
+    iam: m.iamInstanceProfile ? iamFolder(m.iamInstanceProfile) : undefined,
     'instance-action': 'none',
     'instance-id': m.instanceId,
     'instance-life-cycle': 'on-demand',

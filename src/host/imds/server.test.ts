@@ -1,16 +1,30 @@
 // The metadata service over HTTP on loopback, with a lookup that maps 127.0.0.1 to a fixture instance.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { fixtureMetadata } from './fixture.js';
-import type { InstanceMetadata } from './metadata.js';
+import type { InstanceMetadata, RoleCredentials } from './metadata.js';
 import { ImdsServer, sourceAddress } from './server.js';
 
 let instance: InstanceMetadata;
 let now = Date.parse('2024-05-06T07:08:09Z');
 const asked: string[] = [];
+/** Lookups that asked for the role's credentials (which may issue a session). */
+let credentialLookups = 0;
+const credentials: RoleCredentials = {
+  code: 'Success',
+  roleName: 'web-role',
+  lastUpdated: new Date('2024-05-06T07:00:00Z'),
+  accessKeyId: 'ASIAEXAMPLEEXAMPLE01',
+  secretAccessKey: 'secret',
+  sessionToken: 'token',
+  expiration: new Date('2024-05-06T13:00:00Z'),
+};
 const server = new ImdsServer({
-  lookup: async (ip, local) => {
+  lookup: async (ip, local, withCredentials) => {
     asked.push(`${ip} → ${local}`);
-    return ip === '127.0.0.1' && local === '127.0.0.1' ? instance : undefined;
+    if (ip !== '127.0.0.1' || local !== '127.0.0.1') return undefined;
+    if (!withCredentials || !instance.iamInstanceProfile) return instance;
+    credentialLookups++;
+    return { ...instance, iamInstanceProfile: { ...instance.iamInstanceProfile, role: credentials } };
   },
   now: () => now,
 });
@@ -148,6 +162,37 @@ describe('IMDSv2', () => {
       await a.close();
       await b.close();
     }
+  });
+});
+
+describe('role credentials', () => {
+  const profile = { arn: 'arn:aws:iam::123456789012:instance-profile/web', id: 'AIPAEXAMPLE', lastUpdated: new Date('2024-05-06T07:00:00Z') };
+
+  test('served under iam/security-credentials/ with an IMDSv2 token; other paths never read them', async () => {
+    instance = fixtureMetadata({ iamInstanceProfile: profile, options: { httpTokens: 'required', httpEndpoint: 'enabled', hopLimit: 1 } });
+    credentialLookups = 0;
+    const t = await token();
+    expect((await call('/latest/meta-data/instance-id', { headers: { 'X-aws-ec2-metadata-token': t } })).body).toBe('i-0123456789abcdef0');
+    expect(credentialLookups).toBe(0);
+    const list = await call('/latest/meta-data/iam/security-credentials/', { headers: { 'X-aws-ec2-metadata-token': t } });
+    expect(list).toMatchObject({ status: 200, body: 'web-role' });
+    const doc = await call('/latest/meta-data/iam/security-credentials/web-role', { headers: { 'X-aws-ec2-metadata-token': t } });
+    expect(JSON.parse(doc.body)).toMatchObject({ Code: 'Success', Type: 'AWS-HMAC', AccessKeyId: 'ASIAEXAMPLEEXAMPLE01', Expiration: '2024-05-06T13:00:00Z' });
+    expect(credentialLookups).toBe(2);
+  });
+
+  test('a request the IMDSv2 rules refuse reads no credentials (none are issued for it)', async () => {
+    instance = fixtureMetadata({ iamInstanceProfile: profile, options: { httpTokens: 'required', httpEndpoint: 'enabled', hopLimit: 1 } });
+    credentialLookups = 0;
+    expect((await call('/latest/meta-data/iam/security-credentials/web-role')).status).toBe(401);
+    expect((await call('/latest/meta-data/iam/security-credentials/web-role', { headers: { 'X-aws-ec2-metadata-token': 'forged' } })).status).toBe(401);
+    expect(credentialLookups).toBe(0);
+  });
+
+  test('without an instance profile there is no iam/', async () => {
+    credentialLookups = 0;
+    expect((await call('/latest/meta-data/iam/security-credentials/')).status).toBe(404);
+    expect(credentialLookups).toBe(0);
   });
 });
 

@@ -11,11 +11,15 @@
 // HttpEndpoint=disabled answers everything with 403.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorPage, resolvePath, type InstanceMetadata } from './metadata.js';
+import { errorPage, readsCredentials, resolvePath, type InstanceMetadata } from './metadata.js';
 import { parseTtl, TokenSigner } from './token.js';
 
-/** The instance behind a connection: its source address, and the host address it reached (the uplink's). */
-export type MetadataLookup = (sourceIp: string, localIp: string) => Promise<InstanceMetadata | undefined>;
+/**
+ * The instance behind a connection: its source address, and the host address it reached (the
+ * uplink's). `withCredentials`: also its role's credentials (issued if due), for iam/ paths once
+ * the request is authorised.
+ */
+export type MetadataLookup = (sourceIp: string, localIp: string, withCredentials?: boolean) => Promise<InstanceMetadata | undefined>;
 
 export interface ImdsServerOptions {
   lookup: MetadataLookup;
@@ -105,7 +109,9 @@ export class ImdsServer {
     } catch {
       return this.error(res, 400);
     }
-    const m = await this.lookup(sourceAddress(req.socket.remoteAddress), sourceAddress(req.socket.localAddress));
+    const source = sourceAddress(req.socket.remoteAddress);
+    const local = sourceAddress(req.socket.localAddress);
+    let m = await this.lookup(source, local);
     // Not an instance of this host: nothing to say to it.
     if (!m || m.options.httpEndpoint === 'disabled') return this.error(res, 403);
 
@@ -128,6 +134,11 @@ export class ImdsServer {
       headers['X-Aws-Ec2-Metadata-Token-Ttl-Seconds'] = String(left);
     } else if (m.options.httpTokens === 'required') {
       return this.error(res, 401);
+    }
+    // Role credentials are read (and issued when due) only for an authorised request that asks for them.
+    if (readsCredentials(path)) {
+      const again = await this.lookup(source, local, true);
+      if (again?.instanceId === m.instanceId) m = again;
     }
     const r = resolvePath(m, path);
     if (r.status === 404) return this.error(res, 404, headers);

@@ -9,12 +9,6 @@ export const ipv6Unsupported = (param: string) =>
 /** No managed prefix list exists here (none can be created yet), so every id names nothing. */
 export const prefixListNotFound = (id: string) => new ApiError('InvalidPrefixListID.NotFound', `The prefix list ID '${id}' does not exist`);
 
-/** No IAM yet, so no instance profile exists: EC2's answer for an unknown one. */
-export function iamInstanceProfileNotFound(spec: { Name?: string; Arn?: string }): ApiError {
-  if (spec.Arn !== undefined) return new ApiError('InvalidParameterValue', `Value (${spec.Arn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN`);
-  return new ApiError('InvalidParameterValue', `Value (${spec.Name ?? ''}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`);
-}
-
 /** Dedicated tenancy promises hardware no other account uses; every account shares this cloud's hosts. */
 export const dedicatedUnsupported = () => new ApiError('UnsupportedOperation', 'Dedicated tenancy is not supported by cumulo: the instances of every account share its hosts.');
 

@@ -16,7 +16,8 @@ import { zonesOf } from '../../../config.js';
 import { newId } from '../../../lib/ids.js';
 import type { NewRow } from '../../../store/schema.js';
 import type { Ctx } from '../../context.js';
-import { checkEbsMappings, cloudWatchMissing, dedicatedUnsupported, iamInstanceProfileNotFound, ipv6Unsupported, operatorUnsupported } from '../common/unsupported.js';
+import { checkEbsMappings, cloudWatchMissing, dedicatedUnsupported, ipv6Unsupported, operatorUnsupported } from '../common/unsupported.js';
+import { insertAssociation, resolveProfile } from '../iam-instance-profiles/store.js';
 import { resolveZone } from '../common/zones.js';
 import { queueVpcSync } from '../common/network-sync.js';
 import { assignEphemeralPublicIpsMany } from '../common/public-ips.js';
@@ -206,8 +207,8 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   if (input.EnclaveOptions?.Enabled) throw new ApiError('UnsupportedOperation', 'Nitro Enclaves are not supported by cumulo.');
   refuseUnhonoured(input);
   if (input.PrivateDnsNameOptions?.EnableResourceNameDnsAAAARecord) throw ipv6Unsupported('EnableResourceNameDnsAAAARecord');
-  // No IAM yet: no instance profile exists, and the metadata service has no credentials to give.
-  if (input.IamInstanceProfile) throw iamInstanceProfileNotFound(input.IamInstanceProfile);
+  // The instance profile (its role's credentials are the metadata service's to serve).
+  const profile = input.IamInstanceProfile ? (await resolveProfile(ctx.db, ctx.accountId, input.IamInstanceProfile)).profile : undefined;
 
   const typeName = input.InstanceType ?? defaultInstanceType;
   const type = findInstanceType(typeName);
@@ -367,7 +368,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
       tenancy,
       security_groups: JSON.stringify(groups),
       metadata_options: JSON.stringify(metadata),
-      iam_instance_profile: null,
+      iam_instance_profile: null, // set with its association below
       root_device_name: image.root_device_name,
       runtime: '{}',
       launch_time: launchTime,
@@ -433,6 +434,7 @@ export async function runInstances(ctx: Ctx, input: RunInstancesRequest): Promis
   await insertChunks(ctx.db, 'volumes', volumes);
   await insertChunks(ctx.db, 'volume_attachments', attachments);
   await insertChunks(ctx.db, 'tags', tags);
+  if (profile) for (const i of instances) await insertAssociation(ctx.db, { accountId: ctx.accountId, region: ctx.region, instanceId: i.id, profile, now: ctx.now });
   // Public addresses are taken now, with the rows: the answer and DescribeInstances show them at once.
   if (autoPublicIp)
     await assignEphemeralPublicIpsMany(
