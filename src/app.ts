@@ -27,6 +27,7 @@ import type { SecretBox } from './lib/secrets.js';
 import { lockStateFolder } from './state-lock.js';
 import { prepareStateFolder } from './state-folder.js';
 import { serverTls, type ServerTls } from './host/tls/certificates.js';
+import { endpointCertNames } from './host/endpoint.js';
 
 export interface App {
   config: Config;
@@ -95,7 +96,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   let tls: ServerTls;
   try {
     admin = await accounts.ensureAdmin();
-    tls = await serverTls({ home: config.home, ...config.tls, log });
+    // With the names instances reach the API by, in their VPCs (src/host/endpoint.ts).
+    const regions = config.regions.map((r) => r.name);
+    tls = await serverTls({ home: config.home, ...config.tls, names: [...config.tls.names, ...endpointCertNames(regions)], log });
   } catch (e) {
     await db.destroy();
     unlock();
@@ -179,6 +182,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           publicPool: config.publicPool,
           egress: config.egress,
           keyOf: (accountId) => accountDataKey(db, secrets, accountId),
+          endpoint: { accept: (socket) => server.acceptTls(socket), regions: config.regions.map((r) => r.name) },
+          caFile: tls.caFile,
         })
       : fakeStack(opts.fake);
     host = h;
