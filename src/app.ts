@@ -94,11 +94,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const { db, accounts, secrets } = opened;
   let admin: Credentials;
   let tls: ServerTls;
+  const regionNames = config.regions.map((r) => r.name);
   try {
     admin = await accounts.ensureAdmin();
     // With the names instances reach the API by, in their VPCs (src/host/endpoint.ts).
-    const regions = config.regions.map((r) => r.name);
-    tls = await serverTls({ home: config.home, ...config.tls, names: [...config.tls.names, ...endpointCertNames(regions)], log });
+    tls = await serverTls({ home: config.home, ...config.tls, names: [...config.tls.names, ...endpointCertNames(regionNames)], log });
   } catch (e) {
     await db.destroy();
     unlock();
@@ -182,7 +182,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           publicPool: config.publicPool,
           egress: config.egress,
           keyOf: (accountId) => accountDataKey(db, secrets, accountId),
-          endpoint: { accept: (socket) => server.acceptTls(socket), regions: config.regions.map((r) => r.name) },
+          endpoint: { accept: (socket) => server.acceptTls(socket), regions: regionNames },
           caFile: tls.caFile,
         })
       : fakeStack(opts.fake);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { EndpointListener } from '../src/host/endpoint.js';
 import { serverTls } from '../src/host/tls/certificates.js';
 import { startTestServer, type TestServer } from './harness.js';
 
@@ -136,6 +137,24 @@ describe('the state folder’s own CA', () => {
     // A wildcard covers one label; other amazonaws.com names are not ours.
     for (const name of [`a.ec2.${regions[0]}.amazonaws.com`, 's3.amazonaws.com', 'ec2.ap-nowhere-9.amazonaws.com']) {
       expect([name, (await handshake(s.app.address.port, name, ca)).authorized]).toEqual([name, false]);
+    }
+  });
+
+  test('the endpoint instances reach (a listener handed to the API’s TLS side) serves the API over HTTPS only', async () => {
+    const endpoint = new EndpointListener((socket) => s.app.server.acceptTls(socket));
+    const port = await endpoint.listen(0, '127.0.0.1');
+    try {
+      const out = await client(s, `https://localhost:${port}`, ca).send(new DescribeRegionsCommand({}));
+      expect(out.Regions?.map((r) => r.RegionName)).toContain('us-east-1');
+      expect((await handshake(port, 'ec2.us-east-1.amazonaws.com', ca)).authorized).toBe(true);
+      // Plain HTTP is not spoken there: the request gets no answer.
+      const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.status,
+        (e: Error) => e.message,
+      );
+      expect(plain).toBe('fetch failed');
+    } finally {
+      await endpoint.close();
     }
   });
 
