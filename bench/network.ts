@@ -83,7 +83,7 @@ const rows: [string, number[], number][] = [];
 const home = mkdtempSync(join(tmpdir(), 'cumulo-bench-net-'));
 const imds = new ImdsServer({ lookup: async () => fixtureMetadata() });
 const port = await imds.listen(0);
-const net = new LinuxHostNetwork({ home, imdsPort: port, dnsPort: port, publicPool: POOL, egress: false });
+const net = new LinuxHostNetwork({ home, imdsPort: port, dnsPort: port, apiPort: port, publicPool: POOL, egress: false });
 
 /** Time each run of fn, and the processes it ran (per run, on average). */
 async function measure(name: string, times: number, fn: (k: number) => Promise<unknown>): Promise<void> {

@@ -28,6 +28,7 @@ import type { SecretBox } from './lib/secrets.js';
 import { lockStateFolder } from './state-lock.js';
 import { prepareStateFolder } from './state-folder.js';
 import { serverTls, type ServerTls } from './host/tls/certificates.js';
+import { endpointCertNames } from './host/endpoint.js';
 
 export interface App {
   config: Config;
@@ -94,9 +95,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const { db, accounts, secrets } = opened;
   let admin: Credentials;
   let tls: ServerTls;
+  const regionNames = config.regions.map((r) => r.name);
   try {
     admin = await accounts.ensureAdmin();
-    tls = await serverTls({ home: config.home, ...config.tls, log });
+    // With the names instances reach the API by, in their VPCs (src/host/endpoint.ts).
+    tls = await serverTls({ home: config.home, ...config.tls, names: [...config.tls.names, ...endpointCertNames(regionNames)], log });
   } catch (e) {
     await db.destroy();
     unlock();
@@ -180,6 +183,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           publicPool: config.publicPool,
           egress: config.egress,
           keyOf: (accountId) => accountDataKey(db, secrets, accountId),
+          endpoint: { accept: (socket) => server.acceptTls(socket), regions: regionNames },
+          caFile: tls.caFile,
         })
       : fakeStack(opts.fake);
     host = h;

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { EndpointListener } from '../src/host/endpoint.js';
+import { serverTls } from '../src/host/tls/certificates.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const dirs: string[] = [];
@@ -116,6 +118,46 @@ describe('the state folder’s own CA', () => {
     expect(refused?.code).toBe('SELF_SIGNED_CERT_IN_CHAIN');
   });
 
+  test("the certificate covers the names instances reach the API by: each region's services, and IAM's and STS's global names", async () => {
+    const regions = s.app.config.regions.map((r) => r.name);
+    expect(regions.length).toBeGreaterThan(1);
+    const leaf = new X509Certificate(readFileSync(join(home, 'tls', 'server.pem')));
+    for (const r of regions) expect(leaf.subjectAltName).toContain(`DNS:*.${r}.amazonaws.com`);
+    for (const name of [
+      `ec2.${regions[0]}.amazonaws.com`,
+      `sts.${regions.at(-1)}.amazonaws.com`,
+      `monitoring.${regions[1]}.amazonaws.com`,
+      'iam.amazonaws.com',
+      'sts.amazonaws.com',
+    ]) {
+      const shown = await handshake(s.app.address.port, name, ca);
+      expect([name, shown.error]).toEqual([name, undefined]);
+      expect(shown.authorized).toBe(true);
+    }
+    // A wildcard covers one label; other amazonaws.com names are not ours.
+    for (const name of [`a.ec2.${regions[0]}.amazonaws.com`, 's3.amazonaws.com', 'ec2.ap-nowhere-9.amazonaws.com']) {
+      expect([name, (await handshake(s.app.address.port, name, ca)).authorized]).toEqual([name, false]);
+    }
+  });
+
+  test('the endpoint instances reach (a listener handed to the API’s TLS side) serves the API over HTTPS only', async () => {
+    const endpoint = new EndpointListener((socket) => s.app.server.acceptTls(socket));
+    const port = await endpoint.listen(0, '127.0.0.1');
+    try {
+      const out = await client(s, `https://localhost:${port}`, ca).send(new DescribeRegionsCommand({}));
+      expect(out.Regions?.map((r) => r.RegionName)).toContain('us-east-1');
+      expect((await handshake(port, 'ec2.us-east-1.amazonaws.com', ca)).authorized).toBe(true);
+      // Plain HTTP is not spoken there: the request gets no answer.
+      const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.status,
+        (e: Error) => e.message,
+      );
+      expect(plain).toBe('fetch failed');
+    } finally {
+      await endpoint.close();
+    }
+  });
+
   test('plain http:// on the same port works as before', async () => {
     const out = await s.ec2().send(new DescribeRegionsCommand({}));
     expect(out.Regions?.map((r) => r.RegionName)).toContain('us-east-1');
@@ -193,6 +235,30 @@ describe('across restarts', () => {
       expect((await handshake(third.app.address.port, 'other.cumulo.test', ca)).authorized).toBe(false);
     } finally {
       await third.stop();
+    }
+  });
+
+  test('a server certificate made before the endpoint names (a state folder of an older version) is made again, by the same CA', async () => {
+    const home = tempDir('cumulo-tls-endpoint-');
+    const first = await startTestServer({ home });
+    await first.stop();
+    const ca = readFileSync(join(home, 'tls', 'ca.pem'));
+    // What an older version left: the same CA, a server certificate for the local names only.
+    rmSync(join(home, 'tls', 'server.pem'));
+    rmSync(join(home, 'tls', 'server.key'));
+    await serverTls({ home, names: ['127.0.0.1', '::1', 'localhost'] });
+    const old = readFileSync(join(home, 'tls', 'server.pem'));
+    expect(new X509Certificate(old).subjectAltName).not.toContain('amazonaws.com');
+    const second = await startTestServer({ home });
+    try {
+      expect(readFileSync(join(home, 'tls', 'ca.pem')).equals(ca)).toBe(true);
+      expect(readFileSync(join(home, 'tls', 'server.pem')).equals(old)).toBe(false);
+      const shown = await handshake(second.app.address.port, 'ec2.us-east-1.amazonaws.com', ca);
+      expect(shown.error).toBeUndefined();
+      expect(shown.authorized).toBe(true);
+      expect((await handshake(second.app.address.port, 'localhost', ca)).authorized).toBe(true);
+    } finally {
+      await second.stop();
     }
   });
 

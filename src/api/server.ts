@@ -103,6 +103,7 @@ export class ApiServer {
   private front: NetServer;
   /** Connections still waiting for their first byte (close() ends them too). */
   private sniffing = new Set<Socket>();
+  private closed = false;
 
   constructor(private deps: ServerDeps) {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -122,6 +123,19 @@ export class ApiServer {
       this.https.on('tlsClientError', (_err, socket) => socket.destroy());
     }
     this.front = createNetServer((socket) => this.sniff(socket));
+  }
+
+  /**
+   * A connection that speaks HTTPS only (the endpoint instances reach, src/host/endpoint.ts): the
+   * same handler behind TLS, never plain HTTP; without a certificate, or once closed, it is ended.
+   */
+  acceptTls(socket: Socket): void {
+    if (!this.https || this.closed) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    this.https.emit('connection', socket);
   }
 
   /** Waits for a connection's first byte, puts it back, and hands the connection to HTTP or HTTPS. */
@@ -194,6 +208,7 @@ export class ApiServer {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     return new Promise((resolve) => {
       this.front.close(() => resolve());
       for (const s of this.sniffing) s.destroy();

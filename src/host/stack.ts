@@ -2,8 +2,10 @@
 // compute (runs instances), storage (EBS volumes and snapshots) and network (the VPC data plane);
 // the load balancer's data plane comes next as a fourth. Optional abilities (metrics, exit events,
 // snapshots) are found once here, where the stack is assembled; controllers call the parts.
-// A real host also serves images, the metadata service and the VPC resolver (HostServices).
+// A real host also serves images, the metadata service, the VPC resolver and the API's endpoint in
+// the VPCs (HostServices).
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DnsFacts } from './dns/lookup.js';
@@ -11,6 +13,7 @@ import type { DriverInfo, ExitEvents, InstanceDriver, MetricsSource } from './co
 import { FakeDriver } from './compute/fake.js';
 import { computeDrivers } from './compute/registry.js';
 import { DnsServer, dnsLookup } from './dns/server.js';
+import { EndpointListener, endpointNames } from './endpoint.js';
 import { metadataLookup, type MetadataFacts } from './imds/lookup.js';
 import { ImdsServer } from './imds/server.js';
 import { BuiltinImageStore } from './images/builtin-store.js';
@@ -55,6 +58,8 @@ export interface HostServices {
   imdsPort: number;
   dns: DnsServer;
   dnsPort: number;
+  /** The port of the API's endpoint for instances (HTTPS; <VPC base+2>:443 inside each VPC). */
+  apiPort: number;
 }
 
 /** Optional abilities of a compute part, found once. */
@@ -143,6 +148,13 @@ export interface HostStackOptions {
   egress: boolean;
   /** The account's EBS data key (the app gives src/services/ec2/volumes/keys.ts's accountDataKey). */
   keyOf: (accountId: string) => Promise<Buffer>;
+  /**
+   * The API's endpoint in the VPCs: each connection to it goes to `accept` (the API server's HTTPS
+   * side: the host knows no HTTP); the resolver answers the endpoint names of `regions`.
+   */
+  endpoint: { accept: (socket: Socket) => void; regions: readonly string[] };
+  /** The API's CA certificate, which instances trust (absent with an operator's certificate). */
+  caFile?: string;
 }
 
 /**
@@ -161,30 +173,35 @@ export async function openHostStack(opts: HostStackOptions): Promise<HostStack> 
   let network: LinuxHostNetwork | undefined;
   const vpcAt = (a: string) => network?.vpcAt(a);
   const imds = new ImdsServer({ lookup: metadataLookup(opts.facts.metadata, vpcAt), secret: await imdsSecret(home), log: opts.log });
-  const dns = new DnsServer({ lookup: dnsLookup(opts.facts.dns), vpcAt, log: opts.log, egress: opts.egress });
+  const dns = new DnsServer({ lookup: dnsLookup(opts.facts.dns, endpointNames(opts.endpoint.regions)), vpcAt, log: opts.log, egress: opts.egress });
+  // Every address of the host, like the metadata service: the host's table lets only uplinks reach it.
+  const endpoint = new EndpointListener(opts.endpoint.accept);
   const closeServices = async () => {
     const errors: unknown[] = [];
     await imds.close().catch((e) => errors.push(e));
     await dns.close().catch((e) => errors.push(e));
+    await endpoint.close().catch((e) => errors.push(e));
     if (errors.length) throw errors[0];
   };
   let imdsPort: number;
   let dnsPort: number;
+  let apiPort: number;
   try {
     imdsPort = await imds.listen(0, '0.0.0.0');
     dnsPort = await dns.listen(0, '0.0.0.0');
+    apiPort = await endpoint.listen(0, '0.0.0.0');
   } catch (e) {
     await closeServices().catch(() => undefined);
     throw e;
   }
-  network = new networkParts.linux.make({ home, imdsPort, dnsPort, publicPool: opts.publicPool, egress: opts.egress, onUplink: () => dns.refresh(), log: opts.log });
+  network = new networkParts.linux.make({ home, imdsPort, dnsPort, apiPort, publicPool: opts.publicPool, egress: opts.egress, onUplink: () => dns.refresh(), log: opts.log });
   const entry = computeDrivers[opts.compute];
   if (!entry?.onHost) {
     await closeServices().catch(() => undefined);
     throw new Error(`'${opts.compute}' is not a driver that runs instances on this host (known: ${Object.keys(computeDrivers).join(', ')})`);
   }
-  const compute = entry.create({ home, log: opts.log, images, storage, network });
+  const compute = entry.create({ home, log: opts.log, images, storage, network, caFile: opts.caFile });
   // A snapshot of a mounted root freezes it for its instant: the compute part knows which are mounted.
   storage.useQuiescer(compute);
-  return assembleStack({ compute, storage, network, snapshots: storage, services: { images, volumes, imds, imdsPort, dns, dnsPort }, closeServices });
+  return assembleStack({ compute, storage, network, snapshots: storage, services: { images, volumes, imds, imdsPort, dns, dnsPort, apiPort }, closeServices });
 }

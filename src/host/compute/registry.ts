@@ -15,6 +15,8 @@ export interface HostDriverOptions {
   images: ImageStore;
   storage: EbsStorage;
   network: LinuxHostNetwork;
+  /** The API's CA certificate, which instances trust (absent with an operator's certificate). */
+  caFile?: string;
 }
 
 export type ComputeDriverEntry =

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Db } from '../../store/db.js';
 import { hostFacts } from '../../host-facts.js';
 import { fixtureStore, I_EU, I_GONE, I_NAMED, I_PLAIN, VPC_A, VPC_B, VPC_C, VPC_D } from './fixture.js';
+import { endpointCertNames, endpointNames } from '../endpoint.js';
 import { canonicalName, dnsLookup, isLocalReverse, parseName, resolveQuery, type DnsFacts, type DnsLookup, type DnsResult } from './lookup.js';
 
 describe('parseName', () => {
@@ -141,11 +142,72 @@ describe('resolveQuery over the store', () => {
   });
 });
 
+describe('the API endpoint names inside a VPC', () => {
+  let db: Db;
+  let lookup: DnsLookup;
+  let without: DnsLookup;
+  beforeAll(async () => {
+    db = await fixtureStore();
+    lookup = dnsLookup(hostFacts(db).dns, endpointNames(['us-east-1', 'eu-west-1']));
+    without = dnsLookup(hostFacts(db).dns);
+  });
+  afterAll(() => db?.destroy());
+
+  const a = (name: string, data: string) => ({ rcode: 'NOERROR', answers: [{ name, type: 'A', data, ttl: 60 }] });
+  const nodata = { rcode: 'NOERROR', answers: [] };
+  const refused = { rcode: 'REFUSED' };
+  const fwd = (otherwise: string) => ({ rcode: 'FORWARD', otherwise });
+
+  test.each<[string, string, string | undefined, unknown]>([
+    // base+2 of the asking VPC (A and B share 10.0.0.0/16; D is 172.31.0.0/16), every service, every configured region
+    ['ec2.us-east-1.amazonaws.com', 'A', VPC_A, a('ec2.us-east-1.amazonaws.com', '10.0.0.2')],
+    ['ec2.us-east-1.amazonaws.com', 'A', VPC_B, a('ec2.us-east-1.amazonaws.com', '10.0.0.2')],
+    ['ec2.us-east-1.amazonaws.com', 'A', VPC_D, a('ec2.us-east-1.amazonaws.com', '172.31.0.2')],
+    ['EC2.EU-West-1.AmazonAWS.com.', 'A', VPC_D, a('EC2.EU-West-1.AmazonAWS.com.', '172.31.0.2')],
+    ['sts.eu-west-1.amazonaws.com', 'A', VPC_A, a('sts.eu-west-1.amazonaws.com', '10.0.0.2')],
+    ['elasticloadbalancing.us-east-1.amazonaws.com', 'A', VPC_A, a('elasticloadbalancing.us-east-1.amazonaws.com', '10.0.0.2')],
+    ['autoscaling.us-east-1.amazonaws.com', 'A', VPC_A, a('autoscaling.us-east-1.amazonaws.com', '10.0.0.2')],
+    ['monitoring.eu-west-1.amazonaws.com', 'A', VPC_D, a('monitoring.eu-west-1.amazonaws.com', '172.31.0.2')],
+    ['iam.amazonaws.com', 'A', VPC_A, a('iam.amazonaws.com', '10.0.0.2')],
+    ['sts.amazonaws.com', 'A', VPC_D, a('sts.amazonaws.com', '172.31.0.2')],
+    ['sts.amazonaws.com', 'ANY', VPC_A, a('sts.amazonaws.com', '10.0.0.2')],
+    // the name exists, with no IPv6 address
+    ['ec2.us-east-1.amazonaws.com', 'AAAA', VPC_A, nodata],
+    // other names under amazonaws.com, and regions not configured, behave as before
+    ['ec2.ap-south-1.amazonaws.com', 'A', VPC_A, fwd('REFUSED')],
+    ['s3.us-east-1.amazonaws.com', 'A', VPC_A, fwd('REFUSED')],
+    ['iam.us-east-1.amazonaws.com', 'A', VPC_A, fwd('REFUSED')],
+    ['www.ec2.us-east-1.amazonaws.com', 'A', VPC_A, fwd('REFUSED')],
+    ['amazonaws.com', 'A', VPC_A, fwd('REFUSED')],
+    // from the host, and in a VPC without DNS support or unknown: no answer of ours
+    ['ec2.us-east-1.amazonaws.com', 'A', undefined, refused],
+    ['sts.amazonaws.com', 'A', VPC_C, refused],
+    ['iam.amazonaws.com', 'A', 'vpc-0eeeeeeeeeeeeeeee', refused],
+  ])('%s %s from %s', async (name, type, vpcId, want) => {
+    expect(await lookup({ name, type, vpcId })).toEqual(want);
+  });
+
+  test('without an endpoint the names are not ours', async () => {
+    expect(await without({ name: 'ec2.us-east-1.amazonaws.com', type: 'A', vpcId: VPC_A })).toEqual(fwd('REFUSED'));
+    expect(await without({ name: 'sts.amazonaws.com', type: 'A', vpcId: VPC_A })).toEqual(fwd('REFUSED'));
+  });
+
+  test('the names: five services per region and the two global ones; the certificate covers them', () => {
+    const names = endpointNames(['us-east-1', 'eu-west-1']);
+    expect(names.size).toBe(12);
+    expect([...names].filter((n) => n.endsWith('.us-east-1.amazonaws.com')).sort()).toEqual(
+      ['autoscaling', 'ec2', 'elasticloadbalancing', 'monitoring', 'sts'].map((s) => `${s}.us-east-1.amazonaws.com`),
+    );
+    expect(endpointCertNames(['us-east-1', 'eu-west-1'])).toEqual(['*.us-east-1.amazonaws.com', '*.eu-west-1.amazonaws.com', 'iam.amazonaws.com', 'sts.amazonaws.com']);
+    expect(() => endpointNames(['us-east-1', 'x.y'])).toThrow(/cannot be part/);
+  });
+});
+
 describe('resolveQuery asks the store only what it needs', () => {
   test('a name that is not ours from the host touches nothing; from a VPC only the VPC', async () => {
     const calls: string[] = [];
     const facts: DnsFacts = {
-      vpc: async (id) => (calls.push(`vpc ${id}`), { region: 'us-east-1', dnsSupport: true, dnsHostnames: true }),
+      vpc: async (id) => (calls.push(`vpc ${id}`), { region: 'us-east-1', cidr: '10.0.0.0/16', dnsSupport: true, dnsHostnames: true }),
       hasPrivateIp: async () => (calls.push('ip'), false),
       instanceIp: async () => (calls.push('instance'), undefined),
       publicAddress: async () => (calls.push('public'), undefined),

@@ -7,10 +7,13 @@
 //   i-0123456789abcdef0.ec2.internal          resource name → the instance's primary private IP
 //   ec2-198-18-0-7.compute-1.amazonaws.com    us-east-1 public name (…<region>.compute.amazonaws.com elsewhere)
 //   5.1.0.10.in-addr.arpa                     reverse (PTR) of a private or public address
+//   ec2.us-east-1.amazonaws.com, iam.amazonaws.com, …  the API's endpoint in the VPC: its base+2
+//                                             (../endpoint.ts), asked from a VPC only
 //
 // Who asks (the VPC) comes from the host network, never from the packet: a query from inside a VPC
 // sees that VPC's private names; the public name of an address mapped into the asking VPC answers
 // its private IP (EC2 does this); from anywhere else the public IP.
+import { addressAt, parseCidrLoose } from '../../lib/cidr.js';
 import { privateDnsName, publicDnsName } from '../../lib/ec2-names.js';
 
 export const TTL = 60;
@@ -119,6 +122,8 @@ export function isLocalReverse(ip: string): boolean {
 
 export interface DnsVpc {
   region: string;
+  /** The primary IPv4 CIDR: the resolver (and the API's endpoint) is its base+2. */
+  cidr: string;
   dnsSupport: boolean;
   dnsHostnames: boolean;
 }
@@ -150,7 +155,14 @@ function records(q: DnsQuery, rr: 'A' | 'PTR', data: string | undefined): DnsRes
   return { rcode: 'NOERROR', answers: wants(q.type, rr) ? [{ name: q.name, type: rr, data, ttl: TTL }] : [] };
 }
 
-export async function resolveQuery(q: DnsQuery, facts: DnsFacts): Promise<DnsResult> {
+/** The VPC's own address: base+2 of its primary CIDR (undefined for a CIDR that does not parse). */
+function baseTwo(cidr: string): string | undefined {
+  const c = parseCidrLoose(cidr);
+  return c?.family === 4 ? addressAt(c, 2n) : undefined;
+}
+
+/** `endpoints`: the API's endpoint names (../endpoint.ts endpointNames), answered inside a VPC with its base+2. */
+export async function resolveQuery(q: DnsQuery, facts: DnsFacts, endpoints?: ReadonlySet<string>): Promise<DnsResult> {
   const p = parseName(q.name);
   let vpc: DnsVpc | undefined;
   if (q.vpcId !== undefined) {
@@ -160,6 +172,11 @@ export async function resolveQuery(q: DnsQuery, facts: DnsFacts): Promise<DnsRes
   }
   // Only a VPC's resolver recurses: from the host (or anything else) we are no open resolver.
   const notOurs = (otherwise: 'NXDOMAIN' | 'REFUSED'): DnsResult => (vpc ? { rcode: 'FORWARD', otherwise } : { rcode: otherwise });
+  // The endpoint names inside a VPC, as an interface endpoint's private DNS zone (from the host: not ours).
+  if (vpc && p.kind === 'other' && endpoints?.has(canonicalName(q.name))) {
+    const at = baseTwo(vpc.cidr);
+    if (at) return records(q, 'A', at);
+  }
 
   switch (p.kind) {
     case 'other':
@@ -197,6 +214,6 @@ export async function resolveQuery(q: DnsQuery, facts: DnsFacts): Promise<DnsRes
 // The store
 
 /** The lookup the DNS server is given: EC2's names from the facts app.ts injects (the store's). */
-export function dnsLookup(facts: DnsFacts): DnsLookup {
-  return (q) => resolveQuery(q, facts);
+export function dnsLookup(facts: DnsFacts, endpoints?: ReadonlySet<string>): DnsLookup {
+  return (q) => resolveQuery(q, facts, endpoints);
 }

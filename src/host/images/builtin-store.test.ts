@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { requires } from '../../../test/requires.js';
-import { BuiltinImageStore, type Recipe } from './builtin-store.js';
+import { BuiltinImageStore, recipes, type Recipe } from './builtin-store.js';
 
 const needs = requires({ commands: ['mkfs.ext4'] });
 
@@ -118,6 +118,17 @@ needs.describe('BuiltinImageStore', () => {
     await withShared.ensure(src);
     expect(existsSync(join(cache, withShared.key(src), 'done'))).toBe(true);
     expect(store({ home: join(dir, 'other-home'), cacheDir: cache }).find(src)?.snapshotFile).toBe(join(cache, withShared.key(src), 'root.ext4'));
+  });
+
+  it("a recipe's inputs (its package list) are in the key: a changed list is a new build, the same list the same", () => {
+    const withInputs = (inputs?: string[]) => new BuiltinImageStore({ home: join(dir, 'home'), recipes: { tiny: { ...tiny, ...(inputs ? { inputs } : {}) } } }).key(src);
+    expect(withInputs(['a', 'b'])).toMatch(/^tiny-20260101-[0-9a-f]{8}$/);
+    expect(withInputs(['a', 'b'])).toBe(withInputs(['a', 'b']));
+    expect(withInputs(['a', 'b'])).not.toBe(withInputs(['a', 'b', 'c']));
+    expect(withInputs(['a', 'b'])).not.toBe(withInputs(['ab']));
+    expect(withInputs(['a'])).not.toBe(withInputs());
+    expect(withInputs([])).toBe(withInputs()); // no inputs: the guest files' digest alone
+    expect(recipes['debian-12']!.inputs).toContain('python3-boto3');
   });
 
   it('refuses odd versions and unknown images', () => {

@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ImageSource } from '../compute/driver.js';
-import { buildDebianRootfs, DEBIAN_SSH_USER } from './debian.js';
+import { buildDebianRootfs, DEBIAN_SSH_USER, debianPackages } from './debian.js';
 import { run } from './exec.js';
 import { guestAsset, guestFiles } from './guest.js';
 import { buildMinimalRootfs, MINIMAL_SSH_USER } from './minimal.js';
@@ -25,13 +25,15 @@ export interface Recipe {
   builtin: string;
   sizeGiB: number;
   sshUser: string;
+  /** What the build takes besides the version (Debian's package list): a change makes a new build. */
+  inputs?: readonly string[];
   build(rootfs: string, version: string, onProgress: Progress): Promise<void>;
 }
 
 /** The recipes by built-in name; sizes and users match src/services/ec2/images/builtin.ts. */
 export const recipes: Record<string, Recipe> = {
   minimal: { builtin: 'minimal', sizeGiB: 1, sshUser: MINIMAL_SSH_USER, build: (dir, version, p) => buildMinimalRootfs(dir, version, p) },
-  'debian-12': { builtin: 'debian-12', sizeGiB: 8, sshUser: DEBIAN_SSH_USER, build: (dir, _version, p) => buildDebianRootfs(dir, p) },
+  'debian-12': { builtin: 'debian-12', sizeGiB: 8, sshUser: DEBIAN_SSH_USER, inputs: debianPackages, build: (dir, _version, p) => buildDebianRootfs(dir, p) },
 };
 
 /** 'debian' is what InstanceSpec's comment calls the Debian image; the images table says 'debian-12'. */
@@ -101,12 +103,13 @@ export class BuiltinImageStore implements ImageStore {
 
   /**
    * The cache folder's name: <builtin>-<version>-<guest>, where <guest> is a digest of the guest
-   * files every image carries (init, shutdown commands): a new init makes a new image without a
-   * version bump. A recipe change bumps the version (src/services/ec2/images/builtin.ts).
+   * files every image carries (init, shutdown commands) and of the recipe's inputs (its package
+   * list): a new init or package list makes a new image even without a version bump. A recipe
+   * change bumps the version too (src/services/ec2/images/builtin.ts), which renames the image.
    */
   key(source: Pick<ImageSource, 'builtin' | 'version'>): string {
     if (!/^[A-Za-z0-9._-]+$/.test(source.version)) throw new Error(`bad image version ${JSON.stringify(source.version)}`);
-    return `${this.stem(source)}-${guestDigest()}`;
+    return `${this.stem(source)}-${buildDigest(recipeOf(source.builtin, this.recipes).inputs)}`;
   }
 
   private stem(source: Pick<ImageSource, 'builtin' | 'version'>): string {
@@ -238,6 +241,12 @@ export class BuiltinImageStore implements ImageStore {
 }
 
 let digest: string | undefined;
+
+/** guestDigest, with the recipe's inputs when it has any (the minimal image's key is the guest files' alone). */
+export function buildDigest(inputs?: readonly string[]): string {
+  if (!inputs?.length) return guestDigest();
+  return createHash('sha256').update(guestDigest()).update('\0').update(inputs.join('\0')).digest('hex').slice(0, 8);
+}
 
 /** 8 hex digits of sha256 over the guest files installed into every image. */
 export function guestDigest(): string {

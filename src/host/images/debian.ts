@@ -1,5 +1,6 @@
 // The Debian 12 image: debootstrap (minbase) from the Debian mirror this host uses, plus what a
-// Debian cloud image has that matters here (OpenSSH, python3, sudo, iproute2, procps), the user
+// Debian cloud image has that matters here (OpenSSH, python3, sudo, iproute2, procps), an AWS SDK
+// (python3-boto3: the API's endpoint in the VPC answers it with no configuration), the user
 // admin with passwordless sudo, and the cumulo init as PID 1.
 //
 // PID 1 is the cumulo init, not systemd: systemd in a runc container on this cgroup-v1 host needs
@@ -16,7 +17,7 @@ export const DEBIAN_SSH_USER = 'admin';
 export const DEBIAN_SUITE = 'bookworm';
 
 /** Packages on top of minbase: lean, no recommends (debootstrap installs none). */
-export const debianPackages = ['openssh-server', 'python3', 'sudo', 'iproute2', 'procps', 'ca-certificates', 'busybox', 'netbase'];
+export const debianPackages = ['openssh-server', 'python3', 'sudo', 'iproute2', 'procps', 'ca-certificates', 'busybox', 'netbase', 'python3-boto3'];
 
 /** The groups Debian's cloud images give their default user (those that exist in a minbase system). */
 const ADMIN_GROUPS = ['adm', 'dialout', 'cdrom', 'floppy', 'sudo', 'audio', 'dip', 'video', 'plugdev'];

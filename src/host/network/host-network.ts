@@ -58,6 +58,8 @@ export interface HostNetworkOptions {
   imdsPort: number;
   /** Port of the DNS resolver on the host (UDP and TCP, 0.0.0.0): the DNAT target of base+2:53 and 169.254.169.253:53. */
   dnsPort: number;
+  /** Port of the API's endpoint for instances on the host (HTTPS only, 0.0.0.0): the DNAT target of <VPC base+2>:443. */
+  apiPort: number;
   /** The public IPv4 pool (CUMULO_PUBLIC_IPV4_POOL); its first address is the host as the internet sees it. */
   publicPool: string;
   /** NAT off the machine for instances with a public IP (CUMULO_EGRESS=on). Off by default and in every test. */

@@ -16,7 +16,7 @@ conformance<NetworkHarness>(
     name: 'linux',
     make: async () => {
       const home = mkdtempSync(join(tmpdir(), 'cumulo-network-conf-'));
-      const network = new LinuxHostNetwork({ home, imdsPort: 9, dnsPort: 9, publicPool: `198.19.${245 + (process.pid % 5)}.0/24`, egress: false });
+      const network = new LinuxHostNetwork({ home, imdsPort: 9, dnsPort: 9, apiPort: 9, publicPool: `198.19.${245 + (process.pid % 5)}.0/24`, egress: false });
       await network.init();
       return {
         name: 'linux',

@@ -1,11 +1,13 @@
 // System test (root): the real LinuxHostNetwork with hand-written VPC specs and fake "instances"
 // (bare network namespaces with busybox listening, no containers), plus the real metadata service
-// and resolver. Two VPCs use the same CIDR, and an instance of each the same private address: each
-// stays itself (public IPs, metadata, DNS), neither reaches the other's private addresses; hot
+// and resolver, and a stand-in for the API's endpoint. Two VPCs use the same CIDR, and an instance of
+// each the same private address: each stays itself (public IPs, metadata, DNS, the API endpoint at
+// base+2:443 and nothing else of the host), neither reaches the other's private addresses; hot
 // attach and detach, secondary IPs, adoption by a new server, removal; and nothing is left behind.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createServer, type Server, type Socket } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { requires } from '../../../test/requires.js';
@@ -106,7 +108,10 @@ needs.describe('LinuxHostNetwork: the VPC data plane (root)', () => {
   let net: LinuxHostNetwork;
   let imds: ImdsServer;
   let dns: DnsServer;
-  let ports = { imds: 0, dns: 0 };
+  let ports = { imds: 0, dns: 0, api: 0, other: 0 };
+  /** The API's endpoint (a TCP stand-in: it says who connected where), and some other service of the host (the API's own port). */
+  let endpoint: Server;
+  let other: Server;
   const listeners: ChildProcess[] = [];
   /** (vpc, private IP) → instance: what the store would say. */
   const holders = new Map<string, string>([
@@ -151,8 +156,20 @@ needs.describe('LinuxHostNetwork: the VPC data plane (root)', () => {
       }),
       vpcAt: (a) => net.vpcAt(a),
     });
-    ports = { imds: await imds.listen(0, '0.0.0.0'), dns: await dns.listen(0, '0.0.0.0') };
-    net = new LinuxHostNetwork({ home, imdsPort: ports.imds, dnsPort: ports.dns, publicPool: POOL, egress: false, onUplink: () => dns.refresh() });
+    const tcp = (answer: (s: Socket) => string) =>
+      new Promise<[Server, number]>((resolve) => {
+        const srv = createServer((s) => {
+          s.on('error', () => undefined);
+          s.end(answer(s));
+        });
+        srv.listen(0, '0.0.0.0', () => resolve([srv, (srv.address() as { port: number }).port]));
+      });
+    const [e, apiPort] = await tcp((s) => `endpoint ${s.remoteAddress} ${s.localAddress}\n`);
+    const [o, otherPort] = await tcp(() => 'other\n');
+    endpoint = e;
+    other = o;
+    ports = { imds: await imds.listen(0, '0.0.0.0'), dns: await dns.listen(0, '0.0.0.0'), api: apiPort, other: otherPort };
+    net = new LinuxHostNetwork({ home, imdsPort: ports.imds, dnsPort: ports.dns, apiPort: ports.api, publicPool: POOL, egress: false, onUplink: () => dns.refresh() });
     await net.init();
     // Plugged before their VPC's first apply (a launch can overtake its vpc.sync): closed until then.
     for (const [id, vpcId, enis] of [
@@ -172,6 +189,8 @@ needs.describe('LinuxHostNetwork: the VPC data plane (root)', () => {
     for (const c of listeners) c.kill('SIGKILL');
     await imds?.close();
     await dns?.close();
+    endpoint?.close();
+    other?.close();
     try {
       await net?.close();
     } finally {
@@ -235,6 +254,29 @@ needs.describe('LinuxHostNetwork: the VPC data plane (root)', () => {
     expect(await ask(A2, '169.254.169.253')).toContain('10.77.9.1');
   });
 
+  test("the API endpoint at base+2:443 reaches the host's endpoint (its local address names the VPC); nothing else of the host is reached", async () => {
+    const connect = async (id: string, ip: string, port: number) => (await sh(['ip', 'netns', 'exec', ns(id), 'busybox', 'nc', '-w', '1', ip, String(port)], 4000)).out.trim();
+    const hostEnd = (v: string) => net.vpcNames(v).hostEnd!;
+    expect(await connect(A1, '10.77.0.2', 443)).toBe(`endpoint 10.77.0.10 ${hostEnd(VPC_A)}`);
+    expect(await connect(A2, '10.77.0.2', 443)).toBe(`endpoint 10.77.0.11 ${hostEnd(VPC_A)}`); // no public IP needed
+    expect(await connect(B1, '10.77.0.2', 443)).toBe(`endpoint 10.77.0.10 ${hostEnd(VPC_B)}`);
+    // Not at the other resolver address, nor on base+2's other ports, nor the host end's port directly.
+    expect(await connect(A1, '169.254.169.253', 443)).toBe('');
+    expect(await connect(A1, '10.77.0.2', ports.api)).toBe('');
+    expect(await connect(A1, hostEnd(VPC_A), ports.api)).toBe('');
+    // Another service of the host (the API's own port), at every host address, even from an instance
+    // with a public IP and a group that allows everything.
+    const hostAddrs = Object.entries(networkInterfaces())
+      .filter(([name]) => !name.startsWith('cv'))
+      .flatMap(([, list]) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address));
+    expect(hostAddrs.length).toBeGreaterThan(1); // lo and at least one more
+    for (const ip of [...hostAddrs, P(1), hostEnd(VPC_A), '10.77.0.1', '10.77.0.2']) {
+      expect([ip, await connect(A1, ip, ports.other)]).toEqual([ip, '']);
+    }
+    // The host itself reaches it (the table closes it only to the VPCs).
+    expect((await sh(['busybox', 'nc', '-w', '1', '127.0.0.1', String(ports.other)], 4000)).out.trim()).toBe('other');
+  });
+
   test('applying the same spec again runs nothing', async () => {
     const before = net.commands;
     await net.applyVpc(vpc(VPC_A, [a1, a2]));
@@ -294,7 +336,7 @@ needs.describe('LinuxHostNetwork: the VPC data plane (root)', () => {
   });
 
   test('a restarted server adopts what is there: uplinks, instances; an apply rewrites little', async () => {
-    const again = new LinuxHostNetwork({ home, imdsPort: ports.imds, dnsPort: ports.dns, publicPool: POOL, egress: false });
+    const again = new LinuxHostNetwork({ home, imdsPort: ports.imds, dnsPort: ports.dns, apiPort: ports.api, publicPool: POOL, egress: false });
     await again.init();
     expect(again.vpcAt(net.vpcNames(VPC_A).hostEnd!)).toBe(VPC_A);
     expect(again.vpcAt(net.vpcNames(VPC_B).hostEnd!)).toBe(VPC_B);

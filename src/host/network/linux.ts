@@ -61,7 +61,7 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
   }
 
   constructor(opts: LinuxHostNetworkOptions) {
-    for (const p of [opts.imdsPort, opts.dnsPort]) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`bad port: ${p}`);
+    for (const p of [opts.imdsPort, opts.dnsPort, opts.apiPort]) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`bad port: ${p}`);
     this.opts = opts;
     this.tag = hostTag(opts.home);
     this.table = tableName(this.tag);
@@ -91,7 +91,14 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
     await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
     await sharedNetnsDir();
     await this.s.nftIn(
-      tableScript({ table: this.table, uplinkPattern: `${uplinkPrefix(this.tag)}*`, imdsPort: this.opts.imdsPort, dnsPort: this.opts.dnsPort, egress: this.opts.egress }),
+      tableScript({
+        table: this.table,
+        uplinkPattern: `${uplinkPrefix(this.tag)}*`,
+        imdsPort: this.opts.imdsPort,
+        dnsPort: this.opts.dnsPort,
+        apiPort: this.opts.apiPort,
+        egress: this.opts.egress,
+      }),
     );
     await this.adopt();
   }
@@ -167,6 +174,7 @@ export class LinuxHostNetwork implements HostNetwork, VpcNetwork {
       const script = vpcTableScript(spec, {
         metadata: { address: u.hostEnd, port: this.opts.imdsPort },
         dns: { address: u.hostEnd, port: this.opts.dnsPort },
+        api: { address: u.hostEnd, port: this.opts.apiPort },
         uplink: UPLINK,
         ifname: eniLink,
       });

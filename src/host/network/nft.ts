@@ -2,8 +2,8 @@
 // function (table-tested in nft.test.ts). Each VPC namespace filters its own traffic (vpc-rules.ts);
 // this table only guards the host, which plays the internet for the VPCs' uplinks (`cv<tag>…`):
 //
-//   input        from uplinks: replies, the metadata and DNS ports, ping; nothing else reaches the
-//                host. The metadata and DNS ports are closed to every interface but loopback
+//   input        from uplinks: replies, the metadata, DNS and API endpoint ports, ping; nothing else
+//                reaches the host. Those ports are closed to every interface but loopback
 //   forward      uplink ↔ uplink (public IPs between VPCs, hairpin); uplink → elsewhere only with
 //                egress on (masqueraded), and back only replies: never a new connection from outside
 //   postrouting  egress: masquerade what leaves the machine from an uplink
@@ -18,6 +18,8 @@ export interface TableOptions {
   imdsPort: number;
   /** The DNS resolver's port on the host, UDP and TCP. */
   dnsPort: number;
+  /** The API's endpoint for instances (HTTPS; the DNAT target of <VPC base+2>:443). */
+  apiPort: number;
   /** NAT off the machine for instances with a public IP (CUMULO_EGRESS=on). */
   egress: boolean;
 }
@@ -35,6 +37,7 @@ export function tableScript(o: TableOptions): string {
   const up = JSON.stringify(o.uplinkPattern);
   const imds = checkPort(o.imdsPort);
   const dns = checkPort(o.dnsPort);
+  const api = checkPort(o.apiPort);
   const lines: string[] = [
     // Declare-then-delete (nft 1.0.6 has no `destroy`): the table is replaced whole, so chains and
     // sets of an older version go too, and the host is never without it in between.
@@ -47,10 +50,12 @@ export function tableScript(o: TableOptions): string {
     `    iifname ${up} ct state established,related accept`,
     `    iifname ${up} tcp dport ${imds} accept`,
     `    iifname ${up} meta l4proto { tcp, udp } th dport ${dns} accept`,
+    `    iifname ${up} tcp dport ${api} accept`,
     `    iifname ${up} icmp type echo-request accept`,
     `    iifname ${up} drop`,
     `    tcp dport ${imds} iifname != "lo" drop`,
     `    meta l4proto { tcp, udp } th dport ${dns} iifname != "lo" drop`,
+    `    tcp dport ${api} iifname != "lo" drop`,
     `  }`,
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,

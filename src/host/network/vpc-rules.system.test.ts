@@ -2,7 +2,7 @@
 // topology that proves what they mean. One "VPC" namespace routes between three "instances"
 // (bare namespaces, plugged like H2's data plane: a veth each, the subnet router /32 and proxy ARP
 // on the VPC end, a /32 route per private IP) and a "host" namespace on its uplink, which plays the
-// internet and the metadata/DNS services. Packets are sent with busybox nc; servers are tiny node
+// internet and the metadata/DNS services and the API's endpoint. Packets are sent with busybox nc; servers are tiny node
 // processes that answer "<remote address> <local address>". Everything lives in namespaces this
 // file makes (random names) and goes with them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -21,6 +21,7 @@ type Node = 'a' | 'b' | 'c' | 'host';
 const opts: VpcRulesOptions = {
   metadata: { address: '169.254.128.1', port: 8775 },
   dns: { address: '169.254.128.1', port: 8776 },
+  api: { address: '169.254.128.1', port: 8777 },
   uplink: 'up0',
   ifname: (eni) => `e${eni.slice(-14)}`,
 };
@@ -259,7 +260,7 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
   }
 }`,
     );
-    await Promise.all([serve(NS.a, [80, 8080, 8081]), serve(NS.b, [80, 9000, 9001, 9002, 9100]), serve(NS.host, [7000, 7001, 8775, 8776])]);
+    await Promise.all([serve(NS.a, [80, 8080, 8081]), serve(NS.b, [80, 9000, 9001, 9002, 9100]), serve(NS.host, [7000, 7001, 8775, 8776, 8777])]);
   });
 
   afterAll(() => {
@@ -275,7 +276,7 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
     expect(rows(got)).toEqual(rows(cases.map((c) => c[4])));
   }
 
-  test('the first table: security groups, ACLs, gateway, NAT, metadata and DNS', async () => {
+  test('the first table: security groups, ACLs, gateway, NAT, metadata, DNS and the API endpoint', async () => {
     load(NS.vpc, closedVpcTableScript()); // what plug leaves, replaced by the first applyVpc
     load(NS.vpc, vpcTableScript(vpc(), opts));
     await matrix([
@@ -300,7 +301,12 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
       ['metadata from a private subnet', 'b', '169.254.169.254', 80, '10.9.2.10 169.254.128.1'],
       ['DNS at the VPC base + 2', 'c', '10.9.0.2', 53, '10.9.1.20 169.254.128.1'],
       ['DNS at 169.254.169.253', 'c', '169.254.169.253', 53, '10.9.1.20 169.254.128.1'],
+      ['the API endpoint at the VPC base + 2, port 443, exempt from egress rules', 'a', '10.9.0.2', 443, '10.9.1.10 169.254.128.1'],
+      ['the API endpoint from a private subnet', 'b', '10.9.0.2', 443, '10.9.2.10 169.254.128.1'],
+      ['not at 169.254.169.253:443', 'c', '169.254.169.253', 443, undefined],
+      ['base + 2 on any other port', 'c', '10.9.0.2', 8777, undefined],
       ['the host end is not reachable directly', 'c', '169.254.128.1', 8775, undefined],
+      ["the endpoint's port on the host end directly", 'c', '169.254.128.1', 8777, undefined],
       ['a forged source is dropped', 'c', '10.9.1.11', 8080, undefined],
       ["a destination that is not the interface's is dropped", 'c', '10.9.2.77', 80, undefined],
     ]);
@@ -318,6 +324,7 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
       ['the ACL entries removed', 'c', '10.9.2.10', 9001, '10.9.1.20 10.9.2.10'],
       ['the replies to ports 40000-40010 leave again', 'c', '10.9.2.10', 9002, '10.9.1.20 10.9.2.10'],
       ['DNS support off', 'c', '10.9.0.2', 53, undefined],
+      ['and with it the API endpoint at base + 2', 'c', '10.9.0.2', 443, undefined],
       ['metadata still', 'c', '169.254.169.254', 80, '10.9.1.20 169.254.128.1'],
       ['still not from the uplink', 'host', '198.18.0.10', 8080, undefined],
       // The forged SYN now reaches A (its answer has no way back: the connection still fails).
@@ -337,16 +344,17 @@ needs.describe('the VPC rulesets, loaded for real (root)', () => {
     await matrix([['between instances', 'c', '10.9.1.10', 8080, '10.9.1.20 10.9.1.10']]);
   });
 
-  test('the host table: uplinks reach only the metadata and DNS ports of the host', async () => {
-    load(NS.host, tableScript({ table: 'cumulo_h1t', uplinkPattern: 'cvh1*', imdsPort: 8775, dnsPort: 8776, egress: false }));
+  test('the host table: uplinks reach only the metadata, DNS and API endpoint ports of the host', async () => {
+    load(NS.host, tableScript({ table: 'cumulo_h1t', uplinkPattern: 'cvh1*', imdsPort: 8775, dnsPort: 8776, apiPort: 8777, egress: false }));
     await matrix([
       ['a host service', 'a', '198.18.0.1', 7000, undefined],
       ['metadata', 'a', '169.254.169.254', 80, '10.9.1.10 169.254.128.1'],
       ['DNS', 'c', '10.9.0.2', 53, '10.9.1.20 169.254.128.1'],
+      ['the API endpoint', 'c', '10.9.0.2', 443, '10.9.1.20 169.254.128.1'],
       ['the host reaches a public IP (replies come back in)', 'host', '198.18.0.10', 80, '198.18.0.1 10.9.1.10'],
     ]);
     // Loading again (a server restart) is idempotent.
-    load(NS.host, tableScript({ table: 'cumulo_h1t', uplinkPattern: 'cvh1*', imdsPort: 8775, dnsPort: 8776, egress: true }));
+    load(NS.host, tableScript({ table: 'cumulo_h1t', uplinkPattern: 'cvh1*', imdsPort: 8775, dnsPort: 8776, apiPort: 8777, egress: true }));
     expect(inNs(NS.host, ['nft', 'list', 'table', 'inet', 'cumulo_h1t'])).toContain('masquerade');
   });
 

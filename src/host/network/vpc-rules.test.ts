@@ -5,6 +5,7 @@ import type { InterfaceSpec, NaclEntrySpec, SgRuleSpec, SubnetSpec, VpcSpec } fr
 const opts: VpcRulesOptions = {
   metadata: { address: '169.254.130.7', port: 8775 },
   dns: { address: '169.254.130.7', port: 8776 },
+  api: { address: '169.254.130.7', port: 8777 },
   uplink: 'up0',
   ifname: (eni) => `e${eni.slice(-14)}`,
 };
@@ -315,7 +316,7 @@ describe('vpcTableScript', () => {
     expect(chain(s, 'prerouting')).toContain('iifname != @ifaces drop');
   });
 
-  test('prerouting: spoofing, exemptions of metadata and DNS, then security group egress', () => {
+  test('prerouting: spoofing, exemptions of metadata, DNS and the API endpoint, then security group egress', () => {
     expect(chain(s, 'prerouting')).toEqual([
       'meta nfproto ipv6 drop',
       'iifname != @ifaces drop',
@@ -324,6 +325,7 @@ describe('vpcTableScript', () => {
       'iifname @checked iifname . ip saddr != @addrs drop',
       'iifname . ip saddr @addrs ip daddr 169.254.169.254 tcp dport 80 ct mark set 0x00000001',
       'iifname . ip saddr @addrs ip daddr { 10.20.0.2, 169.254.169.253 } meta l4proto { tcp, udp } th dport 53 ct mark set 0x00000001',
+      'iifname . ip saddr @addrs ip daddr 10.20.0.2 tcp dport 443 ct mark set 0x00000001',
       'ct mark 0x00000001 accept',
       'iifname @enis ip daddr { 169.254.169.254, 169.254.169.253, 10.20.0.2 } drop',
       'ct state established,related accept',
@@ -332,10 +334,11 @@ describe('vpcTableScript', () => {
     ]);
   });
 
-  test('DNAT: metadata and DNS to the host services, public IPs to private ones', () => {
+  test('DNAT: metadata, DNS and the API endpoint (base+2:443 only) to the host services, public IPs to private ones', () => {
     expect(chain(s, 'prerouting_nat')).toEqual([
       'ct mark 0x00000001 ip daddr 169.254.169.254 tcp dport 80 dnat ip to 169.254.130.7:8775',
       'ct mark 0x00000001 ip daddr { 10.20.0.2, 169.254.169.253 } meta l4proto { tcp, udp } th dport 53 dnat ip to 169.254.130.7:8776',
+      'ct mark 0x00000001 ip daddr 10.20.0.2 tcp dport 443 dnat ip to 169.254.130.7:8777',
       'iifname "up0" dnat ip to ip daddr map @public_to_private',
     ]);
     expect(decl(s, 'public_to_private')).toBe(
@@ -348,9 +351,11 @@ describe('vpcTableScript', () => {
     expect(chain(s, 'postrouting_nat')).toEqual(['ct mark 0x00000001 accept', 'oifname "up0" snat ip to ip saddr map @private_to_public']);
   });
 
-  test('without DNS support the resolver addresses are not delivered', () => {
+  test('without DNS support the resolver addresses are not delivered, nor the API endpoint behind base+2', () => {
     const t = vpcTableScript({ ...spec, dnsSupport: false }, opts);
     expect(t).not.toContain('th dport 53');
+    expect(t).not.toContain('dport 443');
+    expect(t).not.toContain(':8777');
     expect(chain(t, 'prerouting')).toContain('iifname @enis ip daddr { 169.254.169.254, 169.254.169.253, 10.20.0.2 } drop');
   });
 
@@ -450,6 +455,8 @@ describe('vpcTableScript', () => {
     expect(() => vpcTableScript({ ...spec, interfaces: [{ ...web, privateIps: ['10.20.1.300'] }] }, opts)).toThrow();
     expect(() => vpcTableScript(spec, { ...opts, metadata: { address: 'localhost', port: 1 } })).toThrow();
     expect(() => vpcTableScript(spec, { ...opts, dns: { address: '169.254.130.7', port: 0 } })).toThrow();
+    expect(() => vpcTableScript(spec, { ...opts, api: { address: '169.254.130.7', port: 65536 } })).toThrow();
+    expect(() => vpcTableScript(spec, { ...opts, api: { address: '169.254.130.7;', port: 443 } })).toThrow();
   });
 });
 

@@ -10,7 +10,8 @@
 //                                      marks metadata/DNS flows (ct mark 0x1: never filtered);
 //                                      security groups, EGRESS of the sending interface
 //   dnat        (nat, dstnat)          169.254.169.254:80 → metadata; VPC base+2 / 169.254.169.253
-//                                      :53 → DNS; public IP → private IP (from the uplink)
+//                                      :53 → DNS; VPC base+2:443 → the API's endpoint; public IP →
+//                                      private IP (from the uplink)
 //   acl         (filter, filter - 10)  what may cross the uplink (public mapping, gateway route);
 //                                      network ACLs at subnet boundaries (stateless, rule-number
 //                                      order: allow → return, deny → drop)
@@ -28,7 +29,7 @@ import { AMAZON_DNS_LINK_LOCAL, type InterfaceSpec, type NaclEntrySpec, type SgR
 export const METADATA_ADDRESS = '169.254.169.254';
 export const MAX_HOP_LIMIT = 64;
 export const VPC_TABLE = 'vpc';
-/** ct mark of metadata and DNS flows: exempt from security groups, ACLs and the uplink's checks. */
+/** ct mark of metadata, DNS and API endpoint flows: exempt from security groups, ACLs and the uplink's checks. */
 const EXEMPT = '0x00000001';
 
 export interface VpcRulesOptions {
@@ -36,6 +37,8 @@ export interface VpcRulesOptions {
   metadata: { address: string; port: number };
   /** DNAT target of <VPC base+2>:53 and 169.254.169.253:53, udp and tcp. */
   dns: { address: string; port: number };
+  /** DNAT target of <VPC base+2>:443, tcp: the API's endpoint (as an interface VPC endpoint with private DNS). */
+  api: { address: string; port: number };
   /** The uplink inside the VPC namespace ('up0'). */
   uplink: string;
   /** The ENI's veth name inside the VPC namespace, e.g. 'e' + last 14 hex digits. */
@@ -263,7 +266,7 @@ export function vpcResolver(spec: VpcSpec): string {
 /** One nft transaction that replaces the whole `inet vpc` table of a VPC namespace atomically (run with `ip netns exec <ns> nft -f -`). */
 export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
   const up = q(checkIfname(o.uplink));
-  for (const t of [o.metadata, o.dns]) {
+  for (const t of [o.metadata, o.dns, o.api]) {
     ipv4ToNumber(t.address);
     if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) throw new Error(`bad port: ${t.port}`);
   }
@@ -392,6 +395,7 @@ export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
 
   const md = `${o.metadata.address}:${o.metadata.port}`;
   const dnsAt = `${o.dns.address}:${o.dns.port}`;
+  const apiAt = `${o.api.address}:${o.api.port}`;
   const dnsAddrs = `{ ${resolver}, ${AMAZON_DNS_LINK_LOCAL} }`;
   const special = `{ ${METADATA_ADDRESS}, ${AMAZON_DNS_LINK_LOCAL}, ${resolver} }`;
   const base = [
@@ -405,7 +409,12 @@ export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
         'iifname @checked iifname . ip saddr != @addrs drop',
         // Metadata and DNS: only from an interface's own address (even without source/dest check), never filtered.
         `iifname . ip saddr @addrs ip daddr ${METADATA_ADDRESS} tcp dport 80 ct mark set ${EXEMPT}`,
-        ...(spec.dnsSupport ? [`iifname . ip saddr @addrs ip daddr ${dnsAddrs} meta l4proto { tcp, udp } th dport 53 ct mark set ${EXEMPT}`] : []),
+        ...(spec.dnsSupport
+          ? [
+              `iifname . ip saddr @addrs ip daddr ${dnsAddrs} meta l4proto { tcp, udp } th dport 53 ct mark set ${EXEMPT}`,
+              `iifname . ip saddr @addrs ip daddr ${resolver} tcp dport 443 ct mark set ${EXEMPT}`,
+            ]
+          : []),
         `ct mark ${EXEMPT} accept`,
         `iifname @enis ip daddr ${special} drop`,
         'ct state established,related accept',
@@ -418,7 +427,12 @@ export function vpcTableScript(spec: VpcSpec, o: VpcRulesOptions): string {
       'prerouting_nat',
       [
         `ct mark ${EXEMPT} ip daddr ${METADATA_ADDRESS} tcp dport 80 dnat ip to ${md}`,
-        ...(spec.dnsSupport ? [`ct mark ${EXEMPT} ip daddr ${dnsAddrs} meta l4proto { tcp, udp } th dport 53 dnat ip to ${dnsAt}`] : []),
+        ...(spec.dnsSupport
+          ? [
+              `ct mark ${EXEMPT} ip daddr ${dnsAddrs} meta l4proto { tcp, udp } th dport 53 dnat ip to ${dnsAt}`,
+              `ct mark ${EXEMPT} ip daddr ${resolver} tcp dport 443 dnat ip to ${apiAt}`,
+            ]
+          : []),
         `iifname ${up} dnat ip to ip daddr map @public_to_private`,
       ],
       'type nat hook prerouting priority dstnat; policy accept;',

@@ -66,7 +66,7 @@ conformance<ComputeHarness>(
       const images: ImageStore = { ensure: async () => ({ snapshotFile: snapshot, sizeGiB: 1, sshUser: 'ec2-user' }) };
       const volumes = new XfsVolumeStore({ home, sizeGiB: 8 });
       const storage = new EbsStorage({ volumes, instanceStore: new InstanceStoreDisks({ home }), keyOf: async () => Buffer.alloc(32, 5) });
-      const network = new LinuxHostNetwork({ home, imdsPort: 9, dnsPort: 9, publicPool: `198.19.${240 + (process.pid % 5)}.0/24`, egress: false });
+      const network = new LinuxHostNetwork({ home, imdsPort: 9, dnsPort: 9, apiPort: 9, publicPool: `198.19.${240 + (process.pid % 5)}.0/24`, egress: false });
       const driver = new RuncDriver({ home, images, storage, network, stopTimeoutMs: 5_000 });
       storage.useQuiescer(driver);
       await driver.init();

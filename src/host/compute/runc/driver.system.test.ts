@@ -125,7 +125,7 @@ needs.describe('RuncDriver (root)', () => {
   beforeAll(async () => {
     snapshot = tinyImage(home);
     volumes = new XfsVolumeStore({ home, sizeGiB: 8 });
-    network = new LinuxHostNetwork({ home, imdsPort: 9, dnsPort: 9, publicPool: pool, egress: false });
+    network = new LinuxHostNetwork({ home, imdsPort: 9, dnsPort: 9, apiPort: 9, publicPool: pool, egress: false });
     instanceStore = new InstanceStoreDisks({ home });
     storage = new EbsStorage({ volumes, instanceStore, keyOf: async () => EBS_KEY });
     driver = new RuncDriver({ home, images, storage, network, stopTimeoutMs: 5_000, log: (l) => process.stderr.write(l + '\n') });

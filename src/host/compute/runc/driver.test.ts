@@ -26,6 +26,13 @@ describe('guestFiles', () => {
     expect(f).toEqual({ path: '/etc/resolv.conf', content: 'nameserver 172.31.0.2\nsearch ec2.internal\n', mode: 0o644 });
     expect(guestFiles({ ...spec, dnsServer: '10.0.0.2' }, 'ec2-user').find((x) => x.path === '/etc/resolv.conf')?.content).toBe('nameserver 10.0.0.2\n');
   });
+  test("the instance's region, for the SDKs' configuration the init writes at first boot", () => {
+    expect(guestFiles({ ...spec, region: 'eu-west-1' }, 'admin').find((x) => x.path === '/var/lib/cumulo/region')).toEqual({
+      path: '/var/lib/cumulo/region',
+      content: 'eu-west-1\n',
+      mode: 0o644,
+    });
+  });
   test('no resolver known: the image keeps its own', () => {
     expect(guestFiles(spec, 'ec2-user').map((x) => x.path)).not.toContain('/etc/resolv.conf');
   });

@@ -22,7 +22,7 @@
 // shuts it down and lets go of everything but the disks; delete() removes all of it.
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hostTag } from '../../tag.js';
 import type { ImageStore } from '../../images/store.js';
@@ -60,6 +60,8 @@ export interface RuncDriverOptions {
   stopTimeoutMs?: number;
   /** How long a root volume may stay frozen for a snapshot's clone before it is thawed and the capture fails (default 10 s). */
   freezeTimeoutMs?: number;
+  /** The API's CA certificate (the state folder's own): bound read-only into every instance, which trusts it. */
+  caFile?: string;
 }
 
 /**
@@ -128,6 +130,20 @@ export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, Ro
     return this.runc;
   }
 
+  /** The CA's copy that runc binds into instances: where their unprivileged root can read it. */
+  private get caCopy(): string {
+    return join(this.runDir, 'ca.pem');
+  }
+
+  /** Public bytes of the host's own (never an instance's), replaced whole: a running instance keeps the one it has. */
+  private async copyCa(): Promise<void> {
+    if (!this.opts.caFile) return;
+    const tmp = `${this.caCopy}.${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, await readFile(this.opts.caFile), { mode: 0o444 });
+    await chmod(tmp, 0o444);
+    await rename(tmp, this.caCopy);
+  }
+
   /** Where the instance's mounts are (its root, instance store, /dev, user namespace): see init(). */
   mnt(id: string): string {
     return join(this.runDir, basename(this.dir(id)));
@@ -155,6 +171,7 @@ export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, Ro
     this.nofileHard = await hostNofileHard();
     await protectHostPids(this.cgroupParent, { log: this.log });
     await this.lxcfs.ensure();
+    await this.copyCa();
     await Promise.all([this.opts.storage.init(), this.opts.network.init()]);
     // Containers without a bundle belong to nothing: a create that a killed server left half-done.
     const known = new Set(await this.list());
@@ -219,6 +236,7 @@ export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, Ro
         storage: this.opts.storage,
         network: this.opts.network,
         lxcfsDir: this.lxcfs.dir,
+        ...(this.opts.caFile ? { caFile: this.caCopy } : {}),
         cgroupParent: this.cgroupParent,
         nofileHard: this.nofileHard,
         log: this.log,
@@ -574,6 +592,7 @@ export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, Ro
       if ((await this.rt.list().catch(() => [null])).length === 0) {
         await this.lxcfs.stop().catch((e) => this.log(`lxcfs: ${(e as Error).message}`));
         await removeCgroupParents(this.cgroupParent);
+        await rm(this.caCopy, { force: true });
         await rmdir(this.runDir).catch(() => undefined); // only when no instance has mounts left
       }
       return;
@@ -586,6 +605,7 @@ export class RuncDriver implements InstanceDriver, ExitEvents, MetricsSource, Ro
     }
     await this.lxcfs.stop().catch((e) => errors.push(e));
     await removeCgroupParents(this.cgroupParent);
+    await rm(this.caCopy, { force: true });
     await rmdir(this.runDir).catch(() => undefined);
     if (errors.length) throw errors[0];
   }

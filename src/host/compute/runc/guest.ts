@@ -6,6 +6,8 @@ export function guestFiles(spec: InstanceSpec, sshUser: string): { path: string;
   const files: { path: string; content: string | Buffer; mode: number }[] = [
     { path: '/etc/hostname', content: `${spec.hostname}\n`, mode: 0o644 },
     { path: '/var/lib/cumulo/instance-id', content: `${spec.instanceId}\n`, mode: 0o644 },
+    // The SDKs' region: the init writes it into ~/.aws/config at first boot.
+    { path: '/var/lib/cumulo/region', content: `${spec.region}\n`, mode: 0o644 },
     { path: '/var/lib/cumulo/ssh-user', content: `${sshUser}\n`, mode: 0o644 },
     { path: '/var/lib/cumulo/public-keys', content: spec.publicKeys.map((k) => k.trim() + '\n').join(''), mode: 0o644 },
   ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuSet, INSTANCE_CAPS, ociConfig, pidsLimit, withVolumes, type OciInput } from './oci.js';
+import { CA_PATH, cpuSet, INSTANCE_CAPS, ociConfig, pidsLimit, withVolumes, type OciInput } from './oci.js';
 import { NEVER_ALLOWED, seccompProfile } from './seccomp.js';
 
 const base: OciInput = {
@@ -130,6 +130,14 @@ describe('ociConfig', () => {
   it('binds the instance store at /mnt when the type has one', () => {
     const m = cfg({ instanceStore: '/var/lib/cumulo/instances/i-0123456789abcdef0/store' }).mounts;
     expect(m.at(-1)).toEqual({ destination: '/mnt', type: 'bind', source: '/var/lib/cumulo/instances/i-0123456789abcdef0/store', options: ['rbind', 'rw', 'nosuid', 'nodev'] });
+  });
+
+  it("binds the API's CA read-only at /usr/lib/cumulo/ca.pem when there is one, and nothing without", () => {
+    const m = cfg({ ca: '/run/cumulo/ab12/ca.pem' }).mounts;
+    expect(m.filter((x) => x.destination === CA_PATH)).toEqual([
+      { destination: '/usr/lib/cumulo/ca.pem', type: 'bind', source: '/run/cumulo/ab12/ca.pem', options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+    ]);
+    expect(cfg().mounts.map((x) => x.destination)).not.toContain(CA_PATH);
   });
 
   it('uses an absolute cgroup path and runc’s masked and read-only paths', () => {

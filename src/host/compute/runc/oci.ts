@@ -20,6 +20,8 @@ export interface OciInput {
   devDir: string;
   /** LXCFS's mount point: its proc files are bound over the instance's (its own memory, uptime, CPUs). */
   lxcfs?: string;
+  /** The API's CA certificate (a host file the instance's root can read), bound read-only at CA_PATH. */
+  ca?: string;
   /** Host CPUs it may use (cpuset), when it has fewer vCPUs than the host has cores. */
   cpus?: string;
   vcpus: number;
@@ -48,6 +50,9 @@ export interface OciVolume {
 }
 
 /** /dev/sdf, /dev/xvdba, /dev/nvme1n1: a single name right under /dev. */
+/** Where an instance finds the API's CA: the guest init adds it to the system's trust store (guest/README.md). */
+export const CA_PATH = '/usr/lib/cumulo/ca.pem';
+
 /** Every /proc/sys subtree but net/ (the instance's own network namespace's settings). */
 export const PROC_SYS_READONLY = ['abi', 'crypto', 'debug', 'dev', 'fs', 'fscache', 'kernel', 'sunrpc', 'user', 'vm'].map((d) => `/proc/sys/${d}`);
 
@@ -164,6 +169,7 @@ export function ociConfig(input: OciInput): Record<string, unknown> {
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   ];
   if (input.lxcfs) mounts.push(...lxcfsMounts(input.lxcfs));
+  if (input.ca) mounts.push({ destination: CA_PATH, type: 'bind', source: input.ca, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
   if (input.instanceStore) mounts.push({ destination: '/mnt', type: 'bind', source: input.instanceStore, options: ['rbind', 'rw', 'nosuid', 'nodev'] });
   const caps = [...INSTANCE_CAPS];
   const nofileHard = input.nofileHard ?? 524288;

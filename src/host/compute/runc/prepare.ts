@@ -27,6 +27,8 @@ export interface BundleContext {
   network: HostNetwork;
   /** lxcfs's mount: its proc files are bound into the instance. */
   lxcfsDir: string;
+  /** The API's CA certificate, bound read-only into the instance (guest/README.md). */
+  caFile?: string;
   cgroupParent: string;
   nofileHard: number;
   log: (line: string) => void;
@@ -159,6 +161,7 @@ export async function prepareBundle(ctx: BundleContext, spec: InstanceSpec): Pro
       userns: { path: usernsFile, base },
       devDir,
       lxcfs: ctx.lxcfsDir,
+      ca: ctx.caFile,
       cpus: cpuSet(id, spec.vcpus, hostCpus().length),
       vcpus: spec.vcpus,
       memoryMiB: spec.memoryMiB,

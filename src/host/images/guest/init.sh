@@ -111,6 +111,39 @@ default_user() {
   chown -R "$ids" "$home/.ssh"
 }
 
+# First boot: the SDKs' region (the driver writes the instance's), in root's and the default user's
+# ~/.aws/config, as nothing else tells botocore where it runs; a file already there is kept.
+aws_region() {
+  [ -e "$CUMULO/aws-config-done" ] && return 0
+  region=
+  [ -s "$CUMULO/region" ] && read -r region < "$CUMULO/region"
+  case $region in '' | *[!a-z0-9-]*) return 0 ;; esac
+  for u in root $user; do
+    h=$(awk -F: -v u="$u" '$1 == u { print $6 }' /etc/passwd)
+    [ -n "$h" ] && [ -d "$h" ] || continue
+    [ -e "$h/.aws/config" ] && continue
+    mkdir -p "$h/.aws" && printf '[default]\nregion = %s\n' "$region" > "$h/.aws/config" || continue
+    [ "$u" = root ] || chown -R "$(awk -F: -v u="$u" '$1 == u { print $3 ":" $4 }' /etc/passwd)" "$h/.aws"
+  done
+  : > "$CUMULO/aws-config-done"
+}
+
+# The cloud's CA, bound read-only by the host: trusted system-wide, so the SDKs reach the API's
+# endpoint in the VPC over HTTPS. Debian's trust store is rebuilt only when the CA changed.
+CA=/usr/lib/cumulo/ca.pem
+trust_ca() {
+  [ -s "$CA" ] || return 0
+  if command -v update-ca-certificates >/dev/null 2>&1; then
+    dst=/usr/local/share/ca-certificates/cumulo.crt
+    cmp -s "$CA" "$dst" 2>/dev/null && [ -e /etc/ssl/certs/cumulo.pem ] && return 0
+    mkdir -p "${dst%/*}" && cp "$CA" "$dst" && chmod 644 "$dst" && update-ca-certificates > /dev/null 2>&1 || log "could not add the cloud's CA to the trust store"
+  else
+    bundle=/etc/ssl/certs/ca-certificates.crt
+    mkdir -p /etc/ssl/certs
+    grep -qxF -- "$(sed -n 2p "$CA")" "$bundle" 2>/dev/null || cat "$CA" >> "$bundle"
+  fi
+}
+
 # Host keys are made at first boot: every instance has its own.
 host_keys() {
   if command -v dropbear >/dev/null 2>&1; then
@@ -268,6 +301,7 @@ pretty=Linux
 log "booting $host ($pretty)"
 : >> "$CONSOLE_LOG" && chmod 640 "$CONSOLE_LOG"
 default_user
+aws_region
 host_keys
 start_ssh
 if wait_ssh; then
@@ -281,6 +315,7 @@ fi
 {
   slow_host_keys
   print_host_keys
+  trust_ca
   user_data
   : > "$RUN/boot-finished"
 } 2>&1 | tee -a "$CONSOLE_LOG" &

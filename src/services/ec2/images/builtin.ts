@@ -19,7 +19,7 @@ export const DEBIAN_OWNER_ID = '136693071363';
  * and AMI id (as a new official release would), and the previous one is deprecated.
  */
 export const MINIMAL_VERSION = '20261122';
-export const DEBIAN_VERSION = '20261122-1100';
+export const DEBIAN_VERSION = '20261203-1800';
 
 export type BuiltinName = 'minimal' | 'debian-12';
 

@@ -265,8 +265,8 @@ export async function vpcCidrsByIds(db: Tx, ids: string[]): Promise<Map<string, 
   return new Map(rows.map((v) => [v.id, { ...v, cidr_associations: cidrAssociationsColumn.decode(v.cidr_associations) }]));
 }
 
-/** What the VPC's resolver needs of the VPC: its region and DNS attributes. */
-export async function vpcDnsSettings(db: Tx, id: string): Promise<{ region: string; dnsSupport: boolean; dnsHostnames: boolean } | undefined> {
-  const r = await db.selectFrom('vpcs').select(['region', 'enable_dns_support', 'enable_dns_hostnames']).where('id', '=', id).executeTakeFirst();
-  return r && { region: r.region, dnsSupport: r.enable_dns_support === 1, dnsHostnames: r.enable_dns_hostnames === 1 };
+/** What the VPC's resolver needs of the VPC: its region, primary CIDR (its own address is base+2) and DNS attributes. */
+export async function vpcDnsSettings(db: Tx, id: string): Promise<{ region: string; cidr: string; dnsSupport: boolean; dnsHostnames: boolean } | undefined> {
+  const r = await db.selectFrom('vpcs').select(['region', 'cidr_block', 'enable_dns_support', 'enable_dns_hostnames']).where('id', '=', id).executeTakeFirst();
+  return r && { region: r.region, cidr: r.cidr_block, dnsSupport: r.enable_dns_support === 1, dnsHostnames: r.enable_dns_hostnames === 1 };
 }
