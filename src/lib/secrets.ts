@@ -15,7 +15,7 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
 /** What a wrapped value is; part of its authenticated data. */
-export type SecretPurpose = 'access-key-secret' | 'sts-session-secret' | 'ebs-data-key' | 'master-key-check';
+export type SecretPurpose = 'access-key-secret' | 'sts-session-secret' | 'ebs-data-key' | 'master-key-check' | 'authorization-message';
 
 export class UnwrapError extends Error {}
 

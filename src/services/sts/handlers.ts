@@ -1,12 +1,13 @@
-// STS, the part that infrastructure tools call first: GetCallerIdentity.
-import type { GetCallerIdentityResponse } from '@aws-sdk/client-sts';
-import type { Ctx, StsHandlers } from '../context.js';
-
-async function getCallerIdentity(ctx: Ctx): Promise<GetCallerIdentityResponse> {
-  // Access keys belong to the account's root user: UserId is the account id, as AWS answers for root.
-  return { UserId: ctx.accountId, Account: ctx.accountId, Arn: `arn:aws:iam::${ctx.accountId}:root` };
-}
+// STS: role sessions, session tokens, the caller's identity, and decoding authorization messages.
+import type { StsHandlers } from '../context.js';
+import { assumeRole } from './assume-role.js';
+import { decodeAuthorizationMessage } from './authorization-message.js';
+import { getCallerIdentity } from './caller-identity.js';
+import { getSessionToken } from './session-token.js';
 
 export const handlers = {
+  AssumeRole: assumeRole,
+  DecodeAuthorizationMessage: decodeAuthorizationMessage,
   GetCallerIdentity: getCallerIdentity,
+  GetSessionToken: getSessionToken,
 } satisfies StsHandlers;

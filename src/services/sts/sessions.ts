@@ -32,6 +32,8 @@ export interface SessionSpec {
   issuedFor?: string;
   now: Date;
   durationSeconds: number;
+  /** The session token's least length in bytes (STS's MinimumSessionTokenSize); it is longer when random bytes need more. */
+  minTokenBytes?: number;
 }
 
 export function tokenDigest(token: string): string {
@@ -42,7 +44,8 @@ export function tokenDigest(token: string): string {
 export async function issueSession(db: Tx, box: SecretBox, s: SessionSpec): Promise<IssuedCredentials> {
   const accessKeyId = newTemporaryAccessKeyId();
   const secretAccessKey = newSecretAccessKey();
-  const sessionToken = randomBytes(96).toString('base64');
+  // base64 of n bytes is 4·⌈n/3⌉ characters: enough random bytes for the length asked.
+  const sessionToken = randomBytes(Math.max(96, Math.ceil(((s.minTokenBytes ?? 0) * 3) / 4))).toString('base64');
   const expiration = new Date(Math.floor(s.now.getTime() / 1000) * 1000 + s.durationSeconds * 1000);
   await db
     .insertInto('sts_sessions')
