@@ -38,6 +38,11 @@ export function validateTags(tags: Tag[] | undefined, forDelete = false): void {
   }
 }
 
+/** A resource's tags as key and value, if the account holds them (IAM's ResourceTag keys see only the owner's tags). */
+export async function tagPairsOwnedBy(db: Tx, accountId: string, resourceId: string): Promise<{ key: string; value: string }[]> {
+  return db.selectFrom('tags').select(['key', 'value']).where('resource_id', '=', resourceId).where('account_id', '=', accountId).orderBy('key').execute();
+}
+
 /** Tags of many resources at once, as EC2 Tag[] per resource id. */
 export async function tagsOf(db: Tx, accountId: string, region: string, resourceType: string, ids?: string[]): Promise<Map<string, Tag[]>> {
   let q = db.selectFrom('tags').select(['resource_id', 'key', 'value']).where('account_id', '=', accountId).where('region', '=', region).where('resource_type', '=', resourceType);
