@@ -29,6 +29,7 @@ import { lockStateFolder } from './state-lock.js';
 import { prepareStateFolder } from './state-folder.js';
 import { serverTls, type ServerTls } from './host/tls/certificates.js';
 import { endpointCertNames } from './host/endpoint.js';
+import { Authorizer } from './services/iam/authorize.js';
 
 export interface App {
   config: Config;
@@ -128,7 +129,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       }
     : undefined;
   const services = serviceRegistry();
-  const dispatcher = new Dispatcher({ db, config, secrets, wake: () => runner?.wake(), captures }, services);
+  const dispatcher = new Dispatcher({ db, config, secrets, authorizer: new Authorizer(secrets), wake: () => runner?.wake(), captures }, services);
   const server = new ApiServer({
     config,
     dispatcher,

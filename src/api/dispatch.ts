@@ -4,10 +4,13 @@ import { ApiError, Errors, isApiError } from '../services/errors.js';
 import type { ServiceModel } from '../models/index.js';
 import { createCtx, isReadOnly, type Ctx, type CtxDeps, type CtxEffects, type HandlerMap, type RequestSource } from '../services/context.js';
 import { rootPrincipal, type Principal } from '../services/iam/principal.js';
+import type { ServiceAuthorization } from '../services/iam/authorize.js';
 
 /** What the dispatcher needs of a registered service (services/registry.ts), by signing name. */
 export interface ServiceEntry {
   handlers: HandlerMap;
+  /** How its calls are authorized (services/iam/authorize.ts). */
+  authorization?: ServiceAuthorization;
   setupRegion?: (ctx: Ctx) => Promise<void>;
   model?: () => ServiceModel | undefined;
 }
@@ -72,6 +75,12 @@ export class Dispatcher {
     if (service.setupRegion) await this.setupRegion(inv, service.setupRegion);
 
     const effects = new Effects();
+    // Every call is authorized before it runs (a DryRun too: it answers DryRunOperation only when allowed).
+    const { authorizer } = this.deps;
+    if (authorizer && service.authorization) {
+      await authorizer.authorize(this.ctx(inv, this.deps.db, effects), service.authorization, inv.operation, inv.input);
+      if (service.authorization.changesPolicies) effects.after.push(() => authorizer.invalidate());
+    }
     if (isReadOnly(inv.operation)) {
       const out = await handler(this.ctx(inv, this.deps.db, effects), inv.input);
       if (dryRun) throw Errors.dryRun();

@@ -3,6 +3,7 @@
 import type { Config } from '../config.js';
 import type { SecretBox } from '../lib/secrets.js';
 import type { Principal } from './iam/principal.js';
+import type { Authorizer } from './iam/authorize.js';
 import type { Db, Tx } from '../store/db.js';
 import type { JobKind, JobPayloads, PayloadArgs } from '../store/job-kinds.js';
 import { insertJobOf } from '../store/jobs.js';
@@ -139,6 +140,8 @@ export interface CtxDeps {
   db: Db;
   config: Config;
   secrets: SecretBox;
+  /** IAM policy enforcement; absent: every principal may do everything (in-process tests of handlers). */
+  authorizer?: Authorizer;
   /** Wakes the controllers when jobs were queued. */
   wake: () => void;
   captures?: VolumeCaptures;

@@ -11,6 +11,9 @@ import { handlers as tags } from './ec2/tags/handlers.js';
 import { handlers as securityGroups } from './ec2/security-groups/handlers.js';
 import { handlers as keyPairs } from './ec2/key-pairs/handlers.js';
 import { handlers as sts } from './sts/handlers.js';
+import type { ServiceAuthorization } from './iam/authorize.js';
+import { iamAuthzRequests, stsAuthzRequests } from './iam/authz.js';
+import { ec2AuthzRequests } from './ec2/authz.js';
 import { handlers as instances } from './ec2/instances/handlers.js';
 import { handlers as volumes } from './ec2/volumes/handlers.js';
 import { handlers as networkInterfaces } from './ec2/network-interfaces/handlers.js';
@@ -20,6 +23,7 @@ import { createDefaultVpc } from './ec2/vpcs/default-vpc.js';
 import { handlers as vpcs } from './ec2/vpcs/handlers.js';
 import { handlers as prefixLists } from './ec2/prefix-lists/handlers.js';
 import { handlers as instanceProfileAssociations } from './ec2/iam-instance-profiles/handlers.js';
+import { passRoleRequests } from './ec2/iam-instance-profiles/pass-role.js';
 import { handlers as iamUsers } from './iam/users/handlers.js';
 import { handlers as iamGroups } from './iam/groups/handlers.js';
 import { handlers as iamRoles } from './iam/roles/handlers.js';
@@ -87,18 +91,30 @@ export interface Service {
    * what a fresh region has (EC2's default VPC).
    */
   readonly setupRegion?: (ctx: Ctx) => Promise<void>;
+  /** How its calls are authorized: the IAM action prefix, the questions of a call, how a denial reads. */
+  readonly authorization: ServiceAuthorization;
 }
 
+// EC2's questions: the resources a call touches, and iam:PassRole for an instance profile's role.
+const ec2Authorization: ServiceAuthorization = {
+  actionPrefix: 'ec2',
+  requests: async (ctx, operation, input) => [...(await ec2AuthzRequests(ctx, operation, input)), ...(await passRoleRequests(ctx, operation, input))],
+  denial: 'unauthorized-operation',
+};
+const accessDenied = (actionPrefix: string): ServiceAuthorization => ({ actionPrefix, denial: 'access-denied' });
+
 const registrations: { readonly [S in ServiceName]: Omit<Service, 'name' | 'model'> } = {
-  ec2: { handlers: handlerMap(ec2), setupRegion: createDefaultVpc },
-  sts: { handlers: handlerMap(sts) },
-  iam: { handlers: handlerMap(iam) },
+  ec2: { handlers: handlerMap(ec2), setupRegion: createDefaultVpc, authorization: ec2Authorization },
+  // GetCallerIdentity needs no permission: a policy that denies it is not consulted (as on AWS).
+  sts: { handlers: handlerMap(sts), authorization: { ...accessDenied('sts'), requests: stsAuthzRequests, exempt: new Set(['GetCallerIdentity']) } },
+  iam: { handlers: handlerMap(iam), authorization: { ...accessDenied('iam'), requests: iamAuthzRequests, changesPolicies: true } },
   // Models only, so far: every operation answers UnsupportedOperation in the service's own protocol.
   // Their handler maps will satisfy Elbv2Handlers, AutoScalingHandlers and CloudWatchHandlers
   // (context.ts), as EC2's satisfy Ec2Handlers.
-  elasticloadbalancing: { handlers: {} },
-  autoscaling: { handlers: {} },
-  monitoring: { handlers: {} },
+  elasticloadbalancing: { handlers: {}, authorization: accessDenied('elasticloadbalancing') },
+  autoscaling: { handlers: {}, authorization: accessDenied('autoscaling') },
+  // CloudWatch's signing name is monitoring; its IAM actions are cloudwatch:….
+  monitoring: { handlers: {}, authorization: accessDenied('cloudwatch') },
 };
 
 /** Every service, by signing name. Models load on first use (EC2's is large). */
