@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../../lib/secrets.js';
+import { rootPrincipal } from '../iam/principal.js';
 // What an EC2 request asks IAM (ec2AuthzRequests), against a real store whose resources a server
 // with the fake driver made through the SDK.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -40,13 +43,16 @@ function ctx(): Ctx {
     region,
     requestId: 'test',
     operation: 'Test',
+    principal: rootPrincipal(account, ''),
+    source: { ip: '127.0.0.1', secure: true },
+    secrets: new SecretBox(randomBytes(32)),
     db: server.app.db,
     config: server.app.config,
     now: new Date(),
     enqueue: async () => {},
     afterCommit: () => {},
     beforeCommit: () => {},
-  } as Ctx;
+  };
 }
 
 const arn = (type: string, id: string) => `arn:aws:ec2:${region}:${type === 'image' || type === 'snapshot' ? '' : account}:${type}/${id}`;
