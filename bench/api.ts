@@ -9,6 +9,9 @@
 //       server's own time (its Server-Timing header)
 //   (c) RunInstances MinCount=MaxCount=100: time to the answer, and until all 100 are running
 //   (d) IAM policy evaluation per request (bench/policy.ts), against (b)'s DescribeInstances time
+//   (e) IAM authorization's cost: the same requests signed by an IAM user (a group holding
+//       AmazonEC2ReadOnlyAccess, an inline policy with conditions) against the root user, whose
+//       requests skip evaluation — target: under 5% of a DescribeInstances of 1,000 instances
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -91,9 +94,11 @@ interface Signed {
 
 let server: Server;
 
-async function sign(params: [string, string][]): Promise<Signed> {
+type Creds = Server['creds'];
+
+async function sign(params: [string, string][], creds: Creds = server.creds, service = 'ec2'): Promise<Signed> {
   const body = Buffer.from(params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
-  const signer = new SignatureV4({ credentials: server.creds, region: REGION, service: 'ec2', sha256: Hash.bind(null, 'sha256'), uriEscapePath: true, applyChecksum: false });
+  const signer = new SignatureV4({ credentials: creds, region: REGION, service, sha256: Hash.bind(null, 'sha256'), uriEscapePath: true, applyChecksum: false });
   const req = new HttpRequest({
     method: 'POST',
     protocol: 'http:',
@@ -137,10 +142,19 @@ function send(agent: Agent, r: Signed, keepBody = true): Promise<Answer> {
   });
 }
 
-async function call(params: [string, string][]): Promise<Answer> {
+async function call(params: [string, string][], creds: Creds = server.creds): Promise<Answer> {
   const agent = new Agent({ keepAlive: false });
-  const a = await send(agent, await sign([...params, ['Version', '2016-11-15']]));
+  const a = await send(agent, await sign([...params, ['Version', '2016-11-15']], creds));
   agent.destroy();
+  return a;
+}
+
+/** An IAM call as the root user (Query protocol, signed for iam). */
+async function iamCall(params: [string, string][]): Promise<Answer> {
+  const agent = new Agent({ keepAlive: false });
+  const a = await send(agent, await sign([...params, ['Version', '2010-05-08']], server.creds, 'iam'));
+  agent.destroy();
+  if (a.status !== 200) throw new Error(`IAM ${params[0]![1]}: ${errorCode(a.text)}: ${/<Message>([^<]*)/.exec(a.text)?.[1]}`);
   return a;
 }
 
@@ -178,12 +192,24 @@ function printTable(title: string, head: string[], rows: string[][]): void {
 let smallDescribeMs: number | undefined;
 
 async function throughput(): Promise<void> {
-  const signed = await sign([
-    ['Action', 'DescribeAvailabilityZones'],
-    ['Version', '2016-11-15'],
-  ]);
+  const rows = await throughputRows(server.creds);
+  printTable(
+    `(a) DescribeAvailabilityZones, pre-signed, keep-alive, ${SECONDS} s per row — target ≥ 2,000 requests/s`,
+    ['clients', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs target'],
+    rows,
+  );
+}
+
+async function throughputRows(creds: Creds, clientCounts = [1, 8, 32]): Promise<string[][]> {
+  const signed = await sign(
+    [
+      ['Action', 'DescribeAvailabilityZones'],
+      ['Version', '2016-11-15'],
+    ],
+    creds,
+  );
   const rows: string[][] = [];
-  for (const clients of [1, 8, 32]) {
+  for (const clients of clientCounts) {
     const agent = new Agent({ keepAlive: true, maxSockets: clients });
     // Warm up: open the connections, let the JIT settle.
     const warmEnd = performance.now() + 500;
@@ -211,11 +237,7 @@ async function throughput(): Promise<void> {
     if (clients === 1) smallDescribeMs = quantile(lat, 0.5);
     rows.push([String(clients), String(lat.length), rps.toFixed(0), ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99)), String(errors), rps >= 2000 ? 'meets' : 'below']);
   }
-  printTable(
-    `(a) DescribeAvailabilityZones, pre-signed, keep-alive, ${SECONDS} s per row — target ≥ 2,000 requests/s`,
-    ['clients', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs target'],
-    rows,
-  );
+  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,8 +390,103 @@ async function listing(skip?: string): Promise<void> {
     if (target === 1000) describe1000Ms = quantile(srv, 0.5);
     const verdict = target === 1000 ? (quantile(srv, 0.5) < 50 ? 'meets' : 'below') : '';
     rows.push([String(count), String(rounds), ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99)), ms(quantile(srv, 0.5)), ms(quantile(srv, 0.99)), String(pages), verdict]);
+    if (target === 1000) atThousand = await authorizationCost(rounds);
   }
   printTable('(b) DescribeInstances, all instances, no MaxResults — target: 1,000 instances < 50 ms server-side', head, rows);
+  atThousand?.();
+}
+
+/** Printed after (b): measured while the store holds 1,000 instances. */
+let atThousand: (() => void) | undefined;
+
+// ---------------------------------------------------------------------------------------------
+// (e) IAM authorization's cost, end to end
+
+async function listingServerMs(rounds: number, creds: Creds): Promise<number[]> {
+  const srv: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const a = await call([['Action', 'DescribeInstances']], creds);
+    if (a.status !== 200) throw new Error(`DescribeInstances as ${creds.accessKeyId}: ${errorCode(a.text)}`);
+    srv.push(a.serverMs ?? NaN);
+  }
+  return srv;
+}
+
+async function authorizationCost(rounds: number): Promise<() => void> {
+  // A reader: a group with AWS's AmazonEC2ReadOnlyAccess, and an inline policy with conditions.
+  await iamCall([
+    ['Action', 'CreateGroup'],
+    ['GroupName', 'bench-readers'],
+  ]);
+  await iamCall([
+    ['Action', 'AttachGroupPolicy'],
+    ['GroupName', 'bench-readers'],
+    ['PolicyArn', 'arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess'],
+  ]);
+  await iamCall([
+    ['Action', 'CreateUser'],
+    ['UserName', 'bench-reader'],
+  ]);
+  await iamCall([
+    ['Action', 'AddUserToGroup'],
+    ['GroupName', 'bench-readers'],
+    ['UserName', 'bench-reader'],
+  ]);
+  const inline = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: ['ec2:Describe*', 'ec2:Get*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:RequestedRegion': ['us-east-1', 'eu-west-1'] }, Bool: { 'aws:SecureTransport': 'false' } },
+      },
+      { Effect: 'Deny', Action: 'ec2:*', Resource: '*', Condition: { NotIpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '10.0.0.0/8'] } } },
+    ],
+  };
+  await iamCall([
+    ['Action', 'PutUserPolicy'],
+    ['UserName', 'bench-reader'],
+    ['PolicyName', 'conditions'],
+    ['PolicyDocument', JSON.stringify(inline)],
+  ]);
+  const key = await iamCall([
+    ['Action', 'CreateAccessKey'],
+    ['UserName', 'bench-reader'],
+  ]);
+  const reader = { accessKeyId: xmlAll(key.text, 'AccessKeyId')[0]!, secretAccessKey: xmlAll(key.text, 'SecretAccessKey')[0]! };
+
+  await listingServerMs(3, reader); // warm: the policies are gathered once, then cached
+  const rootMs: number[] = [];
+  const userMs: number[] = [];
+  // Interleaved, so drift in the machine's load falls on both alike.
+  for (let i = 0; i < rounds; i++) {
+    rootMs.push(...(await listingServerMs(1, server.creds)));
+    userMs.push(...(await listingServerMs(1, reader)));
+  }
+  const rootThroughput = await throughputRows(server.creds, [8]);
+  const userThroughput = await throughputRows(reader, [8]);
+  return () => {
+    const r50 = quantile(rootMs, 0.5);
+    const u50 = quantile(userMs, 0.5);
+    const extra = u50 - r50;
+    printTable(
+      `(e) IAM authorization's cost, end to end — DescribeInstances of 1,000 instances, server time, ${rounds} interleaved rounds; target: authorization under 5% of it`,
+      ['signed by', 'server p50 ms', 'server p99 ms', 'authorization ms (p50 difference)', 'share', 'vs target'],
+      [
+        ['root user (no evaluation)', ms(r50), ms(quantile(rootMs, 0.99)), '', '', ''],
+        ['IAM user (group + inline, conditions)', ms(u50), ms(quantile(userMs, 0.99)), ms(extra), `${((100 * extra) / r50).toFixed(1)}%`, extra / r50 < 0.05 ? 'meets' : 'below'],
+      ],
+    );
+    printTable(
+      `(e) DescribeAvailabilityZones req/s with 8 clients, ${SECONDS} s per row: root user against an IAM user`,
+      ['signed by', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
+      [
+        ['root user', ...rootThroughput[0]!.slice(1, 6)],
+        ['IAM user', ...userThroughput[0]!.slice(1, 6)],
+      ],
+    );
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

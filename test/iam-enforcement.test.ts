@@ -95,8 +95,21 @@ afterAll(async () => {
   await s?.stop();
 });
 
+// The root user cannot assume roles (as on AWS): an operator, allowed to assume `web`, does.
+let operator: Keys | undefined;
+
 async function assumeWeb(extra: { Policy?: string; DurationSeconds?: number } = {}): Promise<Keys> {
-  const out = await s.sts().send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/web`, RoleSessionName: 'tester', ...extra }));
+  if (!operator) {
+    operator = await newUserKeys('operator');
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'operator',
+        PolicyName: 'assume-web',
+        PolicyDocument: doc([{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${account}:role/web` }]),
+      }),
+    );
+  }
+  const out = await stsAs(operator).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/web`, RoleSessionName: 'tester', ...extra }));
   const c = out.Credentials!;
   return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
 }
@@ -131,6 +144,15 @@ describe('a role session with resource-level permissions', () => {
     // Nothing changed where the role was refused.
     const tags = (await s.ec2().send(new DescribeInstancesCommand({ InstanceIds: [dbInstance] }))).Reservations![0]!.Instances![0]!.Tags!;
     expect(tags.map((t) => t.Key)).not.toContain('checked');
+  });
+
+  it('assuming the role needs sts:AssumeRole in the caller’s own policies too', async () => {
+    const stranger = await newUserKeys('stranger');
+    const e = await failure(stsAs(stranger).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/web`, RoleSessionName: 'x' })));
+    expect(e.name).toBe('AccessDenied');
+    expect(e.message).toBe(
+      `User: arn:aws:iam::${account}:user/stranger is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${account}:role/web because no identity-based policy allows the sts:AssumeRole action`,
+    );
   });
 
   it('GetCallerIdentity names the session; it needs no permission', async () => {
