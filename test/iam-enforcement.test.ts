@@ -131,7 +131,9 @@ describe('a role session with resource-level permissions', () => {
 
     const other = await failure(ec2.send(new CreateTagsCommand({ Resources: [dbInstance], Tags: [{ Key: 'checked', Value: 'yes' }] })));
     expect(other.name).toBe('UnauthorizedOperation');
-    expect(other.message).toContain(`User: arn:aws:sts::${account}:assumed-role/web/tester is not authorized to perform: ec2:CreateTags on resource: arn:aws:ec2:us-east-1:${account}:instance/${dbInstance}`);
+    expect(other.message).toContain(
+      `User: arn:aws:sts::${account}:assumed-role/web/tester is not authorized to perform: ec2:CreateTags on resource: arn:aws:ec2:us-east-1:${account}:instance/${dbInstance}`,
+    );
 
     const terminate = await failure(ec2.send(new TerminateInstancesCommand({ InstanceIds: [webInstance] })));
     expect(terminate.name).toBe('UnauthorizedOperation');
@@ -139,7 +141,11 @@ describe('a role session with resource-level permissions', () => {
     const encoded = /Encoded authorization failure message: (\S+)$/.exec(terminate.message)?.[1];
     expect(encoded).toBeTruthy();
     const decoded = JSON.parse((await s.sts().send(new DecodeAuthorizationMessageCommand({ EncodedMessage: encoded }))).DecodedMessage!);
-    expect(decoded).toMatchObject({ allowed: false, explicitDeny: false, context: { action: 'ec2:TerminateInstances', resource: `arn:aws:ec2:us-east-1:${account}:instance/${webInstance}` } });
+    expect(decoded).toMatchObject({
+      allowed: false,
+      explicitDeny: false,
+      context: { action: 'ec2:TerminateInstances', resource: `arn:aws:ec2:us-east-1:${account}:instance/${webInstance}` },
+    });
 
     // Nothing changed where the role was refused.
     const tags = (await s.ec2().send(new DescribeInstancesCommand({ InstanceIds: [dbInstance] }))).Reservations![0]!.Instances![0]!.Tags!;
@@ -174,7 +180,11 @@ describe('a role session with resource-level permissions', () => {
   it('expired session credentials are refused: EC2 says RequestExpired, STS ExpiredToken; a wrong token is refused too', async () => {
     const keys = await assumeWeb({ DurationSeconds: 900 });
     await ec2As(keys).send(new DescribeInstancesCommand({}));
-    await s.app.db.updateTable('sts_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('access_key_id', '=', keys.accessKeyId).execute();
+    await s.app.db
+      .updateTable('sts_sessions')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('access_key_id', '=', keys.accessKeyId)
+      .execute();
     expect((await failure(ec2As(keys).send(new DescribeInstancesCommand({})))).name).toBe('RequestExpired');
     expect((await failure(stsAs(keys).send(new GetCallerIdentityCommand({})))).name).toBe('ExpiredToken');
 
@@ -202,7 +212,9 @@ describe('IAM users', () => {
 
     const list = await failure(iamAs(keys).send(new ListUsersCommand({})));
     expect(list.name).toBe('AccessDenied');
-    expect(list.message).toBe(`User: arn:aws:iam::${account}:user/reader is not authorized to perform: iam:ListUsers because no identity-based policy allows the iam:ListUsers action`);
+    expect(list.message).toBe(
+      `User: arn:aws:iam::${account}:user/reader is not authorized to perform: iam:ListUsers because no identity-based policy allows the iam:ListUsers action`,
+    );
 
     const who = await stsAs(keys).send(new GetCallerIdentityCommand({}));
     expect(who.Arn).toBe(`arn:aws:iam::${account}:user/reader`);
@@ -211,13 +223,9 @@ describe('IAM users', () => {
 
   it('an explicit deny beats an allow', async () => {
     const keys = await newUserKeys('denied');
-    await iam.send(
-      new PutUserPolicyCommand({ UserName: 'denied', PolicyName: 'allow-all', PolicyDocument: doc([{ Effect: 'Allow', Action: '*', Resource: '*' }]) }),
-    );
+    await iam.send(new PutUserPolicyCommand({ UserName: 'denied', PolicyName: 'allow-all', PolicyDocument: doc([{ Effect: 'Allow', Action: '*', Resource: '*' }]) }));
     await ec2As(keys).send(new DescribeInstancesCommand({}));
-    await iam.send(
-      new PutUserPolicyCommand({ UserName: 'denied', PolicyName: 'no-describe', PolicyDocument: doc([{ Effect: 'Deny', Action: 'ec2:Describe*', Resource: '*' }]) }),
-    );
+    await iam.send(new PutUserPolicyCommand({ UserName: 'denied', PolicyName: 'no-describe', PolicyDocument: doc([{ Effect: 'Deny', Action: 'ec2:Describe*', Resource: '*' }]) }));
     const e = await failure(ec2As(keys).send(new DescribeInstancesCommand({})));
     expect(e.name).toBe('UnauthorizedOperation');
     expect(e.message).toContain('is not authorized to perform: ec2:DescribeInstances with an explicit deny in an identity-based policy');
@@ -227,7 +235,9 @@ describe('IAM users', () => {
 
   it('a key made Inactive stops working at once, and works again when made Active', async () => {
     const keys = await newUserKeys('switched');
-    await iam.send(new PutUserPolicyCommand({ UserName: 'switched', PolicyName: 'describe', PolicyDocument: doc([{ Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' }]) }));
+    await iam.send(
+      new PutUserPolicyCommand({ UserName: 'switched', PolicyName: 'describe', PolicyDocument: doc([{ Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' }]) }),
+    );
     await ec2As(keys).send(new DescribeInstancesCommand({}));
     await iam.send(new UpdateAccessKeyCommand({ UserName: 'switched', AccessKeyId: keys.accessKeyId, Status: 'Inactive' }));
     expect((await failure(ec2As(keys).send(new DescribeInstancesCommand({})))).name).toBe('AuthFailure');

@@ -21,10 +21,14 @@ const NAME = /^[\w+=,.@-]+$/;
  */
 export function checkName(member: string, value: string, max: number): string {
   if (value.length < 1 || value.length > max) {
-    throw IamErrors.validationError(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
+    throw IamErrors.validationError(
+      `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must have length less than or equal to ${max}`,
+    );
   }
   if (!NAME.test(value)) {
-    throw IamErrors.validationError(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`);
+    throw IamErrors.validationError(
+      `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`,
+    );
   }
   return value;
 }

@@ -34,12 +34,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await entity('iam_instance_profiles').addColumn('role_id', 'text').execute();
   for (const t of ['iam_users', 'iam_groups', 'iam_roles', 'iam_policies', 'iam_instance_profiles']) {
-    await db.schema
-      .createIndex(`${t}_name`)
-      .on(t)
-      .columns(['account_id', 'name_key'])
-      .unique()
-      .execute();
+    await db.schema.createIndex(`${t}_name`).on(t).columns(['account_id', 'name_key']).unique().execute();
   }
 
   await db.schema
