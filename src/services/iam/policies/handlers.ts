@@ -199,17 +199,13 @@ async function listPolicies(ctx: Ctx, input: ListPoliciesRequest): Promise<ListP
   const all: Policy[] = [];
   if (scope !== 'Local') all.push(...awsManagedPolicies().map((p) => awsPolicy(p, counts(p.arn))));
   if (scope !== 'AWS') all.push(...(await policiesOf(ctx.db, ctx.accountId)).map((r) => localPolicy(r, counts(r.arn))));
-  // Every managed policy can serve as either; the usage filter picks which use OnlyAttached counts
-  // (both, without one), and without OnlyAttached it has nothing to remove.
-  const used = (p: Policy) =>
-    usage === 'PermissionsPolicy'
-      ? p.AttachmentCount! > 0
-      : usage === 'PermissionsBoundary'
-        ? p.PermissionsBoundaryUsageCount! > 0
-        : p.AttachmentCount! + p.PermissionsBoundaryUsageCount! > 0;
-  const chosen = all
-    .filter((p) => p.Path!.startsWith(prefix) && (!input.OnlyAttached || used(p)))
-    .sort((a, b) => (policyKey(a) < policyKey(b) ? -1 : policyKey(a) > policyKey(b) ? 1 : 0));
+  // PolicyUsageFilter keeps the policies in that use (attached as a permissions policy, or set as
+  // a permissions boundary), as the console's "Used as" does; OnlyAttached keeps those in either.
+  const inUse = (p: Policy) =>
+    (usage !== 'PermissionsPolicy' || p.AttachmentCount! > 0) &&
+    (usage !== 'PermissionsBoundary' || p.PermissionsBoundaryUsageCount! > 0) &&
+    (!input.OnlyAttached || p.AttachmentCount! + p.PermissionsBoundaryUsageCount! > 0);
+  const chosen = all.filter((p) => p.Path!.startsWith(prefix) && inUse(p)).sort((a, b) => (policyKey(a) < policyKey(b) ? -1 : policyKey(a) > policyKey(b) ? 1 : 0));
   const page = paginate(chosen, policyKey, input);
   return { Policies: page.items, IsTruncated: page.IsTruncated, ...(page.Marker ? { Marker: page.Marker } : {}) };
 }
