@@ -3,7 +3,7 @@
 // negated operator: none may match); an absent key fails a positive operator and passes a negated
 // one; …IfExists passes on an absent key; ForAllValues passes on an absent or empty key, ForAnyValue
 // fails on one.
-import { ipInCidr, parseCidrLoose, parseIp, type Cidr } from '../../../lib/cidr.js';
+import { contains, parseCidrLoose, parseIp, type Cidr } from '../../../lib/cidr.js';
 import { arnMatch, compileArnPattern, compileGlob, globMatch, render, splitArn, tokenize, type ArnPattern, type Context, type Glob, type Token, type Unresolved } from './match.js';
 import type { ConditionBlock } from './types.js';
 
@@ -181,8 +181,14 @@ function matchOne(p: ParsedOperator, v: Value, req: string, ctx: Context, u: Unr
       return req.toLowerCase() === v.raw;
     case 'Binary':
       return req === v.raw;
-    case 'Ip':
-      return v.cidr !== undefined && ipInCidr(req, v.cidr);
+    case 'Ip': {
+      const ip = v.cidr && parseIp(req);
+      if (!ip) return false;
+      let { family, value } = ip;
+      // A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d; it is still that IPv4 address.
+      if (family === 6 && v.cidr!.family === 4 && value >> 32n === 0xffffn) [family, value] = [4, value & 0xffffffffn];
+      return contains(v.cidr!, { family, network: value, prefix: family === 4 ? 32 : 128 });
+    }
     default:
       return false;
   }
@@ -222,26 +228,33 @@ export function compileCondition(block: ConditionBlock, variables: boolean): Com
   return { tests, unknown };
 }
 
+function anyValueMatches(p: ParsedOperator, k: KeyTest, req: string, ctx: Context, u: Unresolved): boolean {
+  for (const v of k.values) if (matchOne(p, v, req, ctx, u)) return true;
+  return false;
+}
+
 /** One key of one operator against the request. */
 function testKey(p: ParsedOperator, k: KeyTest, ctx: Context, u: Unresolved): boolean {
   const present = ctx.get(k.key);
-  const reqValues: readonly string[] = present === undefined ? [] : typeof present === 'string' ? [present] : present;
-  const absent = present === undefined || reqValues.length === 0;
-
+  const absent = present === undefined || (typeof present !== 'string' && present.length === 0);
   if (p.info.family === 'Null') {
     // "true": the key must be absent; "false": present.
     return k.values.some((v) => (v.raw.toLowerCase() === 'true' ? absent : v.raw.toLowerCase() === 'false' ? !absent : false));
   }
-  const anyPolicyValue = (req: string) => k.values.some((v) => matchOne(p, v, req, ctx, u));
+  const negated = p.info.negated;
+  // …IfExists holds on an absent key whatever else the operator says.
+  if (absent) return p.ifExists || (p.set === 'all' ? true : p.set === 'any' ? false : negated);
   // Negated operators: a request value passes when it matches none of the policy's values.
-  const passes = p.info.negated ? (req: string) => !anyPolicyValue(req) : anyPolicyValue;
-
-  if (p.set === 'all') return absent || reqValues.every(passes);
-  if (p.set === 'any') return !absent && reqValues.some(passes);
-  if (absent) return p.ifExists || p.info.negated;
-  // A single-valued operator on a multivalued key: any value may satisfy a positive operator; a
-  // negated one holds only when no value matches.
-  return p.info.negated ? reqValues.every(passes) : reqValues.some(passes);
+  if (typeof present === 'string') return anyValueMatches(p, k, present, ctx, u) !== negated;
+  const values = present!;
+  if (p.set === 'all' || (!p.set && negated)) {
+    // ForAllValues, and a negated single-valued operator on a multivalued key: every value passes.
+    for (const req of values) if (anyValueMatches(p, k, req, ctx, u) === negated) return false;
+    return true;
+  }
+  // ForAnyValue, and a positive single-valued operator on a multivalued key: one value passes.
+  for (const req of values) if (anyValueMatches(p, k, req, ctx, u) !== negated) return true;
+  return false;
 }
 
 /** Whether every operator of the block holds. */

@@ -54,6 +54,7 @@ describe('malformed identity documents', () => {
     ['an ARN with too few parts', doc(allow({ Resource: 'arn:aws:s3::example_bucket' })), 'The policy failed legacy parsing'],
     ['an ARN with no service', doc(allow({ NotAction: 's3:ListBucket', Action: undefined, Resource: 'arn:aws::::example_bucket' })), 'The policy failed legacy parsing'],
     ['duplicate Sids', doc([allow({ Sid: 'sdf' }), allow({ Sid: 'sdf' })]), 'Statement IDs (SID) in a single policy must be unique.'],
+    ['a Sid with a hyphen', doc(allow({ Sid: 'allow-list' })), 'Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*'],
     ['no Action', doc({ Effect: 'Allow', Resource: '*' }), 'Policy statement must contain actions.'],
     ['an empty Action list', doc(allow({ Action: [] })), 'Policy statement must contain actions.'],
     ['no Resource', doc({ Effect: 'Allow', Action: 's3:ListBucket' }), 'Policy statement must contain resources.'],
@@ -92,6 +93,7 @@ describe('well-formed identity documents', () => {
     ['an EC2 ARN with a region', doc(allow({ Resource: 'arn:aws:ec2:us-east-1:123456789012:instance/*' }))],
     ['a Deny with NotAction and NotResource', doc({ Effect: 'Deny', NotAction: 'iam:*', NotResource: 'arn:aws:iam::123456789012:user/${aws:username}' })],
     ['an Id', doc(allow(), { Version: V, Id: 'cd3a324d2343d942772346' })],
+    ['an empty Sid, twice', doc([allow({ Sid: '' }), allow({ Sid: '' })])],
   ])('%s', (_name, text) => {
     expect(messageOf(text)).toBe('accepted');
   });

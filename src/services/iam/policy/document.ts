@@ -218,6 +218,7 @@ export function parsePolicy(text: string, kind: PolicyKind, id: string, options:
   const sids = new Set<string>();
   for (const raw of raws) {
     const sid = raw.st.Sid as string | undefined;
+    if (sid !== undefined && !/^[0-9A-Za-z]*$/.test(sid)) fail('Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*');
     if (!sid) continue;
     if (sids.has(sid)) fail('Statement IDs (SID) in a single policy must be unique.');
     sids.add(sid);

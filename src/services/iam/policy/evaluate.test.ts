@@ -127,6 +127,15 @@ describe('policy variables', () => {
     expect(decide([{ Action: '*', ...statement }], r, version)).toBe(decision);
   });
 
+  it('keeps answering right past the bounded RegExp cache (more users than it holds)', () => {
+    const p = policy([{ Action: 's3:*', Resource: 'arn:aws:s3:::home/${aws:username}/*' }]);
+    for (let i = 0; i < 5000; i++) {
+      const name = `user${i}`;
+      expect(evaluate(req('s3:GetObject', `arn:aws:s3:::home/${name}/a`, { 'aws:username': name }), { identity: [p] }).decision).toBe('Allow');
+      expect(evaluate(req('s3:GetObject', `arn:aws:s3:::home/${name}x/a`, { 'aws:username': name }), { identity: [p] }).decision).toBe('ImplicitDeny');
+    }
+  });
+
   it('a Deny whose variable has no value does not apply', () => {
     const p = policy([
       { Action: '*', Resource: '*' },
@@ -183,6 +192,8 @@ describe('condition operators', () => {
     ['IpAddress: outside', { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, { 'aws:SourceIp': '198.51.100.7' }, false],
     ['IpAddress: a single address', { IpAddress: { 'aws:SourceIp': '198.51.100.7' } }, { 'aws:SourceIp': '198.51.100.7' }, true],
     ['IpAddress: IPv6', { IpAddress: { 'aws:SourceIp': '2001:db8::/32' } }, { 'aws:SourceIp': '2001:db8:1::5' }, true],
+    ['IpAddress: an IPv4-mapped IPv6 peer against an IPv4 block', { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, { 'aws:SourceIp': '::ffff:203.0.113.7' }, true],
+    ['IpAddress: not an address', { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, { 'aws:SourceIp': 'localhost' }, false],
     ['IpAddress: IPv4 against an IPv6 block', { IpAddress: { 'aws:SourceIp': '2001:db8::/32' } }, { 'aws:SourceIp': '203.0.113.7' }, false],
     ['NotIpAddress: outside every block', { NotIpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '192.168.0.0/16'] } }, { 'aws:SourceIp': '203.0.113.7' }, true],
     ['NotIpAddress: inside one', { NotIpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '192.168.0.0/16'] } }, { 'aws:SourceIp': '10.1.2.3' }, false],
@@ -232,7 +243,8 @@ describe('condition operators', () => {
     ['ForAllValues:StringNotEquals: one is', { 'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['owner'] } }, { 'aws:TagKeys': ['team', 'owner'] }, false],
     ['ForAnyValue:StringNotEquals: one tag is not forbidden', { 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': ['owner'] } }, { 'aws:TagKeys': ['owner', 'team'] }, true],
     ['ForAnyValue:StringNotEquals: all are', { 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': ['owner'] } }, { 'aws:TagKeys': ['owner'] }, false],
-    ['ForAnyValue:StringEqualsIfExists: absent', { 'ForAnyValue:StringEqualsIfExists': { 'aws:TagKeys': ['owner'] } }, {}, false],
+    ['ForAnyValue:StringEqualsIfExists: absent', { 'ForAnyValue:StringEqualsIfExists': { 'aws:TagKeys': ['owner'] } }, {}, true],
+    ['ForAnyValue:StringEqualsIfExists: present, no match', { 'ForAnyValue:StringEqualsIfExists': { 'aws:TagKeys': ['owner'] } }, { 'aws:TagKeys': ['team'] }, false],
     ['a single-valued operator on a multivalued key: any value', { StringEquals: { 'aws:TagKeys': 'team' } }, { 'aws:TagKeys': ['env', 'team'] }, true],
   ])('%s', (_name, condition, context, holds) => {
     expect(decide([{ Action: '*', Resource: '*', Condition: condition }], req('ec2:RunInstances', INSTANCE, context))).toBe(holds ? 'Allow' : 'ImplicitDeny');
@@ -376,5 +388,42 @@ describe('trust policies', () => {
     const result = evaluateTrust(r, p, caller);
     expect(result.decision).toBe(decision);
     if (decision === 'ImplicitDeny') expect(result.missing).toBe('resource');
+  });
+});
+
+// The issue's scenarios, with AWS's own managed policy documents (as IAM's GetPolicyVersion gives them).
+describe('AWS managed policies and the issue scenario', () => {
+  const ec2ReadOnly = parsePolicy(
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:Describe*","ec2:GetSecurityGroupsForVpc"],"Resource":"*"},{"Effect":"Allow","Action":"elasticloadbalancing:Describe*","Resource":"*"},{"Effect":"Allow","Action":["cloudwatch:ListMetrics","cloudwatch:GetMetricStatistics","cloudwatch:Describe*"],"Resource":"*"},{"Effect":"Allow","Action":"autoscaling:Describe*","Resource":"*"}]}',
+    'identity',
+    'arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess',
+    { requireCurrentVersion: true },
+  );
+  const powerUser = parsePolicy(
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},{"Effect":"Allow","Action":["account:GetAccountInformation","account:GetPrimaryEmail","account:ListRegions","iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeOrganization"],"Resource":"*"}]}',
+    'identity',
+    'arn:aws:iam::aws:policy/PowerUserAccess',
+    { requireCurrentVersion: true },
+  );
+  const web = policy([
+    { Action: 'ec2:DescribeInstances', Resource: '*' },
+    { Action: 'ec2:CreateTags', Resource: 'arn:aws:ec2:*:*:instance/*', Condition: { StringEquals: { 'aws:ResourceTag/team': 'web' } } },
+  ]);
+  const tagged = (team: string) => ({ 'aws:ResourceTag/team': team, 'ec2:ResourceTag/team': team });
+
+  it.each<[string, Policy, AuthzRequest, Decision]>([
+    ['AmazonEC2ReadOnlyAccess: DescribeInstances', ec2ReadOnly, req('ec2:DescribeInstances', '*'), 'Allow'],
+    ['AmazonEC2ReadOnlyAccess: DescribeLoadBalancers', ec2ReadOnly, req('elasticloadbalancing:DescribeLoadBalancers', '*'), 'Allow'],
+    ['AmazonEC2ReadOnlyAccess: RunInstances', ec2ReadOnly, req('ec2:RunInstances', INSTANCE), 'ImplicitDeny'],
+    ['PowerUserAccess: RunInstances', powerUser, req('ec2:RunInstances', INSTANCE), 'Allow'],
+    ['PowerUserAccess: iam:CreateUser', powerUser, req('iam:CreateUser', `arn:aws:iam::${ACCOUNT}:user/x`), 'ImplicitDeny'],
+    ['PowerUserAccess: iam:ListRoles', powerUser, req('iam:ListRoles', '*'), 'Allow'],
+    ['role web: DescribeInstances', web, req('ec2:DescribeInstances', '*'), 'Allow'],
+    ['role web: tagging an instance tagged team=web', web, req('ec2:CreateTags', INSTANCE, tagged('web')), 'Allow'],
+    ['role web: tagging an instance tagged team=db', web, req('ec2:CreateTags', INSTANCE, tagged('db')), 'ImplicitDeny'],
+    ['role web: tagging an untagged instance', web, req('ec2:CreateTags', INSTANCE), 'ImplicitDeny'],
+    ['role web: TerminateInstances', web, req('ec2:TerminateInstances', INSTANCE, tagged('web')), 'ImplicitDeny'],
+  ])('%s', (_name, p, r, decision) => {
+    expect(evaluate(r, { identity: [p] }).decision).toBe(decision);
   });
 });

@@ -1,12 +1,13 @@
 // IAM's policy evaluation, pure: an explicit Deny in any applicable policy wins; otherwise the
 // request is allowed only when an identity policy allows it and, where they exist, the permissions
-// boundary and a session policy allow it too. Statements are compiled once (WeakMap by statement)
+// boundary and a session policy allow it too. A policy's statements are compiled once (WeakMap by policy)
 // and the request's keys lower-cased once (WeakMap by context), so a request costs only matching.
 import { compileCondition, conditionHolds, type CompiledCondition } from './conditions.js';
 import { arnMatch, compileArnPattern, compileGlob, globMatch, splitArn, tokenize, type ArnPattern, type Context, type Glob, type Unresolved } from './match.js';
 import type { AuthzRequest, ContextValue, EvaluationResult, MatchedStatement, Policy, PolicySet, PrincipalBlock, Statement, TrustCaller } from './types.js';
 
 interface CompiledStatement {
+  readonly statement: Statement;
   readonly match: MatchedStatement;
   readonly deny: boolean;
   /** Lower-cased action patterns; notAction inverts. */
@@ -18,16 +19,25 @@ interface CompiledStatement {
   readonly condition?: CompiledCondition;
 }
 
-const compiled = new WeakMap<Statement, CompiledStatement>();
+const compiled = new WeakMap<Policy, readonly CompiledStatement[]>();
+
+/** A policy's statements, compiled on first use (parsed policies are frozen, so never stale). */
+function compilePolicy(policy: Policy): readonly CompiledStatement[] {
+  let c = compiled.get(policy);
+  if (!c) {
+    c = policy.statements.map((st) => compile(policy, st));
+    compiled.set(policy, c);
+  }
+  return c;
+}
 
 function compile(policy: Policy, st: Statement): CompiledStatement {
-  let c = compiled.get(st);
-  if (c) return c;
   // Policy variables exist from version 2012-10-17; before it `${…}` is plain text.
   const variables = policy.version === '2012-10-17';
   const actions = (st.action ?? st.notAction ?? []).map((a) => compileGlob(tokenize(a.toLowerCase(), false, true), true));
   const res = st.resource ?? st.notResource;
-  c = {
+  return {
+    statement: st,
     match: { policyId: policy.id, effect: st.effect, ...(st.sid !== undefined && { sid: st.sid }) },
     deny: st.effect === 'Deny',
     actions,
@@ -36,8 +46,6 @@ function compile(policy: Policy, st: Statement): CompiledStatement {
     ...(res && { resources: res.map((r) => compileArnPattern(tokenize(r, variables, true))) }),
     ...(st.condition && { condition: compileCondition(st.condition, variables) }),
   };
-  compiled.set(st, c);
-  return c;
 }
 
 /** The request, prepared once for all statements. */
@@ -53,8 +61,9 @@ const contexts = new WeakMap<object, Context>();
 function lowerKeys(context: Readonly<Record<string, ContextValue>>): Context {
   let m = contexts.get(context);
   if (!m) {
-    m = new Map(Object.entries(context).map(([k, v]) => [k.toLowerCase(), v]));
-    contexts.set(context, m);
+    const lower = new Map<string, ContextValue>();
+    for (const k in context) lower.set(k.toLowerCase(), context[k]!);
+    contexts.set(context, (m = lower));
   }
   return m;
 }
@@ -104,9 +113,8 @@ interface Layer {
 
 function scan(policies: readonly Policy[], r: Prepared, into: Layer, extra?: (st: Statement) => (u: Unresolved) => boolean): void {
   for (const policy of policies) {
-    for (const st of policy.statements) {
-      const c = compile(policy, st);
-      if (!applies(c, r, extra?.(st))) continue;
+    for (const c of compilePolicy(policy)) {
+      if (!applies(c, r, extra?.(c.statement))) continue;
       (c.deny ? into.denies : into.allows).push(c.match);
     }
   }

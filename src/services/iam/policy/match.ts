@@ -114,12 +114,14 @@ export interface Glob {
   readonly exact?: string;
   readonly re?: RegExp;
   readonly tokens?: readonly Token[];
+  /** Variables but no wildcards: compared as a string, no RegExp needed. */
+  readonly plain?: boolean;
   readonly ignoreCase: boolean;
 }
 
 /** Compiles tokens into a matcher; ignoreCase for actions and the *IgnoreCase operators. */
 export function compileGlob(tokens: readonly Token[], ignoreCase: boolean): Glob {
-  if (tokens.some((t) => t.t === 'var')) return { kind: 'vars', tokens, ignoreCase };
+  if (tokens.some((t) => t.t === 'var')) return { kind: 'vars', tokens, ignoreCase, plain: tokens.every((t) => t.t === 'lit' || t.t === 'var') };
   if (tokens.length === 1 && tokens[0]!.t === 'star') return { kind: 'any', ignoreCase };
   if (tokens.every((t) => t.t === 'lit')) {
     const s = tokens.map((t) => (t as { s: string }).s).join('');
@@ -138,6 +140,10 @@ export function globMatch(g: Glob, value: string, ctx: Context, u: Unresolved): 
     case 'regex':
       return g.re!.test(value);
     default: {
+      if (g.plain) {
+        const want = render(g.tokens!, ctx, u);
+        return g.ignoreCase ? want.toLowerCase() === value.toLowerCase() : want === value;
+      }
       const src = sourceOf(g.tokens!, ctx, u);
       return cachedRegExp(src, g.ignoreCase).test(value);
     }
