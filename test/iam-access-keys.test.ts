@@ -1,5 +1,8 @@
 // Access keys, login profiles and console sign-in through @aws-sdk/client-iam against a started
 // server: a user's key signs requests until it is made Inactive or deleted, at once.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   ChangePasswordCommand,
@@ -242,5 +245,28 @@ describe('as an IAM user (the handlers with a user principal)', () => {
     expect(r.status).toBe(200);
     const root = await errorOf(iam.send(new ChangePasswordCommand({ OldPassword: 'a', NewPassword: 'b' })));
     expect(root.name).toBe('InvalidUserTypeException');
+  });
+});
+
+describe("the admin's root key", () => {
+  test('deleted through IAM, the next start gives the admin account a fresh root key instead of failing', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cumulo-iam-admin-'));
+    try {
+      let t = await startTestServer({ home });
+      const first = t.admin;
+      await new IAMClient({ endpoint: t.url, region: 'us-east-1', credentials: first, maxAttempts: 1 }).send(new DeleteAccessKeyCommand({ AccessKeyId: first.accessKeyId }));
+      await t.stop();
+      t = await startTestServer({ home });
+      try {
+        expect(t.admin.accountId).toBe(first.accountId);
+        expect(t.admin.accessKeyId).not.toBe(first.accessKeyId);
+        const keys = await new IAMClient({ endpoint: t.url, region: 'us-east-1', credentials: t.admin, maxAttempts: 1 }).send(new ListAccessKeysCommand({}));
+        expect(keys.AccessKeyMetadata!.map((k) => k.AccessKeyId)).toEqual([t.admin.accessKeyId]);
+      } finally {
+        await t.stop();
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

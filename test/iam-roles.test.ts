@@ -19,6 +19,7 @@ import {
   ListInstanceProfilesForRoleCommand,
   ListInstanceProfileTagsCommand,
   ListRolesCommand,
+  ListUsersCommand,
   ListRoleTagsCommand,
   RemoveRoleFromInstanceProfileCommand,
   TagInstanceProfileCommand,
@@ -112,6 +113,10 @@ describe('roles', () => {
     expect((await iam.send(new GetUserCommand({ UserName: 'bounded-user' }))).User!.PermissionsBoundary!.PermissionsBoundaryArn).toBe(
       'arn:aws:iam::aws:policy/AdministratorAccess',
     );
+    // Listings leave the boundary out, as IAM's do.
+    const listed = (await iam.send(new ListUsersCommand({}))).Users!.find((u) => u.UserName === 'bounded-user')!;
+    expect(listed.PermissionsBoundary).toBeUndefined();
+    expect((await iam.send(new ListRolesCommand({}))).Roles!.find((r) => r.RoleName === 'bounded')!.PermissionsBoundary).toBeUndefined();
     await iam.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'bounded-user' }));
     expect((await iam.send(new GetUserCommand({ UserName: 'bounded-user' }))).User!.PermissionsBoundary).toBeUndefined();
     await iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'bounded' }));

@@ -24,6 +24,7 @@ import {
   UpdateGroupCommand,
   UpdateUserCommand,
 } from '@aws-sdk/client-iam';
+import { isUniqueViolation } from '../src/services/iam/entities/store.js';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
 
 let s: TestServer;
@@ -59,6 +60,20 @@ describe('users', () => {
     expect(bad.message).toContain("Value 'a b' at 'userName' failed to satisfy constraint");
     const path = await errorOf(iam.send(new CreateUserCommand({ UserName: 'p', Path: 'nope' })));
     expect(path.name).toBe('ValidationError');
+  });
+
+  test("the store's unique index on names is what isUniqueViolation recognises (a race's loser answers EntityAlreadyExists)", async () => {
+    const alice = await s.app.db.selectFrom('iam_users').selectAll().where('name_key', '=', 'alice').executeTakeFirstOrThrow();
+    const e = await s.app.db
+      .insertInto('iam_users')
+      .values({ ...alice, id: 'AIDAAAAAAAAAAAAAAAAA', name: 'ALICE' })
+      .execute()
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(isUniqueViolation(e)).toBe(true);
+    expect(isUniqueViolation(new Error('other'))).toBe(false);
   });
 
   test('GetUser of an unknown user is NoSuchEntity (404); without a name it answers the root user', async () => {
@@ -156,6 +171,36 @@ describe('users', () => {
 
     await iam.send(new DeleteUserCommand({ UserName: 'leaving' }));
     expect((await errorOf(iam.send(new GetUserCommand({ UserName: 'leaving' })))).name).toBe('NoSuchEntityException');
+  });
+});
+
+describe('policies in the way of a deletion', () => {
+  // Attaching and inline policies are another family's operations: the rows are written here as they would.
+  test('a user, group or role with an inline or attached policy cannot be deleted (DeleteConflict)', async () => {
+    const user = (await iam.send(new CreateUserCommand({ UserName: 'with-policies' }))).User!;
+    const group = (await iam.send(new CreateGroupCommand({ GroupName: 'with-policies' }))).Group!;
+    for (const [id, type] of [
+      [user.UserId!, 'user'],
+      [group.GroupId!, 'group'],
+    ] as const) {
+      await s.app.db.insertInto('iam_inline_policies').values({ account_id: account, entity_type: type, entity_id: id, name: 'p', document: '{}' }).execute();
+    }
+    let e = await errorOf(iam.send(new DeleteUserCommand({ UserName: 'with-policies' })));
+    expect(e.message).toBe('Cannot delete entity, must delete policies first.');
+    e = await errorOf(iam.send(new DeleteGroupCommand({ GroupName: 'with-policies' })));
+    expect(e.message).toBe('Cannot delete entity, must delete policies first.');
+    await s.app.db.deleteFrom('iam_inline_policies').execute();
+    const arn = 'arn:aws:iam::aws:policy/AdministratorAccess';
+    await s.app.db
+      .insertInto('iam_attached_policies')
+      .values({ account_id: account, entity_type: 'user', entity_id: user.UserId!, policy_arn: arn, attached_at: new Date().toISOString() })
+      .execute();
+    e = await errorOf(iam.send(new DeleteUserCommand({ UserName: 'with-policies' })));
+    expect(e.name).toBe('DeleteConflictException');
+    expect(e.message).toBe('Cannot delete entity, must detach all policies first.');
+    await s.app.db.deleteFrom('iam_attached_policies').execute();
+    await iam.send(new DeleteUserCommand({ UserName: 'with-policies' }));
+    await iam.send(new DeleteGroupCommand({ GroupName: 'with-policies' }));
   });
 });
 

@@ -32,7 +32,24 @@ export class Accounts {
   async ensureAdmin(): Promise<Credentials> {
     const existing = await this.credentialsOf(ADMIN_ACCOUNT_NAME);
     if (existing) return existing;
+    // The root user may have deleted or deactivated every key of its own through IAM: the
+    // operator gets a fresh one rather than a server that cannot start.
+    const admin = (await allAccounts(this.db)).find((a) => a.name === ADMIN_ACCOUNT_NAME);
+    if (admin) return this.addRootKey(admin);
     return this.create(ADMIN_ACCOUNT_NAME);
+  }
+
+  private async addRootKey(account: { id: string; name: string }): Promise<Credentials> {
+    const accessKeyId = newAccessKeyId();
+    const secretAccessKey = newSecretAccessKey();
+    await insertAccessKey(this.db, {
+      access_key_id: accessKeyId,
+      account_id: account.id,
+      secret_access_key: this.box.wrap(secretAccessKey, 'access-key-secret', accessKeyId),
+      status: 'Active',
+      created_at: new Date().toISOString(),
+    });
+    return { accountId: account.id, accountName: account.name, accessKeyId, secretAccessKey };
   }
 
   async create(name: string, accountId = newAccountId()): Promise<Credentials> {

@@ -89,3 +89,12 @@ export async function userOrRoleArnExists(db: Tx, arn: string): Promise<boolean>
   if (user) return true;
   return Boolean(await db.selectFrom('iam_roles').select('id').where('arn', '=', arn).executeTakeFirst());
 }
+
+/**
+ * Whether a write failed on a unique index: two requests creating one name at once (PostgreSQL
+ * lets both pass the existence check; the index decides).
+ */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -19,7 +19,7 @@ import { newIamId } from '../../../lib/ids.js';
 import type { Ctx, IamHandlers } from '../../context.js';
 import { checkName, checkPath, iamArn } from '../arns.js';
 import { checkPathPrefix, paginate } from '../entities/paging.js';
-import { entityCount, groupByName, policiesOn, type GroupRow } from '../entities/store.js';
+import { entityCount, groupByName, policiesOn, type GroupRow, isUniqueViolation } from '../entities/store.js';
 import { IamErrors } from '../errors.js';
 import { requireUser, userView } from '../users/handlers.js';
 import { addMember, deleteGroupRow, groupsOf, groupsOfUser, insertGroup, isMember, memberCount, membersOf, removeMember, updateGroupRow } from './store.js';
@@ -53,7 +53,9 @@ async function createGroup(ctx: Ctx, input: CreateGroupRequest): Promise<CreateG
     arn: iamArn(ctx.accountId, 'group', path, name),
     created_at: ctx.now.toISOString(),
   };
-  await insertGroup(ctx.db, row);
+  await insertGroup(ctx.db, row).catch((e: unknown) => {
+    throw isUniqueViolation(e) ? IamErrors.entityAlreadyExists('Group', name) : e;
+  });
   return { Group: groupView(row) };
 }
 

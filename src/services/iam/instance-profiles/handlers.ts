@@ -23,7 +23,7 @@ import { newIamId } from '../../../lib/ids.js';
 import type { Ctx, IamHandlers } from '../../context.js';
 import { checkName, checkPath, iamArn } from '../arns.js';
 import { checkPathPrefix, paginate } from '../entities/paging.js';
-import { entityCount, instanceProfileByName, roleById, type InstanceProfileRow } from '../entities/store.js';
+import { entityCount, instanceProfileByName, roleById, type InstanceProfileRow, isUniqueViolation } from '../entities/store.js';
 import { checkTags, putEntityTags, removeEntityTags, tagList, tagPage } from '../entities/tags.js';
 import { IamErrors } from '../errors.js';
 import { requireRole, roleView } from '../roles/handlers.js';
@@ -69,7 +69,9 @@ async function createInstanceProfile(ctx: Ctx, input: CreateInstanceProfileReque
     created_at: ctx.now.toISOString(),
     role_id: null,
   };
-  await insertInstanceProfile(ctx.db, row);
+  await insertInstanceProfile(ctx.db, row).catch((e: unknown) => {
+    throw isUniqueViolation(e) ? IamErrors.entityAlreadyExistsMessage(`Instance Profile ${name} already exists.`) : e;
+  });
   await putEntityTags(ctx.db, ctx.accountId, row.id, tags);
   return { InstanceProfile: { ...(await instanceProfileView(ctx, row)), ...(tags.length ? { Tags: tags } : {}) } };
 }

@@ -25,7 +25,7 @@ import type { Ctx, IamHandlers } from '../../context.js';
 import { checkName, checkPath, iamArn } from '../arns.js';
 import { boundaryView, checkPermissionsBoundary } from '../entities/boundary.js';
 import { checkPathPrefix, paginate } from '../entities/paging.js';
-import { entityCount, policiesOn, roleByName, userOrRoleArnExists, type RoleRow } from '../entities/store.js';
+import { entityCount, policiesOn, roleByName, userOrRoleArnExists, type RoleRow, isUniqueViolation } from '../entities/store.js';
 import { checkTags, putEntityTags, removeEntityTags, tagList, tagPage } from '../entities/tags.js';
 import { IamErrors } from '../errors.js';
 import { parsePolicy, PolicyDocumentError, type Policy } from '../policy/index.js';
@@ -139,7 +139,9 @@ async function createRole(ctx: Ctx, input: CreateRoleRequest): Promise<CreateRol
     last_used_at: null,
     last_used_region: null,
   };
-  await insertRole(ctx.db, row);
+  await insertRole(ctx.db, row).catch((e: unknown) => {
+    throw isUniqueViolation(e) ? IamErrors.entityAlreadyExists('Role', name) : e;
+  });
   const tagged = tags.map((t) => ({ Key: t.key, Value: t.value }));
   await putEntityTags(ctx.db, ctx.accountId, row.id, tagged);
   return { Role: roleView(row, { ...boundaryView(boundary), ...(tagged.length ? { Tags: tagged } : {}) }) };

@@ -22,14 +22,14 @@ import type { Ctx, IamHandlers } from '../../context.js';
 import { checkName, checkPath, iamArn } from '../arns.js';
 import { boundaryView, checkPermissionsBoundary } from '../entities/boundary.js';
 import { checkPathPrefix, paginate } from '../entities/paging.js';
-import { entityCount, policiesOn, userById, userByName, type UserRow } from '../entities/store.js';
+import { entityCount, policiesOn, userById, userByName, type UserRow, isUniqueViolation } from '../entities/store.js';
 import { checkTags, putEntityTags, removeEntityTags, tagList, tagPage } from '../entities/tags.js';
 import { IamErrors } from '../errors.js';
 import { accountCreatedAt, deleteUserRow, insertUser, updateUserRow, userDependents, usersOf } from './store.js';
 
 const USERS_PER_ACCOUNT = 5000;
 
-/** A user as IAM describes it (tags only where the operation shows them). */
+/** A user as IAM lists it; GetUser and CreateUser add its permissions boundary and tags. */
 export function userView(row: UserRow, extra: Partial<User> = {}): User {
   return {
     Path: row.path,
@@ -38,7 +38,6 @@ export function userView(row: UserRow, extra: Partial<User> = {}): User {
     Arn: row.arn,
     CreateDate: new Date(row.created_at),
     ...(row.password_last_used ? { PasswordLastUsed: new Date(row.password_last_used) } : {}),
-    ...boundaryView(row.permissions_boundary),
     ...extra,
   };
 }
@@ -85,14 +84,16 @@ async function createUser(ctx: Ctx, input: CreateUserRequest): Promise<CreateUse
     permissions_boundary: boundary,
     password_last_used: null,
   };
-  await insertUser(ctx.db, row);
+  await insertUser(ctx.db, row).catch((e: unknown) => {
+    throw isUniqueViolation(e) ? IamErrors.entityAlreadyExists('User', name) : e;
+  });
   await putEntityTags(
     ctx.db,
     ctx.accountId,
     row.id,
     tags.map((t) => ({ Key: t.key, Value: t.value })),
   );
-  return { User: userView(row, tags.length ? { Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) } : {}) };
+  return { User: userView(row, { ...boundaryView(boundary), ...(tags.length ? { Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) } : {}) }) };
 }
 
 async function getUser(ctx: Ctx, input: GetUserRequest): Promise<GetUserResponse> {
@@ -103,7 +104,7 @@ async function getUser(ctx: Ctx, input: GetUserRequest): Promise<GetUserResponse
     return { User: { UserId: ctx.accountId, Arn: `arn:aws:iam::${ctx.accountId}:root`, CreateDate: new Date(created ?? ctx.now) } as User };
   }
   const tags = await tagList(ctx.db, user.id);
-  return { User: userView(user, tags ? { Tags: tags } : {}) };
+  return { User: userView(user, { ...boundaryView(user.permissions_boundary), ...(tags ? { Tags: tags } : {}) }) };
 }
 
 async function listUsers(ctx: Ctx, input: ListUsersRequest): Promise<ListUsersResponse> {
