@@ -261,7 +261,12 @@ describe('with the identity operations', () => {
     expect((await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy).toMatchObject({ AttachmentCount: 1, PermissionsBoundaryUsageCount: 1 });
     const bounded = await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: arn, PolicyUsageFilter: 'PermissionsBoundary' }));
     expect([bounded.PolicyUsers!.map((u) => u.UserName), bounded.PolicyGroups]).toEqual([['erin'], []]);
+    const boundaries = await iam.send(new ListPoliciesCommand({ Scope: 'Local', PolicyUsageFilter: 'PermissionsBoundary' }));
+    expect(boundaries.Policies!.map((p) => p.PolicyName)).toEqual(['erin-read']);
     await iam.send(new DetachGroupPolicyCommand({ GroupName: 'erin-team', PolicyArn: arn }));
+    const attachedOnes = await iam.send(new ListPoliciesCommand({ Scope: 'Local', PolicyUsageFilter: 'PermissionsPolicy', MaxItems: 1000 }));
+    expect(attachedOnes.Policies!.map((p) => p.PolicyName)).not.toContain('erin-read');
+    expect(attachedOnes.Policies!.every((p) => p.AttachmentCount! > 0)).toBe(true);
     const stillBoundary = await errorOf(iam.send(new DeletePolicyCommand({ PolicyArn: arn })));
     expect(stillBoundary.name).toBe('DeleteConflictException');
     await iam.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'erin' }));

@@ -82,6 +82,11 @@ describe('managed policies', () => {
     expect(spaced.length).toBeGreaterThan(6144);
     await iam.send(new CreatePolicyCommand({ PolicyName: 'spaced', PolicyDocument: spaced }));
 
+    // Requests creating one name at once: one wins, the others answer EntityAlreadyExists.
+    const raced = await Promise.allSettled([1, 2, 3].map(() => iam.send(new CreatePolicyCommand({ PolicyName: 'raced', PolicyDocument: doc('ec2:*') }))));
+    expect(raced.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(raced.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).name] : []))).toEqual(['EntityAlreadyExistsException', 'EntityAlreadyExistsException']);
+
     const name = await errorOf(iam.send(new CreatePolicyCommand({ PolicyName: 'a b', PolicyDocument: doc('ec2:*') })));
     expect(name.name).toBe('ValidationError');
   });

@@ -35,14 +35,53 @@ export async function managedPolicyDocument(db: Tx, arn: string, kind: 'identity
   return text === undefined ? undefined : { policy: storedPolicy(text, kind, arn), aws: false, name: row.name };
 }
 
-async function ownPolicies(db: Tx, type: IamEntityType, id: string, name: string): Promise<SourcedPolicy[]> {
+interface Holder {
+  readonly type: IamEntityType;
+  readonly id: string;
+  readonly name: string;
+}
+
+/**
+ * The policies of some users, groups and roles, in their order, each holder's inline ones (by name)
+ * then its attached ones (as attached). A fixed number of queries however many there are: this
+ * runs on every authorized request.
+ */
+async function policiesOfHolders(db: Tx, holders: readonly Holder[]): Promise<SourcedPolicy[]> {
+  const ids = holders.map((h) => h.id);
+  const inline = await db.selectFrom('iam_inline_policies').select(['entity_id', 'name', 'document']).where('entity_id', 'in', ids).orderBy('name').execute();
+  const attached = await db
+    .selectFrom('iam_attached_policies')
+    .select(['entity_id', 'policy_arn'])
+    .where('entity_id', 'in', ids)
+    .orderBy('attached_at')
+    .orderBy('policy_arn')
+    .execute();
+  // The account's own managed policies among them, each with its default version's document.
+  const localArns = [...new Set(attached.map((a) => a.policy_arn).filter((arn) => !awsManagedPolicy(arn)))];
+  const local = localArns.length
+    ? await db
+        .selectFrom('iam_policies as p')
+        .innerJoin('iam_policy_versions as v', (j) => j.onRef('v.policy_id', '=', 'p.id').onRef('v.version_id', '=', 'p.default_version_id'))
+        .select(['p.arn', 'p.name', 'v.document'])
+        .where('p.arn', 'in', localArns)
+        .execute()
+    : [];
+  const byArn = new Map(local.map((r) => [r.arn, r]));
   const out: SourcedPolicy[] = [];
-  const inline = await db.selectFrom('iam_inline_policies').select(['name', 'document']).where('entity_id', '=', id).orderBy('name').execute();
-  for (const p of inline) out.push({ policy: storedPolicy(p.document, 'identity', `${type}/${name}/inline/${p.name}`), sourceType: type, sourceId: p.name });
-  const attached = await db.selectFrom('iam_attached_policies').select('policy_arn').where('entity_id', '=', id).orderBy('attached_at').orderBy('policy_arn').execute();
-  for (const a of attached) {
-    const m = await managedPolicyDocument(db, a.policy_arn);
-    if (m) out.push({ policy: m.policy, sourceType: m.aws ? 'aws-managed' : 'user-managed', sourceId: m.name });
+  for (const h of holders) {
+    for (const p of inline) {
+      if (p.entity_id === h.id) out.push({ policy: storedPolicy(p.document, 'identity', `${h.type}/${h.name}/inline/${p.name}`), sourceType: h.type, sourceId: p.name });
+    }
+    for (const a of attached) {
+      if (a.entity_id !== h.id) continue;
+      const aws = awsManagedPolicy(a.policy_arn);
+      if (aws) {
+        out.push({ policy: storedPolicy(aws.document, 'identity', aws.arn), sourceType: 'aws-managed', sourceId: aws.name });
+        continue;
+      }
+      const row = byArn.get(a.policy_arn);
+      if (row) out.push({ policy: storedPolicy(row.document, 'identity', row.arn), sourceType: 'user-managed', sourceId: row.name });
+    }
   }
   return out;
 }
@@ -51,15 +90,14 @@ async function ownPolicies(db: Tx, type: IamEntityType, id: string, name: string
 export async function identityPolicySources(db: Tx, entity: IamEntityKey): Promise<SourcedPolicy[]> {
   if (entity.type === 'role') {
     const role = await roleById(db, entity.id);
-    return role ? ownPolicies(db, 'role', role.id, role.name) : [];
+    return role ? policiesOfHolders(db, [{ type: 'role', id: role.id, name: role.name }]) : [];
   }
   if (entity.type === 'group') {
     const group = await groupById(db, entity.id);
-    return group ? ownPolicies(db, 'group', group.id, group.name) : [];
+    return group ? policiesOfHolders(db, [{ type: 'group', id: group.id, name: group.name }]) : [];
   }
   const user = await userById(db, entity.id);
   if (!user) return [];
-  const out = await ownPolicies(db, 'user', user.id, user.name);
   const groups = await db
     .selectFrom('iam_group_members as m')
     .innerJoin('iam_groups as g', 'g.id', 'm.group_id')
@@ -67,8 +105,7 @@ export async function identityPolicySources(db: Tx, entity: IamEntityKey): Promi
     .where('m.user_id', '=', user.id)
     .orderBy('g.name_key')
     .execute();
-  for (const g of groups) out.push(...(await ownPolicies(db, 'group', g.id, g.name)));
-  return out;
+  return policiesOfHolders(db, [{ type: 'user', id: user.id, name: user.name }, ...groups.map((g) => ({ type: 'group' as const, id: g.id, name: g.name }))]);
 }
 
 /** The identity-based policies of a user (own and its groups'), a group or a role. */

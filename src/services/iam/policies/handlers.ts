@@ -27,7 +27,7 @@ import { newIamId } from '../../../lib/ids.js';
 import type { Ctx, IamHandlers } from '../../context.js';
 import { checkName, checkPath, iamArn } from '../arns.js';
 import { documentSize, encodeDocument, parseDocument } from '../documents.js';
-import type { ManagedPolicyRow } from '../entities/store.js';
+import { isUniqueViolation, type ManagedPolicyRow } from '../entities/store.js';
 import { IamErrors } from '../errors.js';
 import { awsManagedPolicies, type AwsManagedPolicy } from '../managed/catalog.js';
 import { checkPathPrefix, paginate } from '../entities/paging.js';
@@ -51,6 +51,8 @@ import {
 
 export const MANAGED_POLICY_SIZE = 6144;
 export const MAX_POLICY_VERSIONS = 5;
+
+const duplicatePolicy = (name: string) => IamErrors.entityAlreadyExistsMessage(`A policy called ${name} already exists. Duplicate names are not allowed.`);
 
 export const policyNotFound = (arn: string) => IamErrors.noSuchEntityMessage(`Policy ${arn} was not found.`);
 
@@ -141,7 +143,7 @@ async function createPolicy(ctx: Ctx, input: CreatePolicyRequest): Promise<Creat
   const arn = iamArn(ctx.accountId, 'policy', path, name);
   const document = checkDocument(input.PolicyDocument, arn);
   const tags = checkTags(input.Tags);
-  if (await policyByName(ctx.db, ctx.accountId, name)) throw IamErrors.entityAlreadyExistsMessage(`A policy called ${name} already exists. Duplicate names are not allowed.`);
+  if (await policyByName(ctx.db, ctx.accountId, name)) throw duplicatePolicy(name);
   const now = ctx.now.toISOString();
   const row: ManagedPolicyRow = {
     id: newIamId('ANPA'),
@@ -156,7 +158,10 @@ async function createPolicy(ctx: Ctx, input: CreatePolicyRequest): Promise<Creat
     next_version: 2,
     updated_at: now,
   };
-  await insertPolicy(ctx.db, row, document);
+  await insertPolicy(ctx.db, row, document).catch((e: unknown) => {
+    // Two requests creating one name at once: the unique index decides.
+    throw isUniqueViolation(e) ? duplicatePolicy(name) : e;
+  });
   await putEntityTags(ctx.db, ctx.accountId, row.id, input.Tags);
   const out = localPolicy(row, { attachments: 0, boundaries: 0 });
   if (tags.length) out.Tags = tags.map((t) => ({ Key: t.key, Value: t.value }));
@@ -199,17 +204,13 @@ async function listPolicies(ctx: Ctx, input: ListPoliciesRequest): Promise<ListP
   const all: Policy[] = [];
   if (scope !== 'Local') all.push(...awsManagedPolicies().map((p) => awsPolicy(p, counts(p.arn))));
   if (scope !== 'AWS') all.push(...(await policiesOf(ctx.db, ctx.accountId)).map((r) => localPolicy(r, counts(r.arn))));
-  // Every managed policy can serve as either; the usage filter picks which use OnlyAttached counts
-  // (both, without one), and without OnlyAttached it has nothing to remove.
-  const used = (p: Policy) =>
-    usage === 'PermissionsPolicy'
-      ? p.AttachmentCount! > 0
-      : usage === 'PermissionsBoundary'
-        ? p.PermissionsBoundaryUsageCount! > 0
-        : p.AttachmentCount! + p.PermissionsBoundaryUsageCount! > 0;
-  const chosen = all
-    .filter((p) => p.Path!.startsWith(prefix) && (!input.OnlyAttached || used(p)))
-    .sort((a, b) => (policyKey(a) < policyKey(b) ? -1 : policyKey(a) > policyKey(b) ? 1 : 0));
+  // PolicyUsageFilter keeps the policies in that use (attached as a permissions policy, or set as
+  // a permissions boundary), as the console's "Used as" does; OnlyAttached keeps those in either.
+  const inUse = (p: Policy) =>
+    (usage !== 'PermissionsPolicy' || p.AttachmentCount! > 0) &&
+    (usage !== 'PermissionsBoundary' || p.PermissionsBoundaryUsageCount! > 0) &&
+    (!input.OnlyAttached || p.AttachmentCount! + p.PermissionsBoundaryUsageCount! > 0);
+  const chosen = all.filter((p) => p.Path!.startsWith(prefix) && inUse(p)).sort((a, b) => (policyKey(a) < policyKey(b) ? -1 : policyKey(a) > policyKey(b) ? 1 : 0));
   const page = paginate(chosen, policyKey, input);
   return { Policies: page.items, IsTruncated: page.IsTruncated, ...(page.Marker ? { Marker: page.Marker } : {}) };
 }
