@@ -8,8 +8,9 @@ import type { SecretBox } from '../../lib/secrets.js';
 import { IamErrors } from './errors.js';
 import { entityTags } from './entities/store.js';
 import { identityPolicies, managedPolicyDocument, permissionsBoundaryOf, type IamEntityKey } from './policies-of.js';
-import { evaluate, parsePolicy, type AuthzRequest, type ContextValue, type EvaluationResult, type Policy, type PolicySet } from './policy/index.js';
+import { evaluate, parsePolicy, type AuthzRequest, type EvaluationResult, type Policy, type PolicySet } from './policy/index.js';
 import type { Principal } from './principal.js';
+import { globalKeys, overlayTags } from './global-keys.js';
 import { authorizationMessageOf, encodeAuthorizationMessage } from '../sts/authorization-message.js';
 
 /** One service's questions for one call: its action and resources with their keys. */
@@ -85,7 +86,7 @@ export class Authorizer {
     const ownTags = entity ? await entityTags(ctx.db, entity.id) : {};
     const gathered: Gathered = {
       set: { identity, ...(session && { session }), ...(boundary && { boundary }) },
-      tags: { ...ownTags, ...(p.session?.tags ?? {}) },
+      tags: overlayTags(ownTags, p.session?.tags ?? {}),
       generation,
     };
     if (this.cache.size > 5_000) this.cache.clear();
@@ -115,29 +116,3 @@ const missingWords: Record<NonNullable<EvaluationResult['missing']>, string> = {
   boundary: 'permissions boundary',
   resource: 'resource-based policy',
 };
-
-/** The keys every request carries, whatever its service (IAM's global condition context keys). */
-export function globalKeys(ctx: Ctx, p: Principal, principalTags: Readonly<Record<string, string>>): Record<string, ContextValue> {
-  const keys: Record<string, ContextValue> = {
-    'aws:RequestedRegion': ctx.region,
-    'aws:SourceIp': ctx.source.ip,
-    'aws:SecureTransport': String(ctx.source.secure),
-    'aws:CurrentTime': ctx.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    'aws:EpochTime': String(Math.floor(ctx.now.getTime() / 1000)),
-    'aws:PrincipalAccount': p.accountId,
-    'aws:PrincipalArn': p.session?.roleArn ?? p.arn,
-    'aws:PrincipalType': p.kind === 'root' ? 'Account' : p.kind === 'user' ? 'User' : 'AssumedRole',
-    'aws:userid': p.userId,
-    'aws:ViaAWSService': 'false',
-  };
-  if (p.kind === 'user' && p.name !== undefined) keys['aws:username'] = p.name;
-  for (const [k, v] of Object.entries(principalTags)) keys[`aws:PrincipalTag/${k}`] = v;
-  if (Object.keys(principalTags).length) keys['aws:PrincipalTagKeys'] = Object.keys(principalTags);
-  // Long-term keys carry no MFA key at all (BoolIfExists sees that); temporary ones say whether.
-  if (p.session) {
-    keys['aws:MultiFactorAuthPresent'] = String(p.session.mfa);
-    keys['aws:TokenIssueTime'] = p.session.issuedAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    if (p.session.sourceIdentity !== undefined) keys['aws:SourceIdentity'] = p.session.sourceIdentity;
-  }
-  return keys;
-}

@@ -5,6 +5,7 @@ import { entityTags, roleById } from '../iam/entities/store.js';
 import type { ContextValue, TrustCaller } from '../iam/policy/types.js';
 import type { Principal } from '../iam/principal.js';
 import { sessionByKey, type SessionRow } from './sessions.js';
+import { globalKeys, overlayTags } from '../iam/global-keys.js';
 
 export interface CallerFacts {
   readonly principal: Principal;
@@ -14,12 +15,6 @@ export interface CallerFacts {
   readonly tags: Readonly<Record<string, string>>;
   /** The row of the caller's temporary credentials, when it signed with them. */
   readonly session?: SessionRow;
-}
-
-/** Tags with `over` replacing `base`'s keys without regard to case (session tags override role tags). */
-export function overlayTags(base: Readonly<Record<string, string>>, over: Readonly<Record<string, string>>): Record<string, string> {
-  const lower = new Set(Object.keys(over).map((k) => k.toLowerCase()));
-  return { ...Object.fromEntries(Object.entries(base).filter(([k]) => !lower.has(k.toLowerCase()))), ...over };
 }
 
 export async function callerFacts(ctx: Ctx): Promise<CallerFacts> {
@@ -38,30 +33,7 @@ export function trustCaller(c: CallerFacts): TrustCaller {
   return { arn: c.principal.arn, accountId: c.principal.accountId, ...(c.principal.session?.roleArn && { roleArn: c.principal.session.roleArn }) };
 }
 
-const PRINCIPAL_TYPE = { root: 'Account', user: 'User', 'assumed-role': 'AssumedRole' } as const;
-
 /** The global condition keys IAM sets on every request of this caller. */
 export function globalContext(ctx: Ctx, c: CallerFacts): Record<string, ContextValue> {
-  const p = c.principal;
-  const out: Record<string, ContextValue> = {
-    'aws:PrincipalArn': c.principalArn,
-    'aws:PrincipalAccount': p.accountId,
-    'aws:PrincipalType': PRINCIPAL_TYPE[p.kind],
-    'aws:PrincipalIsAWSService': 'false',
-    'aws:userid': p.userId,
-    'aws:CurrentTime': ctx.now.toISOString(),
-    'aws:EpochTime': String(Math.floor(ctx.now.getTime() / 1000)),
-    'aws:RequestedRegion': ctx.region,
-    'aws:SourceIp': ctx.source.ip,
-    'aws:SecureTransport': String(ctx.source.secure),
-  };
-  if (p.kind === 'user' && p.name !== undefined) out['aws:username'] = p.name;
-  for (const [k, v] of Object.entries(c.tags)) out[`aws:PrincipalTag/${k}`] = v;
-  if (p.session) {
-    // Present only for temporary credentials, as on AWS.
-    out['aws:MultiFactorAuthPresent'] = String(p.session.mfa);
-    out['aws:TokenIssueTime'] = p.session.issuedAt.toISOString();
-    if (p.session.sourceIdentity !== undefined) out['aws:SourceIdentity'] = p.session.sourceIdentity;
-  }
-  return out;
+  return { ...globalKeys(ctx, c.principal, c.tags), 'aws:PrincipalArn': c.principalArn };
 }
