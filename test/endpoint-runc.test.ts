@@ -8,14 +8,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
+  AssociateIamInstanceProfileCommand,
   AttachInternetGatewayCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateInternetGatewayCommand,
   CreateKeyPairCommand,
   CreateRouteCommand,
   CreateSubnetCommand,
+  CreateTagsCommand,
   CreateVpcCommand,
+  DescribeInstancesCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   ModifySubnetAttributeCommand,
@@ -115,6 +119,73 @@ needsInstances.describe('the API from inside an instance (root)', () => {
     const bad = await sh(`AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=x python3 -c "import boto3; boto3.client('ec2').describe_regions()"`);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/AuthFailure/);
+  });
+
+  test('an instance profile: inside the instance, boto3 with no configuration at all gets the role’s credentials; its policy decides (UnauthorizedOperation otherwise)', async () => {
+    const admin = server!.app.admin;
+    const account = admin.accountId;
+    const iam = new IAMClient({ endpoint: server!.app.url, region: 'us-east-1', credentials: admin, maxAttempts: 1 });
+    const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'web',
+        AssumeRolePolicyDocument: doc([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]),
+      }),
+    );
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'web',
+        PolicyName: 'web-instances',
+        PolicyDocument: doc([
+          { Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' },
+          { Effect: 'Allow', Action: 'ec2:CreateTags', Resource: 'arn:aws:ec2:*:*:instance/*', Condition: { StringEquals: { 'ec2:ResourceTag/team': 'web' } } },
+        ]),
+      }),
+    );
+    const profile = (await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: 'web' }))).InstanceProfile!;
+    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'web', RoleName: 'web' }));
+    await ec2.send(new AssociateIamInstanceProfileCommand({ InstanceId: instance.InstanceId!, IamInstanceProfile: { Arn: profile.Arn! } }));
+    // Two instances to tag: this one (team=web) and a minimal one (team=db), which the role may not touch.
+    await ec2.send(new CreateTagsCommand({ Resources: [instance.InstanceId!], Tags: [{ Key: 'team', Value: 'web' }] }));
+    const minimal = await imageAvailable(ec2, 'cumulo-minimal-x86_64-*');
+    const other = (
+      await ec2.send(
+        new RunInstancesCommand({
+          ImageId: minimal,
+          InstanceType: 't3.nano',
+          MinCount: 1,
+          MaxCount: 1,
+          SubnetId: instance.SubnetId!,
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'team', Value: 'db' }] }],
+        }),
+      )
+    ).Instances![0]!.InstanceId!;
+    try {
+      // No key, no region, no endpoint, no CA given: the metadata service, the resolver and the image supply them.
+      const py = (body: string) => `python3 - <<'EOF'\nimport boto3, botocore\nc = boto3.client('ec2')\n${body}\nEOF`;
+      const call = (expr: string) => py(`try:\n    ${expr}\n    print('ok')\nexcept botocore.exceptions.ClientError as e:\n    print(e.response['Error']['Code'])`);
+      const who = await sh(py(`print(boto3.client('sts').get_caller_identity()['Arn'])`));
+      expect(who.code, who.stderr).toBe(0);
+      expect(who.stdout.trim()).toBe(`arn:aws:sts::${account}:assumed-role/web/${instance.InstanceId}`);
+      const described = await sh(py(`print(sorted(i['InstanceId'] for r in c.describe_instances()['Reservations'] for i in r['Instances']))`));
+      expect(described.code, described.stderr).toBe(0);
+      expect(described.stdout).toContain(instance.InstanceId!);
+      expect(described.stdout).toContain(other);
+      const tagWeb = await sh(call(`c.create_tags(Resources=['${instance.InstanceId}'], Tags=[{'Key': 'seen', 'Value': 'yes'}])`));
+      expect(tagWeb.stdout.trim(), tagWeb.stderr).toBe('ok');
+      const tagDb = await sh(call(`c.create_tags(Resources=['${other}'], Tags=[{'Key': 'seen', 'Value': 'yes'}])`));
+      expect(tagDb.stdout.trim(), tagDb.stderr).toBe('UnauthorizedOperation');
+      const terminate = await sh(call(`c.terminate_instances(InstanceIds=['${other}'])`));
+      expect(terminate.stdout.trim(), terminate.stderr).toBe('UnauthorizedOperation');
+      // What the role was refused did not happen.
+      const described2 = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [other] }));
+      const o = described2.Reservations![0]!.Instances![0]!;
+      expect(o.State!.Name).not.toMatch(/shutting-down|terminated/);
+      expect((o.Tags ?? []).map((t) => t.Key)).not.toContain('seen');
+    } finally {
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [other] }));
+      await waitState(ec2, other, 'terminated');
+    }
   });
 
   test("the endpoint names resolve to the VPC's base+2; other names as before", async () => {
