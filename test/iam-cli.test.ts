@@ -1,9 +1,8 @@
 // `aws iam …` of the AWS CLI against a started server: users, access keys and roles as the CLI
 // sends and reads them.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from './harness.js';
+import { awsCli } from './aws-cli.js';
 
 let s: TestServer;
 
@@ -14,25 +13,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-function aws(args: string[], creds = s.admin): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  Object.assign(env, {
-    AWS_ACCESS_KEY_ID: creds.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(s.app.config.home, 'no-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(s.app.config.home, 'no-aws-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_PAGER: '',
-  });
-  return new Promise((resolve) => {
-    execFile('aws', [...args, '--endpoint-url', s.url, '--output', 'json'], { env, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stdout, stderr }),
-    );
-  });
-}
+const aws = (args: string[], creds = s.admin) => awsCli(s, args, { creds });
 
 describe('aws iam', () => {
   test('create-user, list-users, create-access-key; the new key then signs requests', async () => {

@@ -1,7 +1,5 @@
 // SimulatePrincipalPolicy and SimulateCustomPolicy through @aws-sdk/client-iam, and the AWS CLI's
 // create-policy, get-policy-version and simulate-principal-policy against cumulo.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import {
   AttachGroupPolicyCommand,
   AttachUserPolicyCommand,
@@ -16,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
 import { iamClient, insertGroup, insertRole, insertUser, type Entity } from './iam-fixtures.js';
+import { awsCli } from './aws-cli.js';
 
 let s: TestServer;
 let iam: IAMClient;
@@ -180,25 +179,7 @@ describe('SimulateCustomPolicy', () => {
 });
 
 describe('the AWS CLI', () => {
-  function aws(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-    Object.assign(env, {
-      AWS_ACCESS_KEY_ID: s.admin.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s.admin.secretAccessKey,
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: join(s.app.config.home, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(s.app.config.home, 'no-aws-credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_MAX_ATTEMPTS: '1',
-      AWS_PAGER: '',
-    });
-    return new Promise((resolve) => {
-      execFile('aws', [...args, '--endpoint-url', s.url, '--output', 'json'], { env, timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stdout, stderr }),
-      );
-    });
-  }
+  const aws = (args: string[]) => awsCli(s, args);
 
   test('create-policy, get-policy-version (the CLI decodes the document), simulate-principal-policy, and an IAM error code', async () => {
     const document = docOf(statement('Allow', ['ec2:DescribeInstances', 'ec2:DescribeImages']));

@@ -4,14 +4,13 @@
 // in the protocol the client speaks.
 import { CloudWatchClient, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AwsJson1_0Protocol, AwsQueryProtocol, AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { cbor } from '@smithy/core/cbor';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from './harness.js';
+import { awsCli } from './aws-cli.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -185,25 +184,7 @@ describe('the real @aws-sdk/client-cloudwatch, in each protocol it can be made t
 
 // botocore 1.43's CloudWatch model lists smithy-rpc-v2-cbor, json and query; this botocore sends json.
 describe('the AWS CLI', () => {
-  function aws(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-    Object.assign(env, {
-      AWS_ACCESS_KEY_ID: s.admin.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s.admin.secretAccessKey,
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: join(s.app.config.home, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(s.app.config.home, 'no-aws-credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_MAX_ATTEMPTS: '1',
-      AWS_PAGER: '',
-    });
-    return new Promise((resolve) => {
-      execFile('aws', [...args, '--endpoint-url', s.url], { env, timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stdout, stderr }),
-      );
-    });
-  }
+  const aws = (args: string[]) => awsCli(s, args, { json: false });
 
   test('list-metrics: the error in awsJson1_0, read by the CLI as UnsupportedOperation', async () => {
     const r = await aws(['cloudwatch', 'list-metrics', '--namespace', 'AWS/EC2', '--debug']);

@@ -2,8 +2,6 @@
 // account's key (the account's root user). Roles are inserted as rows (IAM's handlers are another
 // part's); what the temporary credentials can then do needs the API layer's session-token
 // authentication and is tested with it.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   AssumeRoleCommand,
@@ -19,6 +17,7 @@ import { encodeAuthorizationMessage, type AuthorizationMessage } from '../src/se
 import { sessionByKey } from '../src/services/sts/sessions.js';
 import { insertRole, trustOf } from '../src/services/sts/sts.fixture.js';
 import { startTestServer, type TestServer } from './harness.js';
+import { awsCli } from './aws-cli.js';
 
 let s: TestServer;
 let sts: STSClient;
@@ -124,25 +123,7 @@ describe('DecodeAuthorizationMessage', () => {
 });
 
 describe('the AWS CLI', () => {
-  function aws(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-    Object.assign(env, {
-      AWS_ACCESS_KEY_ID: s.admin.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s.admin.secretAccessKey,
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: join(s.app.config.home, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(s.app.config.home, 'no-aws-credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_MAX_ATTEMPTS: '1',
-      AWS_PAGER: '',
-    });
-    return new Promise((resolve) => {
-      execFile('aws', [...args, '--endpoint-url', s.url, '--output', 'json'], { env, timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stdout, stderr }),
-      );
-    });
-  }
+  const aws = (args: string[]) => awsCli(s, args);
 
   test('aws sts get-caller-identity, assume-role, get-session-token and decode-authorization-message', async () => {
     const who = await aws(['sts', 'get-caller-identity']);

@@ -14,6 +14,7 @@ import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EndpointListener } from '../src/host/endpoint.js';
 import { serverTls } from '../src/host/tls/certificates.js';
 import { startTestServer, type TestServer } from './harness.js';
+import { awsEnv } from './aws-cli.js';
 
 const dirs: string[] = [];
 function tempDir(prefix: string): string {
@@ -43,24 +44,6 @@ function client(s: TestServer, url: string, ca?: Buffer): EC2Client {
     maxAttempts: 1,
     requestHandler: { httpsAgent: new HttpsAgent({ ca, keepAlive: true }) },
   });
-}
-
-/** The AWS CLI with nothing of the user's setup, and these variables. */
-function awsEnv(s: TestServer, extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  return {
-    ...env,
-    AWS_ACCESS_KEY_ID: s.admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s.admin.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(s.app.config.home, 'no-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(s.app.config.home, 'no-aws-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_PAGER: '',
-    ...extra,
-  };
 }
 
 /** The certificate chain a TLS client is shown, and whether it verified against `ca` for `servername`. */
