@@ -26,6 +26,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { serverNodeFlags } from '../scripts/ensure.mjs';
 import { freePort } from '../test/harness.js';
 import { policyBench } from './policy.js';
+import { printTable } from './tables.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mainJs = join(root, 'dist', 'cli', 'main.js');
@@ -175,15 +176,6 @@ function quantile(xs: number[], q: number): number {
 }
 
 const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x < 10 ? x.toFixed(2) : x.toFixed(1));
-
-function printTable(title: string, head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
-  console.log(`\n${title}\n`);
-  console.log(line(head));
-  console.log('|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|');
-  for (const r of rows) console.log(line(r));
-}
 
 // ---------------------------------------------------------------------------------------------
 // (a) throughput of a small Describe

@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { evaluate, parsePolicy, type AuthzRequest, type ContextValue, type Decision, type PolicySet } from '../src/services/iam/policy/index.js';
+import { printTable } from './tables.js';
 
 const ITERATIONS = Number(process.env.BENCH_POLICY_ITERATIONS ?? 200_000);
 const ACCOUNT = '123456789012';
@@ -139,15 +140,6 @@ function measure(requests: AuthzRequest[], iterations: number): { ns: number; de
   const t0 = performance.now();
   for (let i = 0; i < rounds; i++) for (const r of requests) decisions.add(evaluate(fresh(r), set).decision);
   return { ns: ((performance.now() - t0) * 1e6) / (rounds * requests.length), decisions };
-}
-
-function printTable(title: string, head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
-  console.log(`\n${title}\n`);
-  console.log(line(head));
-  console.log('|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|');
-  for (const r of rows) console.log(line(r));
 }
 
 /**
