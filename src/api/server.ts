@@ -9,7 +9,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { gunzipSync } from 'node:zlib';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { ApiError, Errors, isApiError } from '../services/errors.js';
-import { toApiError, type Dispatcher } from './dispatch.js';
+import { toApiError, type Dispatcher, type Invocation } from './dispatch.js';
 import { buildParamTree, QueryParser, refuseXmlForbidden } from './protocol/query.js';
 import { renderError, renderResponse } from './protocol/xml.js';
 import { JsonProtocol } from './protocol/json.js';
@@ -58,6 +58,12 @@ function sessionTokenOf(req: IncomingRequest): string | undefined {
 function credentialError(service: string, kind: 'invalid' | 'expired'): ApiError {
   if (service === 'ec2') return kind === 'invalid' ? Errors.authFailure() : Errors.requestExpired('Request has expired.');
   return kind === 'invalid' ? IamErrors.invalidClientTokenId() : IamErrors.expiredToken();
+}
+
+/** One authenticated, parsed call, for the dispatcher: who asks, from where, in which account and region. */
+function invocation(req: IncomingMessage, ident: Authenticated, model: ServiceModel, operation: string, input: Record<string, unknown>, requestId: string): Invocation {
+  const { accountId, region, principal } = ident;
+  return { model, operation, input, accountId, region, requestId, principal, source: sourceOf(req) };
 }
 
 /** Where a request came from: the peer's address and whether it spoke TLS. */
@@ -277,16 +283,7 @@ export class ApiServer {
 
       const input = parsers[model.protocol].parse(op.input, buildParamTree(params));
       const parsedAt = performance.now();
-      const output = await this.deps.dispatcher.invoke({
-        model,
-        operation: action,
-        input,
-        accountId: ident.accountId,
-        region: ident.region,
-        requestId: rid,
-        principal: ident.principal,
-        source: sourceOf(req),
-      });
+      const output = await this.deps.dispatcher.invoke(invocation(req, ident, model, action, input, rid));
       const xml = renderResponse(model, op, output, rid);
       // Time in the handler and serializer, for benchmarks (bench/api.ts) and browser devtools.
       const dur = (performance.now() - parsedAt).toFixed(2);
@@ -341,16 +338,7 @@ export class ApiServer {
     if (!this.deps.dispatcher.has(model.signingName, action)) throw Errors.notImplemented(action);
     const input = doc.input(op.input, body);
     const parsedAt = performance.now();
-    const output = await this.deps.dispatcher.invoke({
-      model,
-      operation: action,
-      input,
-      accountId: ident.accountId,
-      region: ident.region,
-      requestId: rid,
-      principal: ident.principal,
-      source: sourceOf(req),
-    });
+    const output = await this.deps.dispatcher.invoke(invocation(req, ident, model, action, input, rid));
     const reply = doc.reply(op.output, output);
     reply.headers['server-timing'] = `app;dur=${(performance.now() - parsedAt).toFixed(2)}`;
     this.sendReply(res, 200, reply, rid);
