@@ -14,7 +14,8 @@ export function iamClient(s: TestServer, credentials?: { accessKeyId: string; se
   });
 }
 
-const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+/** A trust policy that lets EC2 assume the role (an instance profile's role). */
+export const ec2Trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 
 export interface Entity {
   id: string;
@@ -43,7 +44,7 @@ export async function insertGroup(db: Db, accountId: string, name: string, o: { 
 export async function insertRole(db: Db, accountId: string, name: string, o: { path?: string; boundary?: string; trust?: string } = {}): Promise<Entity> {
   const row = {
     ...base(accountId, 'role', 'AROA', name, o.path ?? '/'),
-    assume_role_policy: o.trust ?? TRUST,
+    assume_role_policy: o.trust ?? ec2Trust,
     description: null,
     max_session_duration: 3600,
     permissions_boundary: o.boundary ?? null,
@@ -68,4 +69,28 @@ export async function insertInstanceProfile(db: Db, accountId: string, name: str
   };
   await db.insertInto('iam_instance_profiles').values(row).execute();
   return row;
+}
+
+export interface Profile {
+  name: string;
+  arn: string;
+  id: string;
+  roleArn?: string;
+  roleId?: string;
+}
+
+/**
+ * An instance profile and its role, as CreateRole, CreateInstanceProfile and AddRoleToInstanceProfile
+ * would leave them. roleName: the role's name (default `<profile>-role`); null: a profile with no
+ * role. trust: the role's trust policy (default: ec2.amazonaws.com may assume it).
+ */
+export interface ProfileOptions {
+  roleName?: string | null;
+  trust?: string;
+}
+
+export async function insertProfile(db: Db, accountId: string, name: string, o: ProfileOptions = {}): Promise<Profile> {
+  const role = o.roleName === null ? undefined : await insertRole(db, accountId, o.roleName ?? `${name}-role`, { trust: o.trust });
+  const profile = await insertInstanceProfile(db, accountId, name, role);
+  return { name, arn: profile.arn, id: profile.id, roleArn: role?.arn, roleId: role?.id };
 }

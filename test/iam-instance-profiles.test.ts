@@ -19,7 +19,7 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { describeInstance, errorOf, minimalImage, startTestServer, type TestServer } from './harness.js';
-import { insertProfile, type ProfileOptions } from './iam-fixture.js';
+import { insertProfile, type ProfileOptions } from './iam-fixtures.js';
 import { hostFacts } from '../src/host-facts.js';
 import { loadInstanceMetadata } from '../src/host/imds/lookup.js';
 import { resolvePath } from '../src/host/imds/metadata.js';

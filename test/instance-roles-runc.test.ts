@@ -13,7 +13,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { sessionByKey, tokenDigest } from '../src/services/sts/sessions.js';
-import { insertProfile, type Profile } from './iam-fixture.js';
+import { insertProfile, type Profile } from './iam-fixtures.js';
 import { inInstance, needsInstances, publicPoolFor, startRuncServer, until, waitState, type RuncServer } from './runc-harness.js';
 
 // Built images are shared by every state folder of the machine: Debian is built once, not per suite.
