@@ -129,7 +129,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       }
     : undefined;
   const services = serviceRegistry();
-  const dispatcher = new Dispatcher({ db, config, secrets, authorizer: new Authorizer(secrets), wake: () => runner?.wake(), captures }, services);
+  const dispatcher = new Dispatcher({ db, config, secrets, authorizer: new Authorizer(secrets, () => accounts.forgetKeys()), wake: () => runner?.wake(), captures }, services);
   const server = new ApiServer({
     config,
     dispatcher,

@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { accountExists, activeAccessKey, allAccounts, firstActiveKeyOf, insertAccessKey, insertAccount, insertAccountIfAbsent, recordKeyUse } from './accounts/store.js';
 import { rootPrincipal, type Principal, type SessionFacts } from './iam/principal.js';
 import { assumedRoleArn } from './iam/arns.js';
-import { userById } from './iam/entities/store.js';
+import { userById, type UserRow } from './iam/entities/store.js';
 import { sessionByKey, tokenDigest, type SessionRow } from './sts/sessions.js';
 
 export const ADMIN_ACCOUNT_NAME = 'admin';
@@ -27,7 +27,11 @@ export class CredentialProblem extends Error {
   }
 }
 
-type KeyRecord = { accountId: string; secret: string } & ({ kind: 'key'; userId: string | null } | { kind: 'session'; session: SessionRow });
+/** A long-term key's user: null for the root user's keys, undefined when the user is gone. */
+type KeyRecord = { accountId: string; secret: string } & ({ kind: 'key'; userId: string | null; user: UserRow | null | undefined } | { kind: 'session'; session: SessionRow });
+
+/** How long what the store said of a key is believed (changes through this server's IAM: at once). */
+const KEY_TTL_MS = 2_000;
 
 function sameDigest(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex');
@@ -39,6 +43,7 @@ export class Accounts {
   /** Unwrapped secrets by access key id, with the wrapped value they came from. */
   private secrets = new Map<string, { wrapped: string; secret: string }>();
   private lastNoted = new Map<string, number>();
+  private known = new Map<string, { record: KeyRecord; at: number }>();
 
   constructor(
     private db: Db,
@@ -102,11 +107,27 @@ export class Accounts {
   }
 
   /**
-   * What a request's access key is: a long-term key (the root user's or an IAM user's) or an STS
-   * session's. Read from the store on every request, so a key deleted or made Inactive, or a
-   * session past its expiry, stops working at once; only the unwrapping is remembered.
+   * What a request's access key is: a long-term key (the root user's or an IAM user's, with the
+   * user) or an STS session's. What the store said is believed for KEY_TTL_MS: this server's own
+   * IAM changes forget it at once (forgetKeys, after every IAM write), so a key deleted or made
+   * Inactive through its API stops working with the next request; a change written by another
+   * process sharing the store counts within that time. A session's expiry is checked on every use.
    */
   private async lookup(accessKeyId: string): Promise<KeyRecord | undefined> {
+    const now = Date.now();
+    const hit = this.known.get(accessKeyId);
+    if (hit && now - hit.at < KEY_TTL_MS) return hit.record;
+    const record = await this.read(accessKeyId);
+    if (record) {
+      if (this.known.size > 10_000) this.known.clear();
+      this.known.set(accessKeyId, { record, at: now });
+    } else {
+      this.known.delete(accessKeyId);
+    }
+    return record;
+  }
+
+  private async read(accessKeyId: string): Promise<KeyRecord | undefined> {
     if (accessKeyId.startsWith('ASIA')) {
       const session = await sessionByKey(this.db, accessKeyId);
       if (!session) return undefined;
@@ -114,7 +135,13 @@ export class Accounts {
     }
     const row = await activeAccessKey(this.db, accessKeyId);
     if (!row) return undefined;
-    return { kind: 'key', accountId: row.account_id, secret: this.unwrapCached(accessKeyId, row.secret_access_key, 'access-key-secret'), userId: row.user_id };
+    const user = row.user_id === null ? null : ((await userById(this.db, row.user_id)) ?? undefined);
+    return { kind: 'key', accountId: row.account_id, secret: this.unwrapCached(accessKeyId, row.secret_access_key, 'access-key-secret'), userId: row.user_id, user };
+  }
+
+  /** Forget what the store said of every key: IAM changed (a key, a user). */
+  forgetKeys(): void {
+    this.known.clear();
   }
 
   private unwrapCached(accessKeyId: string, wrapped: string, purpose: 'access-key-secret' | 'sts-session-secret'): string {
@@ -143,7 +170,7 @@ export class Accounts {
     if (!key) throw new CredentialProblem('invalid');
     if (key.kind === 'key') {
       if (sessionToken !== undefined) throw new CredentialProblem('invalid');
-      return this.longTermPrincipal(key.accountId, accessKeyId, key.userId);
+      return this.longTermPrincipal(key.accountId, accessKeyId, key.user);
     }
     const s = key.session;
     if (sessionToken === undefined || !sameDigest(tokenDigest(sessionToken), s.token_sha256)) throw new CredentialProblem('invalid');
@@ -173,13 +200,13 @@ export class Accounts {
         session: facts,
       };
     }
-    return { ...(await this.longTermPrincipal(s.account_id, accessKeyId, s.user_id)), session: facts };
+    const user = s.user_id === null ? null : ((await userById(this.db, s.user_id)) ?? undefined);
+    return { ...this.longTermPrincipal(s.account_id, accessKeyId, user), session: facts };
   }
 
-  private async longTermPrincipal(accountId: string, accessKeyId: string, userId: string | null): Promise<Principal> {
-    if (userId === null) return rootPrincipal(accountId, accessKeyId);
-    const user = await userById(this.db, userId);
-    // A key of a deleted user (DeleteUser refuses while keys exist; a raced delete) is no key.
+  /** user: null for the root user; undefined when the user is gone (a raced delete): no principal then. */
+  private longTermPrincipal(accountId: string, accessKeyId: string, user: UserRow | null | undefined): Principal {
+    if (user === null) return rootPrincipal(accountId, accessKeyId);
     if (!user) throw new CredentialProblem('invalid');
     return { kind: 'user', accountId, arn: user.arn, userId: user.id, accessKeyId, name: user.name };
   }

@@ -42,12 +42,17 @@ export class Authorizer {
   private generation = 0;
   private cache = new Map<string, Gathered>();
 
-  constructor(private readonly secrets: SecretBox) {}
+  /** onChange: what else remembers IAM's state and must forget it with the policies (access keys). */
+  constructor(
+    private readonly secrets: SecretBox,
+    private readonly onChange: () => void = () => {},
+  ) {}
 
   /** Forget every principal's gathered policies (after any write to IAM). */
   invalidate(): void {
     this.generation++;
     this.cache.clear();
+    this.onChange();
   }
 
   /** Throws the service's denial unless every question of the call is allowed. */
