@@ -5,10 +5,11 @@
 // which the workers inherit, so objects named by path (mounts, loop devices, conmon's bundles) are
 // this run's exactly, even while another run works on the same machine. Objects named by a host
 // tag (netns, veths, nftables tables, cgroups) are compared with what was there before the run.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostObjects, newObjects, type HostObjects } from './host-leaks.js';
+import { RUN_OWNER, sweepDeadRuns } from './dead-runs.js';
 
 let before: HostObjects;
 let runDir = '';
@@ -27,9 +28,12 @@ function leaks(): Partial<HostObjects> {
   return found;
 }
 
-export function setup(): void {
+export async function setup(): Promise<void> {
+  // Before `before` is taken: what a killed run left would otherwise count as the machine's own.
+  await sweepDeadRuns();
   savedTmp = process.env.TMPDIR;
   runDir = mkdtempSync(join(tmpdir(), 'cumulo-test-run-'));
+  writeFileSync(join(runDir, RUN_OWNER), String(process.pid));
   process.env.TMPDIR = runDir;
   before = hostObjects();
 }
