@@ -46,6 +46,7 @@ export const hostPackages = {
   fusermount3: 'fuse3', // FUSE exports of qemu-storage-daemon
   lxcfs: 'lxcfs', // each instance's own /proc/meminfo, uptime, cpuinfo, stat, loadavg (runc driver)
   openssl: 'openssl', // the state folder's CA and the API's HTTPS certificate (src/host/tls)
+  haproxy: 'haproxy', // the load balancers' engine for HTTP, HTTPS, TCP and TLS, and every health check (src/host/load-balancing)
 };
 
 /** Extra packages only the test suite needs. */

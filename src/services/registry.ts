@@ -3,7 +3,17 @@
 // controllers/index.ts registers each service's reconcilers under the same names (services never
 // import controllers). A family adds itself with one import and one spread.
 import { loadModel, type ServiceModel } from '../models/index.js';
-import { handlerMap, type Ctx, type Ec2Operations, type HandlerMap, type IamOperations, type Mismatched, type NoMismatch, type StsOperations } from './context.js';
+import {
+  handlerMap,
+  type Ctx,
+  type Ec2Operations,
+  type HandlerMap,
+  type Elbv2Operations,
+  type IamOperations,
+  type Mismatched,
+  type NoMismatch,
+  type StsOperations,
+} from './context.js';
 import { handlers as regions } from './ec2/regions/handlers.js';
 import { handlers as images } from './ec2/images/handlers.js';
 import { handlers as instanceTypes } from './ec2/instance-types/handlers.js';
@@ -36,6 +46,9 @@ import { handlers as attachments } from './iam/attachments/handlers.js';
 import { handlers as inlinePolicies } from './iam/inline-policies/handlers.js';
 import { handlers as authorizationDetails } from './iam/authorization-details/handlers.js';
 import { handlers as simulatePolicies } from './iam/simulate/handlers.js';
+import { handlers as loadBalancers } from './elbv2/load-balancers/handlers.js';
+import { handlers as targetGroups } from './elbv2/target-groups/handlers.js';
+import { handlers as listeners } from './elbv2/listeners/handlers.js';
 
 const ec2 = {
   ...regions,
@@ -70,11 +83,19 @@ const iam = {
   ...simulatePolicies,
 };
 
+// Elastic Load Balancing v2: one regional service, its families spread like EC2's.
+const elbv2 = {
+  ...loadBalancers,
+  ...targetGroups,
+  ...listeners,
+};
+
 // Each family's `satisfies` checks its operation names and that its handlers fit their operations;
 // these check that no handler declares an input or output member its operation does not have.
 export type Ec2Checked = NoMismatch<Mismatched<typeof ec2, Ec2Operations>>;
 export type StsChecked = NoMismatch<Mismatched<typeof sts, StsOperations>>;
 export type IamChecked = NoMismatch<Mismatched<typeof iam, IamOperations>>;
+export type Elbv2Checked = NoMismatch<Mismatched<typeof elbv2, Elbv2Operations>>;
 
 /** The signing names of the services cumulo serves (or will: a model with no handlers yet). */
 export const serviceNames = ['ec2', 'sts', 'iam', 'elasticloadbalancing', 'autoscaling', 'monitoring'] as const;
@@ -108,10 +129,9 @@ const registrations: { readonly [S in ServiceName]: Omit<Service, 'name' | 'mode
   // GetCallerIdentity needs no permission: a policy that denies it is not consulted (as on AWS).
   sts: { handlers: handlerMap(sts), authorization: { ...accessDenied('sts'), requests: stsAuthzRequests, exempt: new Set(['GetCallerIdentity']) } },
   iam: { handlers: handlerMap(iam), authorization: { ...accessDenied('iam'), requests: iamAuthzRequests, changesPolicies: true } },
+  elasticloadbalancing: { handlers: handlerMap(elbv2), authorization: accessDenied('elasticloadbalancing') },
   // Models only, so far: every operation answers UnsupportedOperation in the service's own protocol.
-  // Their handler maps will satisfy Elbv2Handlers, AutoScalingHandlers and CloudWatchHandlers
-  // (context.ts), as EC2's satisfy Ec2Handlers.
-  elasticloadbalancing: { handlers: {}, authorization: accessDenied('elasticloadbalancing') },
+  // Their handler maps will satisfy AutoScalingHandlers and CloudWatchHandlers (context.ts).
   autoscaling: { handlers: {}, authorization: accessDenied('autoscaling') },
   // CloudWatch's signing name is monitoring; its IAM actions are cloudwatch:….
   monitoring: { handlers: {}, authorization: accessDenied('cloudwatch') },

@@ -42,6 +42,14 @@ export interface JobPayloads {
   'image.create': NoPayload;
   'image.copy': NoPayload;
   'vpc.sync': NoPayload;
+  /**
+   * A load balancer's data plane follows the store (resource id: its ARN): any change to it, its
+   * subnets or groups, listeners, rules, certificates, or a target group it forwards to (and its
+   * targets) queues one; so does its deletion (then the data plane is removed).
+   */
+  'elb.sync': NoPayload;
+  /** Observation: targets' health and the load balancer's counters, sampled into the store (resource id: its ARN). */
+  'elb.observe': NoPayload;
   'host.cleanup': CleanupOp;
 }
 

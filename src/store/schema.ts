@@ -487,6 +487,9 @@ export interface NetworkInterfacesTable {
   attach_time: Time | null;
   /** 0007: gets an ephemeral public IP whenever its instance runs. */
   auto_public_ip: ColumnType<Bool, Bool | undefined, Bool>;
+  /** 0020: who made a requester-managed interface (amazon-elb for a load balancer's), and that it is one. */
+  requester_id: ColumnType<string | null, string | null | undefined, string | null>;
+  requester_managed: ColumnType<Bool, Bool | undefined, Bool>;
 }
 
 /** 0007: every public IPv4 address taken from the pool (see migrations/0007_public_addresses.ts). */
@@ -640,7 +643,153 @@ export interface VolumeStatusChecksTable {
   checked_at: Time;
 }
 
+/** 0020: an ELBv2 load balancer (services/elbv2/load-balancers). */
+export interface Elbv2LoadBalancersTable {
+  arn: string;
+  id: string; // 16 hex digits, the last part of the ARN
+  account_id: string;
+  region: string;
+  name: string;
+  type: 'application' | 'network';
+  scheme: 'internet-facing' | 'internal';
+  ip_address_type: string;
+  vpc_id: string;
+  dns_name: string;
+  security_groups: Json; // string[]
+  attributes: Json; // {key: value}
+  state: 'provisioning' | 'active' | 'active_impaired' | 'failed';
+  state_reason: string | null;
+  created_at: Time;
+  updated_at: Time;
+}
+
+/** 0020: a subnet of a load balancer, with its requester-managed interface and addresses. */
+export interface Elbv2LoadBalancerSubnetsTable {
+  load_balancer_arn: string;
+  subnet_id: string;
+  availability_zone: string;
+  network_interface_id: string;
+  private_ip: string;
+  public_ip: string | null;
+  allocation_id: string | null;
+}
+
+/** 0020: a target group (services/elbv2/target-groups). */
+export interface Elbv2TargetGroupsTable {
+  arn: string;
+  id: string;
+  account_id: string;
+  region: string;
+  name: string;
+  target_type: string;
+  protocol: string | null;
+  protocol_version: string | null;
+  port: number | null;
+  vpc_id: string | null;
+  ip_address_type: string;
+  health_check: Json; // {HealthCheckEnabled, HealthCheckProtocol, HealthCheckPort, HealthCheckPath, …, Matcher}
+  attributes: Json; // {key: value}
+  created_at: Time;
+}
+
+/** 0020: a registered (or draining) target; health_* as the data plane last observed it. */
+export interface Elbv2TargetsTable {
+  target_group_arn: string;
+  target_id: string;
+  port: number;
+  availability_zone: string | null;
+  registered_at: Time;
+  deregistered_at: Time | null;
+  health_state: 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining' | 'unavailable';
+  health_reason: string | null;
+  health_description: string | null;
+  health_updated_at: Time;
+}
+
+/** 0020: a listener (services/elbv2/listeners). */
+export interface Elbv2ListenersTable {
+  arn: string;
+  load_balancer_arn: string;
+  account_id: string;
+  region: string;
+  protocol: string;
+  port: number;
+  ssl_policy: string | null;
+  alpn_policy: Json | null; // string[]
+  default_actions: Json; // Action[]
+  attributes: Json; // {key: value}
+  created_at: Time;
+}
+
+export interface Elbv2ListenerCertificatesTable {
+  listener_arn: string;
+  certificate_arn: string;
+  is_default: Bool;
+}
+
+/** 0020: a listener rule; priority null is the default rule. */
+export interface Elbv2RulesTable {
+  arn: string;
+  listener_arn: string;
+  account_id: string;
+  region: string;
+  priority: number | null;
+  conditions: Json; // RuleCondition[]
+  actions: Json; // Action[]
+  created_at: Time;
+}
+
+export interface Elbv2TagsTable {
+  resource_arn: string;
+  account_id: string;
+  region: string;
+  key: string;
+  value: string;
+}
+
+/** 0020: an IAM server certificate; private_key wrapped under the master key. */
+export interface IamServerCertificatesTable {
+  id: string;
+  account_id: string;
+  name: string;
+  name_key: string;
+  path: string;
+  arn: string;
+  certificate_body: string;
+  certificate_chain: string | null;
+  private_key: string;
+  upload_date: Time;
+  expiration: Time;
+  tags: Json; // Tag[]
+}
+
+/** 0020: CloudWatch data points, one row per metric, dimension set and period start. */
+export interface MetricDataTable {
+  account_id: string;
+  region: string;
+  namespace: string;
+  metric_name: string;
+  /** Canonical JSON [[name, value], …], sorted by name. */
+  dimensions: string;
+  timestamp: Time;
+  unit: string;
+  sample_count: number;
+  sum: number;
+  minimum: number;
+  maximum: number;
+}
+
 export interface Database {
+  elbv2_load_balancers: Elbv2LoadBalancersTable;
+  elbv2_load_balancer_subnets: Elbv2LoadBalancerSubnetsTable;
+  elbv2_target_groups: Elbv2TargetGroupsTable;
+  elbv2_targets: Elbv2TargetsTable;
+  elbv2_listeners: Elbv2ListenersTable;
+  elbv2_listener_certificates: Elbv2ListenerCertificatesTable;
+  elbv2_rules: Elbv2RulesTable;
+  elbv2_tags: Elbv2TagsTable;
+  iam_server_certificates: IamServerCertificatesTable;
+  metric_data: MetricDataTable;
   accounts: AccountsTable;
   access_keys: AccessKeysTable;
   sts_sessions: StsSessionsTable;

@@ -18,6 +18,7 @@ import * as m0016 from './0016_managed_prefix_lists.js';
 import * as m0017 from './0017_iam_credentials.js';
 import * as m0018 from './0018_iam.js';
 import * as m0019 from './0019_iam_instance_profile_associations.js';
+import * as m0020 from './0020_elbv2.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '0017_iam_credentials': m0017,
   '0018_iam': m0018,
   '0019_iam_instance_profile_associations': m0019,
+  '0020_elbv2': m0020,
 };

@@ -74,6 +74,8 @@ describe('public addresses on the two shapes of an interface', () => {
     created_at: '2024-01-01T00:00:00.000Z',
     attach_time: '2024-01-01T00:00:00.000Z',
     auto_public_ip: 0,
+    requester_id: null,
+    requester_managed: 0,
   };
   const elastic = { PublicIp: '198.18.0.9', PublicDnsName: '', IpOwnerId: '111122223333', AllocationId: 'eipalloc-1', AssociationId: 'eipassoc-1' };
   const ephemeral = { PublicIp: '198.18.0.2', PublicDnsName: 'ec2-198-18-0-2.compute-1.amazonaws.com', IpOwnerId: 'amazon' };
